@@ -1,0 +1,226 @@
+"""The ``disaster`` command line. Thin: parse options, call a use-case, print the result."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from disaster.codes import HazardLayer
+from disaster.db import make_engine, session_factory
+from disaster.geo import CrsError
+from disaster.importers.geofile import GeoFileError
+from disaster.importers.problems import ImportRejected
+from disaster.importers.roster import MappingError
+from disaster.importers.tabular import TableError
+from disaster.repo import NotReady
+from disaster.settings import DEMO_DATA_DIR, PROJECT_ROOT, get_settings
+from disaster.usecases import imports
+from disaster.usecases.demo import load_demo
+from disaster.usecases.setup import init_store
+from disaster.usecases.stats import store_stats
+
+app = typer.Typer(help="久留米市 防災・避難支援ツールキット", no_args_is_help=True, add_completion=False)
+import_app = typer.Typer(help="公式形式のファイルを取り込みます（問題があれば何も書き込みません）。", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+console = Console()
+errors = Console(stderr=True, soft_wrap=True)
+
+MAX_PROBLEMS_SHOWN = 50
+USER_ERRORS = (ImportRejected, GeoFileError, TableError, MappingError, NotReady, CrsError, FileNotFoundError, ValueError)
+
+
+@dataclass
+class Store:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    city_code: str
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option("--db", envvar="DISASTER_DB", help="データベース URL（既定: sqlite:///disaster.sqlite3）")] = None,
+) -> None:
+    settings = get_settings()
+    url = db or settings.db
+    ctx.obj = lambda: _store(url, settings.city_code)
+
+
+def _store(url: str, city_code: str) -> Store:
+    engine = make_engine(url)
+    return Store(engine, session_factory(engine), city_code)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Print user-facing errors in Japanese and exit non-zero; nothing else is caught."""
+    try:
+        yield
+    except ImportRejected as exc:
+        for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
+            errors.print(f"[red]✗[/red] {problem}", markup=True, highlight=False)
+        hidden = len(exc.problems) - MAX_PROBLEMS_SHOWN
+        if hidden > 0:
+            errors.print(f"…ほか {hidden} 件（--skip-bad-rows --rejects FILE で全件を書き出せます）")
+        errors.print(f"[bold red]{exc}[/bold red]")
+        raise typer.Exit(1) from exc
+    except USER_ERRORS as exc:
+        errors.print(f"[bold red]エラー:[/bold red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+
+
+def _run(ctx: typer.Context, action: Callable[[Store], Any]) -> Any:
+    with _user_errors():
+        store = ctx.obj()
+        try:
+            return action(store)
+        finally:
+            store.engine.dispose()
+
+
+def _print_report(report: imports.ImportReport) -> None:
+    console.print(f"[green]✓[/green] {report.kind}: 新規 {report.created} 件、更新 {report.updated} 件（{', '.join(report.files)}）")
+    if report.problems:
+        console.print(f"[yellow]! {len(report.problems)} 件の問題がある行を飛ばしました[/yellow]"
+                      + (f"（{report.rejects_file} に書き出しました）" if report.rejects_file else ""))
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """データベースを作成・更新し、市を登録します。"""
+    _run(ctx, lambda s: init_store(s.engine, s.sessions, s.city_code))
+    console.print("[green]✓[/green] データベースを準備しました。")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    bundle: Annotated[Path, typer.Option(help="デモデータのフォルダ")] = DEMO_DATA_DIR,
+) -> None:
+    """同梱の久留米市デモデータ（架空の住民を含む）を読み込みます。"""
+
+    def action(store: Store) -> None:
+        with console.status("デモデータを読み込んでいます…") as status:
+            reports = load_demo(store.engine, store.sessions, bundle, lambda label: status.update(f"{label} を読み込み中…"))
+        for report in reports:
+            _print_report(report)
+        _print_stats(store_stats(store.sessions, store.city_code))
+
+    _run(ctx, action)
+
+
+@app.command("build-demo")
+def build_demo_command(
+    shared: Annotated[Path, typer.Option(help="公開データのフォルダ（../shared/data）")] = PROJECT_ROOT.parent / "shared" / "data",
+    out: Annotated[Path, typer.Option(help="出力フォルダ")] = DEMO_DATA_DIR,
+    residents: Annotated[int, typer.Option(help="架空の住民数")] = 3000,
+    seed: Annotated[int, typer.Option(help="乱数の種")] = 40203,
+) -> None:
+    """公開データからデモデータを作り直します（同じ種なら同じ結果）。"""
+    from disaster.demodata.build import build_demo
+
+    with _user_errors():
+        manifest = build_demo(shared, out, residents, seed)
+    console.print(f"[green]✓[/green] {out} に {len(manifest['files'])} ファイルを書き出しました。")
+
+
+@app.command()
+def stats(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="JSON で出力")] = False) -> None:
+    """件数を表示します（全体・校区別）。"""
+    result = _run(ctx, lambda s: store_stats(s.sessions, s.city_code))
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    else:
+        _print_stats(result)
+
+
+COUNT_LABELS = {
+    "districts": "校区", "consultation_centres": "相談窓口", "shelters": "避難所・避難場所（施設）",
+    "hazard_zones": "災害想定区域（ポリゴン）", "residents": "避難行動要支援者", "supporters": "避難支援等実施者",
+    "emergency_contacts": "緊急連絡先", "care_professionals": "関係専門職", "datasets": "取り込んだデータセット",
+    "resident_supporter_links": "支援の組み合わせ", "emergency_sites": "　うち指定緊急避難場所",
+    "designated_shelters": "　うち指定避難所", "welfare_shelters": "　うち福祉避難所",
+}
+
+
+def _print_stats(result: dict[str, Any]) -> None:
+    table = Table(title=f"{result['city']['name']}（{result['city']['code']}）")
+    table.add_column("項目")
+    table.add_column("件数", justify="right")
+    for key, value in (result["counts"] | result["shelter_kinds"]).items():
+        table.add_row(COUNT_LABELS.get(key, key), str(value))
+    console.print(table)
+    if any(d["demo"] for d in result["datasets"]):
+        console.print("[yellow]※ デモデータ（架空）を含みます。[/yellow]")
+
+
+Skip = Annotated[bool, typer.Option("--skip-bad-rows", help="問題のある行を飛ばして残りを取り込む")]
+Rejects = Annotated[Path | None, typer.Option(help="飛ばした行の書き出し先 CSV")]
+Crs = Annotated[int | None, typer.Option("--crs", help="CRS のないファイルの EPSG コード（例: 6668）")]
+Mapping = Annotated[Path | None, typer.Option(help="列の対応表（TOML）")]
+Sheet = Annotated[str | None, typer.Option(help="Excel のシート名")]
+
+
+@import_app.command("shelters")
+def import_shelters(ctx: typer.Context, paths: list[Path], skip_bad_rows: Skip = False,
+                    rejects: Rejects = None, crs: Crs = None) -> None:
+    """国土地理院の指定緊急避難場所・指定避難所（GeoJSON/CSV）。同じ施設は 1 件にまとめます。"""
+    _print_report(_run(ctx, lambda s: imports.import_shelters(s.sessions, paths, s.city_code, skip_bad_rows, rejects, crs)))
+
+
+@import_app.command("boundary")
+def import_boundary(ctx: typer.Context, path: Path, crs: Crs = None) -> None:
+    """国土数値情報 N03（行政区域）から市の区域を設定します。"""
+    _print_report(_run(ctx, lambda s: imports.import_boundary(s.sessions, path, s.city_code, crs)))
+
+
+@import_app.command("districts")
+def import_districts(
+    ctx: typer.Context,
+    path: Path,
+    table: Annotated[Path | None, typer.Option(help="校区表 CSV（圏域・相談窓口）")] = None,
+    name_column: Annotated[str | None, typer.Option(help="校区名の列")] = None,
+    crs: Crs = None,
+) -> None:
+    """校区の区域（国土数値情報 A27 または校区名の列を持つ面データ）。"""
+    _print_report(_run(ctx, lambda s: imports.import_districts(s.sessions, path, s.city_code, table, name_column, crs)))
+
+
+@import_app.command("hazards")
+def import_hazards(
+    ctx: typer.Context,
+    paths: list[Path],
+    layer: Annotated[HazardLayer | None, typer.Option(help="レイヤ（内水は inland_flood を指定）")] = None,
+    river: Annotated[str | None, typer.Option(help="河川名・区域名")] = None,
+    source: Annotated[str | None, typer.Option(help="データセット名（既定: ファイル名）")] = None,
+    crs: Crs = None,
+) -> None:
+    """国土数値情報 A31a/A31（洪水浸水想定区域）・A33（土砂災害警戒区域）。"""
+    _print_report(_run(ctx, lambda s: imports.import_hazards(s.sessions, paths, layer, river, source, crs)))
+
+
+@import_app.command("residents")
+def import_residents(ctx: typer.Context, path: Path, mapping: Mapping = None, sheet: Sheet = None,
+                     skip_bad_rows: Skip = False, rejects: Rejects = None) -> None:
+    """避難行動要支援者名簿（CSV/Excel、UTF-8/Shift_JIS、和暦可）。"""
+    _print_report(_run(ctx, lambda s: imports.import_residents(
+        s.sessions, path, s.city_code, mapping, sheet, skip_bad_rows, rejects)))
+
+
+@import_app.command("supporters")
+def import_supporters(ctx: typer.Context, path: Path, mapping: Mapping = None, sheet: Sheet = None,
+                      skip_bad_rows: Skip = False, rejects: Rejects = None) -> None:
+    """避難支援等実施者（支援対象者の名簿番号つき）。"""
+    _print_report(_run(ctx, lambda s: imports.import_supporters(
+        s.sessions, path, s.city_code, mapping, sheet, skip_bad_rows, rejects)))

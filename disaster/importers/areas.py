@@ -1,0 +1,129 @@
+"""Area files: the city boundary (国土数値情報 N03) and 校区 polygons (A27 or any polygon file
+with a name column), plus the 校区 table of 圏域 and consultation centres."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+
+from disaster.codes import CENTRE_KINDS
+from disaster.importers.geofile import GeoFileError, read_geodata
+from disaster.importers.problems import Parsed, Problem
+from disaster.importers.tabular import cell_text, read_table
+
+NAME_COLUMNS = ("name", "校区名", "校区", "district", "A27_004", "A27_003")
+AREA_COLUMNS = ("area", "圏域")
+SCHOOL_PREFIXES = ("久留米市立",)
+SCHOOL_SUFFIXES = ("小学校", "校区コミュニティセンター", "校区")
+
+
+@dataclass
+class DistrictRecord:
+    name: str
+    geometry: shapely.Geometry
+    area: str | None = None
+    centres: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)  # kind, name, tel, fax
+
+
+def read_city_boundary(path: Path, city_code: str, assume_epsg: int | None = None) -> tuple[str, shapely.Geometry]:
+    """Return (city name, boundary) from an N03 file (all features of the city merged)."""
+    frame, problems = read_geodata(path, assume_epsg)
+    if problems:
+        raise GeoFileError("; ".join(str(p) for p in problems))
+    if "N03_007" not in frame.columns:
+        raise GeoFileError(f"{path.name}: 国土数値情報 N03 の「N03_007」（行政区域コード）列がありません。")
+    city = frame[frame["N03_007"].astype(str) == city_code[:5]]
+    if city.empty:
+        raise GeoFileError(f"{path.name}: 行政区域コード {city_code[:5]} の地物がありません。")
+    name = cell_text(city.iloc[0].get("N03_004")) or cell_text(city.iloc[0].get("N03_003"))
+    return name, shapely.make_valid(shapely.union_all(city.geometry.values))
+
+
+def district_name_from(value: str) -> str:
+    """校区 name from a school or centre name: 久留米市立安武小学校 -> 安武."""
+    for prefix in SCHOOL_PREFIXES:
+        value = value.removeprefix(prefix)
+    for suffix in SCHOOL_SUFFIXES:
+        value = value.removesuffix(suffix)
+    return value
+
+
+def read_districts(
+    path: Path,
+    city_code: str,
+    name_column: str | None = None,
+    assume_epsg: int | None = None,
+) -> Parsed[DistrictRecord]:
+    """Read 校区 polygons. Several features with one name (multipart 校区) are merged."""
+    frame, problems = read_geodata(path, assume_epsg)
+    parsed: Parsed[DistrictRecord] = Parsed(problems=problems)
+    column = name_column or next((c for c in NAME_COLUMNS if c in frame.columns), None)
+    if column is None or column not in frame.columns:
+        raise GeoFileError(f"{path.name}: 校区名の列がありません（--name-column で列名を指定してください）。")
+    if "A27_001" in frame.columns:  # national A27 files cover a whole prefecture
+        frame = frame[frame["A27_001"].astype(str).str[:5] == city_code[:5]]
+    area_column = next((c for c in AREA_COLUMNS if c in frame.columns), None)
+    bad = {p.row for p in problems}
+    by_name: dict[str, list[int]] = {}
+    for index, row in frame.iterrows():
+        row_no = int(index) + 1  # type: ignore[call-overload]
+        if row_no in bad:
+            continue
+        name = district_name_from(cell_text(row[column]))
+        geom = row.geometry
+        if not name:
+            parsed.problems.append(Problem(path.name, row_no, column, "校区名が空です。"))
+        elif geom.geom_type not in {"Polygon", "MultiPolygon"}:
+            parsed.problems.append(Problem(path.name, row_no, "(feature)", f"面ではなく {geom.geom_type} です。"))
+        else:
+            by_name.setdefault(name, []).append(int(index))  # type: ignore[call-overload]
+    for name, indexes in by_name.items():
+        rows = frame.loc[indexes]
+        geometry = shapely.make_valid(shapely.union_all(rows.geometry.values))
+        area = cell_text(rows.iloc[0][area_column]) or None if area_column else None
+        parsed.add(DistrictRecord(name, geometry, area), indexes[0] + 1)
+    return parsed
+
+
+def read_district_table(path: Path) -> dict[str, tuple[str | None, list[tuple[str, str, str | None, str | None]]]]:
+    """Read the 校区 table (``kurume_districts.csv`` columns): name -> (圏域, centres)."""
+    table = read_table(path)
+    required = {"district", "area", *(f"{kind}_center" for kind in CENTRE_KINDS)}
+    missing = required - set(table.header)
+    if missing:
+        raise GeoFileError(f"{path.name}: 列 {', '.join(sorted(missing))} がありません。")
+    result: dict[str, tuple[str | None, list[tuple[str, str, str | None, str | None]]]] = {}
+    for offset, row in enumerate(table.rows):
+        name = cell_text(row.get("district"))
+        if not name:
+            raise GeoFileError(f"{path.name} {offset + table.first_row}行目「district」: 校区名が空です。")
+        centres = [
+            (kind, cell_text(row.get(f"{kind}_center")), cell_text(row.get(f"{kind}_tel")) or None,
+             cell_text(row.get(f"{kind}_fax")) or None)
+            for kind in CENTRE_KINDS
+            if cell_text(row.get(f"{kind}_center"))
+        ]
+        result[name] = (cell_text(row.get("area")) or None, centres)
+    return result
+
+
+def attach_table(parsed: Parsed[DistrictRecord], table: dict, table_name: str) -> None:
+    """Fill 圏域 and centres from the 校区 table; a table row without a polygon is a problem."""
+    names = {record.name for record in parsed.records}
+    for record in parsed.records:
+        if record.name in table:
+            area, centres = table[record.name]
+            record.area = area or record.area
+            record.centres = centres
+    for name in table:
+        if name not in names:
+            parsed.problems.append(Problem(table_name, None, "district", f"校区「{name}」の区域（ポリゴン）がありません。"))
+
+
+def as_frame(records: list[DistrictRecord]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"name": [r.name for r in records]}, geometry=[r.geometry for r in records], crs=4326
+    )

@@ -1,0 +1,430 @@
+"""避難行動要支援者名簿 (CSV/Excel) and supporter lists.
+
+Columns are matched by the canonical Japanese headers below, or by a column-mapping file
+(TOML) for the city's own headers and codes::
+
+    [columns]            # field = "header in your file"
+    resident_no = "整理番号"
+    birth_date = "生年月日（和暦）"
+
+    [values.sex]         # optional: your codes -> canonical values
+    "1" = "男"
+    "2" = "女"
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from disaster.codes import (
+    CARE_LEVELS,
+    COMMUNICATION_NEEDS,
+    DISABILITY_TYPES,
+    MEDICAL_DEVICES,
+    MOBILITY_LEVELS,
+    SEX_VALUES,
+    SUPPORTER_RELATIONS,
+)
+from disaster.importers.flags import parse_optional_flag
+from disaster.importers.problems import Parsed, Problem
+from disaster.importers.tabular import Table, TableError, cell_text, read_table
+from disaster.wareki import DateFormatError, parse_date
+
+# field -> canonical header
+RESIDENT_COLUMNS: dict[str, str] = {
+    "resident_no": "名簿番号",
+    "name": "氏名",
+    "kana": "ふりがな",
+    "birth_date": "生年月日",
+    "sex": "性別",
+    "address": "住所",
+    "phone": "電話番号",
+    "district": "校区",
+    "lat": "緯度",
+    "lon": "経度",
+    "care_level": "要介護度",
+    "disability_types": "障害種別",
+    "disability_grade": "障害等級",
+    "intractable_disease": "難病",
+    "medical_devices": "医療機器",
+    "mobility": "移動",
+    "communication_needs": "意思疎通",
+    "other_needs": "その他配慮事項",
+    "lives_alone": "独居",
+    "building_floors": "建物階数",
+    "bedroom_floor": "寝室の階",
+    "can_use_stairs": "階段昇降",
+    "consent_share": "名簿情報提供同意",
+    "consent_share_date": "名簿情報提供同意日",
+    "consent_plan": "計画作成同意",
+    "consent_plan_date": "計画作成同意日",
+}
+MAX_CONTACTS = 3
+for _n in range(1, MAX_CONTACTS + 1):
+    RESIDENT_COLUMNS |= {
+        f"contact{_n}_name": f"緊急連絡先{_n}氏名",
+        f"contact{_n}_relation": f"緊急連絡先{_n}続柄",
+        f"contact{_n}_phone": f"緊急連絡先{_n}電話",
+    }
+PROFESSIONAL_PREFIX = {"care_manager": "ケアマネジャー", "counsellor": "相談支援専門員", "doctor": "主治医"}
+for _key, _label in PROFESSIONAL_PREFIX.items():
+    RESIDENT_COLUMNS |= {
+        f"{_key}_name": f"{_label}氏名",
+        f"{_key}_organisation": f"{_label}所属",
+        f"{_key}_phone": f"{_label}電話",
+    }
+REQUIRED_RESIDENT = ("resident_no", "name", "birth_date", "address", "lat", "lon")
+
+SUPPORTER_COLUMNS: dict[str, str] = {
+    "supporter_no": "支援者番号",
+    "name": "氏名",
+    "address": "住所",
+    "phone": "電話番号",
+    "relation": "関係",
+    "lat": "緯度",
+    "lon": "経度",
+    "consent": "同意",
+    "consent_date": "同意日",
+    "resident_nos": "支援対象者番号",
+}
+REQUIRED_SUPPORTER = ("supporter_no", "name", "resident_nos")
+LIST_SEPARATORS = re.compile(r"[、,;；/／\s]+")
+MAX_AGE = 120
+
+
+class MappingError(ValueError):
+    """The column-mapping file is unusable."""
+
+
+@dataclass
+class ColumnMapping:
+    """Which header holds each field, and optional value translations per field."""
+
+    headers: dict[str, str]
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None, defaults: dict[str, str]) -> ColumnMapping:
+        if path is None:
+            return cls(dict(defaults))
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise MappingError(f"{path.name}: 列の対応表を読めません（{exc}）。") from exc
+        unknown = set(data.get("columns", {})) - set(defaults)
+        if unknown:
+            raise MappingError(f"{path.name}: 未知の項目 {', '.join(sorted(unknown))}（使える項目: {', '.join(defaults)}）")
+        headers = dict(defaults) | {k: str(v) for k, v in data.get("columns", {}).items()}
+        values = {k: {str(a): str(b) for a, b in v.items()} for k, v in data.get("values", {}).items()}
+        return cls(headers, values)
+
+
+@dataclass
+class ResidentRecord:
+    values: dict[str, Any]  # models.Resident columns (district as name until resolved)
+    contacts: list[dict[str, Any]]
+    professionals: list[dict[str, Any]]
+
+
+@dataclass
+class SupporterRecord:
+    values: dict[str, Any]
+    resident_nos: list[str]
+
+
+@dataclass
+class CityContext:
+    """What validation needs to know about the city: its boundary and 校区 polygons."""
+
+    boundary: shapely.Geometry
+    district_names: list[str]
+    district_geoms: list[shapely.Geometry]
+
+    def __post_init__(self) -> None:
+        shapely.prepare(self.boundary)
+        self._tree = shapely.STRtree(self.district_geoms)
+
+    def districts_of(self, lons: np.ndarray, lats: np.ndarray) -> list[str | None]:
+        """The 校区 containing each point (vectorised), None where no district contains it."""
+        points = shapely.points(lons, lats)
+        point_idx, district_idx = self._tree.query(points, predicate="within")
+        found: list[str | None] = [None] * len(points)
+        for p, d in zip(point_idx, district_idx, strict=True):
+            found[p] = self.district_names[d]
+        return found
+
+    def in_city(self, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+        return shapely.contains_xy(self.boundary, lons, lats)
+
+
+class _Row:
+    """Accessor for one table row through the mapping, collecting problems."""
+
+    def __init__(self, file: str, row_no: int, raw: dict[str, object], mapping: ColumnMapping):
+        self.file, self.row_no, self.raw, self.mapping = file, row_no, raw, mapping
+        self.problems: list[Problem] = []
+
+    def header(self, key: str) -> str:
+        return self.mapping.headers[key]
+
+    def text(self, key: str) -> str:
+        value = cell_text(self.raw.get(self.header(key), ""))
+        return self.mapping.values.get(key, {}).get(value, value)
+
+    def error(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.file, self.row_no, self.header(key), message))
+
+    def required(self, key: str) -> str:
+        value = self.text(key)
+        if not value:
+            self.error(key, "必須項目が空です。")
+        return value
+
+    def optional(self, key: str) -> str | None:
+        return self.text(key) or None
+
+    def date(self, key: str, today: dt.date) -> dt.date | None:
+        text = self.text(key)
+        if not text:
+            return None
+        try:
+            value = parse_date(text)
+        except DateFormatError as exc:
+            self.error(key, str(exc))
+            return None
+        if value > today:
+            self.error(key, f"「{text}」は未来の日付です。")
+            return None
+        return value
+
+    def flag(self, key: str) -> bool | None:
+        value, ok = parse_optional_flag(self.text(key))
+        if not ok:
+            self.error(key, f"「{self.text(key)}」は はい/いいえ（1/0, ○/空欄）で記入してください。")
+        return value
+
+    def integer(self, key: str, low: int, high: int) -> int | None:
+        text = self.text(key).removesuffix("階")
+        if not text:
+            return None
+        if not text.isdigit() or not low <= int(text) <= high:
+            self.error(key, f"「{text}」は {low}〜{high} の整数で記入してください。")
+            return None
+        return int(text)
+
+    def number(self, key: str) -> float | None:
+        text = self.text(key)
+        try:
+            return float(text)
+        except ValueError:
+            if text:
+                self.error(key, f"「{text}」は数値ではありません。")
+            return None
+
+    def choice(self, key: str, allowed: tuple[str, ...] | dict[str, str]) -> str | None:
+        text = self.text(key)
+        if not text:
+            return None
+        canonical = _canonical(allowed)
+        if text in canonical:
+            return canonical[text]
+        self.error(key, f"「{text}」は使えません（{'、'.join(dict.fromkeys(canonical.values()))} のいずれか）。")
+        return None
+
+    def choices(self, key: str, allowed: tuple[str, ...]) -> list[str]:
+        canonical = _canonical(allowed)
+        items = [item for item in LIST_SEPARATORS.split(self.text(key)) if item]
+        unknown = [item for item in items if item not in canonical]
+        if unknown:
+            self.error(key, f"「{'、'.join(unknown)}」は使えません（{'、'.join(allowed)} から選んでください）。")
+        return [canonical[item] for item in items if item in canonical]
+
+
+def _canonical(allowed: tuple[str, ...] | dict[str, str]) -> dict[str, str]:
+    """Cell text is NFKC-normalised, so match against NFKC forms of the vocabulary."""
+    pairs = allowed.items() if isinstance(allowed, dict) else ((v, v) for v in allowed)
+    return {unicodedata.normalize("NFKC", k): v for k, v in pairs}
+
+
+def _open(path: Path, mapping: ColumnMapping, required: tuple[str, ...], sheet: str | None) -> Table:
+    table = read_table(path, sheet)
+    missing = [mapping.headers[k] for k in required if mapping.headers[k] not in table.header]
+    if missing:
+        raise TableError(f"{path.name}: 必須の列 {'、'.join(missing)} がありません（列の対応表 --mapping で指定できます）。")
+    return table
+
+
+def read_residents(
+    path: Path,
+    context: CityContext,
+    mapping_path: Path | None = None,
+    sheet: str | None = None,
+    today: dt.date | None = None,
+) -> Parsed[ResidentRecord]:
+    """Read and validate a 名簿. Duplicate 名簿番号, impossible dates, points outside the city
+    and unknown 校区 are errors naming the row and column."""
+    today = today or dt.date.today()
+    mapping = ColumnMapping.load(mapping_path, RESIDENT_COLUMNS)
+    table = _open(path, mapping, REQUIRED_RESIDENT, sheet)
+    parsed: Parsed[ResidentRecord] = Parsed()
+    seen: dict[str, int] = {}
+    known = set(context.district_names)
+    pending: list[tuple[_Row, ResidentRecord]] = []
+    for offset, raw in enumerate(table.rows):
+        if not any(cell_text(v) for v in raw.values()):
+            continue
+        row = _Row(path.name, offset + table.first_row, raw, mapping)
+        record = _resident(row, today)
+        number = record.values["resident_no"]
+        if number in seen:
+            row.error("resident_no", f"名簿番号「{number}」が {seen[number]} 行目と重複しています。")
+        elif number:
+            seen[number] = row.row_no
+        district = record.values["district"]
+        if district and district not in known:
+            row.error("district", f"校区「{district}」は登録されていません。")
+        pending.append((row, record))
+    _check_locations(pending, context)
+    for row, record in pending:
+        if row.problems:
+            parsed.reject(row.problems, row.row_no, row.raw)
+        else:
+            parsed.add(record, row.row_no)
+    return parsed
+
+
+def _resident(row: _Row, today: dt.date) -> ResidentRecord:
+    birth = row.date("birth_date", today)
+    if birth is None and row.text("birth_date") == "":
+        row.error("birth_date", "必須項目が空です。")
+    if birth is not None and (today.year - birth.year) > MAX_AGE:
+        row.error("birth_date", f"「{row.text('birth_date')}」では年齢が {MAX_AGE} 歳を超えます。")
+    floors = row.integer("building_floors", 1, 60)
+    bedroom = row.integer("bedroom_floor", 1, 60)
+    if floors is not None and bedroom is not None and bedroom > floors:
+        row.error("bedroom_floor", f"寝室の階（{bedroom}）が建物階数（{floors}）を超えています。")
+    values: dict[str, Any] = {
+        "resident_no": row.required("resident_no"),
+        "name": row.required("name"),
+        "kana": row.optional("kana"),
+        "birth_date": birth,
+        "sex": row.choice("sex", SEX_VALUES),
+        "address": row.required("address"),
+        "phone": row.optional("phone"),
+        "district": row.optional("district"),
+        "lat": row.number("lat"),
+        "lon": row.number("lon"),
+        "care_level": row.choice("care_level", CARE_LEVELS),
+        "disability_types": row.choices("disability_types", DISABILITY_TYPES),
+        "disability_grade": row.optional("disability_grade"),
+        "intractable_disease": row.optional("intractable_disease"),
+        "medical_devices": row.choices("medical_devices", MEDICAL_DEVICES),
+        "mobility": row.choice("mobility", MOBILITY_LEVELS),
+        "communication_needs": row.choices("communication_needs", COMMUNICATION_NEEDS),
+        "other_needs": row.optional("other_needs"),
+        "lives_alone": row.flag("lives_alone"),
+        "building_floors": floors,
+        "bedroom_floor": bedroom,
+        "can_use_stairs": row.flag("can_use_stairs"),
+        "consent_share": bool(row.flag("consent_share")),
+        "consent_share_date": row.date("consent_share_date", today),
+        "consent_plan": bool(row.flag("consent_plan")),
+        "consent_plan_date": row.date("consent_plan_date", today),
+    }
+    if values["lat"] is None or values["lon"] is None:
+        if row.text("lat") == "" or row.text("lon") == "":
+            row.error("lat", "緯度・経度が空です（地図・判定に必要です）。")
+    contacts = []
+    for n in range(1, MAX_CONTACTS + 1):
+        name = row.optional(f"contact{n}_name")
+        if name:
+            contacts.append({
+                "priority": n,
+                "name": name,
+                "relation": row.optional(f"contact{n}_relation"),
+                "phone": row.optional(f"contact{n}_phone"),
+            })
+    professionals = []
+    for key, role in PROFESSIONAL_PREFIX.items():
+        name, organisation = row.optional(f"{key}_name"), row.optional(f"{key}_organisation")
+        if name or organisation:
+            professionals.append({"role": role, "name": name, "organisation": organisation,
+                                  "phone": row.optional(f"{key}_phone")})
+    return ResidentRecord(values, contacts, professionals)
+
+
+def _check_locations(pending: list[tuple[_Row, ResidentRecord]], context: CityContext) -> None:
+    """Vectorised: every point inside the city; 校区 derived from the point where not given."""
+    located = [(row, rec) for row, rec in pending if rec.values["lat"] is not None and rec.values["lon"] is not None]
+    if not located:
+        return
+    lons = np.array([rec.values["lon"] for _, rec in located])
+    lats = np.array([rec.values["lat"] for _, rec in located])
+    inside = context.in_city(lons, lats)
+    districts = context.districts_of(lons, lats)
+    for (row, rec), ok, district in zip(located, inside, districts, strict=True):
+        if not ok:
+            row.error("lat", f"位置（緯度 {rec.values['lat']}, 経度 {rec.values['lon']}）が市の区域外です。")
+        elif rec.values["district"] is None:
+            if district is None:
+                row.error("district", "校区が空で、位置からも校区を決められません。")
+            rec.values["district"] = district
+
+
+def read_supporters(
+    path: Path,
+    mapping_path: Path | None = None,
+    sheet: str | None = None,
+    today: dt.date | None = None,
+    known_residents: Callable[[list[str]], set[str]] | None = None,
+) -> Parsed[SupporterRecord]:
+    """Read 避難支援等実施者. ``known_residents`` returns which 名簿番号 exist."""
+    today = today or dt.date.today()
+    mapping = ColumnMapping.load(mapping_path, SUPPORTER_COLUMNS)
+    table = _open(path, mapping, REQUIRED_SUPPORTER, sheet)
+    parsed: Parsed[SupporterRecord] = Parsed()
+    seen: dict[str, int] = {}
+    pending: list[tuple[_Row, SupporterRecord]] = []
+    for offset, raw in enumerate(table.rows):
+        if not any(cell_text(v) for v in raw.values()):
+            continue
+        row = _Row(path.name, offset + table.first_row, raw, mapping)
+        number = row.required("supporter_no")
+        if number in seen:
+            row.error("supporter_no", f"支援者番号「{number}」が {seen[number]} 行目と重複しています。")
+        elif number:
+            seen[number] = row.row_no
+        values = {
+            "supporter_no": number,
+            "name": row.required("name"),
+            "address": row.optional("address"),
+            "phone": row.optional("phone"),
+            "relation": row.choice("relation", SUPPORTER_RELATIONS),
+            "lat": row.number("lat"),
+            "lon": row.number("lon"),
+            "consent": bool(row.flag("consent")),
+            "consent_date": row.date("consent_date", today),
+        }
+        numbers = [n for n in LIST_SEPARATORS.split(row.text("resident_nos")) if n]
+        pending.append((row, SupporterRecord(values, numbers)))
+    wanted = sorted({n for _, rec in pending for n in rec.resident_nos})
+    known = known_residents(wanted) if known_residents else set(wanted)
+    for row, record in pending:
+        unknown = [n for n in record.resident_nos if n not in known]
+        if unknown:
+            row.error("resident_nos", f"名簿番号 {'、'.join(unknown)} は名簿にありません。")
+        if row.problems:
+            parsed.reject(row.problems, row.row_no, row.raw)
+        else:
+            parsed.add(record, row.row_no)
+    return parsed

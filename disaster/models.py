@@ -1,0 +1,276 @@
+"""The domain model, stored with SQLAlchemy 2 (SQLite by default, PostgreSQL by URL).
+
+Geometry is stored as WGS84 WKB (``geom``) with a bounding box for cheap SQL pre-filtering;
+points are stored as ``lon``/``lat``. Spatial analysis happens in shapely/GeoPandas, so the
+same code runs on every backend.
+
+Personal data (Resident, Supporter, EmergencyContact, CareProfessional) follows the fields of
+災害対策基本法 49条の10 (名簿) and 49条の14 (個別避難計画). Consents are dated: sharing the 名簿
+with supporters before a disaster needs ``consent_share`` (49条の11②).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class BBoxMixin:
+    """WGS84 WKB geometry with its bounding box."""
+
+    geom: Mapped[bytes] = mapped_column(LargeBinary)
+    min_lon: Mapped[float] = mapped_column(Float)
+    min_lat: Mapped[float] = mapped_column(Float)
+    max_lon: Mapped[float] = mapped_column(Float)
+    max_lat: Mapped[float] = mapped_column(Float)
+
+
+class City(Base):
+    """A municipality (団体コード with check digit, e.g. 402036) and its boundary (N03)."""
+
+    __tablename__ = "city"
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    boundary: Mapped[bytes | None] = mapped_column(LargeBinary)
+    boundary_source: Mapped[str | None] = mapped_column(String(200))
+
+
+district_centre = Table(
+    "district_centre",
+    Base.metadata,
+    Column("district_id", ForeignKey("district.id", ondelete="CASCADE"), primary_key=True),
+    Column("centre_id", ForeignKey("consultation_centre.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class District(BBoxMixin, Base):
+    """校区: the unit of community work, 図上訓練 and leader access. ``area`` is its 圏域."""
+
+    __tablename__ = "district"
+    __table_args__ = (UniqueConstraint("city_code", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city_code: Mapped[str] = mapped_column(ForeignKey("city.code"))
+    name: Mapped[str] = mapped_column(String(40))
+    area: Mapped[str | None] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(200))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    centres: Mapped[list[ConsultationCentre]] = relationship(secondary=district_centre)
+
+
+class ConsultationCentre(Base):
+    """A consultation centre (地域包括支援センター etc.) serving one or more 校区."""
+
+    __tablename__ = "consultation_centre"
+    __table_args__ = (UniqueConstraint("kind", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # key of codes.CENTRE_KINDS
+    name: Mapped[str] = mapped_column(String(80))
+    tel: Mapped[str | None] = mapped_column(String(20))
+    fax: Mapped[str | None] = mapped_column(String(20))
+
+
+class Shelter(Base):
+    """指定緊急避難場所 / 指定避難所 / 福祉避難所 (one row per facility, kinds as flags).
+
+    ``code`` is the facility key: the GSI 共通ID without its 3-digit kind suffix
+    (E4020300012 for E4020300012111 and E4020300012201), or a city-assigned code.
+    Accessibility flags are nullable: unknown is not the same as "no".
+    """
+
+    __tablename__ = "shelter"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    city_code: Mapped[str] = mapped_column(ForeignKey("city.code"))
+    gsi_shelter_id: Mapped[str | None] = mapped_column(String(20))  # 指定避難所 共通ID
+    gsi_emergency_id: Mapped[str | None] = mapped_column(String(20))  # 指定緊急避難場所 共通ID
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str | None] = mapped_column(String(200))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    is_emergency_site: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_designated_shelter: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_welfare_shelter: Mapped[bool] = mapped_column(Boolean, default=False)
+    hazard_flood: Mapped[bool] = mapped_column(Boolean, default=False)
+    hazard_landslide: Mapped[bool] = mapped_column(Boolean, default=False)
+    hazard_storm_surge: Mapped[bool] = mapped_column(Boolean, default=False)
+    hazard_earthquake: Mapped[bool] = mapped_column(Boolean, default=False)
+    hazard_tsunami: Mapped[bool] = mapped_column(Boolean, default=False)
+    hazard_fire: Mapped[bool] = mapped_column(Boolean, default=False)
+    hazard_inland_flood: Mapped[bool] = mapped_column(Boolean, default=False)
+    hazard_volcano: Mapped[bool] = mapped_column(Boolean, default=False)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    accepted_groups: Mapped[str | None] = mapped_column(Text)  # 受入対象者
+    barrier_free: Mapped[bool | None] = mapped_column(Boolean)
+    elevator: Mapped[bool | None] = mapped_column(Boolean)
+    backup_power: Mapped[bool | None] = mapped_column(Boolean)
+    usable_floors: Mapped[int | None] = mapped_column(Integer)
+    accepts_direct: Mapped[bool | None] = mapped_column(Boolean)  # 直接避難 (welfare shelters)
+    remarks: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(200))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Dataset(Base):
+    """One imported file (or bundle): the data version that results are computed from."""
+
+    __tablename__ = "dataset"
+    __table_args__ = (UniqueConstraint("kind", "source"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # shelters, districts, hazards, residents, ...
+    source: Mapped[str] = mapped_column(String(200))  # user-facing label, default: file name
+    sha256: Mapped[str] = mapped_column(String(64))
+    feature_count: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class HazardZone(BBoxMixin, Base):
+    """A hazard polygon. ``rank`` is the A31a depth or duration rank; landslide zones carry
+    the A33 phenomenon (``landslide_kind``) and 区域区分 (``landslide_class``)."""
+
+    __tablename__ = "hazard_zone"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"), index=True)
+    layer: Mapped[str] = mapped_column(String(30), index=True)  # codes.HazardLayer
+    river_name: Mapped[str | None] = mapped_column(String(80))  # or area name for 内水/土砂
+    rank: Mapped[int | None] = mapped_column(Integer)
+    landslide_kind: Mapped[int | None] = mapped_column(Integer)
+    landslide_class: Mapped[int | None] = mapped_column(Integer)
+    source_feature: Mapped[str] = mapped_column(String(80))  # feature index/ID in the file
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+resident_supporter = Table(
+    "resident_supporter",
+    Base.metadata,
+    Column("resident_id", ForeignKey("resident.id", ondelete="CASCADE"), primary_key=True),
+    Column("supporter_id", ForeignKey("supporter.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Resident(Base):
+    """A person on the 避難行動要支援者名簿 (49条の10) with household and consent data."""
+
+    __tablename__ = "resident"
+    __table_args__ = (UniqueConstraint("city_code", "resident_no"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city_code: Mapped[str] = mapped_column(ForeignKey("city.code"))
+    resident_no: Mapped[str] = mapped_column(String(40))  # the 名簿's own ID
+    name: Mapped[str] = mapped_column(String(80))  # 氏名
+    kana: Mapped[str | None] = mapped_column(String(80))  # ふりがな
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)  # 生年月日
+    sex: Mapped[str | None] = mapped_column(String(4))  # 性別: 男 / 女 / その他
+    address: Mapped[str] = mapped_column(String(200))  # 住所又は居所
+    phone: Mapped[str | None] = mapped_column(String(40))  # 電話番号その他の連絡先
+    # 避難支援等を必要とする事由
+    care_level: Mapped[str | None] = mapped_column(String(10))  # codes.CARE_LEVELS
+    disability_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    disability_grade: Mapped[str | None] = mapped_column(String(20))  # e.g. 1級, A1
+    intractable_disease: Mapped[str | None] = mapped_column(String(120))  # 難病
+    medical_devices: Mapped[list[str]] = mapped_column(JSON, default=list)
+    mobility: Mapped[str | None] = mapped_column(String(10))  # codes.MOBILITY_LEVELS
+    communication_needs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    other_needs: Mapped[str | None] = mapped_column(Text)
+    # household and building
+    lives_alone: Mapped[bool | None] = mapped_column(Boolean)
+    building_floors: Mapped[int | None] = mapped_column(Integer)
+    bedroom_floor: Mapped[int | None] = mapped_column(Integer)
+    can_use_stairs: Mapped[bool | None] = mapped_column(Boolean)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    # dated consents
+    consent_share: Mapped[bool] = mapped_column(Boolean, default=False)  # 平常時の名簿情報提供
+    consent_share_date: Mapped[dt.date | None] = mapped_column(Date)
+    consent_plan: Mapped[bool] = mapped_column(Boolean, default=False)  # 個別避難計画の作成
+    consent_plan_date: Mapped[dt.date | None] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(200))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    district: Mapped[District] = relationship()
+    supporters: Mapped[list[Supporter]] = relationship(
+        secondary=resident_supporter, back_populates="residents"
+    )
+    emergency_contacts: Mapped[list[EmergencyContact]] = relationship(
+        cascade="all, delete-orphan", order_by="EmergencyContact.priority"
+    )
+    care_professionals: Mapped[list[CareProfessional]] = relationship(cascade="all, delete-orphan")
+
+
+class Supporter(Base):
+    """避難支援等実施者. Supporters carry no legal liability; help depends on their own safety."""
+
+    __tablename__ = "supporter"
+    __table_args__ = (UniqueConstraint("city_code", "supporter_no"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city_code: Mapped[str] = mapped_column(ForeignKey("city.code"))
+    supporter_no: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    relation: Mapped[str | None] = mapped_column(String(20))  # codes.SUPPORTER_RELATIONS
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    consent: Mapped[bool] = mapped_column(Boolean, default=False)  # agreed to receive 名簿 data
+    consent_date: Mapped[dt.date | None] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(200))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    residents: Mapped[list[Resident]] = relationship(
+        secondary=resident_supporter, back_populates="supporters"
+    )
+
+
+class EmergencyContact(Base):
+    """緊急連絡先 of a resident (family etc.), in calling order."""
+
+    __tablename__ = "emergency_contact"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id", ondelete="CASCADE"), index=True)
+    priority: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(80))
+    relation: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(40))
+
+
+class CareProfessional(Base):
+    """A care professional who knows the resident (ケアマネジャー, 相談支援専門員, 主治医 …)."""
+
+    __tablename__ = "care_professional"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str | None] = mapped_column(String(80))
+    organisation: Mapped[str | None] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(40))

@@ -1,0 +1,251 @@
+"""Data-layer helpers. They add, flush and query; they never commit (use-cases do)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import shapely
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from disaster import geo
+from disaster.importers.areas import DistrictRecord
+from disaster.importers.hazards import HazardRecord
+from disaster.importers.roster import ResidentRecord, SupporterRecord
+from disaster.importers.shelters import ShelterRecord, match_key
+from disaster.models import (
+    CareProfessional,
+    City,
+    ConsultationCentre,
+    Dataset,
+    District,
+    EmergencyContact,
+    HazardZone,
+    Resident,
+    Shelter,
+    Supporter,
+    resident_supporter,
+)
+
+
+class NotReady(LookupError):
+    """A prerequisite (city, districts, boundary) is missing; message is user-facing Japanese."""
+
+
+def get_city(session: Session, code: str) -> City:
+    city = session.get(City, code)
+    if city is None:
+        raise NotReady(f"団体コード {code} の市町村が登録されていません。先に `disaster init` を実行してください。")
+    return city
+
+
+def ensure_city(session: Session, code: str, name: str) -> City:
+    city = session.get(City, code)
+    if city is None:
+        city = City(code=code, name=name)
+        session.add(city)
+        session.flush()
+    return city
+
+
+def record_dataset(session: Session, kind: str, source: str, sha256: str, count: int, is_demo: bool) -> Dataset:
+    """Create or refresh the dataset row for (kind, source): the data version of an import."""
+    dataset = session.scalar(select(Dataset).where(Dataset.kind == kind, Dataset.source == source))
+    if dataset is None:
+        dataset = Dataset(kind=kind, source=source)
+        session.add(dataset)
+    dataset.sha256, dataset.feature_count, dataset.is_demo = sha256, count, is_demo
+    dataset.imported_at = dt.datetime.now(dt.UTC)
+    session.flush()
+    return dataset
+
+
+def upsert_shelters(session: Session, city_code: str, records: Iterable[ShelterRecord]) -> tuple[int, int]:
+    """Insert or update shelters by code, or by match key (the same facility from the other
+    GSI file); each record sets only its own columns."""
+    existing = list(session.scalars(select(Shelter).where(Shelter.city_code == city_code)))
+    by_code = {s.code: s for s in existing}
+    by_match = {
+        match_key(gsi_id, s.name): s for s in existing for gsi_id in (s.gsi_shelter_id, s.gsi_emergency_id) if gsi_id
+    }
+    created = updated = 0
+    for record in records:
+        shelter = by_code.get(record.code) or (by_match.get(record.match_key) if record.match_key else None)
+        if shelter is None:
+            shelter = Shelter(code=record.code, city_code=city_code)
+            session.add(shelter)
+            created += 1
+        else:
+            updated += 1
+            if record.preferred_code and shelter.code != record.code:
+                del by_code[shelter.code]
+                shelter.code = record.code
+        by_code[record.code] = shelter
+        if record.match_key:
+            by_match[record.match_key] = shelter
+        for column, value in record.values.items():
+            setattr(shelter, column, value)
+    session.flush()
+    return created, updated
+
+
+def upsert_districts(
+    session: Session, city_code: str, records: Iterable[DistrictRecord], source: str, is_demo: bool
+) -> tuple[int, int]:
+    existing = {d.name: d for d in session.scalars(select(District).where(District.city_code == city_code))}
+    centres = {(c.kind, c.name): c for c in session.scalars(select(ConsultationCentre))}
+    created = updated = 0
+    for record in records:
+        district = existing.get(record.name)
+        if district is None:
+            district = District(city_code=city_code, name=record.name)
+            session.add(district)
+            created += 1
+        else:
+            updated += 1
+        district.geom = geo.wkb(record.geometry)
+        for key, value in geo.bbox_columns(record.geometry).items():
+            setattr(district, key, value)
+        district.area, district.source, district.is_demo = record.area, source, is_demo
+        if record.centres:
+            linked = []
+            for kind, name, tel, fax in record.centres:
+                centre = centres.get((kind, name))
+                if centre is None:
+                    centre = ConsultationCentre(kind=kind, name=name)
+                    session.add(centre)
+                    centres[(kind, name)] = centre
+                centre.tel, centre.fax = tel, fax
+                linked.append(centre)
+            district.centres = linked
+    session.flush()
+    return created, updated
+
+
+def set_boundary(session: Session, city: City, boundary: shapely.Geometry, source: str) -> None:
+    city.boundary = geo.wkb(boundary)
+    city.boundary_source = source
+    session.flush()
+
+
+def replace_hazard_zones(session: Session, dataset: Dataset, records: Sequence[HazardRecord]) -> int:
+    """Replace all zones of ``dataset`` (so re-importing a file is idempotent)."""
+    session.execute(delete(HazardZone).where(HazardZone.dataset_id == dataset.id))
+    rows = [
+        {
+            "dataset_id": dataset.id,
+            "layer": r.layer.value,
+            "river_name": r.river_name,
+            "rank": r.rank,
+            "landslide_kind": r.landslide_kind,
+            "landslide_class": r.landslide_class,
+            "source_feature": r.source_feature,
+            "is_demo": dataset.is_demo,
+            "geom": geo.wkb(r.geometry),
+            **geo.bbox_columns(r.geometry),
+        }
+        for r in records
+    ]
+    if rows:
+        session.execute(insert(HazardZone), rows)
+    return len(rows)
+
+
+def district_ids(session: Session, city_code: str) -> dict[str, int]:
+    return dict(session.execute(select(District.name, District.id).where(District.city_code == city_code)).all())
+
+
+def resident_ids(session: Session, city_code: str, numbers: Sequence[str] | None = None) -> dict[str, int]:
+    query = select(Resident.resident_no, Resident.id).where(Resident.city_code == city_code)
+    if numbers is not None:
+        found: dict[str, int] = {}
+        for start in range(0, len(numbers), 500):  # stay under SQL parameter limits
+            chunk = query.where(Resident.resident_no.in_(numbers[start : start + 500]))
+            found |= dict(session.execute(chunk).all())
+        return found
+    return dict(session.execute(query).all())
+
+
+def upsert_residents(
+    session: Session,
+    city_code: str,
+    records: Sequence[ResidentRecord],
+    source: str,
+    is_demo: bool,
+) -> tuple[int, int]:
+    """Bulk insert/update residents by 名簿番号; their contacts and professionals are replaced."""
+    districts = district_ids(session, city_code)
+    existing = resident_ids(session, city_code)
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for record in records:
+        values = dict(record.values)
+        values["district_id"] = districts[values.pop("district")]
+        values |= {"city_code": city_code, "source": source, "is_demo": is_demo}
+        if values["resident_no"] in existing:
+            updates.append({"id": existing[values["resident_no"]], **values})
+        else:
+            inserts.append(values)
+    if inserts:
+        session.execute(insert(Resident), inserts)
+    if updates:
+        session.execute(update(Resident), updates)
+    ids = resident_ids(session, city_code) if inserts else existing
+    touched = [ids[r.values["resident_no"]] for r in records]
+    for start in range(0, len(touched), 500):
+        chunk = touched[start : start + 500]
+        session.execute(delete(EmergencyContact).where(EmergencyContact.resident_id.in_(chunk)))
+        session.execute(delete(CareProfessional).where(CareProfessional.resident_id.in_(chunk)))
+    contacts = [{"resident_id": ids[r.values["resident_no"]], **c} for r in records for c in r.contacts]
+    professionals = [{"resident_id": ids[r.values["resident_no"]], **p} for r in records for p in r.professionals]
+    if contacts:
+        session.execute(insert(EmergencyContact), contacts)
+    if professionals:
+        session.execute(insert(CareProfessional), professionals)
+    return len(inserts), len(updates)
+
+
+def upsert_supporters(
+    session: Session, city_code: str, records: Sequence[SupporterRecord], source: str, is_demo: bool
+) -> tuple[int, int]:
+    """Bulk insert/update supporters by 支援者番号 and replace their links to residents."""
+    query = select(Supporter.supporter_no, Supporter.id).where(Supporter.city_code == city_code)
+    existing = dict(session.execute(query).all())
+    inserts, updates = [], []
+    for record in records:
+        values = record.values | {"city_code": city_code, "source": source, "is_demo": is_demo}
+        if values["supporter_no"] in existing:
+            updates.append({"id": existing[values["supporter_no"]], **values})
+        else:
+            inserts.append(values)
+    if inserts:
+        session.execute(insert(Supporter), inserts)
+    if updates:
+        session.execute(update(Supporter), updates)
+    ids = dict(session.execute(query).all())
+    residents = resident_ids(session, city_code, sorted({n for r in records for n in r.resident_nos}))
+    touched = [ids[r.values["supporter_no"]] for r in records]
+    for start in range(0, len(touched), 500):
+        session.execute(delete(resident_supporter).where(resident_supporter.c.supporter_id.in_(touched[start : start + 500])))
+    links = [
+        {"resident_id": residents[number], "supporter_id": ids[r.values["supporter_no"]]}
+        for r in records
+        for number in dict.fromkeys(r.resident_nos)
+    ]
+    if links:
+        session.execute(insert(resident_supporter), links)
+    return len(inserts), len(updates)
+
+
+def table_counts(session: Session) -> dict[str, int]:
+    models = {
+        "districts": District, "consultation_centres": ConsultationCentre, "shelters": Shelter,
+        "hazard_zones": HazardZone, "residents": Resident, "supporters": Supporter,
+        "emergency_contacts": EmergencyContact, "care_professionals": CareProfessional,
+        "datasets": Dataset,
+    }
+    counts = {name: session.scalar(select(func.count()).select_from(model)) or 0 for name, model in models.items()}
+    counts["resident_supporter_links"] = session.scalar(select(func.count()).select_from(resident_supporter)) or 0
+    return counts

@@ -1,0 +1,47 @@
+"""Loading the bundled Kurume demo dataset through the real importers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from disaster.codes import HazardLayer
+from disaster.demodata.people import TODAY
+from disaster.usecases import imports
+from disaster.usecases.setup import init_store
+
+def load_demo(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    bundle: Path,
+    progress: Callable[[str], None] = lambda _: None,
+) -> list[imports.ImportReport]:
+    """Create the store if needed and (re)load every file of the bundle; idempotent."""
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    city = manifest["city_code"]
+    files = manifest["files"]
+    init_store(engine, sessions, city)
+    reports = []
+
+    def step(label: str, action: Callable[[], imports.ImportReport]) -> None:
+        progress(label)
+        reports.append(action())
+
+    step("市の区域", lambda: imports.import_boundary(sessions, bundle / "city_boundary.geojson", city))
+    step("校区", lambda: imports.import_districts(
+        sessions, bundle / "districts.geojson", city, table=bundle / "district_centres.csv", is_demo=True))
+    step("避難所", lambda: imports.import_shelters(sessions, [bundle / "shelters.geojson"], city))
+    for name, entry in files.items():
+        if entry["kind"] == "hazards":
+            layer = HazardLayer(entry["layer"]) if "layer" in entry else None
+            step(f"災害区域 {name}", lambda n=name, lay=layer: imports.import_hazards(
+                sessions, [bundle / n], layer=lay, is_demo=True))
+    step("名簿", lambda: imports.import_residents(
+        sessions, bundle / "residents.csv", city, is_demo=True, today=TODAY))
+    step("避難支援等実施者", lambda: imports.import_supporters(
+        sessions, bundle / "supporters.csv", city, is_demo=True, today=TODAY))
+    return reports

@@ -1,0 +1,210 @@
+"""Import use-cases: parse and validate everything first, then write in one transaction.
+
+All-or-nothing by default: any problem raises ``ImportRejected`` and nothing is written.
+With ``skip_bad_rows`` the valid rows are written and the bad ones go to a rejects CSV.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import shapely
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from disaster import geo, repo
+from disaster.codes import HazardLayer
+from disaster.importers import areas, hazards, roster, shelters
+from disaster.importers.problems import ImportRejected, Parsed, Problem, write_rejects
+from disaster.models import City, District
+
+T = TypeVar("T")
+
+
+@dataclass
+class ImportReport:
+    """What an import did; ``problems`` are the skipped rows (only with skip_bad_rows)."""
+
+    kind: str
+    files: list[str]
+    created: int = 0
+    updated: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    rejects_file: Path | None = None
+
+
+def file_digest(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _settle(parts: list[Parsed[T]], skip_bad_rows: bool, rejects: Path | None) -> tuple[list[T], list[Problem], Path | None]:
+    """All valid records; raise on any problem unless skipping bad rows (then write rejects).
+
+    A problem not tied to a row (a missing column, say) always rejects the whole import.
+    """
+    records = [record for part in parts for record in part.records]
+    problems = [problem for part in parts for problem in part.problems]
+    if not problems:
+        return records, [], None
+    if not skip_bad_rows or any(p.row is None for p in problems):
+        raise ImportRejected(problems)
+    if rejects is not None:
+        write_rejects(rejects, parts)
+    return records, problems, rejects
+
+
+def import_shelters(
+    sessions: sessionmaker[Session],
+    paths: list[Path],
+    city_code: str,
+    skip_bad_rows: bool = False,
+    rejects: Path | None = None,
+    assume_epsg: int | None = None,
+) -> ImportReport:
+    """Import GSI 指定避難所/指定緊急避難場所 files (or the project format); a facility in
+    several files is stored once with every kind and hazard flag it has."""
+    parts = [shelters.read_shelters(path, city_code, assume_epsg) for path in paths]
+    records, problems, rejects_file = _settle(parts, skip_bad_rows, rejects)
+    report = ImportReport("shelters", [p.name for p in paths], problems=problems, rejects_file=rejects_file)
+    with sessions() as session, session.begin():
+        repo.get_city(session, city_code)
+        report.created, report.updated = repo.upsert_shelters(session, city_code, records)
+        repo.record_dataset(
+            session, "shelters", " + ".join(report.files), file_digest(paths), len(records),
+            is_demo=any(r.values.get("is_demo") for r in records),
+        )
+    return report
+
+
+def import_boundary(
+    sessions: sessionmaker[Session], path: Path, city_code: str, assume_epsg: int | None = None
+) -> ImportReport:
+    """Set the city boundary from a 国土数値情報 N03 file."""
+    name, boundary = areas.read_city_boundary(path, city_code, assume_epsg)
+    with sessions() as session, session.begin():
+        city = repo.get_city(session, city_code)
+        repo.set_boundary(session, city, boundary, path.name)
+        repo.record_dataset(session, "boundary", path.name, file_digest([path]), 1, is_demo=False)
+    return ImportReport("boundary", [path.name], updated=1)
+
+
+def import_districts(
+    sessions: sessionmaker[Session],
+    path: Path,
+    city_code: str,
+    table: Path | None = None,
+    name_column: str | None = None,
+    assume_epsg: int | None = None,
+    is_demo: bool = False,
+) -> ImportReport:
+    """Import 校区 polygons (A27 or any polygon file), optionally with the 校区 table."""
+    parsed = areas.read_districts(path, city_code, name_column, assume_epsg)
+    if table is not None:
+        areas.attach_table(parsed, areas.read_district_table(table), table.name)
+    if parsed.problems:
+        raise ImportRejected(parsed.problems)
+    files = [path] + ([table] if table else [])
+    report = ImportReport("districts", [p.name for p in files])
+    with sessions() as session, session.begin():
+        repo.get_city(session, city_code)
+        report.created, report.updated = repo.upsert_districts(session, city_code, parsed.records, path.name, is_demo)
+        repo.record_dataset(session, "districts", path.name, file_digest(files), len(parsed.records), is_demo)
+    return report
+
+
+def import_hazards(
+    sessions: sessionmaker[Session],
+    paths: list[Path],
+    layer: HazardLayer | None = None,
+    river_name: str | None = None,
+    source: str | None = None,
+    assume_epsg: int | None = None,
+    is_demo: bool = False,
+) -> ImportReport:
+    """Import A31a/A31/A33 files. Each file is a dataset (label: ``source`` or the file name)
+    whose zones are replaced on re-import."""
+    if source is not None and len(paths) > 1:
+        raise ValueError("--source は 1 ファイルずつ指定してください。")
+    parsed_files = []
+    problems: list[Problem] = []
+    for path in paths:
+        parsed, _ = hazards.read_hazards(path, layer, river_name, assume_epsg)
+        problems += parsed.problems
+        parsed_files.append((path, parsed))
+    if problems:
+        raise ImportRejected(problems)
+    report = ImportReport("hazards", [p.name for p in paths])
+    with sessions() as session, session.begin():
+        for path, parsed in parsed_files:
+            dataset = repo.record_dataset(
+                session, "hazards", source or path.name, file_digest([path]), len(parsed.records), is_demo
+            )
+            report.created += repo.replace_hazard_zones(session, dataset, parsed.records)
+    return report
+
+
+def city_context(session: Session, city_code: str) -> roster.CityContext:
+    """The city's boundary and 校区 polygons for validating resident locations."""
+    city: City = repo.get_city(session, city_code)
+    rows = session.execute(select(District.name, District.geom).where(District.city_code == city_code)).all()
+    if not rows:
+        raise repo.NotReady("校区が登録されていません。先に `disaster import districts` を実行してください。")
+    geoms = list(geo.from_wkb(row.geom for row in rows))
+    boundary = shapely.from_wkb(city.boundary) if city.boundary else shapely.union_all(geoms)
+    return roster.CityContext(boundary, [row.name for row in rows], geoms)
+
+
+def import_residents(
+    sessions: sessionmaker[Session],
+    path: Path,
+    city_code: str,
+    mapping: Path | None = None,
+    sheet: str | None = None,
+    skip_bad_rows: bool = False,
+    rejects: Path | None = None,
+    is_demo: bool = False,
+    today: dt.date | None = None,
+) -> ImportReport:
+    """Import a 避難行動要支援者名簿 (upsert by 名簿番号)."""
+    with sessions() as session:
+        context = city_context(session, city_code)
+    parsed = roster.read_residents(path, context, mapping, sheet, today)
+    records, problems, rejects_file = _settle([parsed], skip_bad_rows, rejects)
+    report = ImportReport("residents", [path.name], problems=problems, rejects_file=rejects_file)
+    with sessions() as session, session.begin():
+        report.created, report.updated = repo.upsert_residents(session, city_code, records, path.name, is_demo)
+        repo.record_dataset(session, "residents", path.name, file_digest([path]), len(records), is_demo)
+    return report
+
+
+def import_supporters(
+    sessions: sessionmaker[Session],
+    path: Path,
+    city_code: str,
+    mapping: Path | None = None,
+    sheet: str | None = None,
+    skip_bad_rows: bool = False,
+    rejects: Path | None = None,
+    is_demo: bool = False,
+    today: dt.date | None = None,
+) -> ImportReport:
+    """Import 避難支援等実施者 and their links to residents (by 名簿番号)."""
+
+    def known(numbers: list[str]) -> set[str]:
+        with sessions() as session:
+            return set(repo.resident_ids(session, city_code, numbers))
+
+    parsed = roster.read_supporters(path, mapping, sheet, today, known)
+    records, problems, rejects_file = _settle([parsed], skip_bad_rows, rejects)
+    report = ImportReport("supporters", [path.name], problems=problems, rejects_file=rejects_file)
+    with sessions() as session, session.begin():
+        report.created, report.updated = repo.upsert_supporters(session, city_code, records, path.name, is_demo)
+        repo.record_dataset(session, "supporters", path.name, file_digest([path]), len(records), is_demo)
+    return report

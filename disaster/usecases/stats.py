@@ -1,0 +1,77 @@
+"""Counts per entity and per 校区 (``disaster stats``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shapely
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from disaster import geo, repo
+from disaster.models import Dataset, District, Resident, Shelter, resident_supporter
+
+
+def store_stats(sessions: sessionmaker[Session], city_code: str) -> dict[str, Any]:
+    with sessions() as session:
+        city = repo.get_city(session, city_code)
+        counts = repo.table_counts(session)
+        kinds = {
+            "emergency_sites": session.scalar(select(func.count()).where(Shelter.is_emergency_site)) or 0,
+            "designated_shelters": session.scalar(select(func.count()).where(Shelter.is_designated_shelter)) or 0,
+            "welfare_shelters": session.scalar(select(func.count()).where(Shelter.is_welfare_shelter)) or 0,
+        }
+        districts = _per_district(session, city_code)
+        datasets = [
+            {"kind": d.kind, "source": d.source, "features": d.feature_count, "demo": d.is_demo,
+             "imported_at": d.imported_at.isoformat()}
+            for d in session.scalars(select(Dataset).order_by(Dataset.kind, Dataset.source))
+        ]
+    return {
+        "city": {"code": city.code, "name": city.name, "has_boundary": city.boundary is not None},
+        "counts": counts,
+        "shelter_kinds": kinds,
+        "districts": districts,
+        "datasets": datasets,
+    }
+
+
+def _per_district(session: Session, city_code: str) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(District.id, District.name, District.area, District.geom)
+        .where(District.city_code == city_code)
+        .order_by(District.name)
+    ).all()
+    if not rows:
+        return []
+    supported = select(resident_supporter.c.resident_id).distinct().scalar_subquery()
+    per = {
+        district_id: (total, consent, unsupported)
+        for district_id, total, consent, unsupported in session.execute(
+            select(
+                Resident.district_id,
+                func.count(),
+                func.count().filter(Resident.consent_share),
+                func.count().filter(Resident.id.not_in(supported)),
+            ).group_by(Resident.district_id)
+        ).tuples()
+    }
+    points = session.execute(select(Shelter.lon, Shelter.lat)).all()
+    geoms = geo.from_wkb(row.geom for row in rows)
+    tree = shapely.STRtree(geoms)
+    shelter_counts = [0] * len(rows)
+    if points:
+        hits = tree.query(shapely.points([p.lon for p in points], [p.lat for p in points]), predicate="within")
+        for index in hits[1]:
+            shelter_counts[index] += 1
+    return [
+        {
+            "name": row.name,
+            "area": row.area,
+            "residents": per.get(row.id, (0, 0, 0))[0],
+            "residents_sharing_consent": per.get(row.id, (0, 0, 0))[1],
+            "residents_without_supporter": per.get(row.id, (0, 0, 0))[2],
+            "shelters": shelter_counts[i],
+        }
+        for i, row in enumerate(rows)
+    ]
