@@ -33,7 +33,7 @@ from disaster.usecases.stats import store_stats
 app = typer.Typer(help="久留米市 防災・避難支援ツールキット", no_args_is_help=True, add_completion=False)
 import_app = typer.Typer(help="公式形式のファイルを取り込みます（問題があれば何も書き込みません）。", no_args_is_help=True)
 app.add_typer(import_app, name="import")
-console = Console()
+console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
 MAX_PROBLEMS_SHOWN = 50

@@ -37,7 +37,7 @@ from disaster.codes import (
 )
 from disaster.importers.flags import parse_optional_flag
 from disaster.importers.problems import Parsed, Problem
-from disaster.importers.tabular import Table, TableError, cell_text, read_table
+from disaster.importers.tabular import Table, TableError, cell_text, normalise_header, read_table
 from disaster.wareki import DateFormatError, parse_date
 
 # field -> canonical header
@@ -124,8 +124,9 @@ class ColumnMapping:
         unknown = set(data.get("columns", {})) - set(defaults)
         if unknown:
             raise MappingError(f"{path.name}: 未知の項目 {', '.join(sorted(unknown))}（使える項目: {', '.join(defaults)}）")
-        headers = dict(defaults) | {k: str(v) for k, v in data.get("columns", {}).items()}
-        values = {k: {str(a): str(b) for a, b in v.items()} for k, v in data.get("values", {}).items()}
+        # headers are compared in the NFKC form that read_table gives them
+        headers = dict(defaults) | {k: normalise_header(v) for k, v in data.get("columns", {}).items()}
+        values = {k: {cell_text(a): str(b) for a, b in v.items()} for k, v in data.get("values", {}).items()}
         return cls(headers, values)
 
 

@@ -93,6 +93,9 @@ def _read_gsi(
     is_emergency = any(label in columns for label in HAZARD_COLUMN)
     name_col, address_col = _pick(columns, NAME_COLUMNS), _pick(columns, ADDRESS_COLUMNS)
     lat_col, lon_col = _pick(columns, LAT_COLUMNS), _pick(columns, LON_COLUMNS)
+    if "共通ID" not in columns:
+        parsed.problems.append(Problem(name, None, "共通ID", "「共通ID」列がありません（国土地理院形式のファイルを指定してください）。"))
+        return parsed
     if name_col is None:
         parsed.problems.append(Problem(name, None, "施設・場所名", "名称の列がありません。"))
         return parsed

@@ -54,7 +54,7 @@ def _per_district(session: Session, city_code: str) -> list[dict[str, Any]]:
                 func.count().filter(Resident.consent_share),
                 func.count().filter(Resident.id.not_in(supported)),
             ).group_by(Resident.district_id)
-        ).tuples()
+        )
     }
     points = session.execute(select(Shelter.lon, Shelter.lat)).all()
     geoms = geo.from_wkb(row.geom for row in rows)

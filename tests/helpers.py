@@ -1,0 +1,53 @@
+"""Test helpers: store snapshots and small hand-made input files."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from disaster.models import Base
+
+
+def snapshot(store_or_engine: Any) -> dict[str, list[tuple]]:
+    """Every row of every table, sorted: equal snapshots mean an unchanged store."""
+    engine = getattr(store_or_engine, "engine", store_or_engine)
+    with engine.connect() as conn:
+        return {
+            table.name: sorted((tuple(map(repr, row)) for row in conn.execute(select(table))))
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[Any]], encoding: str = "utf-8") -> Path:
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def write_geojson(path: Path, features: list[tuple[dict, dict]], crs: str | None = None) -> Path:
+    """Features as (geometry, properties); ``crs`` adds an old-style named CRS member."""
+    data: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "geometry": g, "properties": p} for g, p in features],
+    }
+    if crs:
+        data["crs"] = {"type": "name", "properties": {"name": crs}}
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def square(lon: float, lat: float, size: float) -> dict:
+    return {
+        "type": "Polygon",
+        "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]],
+    }
+
+
+def point(lon: float, lat: float) -> dict:
+    return {"type": "Point", "coordinates": [lon, lat]}
