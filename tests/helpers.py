@@ -17,7 +17,7 @@ def snapshot(store_or_engine: Any) -> dict[str, list[tuple]]:
     engine = getattr(store_or_engine, "engine", store_or_engine)
     with engine.connect() as conn:
         return {
-            table.name: sorted((tuple(map(repr, row)) for row in conn.execute(select(table))))
+            table.name: sorted(tuple(map(repr, row)) for row in conn.execute(select(table)))
             for table in Base.metadata.sorted_tables
         }
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from disaster.cli import app
-from disaster.demodata.build import build_demo
 from disaster.db import make_engine
+from disaster.demodata.build import build_demo
 from tests.conftest import BUNDLE
 from tests.helpers import snapshot
 

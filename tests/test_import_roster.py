@@ -12,7 +12,7 @@ from sqlalchemy import select
 from disaster.importers.problems import ImportRejected
 from disaster.importers.tabular import TableError
 from disaster.models import Resident, Supporter
-from disaster.usecases.imports import import_districts, import_boundary, import_residents, import_supporters
+from disaster.usecases.imports import import_boundary, import_districts, import_residents, import_supporters
 from tests.conftest import BUNDLE
 from tests.helpers import snapshot, write_csv
 

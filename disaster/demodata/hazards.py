@@ -78,7 +78,7 @@ def _to_wgs(geoms: list[shapely.Geometry]) -> list[shapely.Geometry]:
     return list(gpd.GeoSeries(geoms, crs=METRIC_CRS).to_crs(WGS84).make_valid())
 
 
-def _a31a(group: int, items: list[tuple[int | None, shapely.Geometry]], river: str = RIVER) -> gpd.GeoDataFrame:
+def _a31a(group: int, items: list[tuple[int, shapely.Geometry]], river: str = RIVER) -> gpd.GeoDataFrame:
     prefix = f"A31a_{group}"
     rows = [
         {f"{prefix}01": "8909060001", f"{prefix}02": river, f"{prefix}03": "1",

@@ -184,7 +184,7 @@ def generate_supporters(residents: list[dict[str, Any]], rng: np.random.Generato
     for index, row in enumerate(residents):
         by_district.setdefault(row[h["district"]], []).append(index)
     supporters: list[dict[str, Any]] = []
-    for district, members in by_district.items():
+    for _district, members in by_district.items():
         helped = [m for m in members if rng.random() > 0.18]
         rng.shuffle(helped)
         volunteers = max(1, len(helped) // 12)

@@ -32,7 +32,7 @@ def read_geodata(path: Path, assume_epsg: int | None = None) -> tuple[gpd.GeoDat
         raise GeoFileError(f"{path.name}: {exc}") from exc
     frame = frame.reset_index(drop=True)
     problems = [
-        Problem(path.name, i + 1, "(feature)", "ジオメトリがないか、日本の範囲外の座標です（座標系の指定を確認してください）。")
+        Problem(path.name, int(i) + 1, "(feature)", "ジオメトリがないか、日本の範囲外の座標です（座標系の指定を確認してください）。")
         for i in outside_japan(frame.geometry).nonzero()[0]
     ]
     return frame, problems

@@ -342,9 +342,8 @@ def _resident(row: _Row, today: dt.date) -> ResidentRecord:
         "consent_plan": bool(row.flag("consent_plan")),
         "consent_plan_date": row.date("consent_plan_date", today),
     }
-    if values["lat"] is None or values["lon"] is None:
-        if row.text("lat") == "" or row.text("lon") == "":
-            row.error("lat", "緯度・経度が空です（地図・判定に必要です）。")
+    if (values["lat"] is None or values["lon"] is None) and (row.text("lat") == "" or row.text("lon") == ""):
+        row.error("lat", "緯度・経度が空です（地図・判定に必要です）。")
     contacts = []
     for n in range(1, MAX_CONTACTS + 1):
         name = row.optional(f"contact{n}_name")

@@ -14,6 +14,7 @@ from disaster.demodata.people import TODAY
 from disaster.usecases import imports
 from disaster.usecases.setup import init_store
 
+
 def load_demo(
     engine: Engine,
     sessions: sessionmaker[Session],
@@ -38,8 +39,8 @@ def load_demo(
     for name, entry in files.items():
         if entry["kind"] == "hazards":
             layer = HazardLayer(entry["layer"]) if "layer" in entry else None
-            step(f"災害区域 {name}", lambda n=name, lay=layer: imports.import_hazards(
-                sessions, [bundle / n], layer=lay, is_demo=True))
+            progress(f"災害区域 {name}")
+            reports.append(imports.import_hazards(sessions, [bundle / name], layer=layer, is_demo=True))
     step("名簿", lambda: imports.import_residents(
         sessions, bundle / "residents.csv", city, is_demo=True, today=TODAY))
     step("避難支援等実施者", lambda: imports.import_supporters(
