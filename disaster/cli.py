@@ -16,6 +16,8 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from disaster.analysis.engine import AssessmentParameters
+from disaster.analysis.travel import TravelParameters
 from disaster.codes import HazardLayer
 from disaster.db import make_engine, session_factory
 from disaster.geo import CrsError
@@ -26,6 +28,8 @@ from disaster.importers.tabular import TableError
 from disaster.repo import NotReady
 from disaster.settings import DEMO_DATA_DIR, PROJECT_ROOT, get_settings
 from disaster.usecases import imports
+from disaster.usecases.assess import run_assessment
+from disaster.usecases.assess import summary as assessment_summary
 from disaster.usecases.demo import load_demo
 from disaster.usecases.setup import init_store
 from disaster.usecases.stats import store_stats
@@ -91,6 +95,8 @@ def _run(ctx: typer.Context, action: Callable[[Store], Any]) -> Any:
 
 def _print_report(report: imports.ImportReport) -> None:
     console.print(f"[green]✓[/green] {report.kind}: 新規 {report.created} 件、更新 {report.updated} 件（{', '.join(report.files)}）")
+    if report.assessment_run is not None:
+        console.print("  避難判定を更新しました（disaster assess で集計を表示）。")
     if report.problems:
         console.print(f"[yellow]! {len(report.problems)} 件の問題がある行を飛ばしました[/yellow]"
                       + (f"（{report.rejects_file} に書き出しました）" if report.rejects_file else ""))
@@ -133,6 +139,39 @@ def build_demo_command(
     with _user_errors():
         manifest = build_demo(shared, out, residents, seed)
     console.print(f"[green]✓[/green] {out} に {len(manifest['files'])} ファイルを書き出しました。")
+
+
+@app.command()
+def assess(
+    ctx: typer.Context,
+    district: Annotated[str | None, typer.Option(help="校区名（省略時は全校区）")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力")] = False,
+    recompute: Annotated[bool, typer.Option(help="集計の前に判定をやり直す")] = True,
+    road_graph: Annotated[Path | None, typer.Option(help="道路網 GraphML（OSMnx 形式）")] = None,
+    night: Annotated[bool, typer.Option(help="夜間の歩行速度（×0.8）で計算")] = False,
+) -> None:
+    """全員の避難判定（立退き/屋内安全確保・避難先・時間・優先度・支援者）を行い、校区別に集計します。"""
+
+    def action(store: Store) -> dict[str, Any]:
+        if recompute:
+            params = AssessmentParameters(travel=TravelParameters(night=night))
+            with console.status("避難判定を計算しています…"):
+                run_assessment(store.sessions, store.city_code, params, road_graph)
+        return assessment_summary(store.sessions, store.city_code, district)
+
+    result = _run(ctx, action)
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title=f"避難判定（{result['computed_at'][:19]}）")
+    for column in ("校区", "人数", "立退き", "上階", "区域外", "福祉必要", "福祉確保", "福祉不足", "支援者なし"):
+        table.add_column(column, justify="right" if column != "校区" else "left")
+    for row in [*result["districts"], result["totals"]]:
+        decided = row["by_decision"]
+        table.add_row(row["name"], str(row["residents"]), str(decided["leave"]), str(decided["stay_upstairs"]),
+                      str(decided["stay"]), str(row["welfare_needed"]), str(row["welfare_placed"]),
+                      str(row["welfare_unplaced"]), str(row["unsupported"]))
+    console.print(table)
 
 
 @app.command()
@@ -207,7 +246,7 @@ def import_hazards(
     crs: Crs = None,
 ) -> None:
     """国土数値情報 A31a/A31（洪水浸水想定区域）・A33（土砂災害警戒区域）。"""
-    _print_report(_run(ctx, lambda s: imports.import_hazards(s.sessions, paths, layer, river, source, crs)))
+    _print_report(_run(ctx, lambda s: imports.import_hazards(s.sessions, paths, layer, river, source, crs, city_code=s.city_code)))
 
 
 @import_app.command("residents")

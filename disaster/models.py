@@ -43,7 +43,7 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, list[dict[str, Any]]: JSON}
 
 
 class BBoxMixin:
@@ -215,6 +215,9 @@ class Resident(Base):
     consent_share_date: Mapped[dt.date | None] = mapped_column(Date)
     consent_plan: Mapped[bool] = mapped_column(Boolean, default=False)  # 個別避難計画の作成
     consent_plan_date: Mapped[dt.date | None] = mapped_column(Date)
+    # the resident's own choice of destination overrides the suggested one
+    preferred_shelter_code: Mapped[str | None] = mapped_column(String(40))  # a Shelter.code
+    preferred_destination: Mapped[str | None] = mapped_column(String(200))  # e.g. 親戚・知人宅 (長女宅 …)
     source: Mapped[str] = mapped_column(String(200))
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -274,3 +277,62 @@ class CareProfessional(Base):
     name: Mapped[str | None] = mapped_column(String(80))
     organisation: Mapped[str | None] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(40))
+
+
+class AssessmentRun(Base):
+    """One run of the evacuation assessment: when, with which data versions and parameters."""
+
+    __tablename__ = "assessment_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    data_versions: Mapped[dict[str, Any]] = mapped_column(JSON)  # dataset source -> sha256
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    resident_count: Mapped[int] = mapped_column(Integer)
+
+
+class Assessment(Base):
+    """The current assessment of one resident (replaced on every run). Reasons are lists of
+    ``{"code": ..., "text": ...}`` with plain-Japanese text used verbatim in plans."""
+
+    __tablename__ = "assessment"
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id", ondelete="CASCADE"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("assessment_run.id", ondelete="CASCADE"), index=True)
+    # exposure at home
+    flood_l1_rank: Mapped[int | None] = mapped_column(Integer)
+    flood_l2_rank: Mapped[int | None] = mapped_column(Integer)
+    duration_rank: Mapped[int | None] = mapped_column(Integer)
+    collapse_flow: Mapped[bool] = mapped_column(Boolean)
+    collapse_erosion: Mapped[bool] = mapped_column(Boolean)
+    inland_rank: Mapped[int | None] = mapped_column(Integer)
+    landslide_kind: Mapped[int | None] = mapped_column(Integer)
+    landslide_class: Mapped[int | None] = mapped_column(Integer)
+    # leave or stay
+    decision: Mapped[str] = mapped_column(String(20))  # analysis.decision.Decision
+    decision_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    required_floor: Mapped[int | None] = mapped_column(Integer)
+    reachable_floor: Mapped[int | None] = mapped_column(Integer)
+    # destination
+    destination_kind: Mapped[str | None] = mapped_column(String(20))  # shelter / welfare / own_choice
+    destination_shelter_id: Mapped[int | None] = mapped_column(ForeignKey("shelter.id", ondelete="SET NULL"))
+    destination_text: Mapped[str | None] = mapped_column(String(200))
+    destination_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    second_shelter_id: Mapped[int | None] = mapped_column(ForeignKey("shelter.id", ondelete="SET NULL"))
+    welfare_needed: Mapped[bool] = mapped_column(Boolean)
+    welfare_unplaced: Mapped[bool] = mapped_column(Boolean)
+    # distance and time
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    walk_speed_mps: Mapped[float | None] = mapped_column(Float)
+    travel_min: Mapped[float | None] = mapped_column(Float)
+    prepare_min: Mapped[float | None] = mapped_column(Float)
+    start_margin_min: Mapped[float | None] = mapped_column(Float)  # lead time left after leaving at level 3
+    crosses_deep_water: Mapped[bool] = mapped_column(Boolean)
+    # plan-making priority and supporters
+    priority_score: Mapped[int] = mapped_column(Integer, index=True)
+    priority_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    supporter_count: Mapped[int] = mapped_column(Integer)
+    supporter_issues: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+    resident: Mapped[Resident] = relationship()
+    run: Mapped[AssessmentRun] = relationship()
+    destination_shelter: Mapped[Shelter | None] = relationship(foreign_keys=[destination_shelter_id])
+    second_shelter: Mapped[Shelter | None] = relationship(foreign_keys=[second_shelter_id])

@@ -88,8 +88,12 @@ _counter = iter(range(1_000_000))
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database: a SQLite file, or a fresh database on the PostgreSQL server."""
+    yield from _empty_database(request, tmp_path)
+
+
+def _empty_database(request: pytest.FixtureRequest, directory: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        yield f"sqlite:///{directory / f'test{next(_counter)}.sqlite3'}"
         return
     base = request.getfixturevalue("postgres_server")
     name = f"t{os.getpid()}_{next(_counter)}"
@@ -102,6 +106,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def demo_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The demo dataset loaded once per backend, for tests that only read it."""
+    from disaster.usecases.demo import load_demo
+
+    for url in _empty_database(request, tmp_path_factory.mktemp("demo")):
+        engine = make_engine(url)
+        sessions = session_factory(engine)
+        load_demo(engine, sessions, BUNDLE)
+        yield Store(url, engine, sessions)
+        engine.dispose()
 
 
 @pytest.fixture

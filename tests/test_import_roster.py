@@ -170,3 +170,19 @@ def test_supporter_for_an_unknown_resident_is_rejected(kurume, tmp_path: Path) -
         import_supporters(kurume.sessions, path, kurume.city_code, today=TODAY)
     assert "999" in caught.value.problems[0].message and caught.value.problems[0].row == 2
     assert snapshot(kurume) == before
+
+
+def test_residents_own_destination_by_shelter_code_or_name(kurume, tmp_path: Path) -> None:
+    from disaster.usecases.imports import import_shelters
+
+    import_shelters(kurume.sessions, [BUNDLE / "shelters.geojson"], kurume.city_code)
+    header = [*HEADER, "希望避難所", "避難先の希望"]
+    rows = [[*_row("001"), "安武小学校", ""], [*_row("002"), "E4020300002111", ""], [*_row("003"), "", "長女宅（小郡市）"]]
+    import_residents(kurume.sessions, write_csv(tmp_path / "m.csv", header, rows), kurume.city_code, today=TODAY)
+    with kurume.sessions() as session:
+        chosen = {r.resident_no: (r.preferred_shelter_code, r.preferred_destination) for r in session.scalars(select(Resident))}
+    assert chosen == {"001": ("E4020300002111", None), "002": ("E4020300002111", None), "003": (None, "長女宅(小郡市)")}  # text is NFKC-normalised
+    bad = write_csv(tmp_path / "bad.csv", header, [[*_row("004"), "どこかの体育館", ""]])
+    with pytest.raises(ImportRejected, match="1 件") as caught:
+        import_residents(kurume.sessions, bad, kurume.city_code, today=TODAY)
+    assert caught.value.problems[0].field == "希望避難所"

@@ -39,16 +39,21 @@ DEFAULT_SEED = 40203
 DEFAULT_RESIDENTS = 3000
 GSI_SOURCE = "国土地理院 指定緊急避難場所・指定避難所データ（2025-10-27）"
 
-# Fictional 福祉避難所: (name, 校区, 受入対象者, capacity, direct, backup power)
+# Fictional 福祉避難所: (name, 校区, 受入対象者, capacity, direct, backup power, on dry ground).
+# Most stand outside 0.5 m+ water; two deliberately do not, so the tools must skip them in floods.
 WELFARE_SHELTERS = [
-    ("デモ福祉避難所 ひまわり苑", "安武", "高齢者（要介護）", 20, True, True),
-    ("デモ福祉避難所 けやきの里", "城島", "高齢者（要介護）", 15, False, True),
-    ("デモ福祉避難所 みのうホーム", "草野", "高齢者（要介護）", 25, True, False),
-    ("デモ福祉避難所 あおば園", "御井", "障害者", 12, True, True),
-    ("デモ福祉避難所 こもれび", "南", "障害者", 10, False, False),
-    ("デモ福祉避難所 さくら荘", "荒木", "高齢者（要介護）", 18, True, True),
-    ("デモ福祉避難所 つばさ", "津福", "医療的ケアが必要な方", 8, True, True),
-    ("デモ福祉避難所 たぬしまる苑", "田主丸", "高齢者（要介護）", 20, True, False),
+    ("デモ福祉避難所 ひまわり苑", "安武", "高齢者（要介護）", 20, True, True, False),
+    ("デモ福祉避難所 けやきの里", "城島", "高齢者（要介護）", 15, False, True, False),
+    ("デモ福祉避難所 みのうホーム", "草野", "高齢者（要介護）", 30, True, False, True),
+    ("デモ福祉避難所 あおば園", "御井", "障害者", 15, True, True, True),
+    ("デモ福祉避難所 こもれび", "上津", "障害者", 12, False, False, True),
+    ("デモ福祉避難所 さくら荘", "高良内", "高齢者（要介護）", 25, True, True, True),
+    ("デモ福祉避難所 つばさ", "青峰", "医療的ケアが必要な方・高齢者（要介護）", 10, True, True, True),
+    ("デモ福祉避難所 たぬしまる苑", "竹野", "高齢者（要介護）", 30, True, False, True),
+    ("デモ福祉避難所 やまもと荘", "山本", "高齢者（要介護）・障害者", 25, True, True, True),
+    ("デモ福祉避難所 ぜんどうじ園", "善導寺", "高齢者（要介護）", 20, True, True, True),
+    ("デモ福祉避難所 みずなわ", "水縄", "医療的ケアが必要な方", 8, True, True, True),
+    ("デモ福祉避難所 やまかわの家", "山川", "高齢者（要介護）", 20, True, False, True),
 ]
 
 
@@ -72,15 +77,19 @@ def build_demo(shared: Path, out: Path, residents: int = DEFAULT_RESIDENTS, seed
     files["districts.geojson"] = _write_geojson(districts, out / "districts.geojson", kind="districts")
     shutil.copyfile(shared / DISTRICT_TABLE, out / "district_centres.csv")
     files["district_centres.csv"] = _entry(out / "district_centres.csv", kind="district_table")
-    all_shelters = add_demo_shelter_attributes(shelters, districts, rng)
+    floods = flood_layers(boundary)
+    l2 = floods["A31a-20_demo_chikugogawa"]
+    deep_water = shapely.union_all(l2.geometry[l2["A31a_205"] >= 2].values)
+    all_shelters = add_demo_shelter_attributes(shelters, districts, deep_water, rng)
     files["shelters.geojson"] = _write_geojson(all_shelters, out / "shelters.geojson", kind="shelters")
-    for stem, frame in flood_layers(boundary).items():
+    for stem, frame in floods.items():
         files[f"{stem}.geojson"] = _write_geojson(frame, out / f"{stem}.geojson", kind="hazards")
     files["inland_demo.geojson"] = _write_geojson(
         inland_pockets(districts, rng), out / "inland_demo.geojson", kind="hazards", layer=HazardLayer.INLAND_FLOOD.value)
-    files["A33_demo_minou.geojson"] = _write_geojson(
-        landslide_zones(boundary, districts, rng), out / "A33_demo_minou.geojson", kind="hazards")
-    people = generate_residents(districts, seeds, residents, rng)
+    landslides = landslide_zones(boundary, districts, rng)
+    files["A33_demo_minou.geojson"] = _write_geojson(landslides, out / "A33_demo_minou.geojson", kind="hazards")
+    foothills = shapely.union_all(landslides.geometry.values).buffer(0.002)  # ~200 m around the zones
+    people = generate_residents(districts, seeds, residents, rng, foothills)
     files["residents.csv"] = _write_csv(people, list(RESIDENT_COLUMNS.values()), out / "residents.csv", "residents")
     supporters = generate_supporters(people, rng)
     files["supporters.csv"] = _write_csv(supporters, list(SUPPORTER_COLUMNS.values()), out / "supporters.csv", "supporters")
@@ -113,7 +122,7 @@ def real_shelters(shared: Path) -> gpd.GeoDataFrame:
     return frame.drop(columns=["lon", "lat"])
 
 
-def add_demo_shelter_attributes(shelters: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
+def add_demo_shelter_attributes(shelters: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, deep_water: shapely.Geometry,
                                 rng: np.random.Generator) -> gpd.GeoDataFrame:
     """Demo capacity/accessibility for the real shelters, plus fictional 福祉避難所."""
     frame = shelters.copy()
@@ -129,8 +138,10 @@ def add_demo_shelter_attributes(shelters: gpd.GeoDataFrame, districts: gpd.GeoDa
     frame["is_demo"] = False
     metric_districts = districts.set_index("name")
     welfare = []
-    for number, (name, district, accepted, capacity, direct, power) in enumerate(WELFARE_SHELTERS, start=1):
+    for number, (name, district, accepted, capacity, direct, power, dry) in enumerate(WELFARE_SHELTERS, start=1):
         area = metric_districts.geometry[district].buffer(-0.002)
+        if dry and not area.difference(deep_water).is_empty:
+            area = area.difference(deep_water)
         minx, miny, maxx, maxy = area.bounds
         while True:
             point = shapely.Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))

@@ -25,9 +25,9 @@ RIVER_BOUNDARY_POINTS = (130.7262, 33.3471), (130.3890, 33.2571)
 SOUTH_EDGE_POINTS = (130.5355, 33.2597), (130.7240, 33.3021)
 
 # band widths (m at scale 1.0) per rank, deepest rank first
-L2_BANDS = {4: 500, 3: 1_800, 2: 5_000, 1: 6_500}
-L1_BANDS = {3: 200, 2: 1_500, 1: 3_000}
-DURATION_BANDS = {4: 900, 3: 2_500, 2: 5_000, 1: 6_500}
+L2_BANDS = {4: 400, 3: 1_500, 2: 3_500, 1: 5_000}
+L1_BANDS = {3: 150, 2: 1_200, 1: 2_500}
+DURATION_BANDS = {4: 700, 3: 2_000, 2: 3_500, 1: 5_000}
 COLLAPSE_FLOW_WIDTH = 250
 COLLAPSE_EROSION_WIDTH = 60
 INLAND_DISTRICTS = ("城島", "三潴", "大善寺", "安武", "金丸", "鳥飼", "北野", "弓削", "荒木", "江上")

@@ -31,24 +31,40 @@ def _hiragana(katakana: str) -> str:
     return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in katakana)
 
 
+FOOTHILL_SHARE = 0.3  # share of a hillside district's residents living at the foot of slopes
+
+
 def sample_points(districts: gpd.GeoDataFrame, seeds: gpd.GeoDataFrame, counts: np.ndarray,
-                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  rng: np.random.Generator, foothills: shapely.Geometry | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Points inside each district (clustered around its seed, like settlements around a
-    school); returns lon, lat, district index. Points closer than 1 m to an edge are redrawn."""
+    school; in districts touching ``foothills`` (WGS84), a share along the slopes); returns
+    lon, lat, district index. Points closer than 1 m to an edge are redrawn."""
     metric = districts.to_crs(METRIC_CRS)
     seed_m = seeds.to_crs(METRIC_CRS)
+    slopes = gpd.GeoSeries([foothills], crs=WGS84).to_crs(METRIC_CRS).iloc[0] if foothills is not None else None
     lons, lats, which = [], [], []
     for index, (geom, seed, count) in enumerate(zip(metric.geometry, seed_m.geometry, counts, strict=True)):
         inner = geom.buffer(-1.0)
         shapely.prepare(inner)
         minx, miny, maxx, maxy = inner.bounds
+        hill = inner.intersection(slopes) if slopes is not None else shapely.Polygon()
+        shapely.prepare(hill)
         got: list[np.ndarray] = []
         have = 0
         while have < count:
             n = max(64, 2 * (count - have))
-            clustered = rng.random(n) < 0.6
+            draw = rng.random(n)
+            clustered = draw < 0.6
             x = np.where(clustered, rng.normal(seed.x, 900, n), rng.uniform(minx, maxx, n))
             y = np.where(clustered, rng.normal(seed.y, 900, n), rng.uniform(miny, maxy, n))
+            if not hill.is_empty:
+                hx0, hy0, hx1, hy1 = hill.bounds
+                on_hill = draw > 1 - FOOTHILL_SHARE
+                x = np.where(on_hill, rng.uniform(hx0, hx1, n), x)
+                y = np.where(on_hill, rng.uniform(hy0, hy1, n), y)
+                keep_hill = shapely.contains_xy(hill, x, y)
+                x, y = x[~on_hill | keep_hill], y[~on_hill | keep_hill]
             keep = shapely.contains_xy(inner, x, y)
             pts = np.column_stack([x[keep], y[keep]])[: count - have]
             got.append(pts)
@@ -70,12 +86,12 @@ def district_counts(districts: gpd.GeoDataFrame, total: int, rng: np.random.Gene
 
 
 def generate_residents(districts: gpd.GeoDataFrame, seeds: gpd.GeoDataFrame, total: int,
-                       rng: np.random.Generator) -> list[dict[str, Any]]:
+                       rng: np.random.Generator, foothills: shapely.Geometry | None = None) -> list[dict[str, Any]]:
     """``total`` fictional 名簿 rows keyed by the canonical Japanese headers."""
     h = RESIDENT_COLUMNS
     last, female, male = _name_lists()
     counts = district_counts(districts, total, rng)
-    lons, lats, which = sample_points(districts, seeds, counts, rng)
+    lons, lats, which = sample_points(districts, seeds, counts, rng, foothills)
     n = len(lons)
     elderly = rng.random(n) < 0.85
     age = np.where(elderly, rng.triangular(65, 82, 101, n), rng.uniform(18, 65, n)).astype(int)
@@ -151,6 +167,11 @@ def generate_residents(districts: gpd.GeoDataFrame, seeds: gpd.GeoDataFrame, tot
             h["consent_plan"]: "はい" if consent_plan else "いいえ",
             h["consent_plan_date"]: _consent_date(rng) if consent_plan else "",
         }
+        choice = rng.random()
+        if choice < 0.04:
+            row[h["preferred_destination"]] = str(rng.choice(["長女宅（市内）", "長男宅（市内）", "次女宅（小郡市）", "親戚宅（近所）"]))
+        elif choice < 0.07 and "seed" in seeds.columns:
+            row[h["preferred_shelter"]] = seeds["seed"].iloc[which[i]]  # the 校区's own school or centre
         if rng.random() < 0.8:
             family = last[rng.integers(len(last))] if rng.random() < 0.3 else surname
             row[h["contact1_name"]] = f"{family[0]} {male[rng.integers(len(male))][0]}"

@@ -68,6 +68,8 @@ RESIDENT_COLUMNS: dict[str, str] = {
     "consent_share_date": "名簿情報提供同意日",
     "consent_plan": "計画作成同意",
     "consent_plan_date": "計画作成同意日",
+    "preferred_shelter": "希望避難所",  # a shelter's code or exact name
+    "preferred_destination": "避難先の希望",  # e.g. 長女宅（小郡市）
 }
 MAX_CONTACTS = 3
 for _n in range(1, MAX_CONTACTS + 1):
@@ -145,11 +147,13 @@ class SupporterRecord:
 
 @dataclass
 class CityContext:
-    """What validation needs to know about the city: its boundary and 校区 polygons."""
+    """What validation needs to know about the city: its boundary, 校区 polygons and shelters
+    (``shelters`` maps each shelter's code and name to its code)."""
 
     boundary: shapely.Geometry
     district_names: list[str]
     district_geoms: list[shapely.Geometry]
+    shelters: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         shapely.prepare(self.boundary)
@@ -294,6 +298,10 @@ def read_residents(
         district = record.values["district"]
         if district and district not in known:
             row.error("district", f"校区「{district}」は登録されていません。")
+        wanted = record.values.pop("preferred_shelter")
+        if wanted and wanted not in context.shelters:
+            row.error("preferred_shelter", f"避難所「{wanted}」は登録されていません（コードまたは正式名称）。")
+        record.values["preferred_shelter_code"] = context.shelters.get(wanted) if wanted else None
         pending.append((row, record))
     _check_locations(pending, context)
     for row, record in pending:
@@ -341,6 +349,8 @@ def _resident(row: _Row, today: dt.date) -> ResidentRecord:
         "consent_share_date": row.date("consent_share_date", today),
         "consent_plan": bool(row.flag("consent_plan")),
         "consent_plan_date": row.date("consent_plan_date", today),
+        "preferred_shelter": row.optional("preferred_shelter"),
+        "preferred_destination": row.optional("preferred_destination"),
     }
     if (values["lat"] is None or values["lon"] is None) and (row.text("lat") == "" or row.text("lon") == ""):
         row.error("lat", "緯度・経度が空です（地図・判定に必要です）。")

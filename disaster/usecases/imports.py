@@ -20,7 +20,8 @@ from disaster import geo, repo
 from disaster.codes import HazardLayer
 from disaster.importers import areas, hazards, roster, shelters
 from disaster.importers.problems import ImportRejected, Parsed, Problem, write_rejects
-from disaster.models import City, District
+from disaster.models import City, District, Shelter
+from disaster.usecases import assess
 
 T = TypeVar("T")
 
@@ -35,6 +36,13 @@ class ImportReport:
     updated: int = 0
     problems: list[Problem] = field(default_factory=list)
     rejects_file: Path | None = None
+    assessment_run: int | None = None  # the assessment recomputed after the import
+
+
+def _refreshed(report: ImportReport, sessions: sessionmaker[Session], city_code: str) -> ImportReport:
+    """Assessments depend on every input: recompute them after a successful import."""
+    report.assessment_run = assess.refresh_if_residents(sessions, city_code)
+    return report
 
 
 def file_digest(paths: list[Path]) -> str:
@@ -80,7 +88,7 @@ def import_shelters(
             session, "shelters", " + ".join(report.files), file_digest(paths), len(records),
             is_demo=any(r.values.get("is_demo") for r in records),
         )
-    return report
+    return _refreshed(report, sessions, city_code)
 
 
 def import_boundary(
@@ -116,7 +124,7 @@ def import_districts(
         repo.get_city(session, city_code)
         report.created, report.updated = repo.upsert_districts(session, city_code, parsed.records, path.name, is_demo)
         repo.record_dataset(session, "districts", path.name, file_digest(files), len(parsed.records), is_demo)
-    return report
+    return _refreshed(report, sessions, city_code)
 
 
 def import_hazards(
@@ -127,9 +135,11 @@ def import_hazards(
     source: str | None = None,
     assume_epsg: int | None = None,
     is_demo: bool = False,
+    city_code: str | None = None,
 ) -> ImportReport:
     """Import A31a/A31/A33 files. Each file is a dataset (label: ``source`` or the file name)
-    whose zones are replaced on re-import."""
+    whose zones are replaced on re-import. Hazard zones belong to no city; with ``city_code``
+    that city's assessments are recomputed afterwards."""
     if source is not None and len(paths) > 1:
         raise ValueError("--source は 1 ファイルずつ指定してください。")
     parsed_files = []
@@ -147,7 +157,7 @@ def import_hazards(
                 session, "hazards", source or path.name, file_digest([path]), len(parsed.records), is_demo
             )
             report.created += repo.replace_hazard_zones(session, dataset, parsed.records)
-    return report
+    return _refreshed(report, sessions, city_code) if city_code else report
 
 
 def city_context(session: Session, city_code: str) -> roster.CityContext:
@@ -158,7 +168,11 @@ def city_context(session: Session, city_code: str) -> roster.CityContext:
         raise repo.NotReady("校区が登録されていません。先に `disaster import districts` を実行してください。")
     geoms = list(geo.from_wkb(row.geom for row in rows))
     boundary = shapely.from_wkb(city.boundary) if city.boundary else shapely.union_all(geoms)
-    return roster.CityContext(boundary, [row.name for row in rows], geoms)
+    shelters: dict[str, str] = {}
+    for code, name in session.execute(select(Shelter.code, Shelter.name).where(Shelter.city_code == city_code)):
+        shelters.setdefault(name, code)
+        shelters[code] = code
+    return roster.CityContext(boundary, [row.name for row in rows], geoms, shelters)
 
 
 def import_residents(
@@ -181,7 +195,7 @@ def import_residents(
     with sessions() as session, session.begin():
         report.created, report.updated = repo.upsert_residents(session, city_code, records, path.name, is_demo)
         repo.record_dataset(session, "residents", path.name, file_digest([path]), len(records), is_demo)
-    return report
+    return _refreshed(report, sessions, city_code)
 
 
 def import_supporters(
@@ -207,4 +221,4 @@ def import_supporters(
     with sessions() as session, session.begin():
         report.created, report.updated = repo.upsert_supporters(session, city_code, records, path.name, is_demo)
         repo.record_dataset(session, "supporters", path.name, file_digest([path]), len(records), is_demo)
-    return report
+    return _refreshed(report, sessions, city_code)

@@ -1,0 +1,133 @@
+"""Leave or stay (立退き避難 / 屋内安全確保), after the national 避難行動判定フロー:
+
+1. in a 土砂災害警戒区域 or 家屋倒壊等氾濫想定区域 -> leave;
+2. water deeper than the floor the resident can reach -> leave;
+3. long inundation (duration rank >= 3, a day or more) and cannot live without power,
+   water or care -> leave;
+4. otherwise upper-floor safety is possible, with stated conditions (or no hazard at all).
+
+Depths use the 想定最大規模 (L2) and 内水 ranks, the basis of evacuation guidance.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+
+from disaster.analysis.needs import is_false
+from disaster.analysis.reasons import Reason, reason
+from disaster.codes import DEPTH_RANKS, DURATION_RANKS, LANDSLIDE_CLASSES, LANDSLIDE_KINDS, LANDSLIDE_RED_CLASSES
+
+FLOOR_HEIGHT_M = 3.0  # storey height
+GROUND_FLOOR_M = 0.5  # first-floor level above ground
+LONG_DURATION_RANK = 3  # 1日以上
+
+
+class Decision(StrEnum):
+    LEAVE = "leave"  # 立退き避難
+    STAY_UPSTAIRS = "stay_upstairs"  # 屋内安全確保（上階）
+    STAY = "stay"  # 想定区域外: 在宅可
+
+
+DECISION_LABELS = {
+    Decision.LEAVE: "立退き避難（安全な場所へ移動）",
+    Decision.STAY_UPSTAIRS: "屋内安全確保（自宅の上の階）も可能",
+    Decision.STAY: "想定区域外（在宅避難も可能）",
+}
+
+
+def required_floor(depth_rank: int) -> int | None:
+    """The lowest storey whose floor is above the deepest water of ``depth_rank`` (None: none is)."""
+    if depth_rank <= 0:
+        return 1
+    upper = DEPTH_RANKS[depth_rank][2]
+    if upper is None:
+        return None
+    return 1 + max(0, math.ceil((upper - GROUND_FLOOR_M) / FLOOR_HEIGHT_M))
+
+
+def reachable_floor(residents: pd.DataFrame, wheeled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(floor the resident can reach, floors unknown). Without stairs: the bedroom floor."""
+    floors = residents["building_floors"].fillna(0).to_numpy(dtype=int)
+    bedroom = residents["bedroom_floor"].fillna(1).to_numpy(dtype=int)
+    stairs = ~is_false(residents["can_use_stairs"]) & ~wheeled
+    unknown = floors <= 0
+    top = np.where(unknown, 1, floors)
+    return np.where(stairs, top, np.minimum(bedroom, top)), unknown
+
+
+def decide(residents: pd.DataFrame, exposure: pd.DataFrame, needs: pd.DataFrame) -> pd.DataFrame:
+    """Decision, required/reachable floor and reasons per resident."""
+    depth = np.maximum(exposure["flood_l2_rank"].to_numpy(), exposure["inland_rank"].to_numpy())
+    reach, unknown = reachable_floor(residents, needs["barrier_free"].to_numpy())
+    required = [required_floor(int(d)) for d in depth]
+    floors = residents["building_floors"].fillna(1).to_numpy(dtype=int)
+    stairs_limited = (
+        is_false(residents["can_use_stairs"]) | needs["barrier_free"].to_numpy()
+    ) & (reach < floors)
+    # Everything the outcome depends on; people with equal keys share one (cached) result.
+    keys = np.column_stack([
+        exposure["landslide_class"].to_numpy(), exposure["landslide_kind"].to_numpy(),
+        exposure["collapse_flow"].to_numpy(), exposure["collapse_erosion"].to_numpy(), depth, reach,
+        unknown, stairs_limited, exposure["duration_rank"].to_numpy(), needs["dependent"].to_numpy(),
+    ]).astype(int)
+    cache: dict[tuple[int, ...], tuple[str, list[Reason]]] = {}
+    decisions, all_reasons = [], []
+    for key in map(tuple, keys):
+        if key not in cache:
+            cache[key] = _decide_one(*key)
+        decision, reasons = cache[key]
+        decisions.append(decision)
+        all_reasons.append(reasons)
+    return pd.DataFrame({
+        "decision": decisions,
+        "decision_reasons": all_reasons,
+        "required_floor": required,
+        "reachable_floor": reach,
+    })
+
+
+def _decide_one(klass: int, kind: int, flow: int, erosion: int, depth: int, floor: int, unknown: int,
+                stairs_limited: int, duration: int, dependent: int) -> tuple[str, list[Reason]]:
+    reasons: list[Reason] = []
+    leave = False
+    if klass:
+        leave = True
+        kind_text = LANDSLIDE_KINDS.get(kind, "土砂災害")
+        if klass in LANDSLIDE_RED_CLASSES:
+            reasons.append(reason("LANDSLIDE_RED", f"ご自宅は{LANDSLIDE_CLASSES[klass]}（{kind_text}）にあります。建物ごと被害を受けるおそれがあるため、区域の外へ早めに避難してください。"))
+        else:
+            reasons.append(reason("LANDSLIDE_YELLOW", f"ご自宅は{LANDSLIDE_CLASSES[klass]}（{kind_text}）にあります。土砂災害のおそれがあるときは、区域の外へ避難してください。"))
+    if flow:
+        leave = True
+        reasons.append(reason("COLLAPSE_FLOW", "ご自宅は家屋倒壊等氾濫想定区域（氾濫流）にあります。堤防が切れると家ごと流されるおそれがあるため、上の階ではなく区域の外へ避難してください。"))
+    if erosion:
+        leave = True
+        reasons.append(reason("COLLAPSE_EROSION", "ご自宅は家屋倒壊等氾濫想定区域（河岸侵食）にあります。川岸が削られて家が倒れるおそれがあるため、区域の外へ避難してください。"))
+    if unknown and depth > 0:
+        reasons.append(reason("FLOORS_UNKNOWN", "建物の階数が分からないため、1階建てとして判定しました。"))
+    if depth > 0:
+        label = DEPTH_RANKS[depth][0]
+        need = required_floor(depth)
+        if need is None:
+            leave = True
+            reasons.append(reason("DEPTH_NO_SAFE_FLOOR", f"想定される浸水の深さ（{label}）では、建物の上の階でも安全が確保できません。"))
+        elif floor < need:
+            leave = True
+            why = "階段を使えないため、" if stairs_limited else ""
+            reasons.append(reason("DEPTH_ABOVE_FLOOR", f"{why}想定される浸水の深さ（{label}）は、移動できる{floor}階の床より高くなるおそれがあります。"))
+    if duration >= LONG_DURATION_RANK and dependent:
+        leave = True
+        reasons.append(reason("LONG_DURATION_DEPENDENT", f"浸水が{DURATION_RANKS[duration]}続くおそれがあり、電気・水・介護が途切れると自宅で過ごし続けられないため、立退き避難が必要です。"))
+    if leave:
+        return Decision.LEAVE.value, reasons
+    if depth > 0:
+        reasons.append(reason("UPPER_FLOOR_POSSIBLE", f"想定される浸水の深さ（{DEPTH_RANKS[depth][0]}）より高い{floor}階に移動できるため、自宅の上の階で安全を確保することもできます。"))
+        condition = f"浸水が{DURATION_RANKS[duration]}続くおそれがあります。" if duration else ""
+        reasons.append(reason("STAY_CONDITIONS", f"{condition}条件: 早めに上の階へ移り、水・食料・薬・簡易トイレを3日分以上備え、孤立しても連絡できるようにしてください。"))
+        return Decision.STAY_UPSTAIRS.value, reasons
+    reasons.append(reason("NO_HAZARD", "ご自宅は洪水・内水・土砂災害の想定区域の外です。想定を超える大雨や地震のときは、周りの状況を見て判断してください。"))
+    return Decision.STAY.value, reasons

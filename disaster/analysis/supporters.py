@@ -1,0 +1,55 @@
+"""Supporter gaps: nobody to help, helpers who must flee themselves, helpers with too many people."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from disaster.analysis.reasons import Reason, reason
+
+MAX_RESIDENTS_PER_SUPPORTER = 3
+
+
+def supporter_at_risk(exposure: pd.DataFrame) -> np.ndarray:
+    """A supporter whose own home is in a zone where they must leave (0.5 m+, collapse, landslide)."""
+    return (
+        (exposure["flood_l2_rank"] >= 2) | (exposure["inland_rank"] >= 2) | exposure["collapse_flow"]
+        | exposure["collapse_erosion"] | (exposure["landslide_class"] > 0)
+    ).to_numpy()
+
+
+def supporter_issues(
+    resident_ids: np.ndarray,
+    consent_share: np.ndarray,
+    supporters: pd.DataFrame,
+    links: pd.DataFrame,
+    at_risk: np.ndarray,
+    max_load: int = MAX_RESIDENTS_PER_SUPPORTER,
+) -> tuple[np.ndarray, list[list[Reason]]]:
+    """(supporter count, issues) per resident. ``supporters`` has id, relation, consent;
+    ``links`` has resident_id, supporter_id."""
+    position = {rid: i for i, rid in enumerate(resident_ids)}
+    supporter_row = {sid: i for i, sid in enumerate(supporters["id"])}
+    load = links.groupby("supporter_id").size().to_dict()
+    counts = np.zeros(len(resident_ids), dtype=int)
+    issues: list[list[Reason]] = [[] for _ in resident_ids]
+    relation = supporters["relation"].fillna("支援者").to_numpy()
+    consent = supporters["consent"].to_numpy()
+    for resident_id, supporter_id in zip(links["resident_id"], links["supporter_id"], strict=True):
+        i = position.get(resident_id)
+        if i is None:
+            continue
+        counts[i] += 1
+        row = supporter_row[supporter_id]
+        who = f"支援者（{relation[row]}）"
+        if at_risk[row]:
+            issues[i].append(reason("SUPPORTER_AT_RISK", f"{who}の自宅も危険な区域にあり、ご自身の避難で手が回らないおそれがあります。"))
+        if load[supporter_id] > max_load:
+            issues[i].append(reason("SUPPORTER_OVERLOADED", f"{who}は{load[supporter_id]}人の支援を担当しています。"))
+        if not consent[row]:
+            issues[i].append(reason("SUPPORTER_NO_CONSENT", f"{who}の同意（名簿情報の受け取り）が確認できていません。"))
+    for k in np.flatnonzero(counts == 0):
+        issues[k].insert(0, reason("NO_SUPPORTER", "避難を手伝う支援者が決まっていません。"))
+    for k in np.flatnonzero(~consent_share.astype(bool)):
+        issues[k].append(reason("NO_SHARE_CONSENT", "名簿情報の提供に同意がないため、災害の前に支援者へ情報を渡せません（災害時は同意なしで提供できます）。"))
+    return counts, issues

@@ -1,0 +1,206 @@
+"""Evacuation assessment use-cases: compute and store every resident's assessment; summarise."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from disaster import repo
+from disaster.analysis.decision import Decision
+from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, assess
+from disaster.analysis.travel import RoadNetwork
+from disaster.models import (
+    Assessment,
+    AssessmentRun,
+    Dataset,
+    District,
+    HazardZone,
+    Resident,
+    Shelter,
+    Supporter,
+    resident_supporter,
+)
+
+RESIDENT_COLUMNS = (
+    "id", "lon", "lat", "care_level", "disability_types", "disability_grade", "medical_devices", "mobility",
+    "communication_needs", "lives_alone", "building_floors", "bedroom_floor", "can_use_stairs", "consent_share",
+    "preferred_shelter_code", "preferred_destination",
+)
+SHELTER_COLUMNS = tuple(c.name for c in Shelter.__table__.columns)
+
+
+def load_inputs(session: Session, city_code: str) -> AssessmentInputs:
+    """Read everything the engine needs into frames."""
+    residents = pd.DataFrame(
+        session.execute(
+            select(*(getattr(Resident, c) for c in RESIDENT_COLUMNS), District.name.label("district"))
+            .join(District, Resident.district_id == District.id)
+            .where(Resident.city_code == city_code)
+            .order_by(Resident.id)
+        ).all(),
+        columns=[*RESIDENT_COLUMNS, "district"],
+    )
+    shelters = pd.DataFrame(
+        session.execute(select(*Shelter.__table__.columns).where(Shelter.city_code == city_code)).all(),
+        columns=list(SHELTER_COLUMNS),
+    )
+    zone_rows = session.execute(
+        select(HazardZone.layer, HazardZone.rank, HazardZone.landslide_kind, HazardZone.landslide_class, HazardZone.geom)
+    ).all()
+    zones = gpd.GeoDataFrame(
+        pd.DataFrame([r[:4] for r in zone_rows], columns=["layer", "rank", "landslide_kind", "landslide_class"]),
+        geometry=shapely.from_wkb([r.geom for r in zone_rows]) if zone_rows else [],
+        crs=4326,
+    )
+    supporters = pd.DataFrame(
+        session.execute(
+            select(Supporter.id, Supporter.lon, Supporter.lat, Supporter.relation, Supporter.consent)
+            .where(Supporter.city_code == city_code)
+        ).all(),
+        columns=["id", "lon", "lat", "relation", "consent"],
+    )
+    links = pd.DataFrame(session.execute(select(resident_supporter)).all(), columns=["resident_id", "supporter_id"])
+    return AssessmentInputs(residents, shelters, zones, supporters, links)
+
+
+def _data_versions(session: Session) -> dict[str, str]:
+    return {f"{d.kind}:{d.source}": d.sha256 for d in session.scalars(select(Dataset).order_by(Dataset.id))}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def run_assessment(
+    sessions: sessionmaker[Session],
+    city_code: str,
+    params: AssessmentParameters | None = None,
+    road_graph: Path | None = None,
+) -> int:
+    """Assess every resident of the city and replace the stored results; returns the run id."""
+    params = params or AssessmentParameters()
+    network = RoadNetwork.from_graphml(road_graph) if road_graph else None
+    with sessions() as session:
+        repo.get_city(session, city_code)
+        inputs = load_inputs(session, city_code)
+    result = assess(inputs, params, network)
+    result = result.drop(columns=["district"])
+    for column in ("destination_shelter_id", "second_shelter_id"):
+        result[column] = result[column].astype(object).where(result[column] >= 0, None)
+    for column in ("flood_l1_rank", "flood_l2_rank", "duration_rank", "inland_rank", "landslide_kind", "landslide_class"):
+        result[column] = result[column].astype(object).where(result[column] > 0, None)
+    with sessions() as session, session.begin():
+        run = AssessmentRun(
+            computed_at=dt.datetime.now(dt.UTC), data_versions=_data_versions(session),
+            parameters=params.as_dict() | {"road_graph": road_graph.name if road_graph else None},
+            resident_count=len(result),
+        )
+        session.add(run)
+        session.flush()
+        session.execute(delete(Assessment))
+        records = [
+            {key: _clean(value) for key, value in row.items()} | {"run_id": run.id}
+            for row in result.to_dict("records")
+        ]
+        for start in range(0, len(records), 5000):
+            session.execute(insert(Assessment), records[start : start + 5000])
+        return run.id
+
+
+def refresh_if_residents(sessions: sessionmaker[Session], city_code: str) -> int | None:
+    """Recompute after an import changed the inputs (nothing to do without residents)."""
+    with sessions() as session:
+        if not session.scalar(select(func.count()).select_from(Resident).where(Resident.city_code == city_code)):
+            return None
+    return run_assessment(sessions, city_code)
+
+
+def summary(sessions: sessionmaker[Session], city_code: str, district: str | None = None) -> dict[str, Any]:
+    """Per-district counts from the stored records: by decision, by hazard, 福祉避難所, supporters."""
+    with sessions() as session:
+        run = session.scalar(select(AssessmentRun).order_by(AssessmentRun.id.desc()))
+        if run is None:
+            raise repo.NotReady("判定結果がありません。`disaster assess` を実行してください。")
+        query = (
+            select(District.name, District.area, Assessment)
+            .join(Resident, Assessment.resident_id == Resident.id)
+            .join(District, Resident.district_id == District.id)
+            .where(Resident.city_code == city_code)
+        )
+        if district is not None:
+            if session.scalar(select(District.id).where(District.name == district)) is None:
+                raise repo.NotReady(f"校区「{district}」は登録されていません。")
+            query = query.where(District.name == district)
+        rows = session.execute(query).all()
+        supporters_per_district = dict(
+            session.execute(
+                select(District.name, func.count(func.distinct(resident_supporter.c.supporter_id)))
+                .join(Resident, Resident.district_id == District.id)
+                .join(resident_supporter, resident_supporter.c.resident_id == Resident.id)
+                .group_by(District.name)
+            ).all()
+        )
+    districts: dict[str, dict[str, Any]] = {}
+    for name, area, a in rows:
+        d = districts.setdefault(name, _empty(name, area))
+        _count(d, a)
+    for d in districts.values():
+        d["supporters"] = supporters_per_district.get(d["name"], 0)
+        d["supporter_ratio"] = round(d["supporters"] / d["residents"], 3) if d["residents"] else None
+    ordered = [districts[k] for k in sorted(districts)]
+    totals = _empty("合計", None)
+    for d in ordered:
+        for key, value in d.items():
+            if isinstance(value, dict):
+                for sub, n in value.items():
+                    totals[key][sub] += n
+            elif isinstance(value, int) and key not in {"name", "area"}:
+                totals[key] += value
+    totals["supporter_ratio"] = round(totals["supporters"] / totals["residents"], 3) if totals["residents"] else None
+    return {
+        "run_id": run.id,
+        "computed_at": run.computed_at.isoformat(),
+        "data_versions": run.data_versions,
+        "totals": totals,
+        "districts": ordered,
+    }
+
+
+def _empty(name: str, area: str | None) -> dict[str, Any]:
+    return {
+        "name": name, "area": area, "residents": 0,
+        "by_decision": {d.value: 0 for d in Decision},
+        "by_hazard": {"flood": 0, "flood_deep": 0, "collapse": 0, "inland": 0, "landslide": 0, "landslide_red": 0},
+        "welfare_needed": 0, "welfare_placed": 0, "welfare_unplaced": 0, "without_destination": 0,
+        "crosses_deep_water": 0, "unsupported": 0, "supporters": 0,
+    }
+
+
+def _count(d: dict[str, Any], a: Assessment) -> None:
+    d["residents"] += 1
+    d["by_decision"][a.decision] += 1
+    hazard = d["by_hazard"]
+    hazard["flood"] += bool(a.flood_l2_rank or a.flood_l1_rank)
+    hazard["flood_deep"] += bool((a.flood_l2_rank or 0) >= 2)
+    hazard["collapse"] += bool(a.collapse_flow or a.collapse_erosion)
+    hazard["inland"] += bool(a.inland_rank)
+    hazard["landslide"] += bool(a.landslide_class)
+    hazard["landslide_red"] += a.landslide_class in (2, 4)
+    d["welfare_needed"] += a.welfare_needed
+    d["welfare_placed"] += a.destination_kind == "welfare"
+    d["welfare_unplaced"] += a.welfare_unplaced
+    d["without_destination"] += a.destination_shelter_id is None and a.destination_kind != "own_choice"
+    d["crosses_deep_water"] += a.crosses_deep_water
+    d["unsupported"] += a.supporter_count == 0
