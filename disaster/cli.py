@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -109,12 +110,17 @@ def init(ctx: typer.Context) -> None:
     console.print("[green]✓[/green] データベースを準備しました。")
 
 
+DEMO_DISTRICT = "安武"
+
+
 @app.command()
 def demo(
     ctx: typer.Context,
     bundle: Annotated[Path, typer.Option(help="デモデータのフォルダ")] = DEMO_DATA_DIR,
+    out: Annotated[Path, typer.Option(help="作成物（マイプラン等）の出力先")] = Path("out"),
+    outputs: Annotated[bool, typer.Option(help="読み込み後にサンプルの作成物も作る")] = True,
 ) -> None:
-    """同梱の久留米市デモデータ（架空の住民を含む）を読み込みます。"""
+    """同梱の久留米市デモデータ（架空の住民を含む）を読み込み、判定し、サンプルの作成物を作ります。"""
 
     def action(store: Store) -> None:
         with console.status("デモデータを読み込んでいます…") as status:
@@ -122,8 +128,22 @@ def demo(
         for report in reports:
             _print_report(report)
         _print_stats(store_stats(store.sessions, store.city_code))
+        if outputs:
+            _demo_outputs(store, out)
 
     _run(ctx, action)
+
+
+def _demo_outputs(store: Store, out: Path) -> None:
+    from disaster.usecases.plans import write_blank_form, write_district_plans  # optional extra "pdf"
+
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"{DEMO_DISTRICT}校区のマイプラン", total=None)
+        report = write_district_plans(store.sessions, store.city_code, DEMO_DISTRICT, out / "plans" / DEMO_DISTRICT,
+                                      progress=lambda done, total: progress.update(task, completed=done, total=total))
+    write_blank_form(out / "plans" / "blank_form.pdf")
+    console.print(f"[green]✓[/green] マイプラン {len(report.written)} 人分: {out / 'plans' / DEMO_DISTRICT}（一覧 {report.index}）")
+    console.print(f"[green]✓[/green] 手書き用の様式: {out / 'plans' / 'blank_form.pdf'}")
 
 
 @app.command("build-demo")
@@ -172,6 +192,58 @@ def assess(
                       str(decided["stay"]), str(row["welfare_needed"]), str(row["welfare_placed"]),
                       str(row["welfare_unplaced"]), str(row["unsupported"]))
     console.print(table)
+
+
+@app.command()
+def plan(
+    ctx: typer.Context,
+    resident_no: Annotated[str | None, typer.Argument(help="名簿番号")] = None,
+    out: Annotated[Path, typer.Option(help="出力 PDF")] = Path("plan.pdf"),
+    large_print: Annotated[bool, typer.Option("--large-print", help="大きな文字（16pt）")] = False,
+    blank: Annotated[bool, typer.Option("--blank", help="手書き用の空欄の様式")] = False,
+) -> None:
+    """災害時マイプラン（個別避難計画）の PDF を 1 人分作ります。"""
+    from disaster.usecases.plans import write_blank_form, write_plan  # optional extra "pdf"
+
+    if blank:
+        with _user_errors():
+            pages = write_blank_form(out, large_print)
+        console.print(f"[green]✓[/green] 空欄の様式を {out} に書き出しました（{pages} ページ）。")
+        return
+    if resident_no is None:
+        errors.print("名簿番号を指定してください（空欄の様式は --blank）。")
+        raise typer.Exit(2)
+    pages, size = _run(ctx, lambda s: write_plan(s.sessions, s.city_code, resident_no, out, large_print))
+    console.print(f"[green]✓[/green] {out}（{pages} ページ、{size // 1024} KB）")
+
+
+@app.command()
+def plans(
+    ctx: typer.Context,
+    district: Annotated[str, typer.Option(help="校区名")],
+    out: Annotated[Path, typer.Option(help="出力フォルダ")] = Path("plans"),
+    large_print: Annotated[bool, typer.Option("--large-print", help="大きな文字（16pt）")] = False,
+    archive: Annotated[bool, typer.Option("--zip", help="1 つの ZIP にもまとめる")] = False,
+    workers: Annotated[int | None, typer.Option(help="並列数（既定: CPU 数）")] = None,
+) -> None:
+    """校区の全員のマイプランを並列で作ります（一覧 CSV つき。失敗した人は一覧に記録して続行）。"""
+    from disaster.usecases.plans import PlanReport, write_district_plans  # optional extra "pdf"
+
+    def action(store: Store) -> PlanReport:
+        with Progress(console=console) as progress:
+            task = progress.add_task(f"{district}校区のマイプラン", total=None)
+            return write_district_plans(
+                store.sessions, store.city_code, district, out, large_print, archive, workers,
+                lambda done, total: progress.update(task, completed=done, total=total))
+
+    report = _run(ctx, action)
+    console.print(f"[green]✓[/green] {len(report.written)} 人分を {out} に書き出しました（一覧: {report.index}）")
+    if report.archive:
+        console.print(f"  ZIP: {report.archive}")
+    for number, message in report.failed:
+        errors.print(f"[red]✗[/red] 名簿番号 {number}: {message}")
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @app.command()

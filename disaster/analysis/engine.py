@@ -28,7 +28,8 @@ from disaster.analysis.travel import (
 )
 from disaster.geo import METRIC_CRS, WGS84
 
-WELFARE_CANDIDATES = 8  # nearest eligible 福祉避難所 offered to the assignment per person
+WELFARE_CANDIDATES = 8
+VEHICLE_ADVISED_MIN = 45  # walking longer than this: plan a car  # nearest eligible 福祉避難所 offered to the assignment per person
 
 
 @dataclass
@@ -283,6 +284,8 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, bits: 
             if timing not in advice_cache:
                 advice_cache[timing] = start_advice(*timing)
             items.append(reason("START", advice_cache[timing]))
+            if travel[i] > VEHICLE_ADVISED_MIN:
+                items.append(reason("VEHICLE_ADVISED", f"歩くと約{round(travel[i])}分かかるため、車での移動（家族・支援者・福祉タクシーなど）を前もって決めておきましょう。"))
             if crosses[i]:
                 items.append(reason("DEEP_WATER_ROUTE", "途中に0.5m以上浸水するおそれのある場所があります。水が出る前に移動するか、別の道を確認してください。"))
         out.append(items)

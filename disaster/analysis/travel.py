@@ -107,7 +107,5 @@ def start_advice(prepare: int, travel: int, in_time: bool) -> str:
     leaving at level 3 still leaves a margin before routes may become dangerous."""
     total = prepare + travel
     if in_time:
-        return (f"警戒レベル3（高齢者等避難）が出たら、すぐに避難を始めてください。"
-                f"支度に約{prepare}分、移動に約{travel}分、合わせて約{total}分かかります。")
-    return (f"支度と移動に約{total}分かかるため、警戒レベル3を待たず、大雨の予報や警報が出た段階で"
-            f"早めに避難を始めてください。")
+        return f"警戒レベル3（高齢者等避難）が出たらすぐ出発。支度 約{prepare}分＋移動 約{travel}分＝約{total}分。"
+    return f"支度と移動に約{total}分かかるため、警戒レベル3を待たず、大雨の予報・警報の段階で早めに出発。"

@@ -1,0 +1,102 @@
+"""Benchmark: bulk マイプラン PDFs (200 plans, maps included) against a naive baseline measured
+in the same run: one plan at a time, the default system font (fontconfig's sans-serif for
+Japanese), a new font configuration per document, WeasyPrint's full user-agent stylesheet.
+The baseline is timed twice: with WeasyPrint's fontTools subsetting (what a machine without
+Debian's libharfbuzz-subset0 does) and with HarfBuzz subsetting (which ./kurume installs).
+
+    python -m bench.bench_plans [--plans 200] [--baseline 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+from weasyprint import CSS, HTML
+from weasyprint.pdf import fonts as weasyprint_fonts
+from weasyprint.text.fonts import FontConfiguration
+
+from disaster.db import make_engine, session_factory
+from disaster.models import Resident
+from disaster.pdf.renderer import TEMPLATES, template_environment
+from disaster.plans.context import load_residents, plan_contexts
+from disaster.plans.render import PlanRenderer
+from disaster.settings import DEMO_DATA_DIR
+from disaster.usecases.demo import load_demo
+from disaster.usecases.plans import map_data, render_plans
+from maps.static_svg import Marker
+
+
+def naive_plan(plan: dict, map_svg: str, legend: list) -> bytes:
+    """What a first attempt looks like: system font by name, fresh FontConfiguration, full UA."""
+    html = template_environment().get_template("plan.html.j2").render(plan=plan, map_svg=map_svg, legend=legend)
+    css = (TEMPLATES / "plan.css").read_text(encoding="utf-8").replace('"PlanGothic", "PlanGothicFull"', "sans-serif")
+    fonts = FontConfiguration()
+    return HTML(string=html).write_pdf(stylesheets=[CSS(string=css, font_config=fonts)], font_config=fonts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--plans", type=int, default=200)
+    parser.add_argument("--baseline", type=int, default=4, help="plans rendered by the naive baseline")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/bench.sqlite3")
+        sessions = session_factory(engine)
+        load_demo(engine, sessions, DEMO_DATA_DIR)
+        with sessions() as session:
+            ids = list(session.scalars(select(Resident.id).order_by(Resident.id)))[:: max(1, 3000 // args.plans)][: args.plans]
+            plans = plan_contexts(session, load_residents(session, ids), dt.date.today())
+            data = map_data(session, None)
+
+        start = time.perf_counter()
+        report = render_plans(plans, data, Path(tmp) / "bulk")
+        bulk = time.perf_counter() - start
+        sizes = [size for _, _, _, size in report.written]
+        pages = [p for _, _, p, _ in report.written]
+
+        renderer = PlanRenderer(data)
+        start = time.perf_counter()
+        renderer.render(plans[0])
+        cold = time.perf_counter() - start
+        latencies = []
+        for plan in plans[1:21]:
+            start = time.perf_counter()
+            renderer.render(plan)
+            latencies.append(time.perf_counter() - start)
+
+        painter = data.painter()
+        naive = {}
+        harfbuzz = weasyprint_fonts.harfbuzz_subset
+        for label, subsetter in (("fontTools subsetting", None), ("HarfBuzz subsetting", harfbuzz)):
+            weasyprint_fonts.harfbuzz_subset = subsetter
+            start = time.perf_counter()
+            for plan in plans[: args.baseline]:
+                markers = [Marker(plan["home"]["lon"], plan["home"]["lat"], "自宅", "home")]
+                naive_plan(plan, painter.svg(markers), painter.legend(markers))
+            naive[label] = (time.perf_counter() - start) / args.baseline
+        weasyprint_fonts.harfbuzz_subset = harfbuzz
+        engine.dispose()
+
+    font = subprocess.run(["fc-match", "sans-serif:lang=ja"], capture_output=True, text=True).stdout.strip()
+    rate = len(report.written) / bulk
+    print(f"bulk: {len(report.written)} plans in {bulk:.1f} s on {os.cpu_count()} cores = {rate:.1f} plans/s "
+          f"({len(report.failed)} failed)")
+    print(f"one plan (warm renderer): median {statistics.median(latencies):.3f} s, max {max(latencies):.3f} s; "
+          f"first plan of a new renderer {cold:.3f} s")
+    print(f"PDF size: mean {statistics.mean(sizes) / 1024:.0f} KB, max {max(sizes) / 1024:.0f} KB; "
+          f"pages: {dict(sorted({p: pages.count(p) for p in set(pages)}.items()))}")
+    for label, seconds in naive.items():
+        print(f"naive baseline, {font}, {label}: {seconds:.2f} s per plan = {1 / seconds:.2f} plans/s "
+              f"-> bulk speed-up {rate * seconds:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""マイプラン use-cases: one plan, a whole 校区 in parallel, and the blank paper form."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from disaster import repo
+from disaster.models import Assessment, District, HazardZone, Resident
+from disaster.plans.context import blank_context, load_residents, plan_contexts
+from disaster.plans.render import MapData, PlanRenderer, init_worker, render_to_file
+
+MAP_MARGIN_DEG = 0.03  # hazard zones loaded this far (~3 km) around the district
+
+
+@dataclass
+class PlanReport:
+    written: list[tuple[str, str, int, int]] = field(default_factory=list)  # resident_no, file, pages, bytes
+    failed: list[tuple[str, str]] = field(default_factory=list)  # resident_no, message
+    index: Path | None = None
+    archive: Path | None = None
+
+
+def map_data(session: Session, bbox: tuple[float, float, float, float] | None) -> MapData:
+    """Hazard zones (within ``bbox`` + margin when given) and all 校区 outlines."""
+    query = select(HazardZone.layer, HazardZone.rank, HazardZone.landslide_class, HazardZone.geom)
+    if bbox is not None:
+        minx, miny, maxx, maxy = bbox
+        m = MAP_MARGIN_DEG
+        query = query.where(HazardZone.max_lon >= minx - m, HazardZone.min_lon <= maxx + m,
+                            HazardZone.max_lat >= miny - m, HazardZone.min_lat <= maxy + m)
+    zones = session.execute(query).all()
+    districts = session.execute(select(District.name, District.geom)).all()
+    return MapData(
+        [z.geom for z in zones], [{"layer": z.layer, "rank": z.rank, "landslide_class": z.landslide_class} for z in zones],
+        [d.geom for d in districts], [d.name for d in districts],
+    )
+
+
+def _require_assessments(session: Session, resident_ids: list[int]) -> None:
+    assessed = set(session.scalars(select(Assessment.resident_id).where(Assessment.resident_id.in_(resident_ids))))
+    if len(assessed) < len(resident_ids):
+        raise repo.NotReady("避難判定がまだありません。先に `disaster assess` を実行してください。")
+
+
+def write_plan(sessions: sessionmaker[Session], city_code: str, resident_no: str, out: Path,
+               large_print: bool = False, today: dt.date | None = None) -> tuple[int, int]:
+    """One resident's plan; returns (pages, bytes)."""
+    today = today or dt.date.today()
+    with sessions() as session:
+        resident_id = session.scalar(
+            select(Resident.id).where(Resident.city_code == city_code, Resident.resident_no == resident_no))
+        if resident_id is None:
+            raise repo.NotReady(f"名簿番号「{resident_no}」の方は名簿にいません。")
+        _require_assessments(session, [resident_id])
+        residents = load_residents(session, [resident_id])
+        (plan,) = plan_contexts(session, residents, today)
+        resident = residents[0]
+        data = map_data(session, (resident.lon - 0.02, resident.lat - 0.02, resident.lon + 0.02, resident.lat + 0.02))
+    pdf, pages = PlanRenderer(data).render(plan, large_print)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(pdf)
+    return pages, len(pdf)
+
+
+def write_blank_form(out: Path, large_print: bool = False) -> int:
+    pdf, pages = PlanRenderer(None).render(blank_context(dt.date.today()), large_print)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(pdf)
+    return pages
+
+
+def write_district_plans(
+    sessions: sessionmaker[Session],
+    city_code: str,
+    district: str,
+    out_dir: Path,
+    large_print: bool = False,
+    archive: bool = False,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+    today: dt.date | None = None,
+) -> PlanReport:
+    """Every plan of a 校区, rendered in parallel; a record that fails is reported and skipped."""
+    today = today or dt.date.today()
+    with sessions() as session:
+        row = session.execute(select(District.id, District.min_lon, District.min_lat, District.max_lon, District.max_lat)
+                              .where(District.city_code == city_code, District.name == district)).first()
+        if row is None:
+            raise repo.NotReady(f"校区「{district}」は登録されていません。")
+        ids = list(session.scalars(select(Resident.id).where(Resident.district_id == row.id).order_by(Resident.resident_no)))
+        _require_assessments(session, ids)
+        plans = plan_contexts(session, load_residents(session, ids), today)
+        data = map_data(session, (row.min_lon, row.min_lat, row.max_lon, row.max_lat))
+    report = render_plans(plans, data, out_dir, large_print, workers, progress)
+    report.index = _write_index(out_dir, district, report)
+    if archive:
+        report.archive = _zip(out_dir, district, report)
+    return report
+
+
+def render_plans(
+    plans: list[dict[str, Any]],
+    data: MapData,
+    out_dir: Path,
+    large_print: bool = False,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> PlanReport:
+    """Render plan contexts to ``out_dir/<名簿番号>.pdf`` in worker processes (one renderer,
+    font configuration and map painter per worker); failures are collected, not raised."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = PlanReport()
+    workers = workers or os.cpu_count() or 1
+    with ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=(data,)) as pool:
+        futures = {
+            pool.submit(render_to_file, plan, out_dir / f"{plan['resident_no']}.pdf", large_print): plan["resident_no"]
+            for plan in plans
+        }
+        for done, future in enumerate(as_completed(futures), start=1):
+            number = futures[future]
+            try:
+                name, pages, size = future.result()
+            except Exception as exc:  # one bad record must not stop the others
+                report.failed.append((number, f"{type(exc).__name__}: {exc}"))
+            else:
+                report.written.append((number, name, pages, size))
+            progress(done, len(plans))
+    report.written.sort()
+    return report
+
+
+def _write_index(out_dir: Path, district: str, report: PlanReport) -> Path:
+    path = out_dir / f"{district}_index.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["名簿番号", "ファイル", "ページ数", "バイト", "状態"])
+        for number, name, pages, size in report.written:
+            writer.writerow([number, name, pages, size, "作成"])
+        for number, message in report.failed:
+            writer.writerow([number, "", "", "", f"失敗: {message}"])
+    return path
+
+
+def _zip(out_dir: Path, district: str, report: PlanReport) -> Path:
+    path = out_dir / f"{district}_マイプラン.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
+        for _, name, _, _ in report.written:
+            archive.write(out_dir / name, name)
+        if report.index is not None:
+            archive.write(report.index, report.index.name)
+    return path

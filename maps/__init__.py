@@ -1,0 +1,1 @@
+"""Map building: static SVG maps for PDFs (``maps.static_svg``) and interactive maps."""
