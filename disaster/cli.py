@@ -34,6 +34,7 @@ from disaster.usecases.assess import summary as assessment_summary
 from disaster.usecases.demo import load_demo
 from disaster.usecases.setup import init_store
 from disaster.usecases.stats import store_stats
+from maps.views import VIEW_LABELS, View
 
 app = typer.Typer(help="久留米市 防災・避難支援ツールキット", no_args_is_help=True, add_completion=False)
 import_app = typer.Typer(help="公式形式のファイルを取り込みます（問題があれば何も書き込みません）。", no_args_is_help=True)
@@ -144,6 +145,13 @@ def _demo_outputs(store: Store, out: Path) -> None:
     write_blank_form(out / "plans" / "blank_form.pdf")
     console.print(f"[green]✓[/green] マイプラン {len(report.written)} 人分: {out / 'plans' / DEMO_DISTRICT}（一覧 {report.index}）")
     console.print(f"[green]✓[/green] 手書き用の様式: {out / 'plans' / 'blank_form.pdf'}")
+    from disaster.usecases.maps import write_all_maps, write_district_map  # optional extra "maps"
+
+    maps = write_all_maps(store.sessions, store.city_code, View.PUBLIC, out / "maps")
+    leader = write_district_map(store.sessions, store.city_code, DEMO_DISTRICT, View.LEADER,
+                                out / "maps_leader" / f"{DEMO_DISTRICT}.html")
+    console.print(f"[green]✓[/green] 公開用の地図 {len(maps.files)} ファイル: {out / 'maps' / 'index.html'}")
+    console.print(f"[green]✓[/green] 校区リーダー用の地図（同意者のみ）: {leader}")
 
 
 @app.command("build-demo")
@@ -244,6 +252,48 @@ def plans(
         errors.print(f"[red]✗[/red] 名簿番号 {number}: {message}")
     if report.failed:
         raise typer.Exit(1)
+
+
+ViewOption = Annotated[str, typer.Option("--view", help="public（公開用）/ leader（校区リーダー用）/ city（市職員用）")]
+
+
+def _view(value: str) -> View:
+    try:
+        return View(value)
+    except ValueError:
+        errors.print(f"--view は {', '.join(v.value for v in View)} のいずれかです。")
+        raise typer.Exit(2) from None
+
+
+@app.command("map")
+def map_command(
+    ctx: typer.Context,
+    district: Annotated[str, typer.Option(help="校区名")],
+    view: ViewOption = "public",
+    out: Annotated[Path, typer.Option(help="出力 HTML")] = Path("map.html"),
+) -> None:
+    """校区の地図（HTML）を作ります。表示する情報は --view で決まります（既定は公開用）。"""
+    from disaster.usecases.maps import write_district_map  # optional extra "maps"
+
+    chosen = _view(view)
+    path = _run(ctx, lambda s: write_district_map(s.sessions, s.city_code, district, chosen, out))
+    console.print(f"[green]✓[/green] {path}（{VIEW_LABELS[chosen]}。assets フォルダと一緒に使ってください）")
+
+
+@app.command("maps")
+def maps_command(
+    ctx: typer.Context,
+    view: ViewOption = "public",
+    out: Annotated[Path, typer.Option(help="出力フォルダ")] = Path("maps"),
+) -> None:
+    """全 46 校区の地図と市全体の地図、一覧ページを作ります。"""
+    from disaster.usecases.maps import write_all_maps  # optional extra "maps"
+
+    chosen = _view(view)
+    if chosen == View.LEADER:
+        console.print("校区リーダー用: 各校区の地図には、その校区の同意者だけを表示します。")
+    report = _run(ctx, lambda s: write_all_maps(s.sessions, s.city_code, chosen, out))
+    console.print(f"[green]✓[/green] {len(report.files)} ファイルを {out} に書き出しました（{out / 'index.html'}）")
 
 
 @app.command()

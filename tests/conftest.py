@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -129,3 +130,26 @@ def store(database_url: str) -> Iterator[Store]:
     init_store(engine, sessions)
     yield Store(database_url, engine, sessions)
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright; no request leaves the machine.
+
+    Without Chromium the browser tests are skipped, unless ``DISASTER_REQUIRE_BROWSER=1``
+    (set by ``./kurume test``, which installs it)."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        if os.environ.get("DISASTER_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required (DISASTER_REQUIRE_BROWSER=1) but not installed")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=executable,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run", "--disable-sync", "--disable-quic"],
+        )
+        yield instance
+        instance.close()

@@ -1,0 +1,140 @@
+"""Map use-cases: load what the maps draw and write district/city maps with their assets."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from disaster import repo
+from disaster.codes import CENTRE_KINDS
+from disaster.models import (
+    Assessment,
+    District,
+    HazardZone,
+    Resident,
+    Shelter,
+    Supporter,
+    district_centre,
+    resident_supporter,
+)
+from disaster.models import ConsultationCentre as Centre
+from disaster.pdf.renderer import template_environment
+from maps.assets import copy_assets
+from maps.interactive import MapInputs, city_map, district_map, html
+from maps.views import VIEW_LABELS, View
+
+
+def load_map_inputs(session: Session, city_code: str) -> MapInputs:
+    if not session.scalar(select(func.count()).select_from(Assessment)):
+        raise repo.NotReady("避難判定がまだありません。先に `disaster assess` を実行してください。")
+    districts_rows = session.execute(select(District.id, District.name, District.area, District.geom, District.is_demo)
+                                     .where(District.city_code == city_code).order_by(District.name)).all()
+    districts = gpd.GeoDataFrame({"name": [d.name for d in districts_rows], "area": [d.area for d in districts_rows]},
+                                 geometry=shapely.from_wkb([d.geom for d in districts_rows]), crs=4326)
+    zone_rows = session.execute(select(HazardZone.layer, HazardZone.rank, HazardZone.landslide_kind,
+                                       HazardZone.landslide_class, HazardZone.river_name, HazardZone.geom)).all()
+    zones = gpd.GeoDataFrame(pd.DataFrame([r[:5] for r in zone_rows],
+                                          columns=["layer", "rank", "landslide_kind", "landslide_class", "river_name"]),
+                             geometry=shapely.from_wkb([r.geom for r in zone_rows]) if zone_rows else [], crs=4326)
+    columns = [c.name for c in Shelter.__table__.columns]
+    shelters = pd.DataFrame(session.execute(select(*Shelter.__table__.columns).where(Shelter.city_code == city_code)).all(),
+                            columns=columns)
+    assigned = dict(session.execute(select(Assessment.destination_shelter_id, func.count())
+                                    .where(Assessment.destination_kind == "welfare")
+                                    .group_by(Assessment.destination_shelter_id)).all())
+    shelters["welfare_assigned"] = shelters["id"].map(assigned).fillna(0).astype(int)
+    names = dict(zip(shelters["id"], shelters["name"], strict=True))
+    supporters_rows = session.execute(select(Supporter.id, Supporter.name, Supporter.relation, Supporter.lon, Supporter.lat,
+                                             Supporter.consent).where(Supporter.city_code == city_code)).all()
+    links = session.execute(select(resident_supporter.c.resident_id, resident_supporter.c.supporter_id)).all()
+    by_supporter: dict[int, list[int]] = {}
+    by_resident: dict[int, list[int]] = {}
+    for resident_id, supporter_id in links:
+        by_supporter.setdefault(supporter_id, []).append(resident_id)
+        by_resident.setdefault(resident_id, []).append(supporter_id)
+    supporters = pd.DataFrame([{"id": s.id, "name": s.name, "relation": s.relation, "lon": s.lon, "lat": s.lat,
+                                "consent": s.consent, "resident_ids": by_supporter.get(s.id, [])} for s in supporters_rows],
+                              columns=["id", "name", "relation", "lon", "lat", "consent", "resident_ids"])
+    supporter_info = {s.id: (s.name, s.relation, s.consent) for s in supporters_rows}
+    rows = session.execute(
+        select(Resident, District.name.label("district"), Assessment)
+        .join(District, Resident.district_id == District.id)
+        .join(Assessment, Assessment.resident_id == Resident.id)
+        .where(Resident.city_code == city_code)
+    ).all()
+    residents = pd.DataFrame([{
+        "id": r.id, "resident_no": r.resident_no, "name": r.name, "district": district, "lat": r.lat, "lon": r.lon,
+        "consent_share": r.consent_share, "consent_plan": r.consent_plan, "decision": a.decision,
+        "priority_score": a.priority_score, "supporter_count": a.supporter_count,
+        "at_risk": bool((a.flood_l2_rank or 0) >= 2 or (a.inland_rank or 0) >= 2 or a.collapse_flow
+                        or a.collapse_erosion or a.landslide_class),
+        "needs": "、".join(x for x in (r.care_level, r.mobility if r.mobility != "自立" else None,
+                                      *r.medical_devices, *r.communication_needs) if x),
+        "destination": names.get(a.destination_shelter_id) if a.destination_shelter_id else a.destination_text,
+        "supporter_list": [supporter_info[s] for s in by_resident.get(r.id, [])],
+    } for r, district, a in rows], columns=["id", "resident_no", "name", "district", "lat", "lon", "consent_share",
+                                            "consent_plan", "decision", "priority_score", "supporter_count", "at_risk",
+                                            "needs", "destination", "supporter_list"])
+    centres: dict[str, list[tuple[str, str, str | None]]] = {}
+    for name, kind, centre_name, tel in session.execute(
+        select(District.name, Centre.kind, Centre.name, Centre.tel)
+        .join(district_centre, district_centre.c.district_id == District.id)
+        .join(Centre, Centre.id == district_centre.c.centre_id)
+    ).all():
+        centres.setdefault(name, []).append((CENTRE_KINDS[kind], centre_name, tel))
+    is_demo = any(d.is_demo for d in districts_rows)
+    return MapInputs(districts, zones, shelters, residents, supporters, centres, is_demo)
+
+
+@dataclass
+class MapReport:
+    files: list[Path] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def write_district_map(sessions: sessionmaker[Session], city_code: str, district: str, view: View, out: Path) -> Path:
+    with sessions() as session:
+        inputs = load_map_inputs(session, city_code)
+    if district not in set(inputs.districts["name"]):
+        raise repo.NotReady(f"校区「{district}」は登録されていません。")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html(district_map(inputs, district, view)), encoding="utf-8")
+    copy_assets(out.parent)
+    return out
+
+
+def district_file(name: str) -> str:
+    return f"district_{name}.html"
+
+
+def write_all_maps(sessions: sessionmaker[Session], city_code: str, view: View, out_dir: Path) -> MapReport:
+    """Every district map, the city overview and an index page, with the assets."""
+    with sessions() as session:
+        inputs = load_map_inputs(session, city_code)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = MapReport()
+    for name in inputs.districts["name"]:
+        start = time.perf_counter()
+        path = out_dir / district_file(name)
+        path.write_text(html(district_map(inputs, name, view)), encoding="utf-8")
+        report.seconds[name] = time.perf_counter() - start
+        report.files.append(path)
+    city = out_dir / "city.html"
+    city.write_text(html(city_map(inputs, view, link=district_file("{name}"))), encoding="utf-8")
+    report.files.append(city)
+    index = out_dir / "index.html"
+    page = template_environment().get_template("maps_index.html.j2").render(
+        view=VIEW_LABELS[view], districts=[(n, a, district_file(n)) for n, a in zip(inputs.districts["name"],
+                                                                                    inputs.districts["area"], strict=True)],
+        is_demo=inputs.is_demo)
+    index.write_text(page, encoding="utf-8")
+    report.files.append(index)
+    copy_assets(out_dir)
+    return report

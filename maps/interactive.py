@@ -1,0 +1,343 @@
+"""Interactive maps (folium + vendored Leaflet): a district map and the city overview.
+
+Pure functions from frames to HTML; what each audience may see comes from ``maps.views``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from folium.plugins import Fullscreen
+from folium.template import Template
+
+from disaster.analysis.decision import DECISION_LABELS, Decision
+from disaster.codes import (
+    DEPTH_COLOURS,
+    DEPTH_RANKS,
+    DURATION_RANKS,
+    HAZARD_LABELS,
+    LANDSLIDE_CLASSES,
+    LANDSLIDE_COLOURS,
+    LANDSLIDE_KINDS,
+    LANDSLIDE_RED_CLASSES,
+    Hazard,
+    HazardLayer,
+)
+from maps.assets import APP_CSS, APP_JS, CLUSTER_CSS, CLUSTER_JS, FULLSCREEN_CSS, FULLSCREEN_JS, LEAFLET_CSS, LEAFLET_JS
+from maps.views import VIEW_LABELS, View, count_label, shows_names, supporter_label, visible_residents
+
+GSI_ATTRIBUTION = '<a href="https://maps.gsi.go.jp/development/ichiran.html" target="_blank">地理院タイル</a>'
+GSI_TILES = {
+    "地理院地図（淡色）": "https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png",
+    "地理院地図（標準）": "https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png",
+}
+DECISION_COLOURS = {Decision.LEAVE.value: "#D7263D", Decision.STAY_UPSTAIRS.value: "#F4A300", Decision.STAY.value: "#2E9E4F"}
+DURATION_COLOURS = {1: "#DCEEF7", 2: "#B3D7EC", 3: "#7FB6DB", 4: "#4B8CC4", 5: "#2A62A5", 6: "#173F7D", 7: "#0B2350"}
+INLAND_COLOUR = "#7FB2E5"
+COLLAPSE_COLOUR = "#C00000"
+SHELTER_COLOURS = {"welfare": "#8E24AA", "both": "#1B7F3B", "shelter": "#43A047", "emergency": "#F57C00"}
+SHELTER_LABELS = {"welfare": "福祉避難所", "both": "指定避難所・指定緊急避難場所", "shelter": "指定避難所",
+                  "emergency": "指定緊急避難場所"}
+CHORO_COLOURS = ["#FFF5EB", "#FDD0A2", "#FD8D3C", "#D94801", "#7F2704"]
+MARGIN_DEG = 0.01
+SIMPLIFY_DEG = 0.00003  # ~3 m
+
+
+@dataclass
+class MapInputs:
+    """Everything the maps draw, as loaded by the use-case."""
+
+    districts: gpd.GeoDataFrame  # name, area, geometry
+    zones: gpd.GeoDataFrame  # layer, rank, landslide_kind, landslide_class, river_name, geometry
+    shelters: pd.DataFrame  # Shelter columns + welfare_assigned
+    residents: pd.DataFrame  # see usecases.maps.load_map_inputs
+    supporters: pd.DataFrame  # id, name, relation, lon, lat, consent, resident_ids (list)
+    centres: dict[str, list[tuple[str, str, str | None]]] = field(default_factory=dict)
+    is_demo: bool = False
+
+
+class DataLayers(JSCSSMixin, MacroElement):
+    """Our data layers, legend and search, built in the browser by ``kurume-map.js``."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        KurumeMap.build({{ this._parent.get_name() }}, {{ this.data_json }}, {
+        {%- for label, layer in this.bases %}{{ label|tojson }}: {{ layer.get_name() }}{{ "," if not loop.last }}{% endfor -%}
+        });
+        {% endmacro %}
+        """
+    )
+    default_js = CLUSTER_JS + APP_JS
+    default_css = CLUSTER_CSS + APP_CSS
+
+    def __init__(self, data: dict[str, Any], bases: list[tuple[str, folium.TileLayer]]):
+        super().__init__()
+        self._name = "KurumeData"
+        # JSON inside <script>: escape "<" so no data can close the script element
+        self.data_json = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+        self.bases = bases
+
+
+class DemoBanner(MacroElement):
+    _template = Template(
+        """
+        {% macro html(this, kwargs) %}<div class="km-demo">デモデータ（架空の人物・区域を含みます）</div>{% endmacro %}
+        """
+    )
+
+
+def _base_map(bounds: tuple[float, float, float, float], is_demo: bool) -> tuple[folium.Map, list[tuple[str, folium.TileLayer]]]:
+    minx, miny, maxx, maxy = bounds
+    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=14, tiles=None, control_scale=True)
+    m.default_js, m.default_css = LEAFLET_JS, LEAFLET_CSS
+    bases = []
+    for i, (label, url) in enumerate(GSI_TILES.items()):
+        layer = folium.TileLayer(tiles=url, attr=GSI_ATTRIBUTION, name=label, max_zoom=18, show=i == 0, control=False)
+        layer.add_to(m)
+        bases.append((label, layer))
+    fullscreen = Fullscreen(position="topright", title="全画面", title_cancel="全画面を終了")
+    fullscreen.default_js, fullscreen.default_css = FULLSCREEN_JS, FULLSCREEN_CSS
+    fullscreen.add_to(m)
+    if is_demo:
+        DemoBanner().add_to(m)
+    return m, bases
+
+
+def _rounded(geometry: shapely.Geometry) -> dict[str, Any]:
+    return shapely.geometry.mapping(shapely.set_precision(geometry, 1e-5))
+
+
+def _collection(features: list[tuple[shapely.Geometry, dict[str, Any]]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection",
+            "features": [{"type": "Feature", "geometry": _rounded(g), "properties": p} for g, p in features if not g.is_empty]}
+
+
+def hazard_layers(zones: gpd.GeoDataFrame, bounds: tuple[float, float, float, float]) -> list[dict[str, Any]]:
+    """Hazard layers clipped to ``bounds`` (+margin), simplified, in the official palettes."""
+    minx, miny, maxx, maxy = bounds
+    box = (minx - MARGIN_DEG, miny - MARGIN_DEG, maxx + MARGIN_DEG, maxy + MARGIN_DEG)
+    if len(zones):
+        zones = zones.iloc[shapely.STRtree(zones.geometry.values).query(shapely.box(*box))]
+    def items(layer: HazardLayer) -> list[tuple[shapely.Geometry, Any]]:
+        chosen = zones[zones["layer"] == layer.value] if len(zones) else zones
+        return [(shapely.simplify(shapely.clip_by_rect(g, *box), SIMPLIFY_DEG), row) for g, (_, row) in
+                zip(chosen.geometry, chosen.iterrows(), strict=True)]
+    def depth(layer: HazardLayer) -> dict[str, Any]:
+        return _collection([(g, {"color": DEPTH_COLOURS[int(r["rank"])], "weight": 0, "opacity": 0.6,
+                                  "label": f"浸水深 {DEPTH_RANKS[int(r['rank'])][0]}（{r['river_name'] or ''}）"})
+                            for g, r in items(layer)])
+    layers: list[dict[str, Any]] = [
+        {"label": "洪水：想定最大規模の浸水深", "show": True, "geojson": depth(HazardLayer.FLOOD_L2_DEPTH)},
+        {"label": "洪水：計画規模の浸水深", "show": False, "geojson": depth(HazardLayer.FLOOD_L1_DEPTH)},
+        {"label": "洪水：浸水継続時間", "show": False, "geojson": _collection([
+            (g, {"color": DURATION_COLOURS[int(r["rank"])], "weight": 0, "opacity": 0.6,
+                 "label": f"浸水継続時間 {DURATION_RANKS[int(r['rank'])]}"}) for g, r in items(HazardLayer.FLOOD_DURATION)])},
+        {"label": "家屋倒壊等氾濫想定区域", "show": True, "geojson": _collection(
+            [(g, {"color": COLLAPSE_COLOUR, "stroke": COLLAPSE_COLOUR, "weight": 1.5, "opacity": 0.25, "dash": "4 3",
+                  "label": "家屋倒壊等氾濫想定区域（氾濫流）"}) for g, r in items(HazardLayer.COLLAPSE_FLOW)]
+            + [(g, {"color": COLLAPSE_COLOUR, "stroke": COLLAPSE_COLOUR, "weight": 1.5, "opacity": 0.25, "dash": "2 2",
+                    "label": "家屋倒壊等氾濫想定区域（河岸侵食）"}) for g, r in items(HazardLayer.COLLAPSE_EROSION)])},
+        {"label": "内水による浸水", "show": True, "geojson": _collection([
+            (g, {"color": INLAND_COLOUR, "weight": 0, "opacity": 0.6, "label": f"内水 {DEPTH_RANKS[int(r['rank'])][0]}"})
+            for g, r in items(HazardLayer.INLAND_FLOOD)])},
+        {"label": "土砂災害警戒区域（黄）・特別警戒区域（赤）", "show": True, "geojson": _collection([
+            (g, {"color": LANDSLIDE_COLOURS["red" if int(r["landslide_class"]) in LANDSLIDE_RED_CLASSES else "yellow"],
+                 "weight": 1, "opacity": 0.7,
+                 "label": f"{LANDSLIDE_CLASSES[int(r['landslide_class'])]}（{LANDSLIDE_KINDS[int(r['landslide_kind'])]}）"})
+            for g, r in items(HazardLayer.LANDSLIDE)])},
+    ]
+    return [layer for layer in layers if layer["geojson"]["features"]]
+
+
+def _flag(value: Any) -> str:
+    """Yes/no/unknown for a nullable boolean (unknown is not "no")."""
+    if isinstance(value, bool | np.bool_):
+        return "あり" if value else "なし"
+    return "不明"
+
+
+def shelter_features(shelters: pd.DataFrame, view: View) -> dict[str, Any]:
+    features = []
+    for s in shelters.itertuples():
+        kind = ("welfare" if s.is_welfare_shelter else "both" if s.is_designated_shelter and s.is_emergency_site
+                else "shelter" if s.is_designated_shelter else "emergency")
+        hazards = [HAZARD_LABELS[h] for h in Hazard if getattr(s, f"hazard_{h.value}")]
+        rows: list[list[Any]] = [
+            ["種別", SHELTER_LABELS[kind]], ["住所", s.address],
+            ["対応する災害", "、".join(hazards) if hazards else "災害種別の指定なし（指定避難所）"],
+            ["収容人数", None if pd.isna(s.capacity) else int(s.capacity)],
+            ["バリアフリー", _flag(s.barrier_free)], ["非常用電源", _flag(s.backup_power)],
+        ]
+        if s.is_welfare_shelter:
+            capacity = 0 if pd.isna(s.capacity) else int(s.capacity)
+            assigned = int(s.welfare_assigned)
+            rows += [["受入対象者", s.accepted_groups], ["直接避難", _flag(s.accepts_direct)],
+                     ["割り当て済み", count_label(view, assigned)],
+                     ["残り", count_label(view, max(0, capacity - assigned))]]
+        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(s.lon, 6), round(s.lat, 6)]},
+                         "properties": {"name": s.name, "colour": SHELTER_COLOURS[kind], "kind": "shelter",
+                                        "welfare": bool(s.is_welfare_shelter), "rows": rows}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+RESIDENT_LABELS = {"resident_no": "名簿番号", "decision_label": "判定", "priority": "優先度", "needs": "必要な配慮",
+                   "supporter_names": "支援者", "plan": "マイプラン", "destination": "避難先"}
+
+
+def resident_rows(residents: pd.DataFrame, view: View) -> dict[str, Any]:
+    names = shows_names(view)
+    columns = ["lat", "lon", "decision", "priority", "supporters", "resident_no", "name", *RESIDENT_LABELS.keys()]
+    columns = list(dict.fromkeys(columns))
+    rows = []
+    for r in residents.itertuples():
+        supporters = "、".join(supporter_label(view, n, rel, c) for n, rel, c in r.supporter_list) or "未定"
+        values = {
+            "lat": round(r.lat, 6), "lon": round(r.lon, 6), "decision": r.decision, "priority": int(r.priority_score),
+            "supporters": int(r.supporter_count), "resident_no": r.resident_no, "name": r.name if names else None,
+            "decision_label": DECISION_LABELS[Decision(r.decision)], "needs": r.needs or "—",
+            "supporter_names": supporters, "plan": "作成の同意あり" if r.consent_plan else "未作成",
+            "destination": r.destination,
+        }
+        rows.append([values[c] for c in columns])
+    return {"columns": columns, "rows": rows, "labels": RESIDENT_LABELS, "colours": DECISION_COLOURS,
+            "popupColumns": list(RESIDENT_LABELS)}
+
+
+def supporter_features(supporters: pd.DataFrame, resident_ids: set[int], view: View) -> dict[str, Any]:
+    features = []
+    for s in supporters.itertuples():
+        helped = [rid for rid in s.resident_ids if rid in resident_ids]
+        if not helped or pd.isna(s.lon) or (view == View.LEADER and not s.consent):
+            continue
+        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(s.lon, 6), round(s.lat, 6)]},
+                         "properties": {"title": supporter_label(view, s.name, s.relation, bool(s.consent)),
+                                        "rows": [["支援する人数", len(s.resident_ids)]]}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _legend(hazards: list[dict[str, Any]], with_residents: bool) -> list[dict[str, str]]:
+    items = []
+    if with_residents:
+        items += [{"colour": DECISION_COLOURS[d.value], "label": f"要支援者：{DECISION_LABELS[d]}", "shape": "circle"}
+                  for d in Decision]
+        items.append({"colour": "transparent", "label": "支援者が決まっていない人", "shape": "ring"})
+    items += [{"colour": SHELTER_COLOURS[k], "label": label, "shape": "circle"} for k, label in SHELTER_LABELS.items()]
+    labels = {h["label"] for h in hazards}
+    if "洪水：想定最大規模の浸水深" in labels:
+        items += [{"colour": DEPTH_COLOURS[r], "label": f"浸水深 {DEPTH_RANKS[r][0]}"} for r in range(1, 7)]
+    if "内水による浸水" in labels:
+        items.append({"colour": INLAND_COLOUR, "label": "内水による浸水"})
+    if "家屋倒壊等氾濫想定区域" in labels:
+        items.append({"colour": COLLAPSE_COLOUR, "label": "家屋倒壊等氾濫想定区域"})
+    if "土砂災害警戒区域（黄）・特別警戒区域（赤）" in labels:
+        items += [{"colour": LANDSLIDE_COLOURS["yellow"], "label": "土砂災害警戒区域"},
+                  {"colour": LANDSLIDE_COLOURS["red"], "label": "土砂災害特別警戒区域"}]
+    return items
+
+
+def district_map(inputs: MapInputs, district: str, view: View) -> folium.Map:
+    """The map of one 校区 for ``view``."""
+    row = inputs.districts[inputs.districts["name"] == district]
+    if row.empty:
+        raise ValueError(f"校区「{district}」は登録されていません。")
+    geometry = row.geometry.iloc[0]
+    bounds = geometry.bounds
+    m, bases = _base_map(bounds, inputs.is_demo)
+    hazards = hazard_layers(inputs.zones, bounds)
+    box = shapely.box(*(b + d for b, d in zip(bounds, (-MARGIN_DEG, -MARGIN_DEG, MARGIN_DEG, MARGIN_DEG), strict=True)))
+    shelters = inputs.shelters[shapely.contains_xy(box, inputs.shelters["lon"], inputs.shelters["lat"])]
+    everyone = inputs.residents[inputs.residents["district"] == district]
+    visible = visible_residents(view, inputs.residents, district)
+    data: dict[str, Any] = {
+        "area": _collection([(geometry, {"color": "#333333", "stroke": "#333333", "weight": 2.5, "opacity": 0.0,
+                                         "dash": "8 5", "label": f"{district}校区"})]),
+        "areaLabel": f"{district}校区の境界",
+        "hazards": hazards,
+        "shelters": shelter_features(shelters, view),
+        "legend": _legend(hazards, view != View.PUBLIC),
+        "legendTitle": "凡例",
+        "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
+        "info": _district_info(inputs, district, view, everyone, row["area"].iloc[0]),
+    }
+    if view != View.PUBLIC:
+        data["residents"] = resident_rows(visible, view)
+        data["supporters"] = supporter_features(inputs.supporters, set(visible["id"]), view)
+    DataLayers(data, bases).add_to(m)
+    return m
+
+
+def _district_info(inputs: MapInputs, district: str, view: View, everyone: pd.DataFrame, area: str | None) -> list[str]:
+    at_risk = int(everyone["at_risk"].sum()) if len(everyone) else 0
+    lines = [f"{district}校区（{area or '圏域不明'}）　{VIEW_LABELS[view]}",
+             f"要支援者 {count_label(view, len(everyone))} 人（危険な区域に住む人 {count_label(view, at_risk)} 人）"]
+    if view == View.LEADER:
+        shared = int(everyone["consent_share"].sum())
+        lines.append(f"地図に表示：情報提供に同意した {shared} 人")
+    lines += [f"{name}　{tel or ''}" for _, name, tel in inputs.centres.get(district, [])]
+    return lines
+
+
+CITY_METRICS = (
+    ("at_risk", "危険な区域に住む要支援者（人）"),
+    ("plan_rate", "マイプラン作成の同意率（%）"),
+    ("unsupported", "支援者が決まっていない人（人）"),
+)
+
+
+def city_map(inputs: MapInputs, view: View, link: str = "district_{name}.html") -> folium.Map:
+    """The city overview: one choropleth layer per metric, with links to the district maps."""
+    if view == View.LEADER:
+        view = View.PUBLIC  # a leader sees one district; the overview shows what the public may see
+    bounds = tuple(inputs.districts.total_bounds)
+    m, bases = _base_map(bounds, inputs.is_demo)  # type: ignore[arg-type]
+    stats = inputs.residents.groupby("district").agg(
+        residents=("id", "size"), at_risk=("at_risk", "sum"), planned=("consent_plan", "sum"),
+        unsupported=("supporter_count", lambda s: int((s == 0).sum())))
+    stats["plan_rate"] = (100 * stats["planned"] / stats["residents"]).round(0)
+    choropleths = []
+    legend: list[dict[str, str]] = []
+    for key, label in CITY_METRICS:
+        values = stats[key].reindex(inputs.districts["name"]).fillna(0)
+        edges = np.unique(np.quantile(values, np.linspace(0, 1, len(CHORO_COLOURS) + 1)))
+        features = []
+        for name, area, geometry in zip(inputs.districts["name"], inputs.districts["area"], inputs.districts.geometry,
+                                        strict=True):
+            value = float(values[name])
+            colour = CHORO_COLOURS[min(int(np.searchsorted(edges, value, side="right")) - 1, len(CHORO_COLOURS) - 1)]
+            n = int(stats["residents"].get(name, 0))
+            shown = (count_label(view, int(value)) if key != "plan_rate"
+                     else (f"{int(value)}%" if view != View.PUBLIC or n >= 5 else "非表示（人数が少ないため）"))
+            rows = [["圏域", area], [label, shown], ["要支援者", count_label(view, n)]]
+            features.append((geometry, {"color": colour, "stroke": "#555555", "weight": 1, "opacity": 0.75,
+                                        "label": f"{name}：{shown}",
+                                        "popup": {"title": f"{name}校区", "rows": rows,
+                                                  "link": {"href": link.format(name=name), "label": "校区の地図を開く"}}}))
+        choropleths.append({"label": label, "geojson": _collection(features)})
+        if not legend:
+            legend = [{"colour": c, "label": f"{edges[i]:.0f}〜{edges[i + 1]:.0f}"} for i, c in enumerate(CHORO_COLOURS)
+                      if i + 1 < len(edges)]
+    data = {
+        "choropleths": choropleths,
+        "shelters": shelter_features(inputs.shelters, view),
+        "legend": legend,
+        "legendTitle": f"凡例（{CITY_METRICS[0][1]}）",
+        "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
+        "info": [f"久留米市 全46校区　{VIEW_LABELS[view]}", "図上訓練の参加者数：未集計",
+                 "校区をクリックすると、校区の地図へのリンクが出ます。"],
+    }
+    DataLayers(data, bases).add_to(m)
+    return m
+
+
+def html(m: folium.Map) -> str:
+    return m.get_root().render()

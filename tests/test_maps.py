@@ -1,0 +1,167 @@
+"""Interactive maps: audience views (who sees what), offline rendering in Chromium, escaping."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from disaster.cli import app
+from disaster.usecases.maps import load_map_inputs
+from maps.assets import copy_assets
+from maps.interactive import city_map, district_map, html
+from maps.views import View, count_label, visible_residents
+
+TILE_HOST = "cyberjapandata.gsi.go.jp"
+
+
+@pytest.fixture(scope="module")
+def inputs(demo_store):
+    with demo_store.sessions() as session:
+        return load_map_inputs(session, demo_store.city_code)
+
+
+def _page(inputs, district: str, view: View) -> str:
+    return html(district_map(inputs, district, view))
+
+
+def test_public_map_has_no_personal_data(inputs) -> None:
+    page = _page(inputs, "安武", View.PUBLIC)
+    residents = inputs.residents
+    assert not re.search(r"D\d{6}", page)  # no 名簿番号
+    for name in residents.loc[residents["district"] == "安武", "name"]:
+        assert name not in page
+    assert "0942-00-" not in page and "090-0000-" not in page  # resident and supporter phones
+    city = html(city_map(inputs, View.PUBLIC))
+    assert not re.search(r"D\d{6}", city)
+
+
+def test_leader_map_shows_only_consenting_residents_of_the_district(inputs) -> None:
+    page = _page(inputs, "安武", View.LEADER)
+    shown = set(re.findall(r"D\d{6}", page))
+    residents = inputs.residents.set_index("resident_no")
+    expected = set(residents[(residents["district"] == "安武") & residents["consent_share"]].index)
+    assert shown == expected and shown
+    assert all(residents.loc[n, "district"] == "安武" for n in shown)
+    assert not any(residents.loc[n, "consent_share"] == False for n in shown)  # noqa: E712
+    hidden = residents[(residents["district"] == "安武") & ~residents["consent_share"]]
+    assert len(hidden) > 0
+    with pytest.raises(ValueError, match="校区"):
+        visible_residents(View.LEADER, inputs.residents, None)
+
+
+def test_city_view_shows_everyone_in_the_district(inputs) -> None:
+    page = _page(inputs, "安武", View.CITY)
+    expected = set(inputs.residents.loc[inputs.residents["district"] == "安武", "resident_no"])
+    assert set(re.findall(r"D\d{6}", page)) == expected
+
+
+def test_small_numbers_are_suppressed_only_in_public() -> None:
+    assert [count_label(View.PUBLIC, n) for n in (0, 1, 4, 5, 12)] == ["0", "5未満", "5未満", "5", "12"]
+    assert count_label(View.CITY, 3) == "3"
+
+
+def test_assets_are_local_and_tiles_are_the_only_remote_urls(inputs, tmp_path: Path) -> None:
+    page = _page(inputs, "安武", View.CITY)
+    remote = set(re.findall(r"https?://[^\"' )]+", page))
+    assert remote and all(TILE_HOST in url or "maps.gsi.go.jp" in url for url in remote), remote
+    for ref in re.findall(r'(?:src|href)="(assets/[^"]+)"', page):
+        copy_assets(tmp_path)
+        assert (tmp_path / ref).exists(), ref
+
+
+def _open(browser, path: Path) -> tuple:
+    context = browser.new_context()
+    context.route("**/*", lambda route: route.abort() if route.request.url.startswith("http") else route.continue_())
+    page = context.new_page()
+    problems: list[str] = []
+    dialogs: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" and TILE_HOST not in m.location.get("url", "")
+            else None)
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(path.as_uri())
+    page.wait_for_function("window.kurumeLayers !== undefined", timeout=15_000)
+    return context, page, problems, dialogs
+
+
+def _write(tmp_path: Path, name: str, content: str) -> Path:
+    copy_assets(tmp_path)
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("view", [View.CITY, View.LEADER, View.PUBLIC])
+def test_district_map_renders_offline_with_all_features(browser, inputs, tmp_path: Path, view: View) -> None:
+    path = _write(tmp_path, "d.html", _page(inputs, "安武", view))
+    context, page, problems, _ = _open(browser, path)
+    try:
+        assert problems == []
+        assert page.locator(".leaflet-control-layers").count() == 1
+        assert page.locator(".map-legend").count() == 1
+        district = inputs.districts.set_index("name").geometry["安武"]
+        minx, miny, maxx, maxy = district.bounds
+        s = inputs.shelters
+        near = s[(s["lon"] >= minx - 0.01) & (s["lon"] <= maxx + 0.01) & (s["lat"] >= miny - 0.01) & (s["lat"] <= maxy + 0.01)]
+        assert page.evaluate("kurumeLayers.shelters.getLayers().length") == len(near)
+        expected = len(visible_residents(view, inputs.residents, "安武"))
+        drawn = page.evaluate("kurumeLayers.residents ? kurumeLayers.residents.getLayers().length : 0")
+        assert drawn == expected
+        assert (expected > 0) == (view != View.PUBLIC)
+    finally:
+        context.close()
+
+
+def test_city_overview_renders_offline(browser, inputs, tmp_path: Path) -> None:
+    path = _write(tmp_path, "city.html", html(city_map(inputs, View.CITY)))
+    context, page, problems, _ = _open(browser, path)
+    try:
+        assert problems == []
+        assert page.locator(".leaflet-interactive").count() >= 46
+        assert page.locator(".map-legend").count() == 1
+    finally:
+        context.close()
+
+
+def test_hostile_name_is_shown_as_text_and_never_runs(browser, inputs, tmp_path: Path) -> None:
+    hostile = "<img src=x onerror=alert(1)>"
+    residents = inputs.residents.copy()
+    first = residents.index[(residents["district"] == "安武") & residents["consent_share"]][0]
+    residents.loc[first, "name"] = hostile
+    residents.loc[first, "needs"] = '</script><script>alert("needs")</script>'
+    altered = type(inputs)(inputs.districts, inputs.zones, inputs.shelters, residents, inputs.supporters,
+                           inputs.centres, inputs.is_demo)
+    page_html = _page(altered, "安武", View.LEADER)
+    assert "<img src=x" not in page_html and "</script><script>alert" not in page_html
+    path = _write(tmp_path, "xss.html", page_html)
+    context, page, problems, dialogs = _open(browser, path)
+    try:
+        number = residents.loc[first, "resident_no"]
+        text = page.evaluate(
+            """(number) => { let found = null;
+                 kurumeLayers.residents.eachLayer(m => { const box = m.getPopup().getContent()();
+                   if (box.textContent.includes(number)) { found = box.textContent; } });
+                 return found; }""", number)
+        assert hostile in text and "alert(\"needs\")" in text
+        page.wait_for_timeout(300)
+        assert dialogs == [] and problems == []
+        assert page.locator("img[src='x']").count() == 0
+    finally:
+        context.close()
+
+
+def test_cli_map_and_maps(demo_store, tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"DISASTER_DB": demo_store.url}
+    result = runner.invoke(app, ["map", "--district", "安武", "--view", "leader", "--out", str(tmp_path / "m.html")], env=env)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "assets" / "leaflet.js").exists()
+    result = runner.invoke(app, ["maps", "--out", str(tmp_path / "all")], env=env)
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "all").glob("district_*.html"))) == 46
+    assert (tmp_path / "all" / "city.html").exists() and (tmp_path / "all" / "index.html").exists()
+    result = runner.invoke(app, ["map", "--district", "安武", "--view", "everyone"], env=env)
+    assert result.exit_code == 2
