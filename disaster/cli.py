@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -34,6 +35,7 @@ from disaster.usecases.assess import summary as assessment_summary
 from disaster.usecases.demo import load_demo
 from disaster.usecases.setup import init_store
 from disaster.usecases.stats import store_stats
+from disaster.wareki import DateFormatError, parse_date
 from maps.views import VIEW_LABELS, View
 
 app = typer.Typer(help="久留米市 防災・避難支援ツールキット", no_args_is_help=True, add_completion=False)
@@ -43,7 +45,8 @@ console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
 MAX_PROBLEMS_SHOWN = 50
-USER_ERRORS = (ImportRejected, GeoFileError, TableError, MappingError, NotReady, CrsError, FileNotFoundError, ValueError)
+USER_ERRORS = (ImportRejected, GeoFileError, TableError, MappingError, NotReady, CrsError, FileNotFoundError, ValueError,
+               DateFormatError)
 
 
 @dataclass
@@ -152,6 +155,16 @@ def _demo_outputs(store: Store, out: Path) -> None:
                                 out / "maps_leader" / f"{DEMO_DISTRICT}.html")
     console.print(f"[green]✓[/green] 公開用の地図 {len(maps.files)} ファイル: {out / 'maps' / 'index.html'}")
     console.print(f"[green]✓[/green] 校区リーダー用の地図（同意者のみ）: {leader}")
+    from disaster.exercises.scenario import ExerciseHazard
+    from disaster.usecases.exercises import export_report, new_pack
+    from disaster.usecases.exercises import report as exercise_report
+
+    pack = new_pack(store.sessions, store.city_code, DEMO_DISTRICT, ExerciseHazard.FLOOD, out / "exercise" / DEMO_DISTRICT,
+                    dt.datetime(2026, 7, 8, 18, 0), seed=1)
+    console.print(f"[green]✓[/green] 図上訓練の教材（{pack.scenario.title}）: {out / 'exercise' / DEMO_DISTRICT}")
+    result = exercise_report(store.sessions, store.city_code, 2024)
+    export_report(result, out / "exercise_report")
+    console.print(f"[green]✓[/green] 図上訓練の集計（{result['year_label']} 参加者 {result['participants']:,} 人）: {out / 'exercise_report'}")
 
 
 @app.command("build-demo")
@@ -252,6 +265,114 @@ def plans(
         errors.print(f"[red]✗[/red] 名簿番号 {number}: {message}")
     if report.failed:
         raise typer.Exit(1)
+
+
+exercise_app = typer.Typer(help="図上訓練：シナリオ・教材の作成、実施記録、参加者数の集計。", no_args_is_help=True)
+app.add_typer(exercise_app, name="exercise")
+
+
+@exercise_app.command("new")
+def exercise_new(
+    ctx: typer.Context,
+    district: Annotated[str, typer.Option(help="校区名")],
+    hazard: Annotated[str, typer.Option(help="flood（洪水）/ inland（内水）/ landslide（土砂災害）/ earthquake（地震）")] = "flood",
+    seed: Annotated[int, typer.Option(help="乱数の種（同じ種なら同じシナリオ）")] = 1,
+    out: Annotated[Path, typer.Option(help="出力フォルダ")] = Path("exercise"),
+    start: Annotated[str, typer.Option(help="開始日時（例: 2026-07-08T18:00）")] = "2026-07-08T18:00",
+    duration: Annotated[int, typer.Option(help="訓練の時間（時間）")] = 2,
+    difficulty: Annotated[int, typer.Option(min=1, max=3, help="難易度 1〜3")] = 2,
+    closed: Annotated[bool, typer.Option("--closed", help="非公開の訓練：同意を得た名簿の氏名を使う")] = False,
+    monochrome: Annotated[bool, typer.Option("--monochrome", help="DIG 基図を白黒で")] = False,
+    size: Annotated[str, typer.Option(help="DIG 基図の大きさ（A1 / A0）")] = "A1",
+) -> None:
+    """校区のデータから図上訓練の教材一式を作ります（手引き・カード・ワークシート・地図）。"""
+    from disaster.exercises.scenario import ExerciseHazard
+    from disaster.usecases.exercises import new_pack
+
+    try:
+        chosen = ExerciseHazard(hazard)
+        begins = dt.datetime.fromisoformat(start)
+    except ValueError as exc:
+        errors.print(f"エラー: {exc}")
+        raise typer.Exit(2) from exc
+    if size not in ("A1", "A0"):
+        errors.print("--size は A1 または A0 です。")
+        raise typer.Exit(2)
+    pack = _run(ctx, lambda s: new_pack(s.sessions, s.city_code, district, chosen, out, begins, duration, difficulty,
+                                        seed, closed, monochrome, size))
+    console.print(f"[green]✓[/green] {pack.scenario.title}：カード {len(pack.scenario.injects)} 枚、{len(pack.files)} ファイルを {out} に書き出しました。")
+
+
+@exercise_app.command("record")
+def exercise_record(
+    ctx: typer.Context,
+    district: Annotated[str, typer.Option(help="校区名")],
+    date: Annotated[str, typer.Option(help="実施日（例: 2026-06-14 / R8.6.14）")],
+    hazard: Annotated[str, typer.Option(help="flood / inland / landslide / earthquake")] = "flood",
+    facilitator: Annotated[str | None, typer.Option(help="進行役")] = None,
+    participants: Annotated[list[str], typer.Option("--participants", help="役割=人数（例: 住民=18）。役割: 自治会 民生委員 消防団 住民 福祉専門職 学生 行政 その他")] = [],  # noqa: B006
+    rating: Annotated[int | None, typer.Option(min=1, max=5, help="総合評価 1〜5")] = None,
+    strengths: Annotated[str | None, typer.Option(help="よかった点")] = None,
+    improvements: Annotated[str | None, typer.Option(help="改善点")] = None,
+    finding: Annotated[list[str], typer.Option("--finding", help="課題|対応|担当|期限|名簿番号（後ろは省略可）")] = [],  # noqa: B006
+) -> None:
+    """図上訓練の実施記録（参加者数・感想・課題）を登録します。同じ訓練を再登録すると置き換えます。"""
+    from disaster.exercises.scenario import ExerciseHazard
+    from disaster.usecases.exercises import ROLES, SessionInput, record_session
+
+    with _user_errors():
+        counts: dict[str, int] = {}
+        for item in participants:
+            role, _, number = item.partition("=")
+            if role not in ROLES or not number.isdigit():
+                raise ValueError(f"「{item}」は 役割=人数 の形で、役割は {'・'.join(ROLES)} のいずれかです。")
+            counts[role] = int(number)
+        items = []
+        for text in finding:
+            parts = (text.split("|") + [""] * 5)[:5]
+            items.append({"issue": parts[0], "action": parts[1] or None, "owner": parts[2] or None,
+                          "due": parse_date(parts[3]) if parts[3] else None, "resident_no": parts[4] or None})
+        data = SessionInput(parse_date(date), district, ExerciseHazard(hazard), facilitator, counts,
+                            (rating, None, None), strengths, improvements, items)
+    new = _run(ctx, lambda s: record_session(s.sessions, s.city_code, data))
+    console.print(f"[green]✓[/green] {'登録' if new else '更新'}しました：{data.held_on} {district}（{sum(counts.values())}人）")
+
+
+@exercise_app.command("import")
+def exercise_import(ctx: typer.Context, path: Path) -> None:
+    """過去の図上訓練の記録を表（CSV/Excel）から取り込みます（同じ訓練は二重に数えません）。"""
+    from disaster.usecases.exercises import import_sessions
+
+    created, updated = _run(ctx, lambda s: import_sessions(s.sessions, s.city_code, path))
+    console.print(f"[green]✓[/green] 新規 {created} 件、更新 {updated} 件")
+
+
+@exercise_app.command("report")
+def exercise_report(
+    ctx: typer.Context,
+    year: Annotated[str | None, typer.Option(help="年度（例: R8 / 令和8年度 / 2026）")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力")] = False,
+    idle_years: Annotated[int, typer.Option(help="この年数、実施のない校区を表示")] = 3,
+    out: Annotated[Path | None, typer.Option(help="CSV・Excel・グラフ（SVG）の出力フォルダ")] = None,
+) -> None:
+    """図上訓練の参加者数（年度別・校区別・圏域別）と目標（令和12年度 1,100人）への進み具合。"""
+    from disaster.exercises.tracking import parse_fiscal
+    from disaster.usecases.exercises import export_report, report
+
+    with _user_errors():
+        chosen = parse_fiscal(year) if year else None
+    result = _run(ctx, lambda s: report(s.sessions, s.city_code, chosen, idle_years))
+    if out is not None:
+        for path in export_report(result, out):
+            console.print(f"  {path}")
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        return
+    console.print(f"{result['year_label']}：参加者 {result['participants']:,} 人（{result['sessions']} 回）"
+                  f"　目標 {result['target']:,} 人への進み具合 {result['progress_percent']}%")
+    for row in result["by_year"]:
+        console.print(f"  {row['label']}: {row['participants']:,} 人")
+    console.print(f"直近{idle_years}年度に実施のない校区：{'、'.join(result['districts_without_session']) or 'なし'}")
 
 
 ViewOption = Annotated[str, typer.Option("--view", help="public（公開用）/ leader（校区リーダー用）/ city（市職員用）")]

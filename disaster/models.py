@@ -336,3 +336,51 @@ class Assessment(Base):
     run: Mapped[AssessmentRun] = relationship()
     destination_shelter: Mapped[Shelter | None] = relationship(foreign_keys=[destination_shelter_id])
     second_shelter: Mapped[Shelter | None] = relationship(foreign_keys=[second_shelter_id])
+
+
+class ExerciseSession(Base):
+    """A 図上訓練 held in a 校区: when, what hazard, who ran it, feedback (1–5 ratings)."""
+
+    __tablename__ = "exercise_session"
+    __table_args__ = (UniqueConstraint("record_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_key: Mapped[str] = mapped_column(String(120))  # natural key: date|district|hazard|facilitator
+    held_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    hazard: Mapped[str] = mapped_column(String(20))  # exercises.scenario.ExerciseHazard
+    facilitator: Mapped[str | None] = mapped_column(String(80))
+    rating_overall: Mapped[int | None] = mapped_column(Integer)
+    rating_understanding: Mapped[int | None] = mapped_column(Integer)
+    rating_usefulness: Mapped[int | None] = mapped_column(Integer)
+    strengths: Mapped[str | None] = mapped_column(Text)
+    improvements: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(200))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    district: Mapped[District] = relationship()
+    participants: Mapped[list[ExerciseParticipants]] = relationship(cascade="all, delete-orphan")
+    findings: Mapped[list[ExerciseFinding]] = relationship(cascade="all, delete-orphan")
+
+
+class ExerciseParticipants(Base):
+    """Participant count of one role at a session (自治会, 民生委員, 消防団, 住民, …)."""
+
+    __tablename__ = "exercise_participants"
+    session_id: Mapped[int] = mapped_column(ForeignKey("exercise_session.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class ExerciseFinding(Base):
+    """An improvement item from a session (課題, 対応, 担当, 期限, status); it may point at a
+    resident, and then shows on that resident's plan as open work."""
+
+    __tablename__ = "exercise_finding"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("exercise_session.id", ondelete="CASCADE"), index=True)
+    issue: Mapped[str] = mapped_column(Text)
+    action: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(80))
+    due: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="未着手")  # 未着手 / 対応中 / 完了
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id", ondelete="SET NULL"), index=True)

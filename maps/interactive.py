@@ -339,5 +339,76 @@ def city_map(inputs: MapInputs, view: View, link: str = "district_{name}.html") 
     return m
 
 
+class InjectPlayer(MacroElement):
+    """Shows the scenario's injects one by one on the exercise map, highlighting the grid cell."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map, injects, grid) {
+          var cols = "ABCDEF", n = 6, i = -1, cell = null;
+          function el(tag, cls, text) { var e = document.createElement(tag); if (cls) { e.className = cls; }
+            if (text !== undefined) { e.textContent = String(text); } return e; }
+          function cellBounds(ref) {
+            var c = cols.indexOf(ref.charAt(0)), r = parseInt(ref.slice(1), 10) - 1;
+            if (c < 0 || isNaN(r)) { return null; }
+            var w = (grid[2] - grid[0]) / n, h = (grid[3] - grid[1]) / n;
+            return [[grid[3] - (r + 1) * h, grid[0] + c * w], [grid[3] - r * h, grid[0] + (c + 1) * w]];
+          }
+          for (var k = 0; k <= n; k++) {
+            var x = grid[0] + (grid[2] - grid[0]) * k / n, y = grid[1] + (grid[3] - grid[1]) * k / n;
+            L.polyline([[grid[1], x], [grid[3], x]], {color: "#666", weight: 1, interactive: false}).addTo(map);
+            L.polyline([[y, grid[0]], [y, grid[2]]], {color: "#666", weight: 1, interactive: false}).addTo(map);
+          }
+          var control = L.control({position: "topleft"});
+          control.onAdd = function () {
+            var box = el("div", "km-info km-injects");
+            var head = el("div", "km-info-title", "状況付与（" + injects.length + "枚）");
+            var body = el("div", "km-inject-body", "「次へ」で1枚目を表示します。");
+            var prev = el("button", null, "前へ"), next = el("button", null, "次へ");
+            function show() {
+              var inj = injects[i];
+              head.textContent = "カード " + inj.number + "／" + injects.length + "　" + inj.time +
+                (inj.level ? "　警戒レベル" + inj.level : "");
+              body.textContent = "";
+              body.appendChild(el("div", "km-title", inj.synopsis));
+              body.appendChild(el("div", null, inj.message));
+              body.appendChild(el("div", "km-key", "宛先：" + inj.to + "　地図：" + inj.map_ref));
+              if (cell) { map.removeLayer(cell); }
+              var b = cellBounds(inj.map_ref);
+              if (b) { cell = L.rectangle(b, {color: "#B35C00", weight: 3, fillOpacity: 0.15}).addTo(map); }
+            }
+            prev.addEventListener("click", function () { if (i > 0) { i--; show(); } });
+            next.addEventListener("click", function () { if (i < injects.length - 1) { i++; show(); } });
+            box.appendChild(head); box.appendChild(body); box.appendChild(prev); box.appendChild(next);
+            L.DomEvent.disableClickPropagation(box);
+            return box;
+          };
+          control.addTo(map);
+          window.kurumeInjects = {count: injects.length, next: function () { if (i < injects.length - 1) { i++; } }};
+        })({{ this._parent.get_name() }}, {{ this.injects_json }}, {{ this.grid_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, injects: list[dict[str, Any]], grid: tuple[float, float, float, float]):
+        super().__init__()
+        self._name = "InjectPlayer"
+        self.injects_json = json.dumps(injects, ensure_ascii=False).replace("<", "\\u003c")
+        self.grid_json = json.dumps(list(grid))
+
+
+def exercise_map(inputs: MapInputs, district: str, scenario: Any) -> folium.Map:
+    """The public district map with the scenario's injects, shown step by step (no names)."""
+    from maps.static_svg import exercise_grid_bounds
+
+    m = district_map(inputs, district, View.PUBLIC)
+    geometry = inputs.districts.set_index("name").geometry[district]
+    injects = [{k: getattr(i, k) for k in ("number", "time", "level", "synopsis", "message", "to", "map_ref")}
+               for i in scenario.injects]
+    InjectPlayer(injects, exercise_grid_bounds(geometry)).add_to(m)
+    return m
+
+
 def html(m: folium.Map) -> str:
     return m.get_root().render()

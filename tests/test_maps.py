@@ -73,7 +73,7 @@ def test_assets_are_local_and_tiles_are_the_only_remote_urls(inputs, tmp_path: P
 
 
 def _open(browser, path: Path) -> tuple:
-    context = browser.new_context()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.route("**/*", lambda route: route.abort() if route.request.url.startswith("http") else route.continue_())
     page = context.new_page()
     problems: list[str] = []
@@ -165,3 +165,27 @@ def test_cli_map_and_maps(demo_store, tmp_path: Path) -> None:
     assert (tmp_path / "all" / "city.html").exists() and (tmp_path / "all" / "index.html").exists()
     result = runner.invoke(app, ["map", "--district", "安武", "--view", "everyone"], env=env)
     assert result.exit_code == 2
+
+
+def test_exercise_map_steps_through_injects(browser, demo_store, inputs, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from disaster.exercises.scenario import ExerciseHazard, generate
+    from disaster.usecases.exercises import district_facts
+    from maps.interactive import exercise_map
+
+    with demo_store.sessions() as session:
+        facts = district_facts(session, demo_store.city_code, "安武", ExerciseHazard.FLOOD)
+    scenario = generate(facts, ExerciseHazard.FLOOD, dt.datetime(2026, 7, 8, 18), seed=4)
+    path = _write(tmp_path, "exercise.html", html(exercise_map(inputs, "安武", scenario)))
+    context, page, problems, _ = _open(browser, path)
+    try:
+        assert page.evaluate("kurumeInjects.count") == len(scenario.injects)
+        page.get_by_role("button", name="次へ").click()
+        page.get_by_role("button", name="次へ").click()
+        body = page.locator(".km-inject-body").inner_text()
+        assert scenario.injects[1].synopsis in body
+        assert page.locator(".leaflet-interactive").count() > 0 and problems == []
+        assert not re.search(r"D\d{6}", path.read_text(encoding="utf-8"))
+    finally:
+        context.close()

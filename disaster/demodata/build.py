@@ -25,6 +25,8 @@ from disaster.demodata import DEMO_LABEL
 from disaster.demodata.districts import district_seeds, voronoi_districts
 from disaster.demodata.hazards import flood_layers, inland_pockets, landslide_zones
 from disaster.demodata.people import generate_residents, generate_supporters
+from disaster.demodata.sessions import COLUMNS as SESSION_COLUMNS
+from disaster.demodata.sessions import generate_sessions
 from disaster.geo import WGS84
 from disaster.importers.areas import read_city_boundary
 from disaster.importers.roster import RESIDENT_COLUMNS, SUPPORTER_COLUMNS
@@ -93,6 +95,8 @@ def build_demo(shared: Path, out: Path, residents: int = DEFAULT_RESIDENTS, seed
     files["residents.csv"] = _write_csv(people, list(RESIDENT_COLUMNS.values()), out / "residents.csv", "residents")
     supporters = generate_supporters(people, rng)
     files["supporters.csv"] = _write_csv(supporters, list(SUPPORTER_COLUMNS.values()), out / "supporters.csv", "supporters")
+    sessions = generate_sessions(names, rng)
+    files["exercise_sessions.csv"] = _write_csv(sessions, list(SESSION_COLUMNS), out / "exercise_sessions.csv", "exercises")
     manifest = {
         "label": DEMO_LABEL,
         "city_code": KURUME_CITY_CODE,

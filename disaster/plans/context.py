@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from disaster.codes import CENTRE_KINDS
-from disaster.models import Assessment, District, Resident, Shelter
+from disaster.models import Assessment, District, ExerciseFinding, ExerciseSession, Resident, Shelter
 from disaster.plans.content import (
     Exposure,
     care_notes,
@@ -43,7 +43,20 @@ def plan_contexts(session: Session, residents: list[Resident], today: dt.date) -
     assessments = {a.resident_id: a for a in session.scalars(select(Assessment).where(Assessment.resident_id.in_(ids)))}
     shelter_ids = {s for a in assessments.values() for s in (a.destination_shelter_id, a.second_shelter_id) if s}
     shelters = {s.id: s for s in session.scalars(select(Shelter).where(Shelter.id.in_(shelter_ids)))} if shelter_ids else {}
-    return [resident_context(r, assessments.get(r.id), shelters, today) for r in residents]
+    open_items: dict[int, list[dict[str, Any]]] = {}
+    for finding, held_on in session.execute(
+        select(ExerciseFinding, ExerciseSession.held_on).join(ExerciseSession)
+        .where(ExerciseFinding.resident_id.in_(ids), ExerciseFinding.status != "完了")
+        .order_by(ExerciseSession.held_on)
+    ).all():
+        open_items.setdefault(finding.resident_id or 0, []).append({
+            "issue": finding.issue, "action": finding.action, "owner": finding.owner,
+            "due": to_wareki(finding.due) if finding.due else None, "status": finding.status,
+            "found": to_wareki(held_on)})
+    contexts = [resident_context(r, assessments.get(r.id), shelters, today) for r in residents]
+    for context, resident in zip(contexts, residents, strict=True):
+        context["open_items"] = open_items.get(resident.id, [])
+    return contexts
 
 
 def _age(birth: dt.date | None, today: dt.date) -> int | None:
@@ -156,4 +169,5 @@ def blank_context(today: dt.date) -> dict[str, Any]:
         "checklist": checklist([], [], None, None, [], None),
         "centres": [{"kind": c["role"], "name": c["name"], "tel": c["tel"], "fax": c.get("fax")} for c in city_contacts()],
         "consent_share": False, "consent_share_date": None, "consent_plan": False, "consent_plan_date": None,
+        "open_items": [],
     }

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from disaster.codes import HazardLayer
 from disaster.demodata.people import TODAY
 from disaster.usecases import imports
+from disaster.usecases.exercises import import_sessions
 from disaster.usecases.setup import init_store
 
 
@@ -45,4 +46,8 @@ def load_demo(
         sessions, bundle / "residents.csv", city, is_demo=True, today=TODAY))
     step("避難支援等実施者", lambda: imports.import_supporters(
         sessions, bundle / "supporters.csv", city, is_demo=True, today=TODAY))
+    if "exercise_sessions.csv" in files:
+        progress("図上訓練の記録")
+        created, updated = import_sessions(sessions, city, bundle / "exercise_sessions.csv", is_demo=True)
+        reports.append(imports.ImportReport("exercises", ["exercise_sessions.csv"], created, updated))
     return reports

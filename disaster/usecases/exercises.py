@@ -1,0 +1,368 @@
+"""図上訓練 use-cases: scenario packs, session records (and import), the city's report."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from disaster import repo
+from disaster.analysis.eligibility import FLOOD, INLAND, LANDSLIDE, disqualified
+from disaster.analysis.exposure import HazardIndex
+from disaster.codes import HazardLayer
+from disaster.exercises.dilemmas import DILEMMAS
+from disaster.exercises.scenario import (
+    HAZARD_TITLES,
+    DistrictFacts,
+    ExerciseHazard,
+    Person,
+    Scenario,
+    describe,
+    generate,
+)
+from disaster.exercises.tracking import (
+    TARGET_PARTICIPANTS,
+    SessionRow,
+    bar_chart_svg,
+    by_year,
+    fiscal_label,
+    fiscal_year,
+    progress_to_target,
+)
+from disaster.importers.problems import ImportRejected, Problem
+from disaster.importers.tabular import cell_text, read_table
+from disaster.models import (
+    Assessment,
+    District,
+    ExerciseFinding,
+    ExerciseParticipants,
+    ExerciseSession,
+    HazardZone,
+    Resident,
+    Shelter,
+)
+from disaster.wareki import DateFormatError, parse_date
+
+ROLES = ("自治会", "民生委員", "消防団", "住民", "福祉専門職", "学生", "行政", "その他")
+PSEUDONYMS = [f"{c}さん" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+HAZARD_BIT = {ExerciseHazard.FLOOD: FLOOD, ExerciseHazard.INLAND: INLAND, ExerciseHazard.LANDSLIDE: LANDSLIDE}
+HAZARD_NAMES = {"洪水": ExerciseHazard.FLOOD, "内水": ExerciseHazard.INLAND, "土砂災害": ExerciseHazard.LANDSLIDE,
+                "地震": ExerciseHazard.EARTHQUAKE, **{h.value: h for h in ExerciseHazard}}
+
+
+def _zones(session: Session, bounds: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+    query = select(HazardZone.layer, HazardZone.rank, HazardZone.landslide_kind, HazardZone.landslide_class,
+                   HazardZone.river_name, HazardZone.geom)
+    if bounds is not None:
+        minx, miny, maxx, maxy = bounds
+        query = query.where(HazardZone.max_lon >= minx, HazardZone.min_lon <= maxx,
+                            HazardZone.max_lat >= miny, HazardZone.min_lat <= maxy)
+    rows = session.execute(query).all()
+    return gpd.GeoDataFrame(
+        {"layer": [r.layer for r in rows], "rank": [r.rank for r in rows], "landslide_kind": [r.landslide_kind for r in rows],
+         "landslide_class": [r.landslide_class for r in rows], "river_name": [r.river_name for r in rows]},
+        geometry=shapely.from_wkb([r.geom for r in rows]) if rows else [], crs=4326)
+
+
+def _at_risk(a: Assessment, hazard: ExerciseHazard) -> bool:
+    if hazard == ExerciseHazard.FLOOD:
+        return bool(a.flood_l2_rank or a.collapse_flow or a.collapse_erosion)
+    if hazard == ExerciseHazard.INLAND:
+        return bool(a.inland_rank)
+    if hazard == ExerciseHazard.LANDSLIDE:
+        return bool(a.landslide_class)
+    return True
+
+
+def district_facts(session: Session, city_code: str, district_name: str, hazard: ExerciseHazard,
+                   closed_session: bool = False, today: dt.date | None = None) -> DistrictFacts:
+    """The district's people and places for a scenario (pseudonymised unless ``closed_session``)."""
+    today = today or dt.date.today()
+    district = session.scalars(select(District).where(District.city_code == city_code, District.name == district_name)).first()
+    if district is None:
+        raise repo.NotReady(f"校区「{district_name}」は登録されていません。")
+    rows = session.execute(select(Resident, Assessment).join(Assessment, Assessment.resident_id == Resident.id)
+                           .where(Resident.district_id == district.id)
+                           .order_by(Assessment.priority_score.desc(), Resident.resident_no)).all()
+    if not rows and session.scalar(select(Resident.id).where(Resident.district_id == district.id)) is not None:
+        raise repo.NotReady("避難判定がまだありません。先に `disaster assess` を実行してください。")
+    people: list[Person] = []
+    for r, a in rows:
+        if not _at_risk(a, hazard):
+            continue
+        age = None if r.birth_date is None else today.year - r.birth_date.year
+        named = closed_session and r.consent_share  # names only with consent to share (49条の11②)
+        label = f"{r.name}（{r.resident_no}）" if named else PSEUDONYMS[len(people) % len(PSEUDONYMS)]
+        people.append(Person(r.id, label, describe(age, r.mobility, r.medical_devices, r.lives_alone),
+                             a.supporter_count > 0, any(d in ("人工呼吸器", "在宅酸素", "たん吸引器") for d in r.medical_devices)))
+    geometry = shapely.from_wkb(district.geom)
+    shelter_rows = session.scalars(select(Shelter).where(Shelter.city_code == city_code)).all()
+    inside = [s for s in shelter_rows if geometry.contains(shapely.Point(s.lon, s.lat)) and not s.is_welfare_shelter]
+    unusable: list[str] = []
+    if inside and hazard in HAZARD_BIT:
+        exposure = HazardIndex(_zones(session, geometry.bounds)).exposure(
+            np.array([s.lon for s in inside]), np.array([s.lat for s in inside]))
+        blocked = disqualified(exposure)[HAZARD_BIT[hazard]]
+        unusable = [s.name for s, b in zip(inside, blocked, strict=True) if b]
+    welfare = sorted((s for s in shelter_rows if s.is_welfare_shelter),
+                     key=lambda s: shapely.Point(s.lon, s.lat).distance(geometry.centroid))
+    zones = _zones(session, geometry.bounds)
+    landslide = sorted({z for z, layer, g in zip(zones["river_name"], zones["layer"], zones.geometry, strict=True)
+                        if layer == HazardLayer.LANDSLIDE.value and z and g.intersects(geometry)})
+    return DistrictFacts(
+        district=district.name, area=district.area, residents=len(rows), at_risk=people,
+        unsupported=sum(1 for _, a in rows if a.supporter_count == 0),
+        shelters=[s.name for s in inside], unusable_shelters=unusable, welfare_shelters=[s.name for s in welfare[:3]],
+        welfare_shortage=sum(1 for _, a in rows if a.welfare_unplaced), landslide_zones=landslide,
+    )
+
+
+@dataclass
+class Pack:
+    scenario: Scenario
+    files: list[Path] = field(default_factory=list)
+
+
+def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, hazard: ExerciseHazard, out_dir: Path,
+             start: dt.datetime, duration_h: int = 2, difficulty: int = 2, seed: int = 1, closed_session: bool = False,
+             monochrome: bool = False, dig_size: str = "A1") -> Pack:
+    """The whole 図上訓練 pack for a 校区: scenario (JSON/CSV), guide, cards, worksheets,
+    dilemma cards, a large DIG base map and an interactive exercise map."""
+    from disaster.pdf.renderer import PdfRenderer
+    from disaster.usecases.maps import load_map_inputs
+    from maps.assets import copy_assets
+    from maps.interactive import exercise_map, html
+    from maps.static_svg import dig_svg
+
+    with sessions() as session:
+        facts = district_facts(session, city_code, district, hazard, closed_session)
+        row = session.scalars(select(District).where(District.name == district)).one()
+        geometry = shapely.from_wkb(row.geom)
+        zones = _zones(session, geometry.buffer(0.01).bounds)
+        shelters = [(s.name, s.lon, s.lat) for s in session.scalars(select(Shelter).where(Shelter.city_code == city_code))]
+        map_inputs = load_map_inputs(session, city_code)
+    scenario = generate(facts, hazard, start, duration_h, difficulty, seed, closed_session)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pack = Pack(scenario)
+    data = out_dir / "scenario.json"
+    data.write_text(json.dumps(scenario.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    msel = out_dir / "msel.csv"
+    with msel.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["番号", "時刻", "警戒レベル", "概要", "種別", "伝達手段", "発信者", "宛先", "内容", "期待される行動",
+                         "目的", "状況に応じて", "地図", "評価メモ"])
+        for i in scenario.injects:
+            writer.writerow([i.number, i.time, i.level or "—", i.synopsis, i.type, i.delivery, i.sender, i.to, i.message,
+                             i.expected_actions, i.objective, "○" if i.contingency else "", i.map_ref, i.evaluator_notes])
+    pack.files += [data, msel]
+    renderer = PdfRenderer(["exercise.css"])
+    context = {"s": scenario, "facts": facts, "hazard_title": HAZARD_TITLES[hazard], "dilemmas": DILEMMAS,
+               "levels": sorted({i.level for i in scenario.injects if i.level}), "closed": closed_session}
+    for template, name in (("exercise_guide.html.j2", "facilitator_guide.pdf"), ("exercise_cards.html.j2", "inject_cards.pdf"),
+                           ("exercise_worksheet.html.j2", "worksheets.pdf"), ("exercise_dilemmas.html.j2", "dilemma_cards.pdf")):
+        pdf, _ = renderer.pdf(template, context)
+        (out_dir / name).write_bytes(pdf)
+        pack.files.append(out_dir / name)
+    width, height = {"A1": (841, 594), "A0": (1189, 841)}[dig_size]
+    svg = dig_svg(geometry, zones, shelters, width - 30, height - 40, monochrome)
+    pdf, _ = renderer.pdf("exercise_dig.html.j2", {**context, "svg": svg, "size": dig_size, "monochrome": monochrome},
+                          renderer.css(f"@page {{ size: {dig_size} landscape; margin: 10mm; }}"))
+    (out_dir / "dig_map.pdf").write_bytes(pdf)
+    pack.files.append(out_dir / "dig_map.pdf")
+    page = out_dir / "exercise_map.html"
+    page.write_text(html(exercise_map(map_inputs, district, scenario)), encoding="utf-8")
+    copy_assets(out_dir)
+    pack.files.append(page)
+    return pack
+
+
+@dataclass
+class SessionInput:
+    held_on: dt.date
+    district: str
+    hazard: ExerciseHazard
+    facilitator: str | None
+    participants: dict[str, int]
+    ratings: tuple[int | None, int | None, int | None] = (None, None, None)
+    strengths: str | None = None
+    improvements: str | None = None
+    findings: list[dict[str, Any]] = field(default_factory=list)  # issue, action, owner, due, status, resident_no
+
+    @property
+    def record_key(self) -> str:
+        return f"{self.held_on.isoformat()}|{self.district}|{self.hazard.value}|{self.facilitator or ''}"
+
+
+def _store_session(session: Session, city_code: str, data: SessionInput, source: str, is_demo: bool) -> bool:
+    """Insert or replace one session (natural key: date, district, hazard, facilitator); True if new."""
+    district = session.scalars(select(District).where(District.city_code == city_code, District.name == data.district)).first()
+    if district is None:
+        raise repo.NotReady(f"校区「{data.district}」は登録されていません。")
+    existing = session.scalars(select(ExerciseSession).where(ExerciseSession.record_key == data.record_key)).first()
+    record = existing or ExerciseSession(record_key=data.record_key)
+    record.held_on, record.district_id, record.hazard = data.held_on, district.id, data.hazard.value
+    record.facilitator, record.strengths, record.improvements = data.facilitator, data.strengths, data.improvements
+    record.rating_overall, record.rating_understanding, record.rating_usefulness = data.ratings
+    record.source, record.is_demo = source, is_demo
+    record.participants = [ExerciseParticipants(role=role, count=count) for role, count in data.participants.items() if count]
+    numbers = [f["resident_no"] for f in data.findings if f.get("resident_no")]
+    ids = repo.resident_ids(session, city_code, numbers) if numbers else {}
+    record.findings = [ExerciseFinding(issue=f["issue"], action=f.get("action"), owner=f.get("owner"), due=f.get("due"),
+                                       status=f.get("status") or "未着手", resident_id=ids.get(f.get("resident_no") or ""))
+                       for f in data.findings]
+    if existing is None:
+        session.add(record)
+    session.flush()
+    return existing is None
+
+
+def record_session(sessions: sessionmaker[Session], city_code: str, data: SessionInput, source: str = "入力") -> bool:
+    """Record one session (re-recording the same session replaces it); True if it was new."""
+    unknown = [f["resident_no"] for f in data.findings if f.get("resident_no")]
+    with sessions() as session, session.begin():
+        if unknown:
+            found = repo.resident_ids(session, city_code, unknown)
+            missing = [n for n in unknown if n not in found]
+            if missing:
+                raise repo.NotReady(f"名簿番号 {'、'.join(missing)} は名簿にいません。")
+        return _store_session(session, city_code, data, source, is_demo=False)
+
+
+SESSION_COLUMNS = ("実施日", "校区", "災害", "進行役")
+
+
+def import_sessions(sessions: sessionmaker[Session], city_code: str, path: Path, is_demo: bool = False) -> tuple[int, int]:
+    """Past sessions from a spreadsheet (columns 実施日 校区 災害 進行役, one column per role,
+    総合評価 理解度 役立ち度 よかった点 改善点). All-or-nothing; importing twice counts once."""
+    table = read_table(path)
+    missing = [c for c in SESSION_COLUMNS if c not in table.header]
+    if missing:
+        raise ImportRejected([Problem(path.name, None, c, "必須の列がありません。") for c in missing])
+    problems: list[Problem] = []
+    records: list[SessionInput] = []
+    with sessions() as session:
+        districts = set(repo.district_ids(session, city_code))
+    for offset, raw in enumerate(table.rows):
+        row_no = offset + table.first_row
+        if not any(cell_text(v) for v in raw.values()):
+            continue
+        errors: list[Problem] = []
+        try:
+            held = parse_date(cell_text(raw.get("実施日")))
+        except DateFormatError as exc:
+            errors.append(Problem(path.name, row_no, "実施日", str(exc)))
+            held = dt.date.min
+        district = cell_text(raw.get("校区"))
+        if district not in districts:
+            errors.append(Problem(path.name, row_no, "校区", f"校区「{district}」は登録されていません。"))
+        hazard = HAZARD_NAMES.get(cell_text(raw.get("災害")))
+        if hazard is None:
+            errors.append(Problem(path.name, row_no, "災害", f"「{cell_text(raw.get('災害'))}」は 洪水・内水・土砂災害・地震 のいずれかです。"))
+        counts: dict[str, int] = {}
+        for role in ROLES:
+            text = cell_text(raw.get(role))
+            if text and not text.isdigit():
+                errors.append(Problem(path.name, row_no, role, f"「{text}」は人数（0以上の整数）ではありません。"))
+            counts[role] = int(text) if text.isdigit() else 0
+        ratings = []
+        for column in ("総合評価", "理解度", "役立ち度"):
+            text = cell_text(raw.get(column))
+            if text and (not text.isdigit() or not 1 <= int(text) <= 5):
+                errors.append(Problem(path.name, row_no, column, f"「{text}」は 1〜5 で記入してください。"))
+            ratings.append(int(text) if text.isdigit() and 1 <= int(text) <= 5 else None)
+        if errors:
+            problems += errors
+            continue
+        assert hazard is not None
+        records.append(SessionInput(held, district, hazard, cell_text(raw.get("進行役")) or None, counts,
+                                    (ratings[0], ratings[1], ratings[2]), cell_text(raw.get("よかった点")) or None,
+                                    cell_text(raw.get("改善点")) or None))
+    if problems:
+        raise ImportRejected(problems)
+    created = updated = 0
+    with sessions() as session, session.begin():
+        for record in records:
+            if _store_session(session, city_code, record, path.name, is_demo):
+                created += 1
+            else:
+                updated += 1
+    return created, updated
+
+
+def report(sessions: sessionmaker[Session], city_code: str, year: int | None = None, idle_years: int = 3,
+           today: dt.date | None = None) -> dict[str, Any]:
+    """Participants per 年度, per 校区 and 圏域 for ``year``, progress toward the target, and
+    districts without a session in the last ``idle_years`` 年度."""
+    today = today or dt.date.today()
+    year = year if year is not None else fiscal_year(today)
+    with sessions() as session:
+        records = session.scalars(select(ExerciseSession).options(selectinload(ExerciseSession.participants),
+                                                                  selectinload(ExerciseSession.district))).all()
+        districts = session.execute(select(District.name, District.area).where(District.city_code == city_code)
+                                    .order_by(District.name)).all()
+    rows = [SessionRow(r.held_on, r.district.name, r.district.area, sum(p.count for p in r.participants)) for r in records]
+    totals = by_year(rows)
+    this_year = [r for r in rows if fiscal_year(r.held_on) == year]
+    per_district: dict[str, int] = {}
+    per_area: dict[str, int] = {}
+    for r in this_year:
+        per_district[r.district] = per_district.get(r.district, 0) + r.participants
+        per_area[r.area or "不明"] = per_area.get(r.area or "不明", 0) + r.participants
+    recent = {r.district for r in rows if fiscal_year(r.held_on) > year - idle_years}
+    participants = totals.get(year, 0)
+    return {
+        "year": year, "year_label": fiscal_label(year),
+        "participants": participants, "sessions": len(this_year), "target": TARGET_PARTICIPANTS,
+        "progress_percent": progress_to_target(participants),
+        "by_year": [{"year": y, "label": fiscal_label(y), "participants": n} for y, n in totals.items()],
+        "by_district": dict(sorted(per_district.items())), "by_area": dict(sorted(per_area.items())),
+        "idle_years": idle_years,
+        "districts_without_session": [name for name, _ in districts if name not in recent],
+    }
+
+
+def export_report(result: dict[str, Any], out_dir: Path) -> list[Path]:
+    """CSV, Excel and SVG charts of a report."""
+    from openpyxl import Workbook
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    label = result["year_label"]
+    csv_path = out_dir / f"図上訓練_{label}.csv"
+    with csv_path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["区分", "名前", "参加者数"])
+        writer.writerows(["年度", y["label"], y["participants"]] for y in result["by_year"])
+        writer.writerows([f"校区（{label}）", k, v] for k, v in result["by_district"].items())
+        writer.writerows([f"圏域（{label}）", k, v] for k, v in result["by_area"].items())
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "年度別"
+    sheet.append(["年度", "参加者数"])
+    for y in result["by_year"]:
+        sheet.append([y["label"], y["participants"]])
+    districts = workbook.create_sheet(f"校区別（{label}）")
+    districts.append(["校区", "参加者数"])
+    for name, n in result["by_district"].items():
+        districts.append([name, n])
+    idle = workbook.create_sheet("未実施の校区")
+    idle.append([f"直近{result['idle_years']}年度に実施のない校区"])
+    for name in result["districts_without_session"]:
+        idle.append([name])
+    xlsx_path = out_dir / f"図上訓練_{label}.xlsx"
+    workbook.save(xlsx_path)
+    chart_year = out_dir / "参加者数_年度別.svg"
+    chart_year.write_text(bar_chart_svg({y["label"]: y["participants"] for y in result["by_year"]},
+                                        "図上訓練の参加者数（年度別）", result["target"]), encoding="utf-8")
+    chart_area = out_dir / f"参加者数_圏域別_{label}.svg"
+    chart_area.write_text(bar_chart_svg(result["by_area"], f"{label} 圏域別の参加者数"), encoding="utf-8")
+    return [csv_path, xlsx_path, chart_year, chart_area]
+
