@@ -63,6 +63,8 @@ class MapInputs:
     supporters: pd.DataFrame  # id, name, relation, lon, lat, consent, resident_ids (list)
     centres: dict[str, list[tuple[str, str, str | None]]] = field(default_factory=dict)
     is_demo: bool = False
+    exercise_participants: dict[str, int] | None = None  # per 校区, recent 年度 (None: no records)
+    exercise_label: str = ""
 
 
 class DataLayers(JSCSSMixin, MacroElement):
@@ -304,9 +306,13 @@ def city_map(inputs: MapInputs, view: View, link: str = "district_{name}.html") 
         residents=("id", "size"), at_risk=("at_risk", "sum"), planned=("consent_plan", "sum"),
         unsupported=("supporter_count", lambda s: int((s == 0).sum())))
     stats["plan_rate"] = (100 * stats["planned"] / stats["residents"]).round(0)
+    metrics = list(CITY_METRICS)
+    if inputs.exercise_participants is not None:
+        stats["exercise"] = stats.index.map(inputs.exercise_participants).fillna(0)
+        metrics.append(("exercise", f"図上訓練の参加者（人、{inputs.exercise_label}）"))
     choropleths = []
     legend: list[dict[str, str]] = []
-    for key, label in CITY_METRICS:
+    for key, label in metrics:
         values = stats[key].reindex(inputs.districts["name"]).fillna(0)
         edges = np.unique(np.quantile(values, np.linspace(0, 1, len(CHORO_COLOURS) + 1)))
         features = []
@@ -332,7 +338,8 @@ def city_map(inputs: MapInputs, view: View, link: str = "district_{name}.html") 
         "legend": legend,
         "legendTitle": f"凡例（{CITY_METRICS[0][1]}）",
         "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
-        "info": [f"久留米市 全46校区　{VIEW_LABELS[view]}", "図上訓練の参加者数：未集計",
+        "info": [f"久留米市 全46校区　{VIEW_LABELS[view]}",
+                 "図上訓練の参加者数：" + (inputs.exercise_label if inputs.exercise_participants is not None else "記録なし"),
                  "校区をクリックすると、校区の地図へのリンクが出ます。"],
     }
     DataLayers(data, bases).add_to(m)

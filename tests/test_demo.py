@@ -49,8 +49,8 @@ def test_demo_loads_everything_and_is_idempotent(database_url: str) -> None:
     assert again.exit_code == 0, again.output
     after = snapshot(engine)
     engine.dispose()
-    for table in ("district", "shelter", "resident", "supporter", "resident_supporter"):
+    for table in ("district", "shelter", "resident", "supporter", "resident_supporter", "exercise_session"):
         assert after[table] == before[table], table
     # zones and contacts are replaced per dataset/resident: same content, possibly new surrogate ids
-    for table in ("hazard_zone", "emergency_contact", "care_professional"):
+    for table in ("hazard_zone", "emergency_contact", "care_professional", "exercise_participants"):
         assert sorted(r[1:] for r in after[table]) == sorted(r[1:] for r in before[table]), table

@@ -116,7 +116,9 @@ def test_district_map_renders_offline_with_all_features(browser, inputs, tmp_pat
 
 
 def test_city_overview_renders_offline(browser, inputs, tmp_path: Path) -> None:
-    path = _write(tmp_path, "city.html", html(city_map(inputs, View.CITY)))
+    page_html = html(city_map(inputs, View.CITY))
+    assert inputs.exercise_participants and "図上訓練の参加者（人、" in page_html  # demo has past sessions
+    path = _write(tmp_path, "city.html", page_html)
     context, page, problems, _ = _open(browser, path)
     try:
         assert problems == []

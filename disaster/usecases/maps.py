@@ -14,9 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from disaster import repo
 from disaster.codes import CENTRE_KINDS
+from disaster.exercises.tracking import fiscal_label, fiscal_year
 from disaster.models import (
     Assessment,
     District,
+    ExerciseParticipants,
+    ExerciseSession,
     HazardZone,
     Resident,
     Shelter,
@@ -90,7 +93,28 @@ def load_map_inputs(session: Session, city_code: str) -> MapInputs:
     ).all():
         centres.setdefault(name, []).append((CENTRE_KINDS[kind], centre_name, tel))
     is_demo = any(d.is_demo for d in districts_rows)
-    return MapInputs(districts, zones, shelters, residents, supporters, centres, is_demo)
+    participants, label = _recent_exercise_participants(session)
+    return MapInputs(districts, zones, shelters, residents, supporters, centres, is_demo, participants, label)
+
+
+RECENT_YEARS = 3
+
+
+def _recent_exercise_participants(session: Session) -> tuple[dict[str, int] | None, str]:
+    """Participants per 校区 over the last three 年度 with records (None if there are none)."""
+    records = session.execute(select(District.name, ExerciseSession.held_on, func.sum(ExerciseParticipants.count))
+                              .join(ExerciseSession, ExerciseSession.district_id == District.id)
+                              .join(ExerciseParticipants, ExerciseParticipants.session_id == ExerciseSession.id)
+                              .group_by(District.name, ExerciseSession.id, ExerciseSession.held_on)).all()
+    if not records:
+        return None, ""
+    last = max(fiscal_year(held) for _, held, _ in records)
+    first = last - RECENT_YEARS + 1
+    totals: dict[str, int] = {}
+    for name, held, count in records:
+        if fiscal_year(held) >= first:
+            totals[name] = totals.get(name, 0) + int(count)
+    return totals, f"{fiscal_label(first)}〜{fiscal_label(last)}"
 
 
 @dataclass
