@@ -60,16 +60,6 @@ class HazardLayer(StrEnum):
     LANDSLIDE = "landslide"  # A33 土砂災害警戒区域
 
 
-HAZARD_LAYER_LABELS: dict[HazardLayer, str] = {
-    HazardLayer.FLOOD_L1_DEPTH: "洪水浸水想定区域（計画規模）",
-    HazardLayer.FLOOD_L2_DEPTH: "洪水浸水想定区域（想定最大規模）",
-    HazardLayer.FLOOD_DURATION: "浸水継続時間（想定最大規模）",
-    HazardLayer.COLLAPSE_FLOW: "家屋倒壊等氾濫想定区域（氾濫流）",
-    HazardLayer.COLLAPSE_EROSION: "家屋倒壊等氾濫想定区域（河岸侵食）",
-    HazardLayer.INLAND_FLOOD: "内水浸水想定区域",
-    HazardLayer.LANDSLIDE: "土砂災害警戒区域",
-}
-
 # A31a depth ranks (A31a_105 / A31a_205): rank -> (label, lower m, upper m or None)
 DEPTH_RANKS: dict[int, tuple[str, float, float | None]] = {
     1: ("0.5m未満", 0.0, 0.5),
@@ -130,10 +120,6 @@ LANDSLIDE_RED_CLASSES = frozenset({2, 4})
 LANDSLIDE_COLOURS = {"yellow": "#FFE300", "red": "#E60000"}
 
 
-def is_landslide_red(landslide_class: int) -> bool:
-    """True for 特別警戒区域 (red zone)."""
-    return landslide_class in LANDSLIDE_RED_CLASSES
-
 
 # --- 名簿 vocabularies (災害対策基本法 49条の10; values as written on Japanese forms) ---
 
@@ -152,8 +138,6 @@ POWER_DEPENDENT_DEVICES = frozenset({"人工呼吸器", "在宅酸素", "たん�
 COMMUNICATION_NEEDS = ("聴覚（筆談・手話）", "視覚（音声・点字）", "認知症", "知的（やさしい説明）", "日本語以外")
 
 SUPPORTER_RELATIONS = ("家族", "親族", "近隣住民", "自治会", "民生委員", "自主防災組織", "福祉専門職", "その他")
-
-CARE_PROFESSIONAL_ROLES = ("ケアマネジャー", "相談支援専門員", "主治医", "訪問看護", "その他")
 
 # Kinds of consultation centre in the 校区 table (seeds 相談窓口一覧).
 CENTRE_KINDS = {

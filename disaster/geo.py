@@ -74,7 +74,3 @@ def bbox_columns(geom: shapely.Geometry) -> dict[str, float]:
     min_lon, min_lat, max_lon, max_lat = geom.bounds
     return {"min_lon": min_lon, "min_lat": min_lat, "max_lon": max_lon, "max_lat": max_lat}
 
-
-def metric_area(geoms: gpd.GeoSeries) -> np.ndarray:
-    """Areas in m² of WGS84 geometries."""
-    return np.asarray(geoms.to_crs(METRIC_CRS).area)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import geopandas as gpd
 import shapely
 
 from disaster.codes import CENTRE_KINDS
@@ -122,8 +121,3 @@ def attach_table(parsed: Parsed[DistrictRecord], table: dict, table_name: str) -
         if name not in names:
             parsed.problems.append(Problem(table_name, None, "district", f"校区「{name}」の区域（ポリゴン）がありません。"))
 
-
-def as_frame(records: list[DistrictRecord]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {"name": [r.name for r in records]}, geometry=[r.geometry for r in records], crs=4326
-    )
