@@ -218,6 +218,12 @@ class Resident(Base):
     # the resident's own choice of destination overrides the suggested one
     preferred_shelter_code: Mapped[str | None] = mapped_column(String(40))  # a Shelter.code
     preferred_destination: Mapped[str | None] = mapped_column(String(200))  # e.g. 親戚・知人宅 (長女宅 …)
+    # how and when help is needed (取組指針 様式例): how 避難情報 reaches the person, who is
+    # there by day and by night, days away at a day service
+    info_reception: Mapped[list[str]] = mapped_column(JSON, default=list)  # e.g. 防災行政無線, 電話（支援者から）
+    daytime_situation: Mapped[str | None] = mapped_column(String(200))  # e.g. 平日の日中はひとり
+    night_situation: Mapped[str | None] = mapped_column(String(200))  # e.g. 長男と同居
+    day_service: Mapped[str | None] = mapped_column(String(200))  # e.g. 月・木 デイサービス〇〇
     source: Mapped[str] = mapped_column(String(200))
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -229,6 +235,23 @@ class Resident(Base):
         cascade="all, delete-orphan", order_by="EmergencyContact.priority"
     )
     care_professionals: Mapped[list[CareProfessional]] = relationship(cascade="all, delete-orphan")
+    welfare_agreements: Mapped[list[WelfareAgreement]] = relationship(cascade="all, delete-orphan")
+
+
+class WelfareAgreement(Base):
+    """A 福祉避難所 has agreed in advance to take this resident directly (福祉避難所の確保・運営
+    ガイドライン, 令和3年改定). Only with such an agreement may a plan send the person there
+    directly, and then only after the opening is confirmed."""
+
+    __tablename__ = "welfare_agreement"
+    __table_args__ = (UniqueConstraint("resident_id", "shelter_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id", ondelete="CASCADE"), index=True)
+    shelter_id: Mapped[int] = mapped_column(ForeignKey("shelter.id", ondelete="CASCADE"), index=True)
+    agreed_on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    shelter: Mapped[Shelter] = relationship()
 
 
 class Supporter(Base):
@@ -326,6 +349,14 @@ class Assessment(Base):
     prepare_min: Mapped[float | None] = mapped_column(Float)
     start_margin_min: Mapped[float | None] = mapped_column(Float)  # lead time left after leaving at level 3
     crosses_deep_water: Mapped[bool] = mapped_column(Boolean)
+    # how the person gets there and when to start (analysis.transport)
+    travel_mode: Mapped[str | None] = mapped_column(String(20))  # walk / car / welfare_transport; None: no trip
+    walk_min: Mapped[float | None] = mapped_column(Float)  # on foot, for reference even when not walking
+    start_trigger: Mapped[str | None] = mapped_column(String(20))  # analysis.transport.StartTrigger
+    destination_floor: Mapped[int | None] = mapped_column(Integer)  # floor to use at the destination (flood zone)
+    welfare_direct: Mapped[bool] = mapped_column(Boolean, default=False)  # agreed direct 福祉避難所 evacuation
+    route: Mapped[bytes | None] = mapped_column(LargeBinary)  # WGS84 WKB LineString (road path or straight line)
+    route_is_road: Mapped[bool] = mapped_column(Boolean, default=False)
     # plan-making priority and supporters
     priority_score: Mapped[int] = mapped_column(Integer, index=True)
     priority_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

@@ -1,0 +1,116 @@
+"""City profile: everything that differs between municipalities, read from ``data/cities/<code>.toml``.
+
+Code never names a city; plans, exercises, maps and reports read these values. A profile is
+validated when loaded, and a missing or invalid one is a user error naming the file and field.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from disaster.settings import PROJECT_ROOT
+
+PROFILES_DIR = PROJECT_ROOT / "data" / "cities"
+
+
+class ProfileError(LookupError):
+    """The city profile is missing or invalid (a user error, printed in Japanese)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Contact(_Strict):
+    """A city-wide contact printed on every plan (社協, 福祉課, 防災課 …)."""
+
+    role: str
+    name: str
+    tel: str
+    fax: str | None = None
+
+
+class WalkLimits(_Strict):
+    """The longest distance (m) a plan may ask a person to walk, by mobility. Beyond it the
+    plan arranges a car (supporter, family) or welfare transport."""
+
+    able_m: float = 2000.0  # no walking aid, no care level
+    supported_m: float = 500.0  # 杖・歩行器, 要支援・要介護
+    wheelchair_m: float = 500.0  # wheelchair pushed by a helper
+    bedridden_m: float = 0.0  # never on foot
+
+
+class EvacuationProfile(_Strict):
+    lead_time_min: float = 180.0  # from 警戒レベル3 until routes may become dangerous
+    detour_factor: float = 1.3  # road distance / straight line, without a road graph
+    walk_limits: WalkLimits = Field(default_factory=WalkLimits)
+    car_speed_kmh: float = 20.0  # door to door in heavy rain, without a road graph
+    car_arrange_min: float = 20.0  # for the driver (supporter, family, welfare transport) to arrive
+    review_months: int = 12  # a plan is reviewed at least this often
+
+
+class WelfareProfile(_Strict):
+    """How a 福祉避難所 opening is confirmed (福祉避難所の確保・運営ガイドライン): printed on plans."""
+
+    opening_confirmation: str
+    confirmation_contact: str  # who to call to confirm, e.g. the city's welfare section
+
+
+class Gauge(_Strict):
+    """A river gauge and its official thresholds (m), for exercise scenarios and timelines."""
+
+    name: str  # e.g. 瀬ノ下
+    river: str
+    standby_m: float  # 水防団待機水位
+    caution_m: float  # 氾濫注意水位 (レベル2)
+    evacuation_m: float  # 避難判断水位 (レベル3)
+    danger_m: float  # 氾濫危険水位 (レベル4)
+    districts: list[str] = Field(default_factory=list)  # 校区 it is the reference for; empty: the default gauge
+    source: str = ""
+
+
+class ExerciseProfile(_Strict):
+    gauges: list[Gauge]
+    earthquake_source: str  # the fault or scenario earthquake named in 地震 exercises
+    earthquake_intensity: str = "6強"
+
+    def gauge_for(self, district: str) -> Gauge:
+        """The district's own reference gauge (else the first gauge listed without districts)."""
+        for gauge in self.gauges:
+            if district in gauge.districts:
+                return gauge
+        return next((g for g in self.gauges if not g.districts), self.gauges[0])
+
+
+class CityProfile(_Strict):
+    code: str  # 団体コード with check digit
+    name: str  # e.g. 〇〇市
+    prefecture: str
+    contacts: list[Contact]
+    evacuation: EvacuationProfile = Field(default_factory=EvacuationProfile)
+    welfare: WelfareProfile
+    exercise: ExerciseProfile
+
+
+def profile_path(city_code: str) -> Path:
+    return PROFILES_DIR / f"{city_code}.toml"
+
+
+@lru_cache
+def load_profile(city_code: str) -> CityProfile:
+    """The validated profile of ``city_code``."""
+    path = profile_path(city_code)
+    if not path.is_file():
+        raise ProfileError(f"市区町村の設定ファイル {path} がありません（団体コード {city_code}）。"
+                           f"data/cities/ の例を写して作成してください。")
+    try:
+        return CityProfile.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path}: TOML として読めません（{exc}）。") from exc
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ProfileError(f"{path}: 設定の誤り — {problems}") from exc
