@@ -354,7 +354,8 @@ class Assessment(Base):
     walk_min: Mapped[float | None] = mapped_column(Float)  # on foot, for reference even when not walking
     start_trigger: Mapped[str | None] = mapped_column(String(20))  # analysis.transport.StartTrigger
     destination_floor: Mapped[int | None] = mapped_column(Integer)  # floor to use at the destination (flood zone)
-    welfare_direct: Mapped[bool] = mapped_column(Boolean, default=False)  # agreed direct 福祉避難所 evacuation
+    welfare_shelter_id: Mapped[int | None] = mapped_column(ForeignKey("shelter.id", ondelete="SET NULL"))  # 福祉避難所 planned
+    welfare_direct: Mapped[bool] = mapped_column(Boolean, default=False)  # agreed: go there directly once opened
     route: Mapped[bytes | None] = mapped_column(LargeBinary)  # WGS84 WKB LineString (road path or straight line)
     route_is_road: Mapped[bool] = mapped_column(Boolean, default=False)
     # plan-making priority and supporters

@@ -41,14 +41,18 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('walk_min', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('start_trigger', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('destination_floor', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('welfare_shelter_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('welfare_direct', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.create_foreign_key(batch_op.f('fk_assessment_welfare_shelter_id_shelter'), 'shelter', ['welfare_shelter_id'],
+                                    ['id'], ondelete='SET NULL')
         batch_op.add_column(sa.Column('route', sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column('route_is_road', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('assessment', schema=None) as batch_op:
-        for column in ('route_is_road', 'route', 'welfare_direct', 'destination_floor', 'start_trigger', 'walk_min',
+        batch_op.drop_constraint(batch_op.f('fk_assessment_welfare_shelter_id_shelter'), type_='foreignkey')
+        for column in ('route_is_road', 'route', 'welfare_direct', 'welfare_shelter_id', 'destination_floor', 'start_trigger', 'walk_min',
                        'travel_mode'):
             batch_op.drop_column(column)
     with op.batch_alter_table('resident', schema=None) as batch_op:
