@@ -206,6 +206,7 @@ class Resident(Base):
     lives_alone: Mapped[bool | None] = mapped_column(Boolean)
     building_floors: Mapped[int | None] = mapped_column(Integer)
     bedroom_floor: Mapped[int | None] = mapped_column(Integer)
+    home_floor: Mapped[int | None] = mapped_column(Integer)  # 住戸の階 in a flat (共同住宅); None: a house
     can_use_stairs: Mapped[bool | None] = mapped_column(Boolean)
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)

@@ -29,6 +29,15 @@ class Marker:
     kind: str  # home / destination / second
 
 
+@dataclass(frozen=True)
+class Route:
+    """The way from home to the destination (WGS84 lon/lat pairs). ``is_road``: it follows the
+    road graph; otherwise it is a straight line and the map says the route must be checked."""
+
+    coords: list[tuple[float, float]]
+    is_road: bool = False
+
+
 class StaticMapPainter:
     """Paints many small maps over the same hazard data (prepared once per process)."""
 
@@ -59,7 +68,7 @@ class StaticMapPainter:
         cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
         return cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2
 
-    def svg(self, markers: list[Marker], width_mm: float = 92.0, height_mm: float = 66.0) -> str:
+    def svg(self, markers: list[Marker], width_mm: float = 92.0, height_mm: float = 66.0, route: Route | None = None) -> str:
         xs, ys = self._points(markers)
         box = self._box(markers, width_mm / height_mm)
         width, height = box[2] - box[0], box[3] - box[1]

@@ -32,6 +32,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('resident', schema=None) as batch_op:
         batch_op.add_column(sa.Column('info_reception', sa.JSON(), nullable=False, server_default='[]'))
+        batch_op.add_column(sa.Column('home_floor', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('daytime_situation', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('night_situation', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('day_service', sa.String(length=200), nullable=True))
@@ -56,7 +57,7 @@ def downgrade() -> None:
                        'travel_mode'):
             batch_op.drop_column(column)
     with op.batch_alter_table('resident', schema=None) as batch_op:
-        for column in ('day_service', 'night_situation', 'daytime_situation', 'info_reception'):
+        for column in ('day_service', 'night_situation', 'daytime_situation', 'home_floor', 'info_reception'):
             batch_op.drop_column(column)
     with op.batch_alter_table('welfare_agreement', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_welfare_agreement_shelter_id'))
