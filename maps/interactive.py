@@ -407,7 +407,7 @@ class InjectPlayer(MacroElement):
 
 def exercise_map(inputs: MapInputs, district: str, scenario: Any) -> folium.Map:
     """The public district map with the scenario's injects, shown step by step (no names)."""
-    from maps.static_svg import exercise_grid_bounds
+    from maps.dig import exercise_grid_bounds
 
     m = district_map(inputs, district, View.PUBLIC)
     geometry = inputs.districts.set_index("name").geometry[district]

@@ -140,8 +140,8 @@ def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, haz
     from disaster.pdf.renderer import PdfRenderer
     from disaster.usecases.maps import load_map_inputs
     from maps.assets import copy_assets
+    from maps.dig import dig_svg
     from maps.interactive import exercise_map, html
-    from maps.static_svg import dig_svg
 
     with sessions() as session:
         facts = district_facts(session, city_code, district, hazard, closed_session)
