@@ -356,16 +356,45 @@ def _shelter_symbol(x: float, y: float, shelter: DigShelter, monochrome: bool, r
 
 
 def _shelters(shelters: list[DigShelter], sheet: DigSheet, monochrome: bool) -> list[str]:
+    """Shelter symbols and names; each name goes right, left, below or above its symbol,
+    wherever it overlaps no name placed before and stays inside the frame."""
     if not shelters:
         return []
     xs, ys = sheet.to_sheet(np.array([s.lon for s in shelters]), np.array([s.lat for s in shelters]))
-    out = []
+    size = 5.2
+    placed: list[tuple[float, float, float, float]] = []
+    symbols, labels = [], []
     for shelter, x, y in zip(shelters, xs, ys, strict=True):
-        if not (0 <= x <= sheet.map_width_mm and 0 <= y <= sheet.map_height_mm):
+        x, y = float(x), float(y)
+        if not (3 <= x <= sheet.map_width_mm - 3 and 3 <= y <= sheet.map_height_mm - 3):
             continue
-        out.append(_shelter_symbol(float(x), float(y), shelter, monochrome))
-        out.append(_text(float(x) + 4, float(y) + 1.8, shelter.name, 5.2))
-    return out
+        symbols.append(_shelter_symbol(x, y, shelter, monochrome))
+        placed.append((x - 3, y - 3, x + 3, y + 3))
+    for shelter, x, y in zip(shelters, xs, ys, strict=True):
+        x, y = float(x), float(y)
+        if not (3 <= x <= sheet.map_width_mm - 3 and 3 <= y <= sheet.map_height_mm - 3):
+            continue
+        width = len(shelter.name) * size * 0.95  # CJK text: about one em per character
+        options = [(x + 4, y + 1.8, "start"), (x - 4, y + 1.8, "end")]
+        for dy in (8.5, -4.5, 14.5, -10.5):  # below / above: centred, then flush left, then flush right
+            options += [(x - width / 2, y + dy, "start"), (x - 3, y + dy, "start"), (x + 3, y + dy, "end")]
+        chosen = None
+        for tx, ty, anchor in options:
+            left = tx - width if anchor == "end" else tx
+            box = (left, ty - size, left + width, ty + 1)
+            inside = box[0] >= 1 and box[2] <= sheet.map_width_mm - 1 and box[1] >= 1 and box[3] <= sheet.map_height_mm - 1
+            free = not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed
+                           if not (b[0] <= x <= b[2] and b[1] <= y <= b[3]))
+            if inside and free:
+                chosen = (tx, ty, anchor, box)
+                break
+        if chosen is None:
+            tx, ty, anchor = options[0] if x + 4 + width < sheet.map_width_mm - 1 else options[1]
+            left = tx - width if anchor == "end" else tx
+            chosen = (tx, ty, anchor, (left, ty - size, left + width, ty + 1))
+        placed.append(chosen[3])
+        labels.append(_text(chosen[0], chosen[1], shelter.name, size, anchor=chosen[2]))
+    return symbols + labels
 
 
 def _scale_bar(sheet: DigSheet) -> list[str]:

@@ -63,6 +63,7 @@ from disaster.wareki import DateFormatError, parse_date
 
 PSEUDONYMS = [f"{c}さん" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
 NO_STAIRS = ("車いす", "寝たきり")
+SAME_PLACE_M = 60.0  # shelters this close are entries of the same facility
 NEAR_M = 1000.0  # 指定避難所 this close outside the district may be recommended too
 OUTSIDE_SAFE = 2  # safe shelters of neighbouring 校区 a scenario may send people to
 WELFARE_SEARCH_M = 8000.0  # 福祉避難所 and shelters drawn on the DIG map are looked for this far out
@@ -136,8 +137,15 @@ def _shelter_safety(session: Session, city_code: str, area: shapely.Geometry) ->
         return []
     exposure = HazardIndex(_zones(session, area.bounds)).exposure(
         np.array([s.lon for s in shelters]), np.array([s.lat for s in shelters]))
-    out = []
-    for shelter, row in zip(shelters, exposure.to_dict("records"), strict=True):
+    out: list[ShelterSafety] = []
+    metric = gpd.GeoSeries.from_xy([s.lon for s in shelters], [s.lat for s in shelters], crs=4326).to_crs(METRIC_CRS)
+    kept: list[tuple[float, float, bool]] = []
+    for shelter, row, x, y in zip(shelters, exposure.to_dict("records"), metric.x, metric.y, strict=True):
+        # one facility listed twice (小学校 / 小学校(体育館), 指定避難所 and 緊急避難場所 rows) is one place
+        if any(abs(x - kx) < SAME_PLACE_M and abs(y - ky) < SAME_PLACE_M and w == shelter.is_welfare_shelter
+               for kx, ky, w in kept):
+            continue
+        kept.append((x, y, shelter.is_welfare_shelter))
         safe, reason, floor = rain_safety(row, shelter)
         out.append(ShelterSafety(shelter, safe, reason, floor))
     return out
