@@ -296,3 +296,16 @@ def test_evaluator_notes_are_sentences(demo_store) -> None:
             note = inject.evaluator_notes
             assert note.endswith("。") and ("か。" in note) and "をできたか" not in note
             assert "{" not in note + inject.message + inject.expected_actions + inject.synopsis
+
+
+def test_the_power_cut_card_is_only_about_someone_with_a_powered_device(demo_store) -> None:
+    for hazard, district in ((ExerciseHazard.FLOOD, "安武"), (ExerciseHazard.FLOOD, "田主丸"), (ExerciseHazard.EARTHQUAKE, "山本")):
+        facts = _facts(demo_store, hazard, district)
+        powered = {p.resident_id for p in facts.at_risk if p.power_device}
+        for seed in range(1, 4):
+            for inject in generate(facts, hazard, START, seed=seed).injects:
+                if "医療機器" in inject.synopsis:
+                    assert inject.refs["residents"] and set(inject.refs["residents"]) <= powered
+    unpowered = [dataclasses.replace(_person(i), power_device=False) for i in range(3)]
+    scenario = generate(_hand_facts([Place("高台小", "A1", True)], unpowered), ExerciseHazard.FLOOD, START, seed=1)
+    assert not any("医療機器" in i.synopsis for i in scenario.injects)

@@ -473,7 +473,7 @@ TIMELINES: dict[ExerciseHazard, list[Step]] = {
              "2人以上で救出を試み、消防に連絡する", "近所での救出",
              "要支援者班が、無理をしない救出の手順と消防への連絡を決めたか。", map="person0"),
         Step(25, None, "事案", "口頭", "避難所担当", "避難所班", "避難所の建物被害",
-             "{closed}の体育館で天井材が落ちました。安全が確かめられるまで使えません。",
+             "{closed}の建物で天井材が落ちました。安全が確かめられるまで使えません。",
              "{recommend}を開設し、誘導する", "避難所の安全確認",
              "避難所班が、使えない避難所を案内から外し、次の避難所へ誘導したか。", map="closed", effect="damaged",
              alt_actions=NO_PLACE + "避難してきた人をどこで受け入れるか（屋外の広場、別の公共施設など）を" + DECIDE),
@@ -643,6 +643,8 @@ def generate(facts: DistrictFacts, hazard: ExerciseHazard, start: dt.datetime, d
         refs: dict[str, Any] = {"residents": [], "places": [], "recommended": [], "closed": [],
                                 "gauge_level": step.gauge_level}
         closed: Place | None = None
+        if "{power_action}" in step.actions and (powered is None or len(chosen) < 2 or chosen[1] != powered):
+            continue  # the power-cut card needs a person who depends on a powered device
         if step.effect == "unsafe":
             closed = unsafe.pop(0) if unsafe else None
             if closed is None:
