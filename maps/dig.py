@@ -280,7 +280,8 @@ def dig_svg(district: shapely.Geometry, zones: gpd.GeoDataFrame, shelters: list[
              f'width="{width_mm}mm" height="{height_mm}mm" viewBox="0 0 {width_mm} {height_mm}" class="dig-map">',
              f'<defs><clipPath id="frame"><rect x="0" y="0" width="{mw:.1f}" height="{mh:.1f}"/></clipPath>',
              f'<pattern id="collapse" patternUnits="userSpaceOnUse" width="2.5" height="2.5" patternTransform="rotate(45)">'
-             f'<line x1="0" y1="0" x2="0" y2="2.5" stroke="{COLLAPSE_COLOUR}" stroke-width="0.5"/></pattern></defs>',
+             f'<line x1="0" y1="0" x2="0" y2="2.5" stroke="{"#404040" if monochrome else COLLAPSE_COLOUR}" '
+             'stroke-width="0.5"/></pattern></defs>',
              f'<rect x="0" y="0" width="{width_mm}" height="{height_mm}" fill="#FFFFFF"/>',
              '<g clip-path="url(#frame)">']
     if basemap_uri:
@@ -351,7 +352,7 @@ def _shelter_symbol(x: float, y: float, shelter: DigShelter, monochrome: bool, r
     out = f'{shape} fill="{colour}" stroke="{"#000000" if monochrome else "#FFFFFF"}" stroke-width="0.5"/>'
     if not shelter.safe:  # a cross: not used in heavy rain
         out += (f'<path d="M{x - r:.1f} {y - r:.1f}L{x + r:.1f} {y + r:.1f}M{x - r:.1f} {y + r:.1f}L{x + r:.1f} {y - r:.1f}" '
-                f'stroke="#C00000" stroke-width="0.9"/>')
+                f'stroke="{"#000000" if monochrome else "#C00000"}" stroke-width="0.9"/>')
     return out
 
 
@@ -483,7 +484,7 @@ def _legend(sheet: DigSheet, name: str, zones: dict[str, tuple[str, str]], shelt
 
 def _grey(element: str) -> str:
     """Monochrome printing: hazard fills become grey levels."""
-    for colour, grey in ((LANDSLIDE_COLOURS["red"], "#404040"), (LANDSLIDE_COLOURS["yellow"], "#A0A0A0"),
+    for colour, grey in ((LANDSLIDE_COLOURS["red"], "#404040"), (LANDSLIDE_COLOURS["yellow"], "#A0A0A0"), (COLLAPSE_COLOUR, "#404040"),
                          (INLAND_COLOUR, "#C8C8C8"), *((c, g) for c, g in zip(DEPTH_COLOURS.values(),
                          ("#EEEEEE", "#D8D8D8", "#BEBEBE", "#A4A4A4", "#8A8A8A", "#707070"), strict=True))):
         element = element.replace(f'"{colour}"', f'"{grey}"')

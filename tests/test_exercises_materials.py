@@ -94,8 +94,11 @@ def test_monochrome_dig_map_has_no_hazard_colours() -> None:
     geometry = DISTRICTS.set_index("name").geometry["安武"]
     zones = gpd.GeoDataFrame({"layer": ["flood_l2_depth"], "rank": [2], "landslide_class": [0]},
                              geometry=[geometry.centroid.buffer(0.003)], crs=4326)
-    svg = dig_svg(geometry, zones, [], 811, 562, monochrome=True, name="安武")
+    centre = geometry.representative_point()
+    shelters = [DigShelter("川沿い公民館", centre.x, centre.y, False), DigShelter("高台小学校", centre.x + 0.003, centre.y, True)]
+    svg = dig_svg(geometry, zones, shelters, 811, 562, monochrome=True, name="安武")
     assert "#FFD8C0" not in svg and "#D8D8D8" in svg
+    assert not re.search(r"#(C00000|1B7F3B|1B5E9F|7A7A7A)", svg)  # symbols in black and white too
 
 
 def test_pack_has_every_material_with_its_fields_and_no_personal_data(demo_store, tmp_path: Path) -> None:
