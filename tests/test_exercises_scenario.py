@@ -309,3 +309,14 @@ def test_the_power_cut_card_is_only_about_someone_with_a_powered_device(demo_sto
     unpowered = [dataclasses.replace(_person(i), power_device=False) for i in range(3)]
     scenario = generate(_hand_facts([Place("高台小", "A1", True)], unpowered), ExerciseHazard.FLOOD, START, seed=1)
     assert not any("医療機器" in i.synopsis for i in scenario.injects)
+
+
+def test_gauge_levels_must_rise_in_the_official_order() -> None:
+    from pydantic import ValidationError
+
+    from disaster.profile import Gauge
+
+    fields = {"name": "例橋", "river": "例川", "office": "例川河川事務所", "standby_m": 1.0, "caution_m": 2.0}
+    assert Gauge(**fields, evacuation_m=3.0, danger_m=3.5).evacuation_m == 3.0
+    with pytest.raises(ValidationError):
+        Gauge(**fields, evacuation_m=3.6, danger_m=3.5)  # 避難判断水位 above 氾濫危険水位
