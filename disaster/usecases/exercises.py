@@ -231,6 +231,7 @@ class Pack:
 
 BasemapProvider = Callable[[tuple[float, float, float, float], int, int], Any]
 DIG_SIZES = {"A1": (841, 594), "A0": (1189, 841)}
+BASEMAP_DPI = 100  # enough for a wall map read at arm's length; keeps the PDF small
 MSEL_HEADER = ["番号", "想定時刻", "訓練での配布（開始から分）", "警戒レベル", "概要", "種別", "伝達手段", "発信者", "宛先", "内容",
                "期待される行動", "目的", "状況に応じて", "地図", "評価メモ"]
 
@@ -297,7 +298,7 @@ def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, haz
     uri = attribution = None
     if basemap is not None:
         sheet = dig_sheet(geometry, sheet_w, sheet_h)
-        image = basemap(sheet.map_bounds_wgs84, *sheet.map_px())
+        image = basemap(sheet.map_bounds_wgs84, *sheet.map_px(BASEMAP_DPI))
         if image is not None:
             uri, attribution = image.data_uri, image.attribution
     svg = dig_svg(geometry, zones, dig_shelters, sheet_w, sheet_h, monochrome, name=district, neighbours=neighbours,
