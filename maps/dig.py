@@ -12,6 +12,7 @@ inside one 校区 the Mercator scale factor 1/cos(latitude) is constant to well 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from html import escape
 
@@ -275,7 +276,7 @@ def dig_svg(district: shapely.Geometry, zones: gpd.GeoDataFrame, shelters: list[
     ``district`` and ``zones`` are WGS84."""
     sheet = dig_sheet(district, width_mm, height_mm)
     mw, mh = sheet.map_width_mm, sheet.map_height_mm
-    opacity = 0.55 if basemap_uri else 0.85
+    opacity = 0.4 if basemap_uri else 0.85  # let roads and names of the basemap show through
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
              f'width="{width_mm}mm" height="{height_mm}mm" viewBox="0 0 {width_mm} {height_mm}" class="dig-map">',
              f'<defs><clipPath id="frame"><rect x="0" y="0" width="{mw:.1f}" height="{mh:.1f}"/></clipPath>',
@@ -440,7 +441,7 @@ def _legend(sheet: DigSheet, name: str, zones: dict[str, tuple[str, str]], shelt
         if key not in zones:
             continue
         label, style = zones[key]
-        style = style.replace('fill-opacity="0.55"', 'fill-opacity="0.85"')
+        style = re.sub(r'fill-opacity="[0-9.]+"', 'fill-opacity="0.85"', style)
         swatch = f'<rect x="{x0 + 6:.1f}" y="{y:.1f}" width="12" height="7" {style}/>'
         out.append(_grey(swatch) if monochrome else swatch)
         out.append(f'<rect x="{x0 + 6:.1f}" y="{y:.1f}" width="12" height="7" fill="none" stroke="#666666" stroke-width="0.2"/>')

@@ -134,6 +134,7 @@ def test_pack_has_every_material_with_its_fields_and_no_personal_data(demo_store
     assert "瀬ノ下観測所" in guide and "避難判断水位" in guide and "訓練用の値" in guide and "状況付与" in guide
     assert "YESの言い分" in text["dilemma_cards.pdf"] and "NOの言い分" in text["dilemma_cards.pdf"]
     assert "出典：テスト地図" in text["dig_map.pdf"] and calls
+    assert len(PdfReader(tmp_path / "dig_map.pdf").pages[0].images) == 1  # the basemap is printed
     for resident in _district_residents(demo_store, "安武"):
         for name, body in text.items():
             assert resident.name.replace(" ", "") not in body, (name, resident.resident_no)
