@@ -304,8 +304,9 @@ def dig_svg(district: shapely.Geometry, zones: gpd.GeoDataFrame, shelters: list[
         parts.append(_text(float(px), float(py), f"{other}校区", 7, "#666666", "middle"))
     parts.append(f'<path id="district" d="{_path(outline, sheet)}" fill="none" stroke="#000000" stroke-width="1.2" '
                  'stroke-dasharray="6,3" stroke-linejoin="round"/>')
-    parts += _grid(sheet)
-    parts += _shelters(shelters, sheet, monochrome)
+    grid_parts, reserved = _grid(sheet)
+    parts += grid_parts
+    parts += _shelters(shelters, sheet, monochrome, reserved)
     parts.append("</g>")
     parts.append(f'<rect x="0" y="0" width="{mw:.1f}" height="{mh:.1f}" fill="none" stroke="#000000" stroke-width="0.6"/>')
     parts += _scale_bar(sheet)
@@ -317,12 +318,14 @@ def dig_svg(district: shapely.Geometry, zones: gpd.GeoDataFrame, shelters: list[
     return "".join(parts)
 
 
-def _grid(sheet: DigSheet) -> list[str]:
+def _grid(sheet: DigSheet) -> tuple[list[str], list[tuple[float, float, float, float]]]:
+    """The grid lines and their labels, and the boxes the labels take (for placing names)."""
     grid = sheet.grid
     gx0, gy0, gx1, gy1 = grid.mercator_box
     (left, right), (top, bottom) = sheet.xy(np.array([gx0, gx1]), np.array([gy1, gy0]))
     step = (right - left) / grid.cols
     out = []
+    boxes: list[tuple[float, float, float, float]] = []
     for i in range(grid.cols + 1):
         x = left + i * step
         out.append(f'<line x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" y2="{bottom:.1f}" stroke="#555555" stroke-width="0.35"/>')
@@ -330,17 +333,22 @@ def _grid(sheet: DigSheet) -> list[str]:
         y = top + j * step
         out.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{right:.1f}" y2="{y:.1f}" stroke="#555555" stroke-width="0.35"/>')
     size = min(9.0, step * 0.28)
+
+    def label(x: float, y: float, text: str, anchor: str) -> None:
+        width = size * 0.7 * len(text)
+        x0 = x - width / 2 if anchor == "middle" else (x - width if anchor == "end" else x)
+        boxes.append((x0 - 1, y - size, x0 + width + 1, y + 1))
+        out.append(_text(x, y, text, size, "#333333", anchor))
+
     for i in range(grid.cols):
         x = left + (i + 0.5) * step
-        out.append(_text(x, top - 1.5 if top > size + 2 else top + size + 1, COLUMNS[i], size, "#333333", "middle"))
-        out.append(_text(x, bottom + size + 1 if bottom + size + 2 < sheet.map_height_mm else bottom - 1.5,
-                         COLUMNS[i], size, "#333333", "middle"))
+        label(x, top - 1.5 if top > size + 2 else top + size + 1, COLUMNS[i], "middle")
+        label(x, bottom + size + 1 if bottom + size + 2 < sheet.map_height_mm else bottom - 1.5, COLUMNS[i], "middle")
     for j in range(grid.rows):
         y = top + (j + 0.5) * step + size * 0.35
-        out.append(_text(left - 1.5 if left > size + 2 else left + 1.5, y, str(j + 1), size, "#333333",
-                         "end" if left > size + 2 else "start"))
-        out.append(_text(right + 1.5, y, str(j + 1), size, "#333333"))
-    return out
+        label(left - 1.5 if left > size + 2 else left + 1.5, y, str(j + 1), "end" if left > size + 2 else "start")
+        label(right + 1.5, y, str(j + 1), "start")
+    return out, boxes
 
 
 def _shelter_symbol(x: float, y: float, shelter: DigShelter, monochrome: bool, r: float = 2.6) -> str:
@@ -357,14 +365,15 @@ def _shelter_symbol(x: float, y: float, shelter: DigShelter, monochrome: bool, r
     return out
 
 
-def _shelters(shelters: list[DigShelter], sheet: DigSheet, monochrome: bool) -> list[str]:
+def _shelters(shelters: list[DigShelter], sheet: DigSheet, monochrome: bool,
+              reserved: list[tuple[float, float, float, float]] | None = None) -> list[str]:
     """Shelter symbols and names; each name goes right, left, below or above its symbol,
     wherever it overlaps no name placed before and stays inside the frame."""
     if not shelters:
         return []
     xs, ys = sheet.to_sheet(np.array([s.lon for s in shelters]), np.array([s.lat for s in shelters]))
     size = 5.2
-    placed: list[tuple[float, float, float, float]] = []
+    placed: list[tuple[float, float, float, float]] = list(reserved or [])
     symbols, labels = [], []
     for shelter, x, y in zip(shelters, xs, ys, strict=True):
         x, y = float(x), float(y)
