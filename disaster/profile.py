@@ -84,14 +84,25 @@ class Gauge(_Strict):
         return self
 
 
+class ParticipantTarget(_Strict):
+    """The city plan's figures for 図上訓練 participants per 年度 (starting calendar year)."""
+
+    baseline_year: int
+    baseline: int
+    target_year: int
+    target: int
+
+
 class ExerciseProfile(_Strict):
-    """What 図上訓練 scenarios name for this city: river gauges per 校区, the earthquake, the hills."""
+    """What 図上訓練 scenarios name for this city: river gauges per 校区, the earthquake, the hills;
+    and the participant target the report measures progress against."""
 
     gauges: list[Gauge]
     earthquake_source: str  # the fault or scenario earthquake named in 地震 exercises
     earthquake_intensity: str = "6強"
     landslide_area: str = "山ぎわ"  # where landslide scenarios rain, e.g. a mountain foot
     sluice: str = "支川の水門"  # what is closed when the main river rises (内水)
+    participants: ParticipantTarget | None = None
 
     def gauge_for(self, district: str) -> Gauge:
         """The district's own reference gauge (else the first gauge listed without districts)."""

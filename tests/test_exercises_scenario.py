@@ -320,3 +320,12 @@ def test_gauge_levels_must_rise_in_the_official_order() -> None:
     assert Gauge(**fields, evacuation_m=3.0, danger_m=3.5).evacuation_m == 3.0
     with pytest.raises(ValidationError):
         Gauge(**fields, evacuation_m=3.6, danger_m=3.5)  # 避難判断水位 above 氾濫危険水位
+
+
+def test_participant_target_comes_from_the_profile() -> None:
+    from disaster.exercises.tracking import progress_to_target
+
+    goal = profile_module.load_profile("402036").exercise.participants
+    assert goal is not None and (goal.baseline_year, goal.target_year) == (2024, 2030)
+    assert progress_to_target(goal.baseline, goal.baseline, goal.target) == 0.0
+    assert progress_to_target(150, 100, 200) == 50.0  # another city's figures

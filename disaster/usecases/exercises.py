@@ -39,7 +39,6 @@ from disaster.exercises.scenario import (
     hazard_title,
 )
 from disaster.exercises.tracking import (
-    TARGET_PARTICIPANTS,
     SessionRow,
     bar_chart_svg,
     by_year,
@@ -465,10 +464,12 @@ def report(sessions: sessionmaker[Session], city_code: str, year: int | None = N
         per_area[r.area or "不明"] = per_area.get(r.area or "不明", 0) + r.participants
     recent = {r.district for r in rows if fiscal_year(r.held_on) > year - idle_years}
     participants = totals.get(year, 0)
+    goal = load_profile(city_code).exercise.participants
     return {
         "year": year, "year_label": fiscal_label(year),
-        "participants": participants, "sessions": len(this_year), "target": TARGET_PARTICIPANTS,
-        "progress_percent": progress_to_target(participants),
+        "participants": participants, "sessions": len(this_year), "target": goal.target if goal else None,
+        "target_label": fiscal_label(goal.target_year) if goal else None,
+        "progress_percent": progress_to_target(participants, goal.baseline, goal.target) if goal else None,
         "by_year": [{"year": y, "label": fiscal_label(y), "participants": n} for y, n in totals.items()],
         "by_district": dict(sorted(per_district.items())), "by_area": dict(sorted(per_area.items())),
         "idle_years": idle_years,
