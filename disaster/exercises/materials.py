@@ -69,7 +69,7 @@ def materials_list(scenario: Scenario, dig_size: str, people: int) -> list[tuple
         ("DIG 基図", f"{dig_size} を {groups}枚（班ごとに1枚）", "dig_map.pdf を印刷"),
         ("透明シート（OPシート）", f"{groups}枚", "基図に重ねて書き込む"),
         ("油性ペン", f"青・緑・赤・黒 各{groups}本", "青：川・水路、緑：避難路、赤：危ない場所、黒：書き込み"),
-        ("人物シート（シール）", f"{groups}組", "person_sheet.pdf をラベル用紙（A4・24面）に印刷"),
+        ("人物シート（シール）", f"{groups}組", "person_sheet.pdf を印刷して切り取り、テープかのりで地図に貼る"),
         ("丸シール", "赤・黄・青 各1シート", "支援者の家・避難所の目印"),
         ("状況付与カード", "1組", "inject_cards.pdf を印刷し、切り取り線で切る"),
         ("ワークシート", f"{groups}枚", "worksheets.pdf"),
