@@ -368,8 +368,9 @@ def exercise_report(
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         return
-    console.print(f"{result['year_label']}：参加者 {result['participants']:,} 人（{result['sessions']} 回）"
-                  f"　目標 {result['target']:,} 人への進み具合 {result['progress_percent']}%")
+    goal = (f"　{result['target_label']}の目標 {result['target']:,} 人への進み具合 {result['progress_percent']}%"
+            if result["target"] is not None else "")
+    console.print(f"{result['year_label']}：参加者 {result['participants']:,} 人（{result['sessions']} 回）{goal}")
     for row in result["by_year"]:
         console.print(f"  {row['label']}: {row['participants']:,} 人")
     console.print(f"直近{idle_years}年度に実施のない校区：{'、'.join(result['districts_without_session']) or 'なし'}")

@@ -10,7 +10,7 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from disaster.settings import PROJECT_ROOT
 
@@ -61,22 +61,48 @@ class WelfareProfile(_Strict):
 
 
 class Gauge(_Strict):
-    """A river gauge and its official thresholds (m), for exercise scenarios and timelines."""
+    """A river gauge and its official reference water levels (m), for exercise scenarios.
+    ``districts``: the 校区 for which it is the reference station (upstream / downstream)."""
 
-    name: str  # e.g. 瀬ノ下
+    name: str  # 観測所名
     river: str
+    location: str = ""  # where the station is (町名), printed beside the name
+    reach: str = ""  # 洪水予報の区域, e.g. 上中流部
+    office: str  # who publishes its readings (河川事務所)
     standby_m: float  # 水防団待機水位
-    caution_m: float  # 氾濫注意水位 (レベル2)
-    evacuation_m: float  # 避難判断水位 (レベル3)
-    danger_m: float  # 氾濫危険水位 (レベル4)
+    caution_m: float  # 氾濫注意水位 (レベル2氾濫注意報)
+    evacuation_m: float  # 避難判断水位 (レベル3氾濫警報, 高齢者等避難の目安)
+    danger_m: float  # 氾濫危険水位 (レベル4氾濫危険警報, 避難指示の目安)
     districts: list[str] = Field(default_factory=list)  # 校区 it is the reference for; empty: the default gauge
     source: str = ""
+    verified: bool = False  # False: the levels are placeholders, the materials say to check them
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Gauge:
+        if not self.standby_m < self.caution_m < self.evacuation_m < self.danger_m:
+            raise ValueError(f"{self.name}: 水位は 待機 < 注意 < 避難判断 < 氾濫危険 の順です")
+        return self
+
+
+class ParticipantTarget(_Strict):
+    """The city plan's figures for 図上訓練 participants per 年度 (starting calendar year)."""
+
+    baseline_year: int
+    baseline: int
+    target_year: int
+    target: int
 
 
 class ExerciseProfile(_Strict):
+    """What 図上訓練 scenarios name for this city: river gauges per 校区, the earthquake, the hills;
+    and the participant target the report measures progress against."""
+
     gauges: list[Gauge]
     earthquake_source: str  # the fault or scenario earthquake named in 地震 exercises
     earthquake_intensity: str = "6強"
+    landslide_area: str = "山ぎわ"  # where landslide scenarios rain, e.g. a mountain foot
+    sluice: str = "支川の水門"  # what is closed when the main river rises (内水)
+    participants: ParticipantTarget | None = None
 
     def gauge_for(self, district: str) -> Gauge:
         """The district's own reference gauge (else the first gauge listed without districts)."""

@@ -353,20 +353,13 @@ class InjectPlayer(MacroElement):
         """
         {% macro script(this, kwargs) %}
         (function (map, injects, grid) {
-          var cols = "ABCDEF", n = 6, i = -1, cell = null;
+          var i = -1, cell = null;
           function el(tag, cls, text) { var e = document.createElement(tag); if (cls) { e.className = cls; }
             if (text !== undefined) { e.textContent = String(text); } return e; }
-          function cellBounds(ref) {
-            var c = cols.indexOf(ref.charAt(0)), r = parseInt(ref.slice(1), 10) - 1;
-            if (c < 0 || isNaN(r)) { return null; }
-            var w = (grid[2] - grid[0]) / n, h = (grid[3] - grid[1]) / n;
-            return [[grid[3] - (r + 1) * h, grid[0] + c * w], [grid[3] - r * h, grid[0] + (c + 1) * w]];
-          }
-          for (var k = 0; k <= n; k++) {
-            var x = grid[0] + (grid[2] - grid[0]) * k / n, y = grid[1] + (grid[3] - grid[1]) * k / n;
-            L.polyline([[grid[1], x], [grid[3], x]], {color: "#666", weight: 1, interactive: false}).addTo(map);
-            L.polyline([[y, grid[0]], [y, grid[2]]], {color: "#666", weight: 1, interactive: false}).addTo(map);
-          }
+          function cellBounds(ref) { return grid.cells[ref] || null; }
+          grid.lines.forEach(function (line) {
+            L.polyline(line, {color: "#666", weight: 1, interactive: false}).addTo(map);
+          });
           var control = L.control({position: "topleft"});
           control.onAdd = function () {
             var box = el("div", "km-info km-injects");
@@ -398,22 +391,27 @@ class InjectPlayer(MacroElement):
         """
     )
 
-    def __init__(self, injects: list[dict[str, Any]], grid: tuple[float, float, float, float]):
+    def __init__(self, injects: list[dict[str, Any]], grid: dict[str, Any]):
         super().__init__()
         self._name = "InjectPlayer"
         self.injects_json = json.dumps(injects, ensure_ascii=False).replace("<", "\\u003c")
-        self.grid_json = json.dumps(list(grid))
+        self.grid_json = json.dumps(grid)
 
 
 def exercise_map(inputs: MapInputs, district: str, scenario: Any) -> folium.Map:
     """The public district map with the scenario's injects, shown step by step (no names)."""
-    from maps.static_svg import exercise_grid_bounds
+    from maps.dig import exercise_grid
 
     m = district_map(inputs, district, View.PUBLIC)
     geometry = inputs.districts.set_index("name").geometry[district]
     injects = [{k: getattr(i, k) for k in ("number", "time", "level", "synopsis", "message", "to", "map_ref")}
                for i in scenario.injects]
-    InjectPlayer(injects, exercise_grid_bounds(geometry)).add_to(m)
+    grid = exercise_grid(geometry)  # the same grid as the DIG map and the cards' map references
+    cells = {}
+    for ref in grid.labels():
+        west, south, east, north = grid.cell_bounds(ref)
+        cells[ref] = [[south, west], [north, east]]
+    InjectPlayer(injects, {"cells": cells, "lines": grid.lines_wgs84()}).add_to(m)
     return m
 
 

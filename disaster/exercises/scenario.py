@@ -1,10 +1,18 @@
 """Scenario generator: a Master Scenario Events List (MSEL) for one 校区 and hazard.
 
-Timelines follow Kurume's real sequences (2018–2023 floods: rain -> 筑後川 rising at 片ノ瀬 ->
-水門閉鎖 -> 内水 -> boat rescue; the 2023 竹野 土石流 under a 大雨特別警報; an earthquake on the
-水縄断層帯). People and places come from the district's own data: residents at risk appear
-pseudonymised ("Aさん（80代・車いす・独居）") unless the trainer runs a closed session with
-consented data. The same inputs and seed give the same scenario.
+Each scenario follows the real order of a rain event as the 2026 JMA system words it (レベル2
+注意報 -> レベル3警報 -> 高齢者等避難 -> レベル4危険警報 -> 避難指示 -> レベル5特別警報), over
+realistic hours: a flood takes an evening and a night from the first 注意報 to the 氾濫. Scenario
+time (想定時刻) is kept apart from session time (the card is handed out N minutes into a
+two-hour session). For floods, the district's own reference gauge and its levels come from the
+city profile, and level 3 is issued when 避難判断水位 is reached, as the inject says.
+
+Places never contradict each other: a shelter that is closed, full or cut off is never
+recommended again, only shelters safe against every rain hazard at their own location are
+recommended, and when no safe place is left the card says so and asks the group to decide.
+People appear pseudonymised ("Aさん（80代・車いす・独居・平屋）") with what they can do at home
+(a one-storey house has no upper floor; a flat only its own floor). The same inputs and seed
+give the same scenario.
 """
 
 from __future__ import annotations
@@ -18,55 +26,146 @@ import numpy as np
 
 
 class ExerciseHazard(StrEnum):
-    FLOOD = "flood"  # 洪水（筑後川）
+    FLOOD = "flood"  # 洪水（大河川の氾濫）
     INLAND = "inland"  # 内水
     LANDSLIDE = "landslide"  # 土砂災害
-    EARTHQUAKE = "earthquake"  # 地震（水縄断層帯）
+    EARTHQUAKE = "earthquake"  # 地震
 
 
-HAZARD_TITLES = {
-    ExerciseHazard.FLOOD: "洪水（筑後川の氾濫）",
-    ExerciseHazard.INLAND: "内水氾濫（大雨で水路があふれる）",
-    ExerciseHazard.LANDSLIDE: "土砂災害（大雨特別警報・土石流）",
-    ExerciseHazard.EARTHQUAKE: "地震（水縄断層帯）",
-}
-INJECT_TYPES = ("情報", "事案", "報道", "住民からの通報")
+RAIN_HAZARDS = (ExerciseHazard.FLOOD, ExerciseHazard.INLAND, ExerciseHazard.LANDSLIDE)
+INJECT_TYPES = ("情報", "事案", "報道", "住民からの通報", "進行")
+
+
+@dataclass(frozen=True)
+class GaugeInfo:
+    """The district's reference river gauge (from the city profile)."""
+
+    name: str
+    river: str
+    location: str
+    office: str
+    standby_m: float
+    caution_m: float
+    evacuation_m: float
+    danger_m: float
+    verified: bool
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class CitySetting:
+    """City facts a scenario names, all from the city profile (no city in code)."""
+
+    city: str
+    gauge: GaugeInfo
+    earthquake_source: str
+    earthquake_intensity: str
+    landslide_area: str
+    sluice: str
+
+
+def hazard_title(hazard: ExerciseHazard, setting: CitySetting) -> str:
+    return {
+        ExerciseHazard.FLOOD: f"洪水（{setting.gauge.river}の氾濫）",
+        ExerciseHazard.INLAND: "内水氾濫（大雨で水路・側溝があふれる）",
+        ExerciseHazard.LANDSLIDE: f"土砂災害（{setting.landslide_area}の大雨・土石流）",
+        ExerciseHazard.EARTHQUAKE: f"地震（{setting.earthquake_source}）",
+    }[hazard]
 
 
 @dataclass(frozen=True)
 class Person:
-    """A resident as the scenario may show them."""
+    """A resident as the scenario may show them (no name unless a closed session)."""
 
     resident_id: int
     label: str  # pseudonym, or name (名簿番号) in a closed session
     descriptor: str  # 80代・車いす・独居
     has_supporter: bool
     power_device: bool
+    building_floors: int | None = None  # storeys of the building (house or flat)
+    home_floor: int | None = None  # floor of the person's unit in a flat; None: a house
+    can_use_stairs: bool | None = None
+    cell: str | None = None  # exercise grid cell of the home
+
+    @property
+    def home(self) -> str:
+        """The kind of home, for stickers and cards (平屋 / 2階建て / 集合住宅の3階)."""
+        if self.home_floor is not None:
+            return f"集合住宅の{self.home_floor}階"
+        if self.building_floors == 1:
+            return "平屋"
+        if self.building_floors:
+            return f"{self.building_floors}階建て"
+        return "住まいの形は未確認"
+
+    @property
+    def upper_floor(self) -> int | None:
+        """The floor above ground this person can reach at home (None: none): a house's upper
+        floor only with stairs; in a flat, never another floor than their own."""
+        if self.home_floor is not None:
+            return self.home_floor if self.home_floor >= 2 else None
+        if self.building_floors and self.building_floors >= 2 and self.can_use_stairs is not False:
+            return 2
+        return None
 
 
 @dataclass(frozen=True)
+class Place:
+    """A shelter as the scenario may use it. ``safe``: outside every rain hazard zone at its own
+    location (or flood-designated with a usable floor above the water: ``floor``)."""
+
+    name: str
+    cell: str | None
+    safe: bool
+    reason: str = ""  # why it is not safe (for the card), or how it is used
+    floor: int | None = None
+    welfare: bool = False
+    backup_power: bool | None = None
+    inside: bool = True  # inside the district
+
+    @property
+    def label(self) -> str:
+        notes = ([] if self.inside else ["校区の外"]) + ([f"{self.floor}階以上を使う"] if self.floor and self.floor > 1 else [])
+        return f"{self.name}（{'・'.join(notes)}）" if notes else self.name
+
+
+@dataclass
 class DistrictFacts:
-    """What the scenario draws on, taken from the district's data."""
+    """What the scenario draws on, taken from the district's data and the city profile."""
 
     district: str
     area: str | None
     residents: int
     at_risk: list[Person]  # highest priority first
     unsupported: int
-    shelters: list[str]
-    unusable_shelters: list[str]  # in a disqualifying zone for the hazard
-    welfare_shelters: list[str]
+    shelters: list[Place]  # 指定避難所 in or near the district, inside first
+    welfare: list[Place]  # 福祉避難所, nearest first
     welfare_shortage: int
     landslide_zones: list[str]
-    grid: list[str] = field(default_factory=lambda: [f"{c}{r}" for c in "ABCDEF" for r in range(1, 7)])
+    setting: CitySetting
+    zone_cells: dict[str, str] = field(default_factory=dict)
+    district_cell: str | None = None
+
+    @property
+    def safe_shelters(self) -> list[str]:
+        return [p.name for p in self.shelters if p.safe]
+
+    @property
+    def unusable_shelters(self) -> list[str]:
+        return [p.name for p in self.shelters if not p.safe]
+
+    @property
+    def welfare_shelters(self) -> list[str]:
+        return [p.name for p in self.welfare]
 
 
 @dataclass
 class Inject:
     number: int
-    time: str  # scenario clock, e.g. 19:30
-    offset_min: int
-    level: int | None  # 警戒レベル (None for earthquakes)
+    time: str  # scenario clock (想定時刻), e.g. 7月8日 22:10
+    scenario_min: int  # minutes after the scenario starts
+    session_min: int  # minutes after the session starts when the card is handed out
+    level: int | None  # 警戒レベル (None for earthquakes and facilitator cards)
     synopsis: str
     type: str
     delivery: str
@@ -79,7 +178,15 @@ class Inject:
     map_ref: str
     evaluator_notes: str
     eased: bool = False
-    refs: dict[str, Any] = field(default_factory=dict)  # resident ids and place names used
+    refs: dict[str, Any] = field(default_factory=dict)  # residents, places, recommended, closed, gauge_level
+
+
+@dataclass(frozen=True)
+class SessionBlock:
+    start_min: int
+    minutes: int
+    title: str
+    content: str
 
 
 @dataclass
@@ -87,126 +194,311 @@ class Scenario:
     district: str
     hazard: str
     title: str
-    start: str
-    duration_h: int
+    start: str  # scenario start (想定), ISO
+    span: str  # e.g. 7月8日 18:00 〜 7月9日 05:00（約11時間）
+    duration_h: int  # the session
     difficulty: int
     seed: int
     closed_session: bool
     groups: list[str]
     injects: list[Inject]
+    session: list[SessionBlock]
+    gauge: dict[str, Any] | None
+    no_safe_place: bool  # some card had to say that no safe place is left
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-# (offset min, level, type, delivery, sender, to, synopsis, message, expected actions, objective, contingency, map, minimum difficulty)
-Step = tuple[int, int | None, str, str, str, str, str, str, str, str, bool, str, int]
+@dataclass(frozen=True)
+class Step:
+    """One line of a timeline template. Texts use the placeholders of ``_values``; ``alt_*`` are
+    used instead when the text needs a recommended place and none is left."""
+
+    minute: int  # scenario minute
+    level: int | None
+    type: str
+    delivery: str
+    sender: str
+    to: str
+    synopsis: str
+    message: str
+    actions: str
+    objective: str
+    evaluator: str
+    contingency: bool = False
+    minimum: int = 1  # lowest difficulty that uses the card
+    map: str | None = None  # person0/1/2, recommend, closed, welfare, zone, district
+    effect: str | None = None  # unsafe / full / cut / welfare_full / damaged
+    alt_message: str | None = None
+    alt_actions: str | None = None
+    gauge_level: str | None = None  # caution / evacuation / danger / flood
+    eased: bool = False
+
+
+NO_PLACE = "安全な避難先で、開いている所はもう残っていません。"
+DECIDE = ("班で話し合って決める（例：近くの頑丈な建物の上の階、自宅の上の階、親戚・知人宅）。"
+          "決めたことと理由を全体に伝える")
 
 TIMELINES: dict[ExerciseHazard, list[Step]] = {
     ExerciseHazard.FLOOD: [
-        (0, 2, "情報", "テレビ・防災メール", "気象庁", "全グループ", "大雨・洪水注意報",
-         "久留米市に大雨注意報・洪水注意報（レベル2）。夜にかけて線状降水帯が発生するおそれ。",
-         "連絡網・持ち出し品・避難先を確認する", "早めの情報収集", False, "{grid0}", 1),
-        (40, 3, "情報", "防災行政無線", "久留米市", "全グループ", "高齢者等避難の発令",
-         "{district}校区に高齢者等避難（警戒レベル3）を発令。避難に時間のかかる人と支援者は避難を始めてください。",
-         "要支援者への声かけと避難支援を始める。{person0}の避難先と移動手段を決める", "レベル3で動き出す", False, "{grid1}", 1),
-        (70, 3, "情報", "河川防災情報", "筑後川河川事務所", "情報班", "片ノ瀬観測所 避難判断水位",
-         "筑後川 片ノ瀬観測所の水位が避難判断水位に到達。さらに上昇の見込み。",
-         "水位の見通しを全体に共有し、避難の前倒しを判断する", "川の情報を行動に結びつける", False, "{grid2}", 1),
-        (90, 3, "住民からの通報", "電話", "近所の住民", "要支援者班", "連絡が取れない",
-         "{person0}に電話がつながりません。いつもの支援者は自宅の片付けで手が離せないようです。",
-         "代わりの支援者を手配し、複数人で訪問する", "支援者が動けないときの代わり", True, "{grid3}", 1),
-        (110, 3, "事案", "口頭", "避難所担当", "避難所班", "避難所が使えない",
-         "{unusable}は浸水のおそれがあるため開設を見送ります。",
-         "避難先を{shelter0}に切り替え、住民・支援者に伝える", "使えない避難所の見極め", False, "{grid4}", 1),
-        (150, 4, "情報", "防災行政無線・エリアメール", "久留米市", "全グループ", "避難指示",
-         "筑後川が氾濫危険水位に到達。{district}校区に避難指示（警戒レベル4）。",
-         "危険な場所から全員避難。まだ自宅にいる要支援者を確認する", "レベル4までに避難を終える", False, "{grid5}", 1),
-        (165, 4, "事案", "消防団", "消防団", "情報班", "水門閉鎖と内水",
-         "支川の水門を閉鎖。水路があふれ、道路が0.5m以上冠水し始めました。",
-         "冠水した道を避ける経路に変え、車での移動を中止する", "内水で道が使えなくなる", False, "{grid6}", 1),
-        (180, 4, "報道", "テレビ", "地元テレビ局", "全グループ", "氾濫のおそれの報道",
-         "「筑後川 久留米市で氾濫のおそれ」と繰り返し報道。問い合わせの電話が増えています。",
-         "正しい情報の確認先を住民に伝える", "情報の混乱への対応", True, "{grid7}", 2),
-        (200, 4, "住民からの通報", "電話", "家族", "要支援者班", "医療機器の電源",
-         "{person1}の家が停電。医療機器のバッテリーが残り少ないと家族から連絡。",
-         "非常用電源のある避難先へ移送する手段を確保する", "電源が必要な人の優先", False, "{grid8}", 1),
-        (215, 4, "事案", "電話", "福祉避難所", "避難所班", "福祉避難所の不足",
-         "{welfare}から「受け入れは満員」との連絡。あと{shortage}人分の場所が足りません。",
-         "一般の避難所の福祉スペースを用意し、市に調整を依頼する", "福祉避難所の限られた枠", False, "{grid9}", 1),
-        (240, 5, "情報", "エリアメール", "久留米市", "全グループ", "氾濫発生・緊急安全確保",
-         "筑後川で氾濫が発生。緊急安全確保（警戒レベル5）。",
-         "避難できていない人は命を守る行動（高い所へ）", "レベル5では避難は困難", False, "{grid10}", 1),
-        (260, 5, "住民からの通報", "電話", "本人", "要支援者班", "取り残し・ボート救助",
-         "{person2}が自宅の2階で孤立しています。1階は胸の高さまで水が来ています。",
-         "消防にボート救助を要請し、場所と状態を正確に伝える", "救助要請の伝え方", True, "{grid11}", 2),
-        (280, 5, "事案", "口頭", "訓練進行", "全グループ", "振り返りへ",
-         "状況を一時停止します。だれが・いつ・何をしたかを地図に書き込んでください。",
-         "各班の対応を地図で確認する", "振り返り", False, "{grid0}", 1),
+        Step(0, 2, "情報", "テレビ・防災メール", "気象台", "全グループ", "レベル2大雨注意報・大雨の予報",
+             "{city}にレベル2大雨注意報が出ました。今夜から明日の朝にかけて線状降水帯が発生するおそれがあり、"
+             "{river}の水位が上がる見込みです。",
+             "連絡網・持ち出し品・避難先を確かめる。明るいうちに動いたほうがよい人（{person0}など）に声をかける",
+             "早めの情報収集と声かけ",
+             "情報班が注意報と予報を全体に伝えたか。要支援者班が、明るいうちに動いたほうがよい人を挙げたか。",
+             map="person0"),
+        Step(120, 2, "情報", "川の防災情報", "{office}・気象台", "情報班", "レベル2氾濫注意報（{gauge}観測所）",
+             "{river}の{gauge}観測所（{gauge_location}）の水位が氾濫注意水位（{caution}m）に達しました。"
+             "水位はこの後も上がる見込みです。",
+             "{gauge}観測所の水位を見続ける係を決める。避難判断水位（{evacuation}m）に近づいたら全体に知らせる",
+             "自分の校区の基準観測所を知る",
+             "情報班が、{district}校区が見る観測所（{gauge}）と避難判断水位（{evacuation}m）を確かめたか。",
+             gauge_level="caution"),
+        Step(240, 3, "情報", "川の防災情報・テレビ", "{office}・気象台", "全グループ", "レベル3氾濫警報（避難判断水位に到達）",
+             "{gauge}観測所の水位が避難判断水位（{evacuation}m）に達しました。この後も上がり、"
+             "氾濫危険水位（{danger}m）に達する見込みです。",
+             "高齢者等避難が出る前提で、支援に動く人をそろえる",
+             "レベル3で動き出す準備",
+             "各班が、避難判断水位への到達を「避難を始める合図」として受け止めたか。",
+             gauge_level="evacuation"),
+        Step(250, 3, "情報", "防災行政無線・防災メール", "{city}", "全グループ", "高齢者等避難の発令",
+             "{gauge}観測所の水位が避難判断水位に達したため、{district}校区に高齢者等避難（警戒レベル3）を発令しました。"
+             "{open_list}を開設しました。避難に時間のかかる人と支援する人は避難を始めてください。",
+             "要支援者への声かけと避難支援を始める。{person0}の避難先（{recommend}）と移動手段・出発時刻を決める",
+             "レベル3で動き出す",
+             "要支援者班が、{person0}の避難先・移動手段・出発時刻を決め、支援者に連絡したか。",
+             map="recommend",
+             alt_message="{gauge}観測所の水位が避難判断水位に達したため、{district}校区に高齢者等避難（警戒レベル3）を"
+                         "発令しました。ただし{district}校区の中の避難所は、どれも大雨のときの想定区域の中にあります。",
+             alt_actions="要支援者への声かけを始める。{person0}をどこへ避難させるか、" + DECIDE),
+        Step(280, 3, "住民からの通報", "電話", "近所の住民", "要支援者班", "連絡が取れない",
+             "{person0}に電話がつながりません。いつもの支援者は自宅の片付けで手が離せないようです。",
+             "代わりの支援者を手配し、2人以上で訪ねる。訪ねる人の帰り道の安全も決めておく",
+             "支援者が動けないときの代わり",
+             "要支援者班が、代わりの支援者と訪問の手順（2人以上・帰る時刻）を決めたか。",
+             contingency=True, map="person0"),
+        Step(300, 3, "事案", "口頭", "避難所担当", "避難所班", "{closed}は開設しません",
+             "{closed}は{closed_reason}ため、大雨のときは避難所として開設しません。",
+             "{closed}に向かおうとしている人に、{recommend}へ向かうよう伝える",
+             "使えない避難所の見極め",
+             "避難所班が、使えない避難所と代わりの行き先を全体に伝えたか。",
+             map="closed", effect="unsafe",
+             alt_actions="{closed}に向かおうとしている人を止める。" + NO_PLACE + "行き先を" + DECIDE),
+        Step(390, 4, "情報", "川の防災情報・テレビ", "{office}・気象台", "全グループ", "レベル4氾濫危険警報",
+             "{gauge}観測所の水位が氾濫危険水位（{danger}m）に達しました。いつ氾濫してもおかしくない状態です。",
+             "避難指示を待たずに、まだ自宅にいる要支援者の避難を急ぐ",
+             "危険な状態を行動に結びつける",
+             "各班が、まだ自宅にいる要支援者を数え直したか。",
+             gauge_level="danger"),
+        Step(400, 4, "情報", "防災行政無線・緊急速報メール", "{city}", "全グループ", "避難指示の発令",
+             "{district}校区に避難指示（警戒レベル4）を発令しました。危険な場所から全員避難してください。",
+             "まだ自宅にいる要支援者を確かめ、{recommend}へ避難する。外の移動が危ないときは近くの頑丈な建物の上の階へ",
+             "レベル4までに避難を終える",
+             "各班が、避難を終えていない人の数と、その人たちの行き先を言えるか。",
+             map=None,
+             alt_actions="まだ自宅にいる要支援者を確かめる。" + NO_PLACE + "行き先を" + DECIDE),
+        Step(420, 4, "事案", "消防団", "消防団", "情報班", "水門の閉鎖と内水",
+             "{river}の水位が上がったため{sluice}を閉めました。水路があふれ、{district}校区の低い道路が冠水し始めました"
+             "（深さ30cm以上）。",
+             "冠水した道を避ける経路に変える。水につかった道を車で通らない",
+             "内水で道が使えなくなる",
+             "情報班が、通れない道を地図に書き込み、全体に伝えたか。",
+             map="district"),
+        Step(450, 4, "報道", "テレビ", "地元テレビ局", "全グループ", "「{river}が氾濫のおそれ」の報道",
+             "「{city}で{river}が氾濫するおそれ」と繰り返し報道されています。自治会長への問い合わせの電話が増えています。",
+             "確かな情報の確かめ先（市の発表と{gauge}観測所の水位）を住民に伝える",
+             "情報の混乱への対応",
+             "情報班が、うわさではなく市の発表と観測所の水位で判断するよう伝えたか。",
+             contingency=True, minimum=2),
+        Step(480, 4, "住民からの通報", "電話", "家族", "要支援者班", "医療機器の電源",
+             "{person1}の家が停電しました。医療機器のバッテリーが残り少ないと家族から連絡がありました。",
+             "{power_action}",
+             "電源が必要な人の優先",
+             "要支援者班が、電源のある行き先と移動手段を決め、だれが運ぶかを決めたか。",
+             map="person1"),
+        Step(500, 4, "事案", "電話", "福祉避難所", "避難所班", "福祉避難所の受け入れ枠",
+             "{welfare}から「受け入れはいっぱいです」と連絡がありました。あと{shortage}人分の場所が足りません。",
+             "指定避難所に福祉スペースを用意し、福祉避難所への移送を市と調整する",
+             "福祉避難所の限られた枠",
+             "避難所班が、福祉スペースの場所と、移送を市に頼む人の順番を決めたか。",
+             map="welfare", effect="welfare_full"),
+        Step(520, 4, "事案", "電話", "避難所担当", "避難所班", "{closed}が満員",
+             "{closed}が満員になりました。これから来る人は{recommend}へ案内してください。",
+             "{recommend}への案内を全体に伝える。移動できない人の安全確保も考える",
+             "満員の避難所を案内から外す",
+             "避難所班が、満員の避難所を案内から外し、次の行き先（ない場合はその対応）を決めたか。",
+             minimum=2, map="closed", effect="full",
+             alt_message="{closed}が満員になりました。" + NO_PLACE,
+             alt_actions="これから避難する人をどこへ向かわせるか、" + DECIDE),
+        Step(600, 5, "情報", "緊急速報メール", "{city}", "全グループ", "レベル5氾濫特別警報・緊急安全確保",
+             "{river}で氾濫が発生しました（レベル5氾濫特別警報）。{district}校区に緊急安全確保（警戒レベル5）を発令しました。",
+             "まだ避難していない人は、いる場所で命を守る行動をとる（外に出るのが危ないときは建物の高い所へ）",
+             "レベル5では外への避難はかえって危ない",
+             "各班が、この段階で外へ避難させることの危険を理解し、残っている人への連絡を続けたか。",
+             gauge_level="flood"),
+        Step(620, 5, "住民からの通報", "電話", "本人", "要支援者班", "取り残された人",
+             "{stranded}",
+             "消防に救助を要請し、場所（地図の格子）と本人の状態・いる階を正確に伝える",
+             "救助要請の伝え方",
+             "要支援者班が、救助要請に必要なこと（場所・人数・状態・いる階）を落とさず伝えたか。",
+             contingency=True, minimum=2, map="person2"),
+        Step(660, None, "進行", "口頭", "進行役", "全グループ", "振り返りへ",
+             "状況をここで止めます。だれが・いつ・何をしたかを地図に書き込んでください。",
+             "各班の対応を地図で確かめる",
+             "振り返り",
+             "各班が、自分たちの判断の理由を説明できたか。"),
     ],
     ExerciseHazard.INLAND: [
-        (0, 2, "情報", "防災メール", "気象庁", "全グループ", "大雨注意報", "大雨注意報（レベル2）。短時間に強い雨のおそれ。",
-         "側溝・水路の近くの要支援者を確認する", "内水の起きやすい場所を知る", False, "{grid0}", 1),
-        (30, 3, "情報", "テレビ", "気象庁", "全グループ", "大雨警報", "レベル3大雨警報（浸水害）。1時間に80mmの猛烈な雨。",
-         "避難に時間のかかる人に声をかける", "早めの声かけ", False, "{grid1}", 1),
-        (45, 3, "情報", "防災行政無線", "久留米市", "全グループ", "高齢者等避難", "{district}校区に高齢者等避難（警戒レベル3）。",
-         "{person0}の避難を始める", "レベル3で動く", False, "{grid2}", 1),
-        (70, 3, "住民からの通報", "電話", "近所の住民", "情報班", "側溝があふれた",
-         "{district}の低い道で側溝があふれ、くるぶしまで水が来ています。", "通れない道を地図に記入し共有する",
-         "危ない道の共有", False, "{grid3}", 1),
-        (90, 4, "事案", "消防団", "消防団", "全グループ", "水門閉鎖",
-         "筑後川の水位が上がり水門を閉鎖。水路の水が川へ流れず、内水が広がっています。",
-         "車の避難をやめ、上の階か近くの高い建物へ", "水門閉鎖で内水が増える仕組み", False, "{grid4}", 1),
-        (100, 4, "情報", "エリアメール", "久留米市", "全グループ", "避難指示", "{district}校区に避難指示（警戒レベル4）。",
-         "{unusable}が使えないことを踏まえ、避難先を{shelter0}へ", "避難先の切り替え", False, "{grid5}", 1),
-        (125, 4, "住民からの通報", "電話", "家族", "要支援者班", "車いすで外に出られない",
-         "{person1}の家の前が膝まで冠水。車いすでは出られません。", "屋内で安全を確保する判断と見守りの手配",
-         "無理に外へ出ない判断", True, "{grid6}", 1),
-        (150, 4, "報道", "ラジオ", "ラジオ局", "全グループ", "道路冠水の報道", "市内各地で道路が冠水。車の立ち往生が相次いでいます。",
-         "車での移動をしないよう呼びかける", "車の危険", True, "{grid7}", 2),
-        (200, 3, "情報", "テレビ", "気象庁", "全グループ", "雨が弱まる",
-         "雨は弱まりました。ただし水はまだ引いていません（状況が落ち着いた）。", "安否確認を続け、避難者の受け入れを続ける",
-         "引き際の判断", False, "{grid8}", 1),
+        Step(0, 2, "情報", "防災メール", "気象台", "全グループ", "レベル2大雨注意報",
+             "{city}にレベル2大雨注意報が出ました。短い時間に強い雨が降るおそれがあります。",
+             "側溝・水路の近くに住む要支援者を確かめる", "内水の起きやすい場所を知る",
+             "情報班が、水があふれやすい場所を地図で確かめたか。", map="district"),
+        Step(60, 3, "情報", "テレビ", "気象台", "全グループ", "レベル3大雨警報",
+             "{city}にレベル3大雨警報（浸水害）が出ました。1時間に80mmの猛烈な雨が降っています。",
+             "避難に時間のかかる人に声をかける", "早めの声かけ",
+             "要支援者班が、声をかける人とその順番を決めたか。"),
+        Step(70, 3, "情報", "防災行政無線", "{city}", "全グループ", "高齢者等避難の発令",
+             "大雨警報と市内の中小河川の水位の上昇を受けて、{district}校区に高齢者等避難（警戒レベル3）を発令しました。"
+             "{open_list}を開設しました。",
+             "{person0}の避難を始める（行き先：{recommend}）", "レベル3で動く",
+             "要支援者班が、{person0}の行き先と移動手段を決めたか。", map="recommend",
+             alt_message="大雨警報と市内の中小河川の水位の上昇を受けて、{district}校区に高齢者等避難（警戒レベル3）を"
+                         "発令しました。ただし{district}校区の中の避難所は、どれも大雨のときの想定区域の中にあります。",
+             alt_actions="{person0}をどこへ避難させるか、" + DECIDE),
+        Step(100, 3, "住民からの通報", "電話", "近所の住民", "情報班", "側溝があふれた",
+             "{district}校区の低い道で側溝があふれ、くるぶしの高さまで水が来ています。",
+             "通れない道を地図に書き込み、全体に伝える", "危ない道の共有",
+             "情報班が、冠水した道を地図に書き込み、避難の経路を変えたか。", map="person0"),
+        Step(130, 4, "事案", "消防団", "消防団", "全グループ", "水門の閉鎖",
+             "{river}の水位が上がったため{sluice}を閉めました。水路の水が川へ流れず、内水が広がっています。",
+             "車での避難をやめる。外の移動が危ないときは、自宅の上の階か近くの頑丈な建物の上の階へ",
+             "水門の閉鎖で内水が増える仕組み",
+             "各班が、車での移動をやめる判断をしたか。", map="district"),
+        Step(140, 4, "情報", "緊急速報メール", "{city}", "全グループ", "レベル4大雨危険警報・避難指示",
+             "{city}にレベル4大雨危険警報が出ました。{district}校区に避難指示（警戒レベル4）を発令しました。",
+             "まだ自宅にいる要支援者を確かめ、{recommend}へ避難する", "レベル4までに避難を終える",
+             "各班が、避難を終えていない人の数と、その人たちの行き先を言えるか。", map=None,
+             alt_actions="まだ自宅にいる要支援者を確かめる。" + NO_PLACE + "行き先を" + DECIDE),
+        Step(150, 4, "事案", "口頭", "避難所担当", "避難所班", "{closed}は開設しません",
+             "{closed}は{closed_reason}ため、大雨のときは避難所として開設しません。",
+             "{closed}に向かおうとしている人に、{recommend}へ向かうよう伝える", "使えない避難所の見極め",
+             "避難所班が、使えない避難所と代わりの行き先を全体に伝えたか。", map="closed", effect="unsafe",
+             alt_actions="{closed}に向かおうとしている人を止める。" + NO_PLACE + "行き先を" + DECIDE),
+        Step(170, 4, "住民からの通報", "電話", "家族", "要支援者班", "家の前が冠水",
+             "{person1}の家の前が膝の高さまで冠水しています。{person1_way}",
+             "{stay_action1}", "無理に外へ出ない判断",
+             "要支援者班が、外へ出るか家の中にとどまるかを、水の深さと本人の状態から決めたか。",
+             contingency=True, map="person1"),
+        Step(200, 4, "報道", "ラジオ", "ラジオ局", "全グループ", "道路冠水の報道",
+             "市内の各地で道路が冠水し、車の立ち往生が相次いでいます。",
+             "車での移動をしないよう呼びかける", "車の危険",
+             "情報班が、車で避難しようとしている人に止めるよう伝えたか。", contingency=True, minimum=2),
+        Step(230, 4, "事案", "電話", "避難所担当", "避難所班", "{closed}が満員",
+             "{closed}が満員になりました。これから来る人は{recommend}へ案内してください。",
+             "{recommend}への案内を全体に伝える", "満員の避難所を案内から外す",
+             "避難所班が、満員の避難所を案内から外し、次の行き先（ない場合はその対応）を決めたか。",
+             minimum=2, map="closed", effect="full",
+             alt_message="{closed}が満員になりました。" + NO_PLACE,
+             alt_actions="これから避難する人をどこへ向かわせるか、" + DECIDE),
+        Step(300, 3, "情報", "テレビ", "気象台", "全グループ", "雨が弱まる",
+             "雨は弱まり、レベル3大雨警報に切り替わりました（状況が落ち着いた）。ただし水はまだ引いていません。",
+             "安否確認を続ける。水が引くまで、避難した人を家に帰さない", "引き際の判断",
+             "各班が、水が引く前に家へ戻る危険を伝えたか。", eased=True),
+        Step(330, None, "進行", "口頭", "進行役", "全グループ", "振り返りへ",
+             "状況をここで止めます。だれが・いつ・何をしたかを地図に書き込んでください。",
+             "各班の対応を地図で確かめる", "振り返り", "各班が、自分たちの判断の理由を説明できたか。"),
     ],
     ExerciseHazard.LANDSLIDE: [
-        (0, 3, "情報", "テレビ", "気象庁", "全グループ", "大雨警報（土砂災害）", "レベル3大雨警報（土砂災害）。耳納山麓で雨が続いています。",
-         "土砂災害警戒区域の要支援者を確認する", "区域を知る", False, "{grid0}", 1),
-        (20, 3, "情報", "防災行政無線", "久留米市", "全グループ", "高齢者等避難", "{district}校区に高齢者等避難（警戒レベル3）。",
-         "{person0}の避難を始める", "レベル3で動く", False, "{grid1}", 1),
-        (50, 4, "情報", "エリアメール", "福岡県・気象庁", "全グループ", "土砂災害警戒情報・避難指示",
-         "レベル4土砂災害危険警報（土砂災害警戒情報）。{district}校区に避難指示。", "区域の外の避難先へ全員避難",
-         "レベル4で全員避難", False, "{grid2}", 1),
-        (70, 4, "住民からの通報", "電話", "近所の住民", "情報班", "前兆現象",
-         "{zone}の近くで、沢の水が急に濁り、小石が落ちてくると連絡。", "近くの住民をすぐに区域の外へ", "前兆現象の知識",
-         False, "{grid3}", 1),
-        (90, 5, "情報", "エリアメール", "気象庁", "全グループ", "大雨特別警報", "レベル5大雨特別警報。命の危険があります。",
-         "まだ避難していない人は、家の中でがけから離れた2階へ", "レベル5では外に出ない", False, "{grid4}", 1),
-        (105, 5, "事案", "消防団", "消防団", "全グループ", "土石流の発生",
-         "{zone}で土石流が発生。道路がふさがれ、{shelter0}への道が通れません。", "別の避難先と経路を決め、孤立した家を把握する",
-         "道路寸断と孤立", False, "{grid5}", 1),
-        (130, 5, "住民からの通報", "電話", "家族", "要支援者班", "安否不明", "{person1}と連絡が取れません（支援者も避難中）。",
-         "消防に状況を伝え、救助を要請する", "安否確認の手順", True, "{grid6}", 1),
-        (160, 5, "事案", "電話", "福祉避難所", "避難所班", "福祉避難所の不足", "{welfare}の受け入れはあと{shortage}人分不足。",
-         "一般の避難所での配慮スペースを準備する", "限られた受け入れ枠", True, "{grid7}", 2),
+        Step(0, 2, "情報", "テレビ", "気象台", "全グループ", "レベル2大雨注意報・レベル2土砂災害注意報",
+             "{city}にレベル2大雨注意報とレベル2土砂災害注意報が出ました。{area}では雨が降り続いています。",
+             "土砂災害警戒区域に住む要支援者を確かめる", "区域を知る",
+             "要支援者班が、区域の中に住む要支援者を地図で確かめたか。", map="zone"),
+        Step(90, 3, "情報", "テレビ", "気象台", "全グループ", "レベル3土砂災害警報",
+             "{city}にレベル3土砂災害警報が出ました。{area}では土砂災害の危険度が高まっています。",
+             "避難に時間のかかる人に声をかける", "早めの声かけ",
+             "要支援者班が、声をかける人とその順番を決めたか。"),
+        Step(95, 3, "情報", "防災行政無線", "{city}", "全グループ", "高齢者等避難の発令",
+             "{district}校区に高齢者等避難（警戒レベル3）を発令しました。{open_list}を開設しました。",
+             "{person0}の避難を始める（行き先：{recommend}。土砂災害警戒区域の外）", "レベル3で動く",
+             "要支援者班が、{person0}の行き先と移動手段を決めたか。", map="recommend",
+             alt_message="{district}校区に高齢者等避難（警戒レベル3）を発令しました。ただし{district}校区の中の避難所は、"
+                         "どれも大雨のときの想定区域の中にあります。",
+             alt_actions="{person0}をどこへ避難させるか、" + DECIDE),
+        Step(150, 3, "事案", "口頭", "避難所担当", "避難所班", "{closed}は開設しません",
+             "{closed}は{closed_reason}ため、大雨のときは避難所として開設しません。",
+             "{closed}に向かおうとしている人に、{recommend}へ向かうよう伝える", "使えない避難所の見極め",
+             "避難所班が、使えない避難所と代わりの行き先を全体に伝えたか。", map="closed", effect="unsafe",
+             alt_actions="{closed}に向かおうとしている人を止める。" + NO_PLACE + "行き先を" + DECIDE),
+        Step(180, 4, "情報", "緊急速報メール", "{city}", "全グループ", "レベル4土砂災害危険警報・避難指示",
+             "{city}にレベル4土砂災害危険警報が出ました。{district}校区に避難指示（警戒レベル4）を発令しました。",
+             "区域の中の全員が、区域の外の{recommend}へ避難する", "レベル4で全員避難",
+             "各班が、区域の中に残っている人の数と、その人たちの行き先を言えるか。", map=None,
+             alt_actions="区域の中の全員に避難を呼びかける。" + NO_PLACE + "行き先を" + DECIDE),
+        Step(210, 4, "住民からの通報", "電話", "近所の住民", "情報班", "前ぶれ",
+             "{zone}の近くで、沢の水が急に濁り、小石がぱらぱら落ちてくると連絡がありました。",
+             "近くの住民をすぐに区域の外へ避難させる", "土砂災害の前ぶれを知る",
+             "情報班が、前ぶれを聞いてすぐ近くの住民に伝えたか。", map="zone"),
+        Step(270, 5, "情報", "緊急速報メール", "{city}", "全グループ", "レベル5土砂災害特別警報・緊急安全確保",
+             "{city}にレベル5土砂災害特別警報が出ました。{district}校区に緊急安全確保（警戒レベル5）を発令しました。",
+             "まだ避難していない人は外に出ず、がけから離れた部屋（2階建てなら2階）で身を守る",
+             "レベル5では外に出ない",
+             "各班が、この段階で外へ避難させることの危険を理解し、残っている人への連絡を続けたか。"),
+        Step(285, 5, "事案", "消防団", "消防団", "全グループ", "土石流の発生",
+             "{zone}で土石流が発生し、道路がふさがれました。{closed}への道が通れません。",
+             "別の避難先（{recommend}）と経路を決め、孤立した家を把握する", "道路の寸断と孤立",
+             "各班が、孤立した家を地図で数え、次の行き先（ない場合はその対応）を決めたか。", map="zone", effect="cut",
+             alt_actions=NO_PLACE + "孤立した家の人にどう身を守ってもらうか、班で話し合って決め、電話で伝える"),
+        Step(310, 5, "住民からの通報", "電話", "家族", "要支援者班", "安否不明",
+             "{person1}と連絡が取れません（支援者も避難中）。",
+             "消防に状況を伝え、救助を要請する", "安否確認の手順",
+             "要支援者班が、最後に連絡が取れた時刻と家の場所を消防に伝えたか。", contingency=True, map="person1"),
+        Step(330, 5, "事案", "電話", "福祉避難所", "避難所班", "福祉避難所の受け入れ枠",
+             "{welfare}の受け入れは、あと{shortage}人分足りません。",
+             "指定避難所に福祉スペースを用意する", "限られた受け入れ枠",
+             "避難所班が、福祉スペースの場所と、移送を市に頼む人の順番を決めたか。",
+             contingency=True, minimum=2, map="welfare", effect="welfare_full"),
+        Step(360, None, "進行", "口頭", "進行役", "全グループ", "振り返りへ",
+             "状況をここで止めます。だれが・いつ・何をしたかを地図に書き込んでください。",
+             "各班の対応を地図で確かめる", "振り返り", "各班が、自分たちの判断の理由を説明できたか。"),
     ],
     ExerciseHazard.EARTHQUAKE: [
-        (0, None, "情報", "緊急地震速報", "気象庁", "全グループ", "地震発生",
-         "水縄断層帯で地震。久留米市で震度6強。", "身の安全を守り、揺れが収まってから安否確認を始める", "発災直後の行動",
-         False, "{grid0}", 1),
-        (10, None, "住民からの通報", "口頭", "近所の住民", "要支援者班", "家屋の倒壊", "{district}で古い家が倒れ、{person0}の家の玄関が開きません。",
-         "複数人で救出を試み、消防に連絡する", "近所での救出", False, "{grid1}", 1),
-        (25, None, "事案", "口頭", "避難所担当", "避難所班", "避難所の建物被害", "{unusable}の体育館の天井材が落下。安全確認まで使えません。",
-         "{shelter0}を開設し、誘導する", "避難所の安全確認", False, "{grid2}", 1),
-        (45, None, "住民からの通報", "電話", "家族", "要支援者班", "停電と医療機器", "停電で{person1}の医療機器がバッテリー運転に。",
-         "非常用電源のある場所へ移送する", "電源が必要な人", False, "{grid3}", 1),
-        (70, None, "情報", "テレビ", "気象庁", "全グループ", "余震", "震度5強の余震。倒壊のおそれのある家に入らないでください。",
-         "安否確認の途中の人員の安全を確認する", "二次被害の防止", True, "{grid4}", 2),
-        (90, None, "事案", "電話", "福祉避難所", "避難所班", "福祉避難所の受け入れ調整", "{welfare}は職員が集まらず、受け入れはあと{shortage}人分。",
-         "配慮が必要な人の受け入れ先を市と調整する", "福祉避難所の開設遅れ", False, "{grid5}", 1),
+        Step(0, None, "情報", "緊急地震速報", "気象庁", "全グループ", "地震の発生",
+             "{eq_source}を震源とする地震が発生し、{city}で震度{eq_intensity}を観測しました。",
+             "身の安全を守り、揺れが収まってから安否確認を始める", "発災直後の行動",
+             "各班が、まず自分と家族の安全を確かめてから動く手順を確かめたか。"),
+        Step(10, None, "住民からの通報", "口頭", "近所の住民", "要支援者班", "家屋の倒壊",
+             "{district}校区で古い家が倒れ、{person0}の家の玄関が開きません。",
+             "2人以上で救出を試み、消防に連絡する", "近所での救出",
+             "要支援者班が、無理をしない救出の手順と消防への連絡を決めたか。", map="person0"),
+        Step(25, None, "事案", "口頭", "避難所担当", "避難所班", "避難所の建物被害",
+             "{closed}の建物で天井材が落ちました。安全が確かめられるまで使えません。",
+             "{recommend}を開設し、誘導する", "避難所の安全確認",
+             "避難所班が、使えない避難所を案内から外し、次の避難所へ誘導したか。", map="closed", effect="damaged",
+             alt_actions=NO_PLACE + "避難してきた人をどこで受け入れるか（屋外の広場、別の公共施設など）を" + DECIDE),
+        Step(45, None, "住民からの通報", "電話", "家族", "要支援者班", "停電と医療機器",
+             "停電で{person1}の医療機器がバッテリーで動いています。",
+             "{power_action}", "電源が必要な人",
+             "要支援者班が、電源のある行き先と移動手段を決め、だれが運ぶかを決めたか。", map="person1"),
+        Step(70, None, "情報", "テレビ", "気象庁", "全グループ", "余震",
+             "震度5強の余震がありました。傷んだ家には入らないでください。",
+             "安否確認に出ている人の安全を確かめる", "二次被害を防ぐ",
+             "各班が、安否確認に出ている人を呼び戻す・数える手順を決めたか。", contingency=True, minimum=2),
+        Step(90, None, "事案", "電話", "福祉避難所", "避難所班", "福祉避難所の開設の遅れ",
+             "{welfare}は職員が集まらず、受け入れはあと{shortage}人分足りません。",
+             "配慮が必要な人の受け入れ先を市と調整する", "福祉避難所の開設の遅れ",
+             "避難所班が、福祉スペースの場所と、移送を市に頼む人の順番を決めたか。", map="welfare", effect="welfare_full"),
+        Step(120, None, "進行", "口頭", "進行役", "全グループ", "振り返りへ",
+             "状況をここで止めます。だれが・いつ・何をしたかを地図に書き込んでください。",
+             "各班の対応を地図で確かめる", "振り返り", "各班が、自分たちの判断の理由を説明できたか。"),
     ],
 }
 
 DELIVERY_GROUPS = ["情報班", "要支援者班", "避難所班"]
+
+
+MOBILITY_WORDS = {"杖・歩行器": "杖や歩行器"}  # the descriptor itself is joined with "・"
 
 
 def _age_band(age: int | None) -> str:
@@ -216,66 +508,244 @@ def _age_band(age: int | None) -> str:
 def describe(age: int | None, mobility: str | None, devices: list[str], lives_alone: bool | None) -> str:
     parts = [_age_band(age)]
     if mobility and mobility != "自立":
-        parts.append(mobility)
+        parts.append(MOBILITY_WORDS.get(mobility, mobility))
     parts += devices[:1]
     if lives_alone:
         parts.append("独居")
     return "・".join(parts)
 
 
+def session_plan(duration_h: int) -> list[SessionBlock]:
+    """The session timetable: introduction, DIG map work, injects, review and wrap-up."""
+    total = duration_h * 60
+    long = total >= 180
+    intro, dig, review, wrap = 10, (40 if long else 30), (25 if long else 15), (10 if long else 5)
+    injects = max(30, total - intro - dig - review - wrap)
+    blocks = [(intro, "はじめに", "ねらい・進め方・グループ分け・役割カードの配布"),
+              (dig, "地図づくり（DIG）", "①道路・水路・川 → ②避難所・危ない場所 → ③手助けが必要な人と支援者（人物シート）"),
+              (injects, "状況付与", "カードを配り、各班が判断と行動をワークシートに、全体の流れをクロノロジーに書く"),
+              (review, "振り返り", "地図の上で、だれが・いつ・何をしたかを確かめる"),
+              (wrap, "まとめ・アンケート", "課題を「課題・対応・担当・期限」に整理し、アンケートに記入する")]
+    out, start = [], 0
+    for minutes, title, content in blocks:
+        out.append(SessionBlock(start, minutes, title, content))
+        start += minutes
+    return out
+
+
+def _clock(start: dt.datetime, minutes: int) -> str:
+    t = start + dt.timedelta(minutes=minutes)
+    return f"{t.month}月{t.day}日 {t:%H:%M}"
+
+
+def _metres(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _stranded(person: Person | None) -> str:
+    """A stranded-person report that fits the person's home."""
+    if person is None:
+        return "近所の一人暮らしの高齢者が自宅に取り残されています。家のまわりが深く浸水し、外に出られません。"
+    who = f"{person.label}（{person.descriptor}）"
+    if person.home_floor is not None:
+        if person.home_floor >= 2:
+            return (f"{who}は集合住宅の{person.home_floor}階の自宅にいます。建物の入口まわりが深く浸水し、"
+                    "外に出られません。薬が残り少ないそうです。")
+        return f"{who}の集合住宅の1階の自宅に、水が入り始めました。上の階に知り合いはいません。"
+    if person.upper_floor:
+        return f"{who}が自宅の2階に上がったまま孤立しています。1階は胸の高さまで水が来ています。"
+    if person.building_floors == 1:
+        return f"{who}の家（平屋）に水が入り始め、床の上まで来ています。上がれる階はありません。"
+    if person.building_floors and person.can_use_stairs is False:
+        return f"{who}の家の1階に水が入り始めました。階段を使えないため、2階へ上がれません。"
+    return f"{who}が自宅に取り残されています。家のまわりが深く浸水し、外に出られません。"
+
+
+def _stay_at_home(person: Person | None) -> tuple[str, str]:
+    """(what the person can do, the action) when the street in front is flooded."""
+    if person is None:
+        return "", "家の中で安全を確保できるか確かめ、見守りの連絡方法を決める"
+    if person.upper_floor and person.home_floor is None:
+        return ("家は2階建てで、本人は階段を使えます。",
+                "外に出ず、自宅の2階で安全を確保する。見守りの連絡方法（だれが・何時に電話するか）を決める")
+    if person.home_floor is not None and person.home_floor >= 2:
+        return (f"自宅は集合住宅の{person.home_floor}階です。",
+                "外に出ず、自宅で安全を確保する。水・薬・電気が足りるかと、見守りの連絡方法を決める")
+    return ("上の階へは上がれません。",
+            "家の中にとどまって大丈夫か（浸水の深さ）を確かめる。危ないときは消防に救助を頼む。見守りの連絡方法を決める")
+
+
+class _Places:
+    """The places a scenario can still recommend: safe (for rain) and not closed."""
+
+    def __init__(self, candidates: list[Place], start: int):
+        rotated = candidates[start:] + candidates[:start] if candidates else []
+        self.order = sorted(rotated, key=lambda p: not p.inside)  # inside the district first
+        self.closed: set[str] = set()
+        self.last: Place | None = None
+
+    def open(self) -> list[Place]:
+        return [p for p in self.order if p.name not in self.closed]
+
+    def recommend(self) -> Place | None:
+        places = self.open()
+        if self.last is not None and self.last.name not in self.closed:
+            return self.last
+        self.last = places[0] if places else None
+        return self.last
+
+    def close(self, place: Place) -> None:
+        self.closed.add(place.name)
+        if self.last is not None and self.last.name == place.name:
+            self.last = None
+
+
 def generate(facts: DistrictFacts, hazard: ExerciseHazard, start: dt.datetime, duration_h: int = 2,
              difficulty: int = 2, seed: int = 1, closed_session: bool = False) -> Scenario:
-    """The MSEL for ``facts``; injects beyond the exercise's duration (scaled) are dropped."""
+    """The MSEL for ``facts``: realistic scenario time, cards spread over the session's inject block."""
     rng = np.random.default_rng(seed)
+    setting, gauge = facts.setting, facts.setting.gauge
     people = list(facts.at_risk)
     pool = people[:10]  # the highest-priority people; the seed picks three of them
     picks = sorted(rng.choice(len(pool), size=min(3, len(pool)), replace=False)) if pool else []
-    chosen = [pool[i] for i in picks]
+    chosen: list[Person] = [pool[i] for i in picks]
     powered = next((p for p in people if p.power_device), None)
     if powered is not None and powered not in chosen:  # the power-cut inject needs such a person
         chosen = [*chosen[:1], powered, *chosen[2:]] if len(chosen) >= 2 else [*chosen, powered]
-    shelters = facts.shelters or ["近くの指定避難所"]
-    usable = [s for s in shelters if s not in facts.unusable_shelters] or shelters
-    unusable = facts.unusable_shelters[0] if facts.unusable_shelters else shelters[-1]
-    zone = facts.landslide_zones[int(rng.integers(len(facts.landslide_zones)))] if facts.landslide_zones else f"{facts.district}の山ぎわ"
-    grid = list(rng.permutation(facts.grid))
+    rain = hazard in RAIN_HAZARDS
+    candidates = [p for p in facts.shelters if p.safe or not rain]
+    places = _Places(candidates, int(rng.integers(len(candidates))) if candidates else 0)
+    unsafe = [p for p in facts.shelters if not p.safe and p.inside] if rain else []
+    welfare = [p for p in facts.welfare if p.safe or not rain]
+    zone = facts.landslide_zones[int(rng.integers(len(facts.landslide_zones)))] if facts.landslide_zones else None
     values: dict[str, Any] = {
-        "district": facts.district, "unusable": unusable, "shelter0": usable[int(rng.integers(len(usable)))],
-        "welfare": facts.welfare_shelters[0] if facts.welfare_shelters else "福祉避難所",
-        "shortage": max(facts.welfare_shortage, 1), "zone": zone,
-        **{f"grid{i}": grid[i % len(grid)] for i in range(12)},
+        "city": setting.city, "district": facts.district, "river": gauge.river, "gauge": gauge.name,
+        "gauge_location": gauge.location or gauge.name, "office": gauge.office,
+        "caution": _metres(gauge.caution_m), "evacuation": _metres(gauge.evacuation_m), "danger": _metres(gauge.danger_m),
+        "eq_source": setting.earthquake_source, "eq_intensity": setting.earthquake_intensity,
+        "area": setting.landslide_area, "sluice": setting.sluice,
+        "welfare": welfare[0].name if welfare else "市内の福祉避難所", "shortage": max(facts.welfare_shortage, 1),
+        "zone": zone or f"{facts.district}校区の山ぎわ",
     }
     for i in range(3):
         person = chosen[i] if i < len(chosen) else None
         values[f"person{i}"] = f"{person.label}（{person.descriptor}）" if person else "近所の一人暮らしの高齢者"
-    last = max(step[0] for step in TIMELINES[hazard])
-    scale = min(1.0, duration_h * 60 / last)  # a short exercise runs the same story faster
+    values["stranded"] = _stranded(chosen[2] if len(chosen) > 2 else None)
+    values["person1_way"], values["stay_action1"] = _stay_at_home(chosen[1] if len(chosen) > 1 else None)
+
+    steps = [s for s in TIMELINES[hazard] if s.minimum <= difficulty]
+    blocks = session_plan(duration_h)
+    inject_block = next(b for b in blocks if b.title == "状況付与")
+    gap = (inject_block.minutes - 5) / max(len(steps) - 1, 1)
     injects: list[Inject] = []
-    for offset, level, kind, delivery, sender, to, synopsis, message, actions, objective, contingency, map_ref, minimum in TIMELINES[hazard]:
-        if minimum > difficulty:
-            continue
-        minutes = int(round(offset * scale))
-        refs: dict[str, Any] = {"residents": [], "places": []}
-        text = " ".join((synopsis, message, actions))
+    no_safe_place = False
+    for step in steps:
+        refs: dict[str, Any] = {"residents": [], "places": [], "recommended": [], "closed": [],
+                                "gauge_level": step.gauge_level}
+        closed: Place | None = None
+        if "{power_action}" in step.actions and (powered is None or len(chosen) < 2 or chosen[1] != powered):
+            continue  # the power-cut card needs a person who depends on a powered device
+        if step.effect == "unsafe":
+            closed = unsafe.pop(0) if unsafe else None
+            if closed is None:
+                continue  # every shelter of the district is usable: nothing to close
+        elif step.effect in ("full", "cut", "damaged"):
+            closed = places.recommend()
+            if closed is None:
+                continue  # nothing open to fill or cut off: the earlier card already said so
+        elif step.effect == "welfare_full" and welfare:
+            closed = welfare[0]
+        if closed is not None:
+            if step.effect != "welfare_full":
+                places.close(closed)
+            refs["closed"].append(closed.name)
+            refs["places"].append(closed.name)
+            values["closed"], values["closed_reason"] = closed.name, closed.reason or "想定区域の中にある"
+        text = " ".join((step.synopsis, step.message, step.actions))
+        recommend = places.recommend() if ("{recommend}" in text or "{open_list}" in text) else None
+        use_alt = ("{recommend}" in text or "{open_list}" in text) and recommend is None
+        if recommend is not None:
+            values["recommend"] = recommend.label
+            opened = places.open()[:3]
+            values["open_list"] = "、".join(p.label for p in opened)
+            refs["recommended"] += [p.name for p in opened] if "{open_list}" in text else [recommend.name]
+            if "{open_list}" not in text:
+                refs["places"].append(recommend.name)
+            else:
+                refs["places"] += [p.name for p in opened]
+        power_place = next((p for p in places.open() if p.backup_power), None)
+        if "{power_action}" in text:
+            if power_place is not None:
+                values["power_action"] = f"非常用電源のある{power_place.label}へ移る手段（車・福祉タクシーなど）を確保する"
+                refs["recommended"].append(power_place.name)
+                refs["places"].append(power_place.name)
+            else:
+                values["power_action"] = ("開いている避難所に非常用電源があるかを市に確かめる。なければ、電源のある病院などへの"
+                                          "移送を家族・主治医・市と相談する")
+        message = step.alt_message if use_alt and step.alt_message else step.message
+        actions = step.alt_actions if use_alt and step.alt_actions else step.actions
+        if use_alt:
+            no_safe_place = True
+            refs["recommended"] = []
+        if "{welfare}" in text and welfare:
+            refs["places"].append(welfare[0].name)
+        if "{zone}" in text and zone:
+            refs["places"].append(zone)
         for i in range(3):
             if f"{{person{i}}}" in text and i < len(chosen):
                 refs["residents"].append(chosen[i].resident_id)
-        for key in ("unusable", "shelter0", "welfare", "zone"):
-            if f"{{{key}}}" in text:
-                refs["places"].append(values[key])
+        if step.map == "person2" and len(chosen) > 2:
+            refs["residents"].append(chosen[2].resident_id)
+        map_ref = _map_ref(step.map, chosen, recommend, closed, welfare, zone, facts)
+        number = len(injects) + 1
         injects.append(Inject(
-            number=len(injects) + 1, time=(start + dt.timedelta(minutes=minutes)).strftime("%H:%M"), offset_min=minutes,
-            level=level, synopsis=synopsis.format(**values), type=kind, delivery=delivery, sender=sender, to=to,
-            message=message.format(**values), expected_actions=actions.format(**values), objective=objective,
-            contingency=contingency, map_ref=map_ref.format(**values),
-            evaluator_notes=f"{to}が{objective}をできたか。判断の理由を記録する。",
-            eased="状況が落ち着いた" in message, refs=refs,
+            number=number, time=_clock(start, step.minute), scenario_min=step.minute,
+            session_min=inject_block.start_min + round((number - 1) * gap),
+            level=step.level, synopsis=step.synopsis.format(**values), type=step.type, delivery=step.delivery,
+            sender=step.sender.format(**values), to=step.to, message=message.format(**values),
+            expected_actions=actions.format(**values), objective=step.objective, contingency=step.contingency,
+            map_ref=map_ref, evaluator_notes=step.evaluator.format(**values), eased=step.eased, refs=refs,
         ))
+        if step.effect == "welfare_full" and welfare:
+            welfare.pop(0)
+            values["welfare"] = welfare[0].name if welfare else "市内の福祉避難所"
+    if injects:  # spread the cards over the inject block (skipped cards leave no holes)
+        gap = (inject_block.minutes - 5) / max(len(injects) - 1, 1)
+        for k, inject in enumerate(injects):
+            inject.session_min = inject_block.start_min + round(k * gap)
+    last = injects[-1].scenario_min if injects else 0
+    hours = last / 60
+    span = f"{_clock(start, 0)} 〜 {_clock(start, last)}（約{hours:.0f}時間）" if hours >= 1 else \
+        f"{_clock(start, 0)} 〜 {_clock(start, last)}（約{last}分）"
     return Scenario(
-        district=facts.district, hazard=hazard.value, title=f"{facts.district}校区 図上訓練：{HAZARD_TITLES[hazard]}",
-        start=start.strftime("%Y-%m-%d %H:%M"), duration_h=duration_h, difficulty=difficulty, seed=seed,
-        closed_session=closed_session, groups=DELIVERY_GROUPS, injects=injects,
+        district=facts.district, hazard=hazard.value,
+        title=f"{facts.district}校区 図上訓練：{hazard_title(hazard, setting)}",
+        start=start.isoformat(timespec="minutes"), span=span, duration_h=duration_h, difficulty=difficulty, seed=seed,
+        closed_session=closed_session, groups=list(DELIVERY_GROUPS), injects=injects, session=blocks,
+        gauge=asdict(gauge) if hazard == ExerciseHazard.FLOOD else None, no_safe_place=no_safe_place,
     )
+
+
+def _map_ref(kind: str | None, chosen: list[Person], recommend: Place | None, closed: Place | None,
+             welfare: list[Place], zone: str | None, facts: DistrictFacts) -> str:
+    """The grid cell of what the card is about ("—" when it is not one place in the district)."""
+    cell: str | None = None
+    if kind and kind.startswith("person"):
+        index = int(kind[-1])
+        cell = chosen[index].cell if index < len(chosen) else None
+    elif kind == "recommend" and recommend is not None:
+        cell = recommend.cell
+    elif kind == "closed" and closed is not None:
+        cell = closed.cell
+    elif kind == "welfare" and welfare:
+        cell = welfare[0].cell
+    elif kind == "zone" and zone:
+        cell = facts.zone_cells.get(zone)
+    elif kind == "district":
+        cell = facts.district_cell
+    if cell is None and kind == "recommend" and recommend is not None and not recommend.inside:
+        return "格子の外（校区の外）"
+    return cell or "—"
 
 
 def levels_consistent(scenario: Scenario) -> bool:
@@ -285,3 +755,15 @@ def levels_consistent(scenario: Scenario) -> bool:
         return True
     climax = max(range(len(levels)), key=lambda k: (levels[k][0], -k))
     return all(levels[k + 1][0] >= levels[k][0] or levels[k + 1][1] for k in range(climax))
+
+
+def recommendation_conflicts(scenario: Scenario) -> list[str]:
+    """Places recommended after a card closed them (full, cut off, not opened): must be empty."""
+    closed: set[str] = set()
+    problems = []
+    for inject in scenario.injects:
+        for name in inject.refs.get("recommended", []):
+            if name in closed:
+                problems.append(f"カード{inject.number}: {name}")
+        closed |= set(inject.refs.get("closed", []))
+    return problems

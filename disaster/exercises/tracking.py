@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
+# The demo city's figures; a city's own come from its profile ([exercise.participants]).
+# Kept here only for the demo data generator, which matches the demo sessions to them.
 BASELINE_YEAR, BASELINE_PARTICIPANTS = 2024, 1039  # R6 (策定時)
 TARGET_YEAR, TARGET_PARTICIPANTS = 2030, 1100  # R12 目標
 
@@ -47,9 +49,9 @@ def by_year(rows: Iterable[SessionRow]) -> dict[int, int]:
     return dict(sorted(totals.items()))
 
 
-def progress_to_target(participants: int) -> float:
-    """Share of the way from the R6 baseline (1,039) to the R12 target (1,100), in %."""
-    return round(100 * (participants - BASELINE_PARTICIPANTS) / (TARGET_PARTICIPANTS - BASELINE_PARTICIPANTS), 1)
+def progress_to_target(participants: int, baseline: int = BASELINE_PARTICIPANTS, target: int = TARGET_PARTICIPANTS) -> float:
+    """Share of the way from the baseline to the target number of participants, in %."""
+    return round(100 * (participants - baseline) / (target - baseline), 1)
 
 
 def bar_chart_svg(values: dict[str, int], title: str, target: int | None = None, width: int = 640) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import dataclasses
 import datetime as dt
 import json
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,21 +20,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from disaster import repo
-from disaster.analysis.eligibility import FLOOD, INLAND, LANDSLIDE, disqualified
+from disaster.analysis.decision import required_floor
+from disaster.analysis.eligibility import DEEP_RANK
 from disaster.analysis.exposure import HazardIndex
-from disaster.codes import HazardLayer
+from disaster.codes import DEPTH_RANKS, HazardLayer
 from disaster.exercises.dilemmas import DILEMMAS
+from disaster.exercises.materials import RATING_SCALE, RATINGS, ROLES, materials_list, person_stickers, role_cards
 from disaster.exercises.scenario import (
-    HAZARD_TITLES,
+    CitySetting,
     DistrictFacts,
     ExerciseHazard,
+    GaugeInfo,
     Person,
+    Place,
     Scenario,
     describe,
     generate,
+    hazard_title,
 )
 from disaster.exercises.tracking import (
-    TARGET_PARTICIPANTS,
     SessionRow,
     bar_chart_svg,
     by_year,
@@ -38,6 +46,7 @@ from disaster.exercises.tracking import (
     fiscal_year,
     progress_to_target,
 )
+from disaster.geo import METRIC_CRS
 from disaster.importers.problems import ImportRejected, Problem
 from disaster.importers.tabular import cell_text, read_table
 from disaster.models import (
@@ -50,11 +59,15 @@ from disaster.models import (
     Resident,
     Shelter,
 )
+from disaster.profile import load_profile
 from disaster.wareki import DateFormatError, parse_date
 
-ROLES = ("自治会", "民生委員", "消防団", "住民", "福祉専門職", "学生", "行政", "その他")
 PSEUDONYMS = [f"{c}さん" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
-HAZARD_BIT = {ExerciseHazard.FLOOD: FLOOD, ExerciseHazard.INLAND: INLAND, ExerciseHazard.LANDSLIDE: LANDSLIDE}
+NO_STAIRS = ("車いす", "寝たきり")
+SAME_PLACE_M = 60.0  # shelters this close are entries of the same facility
+NEAR_M = 1000.0  # 指定避難所 this close outside the district may be recommended too
+OUTSIDE_SAFE = 2  # safe shelters of neighbouring 校区 a scenario may send people to
+WELFARE_SEARCH_M = 8000.0  # 福祉避難所 and shelters drawn on the DIG map are looked for this far out
 HAZARD_NAMES = {"洪水": ExerciseHazard.FLOOD, "内水": ExerciseHazard.INLAND, "土砂災害": ExerciseHazard.LANDSLIDE,
                 "地震": ExerciseHazard.EARTHQUAKE, **{h.value: h for h in ExerciseHazard}}
 
@@ -83,9 +96,72 @@ def _at_risk(a: Assessment, hazard: ExerciseHazard) -> bool:
     return True
 
 
+def city_setting(city_code: str, district: str) -> CitySetting:
+    """The city facts a scenario names, from the city profile (the district's own gauge)."""
+    profile = load_profile(city_code)
+    g = profile.exercise.gauge_for(district)
+    gauge = GaugeInfo(g.name, g.river, g.location, g.office, g.standby_m, g.caution_m, g.evacuation_m, g.danger_m,
+                      g.verified, g.source)
+    return CitySetting(profile.name, gauge, profile.exercise.earthquake_source, profile.exercise.earthquake_intensity,
+                       profile.exercise.landslide_area, profile.exercise.sluice)
+
+
+@dataclass(frozen=True)
+class ShelterSafety:
+    shelter: Shelter
+    safe: bool  # usable in heavy rain at its own location (every rain hazard layer)
+    reason: str
+    floor: int | None
+
+
+def rain_safety(exposure: dict[str, Any], shelter: Shelter) -> tuple[bool, str, int | None]:
+    """Whether a shelter is safe against every rain hazard at its own location: outside every
+    landslide zone and 家屋倒壊等氾濫想定区域, and water (max of L1, L2, 内水) below 0.5 m — or a
+    flood-designated shelter whose usable floor is above the water (then that floor is used)."""
+    if int(exposure["landslide_class"]) > 0:
+        return False, "土砂災害警戒区域の中にある", None
+    if exposure["collapse_flow"] or exposure["collapse_erosion"]:
+        return False, "家屋倒壊等氾濫想定区域の中にある", None
+    depth = max(int(exposure["flood_l1_rank"]), int(exposure["flood_l2_rank"]), int(exposure["inland_rank"]))
+    if depth >= DEEP_RANK:
+        need = required_floor(depth)
+        if shelter.hazard_flood and shelter.usable_floors and need and shelter.usable_floors >= need:
+            return True, f"{need}階以上を使う", need
+        return False, f"浸水の想定（{DEPTH_RANKS[depth][0]}）の区域の中にある", None
+    return True, "", None
+
+
+def _shelter_safety(session: Session, city_code: str, area: shapely.Geometry) -> list[ShelterSafety]:
+    shelters = [s for s in session.scalars(select(Shelter).where(Shelter.city_code == city_code).order_by(Shelter.code))
+                if area.contains(shapely.Point(s.lon, s.lat))]
+    if not shelters:
+        return []
+    exposure = HazardIndex(_zones(session, area.bounds)).exposure(
+        np.array([s.lon for s in shelters]), np.array([s.lat for s in shelters]))
+    out: list[ShelterSafety] = []
+    metric = gpd.GeoSeries.from_xy([s.lon for s in shelters], [s.lat for s in shelters], crs=4326).to_crs(METRIC_CRS)
+    kept: list[tuple[float, float, bool]] = []
+    for shelter, row, x, y in zip(shelters, exposure.to_dict("records"), metric.x, metric.y, strict=True):
+        # one facility listed twice (小学校 / 小学校(体育館), 指定避難所 and 緊急避難場所 rows) is one place
+        if any(abs(x - kx) < SAME_PLACE_M and abs(y - ky) < SAME_PLACE_M and w == shelter.is_welfare_shelter
+               for kx, ky, w in kept):
+            continue
+        kept.append((x, y, shelter.is_welfare_shelter))
+        safe, reason, floor = rain_safety(row, shelter)
+        out.append(ShelterSafety(shelter, safe, reason, floor))
+    return out
+
+
+def _metric_buffer(geometry: shapely.Geometry, metres: float) -> shapely.Geometry:
+    metric = gpd.GeoSeries([geometry], crs=4326).to_crs(METRIC_CRS).buffer(metres)
+    return metric.to_crs(4326).iloc[0]
+
+
 def district_facts(session: Session, city_code: str, district_name: str, hazard: ExerciseHazard,
                    closed_session: bool = False, today: dt.date | None = None) -> DistrictFacts:
     """The district's people and places for a scenario (pseudonymised unless ``closed_session``)."""
+    from maps.dig import exercise_grid
+
     today = today or dt.date.today()
     district = session.scalars(select(District).where(District.city_code == city_code, District.name == district_name)).first()
     if district is None:
@@ -95,6 +171,8 @@ def district_facts(session: Session, city_code: str, district_name: str, hazard:
                            .order_by(Assessment.priority_score.desc(), Resident.resident_no)).all()
     if not rows and session.scalar(select(Resident.id).where(Resident.district_id == district.id)) is not None:
         raise repo.NotReady("避難判定がまだありません。先に `disaster assess` を実行してください。")
+    geometry = shapely.from_wkb(district.geom)
+    grid = exercise_grid(geometry)
     people: list[Person] = []
     for r, a in rows:
         if not _at_risk(a, hazard):
@@ -102,27 +180,47 @@ def district_facts(session: Session, city_code: str, district_name: str, hazard:
         age = None if r.birth_date is None else today.year - r.birth_date.year
         named = closed_session and r.consent_share  # names only with consent to share (49条の11②)
         label = f"{r.name}（{r.resident_no}）" if named else PSEUDONYMS[len(people) % len(PSEUDONYMS)]
-        people.append(Person(r.id, label, describe(age, r.mobility, r.medical_devices, r.lives_alone),
-                             a.supporter_count > 0, any(d in ("人工呼吸器", "在宅酸素", "たん吸引器") for d in r.medical_devices)))
-    geometry = shapely.from_wkb(district.geom)
-    shelter_rows = session.scalars(select(Shelter).where(Shelter.city_code == city_code)).all()
-    inside = [s for s in shelter_rows if geometry.contains(shapely.Point(s.lon, s.lat)) and not s.is_welfare_shelter]
-    unusable: list[str] = []
-    if inside and hazard in HAZARD_BIT:
-        exposure = HazardIndex(_zones(session, geometry.bounds)).exposure(
-            np.array([s.lon for s in inside]), np.array([s.lat for s in inside]))
-        blocked = disqualified(exposure)[HAZARD_BIT[hazard]]
-        unusable = [s.name for s, b in zip(inside, blocked, strict=True) if b]
-    welfare = sorted((s for s in shelter_rows if s.is_welfare_shelter),
-                     key=lambda s: shapely.Point(s.lon, s.lat).distance(geometry.centroid))
+        person = Person(r.id, label, "", a.supporter_count > 0,
+                        any(d in ("人工呼吸器", "在宅酸素", "たん吸引器") for d in r.medical_devices),
+                        r.building_floors, r.home_floor,
+                        False if r.mobility in NO_STAIRS else r.can_use_stairs, grid.ref(r.lon, r.lat))
+        descriptor = describe(age, r.mobility, r.medical_devices, r.lives_alone)
+        people.append(dataclasses.replace(person, descriptor=f"{descriptor}・{person.home}"
+                                          if person.building_floors or person.home_floor else descriptor))
+    near = _metric_buffer(geometry, NEAR_M)
+    places: list[Place] = []
+    welfare: list[tuple[float, Place]] = []
+    outside: list[tuple[float, Place]] = []
+    centroid = geometry.centroid
+    for item in _shelter_safety(session, city_code, _metric_buffer(geometry, WELFARE_SEARCH_M)):
+        s = item.shelter
+        point = shapely.Point(s.lon, s.lat)
+        place = Place(s.name, grid.ref(s.lon, s.lat), item.safe, item.reason, item.floor, s.is_welfare_shelter,
+                      s.backup_power, geometry.contains(point))
+        if s.is_welfare_shelter:
+            welfare.append((point.distance(centroid), place))
+        elif s.is_designated_shelter or s.is_emergency_site:
+            if near.contains(point):
+                places.append(place)
+            elif item.safe:
+                outside.append((point.distance(centroid), place))
+    places.sort(key=lambda p: (not p.inside, p.name))
+    # the nearest safe shelters of other 校区 (広域避難), after the district's own
+    places += [p for _, p in sorted(outside, key=lambda o: o[0])[:OUTSIDE_SAFE]]
     zones = _zones(session, geometry.bounds)
-    landslide = sorted({z for z, layer, g in zip(zones["river_name"], zones["layer"], zones.geometry, strict=True)
-                        if layer == HazardLayer.LANDSLIDE.value and z and g.intersects(geometry)})
+    landslide: dict[str, str] = {}
+    for name, layer, g in zip(zones["river_name"], zones["layer"], zones.geometry, strict=True):
+        if layer == HazardLayer.LANDSLIDE.value and name and g.intersects(geometry) and name not in landslide:
+            point = g.intersection(geometry).representative_point()
+            landslide[name] = grid.ref(point.x, point.y) or ""
+    names = sorted(landslide)
     return DistrictFacts(
         district=district.name, area=district.area, residents=len(rows), at_risk=people,
         unsupported=sum(1 for _, a in rows if a.supporter_count == 0),
-        shelters=[s.name for s in inside], unusable_shelters=unusable, welfare_shelters=[s.name for s in welfare[:3]],
-        welfare_shortage=sum(1 for _, a in rows if a.welfare_unplaced), landslide_zones=landslide,
+        shelters=places, welfare=[p for _, p in sorted(welfare, key=lambda w: w[0])][:3],
+        welfare_shortage=sum(1 for _, a in rows if a.welfare_unplaced), landslide_zones=names,
+        setting=city_setting(city_code, district.name), zone_cells={n: landslide[n] for n in names if landslide[n]},
+        district_cell=grid.ref(centroid.x, centroid.y),
     )
 
 
@@ -132,23 +230,47 @@ class Pack:
     files: list[Path] = field(default_factory=list)
 
 
+BasemapProvider = Callable[[tuple[float, float, float, float], int, int], Any]
+DIG_SIZES = {"A1": (841, 594), "A0": (1189, 841)}
+BASEMAP_DPI = 100  # enough for a wall map read at arm's length; keeps the PDF small
+MSEL_HEADER = ["番号", "想定時刻", "訓練での配布（開始から分）", "警戒レベル", "概要", "種別", "伝達手段", "発信者", "宛先", "内容",
+               "期待される行動", "目的", "状況に応じて", "地図", "評価メモ"]
+
+
+def _data_uri_bytes(uri: str) -> bytes:
+    """The bytes of a base64 ``data:`` URI (as ``maps.tiles.Basemap.data_uri``)."""
+    header, _, payload = uri.partition(",")
+    if not header.startswith("data:") or not header.endswith(";base64"):
+        raise ValueError("basemap data_uri must be a base64 data: URI")
+    return base64.b64decode(payload)
+
+
 def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, hazard: ExerciseHazard, out_dir: Path,
              start: dt.datetime, duration_h: int = 2, difficulty: int = 2, seed: int = 1, closed_session: bool = False,
-             monochrome: bool = False, dig_size: str = "A1") -> Pack:
-    """The whole 図上訓練 pack for a 校区: scenario (JSON/CSV), guide, cards, worksheets,
-    dilemma cards, a large DIG base map and an interactive exercise map."""
+             monochrome: bool = False, dig_size: str = "A1", basemap: BasemapProvider | None = None,
+             participants: int = 30) -> Pack:
+    """The whole 図上訓練 pack for a 校区: scenario (JSON/CSV), guide, inject cards, worksheets,
+    dilemma cards, role cards, person sheet (stickers), クロノロジー sheet, materials list,
+    feedback form, a large DIG base map and an interactive exercise map.
+
+    ``basemap(bounds_wgs84, width_px, height_px)`` (e.g. ``maps.tiles.basemap``) may return an
+    object with ``data_uri`` and ``attribution`` for the DIG map's background, or None."""
     from disaster.pdf.renderer import PdfRenderer
     from disaster.usecases.maps import load_map_inputs
     from maps.assets import copy_assets
+    from maps.dig import DigShelter, dig_sheet, dig_svg
     from maps.interactive import exercise_map, html
-    from maps.static_svg import dig_svg
 
     with sessions() as session:
         facts = district_facts(session, city_code, district, hazard, closed_session)
-        row = session.scalars(select(District).where(District.name == district)).one()
+        row = session.scalars(select(District).where(District.city_code == city_code, District.name == district)).one()
         geometry = shapely.from_wkb(row.geom)
-        zones = _zones(session, geometry.buffer(0.01).bounds)
-        shelters = [(s.name, s.lon, s.lat) for s in session.scalars(select(Shelter).where(Shelter.city_code == city_code))]
+        zones = _zones(session, _metric_buffer(geometry, 1500).bounds)
+        dig_shelters = [DigShelter(i.shelter.name, i.shelter.lon, i.shelter.lat, i.safe or hazard == ExerciseHazard.EARTHQUAKE,
+                                   i.shelter.is_welfare_shelter)
+                        for i in _shelter_safety(session, city_code, _metric_buffer(geometry, 1500))]
+        neighbours = [(name, shapely.from_wkb(geom)) for name, geom in
+                      session.execute(select(District.name, District.geom).where(District.city_code == city_code))]
         map_inputs = load_map_inputs(session, city_code)
     scenario = generate(facts, hazard, start, duration_h, difficulty, seed, closed_session)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -158,24 +280,47 @@ def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, haz
     msel = out_dir / "msel.csv"
     with msel.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["番号", "時刻", "警戒レベル", "概要", "種別", "伝達手段", "発信者", "宛先", "内容", "期待される行動",
-                         "目的", "状況に応じて", "地図", "評価メモ"])
+        writer.writerow(MSEL_HEADER)
         for i in scenario.injects:
-            writer.writerow([i.number, i.time, i.level or "—", i.synopsis, i.type, i.delivery, i.sender, i.to, i.message,
-                             i.expected_actions, i.objective, "○" if i.contingency else "", i.map_ref, i.evaluator_notes])
+            writer.writerow([i.number, i.time, i.session_min, i.level or "—", i.synopsis, i.type, i.delivery, i.sender, i.to,
+                             i.message, i.expected_actions, i.objective, "○" if i.contingency else "", i.map_ref,
+                             i.evaluator_notes])
     pack.files += [data, msel]
     renderer = PdfRenderer(["exercise.css"])
-    context = {"s": scenario, "facts": facts, "hazard_title": HAZARD_TITLES[hazard], "dilemmas": DILEMMAS,
-               "levels": sorted({i.level for i in scenario.injects if i.level}), "closed": closed_session}
+    gauge = facts.setting.gauge
+    context = {"s": scenario, "facts": facts, "hazard_title": hazard_title(hazard, facts.setting), "dilemmas": DILEMMAS,
+               "levels": sorted({i.level for i in scenario.injects if i.level}), "closed": closed_session,
+               "gauge": gauge if hazard == ExerciseHazard.FLOOD else None, "city": facts.setting.city,
+               "roles": role_cards(scenario), "materials": materials_list(scenario, dig_size, participants),
+               "stickers": person_stickers(facts.at_risk), "ratings": RATINGS, "rating_scale": RATING_SCALE,
+               "participant_roles": ROLES, "dig_size": dig_size}
     for template, name in (("exercise_guide.html.j2", "facilitator_guide.pdf"), ("exercise_cards.html.j2", "inject_cards.pdf"),
-                           ("exercise_worksheet.html.j2", "worksheets.pdf"), ("exercise_dilemmas.html.j2", "dilemma_cards.pdf")):
+                           ("exercise_worksheet.html.j2", "worksheets.pdf"), ("exercise_dilemmas.html.j2", "dilemma_cards.pdf"),
+                           ("exercise_roles.html.j2", "role_cards.pdf"), ("exercise_people.html.j2", "person_sheet.pdf"),
+                           ("exercise_chronology.html.j2", "chronology.pdf"), ("exercise_materials.html.j2", "materials_list.pdf"),
+                           ("exercise_feedback.html.j2", "feedback_form.pdf")):
         pdf, _ = renderer.pdf(template, context)
         (out_dir / name).write_bytes(pdf)
         pack.files.append(out_dir / name)
-    width, height = {"A1": (841, 594), "A0": (1189, 841)}[dig_size]
-    svg = dig_svg(geometry, zones, shelters, width - 30, height - 40, monochrome)
-    pdf, _ = renderer.pdf("exercise_dig.html.j2", {**context, "svg": svg, "size": dig_size, "monochrome": monochrome},
-                          renderer.css(f"@page {{ size: {dig_size} landscape; margin: 10mm; }}"))
+    width, height = DIG_SIZES[dig_size]
+    sheet_w, sheet_h = width - 20, height - 32
+    uri = attribution = None
+    with tempfile.TemporaryDirectory() as scratch:
+        dig_renderer = renderer
+        if basemap is not None:
+            sheet = dig_sheet(geometry, sheet_w, sheet_h)
+            image = basemap(sheet.map_bounds_wgs84, *sheet.map_px(BASEMAP_DPI))
+            if image is not None:
+                # the PDF renderer fetches only named assets (no data: URLs): hand it the PNG as one
+                png = Path(scratch) / "dig-basemap.png"
+                png.write_bytes(_data_uri_bytes(image.data_uri))
+                dig_renderer = PdfRenderer(["exercise.css"], assets={"dig-basemap.png": png})
+                uri, attribution = "asset:dig-basemap.png", image.attribution
+        svg = dig_svg(geometry, zones, dig_shelters, sheet_w, sheet_h, monochrome, name=district, neighbours=neighbours,
+                      basemap_uri=uri, attribution=attribution)
+        pdf, _ = dig_renderer.pdf("exercise_dig.html.j2", {**context, "svg": svg, "size": dig_size, "monochrome": monochrome},
+                                  dig_renderer.css(f"@page {{ size: {dig_size} landscape; margin: 10mm; "
+                                                   "@bottom-right { content: none; } }"))
     (out_dir / "dig_map.pdf").write_bytes(pdf)
     pack.files.append(out_dir / "dig_map.pdf")
     page = out_dir / "exercise_map.html"
@@ -319,10 +464,12 @@ def report(sessions: sessionmaker[Session], city_code: str, year: int | None = N
         per_area[r.area or "不明"] = per_area.get(r.area or "不明", 0) + r.participants
     recent = {r.district for r in rows if fiscal_year(r.held_on) > year - idle_years}
     participants = totals.get(year, 0)
+    goal = load_profile(city_code).exercise.participants
     return {
         "year": year, "year_label": fiscal_label(year),
-        "participants": participants, "sessions": len(this_year), "target": TARGET_PARTICIPANTS,
-        "progress_percent": progress_to_target(participants),
+        "participants": participants, "sessions": len(this_year), "target": goal.target if goal else None,
+        "target_label": fiscal_label(goal.target_year) if goal else None,
+        "progress_percent": progress_to_target(participants, goal.baseline, goal.target) if goal else None,
         "by_year": [{"year": y, "label": fiscal_label(y), "participants": n} for y, n in totals.items()],
         "by_district": dict(sorted(per_district.items())), "by_area": dict(sorted(per_area.items())),
         "idle_years": idle_years,
