@@ -175,8 +175,8 @@ class StaticMapPainter:
             x, y = _xy(x0, y0, box)
             r = unit * (2.6 if marker.kind != "second" else 2.0)
             placer.block(x - r, y - r, x + r, y + r)
+        symbols, labels = _markers(xs, ys, markers, box, unit, placer, text_scale)  # names first, then the note
         lines, route_label = _route_lines(markers, xs, ys, route, box, unit, placer, text_scale)
-        symbols, labels = _markers(xs, ys, markers, box, unit, placer, text_scale)
         parts += lines + symbols
         parts += _moved(_scale_bar(width, map_h, unit), bar_shift)
         parts += _moved([f'<rect x="{arrow_box[0]:.0f}" y="{arrow_box[1]:.0f}" width="{unit * 8:.0f}" height="{unit * 12:.0f}" '
@@ -345,13 +345,38 @@ def _overlap(a: Box, b: Box) -> bool:
     return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
 
 
-def _label(text: str, x: float, y: float, size: float, unit: float, colour: str = "#000000") -> list[str]:
-    """A text whose top-left is (x, y), on a white box so it reads over any colour."""
-    w, pad = _text_width(text, size), unit * 0.5
-    return [f'<rect x="{x - pad:.0f}" y="{y - pad * 0.6:.0f}" width="{w + 2 * pad:.0f}" height="{size * 1.15 + pad * 1.2:.0f}" '
-            f'fill="#FFFFFF" fill-opacity="0.85" rx="{pad:.0f}"/>',
-            f'<text class="label" x="{x:.0f}" y="{y + size * 0.93:.0f}" font-size="{size:.0f}" fill="{colour}" '
-            f'font-family="PlanGothic">{escape(text)}</text>']
+def _wrap(text: str, size: float, max_width: float) -> tuple[list[str], float]:
+    """(lines, size): ``text`` broken into at most 3 lines no wider than ``max_width`` (at spaces
+    when possible), and the font made smaller only if 3 lines are still too wide."""
+    if _text_width(text, size) <= max_width:
+        return [text], size
+    lines: list[str] = []
+    rest = text
+    while rest and len(lines) < 2:
+        cut = 0
+        while cut < len(rest) and _text_width(rest[:cut + 1], size) <= max_width:
+            cut += 1
+        if cut >= len(rest):
+            break
+        space = max(rest.rfind(" ", 0, cut), rest.rfind("　", 0, cut))
+        cut = space + 1 if space > cut // 2 else max(cut, 1)
+        lines.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    if rest:
+        lines.append(rest)
+    widest = max(_text_width(line, size) for line in lines)
+    return lines, size * min(1.0, max_width / widest)
+
+
+def _label(lines: list[str], x: float, y: float, size: float, unit: float, colour: str = "#000000") -> list[str]:
+    """Text lines whose block's top-left is (x, y), on a white box so they read over any colour."""
+    w, pad = max(_text_width(line, size) for line in lines), unit * 0.5
+    out = [f'<rect x="{x - pad:.0f}" y="{y - pad * 0.6:.0f}" width="{w + 2 * pad:.0f}" '
+           f'height="{size * 1.15 * len(lines) + pad * 1.2:.0f}" fill="#FFFFFF" fill-opacity="0.85" rx="{pad:.0f}"/>']
+    for i, line in enumerate(lines):
+        out.append(f'<text class="label" x="{x:.0f}" y="{y + size * (0.93 + 1.15 * i):.0f}" font-size="{size:.0f}" '
+                   f'fill="{colour}" font-family="PlanGothic">{escape(line)}</text>')
+    return out
 
 
 def _route_lines(markers: list[Marker], xs: np.ndarray, ys: np.ndarray, route: Route | None, box: Box, unit: float,
@@ -383,13 +408,17 @@ def _route_lines(markers: list[Marker], xs: np.ndarray, ys: np.ndarray, route: R
     label: list[str] = []
     if not is_road:  # say it on the map itself, beside the line's middle
         size = unit * LEGEND_MM * text_scale
-        mid = line.interpolate(0.5, normalized=True)
-        x, y = _xy(mid.x, mid.y, box)
         w, h = _text_width(STRAIGHT_LABEL, size), size * 1.15
         gap = unit * 1.5
-        lx, ly = placer.place([(x + gap, y + gap), (x - w - gap, y - h - gap), (x + gap, y - h - gap),
-                               (x - w - gap, y + gap), (x - w / 2, y + gap * 2), (x - w / 2, y - h - gap * 2)], w, h)
-        label = _label(STRAIGHT_LABEL, lx, ly, size, unit)
+        candidates = []
+        for t in (0.5, 0.35, 0.65, 0.2, 0.8):  # beside the middle of the line, else along it
+            point = line.interpolate(t, normalized=True)
+            x, y = _xy(point.x, point.y, box)
+            candidates += [(x + gap, y + gap), (x - w - gap, y - h - gap), (x + gap, y - h - gap),
+                           (x - w - gap, y + gap), (x - w / 2, y + gap * 2), (x - w / 2, y - h - gap * 2),
+                           (x - w / 2, y + gap * 3 + h), (x - w / 2, y - 2 * h - gap * 3)]
+        lx, ly = placer.place(candidates, w, h)
+        label = _label([STRAIGHT_LABEL], lx, ly, size, unit)
     return out, label
 
 
@@ -406,14 +435,18 @@ def _markers(xs: np.ndarray, ys: np.ndarray, markers: list[Marker], box: Box, un
         else:
             out.append(f'<rect class="marker-{marker.kind}" x="{x - r:.0f}" y="{y - r:.0f}" width="{2 * r:.0f}" '
                        f'height="{2 * r:.0f}" fill="{colour}" stroke="#FFFFFF" stroke-width="{unit * 0.6:.1f}"/>')
-        size = unit * LABEL_MM * text_scale
-        w, h, gap = _text_width(marker.label, size), size * 1.15, r * 1.3
-        candidates = [(x + gap, y - h / 2), (x - gap - w, y - h / 2), (x - w / 2, y - gap - h), (x - w / 2, y + gap),
-                      (x + gap, y - gap - h), (x - gap - w, y - gap - h), (x + gap, y + gap), (x - gap - w, y + gap)]
-        if marker.kind == "second":  # keep the two shelter labels apart: try below first
-            candidates = candidates[3:4] + candidates[:3] + candidates[4:]
+        lines, size = _wrap(marker.label, unit * LABEL_MM * text_scale, placer.width * 0.5)
+        w = max(_text_width(line, size) for line in lines)
+        h, gap = size * 1.15 * len(lines), r * 1.3
+        candidates = []
+        for d in (gap, gap + unit * 4, gap + unit * 9):  # beside the mark first, a little further if crowded
+            ring = [(x + d, y - h / 2), (x - d - w, y - h / 2), (x - w / 2, y - d - h), (x - w / 2, y + d),
+                    (x + d, y - d - h), (x - d - w, y - d - h), (x + d, y + d), (x - d - w, y + d)]
+            if marker.kind == "second":  # keep the two shelter labels apart: try below first
+                ring = ring[3:4] + ring[:3] + ring[4:]
+            candidates += ring
         lx, ly = placer.place(candidates, w, h)
-        labels += _label(marker.label, lx, ly, size, unit)
+        labels += _label(lines, lx, ly, size, unit)
     return out, labels
 
 

@@ -28,8 +28,8 @@ DOT_RADIUS = 2  # the dot is (2r+1) px square in every tile at every zoom
 
 
 def tile_colour(z: int, x: int, y: int) -> tuple[int, int, int]:
-    """A distinct, light colour per tile (neighbours always differ)."""
-    return (90 + (x % 4) * 40, 90 + (y % 4) * 40, 120 + (z % 3) * 50)
+    """A distinct, light colour per tile (neighbours always differ; never close to the red dots)."""
+    return (140 + (x % 4) * 25, 140 + (y % 4) * 25, 160 + (z % 3) * 40)
 
 
 def global_pixel(lon: float, lat: float, z: int) -> tuple[float, float]:
