@@ -41,6 +41,7 @@ MARKER_STYLE = {"home": ("#D7263D", "circle", "自宅"), "destination": ("#1B7F3
 # (fill opacity without / with a basemap under the hazards)
 OPACITY = {"depth": (1.0, 0.6), "inland": (0.7, 0.55), "landslide": (0.85, 0.6)}
 LABEL_MM, LEGEND_MM, NOTE_MM = 4.0, 3.2, 2.4  # text sizes on paper (times text_scale)
+LEGEND_MAX_SHARE = 0.36  # of the SVG's height; beyond it the legend's type shrinks (to 70 % at most)
 
 _TO_METRIC = Transformer.from_crs(WGS84, METRIC_CRS, always_xy=True)
 
@@ -134,19 +135,26 @@ class StaticMapPainter:
         every text (large print)."""
         if route is not None and len(route.coords) < 2:
             route = None
-        band_mm = 0.0
-        for _ in range(3):  # the legend's height depends on what the map shows, and vice versa
+        band_mm, legend_scale = 0.0, text_scale
+        for _ in range(4):  # the legend's height depends on what the map shows, and vice versa
             map_h_mm = height_mm - band_mm
             box = self._box(markers, width_mm / map_h_mm, route)
             unit = (box[2] - box[0]) / width_mm
-            background = self.basemap(box, width_mm, map_h_mm)
-            hazard_parts, hazard_items = self._hazards(box, unit, faded=background is not None)
+            _, hazard_items = self._hazards(box, unit, faded=False)
             items = self._legend_items(markers, route, hazard_items, box)
-            rows = _legend_rows(items, width_mm, text_scale)
-            needed = _band_mm(len(rows), text_scale)
+            legend_scale = text_scale
+            rows = _legend_rows(items, width_mm, legend_scale)
+            # the map keeps at least ~60 % of the height: a long legend gets smaller type
+            while _band_mm(len(rows), legend_scale) > LEGEND_MAX_SHARE * height_mm and legend_scale > 0.7 * text_scale:
+                legend_scale *= 0.92
+                rows = _legend_rows(items, width_mm, legend_scale)
+            needed = _band_mm(len(rows), legend_scale)
             if abs(needed - band_mm) < 1e-6:
                 break
             band_mm = needed
+        background = self.basemap(box, width_mm, height_mm - band_mm)
+        hazard_parts, hazard_items = self._hazards(box, unit, faded=background is not None)
+        rows = _legend_rows(self._legend_items(markers, route, hazard_items, box), width_mm, legend_scale)
         width, map_h = box[2] - box[0], box[3] - box[1]
         total_h = map_h + band_mm * unit
         xs, ys = self._points(markers)
@@ -175,8 +183,14 @@ class StaticMapPainter:
             x, y = _xy(x0, y0, box)
             r = unit * (2.6 if marker.kind != "second" else 2.0)
             placer.block(x - r, y - r, x + r, y + r)
+        line, is_road = _route_line(markers, xs, ys, route)
+        if line is not None:  # labels try not to cover the route
+            for d in np.arange(0, line.length, unit * 3):
+                point = line.interpolate(d)
+                px, py = _xy(point.x, point.y, box)
+                placer.soft.append((px - unit, py - unit, px + unit, py + unit))
         symbols, labels = _markers(xs, ys, markers, box, unit, placer, text_scale)  # names first, then the note
-        lines, route_label = _route_lines(markers, xs, ys, route, box, unit, placer, text_scale)
+        lines, route_label = _route_lines(line, is_road, box, unit, placer, text_scale)
         parts += lines + symbols
         parts += _moved(_scale_bar(width, map_h, unit), bar_shift)
         parts += _moved([f'<rect x="{arrow_box[0]:.0f}" y="{arrow_box[1]:.0f}" width="{unit * 8:.0f}" height="{unit * 12:.0f}" '
@@ -186,7 +200,7 @@ class StaticMapPainter:
         parts += route_label + labels  # on top of everything in the frame
         parts.append(f'<rect x="0" y="0" width="{width:.0f}" height="{map_h:.0f}" fill="none" stroke="#666666" '
                      f'stroke-width="{unit * 0.3:.1f}"/>')
-        parts += _legend(rows, map_h, unit, text_scale)
+        parts += _legend(rows, map_h, unit, legend_scale)
         parts.append("</svg>")
         return "".join(parts)
 
@@ -317,6 +331,7 @@ class _Placer:
     def __init__(self, width: float, height: float, unit: float):
         self.width, self.height, self.margin = width, height, unit * 1.0
         self.taken: list[Box] = []
+        self.soft: list[Box] = []  # better not covered (the route), but allowed
 
     def block(self, x0: float, y0: float, x1: float, y1: float) -> None:
         self.taken.append((x0, y0, x1, y1))
@@ -328,7 +343,9 @@ class _Placer:
         for x, y in candidates:
             cx, cy = self._inside(x, y, w, h)
             clash = sum(_overlap((cx, cy, cx + w, cy + h), t) for t in self.taken)
-            cost = abs(cx - x) + abs(cy - y) + clash * self.width  # covering something is worse than moving
+            crossing = sum(_overlap((cx, cy, cx + w, cy + h), t) for t in self.soft)
+            # covering a label or a mark is worse than moving; crossing the route is a small cost
+            cost = abs(cx - x) + abs(cy - y) + clash * self.width + crossing * self.width * 0.02
             if cost < best_cost:
                 best, best_cost = (cx, cy), cost
             if cost == 0:
@@ -379,21 +396,24 @@ def _label(lines: list[str], x: float, y: float, size: float, unit: float, colou
     return out
 
 
-def _route_lines(markers: list[Marker], xs: np.ndarray, ys: np.ndarray, route: Route | None, box: Box, unit: float,
-                 placer: _Placer, text_scale: float) -> tuple[list[str], list[str]]:
-    """(lines, label): the route (solid along roads), or the straight line home → destination,
-    dashed and labelled."""
+def _route_line(markers: list[Marker], xs: np.ndarray, ys: np.ndarray,
+                route: Route | None) -> tuple[shapely.LineString | None, bool]:
+    """(metric line, is_road): the given route, else the straight line home → destination."""
     if route is not None:
         rx, ry = _TO_METRIC.transform([c[0] for c in route.coords], [c[1] for c in route.coords])
-        line = shapely.LineString(list(zip(rx, ry, strict=True)))
-        is_road = route.is_road
-    else:
-        home = next((i for i, m in enumerate(markers) if m.kind == "home"), None)
-        dest = next((i for i, m in enumerate(markers) if m.kind == "destination"), None)
-        if home is None or dest is None:
-            return [], []
-        line = shapely.LineString([(xs[home], ys[home]), (xs[dest], ys[dest])])
-        is_road = False
+        return shapely.LineString(list(zip(rx, ry, strict=True))), route.is_road
+    home = next((i for i, m in enumerate(markers) if m.kind == "home"), None)
+    dest = next((i for i, m in enumerate(markers) if m.kind == "destination"), None)
+    if home is None or dest is None:
+        return None, False
+    return shapely.LineString([(xs[home], ys[home]), (xs[dest], ys[dest])]), False
+
+
+def _route_lines(line: shapely.LineString | None, is_road: bool, box: Box, unit: float, placer: _Placer,
+                 text_scale: float) -> tuple[list[str], list[str]]:
+    """(lines, label): the route (solid along roads), or the straight line, dashed and labelled."""
+    if line is None:
+        return [], []
     clipped = shapely.clip_by_rect(line, *box)
     if clipped.is_empty:
         return [], []
@@ -435,7 +455,7 @@ def _markers(xs: np.ndarray, ys: np.ndarray, markers: list[Marker], box: Box, un
         else:
             out.append(f'<rect class="marker-{marker.kind}" x="{x - r:.0f}" y="{y - r:.0f}" width="{2 * r:.0f}" '
                        f'height="{2 * r:.0f}" fill="{colour}" stroke="#FFFFFF" stroke-width="{unit * 0.6:.1f}"/>')
-        lines, size = _wrap(marker.label, unit * LABEL_MM * text_scale, placer.width * 0.5)
+        lines, size = _wrap(marker.label, unit * LABEL_MM * text_scale, placer.width * 0.62)
         w = max(_text_width(line, size) for line in lines)
         h, gap = size * 1.15 * len(lines), r * 1.3
         candidates = []

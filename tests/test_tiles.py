@@ -21,8 +21,12 @@ from disaster.cli import app
 from disaster.geo import METRIC_CRS
 from maps.tiles import TileSource, TooManyTiles, lonlat_to_mercator, tile_range
 from tests.conftest import BUNDLE
-from tests.tile_server import TileServer, global_pixel, tile_colour
-from tests.tile_server import tile_server  # noqa: F401  (fixture)
+from tests.tile_server import (
+    TileServer,
+    global_pixel,
+    tile_colour,
+    tile_server,  # noqa: F401  (fixture)
+)
 
 HOME = (130.5301, 33.3102)
 SHELTER = (130.5452, 33.3005)
