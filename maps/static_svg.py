@@ -31,7 +31,7 @@ MAP_ASPECT = 92.0 / 66.0
 PADDING_M = 350.0
 INLAND_COLOUR = "#7FB2E5"
 COLLAPSE_COLOUR = "#C00000"
-BASEMAP_PX_PER_MM = 5.0  # ~127 dpi: the tiles' own labels stay about their screen size on paper
+BASEMAP_PX_PER_MM = 4.0  # ~100 dpi: the tiles' own labels print about their screen size (~3 mm)
 ROUTE_COLOUR = "#111111"
 STRAIGHT_LABEL = "直線（経路は要確認）"
 ROAD_LABEL = "経路"
@@ -93,9 +93,13 @@ class StaticMapPainter:
             keep = keep.sort_values("order", kind="stable").reset_index(drop=True)
             keep["geometry"] = shapely.simplify(keep.geometry.values, SIMPLIFY_M)
         self.zones = keep
+        self._geoms = np.asarray(keep.geometry.values, dtype=object) if len(keep) else np.empty(0, dtype=object)
+        self._keys = [_hazard_key(layer, rank, cls) for layer, rank, cls in
+                      zip(keep["layer"], keep["rank"], keep["landslide_class"], strict=True)] if len(keep) else []
         self.zone_tree = shapely.STRtree(keep.geometry.values) if len(keep) else None
         self.districts = districts.to_crs(METRIC_CRS).reset_index(drop=True)
         self.district_tree = shapely.STRtree(self.districts.geometry.values)
+        self._outlines = shapely.boundary(np.asarray(self.districts.geometry.values, dtype=object))
         self.tiles = tiles
         self.use_basemap = basemap
 
@@ -140,7 +144,7 @@ class StaticMapPainter:
             map_h_mm = height_mm - band_mm
             box = self._box(markers, width_mm / map_h_mm, route)
             unit = (box[2] - box[0]) / width_mm
-            _, hazard_items = self._hazards(box, unit, faded=False)
+            _, hazard_items = self._hazards(box, unit, faded=False, paths=False)
             items = self._legend_items(markers, route, hazard_items, box)
             legend_scale = text_scale
             rows = _legend_rows(items, width_mm, legend_scale)
@@ -208,7 +212,7 @@ class StaticMapPainter:
         """(colour, label) of the hazard classes drawn on the map of ``markers`` (the SVG carries its
         own legend; kept for callers that list them in text)."""
         box = self._box(markers)
-        _, items = self._hazards(box, (box[2] - box[0]) / 92.0, faded=False)
+        _, items = self._hazards(box, (box[2] - box[0]) / 92.0, faded=False, paths=False)
         full = {_depth_label(rank): f"浸水{DEPTH_RANKS[rank][0]}" for rank in DEPTH_RANKS}
         return [(item.colour, full.get(item.label, item.label)) for item in items]
 
@@ -232,50 +236,33 @@ class StaticMapPainter:
         """Hazard paths (opaque palette, no basemap): used by the DIG map too."""
         return self._hazards(box, unit, faded=False)[0]
 
-    def _hazards(self, box: Box, unit: float, faded: bool) -> tuple[list[str], list[LegendItem]]:
-        """SVG paths of the hazard zones in ``box`` and the legend items of exactly those drawn."""
+    def _hazards(self, box: Box, unit: float, faded: bool, paths: bool = True) -> tuple[list[str], list[LegendItem]]:
+        """SVG paths of the hazard zones in ``box`` and the legend items of exactly those drawn
+        (``paths=False``: only the legend items, for laying out)."""
         if self.zone_tree is None:
             return [], []
         hits = np.sort(self.zone_tree.query(shapely.box(*box)))
+        clipped = shapely.clip_by_rect(self._geoms[hits], *box)
+        shown = ~shapely.is_empty(clipped)
+        hits, clipped = hits[shown], clipped[shown]
         out = ['<defs><pattern id="collapse" patternUnits="userSpaceOnUse" '
                f'width="{unit * 3:.0f}" height="{unit * 3:.0f}" patternTransform="rotate(45)">'
                f'<line x1="0" y1="0" x2="0" y2="{unit * 3:.0f}" stroke="{COLLAPSE_COLOUR}" stroke-width="{unit * 0.6:.1f}"/>'
                "</pattern></defs>"]
         drawn: dict[tuple[int, int], LegendItem] = {}
-        for index in hits:
-            zone = self.zones.iloc[index]
-            geom = shapely.clip_by_rect(zone.geometry, *box)
-            if geom.is_empty:
-                continue
-            layer = zone["layer"]
-            if layer == HazardLayer.FLOOD_L2_DEPTH.value:
-                rank = int(zone["rank"] or 1) if int(zone["rank"] or 1) in DEPTH_COLOURS else 1
-                opacity = OPACITY["depth"][faded]
-                item = LegendItem("fill", DEPTH_COLOURS[rank], _depth_label(rank), opacity)
-                key = (0, rank)
-                style = f'fill="{item.colour}" fill-opacity="{opacity}" stroke="none"'
-            elif layer == HazardLayer.INLAND_FLOOD.value:
-                opacity = OPACITY["inland"][faded]
-                item, key = LegendItem("fill", INLAND_COLOUR, "内水の浸水", opacity), (1, 0)
-                style = f'fill="{INLAND_COLOUR}" fill-opacity="{opacity}" stroke="none"'
-            elif layer == HazardLayer.LANDSLIDE.value:
-                red = int(zone["landslide_class"] or 0) in LANDSLIDE_RED_CLASSES
-                colour = LANDSLIDE_COLOURS["red" if red else "yellow"]
-                opacity = OPACITY["landslide"][faded]
-                item = LegendItem("fill", colour, "土砂災害特別警戒区域" if red else "土砂災害警戒区域", opacity)
-                key = (3, int(red))
-                style = f'fill="{colour}" fill-opacity="{opacity}" stroke="{colour}" stroke-width="{unit * 0.2:.1f}"'
-            else:
-                item, key = LegendItem("hatch", COLLAPSE_COLOUR, "家屋倒壊等氾濫想定区域"), (2, 0)
-                style = f'fill="url(#collapse)" stroke="{COLLAPSE_COLOUR}" stroke-width="{unit * 0.2:.1f}"'
-            drawn[key] = item
-            out.append(f'<path class="zone" d="{_path(geom, box)}" {style} fill-rule="evenodd"/>')
-        return out, [drawn[k] for k in sorted(drawn)]
+        styles: dict[tuple[int, int], str] = {}
+        for index, geom in zip(hits, clipped, strict=True):
+            key = self._keys[index]
+            if key not in drawn:
+                drawn[key], styles[key] = _hazard_style(key, unit, faded)
+            if paths:
+                out.append(f'<path class="zone" d="{_path(geom, box)}" {styles[key]} fill-rule="evenodd"/>')
+        return (out if paths else []), [drawn[k] for k in sorted(drawn)]
 
     def _districts(self, box: tuple[float, float, float, float], unit: float) -> list[str]:
         out = []
-        for index in self.district_tree.query(shapely.box(*box)):
-            outline = shapely.clip_by_rect(self.districts.geometry.iloc[index].boundary, *box)
+        hits = self.district_tree.query(shapely.box(*box))
+        for outline in shapely.clip_by_rect(self._outlines[hits], *box):
             if not outline.is_empty:
                 out.append(f'<path d="{_path(outline, box, closed=False)}" fill="none" stroke="#555555" '
                            f'stroke-width="{unit * 0.35:.1f}" stroke-dasharray="{unit * 2:.0f},{unit * 1:.0f}"/>')
@@ -305,10 +292,43 @@ def _path(geom: shapely.Geometry, box: tuple[float, float, float, float], closed
             coords = np.asarray(ring.coords)
             if len(coords) < 2:
                 continue
-            xs, ys = coords[:, 0] - box[0], box[3] - coords[:, 1]
-            points = " ".join(f"{x:.0f} {y:.0f}" for x, y in zip(xs, ys, strict=True))
+            flat = np.rint(np.column_stack([coords[:, 0] - box[0], box[3] - coords[:, 1]])).astype(np.int64).ravel()
+            points = " ".join(map(str, flat.tolist()))
             commands.append(f"M{points}" + ("Z" if closed and part.geom_type == "Polygon" else ""))
     return "".join(commands)
+
+
+def _hazard_key(layer: str, rank: object, landslide_class: object) -> tuple[int, int]:
+    """(legend group, class): (0, depth rank), (1, 0) 内水, (2, 0) 家屋倒壊等, (3, 0/1) landslide yellow/red."""
+    if layer == HazardLayer.FLOOD_L2_DEPTH.value:
+        value = int(rank) if isinstance(rank, int | float | np.number) and rank == rank else 1
+        return 0, value if value in DEPTH_COLOURS else 1
+    if layer == HazardLayer.INLAND_FLOOD.value:
+        return 1, 0
+    if layer == HazardLayer.LANDSLIDE.value:
+        value = int(landslide_class) if isinstance(landslide_class, int | float | np.number) and landslide_class == landslide_class else 0
+        return 3, int(value in LANDSLIDE_RED_CLASSES)
+    return 2, 0
+
+
+def _hazard_style(key: tuple[int, int], unit: float, faded: bool) -> tuple[LegendItem, str]:
+    """The legend item and the SVG paint of a hazard class (the legend swatch uses the same)."""
+    group, value = key
+    if group == 0:
+        opacity = OPACITY["depth"][faded]
+        item = LegendItem("fill", DEPTH_COLOURS[value], _depth_label(value), opacity)
+        return item, f'fill="{item.colour}" fill-opacity="{opacity}" stroke="none"'
+    if group == 1:
+        opacity = OPACITY["inland"][faded]
+        return (LegendItem("fill", INLAND_COLOUR, "内水の浸水", opacity),
+                f'fill="{INLAND_COLOUR}" fill-opacity="{opacity}" stroke="none"')
+    if group == 3:
+        colour = LANDSLIDE_COLOURS["red" if value else "yellow"]
+        opacity = OPACITY["landslide"][faded]
+        return (LegendItem("fill", colour, "土砂災害特別警戒区域" if value else "土砂災害警戒区域", opacity),
+                f'fill="{colour}" fill-opacity="{opacity}" stroke="{colour}" stroke-width="{unit * 0.2:.1f}"')
+    return (LegendItem("hatch", COLLAPSE_COLOUR, "家屋倒壊等氾濫想定区域"),
+            f'fill="url(#collapse)" stroke="{COLLAPSE_COLOUR}" stroke-width="{unit * 0.2:.1f}"')
 
 
 def _depth_label(rank: int) -> str:

@@ -49,7 +49,7 @@ RETRY_AFTER_S = 120.0  # after a failed fetch, use only the cache for this long
 MEMORY_TILES = 160  # decoded tiles kept per process (~30 MB)
 MEMORY_MAPS = 32  # finished basemaps kept per process
 FETCH_THREADS = 4
-MESH_CELLS = 8  # warp mesh per side (the TM -> Web Mercator mapping is smooth at map scale)
+MESH_CELLS = 4  # warp mesh per side (the TM -> Web Mercator mapping is nearly affine at map scale)
 JPEG_QUALITY = 82
 LOWER_ZOOMS_TRIED = 3  # offline: lower zooms from the cache when the chosen one is incomplete
 TILE_ENV = ("DISASTER_TILE_URL", "DISASTER_TILE_ATTRIBUTION", "DISASTER_TILE_ZOOM_MIN", "DISASTER_TILE_ZOOM_MAX",
@@ -223,7 +223,7 @@ class TileSource:
                 crs: CRS | None = None) -> Basemap | None:
         """The background image for ``bounds`` (WGS84 lon/lat, or in ``crs``), or None when its tiles
         are not available. See the module docstring for the projection."""
-        key = (tuple(bounds), width_px, height_px, crs.to_wkt() if crs is not None else None)
+        key = (tuple(bounds), width_px, height_px, crs.srs if crs is not None else None)
         with self._lock:
             if key in self._maps:
                 self._maps.move_to_end(key)
@@ -375,6 +375,21 @@ def basemap(bounds_wgs84: tuple[float, float, float, float], width_px: int, heig
             crs: CRS | None = None) -> Basemap | None:
     """The contract's entry point: ``default_source().basemap(...)``; None offline/unavailable."""
     return default_source().basemap(bounds_wgs84, width_px, height_px, crs)
+
+
+IMAGE_DATA_URI = ("data:image/jpeg;base64,", "data:image/png;base64,")
+
+
+def decode_image_data_uri(url: str) -> tuple[bytes, str] | None:
+    """(bytes, mime) of a base64 JPEG/PNG data URI such as ``Basemap.data_uri``; None for anything
+    else. For URL fetchers that refuse the network and files but must let the basemap through."""
+    for prefix in IMAGE_DATA_URI:
+        if url.startswith(prefix):
+            try:
+                return base64.b64decode(url[len(prefix):], validate=True), prefix[5:].split(";")[0]
+            except ValueError:
+                return None
+    return None
 
 
 def parse_zooms(text: str | None, source: TileSource) -> list[int]:

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from disaster.cli import app
 from disaster.geo import METRIC_CRS
-from maps.tiles import TileSource, TooManyTiles, lonlat_to_mercator, tile_range
+from maps.tiles import TileSource, TooManyTiles, decode_image_data_uri, lonlat_to_mercator, tile_range
 from tests.conftest import BUNDLE
 from tests.tile_server import (
     TileServer,
@@ -206,3 +206,13 @@ def test_tiles_fetch_command_fills_the_cache_for_a_district(tile_server: TileSer
     assert result.exit_code == 1 and "取得できませんでした" in result.stderr and "Traceback" not in result.output
     result = runner.invoke(app, ["tiles", "fetch", "--district", name], env=env | {"DISASTER_TILE_OFFLINE": "1"})
     assert result.exit_code == 1 and "オフライン" in result.stderr
+
+
+def test_data_uri_helper_lets_only_base64_images_through(tile_server: TileServer, tmp_path: Path) -> None:  # noqa: F811
+    result = tile_server.source(tmp_path).basemap(BOUNDS, 100, 80)
+    assert result is not None
+    decoded = decode_image_data_uri(result.data_uri)
+    assert decoded is not None and decoded[1] == "image/jpeg"
+    assert Image.open(io.BytesIO(decoded[0])).size == (100, 80)
+    for other in ("file:///etc/passwd", "data:text/html;base64,PHA+", "http://example.org/x.png", "data:image/png;base64,!!"):
+        assert decode_image_data_uri(other) is None
