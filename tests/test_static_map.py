@@ -222,3 +222,16 @@ def test_weasyprint_draws_the_basemap_image(tile_server: TileServer, tmp_path: P
     # the test tiles are bluish; the map without them has only the small blue 第2 marker and swatch
     assert bluish_pixels(painter(tile_server.source(tmp_path), basemap=True).svg(markers()), "with") > 5000
     assert bluish_pixels(painter().svg(markers()), "without") < 500
+
+
+@pytest.mark.xfail(strict=True, reason="to wire at merge: disaster/pdf/fetcher.py (plans) must let base64 image data "
+                   "URIs through, e.g. with maps.tiles.decode_image_data_uri; until then plan PDFs have no basemap")
+def test_the_plan_pdf_fetcher_lets_the_basemap_through(tile_server: TileServer, tmp_path: Path) -> None:  # noqa: F811
+    weasyprint = pytest.importorskip("weasyprint")
+    pypdf = pytest.importorskip("pypdf")
+    from disaster.pdf.fetcher import AssetFetcher
+
+    svg = painter(tile_server.source(tmp_path), basemap=True).svg(markers())
+    weasyprint.HTML(string=f"<html><body>{svg}</body></html>", url_fetcher=AssetFetcher({}),
+                    base_url="asset:").write_pdf(tmp_path / "p.pdf")
+    assert len(pypdf.PdfReader(tmp_path / "p.pdf").pages[0].images) == 1
