@@ -220,15 +220,17 @@ class TileSource:
         return int(min(self.zoom_max, max(self.zoom_min, round(ideal))))
 
     def basemap(self, bounds: tuple[float, float, float, float], width_px: int, height_px: int,
-                crs: CRS | None = None) -> Basemap | None:
+                crs: CRS | None = None, max_tiles: int | None = None) -> Basemap | None:
         """The background image for ``bounds`` (WGS84 lon/lat, or in ``crs``), or None when its tiles
-        are not available. See the module docstring for the projection."""
-        key = (tuple(bounds), width_px, height_px, crs.srs if crs is not None else None)
+        are not available. See the module docstring for the projection. ``max_tiles`` overrides the
+        setting (a large DIG sheet may use more tiles than a plan map)."""
+        limit = max_tiles or self.max_tiles
+        key = (tuple(bounds), width_px, height_px, crs.srs if crs is not None else None, limit)
         with self._lock:
             if key in self._maps:
                 self._maps.move_to_end(key)
                 return self._maps[key]
-        result = self._basemap(bounds, width_px, height_px, crs)
+        result = self._basemap(bounds, width_px, height_px, crs, limit)
         if result is not None or not self.reachable():  # an offline miss may succeed once the cache is filled
             with self._lock:
                 self._maps[key] = result
@@ -237,15 +239,15 @@ class TileSource:
         return result
 
     def _basemap(self, bounds: tuple[float, float, float, float], width_px: int, height_px: int,
-                 crs: CRS | None) -> Basemap | None:
+                 crs: CRS | None, max_tiles: int) -> Basemap | None:
         if width_px < 1 or height_px < 1:
             return None
         mesh_x, mesh_y, cells = _mesh(bounds, width_px, height_px, crs)
         merc_bounds = (min(map(min, mesh_x)), min(map(min, mesh_y)), max(map(max, mesh_x)), max(map(max, mesh_y)))
         zoom = self.zoom_for((merc_bounds[2] - merc_bounds[0]) / width_px)
-        while zoom > self.zoom_min and _count(tile_range(merc_bounds, zoom)) > self.max_tiles:
+        while zoom > self.zoom_min and _count(tile_range(merc_bounds, zoom)) > max_tiles:
             zoom -= 1
-        if _count(tile_range(merc_bounds, zoom)) > self.max_tiles:
+        if _count(tile_range(merc_bounds, zoom)) > max_tiles:
             return None
         mosaic = self._mosaic(merc_bounds, zoom, fetch=True)
         tried = 0
@@ -372,9 +374,11 @@ def default_source() -> TileSource:
 
 
 def basemap(bounds_wgs84: tuple[float, float, float, float], width_px: int, height_px: int,
-            crs: CRS | None = None) -> Basemap | None:
-    """The contract's entry point: ``default_source().basemap(...)``; None offline/unavailable."""
-    return default_source().basemap(bounds_wgs84, width_px, height_px, crs)
+            crs: CRS | None = None, max_tiles: int | None = None) -> Basemap | None:
+    """The contract's entry point: ``default_source().basemap(...)``; None offline/unavailable.
+    ``bounds_wgs84`` are lon/lat (the image is their Web Mercator rectangle) unless ``crs`` says
+    they are in that projected CRS (the image is warped onto it)."""
+    return default_source().basemap(bounds_wgs84, width_px, height_px, crs, max_tiles)
 
 
 IMAGE_DATA_URI = ("data:image/jpeg;base64,", "data:image/png;base64,")

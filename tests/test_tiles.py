@@ -216,3 +216,18 @@ def test_data_uri_helper_lets_only_base64_images_through(tile_server: TileServer
     assert Image.open(io.BytesIO(decoded[0])).size == (100, 80)
     for other in ("file:///etc/passwd", "data:text/html;base64,PHA+", "http://example.org/x.png", "data:image/png;base64,!!"):
         assert decode_image_data_uri(other) is None
+
+
+def test_a_map_needing_more_tiles_than_allowed_uses_a_lower_zoom_or_the_override(tile_server: TileServer,  # noqa: F811
+                                                                                tmp_path: Path) -> None:
+    source = tile_server.source(tmp_path, zoom_min=10, max_tiles=4)
+    small = source.basemap(BOUNDS, 1600, 1200)  # wants zoom 17: too many tiles, so fewer, coarser ones
+    assert small is not None and small.zoom < source.zoom_for((lonlat_to_mercator(BOUNDS)[2] - lonlat_to_mercator(BOUNDS)[0]) / 1600)
+    assert _count_tiles(small.zoom) <= 4
+    big = source.basemap(BOUNDS, 1600, 1200, max_tiles=200)  # e.g. a DIG sheet
+    assert big is not None and big.zoom > small.zoom
+
+
+def _count_tiles(zoom: int) -> int:
+    x0, y0, x1, y1 = tile_range(lonlat_to_mercator(BOUNDS), zoom)
+    return (x1 - x0 + 1) * (y1 - y0 + 1)
