@@ -156,6 +156,10 @@ class StaticMapPainter:
             if abs(needed - band_mm) < 1e-6:
                 break
             band_mm = needed
+        else:  # no fixed point (rare): keep the larger band and fit the map to it
+            band_mm = max(band_mm, needed)
+            box = self._box(markers, width_mm / (height_mm - band_mm), route)
+            unit = (box[2] - box[0]) / width_mm
         background = self.basemap(box, width_mm, height_mm - band_mm)
         hazard_parts, hazard_items = self._hazards(box, unit, faded=background is not None)
         rows = _legend_rows(self._legend_items(markers, route, hazard_items, box), width_mm, legend_scale)

@@ -235,3 +235,14 @@ def test_the_plan_pdf_fetcher_lets_the_basemap_through(tile_server: TileServer, 
     weasyprint.HTML(string=f"<html><body>{svg}</body></html>", url_fetcher=AssetFetcher({}),
                     base_url="asset:").write_pdf(tmp_path / "p.pdf")
     assert len(pypdf.PdfReader(tmp_path / "p.pdf").pages[0].images) == 1
+
+
+def test_map_and_legend_fill_exactly_the_requested_size() -> None:
+    p = painter()
+    for width, height, scale in ((92, 66, 1.0), (194, 58, 1.33), (60, 80, 1.0), (92, 40, 1.5)):
+        for shelter in (SHELTER, (HOME[0] + 0.08, HOME[1] - 0.05)):
+            root = parse(p.svg(markers(shelter=shelter), width, height, text_scale=scale))
+            vb_w, vb_h = view_box(root)
+            assert abs(vb_w / vb_h - width / height) < 0.01 * width / height, (width, height, scale)
+            bottoms = [b[4] for b in text_boxes(root, "legend-label")]
+            assert bottoms and max(bottoms) <= vb_h, (width, height, scale)
