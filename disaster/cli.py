@@ -433,7 +433,13 @@ def tiles_fetch(
     """校区（と周囲）のタイルを取得してキャッシュし、マイプランの地図をオフラインでも描けるようにします。"""
     from disaster.usecases.tiles import fetch_district_tiles
 
-    result = _run(ctx, lambda s: fetch_district_tiles(s.sessions, s.city_code, district, zoom, margin))
+    def action(store: Store) -> Any:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"{district}校区のタイル", total=None)
+            return fetch_district_tiles(store.sessions, store.city_code, district, zoom, margin,
+                                        progress=lambda done, total: progress.update(task, completed=done, total=total))
+
+    result = _run(ctx, action)
     r = result.report
     zooms = f"{r.zooms[0]}–{r.zooms[-1]}" if len(r.zooms) > 1 else str(r.zooms[0])
     console.print(f"{result.district}: ズーム {zooms} のタイル {r.total} 枚"
