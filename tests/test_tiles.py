@@ -231,3 +231,13 @@ def test_a_map_needing_more_tiles_than_allowed_uses_a_lower_zoom_or_the_override
 def _count_tiles(zoom: int) -> int:
     x0, y0, x1, y1 = tile_range(lonlat_to_mercator(BOUNDS), zoom)
     return (x1 - x0 + 1) * (y1 - y0 + 1)
+
+
+def test_a_broken_cached_tile_is_fetched_again(tile_server: TileServer, tmp_path: Path) -> None:  # noqa: F811
+    assert tile_server.source(tmp_path).basemap(BOUNDS, 400, 300) is not None
+    count = len(tile_server.requests)
+    broken = sorted(tile_server.source(tmp_path).cache_dir.rglob("*.tile"))[0]
+    broken.write_bytes(b"<html>proxy error</html>")
+    assert tile_server.source(tmp_path).basemap(BOUNDS, 400, 300) is not None
+    assert len(tile_server.requests) == count + 1
+    assert broken.read_bytes().startswith(b"\x89PNG")
