@@ -418,6 +418,40 @@ def maps_command(
     console.print(f"[green]✓[/green] {len(report.files)} ファイルを {out} に書き出しました（{out / 'index.html'}）")
 
 
+# --- basemap tiles (maps/tiles.py) ---
+
+tiles_app = typer.Typer(help="背景地図タイル（既定: 地理院タイル 淡色地図）をオフライン用にキャッシュします。", no_args_is_help=True)
+app.add_typer(tiles_app, name="tiles")
+
+
+@tiles_app.command("fetch")
+def tiles_fetch(
+    ctx: typer.Context,
+    district: Annotated[str, typer.Option(help="校区名")],
+    zoom: Annotated[str | None, typer.Option(help="ズーム（例: 15 または 12-16。既定は設定の範囲）")] = None,
+    margin: Annotated[float, typer.Option(help="校区の外側に含める幅（m）")] = 1500.0,
+) -> None:
+    """校区（と周囲）のタイルを取得してキャッシュし、マイプランの地図をオフラインでも描けるようにします。"""
+    from disaster.usecases.tiles import fetch_district_tiles
+
+    def action(store: Store) -> Any:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"{district}校区のタイル", total=None)
+            return fetch_district_tiles(store.sessions, store.city_code, district, zoom, margin,
+                                        progress=lambda done, total: progress.update(task, completed=done, total=total))
+
+    result = _run(ctx, action)
+    r = result.report
+    zooms = f"{r.zooms[0]}–{r.zooms[-1]}" if len(r.zooms) > 1 else str(r.zooms[0])
+    console.print(f"{result.district}: ズーム {zooms} のタイル {r.total} 枚"
+                  f"（新たに取得 {r.fetched}、キャッシュ済み {r.cached}、データなし {r.empty}、取得失敗 {r.failed}）")
+    console.print(f"保存先: {r.cache_dir}　{result.attribution}", highlight=False)
+    if r.failed:
+        errors.print(f"[bold red]エラー:[/bold red] {r.failed} 枚を取得できませんでした（ネットワークを確認して、もう一度実行してください）。")
+        raise typer.Exit(1)
+    console.print("[green]✓[/green] オフラインでもこの校区の地図に背景地図を描けます。")
+
+
 @app.command()
 def stats(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="JSON で出力")] = False) -> None:
     """件数を表示します（全体・校区別）。"""

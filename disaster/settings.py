@@ -19,6 +19,18 @@ class Settings(BaseSettings):
     db: str = "sqlite:///disaster.sqlite3"
     city_code: str = "402036"
 
+    # Basemap tiles for the static maps (maps/tiles.py): an XYZ URL template, its attribution, the
+    # zoom levels maps may use, a per-request timeout (s), the disk cache (default: the user cache),
+    # the most tiles one map may use, and ``tile_offline`` = never fetch, use the cache only.
+    tile_url: str = "https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png"
+    tile_attribution: str = "出典：国土地理院（淡色地図）"
+    tile_zoom_min: int = 12
+    tile_zoom_max: int = 16
+    tile_timeout: float = 5.0
+    tile_cache_dir: Path | None = None
+    tile_max_tiles: int = 36
+    tile_offline: bool = False
+
 
 @lru_cache
 def get_settings() -> Settings:

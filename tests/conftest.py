@@ -27,6 +27,11 @@ from disaster.codes import KURUME_CITY_CODE
 from disaster.db import make_engine, session_factory
 from disaster.usecases.setup import init_store
 
+# No test reaches the internet: maps draw without a tile basemap unless a test starts its own
+# local tile server (tests/tile_server.py) and points a TileSource or DISASTER_TILE_URL at it.
+os.environ["DISASTER_TILE_OFFLINE"] = "1"
+os.environ["DISASTER_TILE_CACHE_DIR"] = tempfile.mkdtemp(prefix="disaster-test-tiles-")
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 BUNDLE = ROOT / "data" / "kurume_demo"

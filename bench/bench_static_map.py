@@ -1,0 +1,133 @@
+"""Benchmark: the static plan map with and without a tile basemap (tiles from a local server,
+tests/tile_server.py, so no internet): time per map for the SVG alone (no basemap / first fetch /
+disk cache / memory cache) and for a whole plan PDF with a warm renderer, without and with a
+cached basemap. The plan PDFs need the fetcher to let the basemap's data URI through; until
+that wiring is merged, this benchmark patches it in-process (and says so).
+
+    python -m bench.bench_static_map [--plans 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from disaster.db import make_engine, session_factory
+from disaster.models import Resident
+from disaster.plans.context import load_residents, plan_contexts
+from disaster.plans.render import PlanRenderer
+from disaster.settings import DEMO_DATA_DIR
+from disaster.usecases.demo import load_demo
+from disaster.usecases.plans import map_data
+from maps.static_svg import Marker
+from maps.tiles import decode_image_data_uri
+from tests.tile_server import TileServer
+
+
+def markers(plan: dict[str, Any]) -> list[Marker]:
+    out = [Marker(plan["home"]["lon"], plan["home"]["lat"], "自宅", "home")]
+    destination = plan.get("destination")
+    if destination and destination.get("lon") is not None:
+        out.append(Marker(destination["lon"], destination["lat"], "避難先", "destination"))
+    if plan.get("second"):
+        out.append(Marker(plan["second"]["lon"], plan["second"]["lat"], "第2", "second"))
+    return out
+
+
+def let_data_uris_through() -> bool:
+    """Patch the plan PDF fetcher to accept the basemap's data URI (what the merge wires)."""
+    from weasyprint.urls import URLFetcherResponse
+
+    from disaster.pdf import fetcher
+
+    probe = fetcher.AssetFetcher({})
+    try:
+        probe.fetch("data:image/png;base64,iVBORw0KGgo=")
+        return False  # already wired
+    except Exception:  # noqa: BLE001 (whatever the fetcher raises for a refused URL)
+        pass
+    original = fetcher.AssetFetcher.fetch
+
+    def fetch(self: Any, url: str, headers: Any = None) -> Any:
+        decoded = decode_image_data_uri(url)
+        if decoded is not None:
+            return URLFetcherResponse(url, decoded[0], {"Content-Type": decoded[1]})
+        return original(self, url, headers)
+
+    fetcher.AssetFetcher.fetch = fetch  # type: ignore[method-assign]
+    return True
+
+
+def per_map(seconds: float, count: int) -> str:
+    return f"{seconds / count * 1000:.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--plans", type=int, default=60)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/bench.sqlite3")
+        sessions = session_factory(engine)
+        load_demo(engine, sessions, DEMO_DATA_DIR)
+        with sessions() as session:
+            ids = list(session.scalars(select(Resident.id).order_by(Resident.id)))[:: max(1, 3000 // args.plans)][: args.plans]
+            plans = [p for p in plan_contexts(session, load_residents(session, ids), dt.date.today()) if p.get("home")]
+            data = map_data(session, None)
+        engine.dispose()
+        all_markers = [markers(p) for p in plans]
+        n = len(all_markers)
+        with TileServer(style="pale") as server:
+            cache = Path(tmp) / "tiles"
+            painter = data.painter()
+            painter.use_basemap = False
+            start = time.perf_counter()
+            plain = [painter.svg(m) for m in all_markers]
+            no_basemap = time.perf_counter() - start
+            painter.use_basemap, painter.tiles = True, server.source(cache)
+            start = time.perf_counter()
+            [painter.svg(m) for m in all_markers]
+            fetching = time.perf_counter() - start
+            requests = len(server.requests)
+            painter.tiles = server.source(cache)  # a new process: tiles on disk, nothing in memory
+            start = time.perf_counter()
+            [painter.svg(m) for m in all_markers]
+            disk = time.perf_counter() - start
+            start = time.perf_counter()
+            with_basemap = [painter.svg(m) for m in all_markers]
+            memory = time.perf_counter() - start
+            patched = let_data_uris_through()
+            renderer = PlanRenderer(data)
+            renderer.render(plans[0])
+            timings: dict[str, list[float]] = {"without": [], "with": []}
+            sizes: dict[str, list[int]] = {"without": [], "with": []}
+            for label, tiles in (("without", False), ("with", True)):
+                if renderer.painter is not None:
+                    renderer.painter.use_basemap = tiles
+                    renderer.painter.tiles = server.source(cache) if tiles else None
+                for plan in plans[: min(20, n)]:
+                    start = time.perf_counter()
+                    pdf, _ = renderer.render(plan)
+                    timings[label].append(time.perf_counter() - start)
+                    sizes[label].append(len(pdf))
+            after = len(server.requests)
+    print(f"static map SVG, {n} maps: no basemap {per_map(no_basemap, n)}; with basemap, fetching "
+          f"{per_map(fetching, n)} ({requests} tile requests), disk cache {per_map(disk, n)}, memory cache "
+          f"{per_map(memory, n)}; SVG size {statistics.mean(map(len, plain)) / 1024:.0f} KB -> "
+          f"{statistics.mean(map(len, with_basemap)) / 1024:.0f} KB")
+    for label in ("without", "with"):
+        print(f"plan PDF {label} a cached basemap (warm renderer, one process): median "
+              f"{statistics.median(timings[label]) * 1000:.0f} ms, mean PDF {statistics.mean(sizes[label]) / 1024:.0f} KB")
+    print(f"tile requests while rendering the cached plans: {after - requests}"
+          + ("; the plan fetcher was patched in-process to accept the data URI (wire it at merge)" if patched else ""))
+
+
+if __name__ == "__main__":
+    main()
