@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -160,7 +161,7 @@ def _demo_outputs(store: Store, out: Path) -> None:
     from disaster.usecases.exercises import report as exercise_report
 
     pack = new_pack(store.sessions, store.city_code, DEMO_DISTRICT, ExerciseHazard.FLOOD, out / "exercise" / DEMO_DISTRICT,
-                    dt.datetime(2026, 7, 8, 18, 0), seed=1)
+                    dt.datetime(2026, 7, 8, 18, 0), seed=1, basemap=_dig_basemap())
     console.print(f"[green]✓[/green] 図上訓練の教材（{pack.scenario.title}）: {out / 'exercise' / DEMO_DISTRICT}")
     result = exercise_report(store.sessions, store.city_code, 2024)
     export_report(result, out / "exercise_report")
@@ -299,8 +300,18 @@ def exercise_new(
         errors.print("--size は A1 または A0 です。")
         raise typer.Exit(2)
     pack = _run(ctx, lambda s: new_pack(s.sessions, s.city_code, district, chosen, out, begins, duration, difficulty,
-                                        seed, closed, monochrome, size))
+                                        seed, closed, monochrome, size, basemap=_dig_basemap()))
     console.print(f"[green]✓[/green] {pack.scenario.title}：カード {len(pack.scenario.injects)} 枚、{len(pack.files)} ファイルを {out} に書き出しました。")
+
+
+DIG_MAX_TILES = 200  # an A1 sheet needs more tiles than a plan map for a readable zoom
+
+
+def _dig_basemap() -> Callable[..., Any]:
+    """Tile basemap for the DIG sheet (falls back to the plain drawing when tiles are unavailable)."""
+    from maps.tiles import basemap
+
+    return functools.partial(basemap, max_tiles=DIG_MAX_TILES)
 
 
 @exercise_app.command("record")
