@@ -433,6 +433,7 @@ COUNT_LABELS = {
     "emergency_contacts": "緊急連絡先", "care_professionals": "関係専門職", "datasets": "取り込んだデータセット",
     "resident_supporter_links": "支援の組み合わせ", "emergency_sites": "　うち指定緊急避難場所",
     "designated_shelters": "　うち指定避難所", "welfare_shelters": "　うち福祉避難所",
+    "welfare_agreements": "福祉避難所の受入合意",
 }
 
 
