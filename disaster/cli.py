@@ -171,8 +171,8 @@ def _demo_outputs(store: Store, out: Path) -> None:
 def build_demo_command(
     shared: Annotated[Path, typer.Option(help="公開データのフォルダ（../shared/data）")] = PROJECT_ROOT.parent / "shared" / "data",
     out: Annotated[Path, typer.Option(help="出力フォルダ")] = DEMO_DATA_DIR,
-    residents: Annotated[int, typer.Option(help="架空の住民数")] = 3000,
-    seed: Annotated[int, typer.Option(help="乱数の種")] = 40203,
+    residents: Annotated[int | None, typer.Option(help="架空の住民数（省略時は data/demo/<団体コード>.toml の値）")] = None,
+    seed: Annotated[int | None, typer.Option(help="乱数の種（省略時は data/demo/<団体コード>.toml の値）")] = None,
 ) -> None:
     """公開データからデモデータを作り直します（同じ種なら同じ結果）。"""
     from disaster.demodata.build import build_demo

@@ -19,6 +19,7 @@ import pytest
 import shapely
 
 from disaster.demodata.people import TODAY
+from disaster.demodata.spec import load_spec
 from disaster.importers.roster import INFO_RECEPTION
 from disaster.wareki import parse_date
 from tests.conftest import BUNDLE
@@ -233,7 +234,7 @@ def test_agreements_point_at_a_safe_welfare_shelter_whose_accepted_groups_fit(re
 
 
 def test_everything_is_fictional_and_labelled(residents: pd.DataFrame, supporters: pd.DataFrame) -> None:
-    assert residents["電話番号"].str.startswith("0942-00-").all()
+    assert residents["電話番号"].str.startswith(load_spec().landline_prefix).all()
     phones = pd.concat([residents[f"緊急連絡先{n}電話"] for n in (1, 2, 3)] + [supporters["電話番号"]])
     assert phones[phones != ""].str.match(r"0[89]0-0000-\d{4}$").all()
     for role in ("ケアマネジャー", "相談支援専門員", "主治医", "訪問看護", "医療機器業者"):

@@ -2,7 +2,8 @@
 
 Mixes are plausible for a 避難行動要支援者名簿 (mostly 75+, many with 要介護, some living
 alone, a few with power-dependent medical devices). Names come from Faker's ja_JP lists;
-phone numbers use unassigned ranges (0942-00-…, 090-0000-…). Scales to 100,000 residents.
+phone numbers use unassigned ranges (the spec's landline prefix, 090-0000-…). Scales to 100,000
+residents. City facts (address prefix, neighbouring towns) come from the demo spec.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import shapely
 
 from disaster.codes import CARE_LEVELS, COMMUNICATION_NEEDS, DISABILITY_TYPES
+from disaster.demodata.spec import DemoSpec, load_spec
 from disaster.geo import METRIC_CRS, WGS84
 from disaster.importers.roster import INFO_RECEPTION, RESIDENT_COLUMNS, SUPPORTER_COLUMNS
 
@@ -112,15 +114,15 @@ RELATION_SEX: dict[str, str | None] = {
 }
 CHILD_RELATIONS = ("長男", "次男", "三男", "長女", "次女", "三女")
 SPOUSE_OF = {"男": "妻", "女": "夫"}
-NEAR_TOWNS = ("小郡市", "筑後市", "大川市", "鳥栖市")
-FAR_PLACES = ("福岡市", "北九州市", "熊本市", "東京都")
 WEEKDAYS = ("月", "火", "水", "木", "金", "土")
 
 
 def generate_residents(districts: gpd.GeoDataFrame, seeds: gpd.GeoDataFrame, total: int,
-                       rng: np.random.Generator, foothills: shapely.Geometry | None = None) -> list[dict[str, Any]]:
+                       rng: np.random.Generator, foothills: shapely.Geometry | None = None,
+                       spec: DemoSpec | None = None) -> list[dict[str, Any]]:
     """``total`` fictional 名簿 rows keyed by the canonical Japanese headers (``ResidentRow``)."""
     h = RESIDENT_COLUMNS
+    spec = spec or load_spec()
     names = _Names()
     counts = district_counts(districts, total, rng)
     lons, lats, which = sample_points(districts, seeds, counts, rng, foothills)
@@ -176,11 +178,11 @@ def generate_residents(districts: gpd.GeoDataFrame, seeds: gpd.GeoDataFrame, tot
         consent_share = rng.random() < 0.76
         consent_plan = consent_share and rng.random() < 0.55
         district = districts["name"].iloc[which[i]]
-        town = seeds["address"].iloc[which[i]].removeprefix("福岡県久留米市")
+        town = seeds["address"].iloc[which[i]].removeprefix(spec.address_prefix)
         town = town.rstrip("0123456789-−ー")
         lives_alone = rng.random() < (0.38 if elderly[i] else 0.15)
-        own_phone = f"0942-00-{rng.integers(0, 10000):04d}"
-        relatives = _family(int(age[i]), sex, surname, given, lives_alone, names, draw)
+        own_phone = f"{spec.landline_prefix}{rng.integers(0, 10000):04d}"
+        relatives = _family(int(age[i]), sex, surname, given, lives_alone, names, draw, spec)
         lives_alone = not any(r.place == "同居" for r in relatives)
         row = ResidentRow({
             h["resident_no"]: f"D{i + 1:06d}",
@@ -188,7 +190,7 @@ def generate_residents(districts: gpd.GeoDataFrame, seeds: gpd.GeoDataFrame, tot
             h["kana"]: f"{_hiragana(surname[1])} {_hiragana(given[1])}",
             h["birth_date"]: _wareki_short(birth) if rng.random() < 0.5 else f"{birth.year}/{birth.month}/{birth.day}",
             h["sex"]: sex,
-            h["address"]: f"福岡県久留米市{town}{rng.integers(1, 3000)}-{rng.integers(1, 30)}"
+            h["address"]: f"{spec.address_prefix}{town}{rng.integers(1, 3000)}-{rng.integers(1, 30)}"
                           + (f" デモハイツ{home_floor}0{draw.randint(1, 8)}号" if home_floor is not None else ""),
             h["phone"]: own_phone,
             h["district"]: district,
@@ -214,13 +216,13 @@ def generate_residents(districts: gpd.GeoDataFrame, seeds: gpd.GeoDataFrame, tot
         })
         row.relatives = relatives
         choice = rng.random()
-        hosts = [r for r in relatives if r.relation in CHILD_RELATIONS and r.place != "同居" and r.place not in FAR_PLACES]
+        hosts = [r for r in relatives if r.relation in CHILD_RELATIONS and r.place != "同居" and r.place not in spec.far_places]
         if choice < 0.05 and hosts:  # the resident's own choice: a child's home nearby
             host = hosts[0]
             row[h["preferred_destination"]] = f"{host.relation}宅（{host.place}）"
         elif 0.05 <= choice < 0.08 and "seed" in seeds.columns:
             row[h["preferred_shelter"]] = seeds["seed"].iloc[which[i]]  # the 校区's own school or centre
-        contacts = _contacts(relatives, names, surname, draw)
+        contacts = _contacts(relatives, names, surname, draw, spec)
         for number, contact in enumerate(contacts, start=1):
             row[h[f"contact{number}_name"]] = contact.name
             row[h[f"contact{number}_relation"]] = contact.relation
@@ -231,7 +233,7 @@ def generate_residents(districts: gpd.GeoDataFrame, seeds: gpd.GeoDataFrame, tot
         deaf = "聴覚障害" in disability or "聴覚（筆談・手話）" in communication
         blind = "視覚障害" in disability or "視覚（音声・点字）" in communication
         row[h["info_reception"]] = "、".join(_info_reception(int(age[i]), deaf, blind, bool(contacts), draw))
-        _professionals(row, care[i], bool(disability) and not elderly[i], devices, district, names, draw)
+        _professionals(row, care[i], bool(disability) and not elderly[i], devices, district, names, draw, spec)
         rows.append(row)
     return rows
 
@@ -270,7 +272,7 @@ def _mobile(draw: random.Random, used: set[str]) -> str:
 
 
 def _family(age: int, sex: str, surname: tuple[str, str], given: tuple[str, str], lives_alone: bool,
-            names: _Names, draw: random.Random) -> list[Relative]:
+            names: _Names, draw: random.Random, spec: DemoSpec) -> list[Relative]:
     """The resident's family as relatives with relations that fit the resident's age and sex:
     a spouse of the other sex, children only for people of 40+, parents only for the young,
     older siblings rarely for the very old. Sons keep the family name, married daughters and
@@ -288,7 +290,7 @@ def _family(age: int, sex: str, surname: tuple[str, str], given: tuple[str, str]
 
     def place_away() -> str:
         r = draw.random()
-        return "市内" if r < 0.6 else draw.choice(NEAR_TOWNS) if r < 0.8 else draw.choice(FAR_PLACES)
+        return "市内" if r < 0.6 else draw.choice(spec.near_towns) if r < 0.8 else draw.choice(spec.far_places)
 
     married = age >= 30 and draw.random() < (0.75 if age < 65 else 0.95)
     spouse_alive = married and not lives_alone and draw.random() < (0.8 if sex == "男" else 0.55)
@@ -321,14 +323,15 @@ def _family(age: int, sex: str, surname: tuple[str, str], given: tuple[str, str]
     return family
 
 
-def _contacts(relatives: list[Relative], names: _Names, surname: tuple[str, str], draw: random.Random) -> list[Relative]:
+def _contacts(relatives: list[Relative], names: _Names, surname: tuple[str, str], draw: random.Random,
+              spec: DemoSpec) -> list[Relative]:
     """Up to three 緊急連絡先 in calling order: children and siblings living apart first (nearest
     first), then the household, then a nephew or niece; a 知人 for people with no family."""
     if draw.random() > 0.88:
         return []
     rank = {"市内": 0, "同居": 2}
     away = sorted((r for r in relatives if r.place != "同居" and r.relation not in ("甥", "姪")),
-                  key=lambda r: (rank.get(r.place, 1 if r.place in NEAR_TOWNS else 3)))
+                  key=lambda r: (rank.get(r.place, 1 if r.place in spec.near_towns else 3)))
     order = away + [r for r in relatives if r.place == "同居"] + [r for r in relatives if r.relation in ("甥", "姪")]
     if not order:
         used = {r.name for r in relatives}
@@ -402,7 +405,7 @@ LIFE_SUPPORT_DEVICES = ("人工呼吸器", "在宅酸素", "たん吸引器")  #
 
 
 def _professionals(row: dict[str, Any], care: int, young_disabled: bool, devices: list[str], district: str,
-                   names: _Names, draw: random.Random) -> None:
+                   names: _Names, draw: random.Random, spec: DemoSpec) -> None:
     """Care professionals: ケアマネジャー (要介護), 相談支援専門員 (disabled under 65), 主治医 for most,
     訪問看護 and the device supplier for most users of a life-support device (a few left
     missing: the audit lists them as data to-dos)."""
@@ -412,7 +415,7 @@ def _professionals(row: dict[str, Any], care: int, young_disabled: bool, devices
         sex = draw.choice(("男", "女"))
         row[h[f"{key}_name"]] = f"{names.surname(draw)[0]} {names.given_name(sex, draw, set())[0]}" if named else ""
         row[h[f"{key}_organisation"]] = organisation
-        row[h[f"{key}_phone"]] = f"0942-00-{draw.randrange(10000):04d}"
+        row[h[f"{key}_phone"]] = f"{spec.landline_prefix}{draw.randrange(10000):04d}"
 
     life_support = any(d in LIFE_SUPPORT_DEVICES for d in devices)
     if care >= 2:
