@@ -325,14 +325,17 @@ def _family(age: int, sex: str, surname: tuple[str, str], given: tuple[str, str]
 
 def _contacts(relatives: list[Relative], names: _Names, surname: tuple[str, str], draw: random.Random,
               spec: DemoSpec) -> list[Relative]:
-    """Up to three 緊急連絡先 in calling order: children and siblings living apart first (nearest
-    first), then the household, then a nephew or niece; a 知人 for people with no family."""
+    """Up to three 緊急連絡先 in calling order: a young person's parents, then children and siblings
+    living apart (nearest first), then the household, then a nephew or niece; a 知人 for people
+    with no family."""
     if draw.random() > 0.88:
         return []
     rank = {"市内": 0, "同居": 2}
-    away = sorted((r for r in relatives if r.place != "同居" and r.relation not in ("甥", "姪")),
+    parents = [r for r in relatives if r.relation in ("母", "父")]  # a young person's parents come first
+    away = sorted((r for r in relatives if r.place != "同居" and r.relation not in ("甥", "姪", "母", "父")),
                   key=lambda r: (rank.get(r.place, 1 if r.place in spec.near_towns else 3)))
-    order = away + [r for r in relatives if r.place == "同居"] + [r for r in relatives if r.relation in ("甥", "姪")]
+    household = [r for r in relatives if r.place == "同居" and r.relation not in ("母", "父")]
+    order = parents + away + household + [r for r in relatives if r.relation in ("甥", "姪")]
     if not order:
         used = {r.name for r in relatives}
         friend_sex = draw.choice(("男", "女"))
