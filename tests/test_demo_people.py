@@ -78,8 +78,8 @@ def test_relations_fit_the_residents_sex_and_age_and_the_contacts_name(residents
     # a husband only for a woman, a wife only for a man
     assert (contacts.loc[contacts["relation"] == "夫", "性別"] == "女").all()
     assert (contacts.loc[contacts["relation"] == "妻", "性別"] == "男").all()
-    # children only for people old enough, parents only for the young
-    assert contacts.loc[contacts["relation"].isin(CHILDREN), "age"].min() >= 40
+    # grown-up children only for people old enough, parents only for the young
+    assert contacts.loc[contacts["relation"].isin(CHILDREN), "age"].min() >= 50
     assert contacts.loc[contacts["relation"].isin({"父", "母"}), "age"].max() < 60
     # a spouse and a son carry the family name
     surname = contacts["氏名"].str.split(" ").str[0]
@@ -94,7 +94,7 @@ def test_own_choice_of_a_childs_home_names_a_child_the_resident_has(residents: p
     assert len(chosen) > 20
     for _, row in chosen.iterrows():
         assert row["避難先の希望"].split("宅")[0] in CHILDREN, row["名簿番号"]
-        assert (TODAY - parse_date(row["生年月日"])).days // 365 >= 40, row["名簿番号"]
+        assert (TODAY - parse_date(row["生年月日"])).days // 365 >= 50, row["名簿番号"]
 
 
 def test_supporters_are_other_people_with_addresses_and_mostly_consent(residents: pd.DataFrame,

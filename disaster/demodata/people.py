@@ -229,7 +229,7 @@ def generate_residents(districts: gpd.GeoDataFrame, seeds: gpd.GeoDataFrame, tot
             row[h[f"contact{number}_phone"]] = contact.phone
         service = _day_service(care_level, district, draw)
         row[h["day_service"]] = service[1] if service else ""
-        row[h["daytime_situation"]], row[h["night_situation"]] = _situations(relatives, service, draw)
+        row[h["daytime_situation"]], row[h["night_situation"]] = _situations(relatives, service, int(age[i]), draw)
         deaf = "聴覚障害" in disability or "聴覚（筆談・手話）" in communication
         blind = "視覚障害" in disability or "視覚（音声・点字）" in communication
         row[h["info_reception"]] = "、".join(_info_reception(int(age[i]), deaf, blind, bool(contacts), draw))
@@ -274,7 +274,7 @@ def _mobile(draw: random.Random, used: set[str]) -> str:
 def _family(age: int, sex: str, surname: tuple[str, str], given: tuple[str, str], lives_alone: bool,
             names: _Names, draw: random.Random, spec: DemoSpec) -> list[Relative]:
     """The resident's family as relatives with relations that fit the resident's age and sex:
-    a spouse of the other sex, children only for people of 40+, parents only for the young,
+    a spouse of the other sex, grown-up children only for people of 50+, parents only for the young,
     older siblings rarely for the very old. Sons keep the family name, married daughters and
     sisters often carry another one."""
     used_given, phones = {given[0]}, set[str]()
@@ -296,18 +296,19 @@ def _family(age: int, sex: str, surname: tuple[str, str], given: tuple[str, str]
     spouse_alive = married and not lives_alone and draw.random() < (0.8 if sex == "男" else 0.55)
     if spouse_alive:
         add(SPOUSE_OF[sex], "同居", same_name=True)
-    if married and age >= 40:
+    if married and age >= 50:  # grown-up children (a contact is an adult)
         count = draw.choices((0, 1, 2, 3), weights=(0.12, 0.33, 0.38, 0.17))[0]
         order = {"男": 0, "女": 0}
         for _ in range(count):
             child_sex = draw.choice(("男", "女"))
             label = ("長", "次", "三")[order[child_sex]] + ("男" if child_sex == "男" else "女")
             order[child_sex] += 1
-            add(label, place_away(), same_name=child_sex == "男" or draw.random() < 0.4)
+            add(label, place_away(), same_name=child_sex == "男" or age < 60 or draw.random() < 0.4)
     if age < 55:
         for parent in ("母", "父"):
             if draw.random() < (0.85 if age < 40 else 0.55):
-                add(parent, "同居" if not married and not lives_alone else "市内", same_name=True)
+                # a married woman usually took her husband's name: her parents carry another one
+                add(parent, "同居" if not married and not lives_alone else "市内", same_name=sex == "男" or not married)
     for _ in range(draw.choices((0, 1, 2), weights=(0.3, 0.45, 0.25))[0]):
         older = draw.random() < (0.5 if age < 75 else 0.15)
         sibling_sex = draw.choice(("男", "女"))
@@ -357,11 +358,13 @@ def _day_service(care_level: str, district: str, draw: random.Random) -> tuple[l
     return labels, f"{'・'.join(labels)} {kind}（デモ通所事業所{district}）"
 
 
-def _situations(relatives: list[Relative], service: tuple[list[str], str] | None,
+def _situations(relatives: list[Relative], service: tuple[list[str], str] | None, age: int,
                 draw: random.Random) -> tuple[str, str]:
-    """Who is with the person by day and by night, in the 名簿's plain words."""
+    """Who is with the person by day and by night, in the 名簿's plain words (an old person's
+    spouse is mostly at home by day; working-age relatives mostly are not)."""
     home = [r for r in relatives if r.place == "同居"]
-    at_home_by_day = [r for r in home if r.relation in ("夫", "妻", "父", "母") or draw.random() < 0.2]
+    at_home = {"夫": 0.8 if age >= 65 else 0.3, "妻": 0.8 if age >= 65 else 0.3, "父": 0.6, "母": 0.7}
+    at_home_by_day = [r for r in home if draw.random() < at_home.get(r.relation, 0.2)]
     if not home:
         weekdays, core, night = False, "ひとり", "夜間もひとり"
     else:
