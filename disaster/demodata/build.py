@@ -79,7 +79,7 @@ def build_demo(shared: Path, out: Path, residents: int | None = None, seed: int 
         inland, out / "inland_demo.geojson", kind="hazards", layer=HazardLayer.INLAND_FLOOD.value)
     landslide_file = f"A33_demo_{spec.hazards.landslide_file_stem}.geojson"
     files[landslide_file] = _write_geojson(landslides, out / landslide_file, kind="hazards")
-    foothills = shapely.union_all(landslides.geometry.values).buffer(0.002)  # ~200 m around the zones
+    foothills = shapely.union_all(landslides.geometry.values).buffer(0.0006)  # the zones and ~60 m around them
     people = generate_residents(districts, seeds, residents, rng, foothills, spec)
     add_welfare_agreements(people, all_shelters, rain, rng, TODAY)
     files["residents.csv"] = _write_csv(people, list(RESIDENT_COLUMNS.values()), out / "residents.csv", "residents")

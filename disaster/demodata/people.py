@@ -53,32 +53,42 @@ def sample_points(districts: gpd.GeoDataFrame, seeds: gpd.GeoDataFrame, counts: 
         shapely.prepare(inner)
         minx, miny, maxx, maxy = inner.bounds
         hill = inner.intersection(slopes) if slopes is not None else shapely.Polygon()
-        shapely.prepare(hill)
-        got: list[np.ndarray] = []
-        have = 0
+        on_hill = 0 if hill.is_empty else int(round(FOOTHILL_SHARE * count))
+        got: list[np.ndarray] = [_uniform_in(hill, on_hill, rng)] if on_hill else []
+        have = on_hill
         while have < count:
             n = max(64, 2 * (count - have))
             draw = rng.random(n)
             clustered = draw < 0.6
             x = np.where(clustered, rng.normal(seed.x, 900, n), rng.uniform(minx, maxx, n))
             y = np.where(clustered, rng.normal(seed.y, 900, n), rng.uniform(miny, maxy, n))
-            if not hill.is_empty:
-                hx0, hy0, hx1, hy1 = hill.bounds
-                on_hill = draw > 1 - FOOTHILL_SHARE
-                x = np.where(on_hill, rng.uniform(hx0, hx1, n), x)
-                y = np.where(on_hill, rng.uniform(hy0, hy1, n), y)
-                keep_hill = shapely.contains_xy(hill, x, y)
-                x, y = x[~on_hill | keep_hill], y[~on_hill | keep_hill]
             keep = shapely.contains_xy(inner, x, y)
             pts = np.column_stack([x[keep], y[keep]])[: count - have]
             got.append(pts)
             have += len(pts)
         xy = np.concatenate(got) if got else np.empty((0, 2))
+        if on_hill:
+            xy = xy[rng.permutation(len(xy))]
         wgs = gpd.GeoSeries(shapely.points(xy), crs=METRIC_CRS).to_crs(WGS84)
         lons.append(wgs.x.to_numpy())
         lats.append(wgs.y.to_numpy())
         which.append(np.full(len(xy), index))
     return np.concatenate(lons), np.concatenate(lats), np.concatenate(which)
+
+
+def _uniform_in(area: shapely.Geometry, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` points spread uniformly over ``area`` (prepared, metric)."""
+    minx, miny, maxx, maxy = area.bounds
+    got: list[np.ndarray] = []
+    have = 0
+    while have < count:
+        n = max(256, 8 * (count - have))
+        x, y = rng.uniform(minx, maxx, n), rng.uniform(miny, maxy, n)
+        keep = shapely.contains_xy(area, x, y)
+        pts = np.column_stack([x[keep], y[keep]])[: count - have]
+        got.append(pts)
+        have += len(pts)
+    return np.concatenate(got)
 
 
 def district_counts(districts: gpd.GeoDataFrame, total: int, rng: np.random.Generator) -> np.ndarray:
