@@ -172,8 +172,8 @@ def _demo_outputs(store: Store, out: Path) -> None:
 def build_demo_command(
     shared: Annotated[Path, typer.Option(help="公開データのフォルダ（../shared/data）")] = PROJECT_ROOT.parent / "shared" / "data",
     out: Annotated[Path, typer.Option(help="出力フォルダ")] = DEMO_DATA_DIR,
-    residents: Annotated[int, typer.Option(help="架空の住民数")] = 3000,
-    seed: Annotated[int, typer.Option(help="乱数の種")] = 40203,
+    residents: Annotated[int | None, typer.Option(help="架空の住民数（省略時は data/demo/<団体コード>.toml の値）")] = None,
+    seed: Annotated[int | None, typer.Option(help="乱数の種（省略時は data/demo/<団体コード>.toml の値）")] = None,
 ) -> None:
     """公開データからデモデータを作り直します（同じ種なら同じ結果）。"""
     from disaster.demodata.build import build_demo
@@ -479,6 +479,7 @@ COUNT_LABELS = {
     "emergency_contacts": "緊急連絡先", "care_professionals": "関係専門職", "datasets": "取り込んだデータセット",
     "resident_supporter_links": "支援の組み合わせ", "emergency_sites": "　うち指定緊急避難場所",
     "designated_shelters": "　うち指定避難所", "welfare_shelters": "　うち福祉避難所",
+    "welfare_agreements": "福祉避難所の受入合意",
 }
 
 

@@ -26,6 +26,7 @@ from disaster.models import (
     Resident,
     Shelter,
     Supporter,
+    WelfareAgreement,
     resident_supporter,
 )
 
@@ -175,7 +176,8 @@ def upsert_residents(
     source: str,
     is_demo: bool,
 ) -> tuple[int, int]:
-    """Bulk insert/update residents by 名簿番号; their contacts and professionals are replaced."""
+    """Bulk insert/update residents by 名簿番号; their contacts and professionals are replaced,
+    and so are their 福祉避難所 agreements when the file carries them (``agreements`` not None)."""
     districts = district_ids(session, city_code)
     existing = resident_ids(session, city_code)
     inserts: list[dict[str, Any]] = []
@@ -204,7 +206,26 @@ def upsert_residents(
         session.execute(insert(EmergencyContact), contacts)
     if professionals:
         session.execute(insert(CareProfessional), professionals)
+    _replace_agreements(session, city_code, records, ids)
     return len(inserts), len(updates)
+
+
+def _replace_agreements(session: Session, city_code: str, records: Sequence[ResidentRecord], ids: dict[str, int]) -> None:
+    carried = [r for r in records if r.agreements is not None]
+    if not carried:
+        return
+    shelters = dict(session.execute(select(Shelter.code, Shelter.id).where(Shelter.city_code == city_code)).all())
+    touched = [ids[r.values["resident_no"]] for r in carried]
+    for start in range(0, len(touched), 500):
+        session.execute(delete(WelfareAgreement).where(WelfareAgreement.resident_id.in_(touched[start : start + 500])))
+    rows = [
+        {"resident_id": ids[r.values["resident_no"]], "shelter_id": shelters[a["shelter_code"]],
+         "agreed_on": a["agreed_on"], "note": a.get("note")}
+        for r in carried
+        for a in r.agreements or []
+    ]
+    if rows:
+        session.execute(insert(WelfareAgreement), rows)
 
 
 def upsert_supporters(
@@ -244,7 +265,7 @@ def table_counts(session: Session) -> dict[str, int]:
         "districts": District, "consultation_centres": ConsultationCentre, "shelters": Shelter,
         "hazard_zones": HazardZone, "residents": Resident, "supporters": Supporter,
         "emergency_contacts": EmergencyContact, "care_professionals": CareProfessional,
-        "datasets": Dataset,
+        "welfare_agreements": WelfareAgreement, "datasets": Dataset,
     }
     counts = {name: session.scalar(select(func.count()).select_from(model)) or 0 for name, model in models.items()}
     counts["resident_supporter_links"] = session.scalar(select(func.count()).select_from(resident_supporter)) or 0

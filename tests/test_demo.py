@@ -38,6 +38,9 @@ def test_demo_loads_everything_and_is_idempotent(database_url: str) -> None:
     shelters = json.loads((BUNDLE / "shelters.geojson").read_text(encoding="utf-8"))["features"]
     assert stats["shelter_kinds"]["welfare_shelters"] == sum(f["properties"]["is_welfare_shelter"] for f in shelters) > 0
     assert sum(d["residents"] for d in stats["districts"]) == manifest["residents"]
+    residents = (BUNDLE / "residents.csv").read_text(encoding="utf-8-sig").splitlines()
+    agreed = sum(",DEMO-W" in line for line in residents)  # 福祉避難所受入合意 holds a DEMO-W… code
+    assert stats["counts"]["welfare_agreements"] == agreed > 0
     assert all(d["residents"] > 0 for d in stats["districts"])
     assert any(d["residents_without_supporter"] > 0 for d in stats["districts"])
     assert all(d["demo"] for d in stats["datasets"] if d["kind"] in {"residents", "supporters", "hazards"})
@@ -52,5 +55,5 @@ def test_demo_loads_everything_and_is_idempotent(database_url: str) -> None:
     for table in ("district", "shelter", "resident", "supporter", "resident_supporter", "exercise_session"):
         assert after[table] == before[table], table
     # zones and contacts are replaced per dataset/resident: same content, possibly new surrogate ids
-    for table in ("hazard_zone", "emergency_contact", "care_professional", "exercise_participants"):
+    for table in ("hazard_zone", "emergency_contact", "care_professional", "welfare_agreement", "exercise_participants"):
         assert sorted(r[1:] for r in after[table]) == sorted(r[1:] for r in before[table]), table

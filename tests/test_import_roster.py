@@ -186,3 +186,110 @@ def test_residents_own_destination_by_shelter_code_or_name(kurume, tmp_path: Pat
     with pytest.raises(ImportRejected, match="1 件") as caught:
         import_residents(kurume.sessions, bad, kurume.city_code, today=TODAY)
     assert caught.value.problems[0].field == "希望避難所"
+
+
+# --- how and when help is needed, the flat's floor, professionals, 福祉避難所 agreements ---
+
+NEW_HEADER = [*HEADER, "避難情報の受け取り方", "日中の状況", "夜間の状況", "通所サービス", "住戸の階",
+              "主治医氏名", "主治医所属", "主治医電話", "訪問看護氏名", "訪問看護所属", "訪問看護電話",
+              "医療機器業者氏名", "医療機器業者所属", "医療機器業者電話"]
+
+
+def _new_row(no: str, reception: str = "防災メール、FAX", floors: str = "2", home_floor: str = "") -> list[str]:
+    row = _row(no)
+    row[HEADER.index("建物階数")] = floors
+    return [*row, reception, "平日の日中はひとり", "夜間は長男と同居", "月・木 デイサービス", home_floor,
+            "筑後 医師", "デモ内科医院", "0942-00-1111", "久留米 看護", "デモ訪問看護ステーション", "0942-00-2222",
+            "", "デモ医療機器株式会社", "0942-00-3333"]
+
+
+def _welfare_shelters() -> list[dict]:
+    import json
+
+    features = json.loads((BUNDLE / "shelters.geojson").read_text(encoding="utf-8"))["features"]
+    return [f["properties"] for f in features if f["properties"]["is_welfare_shelter"]]
+
+
+def test_information_situations_day_service_flat_floor_and_professionals(kurume, tmp_path: Path) -> None:
+    rows = [_new_row("001", "防災メール、ＦＡＸ、文字表示"), _new_row("002", "テレビ、防災行政無線、電話", "8", "5")]
+    import_residents(kurume.sessions, write_csv(tmp_path / "m.csv", NEW_HEADER, rows, encoding="cp932"),
+                     kurume.city_code, today=TODAY)
+    with kurume.sessions() as session:
+        first, second = session.scalars(select(Resident).order_by(Resident.resident_no)).all()
+        assert first.info_reception == ["防災メール", "FAX", "文字表示"]  # full-width ＦＡＸ normalised
+        assert second.info_reception == ["テレビ・ラジオ", "防災行政無線（屋外）", "電話（支援者・家族から）"]  # short forms
+        assert (first.daytime_situation, first.night_situation, first.day_service) == (
+            "平日の日中はひとり", "夜間は長男と同居", "月・木 デイサービス")
+        assert first.home_floor is None and (second.building_floors, second.home_floor) == (8, 5)
+        roles = {p.role: (p.name, p.organisation, p.phone) for p in first.care_professionals}
+        assert roles == {"主治医": ("筑後 医師", "デモ内科医院", "0942-00-1111"),
+                         "訪問看護": ("久留米 看護", "デモ訪問看護ステーション", "0942-00-2222"),
+                         "医療機器業者": (None, "デモ医療機器株式会社", "0942-00-3333")}
+
+
+def test_unknown_information_channel_and_a_flat_floor_above_the_building_are_errors(kurume, tmp_path: Path) -> None:
+    rows = [_new_row("001", "防災メール、のろし"), _new_row("002", floors="3", home_floor="4")]
+    before = snapshot(kurume)
+    with pytest.raises(ImportRejected) as caught:
+        import_residents(kurume.sessions, write_csv(tmp_path / "m.csv", NEW_HEADER, rows), kurume.city_code, today=TODAY)
+    found = {(p.row, p.field): p.message for p in caught.value.problems}
+    assert set(found) == {(2, "避難情報の受け取り方"), (3, "住戸の階")}
+    assert "のろし" in found[(2, "避難情報の受け取り方")] and "FAX" in found[(2, "避難情報の受け取り方")]
+    assert "建物階数（3）を超えています" in found[(3, "住戸の階")]
+    assert snapshot(kurume) == before
+
+
+AGREEMENT_HEADER = [*HEADER, "福祉避難所受入合意", "受入合意日"]
+
+
+def test_welfare_agreement_by_code_or_name_is_stored_dated(kurume, tmp_path: Path) -> None:
+    from disaster.models import WelfareAgreement
+    from disaster.usecases.imports import import_shelters
+
+    import_shelters(kurume.sessions, [BUNDLE / "shelters.geojson"], kurume.city_code)
+    first, second = _welfare_shelters()[:2]
+    rows = [[*_row("001"), first["code"], "R7.5.1"], [*_row("002"), second["name"], "2025/6/2"], [*_row("003"), "", ""]]
+    path = write_csv(tmp_path / "m.csv", AGREEMENT_HEADER, rows)
+    import_residents(kurume.sessions, path, kurume.city_code, today=TODAY)
+    import_residents(kurume.sessions, path, kurume.city_code, today=TODAY)  # re-import: replaced, not duplicated
+
+    def agreements() -> set[tuple[str, str, dt.date]]:
+        with kurume.sessions() as session:
+            return {(r.resident_no, a.shelter.code, a.agreed_on)
+                    for r in session.scalars(select(Resident)) for a in r.welfare_agreements}
+
+    assert agreements() == {("001", first["code"], dt.date(2025, 5, 1)), ("002", second["code"], dt.date(2025, 6, 2))}
+    with kurume.sessions() as session:
+        assert session.scalar(select(WelfareAgreement.id).limit(1)) is not None
+    # a 名簿 without the agreement columns leaves the stored agreements alone
+    import_residents(kurume.sessions, write_csv(tmp_path / "plain.csv", HEADER, [_row("001")]), kurume.city_code, today=TODAY)
+    assert ("001", first["code"], dt.date(2025, 5, 1)) in agreements()
+    # an emptied agreement cell removes it
+    import_residents(kurume.sessions, write_csv(tmp_path / "m2.csv", AGREEMENT_HEADER, [[*_row("001"), "", ""]]),
+                     kurume.city_code, today=TODAY)
+    assert agreements() == {("002", second["code"], dt.date(2025, 6, 2))}
+
+
+def test_bad_welfare_agreement_names_file_row_and_column_and_writes_nothing(kurume, tmp_path: Path) -> None:
+    from disaster.usecases.imports import import_shelters
+
+    import_shelters(kurume.sessions, [BUNDLE / "shelters.geojson"], kurume.city_code)
+    welfare = _welfare_shelters()[0]
+    rows = [
+        [*_row("001"), welfare["code"], "R7.5.1"],  # fine
+        [*_row("002"), "デモ福祉避難所 どこにもない園", "R7.5.1"],  # unknown shelter
+        [*_row("003"), "E4020300002111", "R7.5.1"],  # 安武小学校: a 指定避難所, not a 福祉避難所
+        [*_row("004"), welfare["name"], ""],  # no date
+        [*_row("005"), "", "R7.5.1"],  # a date without a shelter
+    ]
+    before = snapshot(kurume)
+    with pytest.raises(ImportRejected) as caught:
+        import_residents(kurume.sessions, write_csv(tmp_path / "meibo.csv", AGREEMENT_HEADER, rows),
+                         kurume.city_code, today=TODAY)
+    found = {(p.row, p.field) for p in caught.value.problems}
+    assert found == {(3, "福祉避難所受入合意"), (4, "福祉避難所受入合意"), (5, "受入合意日"), (6, "福祉避難所受入合意")}
+    messages = [str(p) for p in caught.value.problems]
+    assert any(m.startswith("meibo.csv 3行目「福祉避難所受入合意」") and "どこにもない園" in m and "登録されていません" in m
+               for m in messages)
+    assert any("福祉避難所として登録されていません" in m for m in messages)
+    assert snapshot(kurume) == before

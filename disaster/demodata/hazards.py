@@ -1,10 +1,11 @@
-"""Demo hazard zones in the official schemas, plausible for Kurume (all fictional):
+"""Demo hazard zones in the official schemas, plausible for the demo city (all fictional); the
+river, the boundary stretches and the districts come from the demo spec (``data/demo/``):
 
-- 筑後川 flooding along the river, which forms the city's northern and western edge: depth bands
-  (L1 計画規模, L2 想定最大規模), duration bands and a 家屋倒壊等氾濫想定区域 strip, wider in the
-  low west than in the east;
-- 内水 pockets in the low west and centre;
-- 土砂災害警戒区域 (yellow with red cores) on the 耳納 mountain edge in the south-east.
+- flooding along the river that forms part of the city's edge: depth bands (L1 計画規模,
+  L2 想定最大規模), duration bands and a 家屋倒壊等氾濫想定区域 strip, wider in the low west than
+  in the east;
+- 内水 pockets in the low districts;
+- 土砂災害警戒区域 (yellow with red cores) along the mountain edge of the boundary.
 """
 
 from __future__ import annotations
@@ -17,12 +18,8 @@ import shapely
 from shapely import affinity
 from shapely.ops import substring
 
+from disaster.demodata.spec import HazardSpec
 from disaster.geo import METRIC_CRS, WGS84
-
-RIVER = "筑後川"
-# Ring vertex ranges of the N03 boundary (1 % simplified) that follow the river: NE -> W -> SW.
-RIVER_BOUNDARY_POINTS = (130.7262, 33.3471), (130.3890, 33.2571)
-SOUTH_EDGE_POINTS = (130.5355, 33.2597), (130.7240, 33.3021)
 
 # band widths (m at scale 1.0) per rank, deepest rank first
 L2_BANDS = {4: 400, 3: 1_500, 2: 3_500, 1: 5_000}
@@ -30,8 +27,6 @@ L1_BANDS = {3: 150, 2: 1_200, 1: 2_500}
 DURATION_BANDS = {4: 700, 3: 2_000, 2: 3_500, 1: 5_000}
 COLLAPSE_FLOW_WIDTH = 250
 COLLAPSE_EROSION_WIDTH = 60
-INLAND_DISTRICTS = ("城島", "三潴", "大善寺", "安武", "金丸", "鳥飼", "北野", "弓削", "荒木", "江上")
-LANDSLIDE_DISTRICTS = ("田主丸", "竹野", "水縄", "山本", "草野", "高良内", "青峰")
 
 
 def _ring_section(boundary: shapely.Polygon, start: tuple[float, float], end: tuple[float, float],
@@ -47,28 +42,30 @@ def _ring_section(boundary: shapely.Polygon, start: tuple[float, float], end: tu
     return shapely.LineString(section)
 
 
-def _width_scale(lon: float) -> float:
-    """1.0 in the low west (lon <= 130.50) down to 0.45 in the east (lon >= 130.65)."""
-    return float(np.interp(lon, [130.50, 130.65], [1.0, 0.45]))
+def _width_scale(lon: float, spec: HazardSpec) -> float:
+    """1.0 in the low west (lon <= wide_west_lon) down to 0.45 in the east (lon >= narrow_east_lon)."""
+    return float(np.interp(lon, [spec.wide_west_lon, spec.narrow_east_lon], [1.0, 0.45]))
 
 
 def _variable_buffer(line_wgs: shapely.LineString, width: float, boundary_m: shapely.Geometry,
-                     scaled: bool = True) -> shapely.Geometry:
+                     spec: HazardSpec | None = None) -> shapely.Geometry:
+    """Buffer of the line, ``width`` wide (scaled by longitude when ``spec`` is given)."""
     line_m = gpd.GeoSeries([line_wgs], crs=WGS84).to_crs(METRIC_CRS).iloc[0]
     pieces = []
     step = 500.0
     for start in np.arange(0, line_m.length, step):
         piece = substring(line_m, start, min(start + step, line_m.length))
         mid = gpd.GeoSeries([piece.interpolate(0.5, normalized=True)], crs=METRIC_CRS).to_crs(WGS84).iloc[0]
-        pieces.append(piece.buffer(width * (_width_scale(mid.x) if scaled else 1.0)))
+        pieces.append(piece.buffer(width * (_width_scale(mid.x, spec) if spec is not None else 1.0)))
     return shapely.union_all(pieces).intersection(boundary_m)
 
 
-def _bands(line: shapely.LineString, bands: dict[int, int], boundary_m: shapely.Geometry) -> list[tuple[int, Any]]:
+def _bands(line: shapely.LineString, bands: dict[int, int], boundary_m: shapely.Geometry,
+           spec: HazardSpec) -> list[tuple[int, Any]]:
     """Disjoint (rank, polygon) rings: the deepest rank nearest the river."""
     result, inner = [], shapely.Polygon()
     for rank, width in bands.items():
-        outer = _variable_buffer(line, width, boundary_m)
+        outer = _variable_buffer(line, width, boundary_m, spec)
         result.append((rank, outer.difference(inner)))
         inner = outer
     return result
@@ -78,28 +75,33 @@ def _to_wgs(geoms: list[shapely.Geometry]) -> list[shapely.Geometry]:
     return list(gpd.GeoSeries(geoms, crs=METRIC_CRS).to_crs(WGS84).make_valid())
 
 
-def _a31a(group: int, items: list[tuple[int, shapely.Geometry]], river: str = RIVER) -> gpd.GeoDataFrame:
+def _a31a(group: int, items: list[tuple[int, shapely.Geometry]], spec: HazardSpec) -> gpd.GeoDataFrame:
     prefix = f"A31a_{group}"
     rows = [
-        {f"{prefix}01": "8909060001", f"{prefix}02": river, f"{prefix}03": "1",
+        {f"{prefix}01": spec.river_code, f"{prefix}02": spec.river, f"{prefix}03": "1",
          f"{prefix}04": "国土交通省（デモ）", f"{prefix}05": rank}
         for rank, _ in items
     ]
     return gpd.GeoDataFrame(rows, geometry=_to_wgs([g for _, g in items]), crs=WGS84)
 
 
-def flood_layers(boundary: shapely.Polygon) -> dict[str, gpd.GeoDataFrame]:
+def flood_stem(layer: int, spec: HazardSpec) -> str:
+    """File stem of an A31a layer (10, 20, 30, 41, 42) of the demo river."""
+    return f"A31a-{layer}_demo_{spec.river_file_stem}"
+
+
+def flood_layers(boundary: shapely.Polygon, spec: HazardSpec) -> dict[str, gpd.GeoDataFrame]:
     """A31a layers 10/20/30/41/42 for the river (file stem -> frame)."""
     boundary_m = gpd.GeoSeries([boundary], crs=WGS84).to_crs(METRIC_CRS).iloc[0]
-    river = _ring_section(boundary, *RIVER_BOUNDARY_POINTS, through_north=True)
-    flow = _variable_buffer(river, COLLAPSE_FLOW_WIDTH, boundary_m, scaled=False)
-    erosion = _variable_buffer(river, COLLAPSE_EROSION_WIDTH, boundary_m, scaled=False)
+    river = _ring_section(boundary, *spec.river_boundary_points, through_north=True)
+    flow = _variable_buffer(river, COLLAPSE_FLOW_WIDTH, boundary_m)
+    erosion = _variable_buffer(river, COLLAPSE_EROSION_WIDTH, boundary_m)
     return {
-        "A31a-10_demo_chikugogawa": _a31a(1, _bands(river, L1_BANDS, boundary_m)),
-        "A31a-20_demo_chikugogawa": _a31a(2, _bands(river, L2_BANDS, boundary_m)),
-        "A31a-30_demo_chikugogawa": _a31a(3, _bands(river, DURATION_BANDS, boundary_m)),
-        "A31a-41_demo_chikugogawa": _a31a(4, [(1, flow)]),
-        "A31a-42_demo_chikugogawa": _a31a(4, [(2, erosion)]),
+        flood_stem(10, spec): _a31a(1, _bands(river, L1_BANDS, boundary_m, spec), spec),
+        flood_stem(20, spec): _a31a(2, _bands(river, L2_BANDS, boundary_m, spec), spec),
+        flood_stem(30, spec): _a31a(3, _bands(river, DURATION_BANDS, boundary_m, spec), spec),
+        flood_stem(41, spec): _a31a(4, [(1, flow)], spec),
+        flood_stem(42, spec): _a31a(4, [(2, erosion)], spec),
     }
 
 
@@ -111,12 +113,12 @@ def _random_point_in(geom_m: shapely.Geometry, rng: np.random.Generator) -> shap
             return point
 
 
-def inland_pockets(districts: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
+def inland_pockets(districts: gpd.GeoDataFrame, rng: np.random.Generator, spec: HazardSpec) -> gpd.GeoDataFrame:
     """内水 pockets (A31a-20 layout, rank 1 rim and rank 2 core) in the low districts."""
     metric = districts.to_crs(METRIC_CRS).set_index("name")
     items: list[tuple[int, shapely.Geometry]] = []
     names = []
-    for name in INLAND_DISTRICTS:
+    for name in spec.inland_districts:
         area = metric.geometry[name]
         for _ in range(int(rng.integers(2, 4))):
             centre = _random_point_in(area, rng)
@@ -126,20 +128,21 @@ def inland_pockets(districts: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd
             core = affinity.scale(rim, 0.45, 0.45)
             items += [(1, rim.difference(core).intersection(area)), (2, core.intersection(area))]
             names += [f"{name}地区内水（デモ）"] * 2
-    frame = _a31a(2, items)
+    frame = _a31a(2, items, spec)
     frame["A31a_202"] = names
     return frame
 
 
-def landslide_zones(boundary: shapely.Polygon, districts: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
-    """A33 zones on the 耳納 edge: yellow zones with red (特別警戒区域) cores."""
-    edge = _ring_section(boundary, *SOUTH_EDGE_POINTS, through_north=False)
+def landslide_zones(boundary: shapely.Polygon, districts: gpd.GeoDataFrame, rng: np.random.Generator,
+                    spec: HazardSpec, city: str, prefecture_code: str) -> gpd.GeoDataFrame:
+    """A33 zones on the mountain edge: yellow zones with red (特別警戒区域) cores."""
+    edge = _ring_section(boundary, *spec.landslide_edge_points, through_north=False)
     edge_m = gpd.GeoSeries([edge], crs=WGS84).to_crs(METRIC_CRS).iloc[0]
     band = edge_m.buffer(1_200)
     metric = districts.to_crs(METRIC_CRS).set_index("name")
     rows, geoms = [], []
     number = 0
-    for name in LANDSLIDE_DISTRICTS:
+    for name in spec.landslide_districts:
         area = metric.geometry[name].intersection(band)
         if area.is_empty:
             continue
@@ -156,9 +159,9 @@ def landslide_zones(boundary: shapely.Polygon, districts: gpd.GeoDataFrame, rng:
                 if geom.is_empty:
                     continue
                 rows.append({
-                    "A33_001": kind, "A33_002": klass, "A33_003": "40",
+                    "A33_001": kind, "A33_002": klass, "A33_003": prefecture_code,
                     "A33_004": f"DEMO-{number:03d}", "A33_005": f"{name}{number}（デモ）",
-                    "A33_006": f"久留米市{name}地区",
+                    "A33_006": f"{city}{name}地区",
                 })
                 geoms.append(geom)
     return gpd.GeoDataFrame(rows, geometry=_to_wgs(geoms), crs=WGS84)

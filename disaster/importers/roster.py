@@ -70,6 +70,13 @@ RESIDENT_COLUMNS: dict[str, str] = {
     "consent_plan_date": "計画作成同意日",
     "preferred_shelter": "希望避難所",  # a shelter's code or exact name
     "preferred_destination": "避難先の希望",  # e.g. 長女宅（小郡市）
+    "info_reception": "避難情報の受け取り方",  # 、-separated, INFO_RECEPTION
+    "daytime_situation": "日中の状況",  # e.g. 平日の日中はひとり
+    "night_situation": "夜間の状況",  # e.g. 夜間は長男と同居
+    "day_service": "通所サービス",  # e.g. 月・木 デイサービス
+    "home_floor": "住戸の階",  # the floor of a flat (共同住宅); empty for a house
+    "welfare_agreement": "福祉避難所受入合意",  # a 福祉避難所's code or exact name
+    "welfare_agreement_date": "受入合意日",
 }
 MAX_CONTACTS = 3
 for _n in range(1, MAX_CONTACTS + 1):
@@ -78,7 +85,8 @@ for _n in range(1, MAX_CONTACTS + 1):
         f"contact{_n}_relation": f"緊急連絡先{_n}続柄",
         f"contact{_n}_phone": f"緊急連絡先{_n}電話",
     }
-PROFESSIONAL_PREFIX = {"care_manager": "ケアマネジャー", "counsellor": "相談支援専門員", "doctor": "主治医"}
+PROFESSIONAL_PREFIX = {"care_manager": "ケアマネジャー", "counsellor": "相談支援専門員", "doctor": "主治医",
+                       "visiting_nurse": "訪問看護", "device_supplier": "医療機器業者"}
 for _key, _label in PROFESSIONAL_PREFIX.items():
     RESIDENT_COLUMNS |= {
         f"{_key}_name": f"{_label}氏名",
@@ -100,6 +108,28 @@ SUPPORTER_COLUMNS: dict[str, str] = {
     "resident_nos": "支援対象者番号",
 }
 REQUIRED_SUPPORTER = ("supporter_no", "name", "resident_nos")
+# How 避難情報 reaches a resident (取組指針 様式例「避難情報の入手方法」) and how it is perceived:
+# "sound" (heard), "text" (read), "person" (someone comes and tells them in a way they understand:
+# voice, 筆談 or 手話). A deaf resident needs a channel that is not sound, a blind one one that
+# is not text.
+INFO_RECEPTION: dict[str, str] = {
+    "防災行政無線（屋外）": "sound",
+    "防災ラジオ（戸別受信機）": "sound",
+    "テレビ・ラジオ": "sound",
+    "電話（支援者・家族から）": "sound",
+    "防災メール": "text",
+    "緊急速報メール": "text",
+    "FAX": "text",
+    "文字表示": "text",  # テレビの字幕・データ放送, 文字表示器
+    "訪問（支援者が直接伝える）": "person",
+}
+INFO_RECEPTION_ALIASES: dict[str, str] = {
+    "防災行政無線": "防災行政無線（屋外）", "屋外スピーカー": "防災行政無線（屋外）",
+    "防災ラジオ": "防災ラジオ（戸別受信機）", "戸別受信機": "防災ラジオ（戸別受信機）",
+    "テレビ": "テレビ・ラジオ", "ラジオ": "テレビ・ラジオ",
+    "電話": "電話（支援者・家族から）", "メール": "防災メール", "エリアメール": "緊急速報メール",
+    "ファクス": "FAX", "ファックス": "FAX", "字幕": "文字表示", "訪問": "訪問（支援者が直接伝える）",
+}
 LIST_SEPARATORS = re.compile(r"[、,;；/／\s]+")
 MAX_AGE = 120
 
@@ -137,6 +167,9 @@ class ResidentRecord:
     values: dict[str, Any]  # models.Resident columns (district as name until resolved)
     contacts: list[dict[str, Any]]
     professionals: list[dict[str, Any]]
+    # WelfareAgreement rows as {"shelter_code", "agreed_on"}; None when the file has no
+    # 福祉避難所受入合意 column (then the stored agreements are left as they are)
+    agreements: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -148,12 +181,14 @@ class SupporterRecord:
 @dataclass
 class CityContext:
     """What validation needs to know about the city: its boundary, 校区 polygons and shelters
-    (``shelters`` maps each shelter's code and name to its code)."""
+    (``shelters`` maps each shelter's code and name to its code; ``welfare_shelters`` holds the
+    codes of the 福祉避難所 among them)."""
 
     boundary: shapely.Geometry
     district_names: list[str]
     district_geoms: list[shapely.Geometry]
     shelters: dict[str, str] = field(default_factory=dict)
+    welfare_shelters: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         shapely.prepare(self.boundary)
@@ -246,13 +281,14 @@ class _Row:
         self.error(key, f"「{text}」は使えません（{'、'.join(dict.fromkeys(canonical.values()))} のいずれか）。")
         return None
 
-    def choices(self, key: str, allowed: tuple[str, ...]) -> list[str]:
+    def choices(self, key: str, allowed: tuple[str, ...] | dict[str, str]) -> list[str]:
         canonical = _canonical(allowed)
         items = [item for item in LIST_SEPARATORS.split(self.text(key)) if item]
         unknown = [item for item in items if item not in canonical]
         if unknown:
-            self.error(key, f"「{'、'.join(unknown)}」は使えません（{'、'.join(allowed)} から選んでください）。")
-        return [canonical[item] for item in items if item in canonical]
+            names = "、".join(dict.fromkeys(canonical.values()))
+            self.error(key, f"「{'、'.join(unknown)}」は使えません（{names} から選んでください）。")
+        return list(dict.fromkeys(canonical[item] for item in items if item in canonical))
 
 
 def _canonical(allowed: tuple[str, ...] | dict[str, str]) -> dict[str, str]:
@@ -302,6 +338,7 @@ def read_residents(
         if wanted and wanted not in context.shelters:
             row.error("preferred_shelter", f"避難所「{wanted}」は登録されていません（コードまたは正式名称）。")
         record.values["preferred_shelter_code"] = context.shelters.get(wanted) if wanted else None
+        record.agreements = _agreements(row, context, today) if mapping.headers["welfare_agreement"] in table.header else None
         pending.append((row, record))
     _check_locations(pending, context)
     for row, record in pending:
@@ -322,6 +359,9 @@ def _resident(row: _Row, today: dt.date) -> ResidentRecord:
     bedroom = row.integer("bedroom_floor", 1, 60)
     if floors is not None and bedroom is not None and bedroom > floors:
         row.error("bedroom_floor", f"寝室の階（{bedroom}）が建物階数（{floors}）を超えています。")
+    home_floor = row.integer("home_floor", 1, 60)
+    if floors is not None and home_floor is not None and home_floor > floors:
+        row.error("home_floor", f"住戸の階（{home_floor}）が建物階数（{floors}）を超えています。")
     values: dict[str, Any] = {
         "resident_no": row.required("resident_no"),
         "name": row.required("name"),
@@ -351,6 +391,11 @@ def _resident(row: _Row, today: dt.date) -> ResidentRecord:
         "consent_plan_date": row.date("consent_plan_date", today),
         "preferred_shelter": row.optional("preferred_shelter"),
         "preferred_destination": row.optional("preferred_destination"),
+        "info_reception": row.choices("info_reception", INFO_RECEPTION_ALIASES | {k: k for k in INFO_RECEPTION}),
+        "daytime_situation": row.optional("daytime_situation"),
+        "night_situation": row.optional("night_situation"),
+        "day_service": row.optional("day_service"),
+        "home_floor": home_floor,
     }
     if (values["lat"] is None or values["lon"] is None) and (row.text("lat") == "" or row.text("lon") == ""):
         row.error("lat", "緯度・経度が空です（地図・判定に必要です）。")
@@ -371,6 +416,28 @@ def _resident(row: _Row, today: dt.date) -> ResidentRecord:
             professionals.append({"role": role, "name": name, "organisation": organisation,
                                   "phone": row.optional(f"{key}_phone")})
     return ResidentRecord(values, contacts, professionals)
+
+
+def _agreements(row: _Row, context: CityContext, today: dt.date) -> list[dict[str, Any]]:
+    """The 福祉避難所 that agreed to take this resident directly (code or exact name) and when."""
+    wanted = row.optional("welfare_agreement")
+    agreed_on = row.date("welfare_agreement_date", today)
+    if not wanted:
+        if agreed_on is not None:
+            row.error("welfare_agreement", "受入合意日がありますが、合意した福祉避難所が空です。")
+        return []
+    code = context.shelters.get(wanted)
+    if code is None:
+        row.error("welfare_agreement", f"福祉避難所「{wanted}」は登録されていません（コードまたは正式名称）。")
+        return []
+    if code not in context.welfare_shelters:
+        row.error("welfare_agreement", f"「{wanted}」は福祉避難所として登録されていません。")
+        return []
+    if agreed_on is None:
+        if not row.text("welfare_agreement_date"):
+            row.error("welfare_agreement_date", "福祉避難所の受入合意には合意日が必要です。")
+        return []
+    return [{"shelter_code": code, "agreed_on": agreed_on}]
 
 
 def _check_locations(pending: list[tuple[_Row, ResidentRecord]], context: CityContext) -> None:

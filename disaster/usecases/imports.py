@@ -169,10 +169,14 @@ def city_context(session: Session, city_code: str) -> roster.CityContext:
     geoms = list(geo.from_wkb(row.geom for row in rows))
     boundary = shapely.from_wkb(city.boundary) if city.boundary else shapely.union_all(geoms)
     shelters: dict[str, str] = {}
-    for code, name in session.execute(select(Shelter.code, Shelter.name).where(Shelter.city_code == city_code)):
+    welfare: set[str] = set()
+    query = select(Shelter.code, Shelter.name, Shelter.is_welfare_shelter).where(Shelter.city_code == city_code)
+    for code, name, is_welfare in session.execute(query):
         shelters.setdefault(name, code)
         shelters[code] = code
-    return roster.CityContext(boundary, [row.name for row in rows], geoms, shelters)
+        if is_welfare:
+            welfare.add(code)
+    return roster.CityContext(boundary, [row.name for row in rows], geoms, shelters, frozenset(welfare))
 
 
 def import_residents(
