@@ -162,9 +162,9 @@ def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: Road
         result[column] = exposure[column].to_numpy()
     result = pd.concat([result, decision], axis=1)
     shelter_ids = np.append(shelters["id"].to_numpy(dtype=int), -1)  # index -1 -> id -1 (none)
-    result["destination_kind"] = kind
+    result["destination_kind"] = pd.Series(kind, dtype=object)  # None, not NaN, where missing
     result["destination_shelter_id"] = shelter_ids[chosen]
-    result["destination_text"] = np.where(text_only, own_text, None)
+    result["destination_text"] = pd.Series(np.where(text_only, own_text, None), dtype=object)  # None, not NaN, where missing
     result["destination_reasons"] = reasons
     result["second_shelter_id"] = shelter_ids[second]
     result["welfare_needed"] = welfare_needed
@@ -173,15 +173,15 @@ def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: Road
     result["welfare_direct"] = direct
     result["distance_m"] = np.where(has_route, distance, np.nan)
     result["walk_speed_mps"] = speed
-    result["travel_mode"] = mode
+    result["travel_mode"] = pd.Series(mode, dtype=object)  # None, not NaN, where missing
     result["travel_min"] = np.where(has_route, travel, np.nan)
     result["walk_min"] = np.where(has_route, walk_min, np.nan)
     result["prepare_min"] = prepare
     result["start_margin_min"] = margin
-    result["start_trigger"] = trigger
+    result["start_trigger"] = pd.Series(trigger, dtype=object)  # None, not NaN, where missing
     result["destination_floor"] = pd.Series([int(f) if f > 0 else None for f in destination_floor], dtype=object)
     result["crosses_deep_water"] = crosses
-    result["route"] = route
+    result["route"] = pd.Series(shapely.to_wkb(route), dtype=object)  # WKB, None without a destination
     result["route_is_road"] = route_is_road
     result["priority_score"] = score
     result["priority_reasons"] = score_reasons
@@ -373,10 +373,10 @@ def _trip_minutes(distance: np.ndarray, person: np.ndarray, speed: np.ndarray, l
 
 def _routes(residents: pd.DataFrame, shelters: pd.DataFrame, home: np.ndarray, sites: np.ndarray, chosen: np.ndarray,
             detour: float, network: RoadNetwork | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(distance m, WGS84 WKB LineString home -> destination, follows the road graph) per resident."""
+    """(distance m, WGS84 LineString home -> destination, follows the road graph) per resident."""
     n = len(home)
     distance = np.full(n, np.nan)
-    route = np.full(n, None, dtype=object)
+    route = np.full(n, None, dtype=object)  # shapely LineStrings (WGS84)
     is_road = np.zeros(n, dtype=bool)
     routed = np.flatnonzero(chosen >= 0)
     if not len(routed):
@@ -384,7 +384,7 @@ def _routes(residents: pd.DataFrame, shelters: pd.DataFrame, home: np.ndarray, s
     origin = residents[["lon", "lat"]].to_numpy(dtype=float)[routed]
     target = shelters[["lon", "lat"]].to_numpy(dtype=float)[chosen[routed]]
     distance[routed] = np.linalg.norm(home[routed] - sites[chosen[routed]], axis=1) * detour
-    route[routed] = shapely.to_wkb(shapely.linestrings(np.stack([origin, target], axis=1)))
+    route[routed] = shapely.linestrings(np.stack([origin, target], axis=1))
     if network is not None:
         lengths, paths = network.paths(home[routed], sites, np.column_stack([np.arange(len(routed)), chosen[routed]]))
         for k, path in enumerate(paths):
@@ -392,7 +392,7 @@ def _routes(residents: pd.DataFrame, shelters: pd.DataFrame, home: np.ndarray, s
                 continue  # not connected by the graph: straight line, to be checked
             i = routed[k]
             distance[i] = lengths[k]
-            route[i] = shapely.to_wkb(shapely.LineString(np.vstack([origin[k], path, target[k]])))
+            route[i] = shapely.LineString(np.vstack([origin[k], path, target[k]]))
             is_road[i] = True
     return distance, route, is_road
 
@@ -407,18 +407,16 @@ def _crosses_deep_water(index: HazardIndex, exposure: pd.DataFrame, route: np.nd
     deep = index.deep_water()
     if len(check) and not deep.is_empty:
         shapely.prepare(deep)
-        crosses[check] = shapely.intersects(shapely.from_wkb(route[check]), deep)
+        crosses[check] = shapely.intersects(route[check], deep)
     return crosses
 
 
-def _who_needs_vehicle(residents: pd.DataFrame, needs: pd.DataFrame, i: int) -> str:
-    if needs["bedridden"].iat[i]:
-        return "寝たきりの"
-    if needs["power"].iat[i]:
-        return "電源が必要な医療機器を使っている"
-    if residents["mobility"].iat[i] == "車いす":
-        return "車いすを使っていて、避難先まで遠い"
-    return "避難先まで遠い"
+def _who_needs_vehicle(residents: pd.DataFrame, needs: pd.DataFrame) -> np.ndarray:
+    """Why each person travels by vehicle, as the start of a sentence ("…ため")."""
+    wheelchair = residents["mobility"].fillna("").to_numpy() == "車いす"
+    return np.select([needs["bedridden"].to_numpy(), needs["power"].to_numpy(), wheelchair],
+                     ["寝たきりの", "電源が必要な医療機器を使っている", "車いすを使っていて、避難先まで遠い"],
+                     default="避難先まで遠い").astype(object)
 
 
 def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs: pd.DataFrame, bits: np.ndarray,
@@ -427,91 +425,115 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
                          welfare: _Welfare, safety: DestinationSafety, distance: np.ndarray, mode: np.ndarray,
                          travel: np.ndarray, walk_min: np.ndarray, prepare: np.ndarray, trigger: np.ndarray,
                          crosses: np.ndarray, limit: np.ndarray, destination_floor: np.ndarray) -> list[list[Reason]]:
-    names = shelters["name"].to_numpy()
-    accepted = shelters["accepted_groups"].fillna("").to_numpy()
+    """Plain-Japanese reasons per resident (a Python loop over plain lists, texts cached)."""
+    names = shelters["name"].tolist()
+    accepted = shelters["accepted_groups"].fillna("").tolist()
     rows = [shelters.iloc[i] for i in range(len(shelters))]
-    basis_cache: dict[tuple[int, int], str] = {}
-    start_cache: dict[tuple[str, int, int], str] = {}
-    need_cols = list(WELFARE_NEED_LABELS)
-    need = needs[need_cols].to_numpy()
+    need = [tuple(r) for r in needs[list(WELFARE_NEED_LABELS)].to_numpy().tolist()]
+    who = _who_needs_vehicle(residents, needs).tolist()
+    routed = np.isfinite(travel)
+    minutes_all = np.where(routed, np.maximum(1, np.rint(np.nan_to_num(travel))), 0).astype(int).tolist()
+    prepare_all = np.rint(prepare).astype(int).tolist()
+    # distance label key: metres rounded to 10 below 1 km, else to 100 m
+    d = np.nan_to_num(distance)
+    distance_key = np.where(d < 1000, np.rint(d / 10) * 10, np.rint(d / 100) * 100 + 0.5).tolist()
+    chosen_l, second_l, planned_l, own_l = chosen.tolist(), second.tolist(), welfare.shelter.tolist(), own_shelter.tolist()
+    text_only_l, own_regular_l, own_ok_l = text_only.tolist(), own_regular.tolist(), own_ok.tolist()
+    relaxed_l, crosses_l, direct_l = relaxed.tolist(), crosses.tolist(), welfare.direct.tolist()
+    unplaced_l, full_l = welfare.unplaced.tolist(), welfare.unplaced_full.tolist()
+    bits_l, kind_l, mode_l, trigger_l = bits.tolist(), list(kind), list(mode), list(trigger)
+    limit_l, floor_l = limit.tolist(), destination_floor.tolist()
+    cache: dict[tuple[object, ...], Reason] = {}
+
+    def cached(key: tuple[object, ...], make) -> Reason:  # type: ignore[no-untyped-def]
+        """One shared (read-only) reason record per distinct text."""
+        if key not in cache:
+            cache[key] = reason(str(key[0]), make())
+        return cache[key]
+
     out: list[list[Reason]] = []
     for i in range(len(residents)):
         items: list[Reason] = []
-        target = int(chosen[i])
-        planned = int(welfare.shelter[i])
-        if text_only[i]:
+        target, planned = chosen_l[i], planned_l[i]
+        if text_only_l[i]:
             items.append(reason("OWN_CHOICE", "ご本人が希望する避難先です（親戚・知人宅など）。その場所が浸水・土砂災害の想定区域の外にあるか、"
                                               "ハザードマップで一緒に確かめてください。"))
-            if second[i] >= 0:
-                items.append(reason("NEAREST_SUITABLE", f"行けないときは、近くの安全な避難所（{names[second[i]]}）へ避難します。"))
-            if limit[i] <= 0:
-                items.append(reason("TRANSPORT", transport_text(TravelMode.WELFARE_TRANSPORT, 0,
-                                                                _who_needs_vehicle(residents, needs, i))))
+            if second_l[i] >= 0:
+                items.append(reason("NEAREST_SUITABLE", f"行けないときは、近くの安全な避難所（{names[second_l[i]]}）へ避難します。"))
+            if limit_l[i] <= 0:
+                items.append(reason("TRANSPORT", transport_text(TravelMode.WELFARE_TRANSPORT, 0, who[i])))
             items.append(reason("START", UNKNOWN_ROUTE_START))
             out.append(items)
             continue
         if target < 0:
             items.append(reason("NO_SHELTER", "大雨のときに安全で、条件に合う避難所が見つかりません。市の担当課に相談してください。"))
-            if welfare.unplaced[i]:
-                items.append(reason("WELFARE_UNPLACED", _unplaced_text(welfare.unplaced_full[i], need[i], None)))
-            if trigger[i] == StartTrigger.NOT_WORKABLE:
+            if unplaced_l[i]:
+                items.append(reason("WELFARE_UNPLACED", _unplaced_text(full_l[i], need[i], None)))
+            if trigger_l[i] == StartTrigger.NOT_WORKABLE:
                 items.append(reason("NOT_WORKABLE", NOT_WORKABLE_TEXT))
             out.append(items)
             continue
-        own = int(own_shelter[i])
+        own = own_l[i]
         if own >= 0:
-            if own_regular[i]:
+            if own_regular_l[i]:
                 items.append(reason("OWN_CHOICE", f"ご本人が希望する避難先（{names[own]}）です。"))
-                if not own_ok[i]:
+                if not own_ok_l[i]:
                     problem = safety.problems[own] or "ご自宅の危険に対応した避難先ではない場所"
-                    alternative = f"安全な{names[second[i]]}を第2の避難先にしました。" if second[i] >= 0 else ""
+                    alternative = f"安全な{names[second_l[i]]}を第2の避難先にしました。" if second_l[i] >= 0 else ""
                     items.append(reason("OWN_CHOICE_UNSAFE", f"【要注意】ご希望の{names[own]}は{problem}にあり、大雨のときは安全ではありません。"
                                                              f"{alternative}避難先の見直しを支援者・市と相談してください。"))
             else:
                 items.append(reason("OWN_CHOICE", f"ご本人は{names[own]}（福祉避難所）を希望しています。"))
-        if welfare.direct[i]:
+        if direct_l[i]:
             agreed = welfare.agreed_on.get((i, planned), "")
             when = f"（{agreed}）" if agreed else ""
             items.append(reason("WELFARE_DIRECT", f"{names[planned]}（福祉避難所）とは、受け入れについて施設と合意しています{when}。"
                                                   f"市または施設が開設を確認して知らせたら、直接{names[planned]}へ避難します。"
                                                   f"受入対象: {accepted[planned]}。"))
         else:
-            if own < 0 or not own_regular[i]:
-                key = (int(bits[i]), target)
-                if key not in basis_cache:
-                    basis_cache[key] = basis_text(key[0], rows[target], int(safety.floor[target]))
-                items.append(reason("NEAREST_SUITABLE", f"{names[target]}は、ご自宅から近い避難所で、{basis_cache[key]}"))
+            if own < 0 or not own_regular_l[i]:
+                b = bits_l[i]
+                items.append(cached(
+                    ("NEAREST_SUITABLE", b, target),
+                    lambda b=b, target=target: f"{names[target]}は、ご自宅から近い避難所で、"
+                                               f"{basis_text(b, rows[target], int(safety.floor[target]))}"))
             if planned >= 0:
-                items.append(reason("WELFARE_TRANSFER", f"まず{names[target]}へ避難し、福祉スペースを使います。そのあと、市が調整して"
-                                                        f"{names[planned]}（福祉避難所）へ移ります（施設との受け入れの合意がまだないため、直接は避難しません）。"))
-            elif welfare.unplaced[i]:
-                items.append(reason("WELFARE_UNPLACED", _unplaced_text(welfare.unplaced_full[i], need[i], names[target])))
-        if relaxed[i] and kind[i] == "shelter":
+                items.append(cached(
+                    ("WELFARE_TRANSFER", target, planned),
+                    lambda target=target, planned=planned: f"まず{names[target]}へ避難し、福祉スペースを使います。そのあと、市が調整して"
+                    f"{names[planned]}（福祉避難所）へ移ります（施設との受け入れの合意がまだないため、直接は避難しません）。"))
+            elif unplaced_l[i]:
+                items.append(cached(
+                    ("WELFARE_UNPLACED", full_l[i], need[i], target),
+                    lambda i=i, target=target: _unplaced_text(full_l[i], need[i], names[target])))
+        if relaxed_l[i] and kind_l[i] == "shelter":
             items.append(reason("ACCESS_UNCONFIRMED", "バリアフリーや非常用電源が確認できた避難所がないため、事前に設備を確認してください。"))
-        if destination_floor[i] > 0:
-            depth = DEPTH_RANKS[int(safety.depth[target])][0]
-            items.append(reason("DESTINATION_FLOOR", f"{names[target]}は浸水（{depth}）が想定される場所のため、{int(destination_floor[i])}階以上を使います。"))
-        minutes = max(1, round(travel[i]))
-        where = f"距離は約{_round_distance(distance[i])}"
-        if mode[i] == TravelMode.WALK:
-            items.append(reason("DISTANCE", f"{where}、歩いて約{minutes}分です。"))
-        else:
-            items.append(reason("DISTANCE", f"{where}、車で約{minutes}分です。"))
-            who = _who_needs_vehicle(residents, needs, i)
-            items.append(reason("TRANSPORT", transport_text(str(mode[i]), float(limit[i]), who)))
-        timing = (str(trigger[i]), round(prepare[i]), minutes)
-        if timing not in start_cache:
-            start_cache[timing] = start_text(*timing)
-        items.append(reason("START", start_cache[timing]))
-        if trigger[i] == StartTrigger.NOT_WORKABLE:
+        if floor_l[i] > 0:
+            floor = floor_l[i]
+            items.append(cached(
+                ("DESTINATION_FLOOR", target, floor),
+                lambda target=target, floor=floor: f"{names[target]}は浸水（{DEPTH_RANKS[int(safety.depth[target])][0]}）"
+                                                   f"が想定される場所のため、{floor}階以上を使います。"))
+        minutes, walking = minutes_all[i], mode_l[i] == TravelMode.WALK
+        key = distance_key[i]
+        items.append(cached(
+            ("DISTANCE", key, minutes, walking),
+            lambda key=key, minutes=minutes, walking=walking:
+                f"距離は約{_round_distance(key)}、{'歩いて' if walking else '車で'}約{minutes}分です。"))
+        if not walking:
+            spec = (str(mode_l[i]), float(limit_l[i]), str(who[i]))
+            items.append(cached(("TRANSPORT", *spec), lambda spec=spec: transport_text(*spec)))
+        timing = (str(trigger_l[i]), prepare_all[i], minutes)
+        items.append(cached(("START", *timing), lambda timing=timing: start_text(*timing)))
+        if trigger_l[i] == StartTrigger.NOT_WORKABLE:
             items.append(reason("NOT_WORKABLE", NOT_WORKABLE_TEXT))
-        if crosses[i]:
+        if crosses_l[i]:
             items.append(reason("DEEP_WATER_ROUTE", "途中に0.5m以上浸水するおそれのある場所があります。水が出る前に移動するか、別の道を確認してください。"))
         out.append(items)
     return out
 
 
-def _unplaced_text(full: bool, need: np.ndarray, first_name: str | None) -> str:
+def _unplaced_text(full: bool, need: tuple[bool, ...], first_name: str | None) -> str:
     who = "・".join(label for label, wanted in zip(WELFARE_NEED_LABELS.values(), need, strict=True) if wanted) or "この方"
     then = (f"まず{first_name}へ避難し、福祉スペースの利用と福祉避難所への移動を市と相談します。" if first_name
             else "市の担当課と受け入れ先を相談してください。")
