@@ -115,8 +115,8 @@ NOT_WORKABLE_TEXT = ("この計画はまだ実行できません（要相談）�
 def transport_text(mode: str, limit_m: float, who: str) -> str:
     """Who must arrange transport, for non-walking trips."""
     if mode == TravelMode.WELFARE_TRANSPORT:
-        return (f"{who}ため、歩いての避難はできません。福祉タクシー・介護タクシーなどの移動手段の確保が必要です。"
+        return (f"{who}ため、徒歩での避難はできません。福祉タクシー・介護タクシーなどの移動手段の確保が必要です。"
                 "ご家族・ケアマネジャーなどと、予約の仕方と連絡先を前もって決めておきましょう。")
     distance = f"{int(round(limit_m, -1))}m" if limit_m < 1000 else f"{limit_m / 1000:.1f}km"
-    return (f"歩いて避難できる道のり（約{distance}）を超えるため、車で避難します。移動手段の確保が必要です。"
+    return (f"徒歩で避難できる道のり（約{distance}）を超えるため、車で避難します。移動手段の確保が必要です。"
             "運転してくれる家族・支援者を前もって決めておきましょう。")
