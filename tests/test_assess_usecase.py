@@ -12,9 +12,9 @@ import shapely
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from disaster.cli import app
 from disaster.analysis.eligibility import destination_safety
 from disaster.analysis.exposure import HazardIndex
+from disaster.cli import app
 from disaster.models import Assessment, AssessmentRun, District, Resident, Shelter
 from disaster.profile import load_profile
 from disaster.usecases.assess import load_inputs

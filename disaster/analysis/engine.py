@@ -128,7 +128,8 @@ def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: Road
                             shelters, safety.safe, home, sites, speed, limit, vehicle, base_prepare, evac, score)
 
     chosen = first.copy()
-    kind = np.where(first >= 0, "shelter", None).astype(object)
+    kind = np.full(n, None, dtype=object)
+    kind[first >= 0] = "shelter"
     # a 福祉避難所 agreed with this person: go there directly (once its opening is confirmed)
     direct = welfare.direct
     second[direct] = np.where(first[direct] != welfare.shelter[direct], first[direct], second[direct])
@@ -148,7 +149,8 @@ def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: Road
     prepare = base_prepare + arrange
     has_route = chosen >= 0
     margin = np.where(has_route, evac.lead_time_min - prepare - travel, np.nan)
-    trigger = np.where(has_route, start_triggers(prepare + travel, evac), None).astype(object)
+    trigger = start_triggers(prepare + travel, evac)
+    trigger[~has_route] = None
     trigger[~has_route & leave & ~text_only] = StartTrigger.NOT_WORKABLE.value
     trigger[text_only] = StartTrigger.EARLY.value
     destination_floor = np.where(has_route, _at(safety.floor, chosen, 0), 0)
@@ -193,9 +195,11 @@ def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: Road
 
 def _at(values: np.ndarray, index: np.ndarray, default: object) -> np.ndarray:
     """``values[index]`` with ``default`` where index is -1 (also when ``values`` is empty)."""
-    if len(values) == 0:
-        return np.full(len(index), default)
-    return np.where(index >= 0, values[np.maximum(index, 0)], default)
+    out = np.full(len(index), default, dtype=values.dtype)
+    known = index >= 0
+    if len(values):
+        out[known] = values[index[known]]
+    return out
 
 
 def _welfare_only(shelters: pd.DataFrame) -> np.ndarray:
@@ -345,14 +349,14 @@ def _assign_welfare(seekers: np.ndarray, agreements: dict[tuple[int, int], str],
     for (p, s) in agreements:
         if p not in position or not welfare[s]:
             continue
-        local = position[p]
-        if not (eligible_for(int(bits[p]), shelters, safe)[s] and _needs_mask(shelters, bool(barrier[local]),
-                                                                              bool(power[local]))[s]):
+        row = position[p]
+        if not (eligible_for(int(bits[p]), shelters, safe)[s] and _needs_mask(shelters, bool(barrier[row]),
+                                                                              bool(power[row]))[s]):
             continue
         dist = np.linalg.norm(home[p] - sites[s]) * evac.detour_factor
         travel, total = _trip_minutes(np.array([dist]), np.array([p]), speed, limit, prepare, evac)
         if travel[0] <= evac.welfare_max_travel_min and travel[0] + total[0] <= evac.lead_time_min:
-            people.append(np.array([local]))
+            people.append(np.array([row]))
             targets.append(np.array([s]))
             costs.append(np.zeros(1, dtype=np.int64))
     had = np.zeros(len(seekers), dtype=bool)
