@@ -8,13 +8,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from disaster.analysis.eligibility import destination_safety
 from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, assess
+from disaster.analysis.exposure import HazardIndex
 from disaster.analysis.travel import RoadNetwork, to_metric
 from disaster.codes import HazardLayer
 from disaster.profile import EvacuationProfile, load_profile
@@ -325,3 +330,73 @@ def test_graphml_round_trip_keeps_the_road_path(tmp_path: Path) -> None:
     nx.write_graphml(graph, path)
     row = _run([resident(1, centre(0))], [shelter(1, centre(1))], zones(), network=RoadNetwork.from_graphml(path)).loc[1]
     assert row["route_is_road"] and row["distance_m"] == pytest.approx(1000.0)
+
+
+# Property: random cities with overlapping hazards ----------------------------------------------
+
+LAYERS = [(L1, {"rank": 2}), (L2, {"rank": 1}), (L2, {"rank": 2}), (L2, {"rank": 3}), (INLAND, {"rank": 2}),
+          (FLOW, {}), (HazardLayer.COLLAPSE_EROSION, {}), (SLIDE, YELLOW),
+          (SLIDE, {"landslide_kind": 2, "landslide_class": 2})]
+MOBILITY = ["自立", "杖・歩行器", "車いす", "寝たきり"]
+
+
+@st.composite
+def cities(draw: st.DrawFn) -> tuple[list[dict], list[dict], gpd.GeoDataFrame, list[tuple[int, int]]]:
+    cell = st.tuples(st.integers(0, 7), st.integers(0, 3))
+    hazard = draw(st.lists(st.tuples(st.sampled_from(range(len(LAYERS))), cell), max_size=14))
+    zone_items = [(LAYERS[k][0], box(i, j), LAYERS[k][1]) for k, (i, j) in hazard]
+    shelters = []
+    for sid, (i, j) in enumerate(draw(st.lists(cell, min_size=1, max_size=8)), start=1):
+        welfare = draw(st.booleans())
+        fields = {"hazard_flood": draw(st.booleans()), "usable_floors": draw(st.sampled_from([None, 1, 2, 3])),
+                  "barrier_free": draw(st.sampled_from([True, None])), "capacity": draw(st.integers(0, 3))}
+        if welfare:
+            shelters.append(_welfare(sid, centre(i, j), **fields))
+        else:
+            shelters.append(shelter(sid, centre(i, j), **fields))
+    people = []
+    for rid, (i, j) in enumerate(draw(st.lists(cell, min_size=1, max_size=10)), start=1):
+        people.append(resident(rid, (centre(i, j)[0] + 0.001 * draw(st.integers(-3, 3)), centre(i, j)[1]),
+                               mobility=draw(st.sampled_from(MOBILITY)),
+                               care_level=draw(st.sampled_from([None, "要支援1", "要介護3", "要介護5"])),
+                               medical_devices=draw(st.sampled_from([[], ["人工呼吸器"]])),
+                               building_floors=draw(st.integers(1, 3)),
+                               home_floor=draw(st.sampled_from([None, None, 1, 2]))))
+    agreements = draw(st.lists(st.tuples(st.integers(1, len(people)), st.integers(1, len(shelters))), max_size=3))
+    return people, shelters, zones(*zone_items), agreements
+
+
+@settings(max_examples=60, deadline=None)
+@given(cities())
+def test_invariants_hold_on_random_cities_with_overlapping_hazards(city) -> None:
+    people, shelters, hazard, agreements = city
+    result = _run(people, shelters, hazard, agreements=agreements)
+    table = frame(shelters)
+    safety = destination_safety(HazardIndex(hazard).exposure(table["lon"].to_numpy(), table["lat"].to_numpy()), table)
+    position = {sid: k for k, sid in enumerate(table["id"])}
+    agreed = set(agreements)
+    for _, row in result.iterrows():
+        for column in ("destination_shelter_id", "second_shelter_id", "welfare_shelter_id"):
+            sid = row[column]
+            if sid >= 0:
+                assert safety.safe[position[sid]], (column, row["resident_id"])
+        if row["destination_shelter_id"] >= 0:
+            floor = safety.floor[position[row["destination_shelter_id"]]]
+            assert (row["destination_floor"] or 0) == floor
+        if row["travel_mode"] == "walk":
+            person = people[row["resident_id"] - 1]
+            assert person["mobility"] != "寝たきり" and not person["medical_devices"]
+            assert row["distance_m"] <= PROFILE.walk_limits.able_m
+        if row["start_margin_min"] < 0:
+            assert row["start_trigger"] in {"early", "previous_day", "not_workable"}
+        if row["welfare_direct"]:
+            assert (row["resident_id"], row["welfare_shelter_id"]) in agreed
+            assert row["destination_kind"] == "welfare"
+        if row["decision"] == "leave" and row["destination_shelter_id"] < 0:
+            assert row["start_trigger"] == "not_workable"
+        texts = _all_text(row)
+        assert "直接" not in texts or row["welfare_direct"] or "直接は避難しません" in texts
+        assert row["travel_mode"] == "walk" or "歩いて" not in texts
+    capacity = dict(zip(table["id"], table["capacity"], strict=True))
+    for sid, used in result[result["welfare_shelter_id"] >= 0].groupby("welfare_shelter_id").size().items():
+        assert used <= capacity[sid]

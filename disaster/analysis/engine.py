@@ -370,7 +370,7 @@ def _assign_welfare(seekers: np.ndarray, agreements: dict[tuple[int, int], str],
 def _trip_minutes(distance: np.ndarray, person: np.ndarray, speed: np.ndarray, limit: np.ndarray,
                   prepare: np.ndarray, evac: EvacuationProfile) -> tuple[np.ndarray, np.ndarray]:
     """(travel minutes by the person's mode, preparation minutes incl. a driver's arrival)."""
-    walk = distance <= limit[person]
+    walk = (distance <= limit[person]) & (limit[person] > 0)
     travel = np.where(walk, distance / speed[person] / 60.0, car_minutes(distance, evac))
     return travel, prepare[person] + np.where(walk, 0.0, evac.car_arrange_min)
 

@@ -72,7 +72,7 @@ def trips(distance_m: np.ndarray, speed: np.ndarray, limit: np.ndarray, vehicle:
     minutes for the driver to arrive) per trip; NaN distances give mode None."""
     distance = np.asarray(distance_m, dtype=float)
     known = np.isfinite(distance)
-    walk = known & (distance <= limit)
+    walk = known & (distance <= limit) & (limit > 0)  # a limit of 0: never on foot, however near
     walk_min = distance / speed / 60.0
     travel = np.where(walk, walk_min, car_minutes(distance, evacuation))
     mode = np.where(walk, TravelMode.WALK.value, vehicle).astype(object)
