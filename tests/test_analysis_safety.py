@@ -253,11 +253,15 @@ def test_start_trigger_agrees_with_the_start_text() -> None:
         resident(2, centre(3)),  # ~3.9 km by car + 30 min -> early
         resident(3, centre(10)),  # ~13 km by car + 30 min -> the day before
         resident(4, centre(25)),  # ~32 km by car + 30 min -> not workable
+        resident(5, (x + 0.004, y + 0.005)),  # like 1, but outside every zone: may stay
     ]
-    result = _run(people, [shelter(1, centre(0))], zones(), profile=tight)
-    assert result["start_trigger"].tolist() == ["level3", "early", "previous_day", "not_workable"]
-    starts = {i: _text(result.loc[i], "START") for i in (1, 2, 3, 4)}
+    slopes = zones((SLIDE, shapely.box(x + 0.002, y - 0.004, x + 0.3, y + 0.004), YELLOW))  # all but 5 must leave
+    result = _run(people, [shelter(1, centre(0))], slopes, profile=tight)
+    assert result["decision"].tolist() == ["leave"] * 4 + ["stay"]
+    assert result["start_trigger"].tolist() == ["level3", "early", "previous_day", "not_workable", "level3"]
+    starts = {i: _text(result.loc[i], "START") for i in (1, 2, 3, 4, 5)}
     assert starts[1].startswith("警戒レベル3（高齢者等避難）が出たらすぐ出発")
+    assert starts[5].startswith("避難する場合は、警戒レベル3（高齢者等避難）が出たらすぐ出発")
     assert "警戒レベル3（高齢者等避難）を待たず" in starts[2] and "明るいうち" in starts[2]
     assert "前の日" in starts[3]
     assert "NOT_WORKABLE" in result.loc[4, "codes"] and "まだ実行できません" in _text(result.loc[4], "NOT_WORKABLE")

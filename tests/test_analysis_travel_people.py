@@ -53,7 +53,8 @@ def test_straight_line_distance_uses_the_detour_factor_and_timing() -> None:
     assert row["start_margin_min"] == pytest.approx(60 - 40 - row["travel_min"])
     assert row["start_trigger"] == "level3"
     start = next(r["text"] for r in row["destination_reasons"] if r["code"] == "START")
-    assert start.startswith("警戒レベル3（高齢者等避難）が出たらすぐ出発")
+    # outside every zone, the trip is optional: the text says "if you leave"
+    assert start.startswith("避難する場合は、警戒レベル3（高齢者等避難）が出たらすぐ出発")
 
 
 def test_road_graph_distances_follow_the_network(tmp_path: Path) -> None:

@@ -158,7 +158,8 @@ def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: Road
     crosses = _crosses_deep_water(index, exposure, route, has_route)
     reasons = _destination_reasons(
         residents, shelters, needs, bits, chosen, second, kind, own_shelter, own_ok, own_regular, text_only, relaxed,
-        welfare, safety, distance, mode, travel, walk_min, prepare, trigger, crosses, limit, destination_floor)
+        welfare, safety, distance, mode, travel, walk_min, prepare, trigger, crosses, limit, destination_floor,
+        decision["decision"].to_numpy())
     result = pd.DataFrame({"resident_id": residents["id"].to_numpy()})
     for column in EXPOSURE_COLUMNS:
         result[column] = exposure[column].to_numpy()
@@ -428,7 +429,8 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
                          own_ok: np.ndarray, own_regular: np.ndarray, text_only: np.ndarray, relaxed: np.ndarray,
                          welfare: _Welfare, safety: DestinationSafety, distance: np.ndarray, mode: np.ndarray,
                          travel: np.ndarray, walk_min: np.ndarray, prepare: np.ndarray, trigger: np.ndarray,
-                         crosses: np.ndarray, limit: np.ndarray, destination_floor: np.ndarray) -> list[list[Reason]]:
+                         crosses: np.ndarray, limit: np.ndarray, destination_floor: np.ndarray,
+                         decisions: np.ndarray) -> list[list[Reason]]:
     """Plain-Japanese reasons per resident (a Python loop over plain lists, texts cached)."""
     names = shelters["name"].tolist()
     accepted = shelters["accepted_groups"].fillna("").tolist()
@@ -447,6 +449,7 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
     unplaced_l, full_l = welfare.unplaced.tolist(), welfare.unplaced_full.tolist()
     bits_l, kind_l, mode_l, trigger_l = bits.tolist(), list(kind), list(mode), list(trigger)
     limit_l, floor_l = limit.tolist(), destination_floor.tolist()
+    leave_l = (decisions == Decision.LEAVE.value).tolist()
     cache: dict[tuple[object, ...], Reason] = {}
 
     def cached(key: tuple[object, ...], make) -> Reason:  # type: ignore[no-untyped-def]
@@ -527,7 +530,7 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
         if not walking:
             spec = (str(mode_l[i]), float(limit_l[i]), str(who[i]))
             items.append(cached(("TRANSPORT", *spec), lambda spec=spec: transport_text(*spec)))
-        timing = (str(trigger_l[i]), prepare_all[i], minutes)
+        timing = (str(trigger_l[i]), prepare_all[i], minutes, leave_l[i])
         items.append(cached(("START", *timing), lambda timing=timing: start_text(*timing)))
         if trigger_l[i] == StartTrigger.NOT_WORKABLE:
             items.append(reason("NOT_WORKABLE", NOT_WORKABLE_TEXT))

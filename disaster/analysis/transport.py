@@ -92,16 +92,18 @@ def start_triggers(total_min: np.ndarray, evacuation: EvacuationProfile) -> np.n
     return out
 
 
-def start_text(trigger: str, prepare: int, travel: int) -> str:
-    """When to start, in plain Japanese, agreeing with the trigger (never a negative margin)."""
+def start_text(trigger: str, prepare: int, travel: int, leave: bool = True) -> str:
+    """When to start, in plain Japanese, agreeing with the trigger (never a negative margin).
+    For people who may stay (屋内安全確保, or outside every zone) it reads "if you leave"."""
     total = prepare + travel
+    if_leaving = "" if leave else "避難する場合は、"
     if trigger == StartTrigger.LEVEL3:
-        return f"警戒レベル3（高齢者等避難）が出たらすぐ出発します。支度 約{prepare}分＋移動 約{travel}分＝約{total}分。"
+        return f"{if_leaving}警戒レベル3（高齢者等避難）が出たらすぐ出発します。支度 約{prepare}分＋移動 約{travel}分＝約{total}分。"
     if trigger == StartTrigger.EARLY:
-        return (f"支度と移動に約{total}分かかるため、警戒レベル3（高齢者等避難）を待たず、"
+        return (f"{if_leaving}支度と移動に約{total}分かかるため、警戒レベル3（高齢者等避難）を待たず、"
                 "警戒レベル2（注意報）や大雨の予報が出た段階で、明るいうちに出発します。")
     if trigger == StartTrigger.PREVIOUS_DAY:
-        return (f"支度と移動に約{total}分かかるため、警戒レベル3（高齢者等避難）を待たず、"
+        return (f"{if_leaving}支度と移動に約{total}分かかるため、警戒レベル3（高齢者等避難）を待たず、"
                 "大雨が予想される前の日の明るいうちに避難します。")
     return "今の避難先と移動手段では、前の日に出発しても間に合わないおそれがあります。"
 
