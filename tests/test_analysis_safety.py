@@ -404,3 +404,22 @@ def test_invariants_hold_on_random_cities_with_overlapping_hazards(city) -> None
     capacity = dict(zip(table["id"], table["capacity"], strict=True))
     for sid, used in result[result["welfare_shelter_id"] >= 0].groupby("welfare_shelter_id").size().items():
         assert used <= capacity[sid]
+
+
+def test_welfare_reach_follows_the_road_graph_when_given() -> None:
+    """2 km away in a straight line but 40 km by road (the river has no bridge): out of reach."""
+    graph = nx.Graph()
+    points = {"home": centre(0), "shelter": centre(0, 1), "far": centre(1, 20), "welfare": centre(2)}
+    for name, (x, y) in points.items():
+        graph.add_node(name, x=x, y=y)
+    metric = {name: to_metric(np.array([x]), np.array([y]))[0] for name, (x, y) in points.items()}
+    for u, v in (("home", "shelter"), ("home", "far"), ("far", "welfare")):
+        graph.add_edge(u, v, length=float(np.linalg.norm(metric[u] - metric[v])))
+    people = [resident(1, centre(0), care_level="要介護5", building_floors=1)]
+    shelters = [_welfare(10, centre(2)), shelter(20, centre(0, 1))]
+    hazard = zones((L2, box(0), {"rank": 2}))
+    straight = _run(people, shelters, hazard).loc[1]
+    assert straight["welfare_shelter_id"] == 10
+    by_road = _run(people, shelters, hazard, network=RoadNetwork(graph)).loc[1]
+    assert by_road["welfare_shelter_id"] == -1 and "WELFARE_UNPLACED" in by_road["codes"]
+    assert by_road["destination_shelter_id"] == 20 and by_road["route_is_road"]

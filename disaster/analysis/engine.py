@@ -125,7 +125,7 @@ def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: Road
     agreements = _agreement_pairs(inputs.agreements, residents, shelters)
 
     welfare = _plan_welfare(leave, welfare_needed, has_own, own_shelter, own_ok, welfare_only, agreements, bits, needs,
-                            shelters, safety.safe, home, sites, speed, limit, vehicle, base_prepare, evac, score)
+                            shelters, safety.safe, home, sites, speed, limit, base_prepare, evac, score, network)
 
     chosen = first.copy()
     kind = np.full(n, None, dtype=object)
@@ -279,8 +279,8 @@ def _agreement_pairs(agreements: pd.DataFrame | None, residents: pd.DataFrame,
 def _plan_welfare(leave: np.ndarray, welfare_needed: np.ndarray, has_own: np.ndarray, own: np.ndarray,
                   own_ok: np.ndarray, welfare_only: np.ndarray, agreements: dict[tuple[int, int], str],
                   bits: np.ndarray, needs: pd.DataFrame, shelters: pd.DataFrame, safe: np.ndarray, home: np.ndarray,
-                  sites: np.ndarray, speed: np.ndarray, limit: np.ndarray, vehicle: np.ndarray,
-                  prepare: np.ndarray, evac: EvacuationProfile, score: np.ndarray) -> _Welfare:
+                  sites: np.ndarray, speed: np.ndarray, limit: np.ndarray, prepare: np.ndarray,
+                  evac: EvacuationProfile, score: np.ndarray, network: RoadNetwork | None) -> _Welfare:
     """The 福祉避難所 for each person who must leave and needs one (or has an agreement)."""
     n = len(leave)
     planned = np.full(n, -1)
@@ -292,7 +292,7 @@ def _plan_welfare(leave: np.ndarray, welfare_needed: np.ndarray, has_own: np.nda
     agreed_people[[p for p, _ in agreements]] = True
     seekers = np.flatnonzero(leave & (welfare_needed | agreed_people) & ~has_own)
     placed, had_candidates = _assign_welfare(seekers, agreements, bits, needs, shelters, safe, home, sites, speed,
-                                             limit, vehicle, prepare, evac, capacity, score)
+                                             limit, prepare, evac, capacity, score, network)
     planned[seekers] = placed
     unplaced = np.zeros(n, dtype=bool)
     unplaced[seekers[placed < 0]] = True
@@ -305,15 +305,16 @@ def _plan_welfare(leave: np.ndarray, welfare_needed: np.ndarray, has_own: np.nda
 
 def _assign_welfare(seekers: np.ndarray, agreements: dict[tuple[int, int], str], bits: np.ndarray,
                     needs: pd.DataFrame, shelters: pd.DataFrame, safe: np.ndarray, home: np.ndarray,
-                    sites: np.ndarray, speed: np.ndarray, limit: np.ndarray, vehicle: np.ndarray,
-                    prepare: np.ndarray, evac: EvacuationProfile, capacity: np.ndarray,
-                    score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                    sites: np.ndarray, speed: np.ndarray, limit: np.ndarray, prepare: np.ndarray,
+                    evac: EvacuationProfile, capacity: np.ndarray, score: np.ndarray,
+                    network: RoadNetwork | None) -> tuple[np.ndarray, np.ndarray]:
     """(福祉避難所 index per seeker or -1, whether the seeker had any candidate in reach).
 
     Candidates are the nearest safe 福祉避難所 that accept the person's needs and that the person
     reaches in time by their own mode (leaving at 警戒レベル3, within the profile's longest welfare
-    trip); a place agreed with the person is always a candidate when it is safe and in reach, at
-    no cost, so agreements are honoured first. Capacity-constrained, priority-aware min-cost flow."""
+    trip; road-graph distances when a graph is given); a place agreed with the person is always a
+    candidate when it is safe and in reach, at no cost, so agreements are honoured first.
+    Capacity-constrained, priority-aware min-cost flow."""
     if len(seekers) == 0:
         return np.empty(0, dtype=int), np.empty(0, dtype=bool)
     welfare = is_true(shelters["is_welfare_shelter"])
@@ -322,7 +323,7 @@ def _assign_welfare(seekers: np.ndarray, agreements: dict[tuple[int, int], str],
     need = needs.loc[seekers, list(need_cols)].to_numpy()
     barrier, power = needs["barrier_free"].to_numpy()[seekers], needs["power"].to_numpy()[seekers]
     keys = bits[seekers] * 64 + need @ np.array([4, 2, 1]) * 4 + barrier * 2 + power
-    people, targets, costs = [], [], []
+    people, targets, agreed = [], [], []
     for key in np.unique(keys):
         local = np.flatnonzero(keys == key)
         wants = need[local[0]]
@@ -337,33 +338,31 @@ def _assign_welfare(seekers: np.ndarray, agreements: dict[tuple[int, int], str],
         if len(candidates) == 0:
             continue
         k = min(evac.welfare_candidates, len(candidates))
-        dist, nearest = cKDTree(sites[candidates]).query(home[seekers[local]], k=k)
-        dist, nearest = dist.reshape(len(local), k), nearest.reshape(len(local), k)
-        person = np.repeat(local, k)
-        minutes = _trip_minutes(dist.ravel() * evac.detour_factor, seekers[person], speed, limit, prepare, evac)
-        fits = minutes[0] <= evac.welfare_max_travel_min
-        fits &= minutes[0] + minutes[1] <= evac.lead_time_min
-        people.append(person[fits])
-        targets.append(candidates[nearest].ravel()[fits])
-        costs.append(np.round(minutes[0][fits] * 10).astype(np.int64))
+        _, nearest = cKDTree(sites[candidates]).query(home[seekers[local]], k=k)
+        people.append(np.repeat(local, k))
+        targets.append(candidates[np.asarray(nearest).reshape(len(local), k)].ravel())
+        agreed.append(np.zeros(len(local) * k, dtype=bool))
     position = {int(p): k for k, p in enumerate(seekers)}
     for (p, s) in agreements:
         if p not in position or not welfare[s]:
             continue
         row = position[p]
-        if not (eligible_for(int(bits[p]), shelters, safe)[s] and _needs_mask(shelters, bool(barrier[row]),
-                                                                              bool(power[row]))[s]):
-            continue
-        dist = np.linalg.norm(home[p] - sites[s]) * evac.detour_factor
-        travel, total = _trip_minutes(np.array([dist]), np.array([p]), speed, limit, prepare, evac)
-        if travel[0] <= evac.welfare_max_travel_min and travel[0] + total[0] <= evac.lead_time_min:
+        if eligible_for(int(bits[p]), shelters, safe)[s] and _needs_mask(shelters, bool(barrier[row]), bool(power[row]))[s]:
             people.append(np.array([row]))
             targets.append(np.array([s]))
-            costs.append(np.zeros(1, dtype=np.int64))
+            agreed.append(np.ones(1, dtype=bool))
     had = np.zeros(len(seekers), dtype=bool)
     if not people:
         return np.full(len(seekers), -1), had
-    arcs = Candidates(np.concatenate(people), np.concatenate(targets), np.concatenate(costs))
+    person, target, free = np.concatenate(people), np.concatenate(targets), np.concatenate(agreed)
+    distance = np.linalg.norm(home[seekers[person]] - sites[target], axis=1) * evac.detour_factor
+    if network is not None:
+        road = network.path_lengths(home[seekers], sites, np.column_stack([person, target]))
+        distance = np.where(np.isfinite(road), road, distance)
+    travel, ready = _trip_minutes(distance, seekers[person], speed, limit, prepare, evac)
+    fits = (travel <= evac.welfare_max_travel_min) & (travel + ready <= evac.lead_time_min)
+    cost = np.where(free, 0, np.round(travel * 10)).astype(np.int64)
+    arcs = Candidates(person[fits], target[fits], cost[fits])
     had[arcs.person] = True
     return assign(len(seekers), capacity, arcs, score[seekers]), had
 
