@@ -423,3 +423,12 @@ def test_welfare_reach_follows_the_road_graph_when_given() -> None:
     by_road = _run(people, shelters, hazard, network=RoadNetwork(graph)).loc[1]
     assert by_road["welfare_shelter_id"] == -1 and "WELFARE_UNPLACED" in by_road["codes"]
     assert by_road["destination_shelter_id"] == 20 and by_road["route_is_road"]
+
+
+def test_own_choice_of_an_ordinary_shelter_is_kept_with_a_welfare_transfer_planned() -> None:
+    people = [resident(1, centre(0), care_level="要介護5", building_floors=1, preferred_shelter_code="S21")]
+    shelters = [_welfare(10, centre(2)), shelter(20, centre(1, 1)), shelter(21, centre(3, 1))]
+    row = _run(people, shelters, zones((L2, box(0), {"rank": 2})), agreements=[(1, 10)]).loc[1]
+    assert row["destination_shelter_id"] == 21 and row["destination_kind"] == "shelter"
+    assert row["welfare_shelter_id"] == 10 and not row["welfare_direct"]
+    assert "まず避難所21へ避難し" in _text(row, "WELFARE_TRANSFER") and row["second_shelter_id"] == 20

@@ -120,12 +120,15 @@ def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: Road
     own_shelter = _own_shelter(residents, shelters)
     own_text = residents["preferred_destination"].fillna("").to_numpy()
     text_only = (own_shelter < 0) & (own_text != "")
-    has_own = (own_shelter >= 0) | text_only
     own_ok = _own_choice_safe(own_shelter, bits, shelters, safety.safe)
+    # own choice of a safe 福祉避難所: planned there (direct only with an agreement); any other
+    # shelter chosen by the resident is kept as the destination and flagged when unsafe
+    own_welfare = (own_shelter >= 0) & _at(welfare_only, own_shelter, False) & own_ok
+    own_regular = (own_shelter >= 0) & ~own_welfare
     agreements = _agreement_pairs(inputs.agreements, residents, shelters)
 
-    welfare = _plan_welfare(leave, welfare_needed, has_own, own_shelter, own_ok, welfare_only, agreements, bits, needs,
-                            shelters, safety.safe, home, sites, speed, limit, base_prepare, evac, score, network)
+    welfare = _plan_welfare(leave, welfare_needed, text_only, own_shelter, own_welfare, own_regular, agreements, bits,
+                            needs, shelters, safety.safe, home, sites, speed, limit, base_prepare, evac, score, network)
 
     chosen = first.copy()
     kind = np.full(n, None, dtype=object)
@@ -135,8 +138,6 @@ def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: Road
     second[direct] = np.where(first[direct] != welfare.shelter[direct], first[direct], second[direct])
     chosen[direct] = welfare.shelter[direct]
     kind[direct] = "welfare"
-    # own choice of a shelter (not a 福祉避難所 handled above): kept, flagged when unsafe
-    own_regular = (own_shelter >= 0) & ~(_at(welfare_only, own_shelter, False) & own_ok)
     chosen[own_regular] = own_shelter[own_regular]
     second[own_regular] = np.where(first[own_regular] != own_shelter[own_regular], first[own_regular],
                                    second[own_regular])
@@ -276,21 +277,21 @@ def _agreement_pairs(agreements: pd.DataFrame | None, residents: pd.DataFrame,
     return pairs
 
 
-def _plan_welfare(leave: np.ndarray, welfare_needed: np.ndarray, has_own: np.ndarray, own: np.ndarray,
-                  own_ok: np.ndarray, welfare_only: np.ndarray, agreements: dict[tuple[int, int], str],
+def _plan_welfare(leave: np.ndarray, welfare_needed: np.ndarray, text_only: np.ndarray, own: np.ndarray,
+                  own_welfare: np.ndarray, own_regular: np.ndarray, agreements: dict[tuple[int, int], str],
                   bits: np.ndarray, needs: pd.DataFrame, shelters: pd.DataFrame, safe: np.ndarray, home: np.ndarray,
                   sites: np.ndarray, speed: np.ndarray, limit: np.ndarray, prepare: np.ndarray,
                   evac: EvacuationProfile, score: np.ndarray, network: RoadNetwork | None) -> _Welfare:
-    """The 福祉避難所 for each person who must leave and needs one (or has an agreement)."""
+    """The 福祉避難所 for each person who must leave and needs one (or has an agreement). People
+    who chose an ordinary shelter keep it and are planned a 福祉避難所 for transfer."""
     n = len(leave)
     planned = np.full(n, -1)
     capacity = shelters["capacity"].fillna(0).to_numpy(dtype=int).copy()
-    own_welfare = (own >= 0) & _at(welfare_only, own, False) & own_ok
     planned[own_welfare] = own[own_welfare]
     np.subtract.at(capacity, own[own >= 0], 1)
     agreed_people = np.zeros(n, dtype=bool)
     agreed_people[[p for p, _ in agreements]] = True
-    seekers = np.flatnonzero(leave & (welfare_needed | agreed_people) & ~has_own)
+    seekers = np.flatnonzero(leave & (welfare_needed | agreed_people) & ~text_only & ~own_welfare)
     placed, had_candidates = _assign_welfare(seekers, agreements, bits, needs, shelters, safe, home, sites, speed,
                                              limit, prepare, evac, capacity, score, network)
     planned[seekers] = placed
@@ -300,6 +301,7 @@ def _plan_welfare(leave: np.ndarray, welfare_needed: np.ndarray, has_own: np.nda
     full[seekers[(placed < 0) & had_candidates]] = True
     direct = np.array([planned[i] >= 0 and (i, int(planned[i])) in agreements for i in range(n)], dtype=bool) \
         if agreements else np.zeros(n, dtype=bool)
+    direct &= ~own_regular  # the resident's own choice stays the destination
     return _Welfare(planned, direct, unplaced, full, agreements)
 
 
