@@ -460,6 +460,7 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
         return cache[key]
 
     out: list[list[Reason]] = []
+    hit: Reason | None
     for i in range(len(residents)):
         items: list[Reason] = []
         target, planned = chosen_l[i], planned_l[i]
@@ -501,7 +502,8 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
         else:
             if own < 0 or not own_regular_l[i]:
                 b = bits_l[i]
-                items.append(cached(
+                hit = cache.get(("NEAREST_SUITABLE", b, target))
+                items.append(hit or cached(
                     ("NEAREST_SUITABLE", b, target),
                     lambda b=b, target=target: f"{names[target]}は、ご自宅から近い避難所で、"
                                                f"{basis_text(b, rows[target], int(safety.floor[target]))}"))
@@ -524,15 +526,18 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
                                                    f"が想定される場所のため、{floor}階以上を使います。"))
         minutes, walking = minutes_all[i], mode_l[i] == TravelMode.WALK
         key = distance_key[i]
-        items.append(cached(
+        hit = cache.get(("DISTANCE", key, minutes, walking))
+        items.append(hit or cached(
             ("DISTANCE", key, minutes, walking),
             lambda key=key, minutes=minutes, walking=walking:
                 f"距離は約{_round_distance(key)}、{'歩いて' if walking else '車で'}約{minutes}分です。"))
         if not walking:
             spec = (str(mode_l[i]), float(limit_l[i]), str(who[i]))
-            items.append(cached(("TRANSPORT", *spec), lambda spec=spec: transport_text(*spec)))
+            hit = cache.get(("TRANSPORT", *spec))
+            items.append(hit or cached(("TRANSPORT", *spec), lambda spec=spec: transport_text(*spec)))
         timing = (str(trigger_l[i]), prepare_all[i], minutes, leave_l[i])
-        items.append(cached(("START", *timing), lambda timing=timing: start_text(*timing)))
+        hit = cache.get(("START", *timing))
+        items.append(hit or cached(("START", *timing), lambda timing=timing: start_text(*timing)))
         if trigger_l[i] == StartTrigger.NOT_WORKABLE:
             items.append(reason("NOT_WORKABLE", NOT_WORKABLE_TEXT))
         if crosses_l[i]:
