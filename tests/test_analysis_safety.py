@@ -226,7 +226,7 @@ def test_direct_evacuation_only_with_an_agreement_and_the_opening_confirmed() ->
     agreed, other = result.loc[1], result.loc[2]
     assert agreed["welfare_direct"] and agreed["destination_kind"] == "welfare" and agreed["destination_shelter_id"] == 10
     direct = _text(agreed, "WELFARE_DIRECT")
-    assert "合意" in direct and "開設を確認" in direct and "2026-04-01" in direct
+    assert "合意" in direct and "開設を確認" in direct and "令和8年4月1日" in direct
     assert agreed["second_shelter_id"] == 20
     assert not other["welfare_direct"] and other["destination_kind"] == "shelter"
     assert other["destination_shelter_id"] == 20 and other["welfare_shelter_id"] == 10

@@ -41,6 +41,7 @@ from disaster.analysis.transport import (
 from disaster.analysis.travel import RoadNetwork, prepare_minutes, to_metric, walking_speed
 from disaster.codes import DEPTH_RANKS
 from disaster.profile import EvacuationProfile
+from disaster.wareki import to_wareki
 
 WELFARE_NEED_LABELS = {
     "welfare_elderly_care": "介護が必要な方",
@@ -264,7 +265,7 @@ def _own_choice_safe(own: np.ndarray, bits: np.ndarray, shelters: pd.DataFrame, 
 
 def _agreement_pairs(agreements: pd.DataFrame | None, residents: pd.DataFrame,
                      shelters: pd.DataFrame) -> dict[tuple[int, int], str]:
-    """(resident index, shelter index) -> agreed date (和暦 is the plans' job: ISO here)."""
+    """(resident index, shelter index) -> the date agreed, in 和暦 (empty when unknown)."""
     if agreements is None or agreements.empty:
         return {}
     person = {rid: i for i, rid in enumerate(residents["id"])}
@@ -273,7 +274,7 @@ def _agreement_pairs(agreements: pd.DataFrame | None, residents: pd.DataFrame,
     for rid, sid, agreed in zip(agreements["resident_id"], agreements["shelter_id"],
                                 agreements.get("agreed_on", pd.Series([None] * len(agreements))), strict=True):
         if rid in person and sid in site:
-            pairs[(person[rid], site[sid])] = agreed.isoformat() if isinstance(agreed, dt.date) else str(agreed or "")
+            pairs[(person[rid], site[sid])] = to_wareki(agreed) if isinstance(agreed, dt.date) else ""
     return pairs
 
 
@@ -495,7 +496,7 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
                 items.append(reason("OWN_CHOICE", f"ご本人は{names[own]}（福祉避難所）を希望しています。"))
         if direct_l[i]:
             agreed = welfare.agreed_on.get((i, planned), "")
-            when = f"（{agreed}）" if agreed else ""
+            when = f"（{agreed}）" if agreed else ""  # e.g. （令和8年4月1日）
             items.append(reason("WELFARE_DIRECT", f"{names[planned]}（福祉避難所）とは、受け入れについて施設と合意しています{when}。"
                                                   f"市または施設が開設を確認して知らせたら、直接{names[planned]}へ避難します。"
                                                   f"受入対象: {accepted[planned]}。"))
