@@ -19,11 +19,12 @@ from pyproj import Geod
 
 from bench.synthetic import synthetic_inputs
 from disaster.analysis.decision import _decide_one, reachable_floor
-from disaster.analysis.eligibility import disqualified, eligible_for
+from disaster.analysis.eligibility import destination_safety, eligible_for
 from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, assess
 from disaster.analysis.exposure import HazardIndex
 from disaster.analysis.needs import needs_frame
 from disaster.codes import HazardLayer
+from disaster.profile import load_profile
 
 GEOD = Geod(ellps="GRS80")
 
@@ -33,7 +34,8 @@ def loop_baseline(inputs: AssessmentInputs) -> tuple[list[str], list[int]]:
     residents, shelters, zones = inputs.residents, inputs.shelters, inputs.zones
     needs = needs_frame(residents)
     reach, unknown = reachable_floor(residents, needs["barrier_free"].to_numpy())
-    blocked = disqualified(HazardIndex(zones).exposure(shelters["lon"].to_numpy(), shelters["lat"].to_numpy()))
+    safe = destination_safety(HazardIndex(zones).exposure(shelters["lon"].to_numpy(), shelters["lat"].to_numpy()),
+                              shelters).safe
     decisions, nearest = [], []
     flow = nx.DiGraph()
     for i, person in enumerate(residents.itertuples()):
@@ -52,7 +54,7 @@ def loop_baseline(inputs: AssessmentInputs) -> tuple[list[str], list[int]]:
         bits = (1 if ranks["flood_l1_depth"] or ranks["flood_l2_depth"] or ranks["collapse_flow"] or ranks["collapse_erosion"] else 0) \
             | (2 if ranks["inland_flood"] else 0) | (4 if klass else 0)
         best, best_distance = -1, np.inf
-        eligible = eligible_for(bits, shelters, blocked)
+        eligible = eligible_for(bits, shelters, safe)
         for j, shelter in enumerate(shelters.itertuples()):
             if not eligible[j] or (shelter.is_welfare_shelter and not shelter.is_designated_shelter):
                 continue
@@ -83,7 +85,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--sample", type=int, default=300)
     args = parser.parse_args()
-    params = AssessmentParameters()
+    params = AssessmentParameters(load_profile("402036").evacuation)
     print(f"{'residents':>10} {'engine s':>9} {'per 1k s':>9}")
     timings = {}
     for size in args.sizes:

@@ -19,8 +19,6 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster.analysis.engine import AssessmentParameters
-from disaster.analysis.travel import TravelParameters
 from disaster.codes import HazardLayer
 from disaster.db import make_engine, session_factory
 from disaster.geo import CrsError
@@ -196,9 +194,8 @@ def assess(
 
     def action(store: Store) -> dict[str, Any]:
         if recompute:
-            params = AssessmentParameters(travel=TravelParameters(night=night))
             with console.status("避難判定を計算しています…"):
-                run_assessment(store.sessions, store.city_code, params, road_graph)
+                run_assessment(store.sessions, store.city_code, road_graph=road_graph, night=night)
         return assessment_summary(store.sessions, store.city_code, district)
 
     result = _run(ctx, action)

@@ -35,21 +35,48 @@ class Contact(_Strict):
 
 
 class WalkLimits(_Strict):
-    """The longest distance (m) a plan may ask a person to walk, by mobility. Beyond it the
-    plan arranges a car (supporter, family) or welfare transport."""
+    """The longest distance (m, along the route) a plan may ask a person to walk, by mobility.
+    Beyond it the plan arranges a car (supporter, family) or welfare transport."""
 
     able_m: float = 2000.0  # no walking aid, no care level
     supported_m: float = 500.0  # 杖・歩行器, 要支援・要介護
     wheelchair_m: float = 500.0  # wheelchair pushed by a helper
     bedridden_m: float = 0.0  # never on foot
+    power_device_m: float = 0.0  # power-dependent medical devices: the device travels by car
+
+
+class WalkSpeeds(_Strict):
+    """Walking speeds (m/s) after Japanese evacuation-planning guidance."""
+
+    able_mps: float = 1.0
+    supported_mps: float = 0.5  # 杖・歩行器, 要支援・要介護, bedridden (reference only)
+    wheelchair_mps: float = 0.8  # pushed by a helper
+    night_factor: float = 0.8  # all speeds at night
+
+
+class PrepareMinutes(_Strict):
+    """Time to get ready before leaving (minutes), added up by need."""
+
+    base: float = 10.0
+    care: float = 10.0  # 要介護3 or more, bedridden
+    device: float = 10.0  # power-dependent devices, dialysis
+    communication: float = 5.0  # hearing/visual/cognitive: explaining takes longer
+    alone: float = 10.0  # the supporter must arrive first
 
 
 class EvacuationProfile(_Strict):
     lead_time_min: float = 180.0  # from 警戒レベル3 until routes may become dangerous
+    early_window_min: float = 180.0  # extra time when leaving before level 3 (レベル2・予報の段階、明るいうち)
+    previous_day_window_min: float = 720.0  # extra time when leaving the day before, in daylight
     detour_factor: float = 1.3  # road distance / straight line, without a road graph
     walk_limits: WalkLimits = Field(default_factory=WalkLimits)
+    walk_speeds: WalkSpeeds = Field(default_factory=WalkSpeeds)
+    prepare: PrepareMinutes = Field(default_factory=PrepareMinutes)
     car_speed_kmh: float = 20.0  # door to door in heavy rain, without a road graph
     car_arrange_min: float = 20.0  # for the driver (supporter, family, welfare transport) to arrive
+    welfare_max_travel_min: float = 45.0  # a 福祉避難所 farther than this (by the person's mode) is not planned
+    welfare_candidates: int = 8  # nearest suitable 福祉避難所 offered to the assignment per person
+    max_residents_per_supporter: int = 3  # more than this: SUPPORTER_OVERLOADED
     review_months: int = 12  # a plan is reviewed at least this often
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 
 from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, assess
 from disaster.codes import HazardLayer
+from disaster.profile import EvacuationProfile
 from tests.analysis_fixtures import box, centre, frame, no_supporters, resident, shelter, zones
 
 L2, SLIDE = HazardLayer.FLOOD_L2_DEPTH, HazardLayer.LANDSLIDE
@@ -18,7 +19,7 @@ def _run(residents: list[dict], shelters: list[dict], hazard=FLOOD_ZONES, suppor
     inputs = AssessmentInputs(frame(residents), frame(shelters), hazard,
                               supporters if supporters is not None else default_supporters,
                               links if links is not None else default_links)
-    result = assess(inputs, AssessmentParameters())
+    result = assess(inputs, AssessmentParameters(EvacuationProfile()))
     result["codes"] = result["destination_reasons"].map(lambda rs: [r["code"] for r in rs])
     return result
 
@@ -83,22 +84,31 @@ def test_welfare_places_go_to_the_highest_need_first_and_never_exceed_capacity()
     ]
     shelters = [_welfare(10, centre(4), capacity=2), shelter(11, centre(5))]
     result = _run(people, shelters).set_index("resident_id")
-    placed = result[result["destination_kind"] == "welfare"]
-    assert sorted(placed.index) == [2, 3]  # the two highest priorities
-    assert result.loc[1, "welfare_unplaced"]
-    assert result.loc[1, "destination_shelter_id"] == 11 and "WELFARE_FULL" in result.loc[1, "codes"]
-    assert result.loc[2, "second_shelter_id"] == 11
+    planned = result[result["welfare_shelter_id"] == 10]
+    assert sorted(planned.index) == [2, 3]  # the two highest priorities
+    assert result.loc[1, "welfare_unplaced"] and result.loc[1, "welfare_shelter_id"] == -1
+    assert result.loc[1, "destination_shelter_id"] == 11 and "WELFARE_UNPLACED" in result.loc[1, "codes"]
+    # no agreement with the facility: 指定避難所 first, then transfer (never "直接避難できます")
+    assert (result.loc[[2, 3], "destination_kind"] == "shelter").all()
+    assert (result.loc[[2, 3], "destination_shelter_id"] == 11).all()
+    assert not result["welfare_direct"].any()
+    assert all("WELFARE_TRANSFER" in result.loc[i, "codes"] for i in (2, 3))
+    assert all("直接避難できます" not in r["text"] for rs in result["destination_reasons"] for r in rs)
 
 
-def test_welfare_needs_matching_acceptance_and_direct_evacuation() -> None:
+def test_welfare_needs_matching_acceptance() -> None:
     people = [resident(1, centre(0), care_level="要介護4", building_floors=1)]
     shelters = [
         _welfare(10, centre(3), capacity=5, accepted_groups="障害者"),  # wrong group
-        _welfare(11, centre(4), capacity=5, accepts_direct=False),  # no direct evacuation
+        _welfare(11, centre(4), capacity=5),
         _welfare(12, centre(9), capacity=5),
         shelter(13, centre(5)),
     ]
-    assert _run(people, shelters).loc[0, "destination_shelter_id"] == 12
+    row = _run(people, shelters).iloc[0]
+    assert row["welfare_shelter_id"] == 11  # the nearest that accepts 要介護
+    assert row["destination_shelter_id"] == 13
+    transfer = next(r["text"] for r in row["destination_reasons"] if r["code"] == "WELFARE_TRANSFER")
+    assert "避難所11" in transfer and "避難所13" in transfer
 
 
 def test_residents_own_choice_is_kept_and_flagged_when_unsafe() -> None:
@@ -109,18 +119,24 @@ def test_residents_own_choice_is_kept_and_flagged_when_unsafe() -> None:
     ]
     result = _run(people, shelters)
     assert result.loc[0, "destination_shelter_id"] == 1
-    assert {"OWN_CHOICE", "OWN_CHOICE_IN_HAZARD"} <= set(result.loc[0, "codes"])
+    assert {"OWN_CHOICE", "OWN_CHOICE_UNSAFE"} <= set(result.loc[0, "codes"])
+    assert result.loc[0, "second_shelter_id"] == 2  # a safe alternative
+    unsafe = next(r["text"] for r in result.loc[0, "destination_reasons"] if r["code"] == "OWN_CHOICE_UNSAFE")
+    assert "避難所2" in unsafe and "浸水" in unsafe
     assert result.loc[1, "destination_kind"] == "own_choice"
     assert result.loc[1, "destination_text"] == "長女宅（小郡市）"
     assert result.loc[1, "destination_shelter_id"] == -1 and np.isnan(result.loc[1, "distance_m"])
     assert result.loc[1, "second_shelter_id"] == 2
+    assert result.loc[1, "start_trigger"] == "early"  # the way is unknown: leave early, never "level 3"
 
 
 def test_own_choice_of_a_welfare_shelter_uses_up_a_place() -> None:
     people = [resident(1, centre(0), care_level="要介護5", preferred_shelter_code="S10", building_floors=1),
               resident(2, centre(0), care_level="要介護5", building_floors=1)]
     result = _run(people, [_welfare(10, centre(4), capacity=1), shelter(11, centre(5))])
-    assert result.loc[0, "destination_kind"] == "welfare"
+    assert result.loc[0, "welfare_shelter_id"] == 10
+    assert result.loc[0, "destination_kind"] == "shelter"  # no agreement yet: 指定避難所 first
+    assert {"OWN_CHOICE", "WELFARE_TRANSFER"} <= set(result.loc[0, "codes"])
     assert result.loc[1, "welfare_unplaced"]
 
 
@@ -140,6 +156,7 @@ def test_every_resident_has_reasons_and_timing() -> None:
 def test_no_shelter_at_all_is_said_plainly() -> None:
     no_shelters = frame([shelter(1, centre(0))]).iloc[0:0]
     inputs = AssessmentInputs(frame([resident(1, centre(0), building_floors=1)]), no_shelters, FLOOD_ZONES, *no_supporters())
-    result = assess(inputs, AssessmentParameters())
+    result = assess(inputs, AssessmentParameters(EvacuationProfile()))
     assert result.loc[0, "destination_shelter_id"] == -1
-    assert [r["code"] for r in result.loc[0, "destination_reasons"]] == ["NO_SHELTER"]
+    assert [r["code"] for r in result.loc[0, "destination_reasons"]] == ["NO_SHELTER", "NOT_WORKABLE"]
+    assert result.loc[0, "start_trigger"] == "not_workable" and result.loc[0, "travel_mode"] is None

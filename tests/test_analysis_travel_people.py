@@ -8,12 +8,16 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, assess
 from disaster.analysis.needs import needs_frame
-from disaster.analysis.travel import RoadNetwork, TravelParameters, to_metric, walking_speed
+from disaster.analysis.travel import RoadNetwork, to_metric, walking_speed
 from disaster.codes import HazardLayer
+from disaster.profile import EvacuationProfile, WalkSpeeds
 from tests.analysis_fixtures import box, centre, frame, no_supporters, resident, shelter, zones
+
+PARAMS = AssessmentParameters(EvacuationProfile())
 
 
 @pytest.mark.parametrize(
@@ -24,8 +28,8 @@ from tests.analysis_fixtures import box, centre, frame, no_supporters, resident,
 def test_walking_speeds_follow_guidance(fields: dict, speed: float) -> None:
     residents = frame([resident(1, centre(0), **fields)])
     care = needs_frame(residents)["care_index"].to_numpy()
-    assert walking_speed(residents, care, night=False)[0] == speed
-    assert walking_speed(residents, care, night=True)[0] == pytest.approx(speed * 0.8)
+    assert walking_speed(residents, care, WalkSpeeds(), night=False)[0] == speed
+    assert walking_speed(residents, care, WalkSpeeds(), night=True)[0] == pytest.approx(speed * 0.8)
 
 
 def _inputs(residents: list[dict], shelters: list[dict], hazard=None, supporters=None, links=None) -> AssessmentInputs:
@@ -37,15 +41,20 @@ def _inputs(residents: list[dict], shelters: list[dict], hazard=None, supporters
 def test_straight_line_distance_uses_the_detour_factor_and_timing() -> None:
     home, site = centre(0), centre(3)
     straight = float(np.linalg.norm(np.diff(to_metric(np.array([home[0], site[0]]), np.array([home[1], site[1]])), axis=0)))
-    params = AssessmentParameters(travel=TravelParameters(detour_factor=1.5, lead_time_min=60))
+    params = AssessmentParameters(EvacuationProfile(detour_factor=1.5, lead_time_min=60))
     result = assess(_inputs([resident(1, home, mobility="杖・歩行器", lives_alone=True)], [shelter(1, site)]), params)
     row = result.iloc[0]
     assert row["distance_m"] == pytest.approx(straight * 1.5)
-    assert row["travel_min"] == pytest.approx(straight * 1.5 / 0.5 / 60)
-    assert row["prepare_min"] == 20  # base 10 + living alone 10
-    assert row["start_margin_min"] == pytest.approx(60 - 20 - row["travel_min"])
+    # ~4.2 km is far beyond the 500 m walking limit with a cane: by car at 20 km/h, not 2+ hours on foot
+    assert row["travel_mode"] == "car"
+    assert row["travel_min"] == pytest.approx(straight * 1.5 / (20_000 / 60))
+    assert row["walk_min"] == pytest.approx(straight * 1.5 / 0.5 / 60)
+    assert row["prepare_min"] == 40  # base 10 + living alone 10 + the driver's arrival 20
+    assert row["start_margin_min"] == pytest.approx(60 - 40 - row["travel_min"])
+    assert row["start_trigger"] == "level3"
     start = next(r["text"] for r in row["destination_reasons"] if r["code"] == "START")
-    assert "警戒レベル3を待たず" in start  # ~4.2 km at 0.5 m/s cannot be done within the lead time
+    # outside every zone, the trip is optional: the text says "if you leave"
+    assert start.startswith("避難する場合は、警戒レベル3（高齢者等避難）が出たらすぐ出発")
 
 
 def test_road_graph_distances_follow_the_network(tmp_path: Path) -> None:
@@ -61,9 +70,13 @@ def test_road_graph_distances_follow_the_network(tmp_path: Path) -> None:
     path = tmp_path / "roads.graphml"
     nx.write_graphml(graph, path)
     network = RoadNetwork.from_graphml(path)
-    result = assess(_inputs([resident(1, centre(0))], [shelter(1, centre(2, 2))]), AssessmentParameters(), network)
+    result = assess(_inputs([resident(1, centre(0))], [shelter(1, centre(2, 2))]), PARAMS, network)
     expected = np.linalg.norm(corner[1] - corner[0]) + np.linalg.norm(corner[2] - corner[1])
     assert result.iloc[0]["distance_m"] == pytest.approx(expected, rel=1e-6)
+    # the stored route follows the road through the corner, not the straight line
+    route = shapely.from_wkb(result.iloc[0]["route"])
+    assert result.iloc[0]["route_is_road"]
+    assert shapely.get_coordinates(route).tolist()[1:-1] == [[x0, y0], [x2, y0], [x2, y2]]
 
 
 def test_priority_ranks_power_dependent_and_red_zone_people_first() -> None:
@@ -74,7 +87,7 @@ def test_priority_ranks_power_dependent_and_red_zone_people_first() -> None:
         resident(3, centre(5)),
         resident(4, centre(0), lives_alone=True),
     ]
-    result = assess(_inputs(people, [shelter(1, centre(9))], hazard), AssessmentParameters()).set_index("resident_id")
+    result = assess(_inputs(people, [shelter(1, centre(9))], hazard), PARAMS).set_index("resident_id")
     order = result["priority_score"].sort_values(ascending=False).index.tolist()
     assert order[:2] == [2, 3] and order[-1] == 1
     codes = [r["code"] for r in result.loc[2, "priority_reasons"]]
@@ -90,7 +103,7 @@ def test_supporter_gaps() -> None:
         {"id": 12, "lon": centre(0)[0], "lat": centre(0)[1], "relation": "家族", "consent": False},
     ])
     links = pd.DataFrame([(1, 10), (2, 11), (3, 11), (4, 11), (5, 11), (5, 12)], columns=["resident_id", "supporter_id"])
-    result = assess(_inputs(people, [shelter(1, centre(9))], hazard, supporters, links), AssessmentParameters())
+    result = assess(_inputs(people, [shelter(1, centre(9))], hazard, supporters, links), PARAMS)
     issues = result.set_index("resident_id")["supporter_issues"].map(lambda rs: {r["code"] for r in rs})
     counts = result.set_index("resident_id")["supporter_count"]
     assert issues[1] == {"SUPPORTER_AT_RISK"}

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 
+import numpy as np
 import pytest
+import shapely
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from disaster.analysis.eligibility import destination_safety
+from disaster.analysis.exposure import HazardIndex
 from disaster.cli import app
-from disaster.models import Assessment, AssessmentRun, District, Resident
+from disaster.models import Assessment, AssessmentRun, District, Resident, Shelter
+from disaster.profile import load_profile
+from disaster.usecases.assess import load_inputs
 from disaster.usecases.demo import load_demo
 from tests.conftest import BUNDLE
 
@@ -45,6 +52,50 @@ def test_every_demo_resident_has_an_assessment_with_reasons(demo) -> None:
             assert used <= shelter.capacity
 
 
+def test_stored_destinations_are_safe_and_trips_are_honest(demo) -> None:
+    """On the demo city: every destination, second option and 福祉避難所 is safe against every rain
+    layer at its own location (own choices excepted, but flagged); nobody walks beyond the profile's
+    limit; non-walking trips never read "歩いて"; negative margins always come with an earlier trigger."""
+    evacuation = load_profile("402036").evacuation
+    with demo.sessions() as session:
+        inputs = load_inputs(session, "402036")
+        rows = session.scalars(select(Assessment)).all()
+        run = session.scalars(select(AssessmentRun).order_by(AssessmentRun.id.desc())).first()
+        residents = {r.id: r for r in session.scalars(select(Resident))}
+        shelters = {s.id: s for s in session.scalars(select(Shelter))}
+    assert run.parameters["car_speed_kmh"] == evacuation.car_speed_kmh  # parameters from the profile
+    frame = inputs.shelters.reset_index(drop=True)
+    index = HazardIndex(inputs.zones)
+    safety = destination_safety(index.exposure(frame["lon"].to_numpy(), frame["lat"].to_numpy()), frame)
+    safe = dict(zip(frame["id"], safety.safe, strict=True))
+    floor = dict(zip(frame["id"], safety.floor, strict=True))
+    for a in rows:
+        codes = {r["code"] for r in a.destination_reasons}
+        texts = "".join(r["text"] for r in a.destination_reasons)
+        if a.destination_shelter_id is not None:
+            assert safe[a.destination_shelter_id] or "OWN_CHOICE_UNSAFE" in codes, a.resident_id
+            assert (a.destination_floor or 0) == floor[a.destination_shelter_id] or "OWN_CHOICE_UNSAFE" in codes
+            assert a.travel_mode in {"walk", "car", "welfare_transport"} and a.start_trigger is not None
+            line = shapely.from_wkb(a.route)
+            start, end = shapely.get_coordinates(line)[[0, -1]]
+            resident, target = residents[a.resident_id], shelters[a.destination_shelter_id]
+            assert np.allclose(start, [resident.lon, resident.lat]) and np.allclose(end, [target.lon, target.lat])
+        for sid in (a.second_shelter_id, a.welfare_shelter_id):
+            assert sid is None or safe[sid]
+        if a.travel_mode == "walk":
+            assert a.distance_m <= evacuation.walk_limits.able_m
+            assert "車で" not in texts
+        elif a.travel_mode is not None:
+            assert "歩いて" not in texts and "移動手段の確保が必要" in texts
+        if a.start_margin_min is not None and a.start_margin_min < 0:
+            assert a.start_trigger in {"early", "previous_day", "not_workable"}
+        assert not re.search(r"(?<!\d)-\d", texts)  # never a negative number of minutes
+        assert a.welfare_direct is False or a.destination_kind == "welfare"
+        if a.welfare_shelter_id is not None and not a.welfare_direct and a.destination_shelter_id is not None:
+            assert "WELFARE_TRANSFER" in codes or "OWN_CHOICE" in codes
+    assert any(a.travel_mode == "car" for a in rows) and any(a.travel_mode == "walk" for a in rows)
+
+
 def test_assess_json_totals_match_the_stored_records(demo) -> None:
     result = runner.invoke(app, ["assess", "--json"], env={"DISASTER_DB": demo.url})
     assert result.exit_code == 0, result.output
@@ -57,7 +108,10 @@ def test_assess_json_totals_match_the_stored_records(demo) -> None:
     assert totals["residents"] == len(records)
     assert totals["by_decision"] == {d: sum(a.decision == d for a in records) for d in ("leave", "stay_upstairs", "stay")}
     assert totals["welfare_unplaced"] == sum(a.welfare_unplaced for a in records)
-    assert totals["welfare_placed"] == sum(a.destination_kind == "welfare" for a in records)
+    assert totals["welfare_placed"] == sum(a.welfare_shelter_id is not None for a in records)
+    assert totals["welfare_direct"] == sum(a.welfare_direct for a in records)
+    assert sum(totals["by_start_trigger"].values()) == sum(a.start_trigger is not None for a in records)
+    assert totals["by_travel_mode"] == {m: sum(a.travel_mode == m for a in records) for m in ("walk", "car", "welfare_transport")}
     assert totals["unsupported"] == sum(a.supporter_count == 0 for a in records)
     assert totals["by_hazard"]["landslide"] == sum(bool(a.landslide_class) for a in records)
     per_district = Counter(name for name, _ in rows)

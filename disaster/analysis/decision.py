@@ -49,14 +49,24 @@ def required_floor(depth_rank: int) -> int | None:
     return 1 + max(0, math.ceil((upper - GROUND_FLOOR_M) / FLOOR_HEIGHT_M))
 
 
+def home_floor(residents: pd.DataFrame) -> np.ndarray:
+    """住戸の階 of a flat (0: a house, or not recorded)."""
+    if "home_floor" not in residents:
+        return np.zeros(len(residents), dtype=int)
+    return pd.to_numeric(residents["home_floor"], errors="coerce").fillna(0).to_numpy(dtype=int)
+
+
 def reachable_floor(residents: pd.DataFrame, wheeled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(floor the resident can reach, floors unknown). Without stairs: the bedroom floor."""
+    """(floor the resident can reach, floors unknown). Without stairs: the bedroom floor.
+    In a flat (``home_floor`` set) only the resident's own unit counts: its floor."""
     floors = residents["building_floors"].fillna(0).to_numpy(dtype=int)
     bedroom = residents["bedroom_floor"].fillna(1).to_numpy(dtype=int)
     stairs = ~is_false(residents["can_use_stairs"]) & ~wheeled
-    unknown = floors <= 0
-    top = np.where(unknown, 1, floors)
-    return np.where(stairs, top, np.minimum(bedroom, top)), unknown
+    flat = home_floor(residents)
+    unknown = (floors <= 0) & (flat <= 0)
+    top = np.where(floors <= 0, 1, floors)
+    house = np.where(stairs, top, np.minimum(bedroom, top))
+    return np.where(flat > 0, flat, house), unknown
 
 
 def decide(residents: pd.DataFrame, exposure: pd.DataFrame, needs: pd.DataFrame) -> pd.DataFrame:
@@ -65,14 +75,15 @@ def decide(residents: pd.DataFrame, exposure: pd.DataFrame, needs: pd.DataFrame)
     reach, unknown = reachable_floor(residents, needs["barrier_free"].to_numpy())
     required = [required_floor(int(d)) for d in depth]
     floors = residents["building_floors"].fillna(1).to_numpy(dtype=int)
+    flat = home_floor(residents) > 0
     stairs_limited = (
         is_false(residents["can_use_stairs"]) | needs["barrier_free"].to_numpy()
-    ) & (reach < floors)
+    ) & (reach < floors) & ~flat
     # Everything the outcome depends on; people with equal keys share one (cached) result.
     keys = np.column_stack([
         exposure["landslide_class"].to_numpy(), exposure["landslide_kind"].to_numpy(),
         exposure["collapse_flow"].to_numpy(), exposure["collapse_erosion"].to_numpy(), depth, reach,
-        unknown, stairs_limited, exposure["duration_rank"].to_numpy(), needs["dependent"].to_numpy(),
+        unknown, stairs_limited, exposure["duration_rank"].to_numpy(), needs["dependent"].to_numpy(), flat,
     ]).astype(int)
     cache: dict[tuple[int, ...], tuple[str, list[Reason]]] = {}
     decisions, all_reasons = [], []
@@ -91,7 +102,8 @@ def decide(residents: pd.DataFrame, exposure: pd.DataFrame, needs: pd.DataFrame)
 
 
 def _decide_one(klass: int, kind: int, flow: int, erosion: int, depth: int, floor: int, unknown: int,
-                stairs_limited: int, duration: int, dependent: int) -> tuple[str, list[Reason]]:
+                stairs_limited: int, duration: int, dependent: int, flat: int = 0) -> tuple[str, list[Reason]]:
+    """``floor``: the floor the resident can reach (in a flat: their own unit's floor)."""
     reasons: list[Reason] = []
     leave = False
     if klass:
@@ -117,17 +129,24 @@ def _decide_one(klass: int, kind: int, flow: int, erosion: int, depth: int, floo
             reasons.append(reason("DEPTH_NO_SAFE_FLOOR", f"想定される浸水の深さ（{label}）では、建物の上の階でも安全が確保できません。"))
         elif floor < need:
             leave = True
-            why = "階段を使えないため、" if stairs_limited else ""
-            reasons.append(reason("DEPTH_ABOVE_FLOOR", f"{why}想定される浸水の深さ（{label}）は、移動できる{floor}階の床より高くなるおそれがあります。"))
+            if flat:
+                reasons.append(reason("DEPTH_ABOVE_FLOOR", f"想定される浸水の深さ（{label}）は、お住まい（集合住宅の{floor}階）の床より高くなるおそれがあります。"))
+            else:
+                why = "階段を使えないため、" if stairs_limited else ""
+                reasons.append(reason("DEPTH_ABOVE_FLOOR", f"{why}想定される浸水の深さ（{label}）は、移動できる{floor}階の床より高くなるおそれがあります。"))
     if duration >= LONG_DURATION_RANK and dependent:
         leave = True
         reasons.append(reason("LONG_DURATION_DEPENDENT", f"浸水が{DURATION_RANKS[duration]}続くおそれがあり、電気・水・介護が途切れると自宅で過ごし続けられないため、立退き避難が必要です。"))
     if leave:
         return Decision.LEAVE.value, reasons
     if depth > 0:
-        reasons.append(reason("UPPER_FLOOR_POSSIBLE", f"想定される浸水の深さ（{DEPTH_RANKS[depth][0]}）より高い{floor}階に移動できるため、自宅の上の階で安全を確保することもできます。"))
         condition = f"浸水が{DURATION_RANKS[duration]}続くおそれがあります。" if duration else ""
-        reasons.append(reason("STAY_CONDITIONS", f"{condition}条件: 早めに上の階へ移り、水・食料・薬・簡易トイレを3日分以上備え、孤立しても連絡できるようにしてください。"))
+        if flat:
+            reasons.append(reason("UPPER_FLOOR_POSSIBLE", f"お住まい（集合住宅の{floor}階）は、想定される浸水の深さ（{DEPTH_RANKS[depth][0]}）より高いため、自宅にとどまって安全を確保することもできます。"))
+            reasons.append(reason("STAY_CONDITIONS", f"{condition}条件: 水・食料・薬・簡易トイレを3日分以上備え、停電でエレベーターが止まり孤立しても連絡できるようにしてください。"))
+        else:
+            reasons.append(reason("UPPER_FLOOR_POSSIBLE", f"想定される浸水の深さ（{DEPTH_RANKS[depth][0]}）より高い{floor}階に移動できるため、自宅の上の階で安全を確保することもできます。"))
+            reasons.append(reason("STAY_CONDITIONS", f"{condition}条件: 早めに上の階へ移り、水・食料・薬・簡易トイレを3日分以上備え、孤立しても連絡できるようにしてください。"))
         return Decision.STAY_UPSTAIRS.value, reasons
     reasons.append(reason("NO_HAZARD", "ご自宅は洪水・内水・土砂災害の想定区域の外です。想定を超える大雨や地震のときは、周りの状況を見て判断してください。"))
     return Decision.STAY.value, reasons

@@ -1,17 +1,26 @@
-"""Which shelters may receive a resident, given the hazards at home and at the shelter.
+"""Which shelters may receive a resident: safe at their OWN location for the whole rain event,
+and suited to the hazards at the resident's home.
 
-A shelter is eligible for a hazard when it is designated for it (GSI flag), or when it is a
-指定避難所/福祉避難所 outside that hazard's zone (Kurume's GSI file flags few sites by hazard).
-It is never eligible while it lies in a disqualifying zone itself: for flood, L1/L2 depth rank
->= 2 (0.5 m or more) or a 家屋倒壊等氾濫想定区域; for 内水, rank >= 2; for landslides, any zone.
+A rain event is one scenario: river flooding (L1/L2 depth, 家屋倒壊等氾濫想定区域), 内水 and
+landslides can all happen at once. A destination is therefore safe only when it lies outside
+every landslide zone (any class), outside every 家屋倒壊等氾濫想定区域, and where the deepest
+water of L1, L2 and 内水 is below 0.5 m (rank < 2) — whatever the hazards at home. The one
+exception: a shelter designated by GSI for floods whose highest usable floor is at or above the
+floor the water requires; people then use that floor (``destination_floor``).
+
+On top of safety, for each hazard at home the shelter must be designated for it (GSI flag) or be
+a 指定避難所/福祉避難所 (hosts); with no hazard at home only hosts are offered.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from disaster.codes import HAZARD_LABELS, Hazard
+from disaster.analysis.decision import required_floor
+from disaster.codes import DEPTH_RANKS, HAZARD_LABELS, Hazard
 
 # resident hazard bits
 FLOOD, INLAND, LANDSLIDE = 1, 2, 4
@@ -28,8 +37,48 @@ def resident_hazard_bits(exposure: pd.DataFrame) -> np.ndarray:
     ).astype(int)
 
 
+@dataclass(frozen=True)
+class DestinationSafety:
+    """Per shelter: ``safe`` for the rain event; ``floor`` the lowest floor to use (0: any);
+    ``depth`` the deepest water rank there; ``problems`` plain Japanese for unsafe sites."""
+
+    safe: np.ndarray
+    floor: np.ndarray
+    depth: np.ndarray
+    problems: list[str]
+
+
+def destination_safety(shelter_exposure: pd.DataFrame, shelters: pd.DataFrame) -> DestinationSafety:
+    """Safety of each shelter against every rain hazard layer at its own location."""
+    e = shelter_exposure
+    depth = np.maximum.reduce([e["flood_l1_rank"].to_numpy(), e["flood_l2_rank"].to_numpy(),
+                               e["inland_rank"].to_numpy()]).astype(int)
+    landslide = (e["landslide_class"] > 0).to_numpy()
+    collapse = (e["collapse_flow"] | e["collapse_erosion"]).to_numpy()
+    deep = depth >= DEEP_RANK
+    need = np.array([required_floor(int(d)) or 10**6 for d in depth], dtype=int)
+    usable = pd.to_numeric(shelters["usable_floors"], errors="coerce").fillna(0).to_numpy(dtype=int) \
+        if "usable_floors" in shelters else np.zeros(len(shelters), dtype=int)
+    designated = np.equal(shelters["hazard_flood"].to_numpy(dtype=object), True)
+    upstairs = deep & designated & (usable >= need)
+    safe = ~landslide & ~collapse & (~deep | upstairs)
+    floor = np.where(deep & upstairs, need, 0)
+    problems = []
+    for i in range(len(shelters)):
+        parts = []
+        if landslide[i]:
+            parts.append("土砂災害警戒区域")
+        if collapse[i]:
+            parts.append("家屋倒壊等氾濫想定区域")
+        if deep[i] and not upstairs[i]:
+            parts.append(f"浸水の深さ{DEPTH_RANKS[int(depth[i])][0]}の想定区域")
+        problems.append("・".join(parts))
+    return DestinationSafety(safe, floor, depth, problems)
+
+
 def disqualified(shelter_exposure: pd.DataFrame) -> dict[int, np.ndarray]:
-    """Per hazard bit: shelters that lie in a disqualifying zone for that hazard."""
+    """Per hazard bit: shelters in a disqualifying zone for that hazard alone. Kept for callers
+    that describe one hazard; a destination's safety is ``destination_safety`` (every layer)."""
     e = shelter_exposure
     return {
         FLOOD: ((e["flood_l2_rank"] >= DEEP_RANK) | (e["flood_l1_rank"] >= DEEP_RANK)
@@ -39,27 +88,28 @@ def disqualified(shelter_exposure: pd.DataFrame) -> dict[int, np.ndarray]:
     }
 
 
-def eligible_for(bits: int, shelters: pd.DataFrame, blocked: dict[int, np.ndarray]) -> np.ndarray:
-    """Shelters eligible for every hazard in ``bits`` (all 指定避難所/福祉避難所 when none)."""
-    hosts = (shelters["is_designated_shelter"] | shelters["is_welfare_shelter"]).to_numpy()
-    mask = np.ones(len(shelters), dtype=bool) if bits else hosts.copy()
+def eligible_for(bits: int, shelters: pd.DataFrame, safe: np.ndarray) -> np.ndarray:
+    """Safe shelters suited to every hazard in ``bits`` (all safe 指定避難所/福祉避難所 when none)."""
+    hosts = (np.equal(shelters["is_designated_shelter"].to_numpy(dtype=object), True)
+             | np.equal(shelters["is_welfare_shelter"].to_numpy(dtype=object), True))
+    mask = safe & (np.ones(len(shelters), dtype=bool) if bits else hosts)
     for bit, hazard in HAZARD_BITS.items():
         if bits & bit:
-            designated = shelters[f"hazard_{hazard.value}"].to_numpy()
-            mask &= (designated | hosts) & ~blocked[bit]
+            designated = np.equal(shelters[f"hazard_{hazard.value}"].to_numpy(dtype=object), True)
+            mask &= designated | hosts
     return mask
 
 
-def basis_text(bits: int, shelter: pd.Series) -> str:
+def basis_text(bits: int, shelter: pd.Series, floor: int) -> str:
     """Why this shelter suits the hazards, for the plan."""
-    if not bits:
-        return "指定避難所です。"
     parts = []
     for bit, hazard in HAZARD_BITS.items():
-        if bits & bit:
-            label = HAZARD_LABELS[hazard]
-            if shelter[f"hazard_{hazard.value}"]:
-                parts.append(f"{label}の指定緊急避難場所です")
-            else:
-                parts.append(f"{label}の想定区域（危険な深さ）の外にあります")
+        if bits & bit and shelter[f"hazard_{hazard.value}"]:
+            parts.append(f"{HAZARD_LABELS[hazard]}の指定緊急避難場所です")
+    if floor:
+        parts.append(f"浸水が想定される場所ですが、{floor}階以上を使えば安全です")
+    else:
+        parts.append("土砂災害・家屋倒壊等・深い浸水（0.5m以上）の想定区域の外にあります")
+    if not bits and shelter["is_designated_shelter"]:
+        parts.insert(0, "指定避難所です")
     return "、".join(parts) + "。"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import datetime as dt
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -12,141 +13,201 @@ from scipy.spatial import cKDTree
 
 from disaster.analysis.assignment import Candidates, assign
 from disaster.analysis.decision import Decision, decide
-from disaster.analysis.eligibility import basis_text, disqualified, eligible_for, resident_hazard_bits
+from disaster.analysis.eligibility import (
+    DestinationSafety,
+    basis_text,
+    destination_safety,
+    eligible_for,
+    resident_hazard_bits,
+)
 from disaster.analysis.exposure import EXPOSURE_COLUMNS, HazardIndex
 from disaster.analysis.needs import is_true, needs_frame, shelter_categories
 from disaster.analysis.priority import priority
 from disaster.analysis.reasons import Reason, reason
-from disaster.analysis.supporters import MAX_RESIDENTS_PER_SUPPORTER, supporter_at_risk, supporter_issues
-from disaster.analysis.travel import (
-    RoadNetwork,
-    TravelParameters,
-    prepare_minutes,
-    start_advice,
-    to_metric,
-    walking_speed,
+from disaster.analysis.supporters import supporter_at_risk, supporter_issues
+from disaster.analysis.transport import (
+    NOT_WORKABLE_TEXT,
+    UNKNOWN_ROUTE_START,
+    StartTrigger,
+    TravelMode,
+    car_minutes,
+    start_text,
+    start_triggers,
+    transport_text,
+    trips,
+    vehicle_mode,
+    walk_limit_m,
 )
-from disaster.geo import METRIC_CRS, WGS84
+from disaster.analysis.travel import RoadNetwork, prepare_minutes, to_metric, walking_speed
+from disaster.codes import DEPTH_RANKS
+from disaster.profile import EvacuationProfile
+from disaster.wareki import to_wareki
 
-WELFARE_CANDIDATES = 8
-VEHICLE_ADVISED_MIN = 45  # walking longer than this: plan a car  # nearest eligible 福祉避難所 offered to the assignment per person
+WELFARE_NEED_LABELS = {
+    "welfare_elderly_care": "介護が必要な方",
+    "welfare_disability": "障害のある方",
+    "welfare_medical": "医療的ケアが必要な方",
+}
 
 
 @dataclass
 class AssessmentInputs:
     """Frames as loaded by the use-case. ``residents`` has the Resident columns (id, lon, lat,
-    district, needs fields, preferred_*); ``shelters`` the Shelter columns; ``zones`` layer,
-    rank, landslide_kind, landslide_class, geometry; ``supporters`` id, lon, lat, relation,
-    consent; ``links`` resident_id, supporter_id."""
+    district, needs fields, home_floor, preferred_*); ``shelters`` the Shelter columns; ``zones``
+    layer, rank, landslide_kind, landslide_class, geometry; ``supporters`` id, lon, lat, relation,
+    consent; ``links`` resident_id, supporter_id; ``agreements`` (optional) the 福祉避難所
+    agreements: resident_id, shelter_id, agreed_on."""
 
     residents: pd.DataFrame
     shelters: pd.DataFrame
     zones: gpd.GeoDataFrame
     supporters: pd.DataFrame
     links: pd.DataFrame
+    agreements: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
 class AssessmentParameters:
-    travel: TravelParameters = field(default_factory=TravelParameters)
-    max_residents_per_supporter: int = MAX_RESIDENTS_PER_SUPPORTER
+    """Everything the engine assumes, from the city profile's ``[evacuation]`` section."""
+
+    evacuation: EvacuationProfile  # load_profile(city_code).evacuation
+    night: bool = False  # walking speeds × night factor
 
     def as_dict(self) -> dict[str, object]:
-        return {**self.travel.__dict__, "max_residents_per_supporter": self.max_residents_per_supporter}
+        return {**self.evacuation.model_dump(), "night": self.night}
+
+
+@dataclass
+class _Welfare:
+    """The 福祉避難所 planned per resident (index or -1), agreements and why someone is unplaced."""
+
+    shelter: np.ndarray
+    direct: np.ndarray
+    unplaced: np.ndarray
+    unplaced_full: np.ndarray  # had candidates in reach, but they went to higher-priority people
+    agreed_on: dict[tuple[int, int], str]
 
 
 def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: RoadNetwork | None = None) -> pd.DataFrame:
     """One row per resident with every ``models.Assessment`` column."""
+    evac = params.evacuation
     residents = inputs.residents.reset_index(drop=True)
     shelters = inputs.shelters.reset_index(drop=True)
     index = HazardIndex(inputs.zones)
     needs = needs_frame(residents)
     exposure = index.exposure(residents["lon"].to_numpy(), residents["lat"].to_numpy())
     decision = decide(residents, exposure, needs)
-    shelter_exposure = index.exposure(shelters["lon"].to_numpy(), shelters["lat"].to_numpy())
-    blocked = disqualified(shelter_exposure)
+    safety = destination_safety(index.exposure(shelters["lon"].to_numpy(), shelters["lat"].to_numpy()), shelters)
     bits = resident_hazard_bits(exposure)
     home = to_metric(residents["lon"].to_numpy(), residents["lat"].to_numpy())
     sites = to_metric(shelters["lon"].to_numpy(), shelters["lat"].to_numpy())
-    speed = walking_speed(residents, needs["care_index"].to_numpy(), params.travel.night)
-    prepare = prepare_minutes(needs, residents, params.travel)
+    speed = walking_speed(residents, needs["care_index"].to_numpy(), evac.walk_speeds, params.night)
+    limit = walk_limit_m(residents, needs, evac.walk_limits)
+    vehicle = vehicle_mode(residents, needs)
+    base_prepare = prepare_minutes(needs, residents, evac.prepare)
 
     supporter_exposure = index.exposure(inputs.supporters["lon"].fillna(0).to_numpy(),
                                         inputs.supporters["lat"].fillna(0).to_numpy())
     counts, supporter_notes = supporter_issues(
         residents["id"].to_numpy(), residents["consent_share"].to_numpy(), inputs.supporters, inputs.links,
-        supporter_at_risk(supporter_exposure), params.max_residents_per_supporter)
+        supporter_at_risk(supporter_exposure), evac.max_residents_per_supporter)
     score, score_reasons = priority(residents, exposure, needs, counts)
 
-    first, second, relaxed = _nearest_regular(bits, needs, shelters, blocked, home, sites)
-    chosen = first.copy()
-    kind = np.array(["shelter" if f >= 0 else None for f in first], dtype=object)
-    welfare_needed = needs["welfare_needed"].to_numpy()
+    first, second, relaxed = _nearest_regular(bits, needs, shelters, safety.safe, home, sites)
+    n = len(residents)
     leave = decision["decision"].to_numpy() == Decision.LEAVE.value
+    welfare_needed = needs["welfare_needed"].to_numpy()
+    welfare_only = _welfare_only(shelters)
     own_shelter = _own_shelter(residents, shelters)
     own_text = residents["preferred_destination"].fillna("").to_numpy()
-    has_own = (own_shelter >= 0) | (own_text != "")
-
-    capacity = shelters["capacity"].fillna(0).to_numpy(dtype=int).copy()
-    np.subtract.at(capacity, own_shelter[own_shelter >= 0], 1)
-    seekers = np.flatnonzero(welfare_needed & leave & ~has_own)
-    placed = _assign_welfare(seekers, bits, needs, shelters, blocked, home, sites, speed, params, capacity, score)
-    welfare_placed = placed >= 0
-    chosen[seekers[welfare_placed]] = placed[welfare_placed]
-    kind[seekers[welfare_placed]] = "welfare"
-    second[seekers[welfare_placed]] = first[seekers[welfare_placed]]
-    unplaced = np.zeros(len(residents), dtype=bool)
-    unplaced[seekers[~welfare_placed]] = True
-
-    chosen[own_shelter >= 0] = own_shelter[own_shelter >= 0]
-    kind[own_shelter >= 0] = np.where(shelters["is_welfare_shelter"].to_numpy()[own_shelter[own_shelter >= 0]], "welfare", "shelter")
     text_only = (own_shelter < 0) & (own_text != "")
+    own_ok = _own_choice_safe(own_shelter, bits, shelters, safety.safe)
+    # own choice of a safe 福祉避難所: planned there (direct only with an agreement); any other
+    # shelter chosen by the resident is kept as the destination and flagged when unsafe
+    own_welfare = (own_shelter >= 0) & _at(welfare_only, own_shelter, False) & own_ok
+    own_regular = (own_shelter >= 0) & ~own_welfare
+    agreements = _agreement_pairs(inputs.agreements, residents, shelters)
+
+    welfare = _plan_welfare(leave, welfare_needed, text_only, own_shelter, own_welfare, own_regular, agreements, bits,
+                            needs, shelters, safety.safe, home, sites, speed, limit, base_prepare, evac, score, network)
+
+    chosen = first.copy()
+    kind = np.full(n, None, dtype=object)
+    kind[first >= 0] = "shelter"
+    # a 福祉避難所 agreed with this person: go there directly (once its opening is confirmed)
+    direct = welfare.direct
+    second[direct] = np.where(first[direct] != welfare.shelter[direct], first[direct], second[direct])
+    chosen[direct] = welfare.shelter[direct]
+    kind[direct] = "welfare"
+    chosen[own_regular] = own_shelter[own_regular]
+    second[own_regular] = np.where(first[own_regular] != own_shelter[own_regular], first[own_regular],
+                                   second[own_regular])
     chosen[text_only] = -1
     kind[text_only] = "own_choice"
-    second[(own_shelter >= 0) | text_only] = first[(own_shelter >= 0) | text_only]
+    second[text_only] = first[text_only]
 
-    distance = _distances(home, sites, chosen, params.travel.detour_factor, network)
-    travel = distance / speed / 60.0
-    margin = params.travel.lead_time_min - prepare - travel
-    deep = index.deep_water()
-    # Routes through 0.5 m+ water, for homes outside it (a home in deep water is already told
-    # to leave early by its decision reasons).
-    home_depth = np.maximum(exposure["flood_l2_rank"].to_numpy(), exposure["inland_rank"].to_numpy())
-    routes = np.flatnonzero((chosen >= 0) & (home_depth < 2))
-    crosses = np.zeros(len(residents), dtype=bool)
-    if len(routes) and not deep.is_empty:
-        lines = shapely.linestrings(np.stack([home[routes], sites[chosen[routes]]], axis=1))
-        metric_deep = gpd.GeoSeries([deep], crs=WGS84).to_crs(METRIC_CRS).iloc[0]
-        shapely.prepare(metric_deep)
-        crosses[routes] = shapely.intersects(lines, metric_deep)
+    distance, route, route_is_road = _routes(residents, shelters, home, sites, chosen, evac.detour_factor, network)
+    mode, travel, walk_min, arrange = trips(distance, speed, limit, vehicle, evac)
+    prepare = base_prepare + arrange
+    has_route = chosen >= 0
+    margin = np.where(has_route, evac.lead_time_min - prepare - travel, np.nan)
+    trigger = start_triggers(prepare + travel, evac)
+    trigger[~has_route] = None
+    trigger[~has_route & leave & ~text_only] = StartTrigger.NOT_WORKABLE.value
+    trigger[text_only] = StartTrigger.EARLY.value
+    destination_floor = np.where(has_route, _at(safety.floor, chosen, 0), 0)
 
-    reasons = _destination_reasons(residents, shelters, bits, chosen, kind, own_shelter, text_only, relaxed, unplaced,
-                                   blocked, distance, travel, prepare, margin, crosses)
+    crosses = _crosses_deep_water(index, exposure, route, has_route)
+    reasons = _destination_reasons(
+        residents, shelters, needs, bits, chosen, second, kind, own_shelter, own_ok, own_regular, text_only, relaxed,
+        welfare, safety, distance, mode, travel, walk_min, prepare, trigger, crosses, limit, destination_floor,
+        decision["decision"].to_numpy())
     result = pd.DataFrame({"resident_id": residents["id"].to_numpy()})
     for column in EXPOSURE_COLUMNS:
         result[column] = exposure[column].to_numpy()
     result = pd.concat([result, decision], axis=1)
     shelter_ids = np.append(shelters["id"].to_numpy(dtype=int), -1)  # index -1 -> id -1 (none)
-    result["destination_kind"] = kind
+    result["destination_kind"] = pd.Series(kind, dtype=object)  # None, not NaN, where missing
     result["destination_shelter_id"] = shelter_ids[chosen]
-    result["destination_text"] = np.where(text_only, own_text, None)
+    result["destination_text"] = pd.Series(np.where(text_only, own_text, None), dtype=object)  # None, not NaN, where missing
     result["destination_reasons"] = reasons
     result["second_shelter_id"] = shelter_ids[second]
     result["welfare_needed"] = welfare_needed
-    result["welfare_unplaced"] = unplaced
-    has_route = chosen >= 0
+    result["welfare_unplaced"] = welfare.unplaced
+    result["welfare_shelter_id"] = shelter_ids[welfare.shelter]
+    result["welfare_direct"] = direct
     result["distance_m"] = np.where(has_route, distance, np.nan)
     result["walk_speed_mps"] = speed
+    result["travel_mode"] = pd.Series(mode, dtype=object)  # None, not NaN, where missing
     result["travel_min"] = np.where(has_route, travel, np.nan)
+    result["walk_min"] = np.where(has_route, walk_min, np.nan)
     result["prepare_min"] = prepare
-    result["start_margin_min"] = np.where(has_route, margin, np.nan)
+    result["start_margin_min"] = margin
+    result["start_trigger"] = pd.Series(trigger, dtype=object)  # None, not NaN, where missing
+    result["destination_floor"] = pd.Series([int(f) if f > 0 else None for f in destination_floor], dtype=object)
     result["crosses_deep_water"] = crosses
+    result["route"] = pd.Series(shapely.to_wkb(route), dtype=object)  # WKB, None without a destination
+    result["route_is_road"] = route_is_road
     result["priority_score"] = score
     result["priority_reasons"] = score_reasons
     result["supporter_count"] = counts
     result["supporter_issues"] = supporter_notes
     result["district"] = residents["district"].to_numpy()
     return result
+
+
+def _at(values: np.ndarray, index: np.ndarray, default: object) -> np.ndarray:
+    """``values[index]`` with ``default`` where index is -1 (also when ``values`` is empty)."""
+    out = np.full(len(index), default, dtype=values.dtype)
+    known = index >= 0
+    if len(values):
+        out[known] = values[index[known]]
+    return out
+
+
+def _welfare_only(shelters: pd.DataFrame) -> np.ndarray:
+    """福祉避難所 that are not also 指定避難所 (they are not offered as ordinary shelters)."""
+    return is_true(shelters["is_welfare_shelter"]) & ~is_true(shelters["is_designated_shelter"])
 
 
 def _needs_mask(shelters: pd.DataFrame, barrier: bool, power: bool) -> np.ndarray:
@@ -158,19 +219,19 @@ def _needs_mask(shelters: pd.DataFrame, barrier: bool, power: bool) -> np.ndarra
     return mask
 
 
-def _nearest_regular(bits: np.ndarray, needs: pd.DataFrame, shelters: pd.DataFrame, blocked: dict[int, np.ndarray],
+def _nearest_regular(bits: np.ndarray, needs: pd.DataFrame, shelters: pd.DataFrame, safe: np.ndarray,
                      home: np.ndarray, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest and second-nearest suitable non-welfare shelter per resident (index or -1);
+    """Nearest and second-nearest safe, suitable non-welfare shelter per resident (index or -1);
     ``relaxed`` marks residents for whom no shelter met their access needs."""
     n = len(bits)
     first, second = np.full(n, -1), np.full(n, -1)
     relaxed = np.zeros(n, dtype=bool)
-    regular = ~shelters["is_welfare_shelter"].to_numpy() | shelters["is_designated_shelter"].to_numpy()
+    regular = ~_welfare_only(shelters)
     barrier, power = needs["barrier_free"].to_numpy(), needs["power"].to_numpy()
     keys = bits * 4 + barrier * 2 + power
     for key in np.unique(keys):
         members = np.flatnonzero(keys == key)
-        hazard_ok = eligible_for(int(key) // 4, shelters, blocked) & regular
+        hazard_ok = eligible_for(int(key) // 4, shelters, safe) & regular
         mask = hazard_ok & _needs_mask(shelters, bool(key & 2), bool(key & 1))
         if not mask.any():
             mask = hazard_ok
@@ -192,23 +253,86 @@ def _own_shelter(residents: pd.DataFrame, shelters: pd.DataFrame) -> np.ndarray:
     return residents["preferred_shelter_code"].map(lambda c: codes.get(c, -1) if c else -1).to_numpy(dtype=int)
 
 
-def _assign_welfare(seekers: np.ndarray, bits: np.ndarray, needs: pd.DataFrame, shelters: pd.DataFrame,
-                    blocked: dict[int, np.ndarray], home: np.ndarray, sites: np.ndarray, speed: np.ndarray,
-                    params: AssessmentParameters, capacity: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """福祉避難所 index per seeker (or -1), capacity-constrained and priority-aware."""
+def _own_choice_safe(own: np.ndarray, bits: np.ndarray, shelters: pd.DataFrame, safe: np.ndarray) -> np.ndarray:
+    """Whether each resident's chosen shelter is safe and suits the hazards at home."""
+    ok = np.zeros(len(own), dtype=bool)
+    chosen = own >= 0
+    for key in np.unique(bits[chosen]):
+        members = np.flatnonzero(chosen & (bits == key))
+        ok[members] = eligible_for(int(key), shelters, safe)[own[members]]
+    return ok
+
+
+def _agreement_pairs(agreements: pd.DataFrame | None, residents: pd.DataFrame,
+                     shelters: pd.DataFrame) -> dict[tuple[int, int], str]:
+    """(resident index, shelter index) -> the date agreed, in 和暦 (empty when unknown)."""
+    if agreements is None or agreements.empty:
+        return {}
+    person = {rid: i for i, rid in enumerate(residents["id"])}
+    site = {sid: j for j, sid in enumerate(shelters["id"])}
+    pairs: dict[tuple[int, int], str] = {}
+    for rid, sid, agreed in zip(agreements["resident_id"], agreements["shelter_id"],
+                                agreements.get("agreed_on", pd.Series([None] * len(agreements))), strict=True):
+        if rid in person and sid in site:
+            pairs[(person[rid], site[sid])] = to_wareki(agreed) if isinstance(agreed, dt.date) else ""
+    return pairs
+
+
+def _plan_welfare(leave: np.ndarray, welfare_needed: np.ndarray, text_only: np.ndarray, own: np.ndarray,
+                  own_welfare: np.ndarray, own_regular: np.ndarray, agreements: dict[tuple[int, int], str],
+                  bits: np.ndarray, needs: pd.DataFrame, shelters: pd.DataFrame, safe: np.ndarray, home: np.ndarray,
+                  sites: np.ndarray, speed: np.ndarray, limit: np.ndarray, prepare: np.ndarray,
+                  evac: EvacuationProfile, score: np.ndarray, network: RoadNetwork | None) -> _Welfare:
+    """The 福祉避難所 for each person who must leave and needs one (or has an agreement). People
+    who chose an ordinary shelter keep it and are planned a 福祉避難所 for transfer."""
+    n = len(leave)
+    planned = np.full(n, -1)
+    capacity = shelters["capacity"].fillna(0).to_numpy(dtype=int).copy()
+    planned[own_welfare] = own[own_welfare]
+    np.subtract.at(capacity, own[own >= 0], 1)
+    agreed_people = np.zeros(n, dtype=bool)
+    agreed_people[[p for p, _ in agreements]] = True
+    seekers = np.flatnonzero(leave & (welfare_needed | agreed_people) & ~text_only & ~own_welfare)
+    placed, had_candidates = _assign_welfare(seekers, agreements, bits, needs, shelters, safe, home, sites, speed,
+                                             limit, prepare, evac, capacity, score, network)
+    planned[seekers] = placed
+    unplaced = np.zeros(n, dtype=bool)
+    unplaced[seekers[placed < 0]] = True
+    full = np.zeros(n, dtype=bool)
+    full[seekers[(placed < 0) & had_candidates]] = True
+    direct = np.array([planned[i] >= 0 and (i, int(planned[i])) in agreements for i in range(n)], dtype=bool) \
+        if agreements else np.zeros(n, dtype=bool)
+    direct &= ~own_regular  # the resident's own choice stays the destination
+    return _Welfare(planned, direct, unplaced, full, agreements)
+
+
+def _assign_welfare(seekers: np.ndarray, agreements: dict[tuple[int, int], str], bits: np.ndarray,
+                    needs: pd.DataFrame, shelters: pd.DataFrame, safe: np.ndarray, home: np.ndarray,
+                    sites: np.ndarray, speed: np.ndarray, limit: np.ndarray, prepare: np.ndarray,
+                    evac: EvacuationProfile, capacity: np.ndarray, score: np.ndarray,
+                    network: RoadNetwork | None) -> tuple[np.ndarray, np.ndarray]:
+    """(福祉避難所 index per seeker or -1, whether the seeker had any candidate in reach).
+
+    Candidates are the nearest safe 福祉避難所 that accept the person's needs and that the person
+    reaches in time by their own mode (leaving at 警戒レベル3, within the profile's longest welfare
+    trip; road-graph distances when a graph is given); a place agreed with the person is always a
+    candidate when it is safe and in reach, at no cost, so agreements are honoured first.
+    Capacity-constrained, priority-aware min-cost flow."""
     if len(seekers) == 0:
-        return np.empty(0, dtype=int)
-    welfare = shelters["is_welfare_shelter"].to_numpy() & is_true(shelters["accepts_direct"])
+        return np.empty(0, dtype=int), np.empty(0, dtype=bool)
+    welfare = is_true(shelters["is_welfare_shelter"])
     categories = shelter_categories(shelters["accepted_groups"])
     need_cols = ("welfare_elderly_care", "welfare_disability", "welfare_medical")
     need = needs.loc[seekers, list(need_cols)].to_numpy()
     barrier, power = needs["barrier_free"].to_numpy()[seekers], needs["power"].to_numpy()[seekers]
     keys = bits[seekers] * 64 + need @ np.array([4, 2, 1]) * 4 + barrier * 2 + power
-    people, targets, costs = [], [], []
+    people, targets, agreed = [], [], []
     for key in np.unique(keys):
         local = np.flatnonzero(keys == key)
         wants = need[local[0]]
-        mask = welfare & eligible_for(int(key) // 64, shelters, blocked) & _needs_mask(shelters, bool(key & 2), bool(key & 1))
+        if not wants.any():
+            continue  # only agreements (below)
+        mask = welfare & eligible_for(int(key) // 64, shelters, safe) & _needs_mask(shelters, bool(key & 2), bool(key & 1))
         if wants[2]:  # medical care needs a shelter that takes it
             mask &= categories["welfare_medical"].to_numpy()
         else:
@@ -216,80 +340,220 @@ def _assign_welfare(seekers: np.ndarray, bits: np.ndarray, needs: pd.DataFrame, 
         candidates = np.flatnonzero(mask)
         if len(candidates) == 0:
             continue
-        k = min(WELFARE_CANDIDATES, len(candidates))
-        dist, nearest = cKDTree(sites[candidates]).query(home[seekers[local]], k=k)
-        dist, nearest = dist.reshape(len(local), k), nearest.reshape(len(local), k)
-        minutes = dist * params.travel.detour_factor / speed[seekers[local], None] / 60.0
+        k = min(evac.welfare_candidates, len(candidates))
+        _, nearest = cKDTree(sites[candidates]).query(home[seekers[local]], k=k)
         people.append(np.repeat(local, k))
-        targets.append(candidates[nearest].ravel())
-        costs.append(np.round(minutes * 10).astype(np.int64).ravel())
+        targets.append(candidates[np.asarray(nearest).reshape(len(local), k)].ravel())
+        agreed.append(np.zeros(len(local) * k, dtype=bool))
+    position = {int(p): k for k, p in enumerate(seekers)}
+    for (p, s) in agreements:
+        if p not in position or not welfare[s]:
+            continue
+        row = position[p]
+        if eligible_for(int(bits[p]), shelters, safe)[s] and _needs_mask(shelters, bool(barrier[row]), bool(power[row]))[s]:
+            people.append(np.array([row]))
+            targets.append(np.array([s]))
+            agreed.append(np.ones(1, dtype=bool))
+    had = np.zeros(len(seekers), dtype=bool)
     if not people:
-        return np.full(len(seekers), -1)
-    arcs = Candidates(np.concatenate(people), np.concatenate(targets), np.concatenate(costs))
-    return assign(len(seekers), capacity, arcs, score[seekers])
+        return np.full(len(seekers), -1), had
+    person, target, free = np.concatenate(people), np.concatenate(targets), np.concatenate(agreed)
+    distance = np.linalg.norm(home[seekers[person]] - sites[target], axis=1) * evac.detour_factor
+    if network is not None:
+        road = network.path_lengths(home[seekers], sites, np.column_stack([person, target]))
+        distance = np.where(np.isfinite(road), road, distance)
+    travel, ready = _trip_minutes(distance, seekers[person], speed, limit, prepare, evac)
+    fits = (travel <= evac.welfare_max_travel_min) & (travel + ready <= evac.lead_time_min)
+    cost = np.where(free, 0, np.round(travel * 10)).astype(np.int64)
+    arcs = Candidates(person[fits], target[fits], cost[fits])
+    had[arcs.person] = True
+    return assign(len(seekers), capacity, arcs, score[seekers]), had
 
 
-def _distances(home: np.ndarray, sites: np.ndarray, chosen: np.ndarray, detour: float,
-               network: RoadNetwork | None) -> np.ndarray:
-    distance = np.full(len(home), np.nan)
+def _trip_minutes(distance: np.ndarray, person: np.ndarray, speed: np.ndarray, limit: np.ndarray,
+                  prepare: np.ndarray, evac: EvacuationProfile) -> tuple[np.ndarray, np.ndarray]:
+    """(travel minutes by the person's mode, preparation minutes incl. a driver's arrival)."""
+    walk = (distance <= limit[person]) & (limit[person] > 0)
+    travel = np.where(walk, distance / speed[person] / 60.0, car_minutes(distance, evac))
+    return travel, prepare[person] + np.where(walk, 0.0, evac.car_arrange_min)
+
+
+def _routes(residents: pd.DataFrame, shelters: pd.DataFrame, home: np.ndarray, sites: np.ndarray, chosen: np.ndarray,
+            detour: float, network: RoadNetwork | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distance m, WGS84 LineString home -> destination, follows the road graph) per resident."""
+    n = len(home)
+    distance = np.full(n, np.nan)
+    route = np.full(n, None, dtype=object)  # shapely LineStrings (WGS84)
+    is_road = np.zeros(n, dtype=bool)
     routed = np.flatnonzero(chosen >= 0)
     if not len(routed):
-        return distance
-    if network is None:
-        distance[routed] = np.linalg.norm(home[routed] - sites[chosen[routed]], axis=1) * detour
-    else:
-        distance[routed] = network.path_lengths(home[routed], sites, np.column_stack([np.arange(len(routed)), chosen[routed]]))
-    return distance
+        return distance, route, is_road
+    origin = residents[["lon", "lat"]].to_numpy(dtype=float)[routed]
+    target = shelters[["lon", "lat"]].to_numpy(dtype=float)[chosen[routed]]
+    distance[routed] = np.linalg.norm(home[routed] - sites[chosen[routed]], axis=1) * detour
+    route[routed] = shapely.linestrings(np.stack([origin, target], axis=1))
+    if network is not None:
+        lengths, paths = network.paths(home[routed], sites, np.column_stack([np.arange(len(routed)), chosen[routed]]))
+        for k, path in enumerate(paths):
+            if path is None or not np.isfinite(lengths[k]):
+                continue  # not connected by the graph: straight line, to be checked
+            i = routed[k]
+            distance[i] = lengths[k]
+            route[i] = shapely.LineString(np.vstack([origin[k], path, target[k]]))
+            is_road[i] = True
+    return distance, route, is_road
 
 
-def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, bits: np.ndarray, chosen: np.ndarray,
-                         kind: np.ndarray, own_shelter: np.ndarray, text_only: np.ndarray, relaxed: np.ndarray,
-                         unplaced: np.ndarray, blocked: dict[int, np.ndarray], distance: np.ndarray,
-                         travel: np.ndarray, prepare: np.ndarray, margin: np.ndarray,
-                         crosses: np.ndarray) -> list[list[Reason]]:
-    names = shelters["name"].to_numpy()
-    accepted = shelters["accepted_groups"].to_numpy()
+def _crosses_deep_water(index: HazardIndex, exposure: pd.DataFrame, route: np.ndarray,
+                        has_route: np.ndarray) -> np.ndarray:
+    """Routes through 0.5 m+ water, for homes outside it (a home in deep water is already told
+    to leave early by its decision reasons)."""
+    home_depth = np.maximum(exposure["flood_l2_rank"].to_numpy(), exposure["inland_rank"].to_numpy())
+    check = np.flatnonzero(has_route & (home_depth < 2))
+    crosses = np.zeros(len(route), dtype=bool)
+    deep = index.deep_water()
+    if len(check) and not deep.is_empty:
+        shapely.prepare(deep)
+        crosses[check] = shapely.intersects(route[check], deep)
+    return crosses
+
+
+def _who_needs_vehicle(residents: pd.DataFrame, needs: pd.DataFrame) -> np.ndarray:
+    """Why each person travels by vehicle, as the start of a sentence ("…ため")."""
+    wheelchair = residents["mobility"].fillna("").to_numpy() == "車いす"
+    return np.select([needs["bedridden"].to_numpy(), needs["power"].to_numpy(), wheelchair],
+                     ["寝たきりの", "電源が必要な医療機器を使っている", "車いすを使っていて、避難先まで遠い"],
+                     default="避難先まで遠い").astype(object)
+
+
+def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs: pd.DataFrame, bits: np.ndarray,
+                         chosen: np.ndarray, second: np.ndarray, kind: np.ndarray, own_shelter: np.ndarray,
+                         own_ok: np.ndarray, own_regular: np.ndarray, text_only: np.ndarray, relaxed: np.ndarray,
+                         welfare: _Welfare, safety: DestinationSafety, distance: np.ndarray, mode: np.ndarray,
+                         travel: np.ndarray, walk_min: np.ndarray, prepare: np.ndarray, trigger: np.ndarray,
+                         crosses: np.ndarray, limit: np.ndarray, destination_floor: np.ndarray,
+                         decisions: np.ndarray) -> list[list[Reason]]:
+    """Plain-Japanese reasons per resident (a Python loop over plain lists, texts cached)."""
+    names = shelters["name"].tolist()
+    accepted = shelters["accepted_groups"].fillna("").tolist()
     rows = [shelters.iloc[i] for i in range(len(shelters))]
-    eligible_cache: dict[int, np.ndarray] = {}
-    basis_cache: dict[tuple[int, int], str] = {}
-    advice_cache: dict[tuple[int, int, bool], str] = {}
+    need = [tuple(r) for r in needs[list(WELFARE_NEED_LABELS)].to_numpy().tolist()]
+    who = _who_needs_vehicle(residents, needs).tolist()
+    routed = np.isfinite(travel)
+    minutes_all = np.where(routed, np.maximum(1, np.rint(np.nan_to_num(travel))), 0).astype(int).tolist()
+    prepare_all = np.rint(prepare).astype(int).tolist()
+    # distance label key: metres rounded to 10 below 1 km, else to 100 m
+    d = np.nan_to_num(distance)
+    distance_key = np.where(d < 1000, np.rint(d / 10) * 10, np.rint(d / 100) * 100 + 0.5).tolist()
+    chosen_l, second_l, planned_l, own_l = chosen.tolist(), second.tolist(), welfare.shelter.tolist(), own_shelter.tolist()
+    text_only_l, own_regular_l, own_ok_l = text_only.tolist(), own_regular.tolist(), own_ok.tolist()
+    relaxed_l, crosses_l, direct_l = relaxed.tolist(), crosses.tolist(), welfare.direct.tolist()
+    unplaced_l, full_l = welfare.unplaced.tolist(), welfare.unplaced_full.tolist()
+    bits_l, kind_l, mode_l, trigger_l = bits.tolist(), list(kind), list(mode), list(trigger)
+    limit_l, floor_l = limit.tolist(), destination_floor.tolist()
+    leave_l = (decisions == Decision.LEAVE.value).tolist()
+    cache: dict[tuple[object, ...], Reason] = {}
+
+    def cached(key: tuple[object, ...], make) -> Reason:  # type: ignore[no-untyped-def]
+        """One shared (read-only) reason record per distinct text."""
+        if key not in cache:
+            cache[key] = reason(str(key[0]), make())
+        return cache[key]
+
     out: list[list[Reason]] = []
+    hit: Reason | None
     for i in range(len(residents)):
         items: list[Reason] = []
-        target = chosen[i]
-        if text_only[i]:
-            items.append(reason("OWN_CHOICE", "ご本人が希望する避難先です（親戚・知人宅など）。道のりと時間は一緒に確認してください。"))
-        elif target < 0:
-            items.append(reason("NO_SHELTER", "条件に合う避難所が見つかりません。市（地域福祉課）に相談してください。"))
-        else:
-            if own_shelter[i] >= 0:
-                items.append(reason("OWN_CHOICE", f"ご本人が希望する避難先（{names[target]}）です。"))
-                eligible = eligible_cache.setdefault(int(bits[i]), eligible_for(int(bits[i]), shelters, blocked))
-                if not eligible[target]:
-                    items.append(reason("OWN_CHOICE_IN_HAZARD", "ただし、この避難先はご自宅の危険に対応していないか、危険な区域の中にあります。見直しを相談してください。"))
-            elif kind[i] == "welfare":
-                items.append(reason("WELFARE_ASSIGNED", f"{names[target]}（福祉避難所）に直接避難できます。受入対象: {accepted[target]}。"))
+        target, planned = chosen_l[i], planned_l[i]
+        if text_only_l[i]:
+            items.append(reason("OWN_CHOICE", "ご本人が希望する避難先です（親戚・知人宅など）。その場所が浸水・土砂災害の想定区域の外にあるか、"
+                                              "ハザードマップで一緒に確かめてください。"))
+            if second_l[i] >= 0:
+                items.append(reason("NEAREST_SUITABLE", f"行けないときは、近くの安全な避難所（{names[second_l[i]]}）へ避難します。"))
+            if limit_l[i] <= 0:
+                items.append(reason("TRANSPORT", transport_text(TravelMode.WELFARE_TRANSPORT, 0, who[i])))
+            items.append(reason("START", UNKNOWN_ROUTE_START))
+            out.append(items)
+            continue
+        if target < 0:
+            items.append(reason("NO_SHELTER", "大雨のときに安全で、条件に合う避難所が見つかりません。市の担当課に相談してください。"))
+            if unplaced_l[i]:
+                items.append(reason("WELFARE_UNPLACED", _unplaced_text(full_l[i], need[i], None)))
+            if trigger_l[i] == StartTrigger.NOT_WORKABLE:
+                items.append(reason("NOT_WORKABLE", NOT_WORKABLE_TEXT))
+            out.append(items)
+            continue
+        own = own_l[i]
+        if own >= 0:
+            if own_regular_l[i]:
+                items.append(reason("OWN_CHOICE", f"ご本人が希望する避難先（{names[own]}）です。"))
+                if not own_ok_l[i]:
+                    problem = safety.problems[own] or "ご自宅の危険に対応した避難先ではない場所"
+                    alternative = f"安全な{names[second_l[i]]}を第2の避難先にしました。" if second_l[i] >= 0 else ""
+                    items.append(reason("OWN_CHOICE_UNSAFE", f"【要注意】ご希望の{names[own]}は{problem}にあり、大雨のときは安全ではありません。"
+                                                             f"{alternative}避難先の見直しを支援者・市と相談してください。"))
             else:
-                key = (int(bits[i]), int(target))
-                if key not in basis_cache:
-                    basis_cache[key] = basis_text(key[0], rows[target])
-                items.append(reason("NEAREST_SUITABLE", f"{names[target]}は、ご自宅から近い避難所で、{basis_cache[key]}"))
-            if unplaced[i]:
-                items.append(reason("WELFARE_FULL", "福祉避難所の受け入れ枠が足りないため、まずこの避難所へ避難し、福祉避難所への移動を相談します。"))
-            if relaxed[i]:
-                items.append(reason("ACCESS_UNCONFIRMED", "バリアフリーや非常用電源が確認できた避難所がないため、事前に設備を確認してください。"))
-            minutes = max(1, round(travel[i]))
-            items.append(reason("DISTANCE", f"距離は約{_round_distance(distance[i])}、歩いて約{minutes}分です。"))
-            timing = (round(prepare[i]), minutes, bool(margin[i] >= 0))
-            if timing not in advice_cache:
-                advice_cache[timing] = start_advice(*timing)
-            items.append(reason("START", advice_cache[timing]))
-            if travel[i] > VEHICLE_ADVISED_MIN:
-                items.append(reason("VEHICLE_ADVISED", f"歩くと約{round(travel[i])}分かかるため、車での移動（家族・支援者・福祉タクシーなど）を前もって決めておきましょう。"))
-            if crosses[i]:
-                items.append(reason("DEEP_WATER_ROUTE", "途中に0.5m以上浸水するおそれのある場所があります。水が出る前に移動するか、別の道を確認してください。"))
+                items.append(reason("OWN_CHOICE", f"ご本人は{names[own]}（福祉避難所）を希望しています。"))
+        if direct_l[i]:
+            agreed = welfare.agreed_on.get((i, planned), "")
+            when = f"（{agreed}）" if agreed else ""  # e.g. （令和8年4月1日）
+            items.append(reason("WELFARE_DIRECT", f"{names[planned]}（福祉避難所）とは、受け入れについて施設と合意しています{when}。"
+                                                  f"市または施設が開設を確認して知らせたら、直接{names[planned]}へ避難します。"
+                                                  f"受入対象: {accepted[planned]}。"))
+        else:
+            if own < 0 or not own_regular_l[i]:
+                b = bits_l[i]
+                hit = cache.get(("NEAREST_SUITABLE", b, target))
+                items.append(hit or cached(
+                    ("NEAREST_SUITABLE", b, target),
+                    lambda b=b, target=target: f"{names[target]}は、ご自宅から近い避難所で、"
+                                               f"{basis_text(b, rows[target], int(safety.floor[target]))}"))
+            if planned >= 0:
+                items.append(cached(
+                    ("WELFARE_TRANSFER", target, planned),
+                    lambda target=target, planned=planned: f"まず{names[target]}へ避難し、福祉スペースを使います。そのあと、市が調整して"
+                    f"{names[planned]}（福祉避難所）へ移ります（施設との受け入れの合意がまだないため、直接は避難しません）。"))
+            elif unplaced_l[i]:
+                items.append(cached(
+                    ("WELFARE_UNPLACED", full_l[i], need[i], target),
+                    lambda i=i, target=target: _unplaced_text(full_l[i], need[i], names[target])))
+        if relaxed_l[i] and kind_l[i] == "shelter":
+            items.append(reason("ACCESS_UNCONFIRMED", "バリアフリーや非常用電源が確認できた避難所がないため、事前に設備を確認してください。"))
+        if floor_l[i] > 0:
+            floor = floor_l[i]
+            items.append(cached(
+                ("DESTINATION_FLOOR", target, floor),
+                lambda target=target, floor=floor: f"{names[target]}は浸水（{DEPTH_RANKS[int(safety.depth[target])][0]}）"
+                                                   f"が想定される場所のため、{floor}階以上を使います。"))
+        minutes, walking = minutes_all[i], mode_l[i] == TravelMode.WALK
+        key = distance_key[i]
+        hit = cache.get(("DISTANCE", key, minutes, walking))
+        items.append(hit or cached(
+            ("DISTANCE", key, minutes, walking),
+            lambda key=key, minutes=minutes, walking=walking:
+                f"距離は約{_round_distance(key)}、{'歩いて' if walking else '車で'}約{minutes}分です。"))
+        if not walking:
+            spec = (str(mode_l[i]), float(limit_l[i]), str(who[i]))
+            hit = cache.get(("TRANSPORT", *spec))
+            items.append(hit or cached(("TRANSPORT", *spec), lambda spec=spec: transport_text(*spec)))
+        timing = (str(trigger_l[i]), prepare_all[i], minutes, leave_l[i])
+        hit = cache.get(("START", *timing))
+        items.append(hit or cached(("START", *timing), lambda timing=timing: start_text(*timing)))
+        if trigger_l[i] == StartTrigger.NOT_WORKABLE:
+            items.append(reason("NOT_WORKABLE", NOT_WORKABLE_TEXT))
+        if crosses_l[i]:
+            items.append(reason("DEEP_WATER_ROUTE", "途中に0.5m以上浸水するおそれのある場所があります。水が出る前に移動するか、別の道を確認してください。"))
         out.append(items)
     return out
+
+
+def _unplaced_text(full: bool, need: tuple[bool, ...], first_name: str | None) -> str:
+    who = "・".join(label for label, wanted in zip(WELFARE_NEED_LABELS.values(), need, strict=True) if wanted) or "この方"
+    then = (f"まず{first_name}へ避難し、福祉スペースの利用と福祉避難所への移動を市と相談します。" if first_name
+            else "市の担当課と受け入れ先を相談してください。")
+    if full:
+        return f"間に合う範囲の福祉避難所は、より支援の必要な方で受け入れ枠が埋まっています。{then}"
+    return f"間に合う範囲に、{who}を受け入れる安全な福祉避難所がありません。{then}"
 
 
 def _round_distance(metres: float) -> str:

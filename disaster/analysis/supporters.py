@@ -7,8 +7,6 @@ import pandas as pd
 
 from disaster.analysis.reasons import Reason, reason
 
-MAX_RESIDENTS_PER_SUPPORTER = 3
-
 
 def supporter_at_risk(exposure: pd.DataFrame) -> np.ndarray:
     """A supporter whose own home is in a zone where they must leave (0.5 m+, collapse, landslide)."""
@@ -24,10 +22,11 @@ def supporter_issues(
     supporters: pd.DataFrame,
     links: pd.DataFrame,
     at_risk: np.ndarray,
-    max_load: int = MAX_RESIDENTS_PER_SUPPORTER,
+    max_load: int,
 ) -> tuple[np.ndarray, list[list[Reason]]]:
     """(supporter count, issues) per resident. ``supporters`` has id, relation, consent;
-    ``links`` has resident_id, supporter_id."""
+    ``links`` has resident_id, supporter_id; ``max_load`` from the city profile. Each text says
+    what to do about the gap."""
     position = {rid: i for i, rid in enumerate(resident_ids)}
     supporter_row = {sid: i for i, sid in enumerate(supporters["id"])}
     load = links.groupby("supporter_id").size().to_dict()
@@ -43,13 +42,13 @@ def supporter_issues(
         row = supporter_row[supporter_id]
         who = f"支援者（{relation[row]}）"
         if at_risk[row]:
-            issues[i].append(reason("SUPPORTER_AT_RISK", f"{who}の自宅も危険な区域にあり、ご自身の避難で手が回らないおそれがあります。"))
+            issues[i].append(reason("SUPPORTER_AT_RISK", f"{who}の自宅も危険な区域にあり、ご自身の避難で手が回らないおそれがあります。区域の外に住む2人目の支援者を探しましょう。"))
         if load[supporter_id] > max_load:
-            issues[i].append(reason("SUPPORTER_OVERLOADED", f"{who}は{load[supporter_id]}人の支援を担当しています。"))
+            issues[i].append(reason("SUPPORTER_OVERLOADED", f"{who}は{load[supporter_id]}人の支援を担当していて、災害時に全員を手伝えないおそれがあります。地域で話し合い、支援者を増やすか担当を分けましょう。"))
         if not consent[row]:
-            issues[i].append(reason("SUPPORTER_NO_CONSENT", f"{who}の同意（名簿情報の受け取り）が確認できていません。"))
+            issues[i].append(reason("SUPPORTER_NO_CONSENT", f"{who}の同意（名簿情報の受け取り）が確認できていません。支援者に役割を説明し、同意書をいただきましょう。"))
     for k in np.flatnonzero(counts == 0):
-        issues[k].insert(0, reason("NO_SUPPORTER", "避難を手伝う支援者が決まっていません。"))
+        issues[k].insert(0, reason("NO_SUPPORTER", "避難を手伝う支援者が決まっていません。家族・近所の方・民生委員などと相談して、支援者を決めましょう。"))
     for k in np.flatnonzero(~consent_share.astype(bool)):
-        issues[k].append(reason("NO_SHARE_CONSENT", "名簿情報の提供に同意がないため、災害の前に支援者へ情報を渡せません（災害時は同意なしで提供できます）。"))
+        issues[k].append(reason("NO_SHARE_CONSENT", "名簿情報の提供に同意がないため、災害の前に支援者へ情報を渡せません（災害時は同意なしで提供できます）。ご本人に説明し、同意をいただけるか確かめましょう。"))
     return counts, issues

@@ -1,14 +1,13 @@
-"""Distance, walking time, preparation time and when to start.
+"""Distance, walking speed, preparation time and road paths.
 
-Walking speeds follow Japanese evacuation-planning guidance: 1.0 m/s standard, 0.5 m/s for
-people who need support (杖・歩行器, 要介護, assisted), about 0.8 m/s for a wheelchair pushed by a
-helper, all ×0.8 at night. Distances are straight lines × a detour factor unless a road graph
-(GraphML, e.g. from OSMnx) is supplied.
+Walking speeds come from the city profile (``[evacuation.walk_speeds]``; guidance: 1.0 m/s
+standard, 0.5 m/s for people who need support, about 0.8 m/s for a wheelchair pushed by a
+helper, ×0.8 at night). Distances are straight lines × a detour factor unless a road graph
+(GraphML, e.g. from OSMnx) is supplied; then paths follow the graph.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +20,9 @@ from scipy.spatial import cKDTree
 
 from disaster.analysis.needs import is_true
 from disaster.geo import METRIC_CRS, WGS84
+from disaster.profile import PrepareMinutes, WalkSpeeds
 
-STANDARD_SPEED = 1.0
-SUPPORTED_SPEED = 0.5
-WHEELCHAIR_SPEED = 0.8
-NIGHT_FACTOR = 0.8
 _TO_METRIC = Transformer.from_crs(WGS84, METRIC_CRS, always_xy=True)
-
-
-@dataclass(frozen=True)
-class TravelParameters:
-    detour_factor: float = 1.3
-    night: bool = False
-    lead_time_min: float = 180.0  # from 警戒レベル3 until routes may become dangerous (assumption)
-    base_prepare_min: float = 10.0
 
 
 def to_metric(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
@@ -42,23 +30,23 @@ def to_metric(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
     return np.column_stack([x, y])
 
 
-def walking_speed(residents: pd.DataFrame, care_index: np.ndarray, night: bool) -> np.ndarray:
+def walking_speed(residents: pd.DataFrame, care_index: np.ndarray, speeds: WalkSpeeds, night: bool) -> np.ndarray:
     """Metres per second by mobility; people with 要支援/要介護 walk at the supported pace."""
     mobility = residents["mobility"].fillna("自立").to_numpy()
-    speed = np.full(len(residents), STANDARD_SPEED)
-    speed[(care_index > 0) | (mobility == "杖・歩行器") | (mobility == "寝たきり")] = SUPPORTED_SPEED
-    speed[mobility == "車いす"] = WHEELCHAIR_SPEED
-    return speed * (NIGHT_FACTOR if night else 1.0)
+    speed = np.full(len(residents), speeds.able_mps)
+    speed[(care_index > 0) | (mobility == "杖・歩行器") | (mobility == "寝たきり")] = speeds.supported_mps
+    speed[mobility == "車いす"] = speeds.wheelchair_mps
+    return speed * (speeds.night_factor if night else 1.0)
 
 
-def prepare_minutes(needs: pd.DataFrame, residents: pd.DataFrame, params: TravelParameters) -> np.ndarray:
-    """Estimated time to get ready: more for care, devices, communication and living alone
-    (the supporter must arrive first)."""
-    minutes = np.full(len(needs), params.base_prepare_min)
-    minutes += np.where(needs["welfare_elderly_care"].to_numpy(), 10, 0)
-    minutes += np.where(needs["power"].to_numpy() | needs["dialysis"].to_numpy(), 10, 0)
-    minutes += np.where(residents["communication_needs"].map(bool).to_numpy(), 5, 0)
-    minutes += np.where(is_true(residents["lives_alone"]), 10, 0)
+def prepare_minutes(needs: pd.DataFrame, residents: pd.DataFrame, prepare: PrepareMinutes) -> np.ndarray:
+    """Estimated time to get ready on foot: more for care, devices, communication and living
+    alone (the supporter must arrive first). A driver's arrival is added by the transport step."""
+    minutes = np.full(len(needs), prepare.base)
+    minutes += np.where(needs["welfare_elderly_care"].to_numpy(), prepare.care, 0)
+    minutes += np.where(needs["power"].to_numpy() | needs["dialysis"].to_numpy(), prepare.device, 0)
+    minutes += np.where(residents["communication_needs"].map(bool).to_numpy(), prepare.communication, 0)
+    minutes += np.where(is_true(residents["lives_alone"]), prepare.alone, 0)
     return minutes
 
 
@@ -69,6 +57,7 @@ class RoadNetwork:
         nodes = list(graph.nodes)
         index = {node: i for i, node in enumerate(nodes)}
         xy = np.array([[float(graph.nodes[n]["x"]), float(graph.nodes[n]["y"])] for n in nodes])
+        self.lonlat = xy
         self.metric = to_metric(xy[:, 0], xy[:, 1])
         rows, cols, weights = [], [], []
         for u, v, data in graph.edges(data=True):
@@ -90,22 +79,29 @@ class RoadNetwork:
         return np.asarray(node), np.asarray(distance)
 
     def path_lengths(self, origins: np.ndarray, targets: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-        """Network distance (m) for each (origin i, target j) in ``pairs``, snapping included.
-        One Dijkstra per distinct target."""
+        """Network distance (m) for each (origin i, target j) in ``pairs``, snapping included."""
+        return self.paths(origins, targets, pairs)[0]
+
+    def paths(self, origins: np.ndarray, targets: np.ndarray,
+              pairs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray | None]]:
+        """(network distance in m, WGS84 node coordinates along the path) for each
+        (origin i, target j) in ``pairs``; inf and None where the graph does not connect them.
+        One Dijkstra (with predecessors) per distinct target."""
         origin_nodes, origin_snap = self.snap(origins)
         target_nodes, target_snap = self.snap(targets)
         result = np.full(len(pairs), np.inf)
+        nodes: list[np.ndarray | None] = [None] * len(pairs)
         for target in np.unique(pairs[:, 1]):
-            chosen = pairs[:, 1] == target
-            dist = dijkstra(self.matrix, directed=False, indices=target_nodes[target])
-            result[chosen] = dist[origin_nodes[pairs[chosen, 0]]] + origin_snap[pairs[chosen, 0]] + target_snap[target]
-        return result
-
-
-def start_advice(prepare: int, travel: int, in_time: bool) -> str:
-    """When to start, relative to 警戒レベル3 (高齢者等避難), in plain Japanese. ``in_time``:
-    leaving at level 3 still leaves a margin before routes may become dangerous."""
-    total = prepare + travel
-    if in_time:
-        return f"警戒レベル3（高齢者等避難）が出たらすぐ出発。支度 約{prepare}分＋移動 約{travel}分＝約{total}分。"
-    return f"支度と移動に約{total}分かかるため、警戒レベル3を待たず、大雨の予報・警報の段階で早めに出発。"
+            chosen = np.flatnonzero(pairs[:, 1] == target)
+            goal = int(target_nodes[target])
+            dist, pred = dijkstra(self.matrix, directed=False, indices=goal, return_predecessors=True)
+            starts = origin_nodes[pairs[chosen, 0]]
+            result[chosen] = dist[starts] + origin_snap[pairs[chosen, 0]] + target_snap[target]
+            for k, start in zip(chosen, starts, strict=True):
+                if not np.isfinite(dist[start]):
+                    continue
+                path = [int(start)]
+                while path[-1] != goal:
+                    path.append(int(pred[path[-1]]))
+                nodes[k] = self.lonlat[path]
+        return result, nodes

@@ -26,12 +26,14 @@ from disaster.models import (
     Resident,
     Shelter,
     Supporter,
+    WelfareAgreement,
     resident_supporter,
 )
+from disaster.profile import load_profile
 
 RESIDENT_COLUMNS = (
     "id", "lon", "lat", "care_level", "disability_types", "disability_grade", "medical_devices", "mobility",
-    "communication_needs", "lives_alone", "building_floors", "bedroom_floor", "can_use_stairs", "consent_share",
+    "communication_needs", "lives_alone", "building_floors", "bedroom_floor", "home_floor", "can_use_stairs", "consent_share",
     "preferred_shelter_code", "preferred_destination",
 )
 SHELTER_COLUMNS = tuple(c.name for c in Shelter.__table__.columns)
@@ -68,7 +70,15 @@ def load_inputs(session: Session, city_code: str) -> AssessmentInputs:
         columns=["id", "lon", "lat", "relation", "consent"],
     )
     links = pd.DataFrame(session.execute(select(resident_supporter)).all(), columns=["resident_id", "supporter_id"])
-    return AssessmentInputs(residents, shelters, zones, supporters, links)
+    agreements = pd.DataFrame(
+        session.execute(
+            select(WelfareAgreement.resident_id, WelfareAgreement.shelter_id, WelfareAgreement.agreed_on)
+            .join(Resident, WelfareAgreement.resident_id == Resident.id)
+            .where(Resident.city_code == city_code)
+        ).all(),
+        columns=["resident_id", "shelter_id", "agreed_on"],
+    )
+    return AssessmentInputs(residents, shelters, zones, supporters, links, agreements)
 
 
 def _data_versions(session: Session) -> dict[str, str]:
@@ -88,16 +98,18 @@ def run_assessment(
     city_code: str,
     params: AssessmentParameters | None = None,
     road_graph: Path | None = None,
+    night: bool = False,
 ) -> int:
-    """Assess every resident of the city and replace the stored results; returns the run id."""
-    params = params or AssessmentParameters()
+    """Assess every resident of the city and replace the stored results; returns the run id.
+    The parameters come from the city profile's ``[evacuation]`` section unless given."""
+    params = params or AssessmentParameters(evacuation=load_profile(city_code).evacuation, night=night)
     network = RoadNetwork.from_graphml(road_graph) if road_graph else None
     with sessions() as session:
         repo.get_city(session, city_code)
         inputs = load_inputs(session, city_code)
     result = assess(inputs, params, network)
     result = result.drop(columns=["district"])
-    for column in ("destination_shelter_id", "second_shelter_id"):
+    for column in ("destination_shelter_id", "second_shelter_id", "welfare_shelter_id"):
         result[column] = result[column].astype(object).where(result[column] >= 0, None)
     for column in ("flood_l1_rank", "flood_l2_rank", "duration_rank", "inland_rank", "landslide_kind", "landslide_class"):
         result[column] = result[column].astype(object).where(result[column] > 0, None)
@@ -183,7 +195,9 @@ def _empty(name: str, area: str | None) -> dict[str, Any]:
         "name": name, "area": area, "residents": 0,
         "by_decision": {d.value: 0 for d in Decision},
         "by_hazard": {"flood": 0, "flood_deep": 0, "collapse": 0, "inland": 0, "landslide": 0, "landslide_red": 0},
-        "welfare_needed": 0, "welfare_placed": 0, "welfare_unplaced": 0, "without_destination": 0,
+        "welfare_needed": 0, "welfare_placed": 0, "welfare_direct": 0, "welfare_unplaced": 0, "without_destination": 0,
+        "by_travel_mode": {"walk": 0, "car": 0, "welfare_transport": 0},
+        "by_start_trigger": {"level3": 0, "early": 0, "previous_day": 0, "not_workable": 0},
         "crosses_deep_water": 0, "unsupported": 0, "supporters": 0,
     }
 
@@ -199,7 +213,12 @@ def _count(d: dict[str, Any], a: Assessment) -> None:
     hazard["landslide"] += bool(a.landslide_class)
     hazard["landslide_red"] += a.landslide_class in (2, 4)
     d["welfare_needed"] += a.welfare_needed
-    d["welfare_placed"] += a.destination_kind == "welfare"
+    d["welfare_placed"] += a.welfare_shelter_id is not None
+    d["welfare_direct"] += bool(a.welfare_direct)
+    if a.travel_mode in d["by_travel_mode"]:
+        d["by_travel_mode"][a.travel_mode] += 1
+    if a.start_trigger in d["by_start_trigger"]:
+        d["by_start_trigger"][a.start_trigger] += 1
     d["welfare_unplaced"] += a.welfare_unplaced
     d["without_destination"] += a.destination_shelter_id is None and a.destination_kind != "own_choice"
     d["crosses_deep_water"] += a.crosses_deep_water
