@@ -29,7 +29,7 @@ from disaster.exercises.scenario import (
     session_plan,
 )
 from disaster.models import District, Resident, Shelter
-from disaster.usecases.exercises import city_setting, district_facts, rain_safety
+from disaster.usecases.exercises import city_setting, district_facts
 from maps.dig import exercise_grid
 
 START = dt.datetime(2026, 7, 8, 18, 0)
@@ -209,20 +209,6 @@ def test_when_no_safe_place_is_left_the_card_says_so_and_asks_the_group() -> Non
                        ExerciseHazard.FLOOD, START, seed=1)
     issued = next(i for i in nothing.injects if i.synopsis == "高齢者等避難の発令")
     assert "想定区域の中" in issued.message and "班で話し合って決める" in issued.expected_actions
-
-
-def test_shelter_safety_covers_every_rain_hazard_at_its_own_location() -> None:
-    clear = {"flood_l1_rank": 0, "flood_l2_rank": 0, "inland_rank": 0, "landslide_class": 0,
-             "collapse_flow": False, "collapse_erosion": False}
-    plain = Shelter(name="例", hazard_flood=False, usable_floors=None)
-    designated = Shelter(name="例", hazard_flood=True, usable_floors=3)
-    assert rain_safety(clear, plain)[0]
-    assert not rain_safety({**clear, "landslide_class": 1}, designated)[0]  # a flood shelter in a landslide zone
-    assert not rain_safety({**clear, "collapse_erosion": True}, designated)[0]
-    assert not rain_safety({**clear, "inland_rank": 2}, plain)[0]  # deep 内水 counts for a flood scenario too
-    safe, reason, floor = rain_safety({**clear, "flood_l2_rank": 2}, designated)
-    assert safe and floor == 2 and "2階以上" in reason
-    assert not rain_safety({**clear, "flood_l2_rank": 4}, designated)[0]  # 5–10 m: above its third floor
 
 
 # --- grid, homes, dilemmas ------------------------------------------------------------------------

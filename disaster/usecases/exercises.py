@@ -15,15 +15,15 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from disaster import repo
-from disaster.analysis.decision import required_floor
-from disaster.analysis.eligibility import DEEP_RANK
+from disaster.analysis.eligibility import destination_safety
 from disaster.analysis.exposure import HazardIndex
-from disaster.codes import DEPTH_RANKS, HazardLayer
+from disaster.codes import HazardLayer
 from disaster.exercises.dilemmas import DILEMMAS
 from disaster.exercises.materials import RATING_SCALE, RATINGS, ROLES, materials_list, person_stickers, role_cards
 from disaster.exercises.scenario import (
@@ -114,23 +114,6 @@ class ShelterSafety:
     floor: int | None
 
 
-def rain_safety(exposure: dict[str, Any], shelter: Shelter) -> tuple[bool, str, int | None]:
-    """Whether a shelter is safe against every rain hazard at its own location: outside every
-    landslide zone and 家屋倒壊等氾濫想定区域, and water (max of L1, L2, 内水) below 0.5 m — or a
-    flood-designated shelter whose usable floor is above the water (then that floor is used)."""
-    if int(exposure["landslide_class"]) > 0:
-        return False, "土砂災害警戒区域の中にある", None
-    if exposure["collapse_flow"] or exposure["collapse_erosion"]:
-        return False, "家屋倒壊等氾濫想定区域の中にある", None
-    depth = max(int(exposure["flood_l1_rank"]), int(exposure["flood_l2_rank"]), int(exposure["inland_rank"]))
-    if depth >= DEEP_RANK:
-        need = required_floor(depth)
-        if shelter.hazard_flood and shelter.usable_floors and need and shelter.usable_floors >= need:
-            return True, f"{need}階以上を使う", need
-        return False, f"浸水の想定（{DEPTH_RANKS[depth][0]}）の区域の中にある", None
-    return True, "", None
-
-
 def _shelter_safety(session: Session, city_code: str, area: shapely.Geometry) -> list[ShelterSafety]:
     shelters = [s for s in session.scalars(select(Shelter).where(Shelter.city_code == city_code).order_by(Shelter.code))
                 if area.contains(shapely.Point(s.lon, s.lat))]
@@ -138,17 +121,20 @@ def _shelter_safety(session: Session, city_code: str, area: shapely.Geometry) ->
         return []
     exposure = HazardIndex(_zones(session, area.bounds)).exposure(
         np.array([s.lon for s in shelters]), np.array([s.lat for s in shelters]))
+    safety = destination_safety(exposure, pd.DataFrame({"hazard_flood": [s.hazard_flood for s in shelters],
+                                                        "usable_floors": [s.usable_floors for s in shelters]}))
     out: list[ShelterSafety] = []
     metric = gpd.GeoSeries.from_xy([s.lon for s in shelters], [s.lat for s in shelters], crs=4326).to_crs(METRIC_CRS)
     kept: list[tuple[float, float, bool]] = []
-    for shelter, row, x, y in zip(shelters, exposure.to_dict("records"), metric.x, metric.y, strict=True):
+    for i, (shelter, x, y) in enumerate(zip(shelters, metric.x, metric.y, strict=True)):
         # one facility listed twice (小学校 / 小学校(体育館), 指定避難所 and 緊急避難場所 rows) is one place
         if any(abs(x - kx) < SAME_PLACE_M and abs(y - ky) < SAME_PLACE_M and w == shelter.is_welfare_shelter
                for kx, ky, w in kept):
             continue
         kept.append((x, y, shelter.is_welfare_shelter))
-        safe, reason, floor = rain_safety(row, shelter)
-        out.append(ShelterSafety(shelter, safe, reason, floor))
+        floor = int(safety.floor[i]) or None
+        reason = f"{safety.problems[i]}の中にある" if safety.problems[i] else (f"{floor}階以上を使う" if floor else "")
+        out.append(ShelterSafety(shelter, bool(safety.safe[i]), reason, floor))
     return out
 
 
