@@ -108,9 +108,14 @@ SUPPORTER_ACTIONS = {
 
 
 def supporter_warnings(issues: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Supporter issues of the assessment in plain words with what to do."""
-    return [{"text": issue["text"], "action": SUPPORTER_ACTIONS.get(issue["code"], "民生委員・市に相談してください。")}
-            for issue in issues]
+    """Supporter issues of the assessment in plain words with what to do (one item per kind)."""
+    grouped: dict[str, list[str]] = {}
+    for issue in issues:
+        texts = grouped.setdefault(issue["code"], [])
+        if issue["text"] not in texts:
+            texts.append(issue["text"])
+    return [{"text": " ".join(texts), "action": SUPPORTER_ACTIONS.get(code, "民生委員・市に相談してください。")}
+            for code, texts in grouped.items()]
 
 
 POWER_DEVICES = ("人工呼吸器", "在宅酸素", "たん吸引器", "電動ベッド")

@@ -326,6 +326,13 @@ def _welfare(resident: Resident, assessment: Assessment, shelters: dict[int, She
     if direct is not None and place is not None:
         return {"direct": True, "name": place.name, "agreed_on": to_wareki(direct.agreed_on),
                 "confirmation": confirmation, "contact": contact}
+    if assessment.destination_kind == "welfare":
+        # a 福祉避難所 destination without an agreement (an assessment from before agreements
+        # were stored): never "direct"; confirm first, 指定避難所 until then
+        target = place or shelters.get(assessment.destination_shelter_id or 0)
+        name = target.name if target is not None else assessment.destination_text
+        return {"direct": False, "name": name, "confirmation": confirmation, "contact": contact, "unplaced": False,
+                "unconfirmed_destination": True}
     if place is not None:
         return {"direct": False, "name": place.name, "confirmation": confirmation, "contact": contact, "unplaced": False}
     if assessment.welfare_needed or assessment.welfare_unplaced:
@@ -334,10 +341,9 @@ def _welfare(resident: Resident, assessment: Assessment, shelters: dict[int, She
 
 
 NOT_WORKABLE_ACTIONS = (
-    "大雨の予報が出た前の日に、明るいうちに避難する段取り（送る人・車）を決める",
     "近くの安全な親戚・知人宅など、早く着ける避難先を探す",
-    "車と運転する人、または福祉タクシー等を前もって決める",
-    "決まるまでは、市（福祉の窓口）と民生委員が一緒に対応を考える",
+    "前の日の明るいうちに送る人と車（福祉タクシー等）を決める",
+    "決まるまでは、市の福祉の窓口と民生委員が一緒に対応を考える",
 )
 
 

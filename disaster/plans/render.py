@@ -13,7 +13,7 @@ from disaster.pdf.renderer import PdfRenderer
 from maps.static_svg import Marker, Route, StaticMapPainter
 
 MAP_MM = (92.0, 66.0)
-LARGE_MAP_MM = (194.0, 64.0)  # full width under the destination table
+LARGE_MAP_MM = (194.0, 58.0)  # full width under the destination table
 # Large print: every size in plan.css is relative to the root font size, so this scales labels,
 # warning names, legends and column widths together; the map and the level cells follow.
 LARGE_PRINT_CSS = """

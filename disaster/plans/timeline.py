@@ -103,7 +103,7 @@ def start_advice(t: TimelineInput, level2_names: list[str]) -> str | None:
                 f"明るいうちに出ます{timing}。")
     if trigger == "previous_day":
         return f"{prefix}大雨の予報が出たら、前の日の明るいうちに避難先へ移ります{timing}。"
-    return "この計画はまだ実行できません（「計画の課題」の囲みを見てください）。支援者・民生委員・市で避難の方法を決めます。"
+    return "この計画はまだ実行できません（上の赤い囲み）。支援者・民生委員・市で避難の方法を決めます。"
 
 
 def _level5(t: TimelineInput) -> str:
