@@ -122,7 +122,7 @@ def build(sessions: sessionmaker[Session]) -> None:
                                                    (X0 + 0.008, Y0 + 0.006)]))
         r = person("leave_walk", "土砂 ハナ", supporters=[helper], info_reception=["防災行政無線", "電話（支援者から）"],
                    daytime_situation="平日の日中はひとり", night_situation="ひとり", day_service="月・木 デイサービスてづくり")
-        session.add(_assessment(r, run, landslide_class=1, landslide_kind=1, route=route, route_is_road=True,
+        session.add(_assessment(r, run, landslide_class=1, landslide_kind=1, route=route, route_is_road=True, reachable_floor=2,
                                 destination_shelter_id=school.id,
                                 destination_reasons=[{"code": "NEAREST_SUITABLE", "text": "手作り小学校は、ご自宅から近い避難所です。"},
                                                      {"code": "DISTANCE", "text": "距離は約0.8km、歩いて約14分です。"}]))
@@ -190,6 +190,6 @@ def contexts(sessions: sessionmaker[Session], *keys: str, today: dt.date = TODAY
 
 
 def pdf_pages(path: Path) -> list[str]:
-    """The text of each page (pdftotext keeps reading order), whitespace removed."""
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    """The text of each page (pdftotext, reading order), whitespace removed."""
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     return ["".join(page.split()) for page in text.split("\f") if page.strip()]

@@ -52,7 +52,7 @@ WARNING_CODES = ("OWN_CHOICE_UNSAFE", "OWN_CHOICE_IN_HAZARD", "NO_SHELTER", "DEE
 RECIPIENTS = ("支援者", "民生委員", "自主防災組織・自治会", "社会福祉協議会", "消防", "警察")
 INFO_CHOICES = ("防災行政無線", "テレビ・ラジオ", "防災メール・アプリ", "電話（支援者から）", "FAX", "戸別訪問")
 WHEELED = ("車いす", "寝たきり")
-NEGATIVE_NUMBER = re.compile(r"[-−－]\s*\d")
+NEGATIVE_NUMBER = re.compile(r"(?<!\d)[-−－]\s*\d")
 
 
 def load_residents(session: Session, resident_ids: list[int]) -> list[Resident]:

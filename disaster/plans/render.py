@@ -8,29 +8,33 @@ from typing import Any
 
 import geopandas as gpd
 import shapely
+from weasyprint.document import Document
 
 from disaster.pdf.renderer import PdfRenderer
 from maps.static_svg import Marker, Route, StaticMapPainter
 
 MAP_MM = (92.0, 66.0)
-LARGE_MAP_MM = (194.0, 58.0)  # full width under the destination table
+LARGE_MAP_MM = (194.0, 48.0)  # full width under the destination table
 # Large print: every size in plan.css is relative to the root font size, so this scales labels,
 # warning names, legends and column widths together; the map and the level cells follow.
 LARGE_PRINT_CSS = """
 html { font-size: 16pt; line-height: 1.15; }
-table.timeline td, td.info, p.consent, p.notice { line-height: 1.15; }
-table.meta { font-size: 0.75rem; }
-col.k { width: 5.3rem; }
 @page { margin: 6mm 7mm 7mm 7mm; }
 .dest-block { page-break-inside: auto; }
 table.destination, .dest-block .map, .dest-block .map-blank { float: none; width: 100%; }
+table.destination th { font-size: 0.8rem; }
 table.grid th, table.grid td, table.timeline th, table.timeline td { padding: 0.05rem 0.25rem; }
-.map { margin: 1mm 0 0 0; }
-col.c-level { width: 2.9rem; } col.c-info { width: 7rem; } col.c-sup { width: 34%; }
-ul.checklist { columns: 3; font-size: 0.85rem; }
-p.notice { font-size: 0.78rem; } p.consent { font-size: 0.85rem; }
+table.timeline td, td.info, p.consent, p.notice { line-height: 1.15; }
+table.meta { font-size: 0.75rem; }
+col.k { width: 5.3rem; }
+col.c-level { width: 2.7rem; } col.c-info { width: 6.6rem; } col.c-sup { width: 33%; }
 h2 { margin: 0.2rem 0 0.1rem 0; }
-table.signatures td { height: 1.6rem; }
+/* the parts for staff and signing stay at least the normal body size (12 pt) */
+ul.checklist { columns: 3; font-size: 0.8rem; }
+p.notice { font-size: 0.75rem; } p.consent { font-size: 0.78rem; }
+table.centres td, table.centres th { font-size: 0.78rem; }
+col.c-kind { width: 9rem; } col.c-tel { width: 7.6rem; } col.c-fax { width: 7rem; }
+table.signatures th { font-size: 0.78rem; } table.signatures td { height: 1.5rem; }
 """
 
 
@@ -61,9 +65,15 @@ class PlanRenderer:
         self.large = self.pdf.css(LARGE_PRINT_CSS)
 
     def render(self, plan: dict[str, Any], large_print: bool = False) -> tuple[bytes, int]:
+        return self.pdf.pdf("plan.html.j2", self.context(plan, large_print), self.large if large_print else None)
+
+    def document(self, plan: dict[str, Any], large_print: bool = False) -> Document:
+        """The laid-out plan (for checks on pages and boxes)."""
+        return self.pdf.document("plan.html.j2", self.context(plan, large_print), self.large if large_print else None)
+
+    def context(self, plan: dict[str, Any], large_print: bool = False) -> dict[str, Any]:
         size = LARGE_MAP_MM if large_print else MAP_MM
-        context = {"plan": plan, "map_svg": self.map_svg(plan, *size)}
-        return self.pdf.pdf("plan.html.j2", context, self.large if large_print else None)
+        return {"plan": plan, "map_svg": self.map_svg(plan, *size)}
 
     def map_svg(self, plan: dict[str, Any], width_mm: float = 92.0, height_mm: float = 66.0) -> str | None:
         """The plan's map with home, destination, second option and the stored route; the SVG
