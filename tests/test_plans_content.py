@@ -177,6 +177,8 @@ def test_transport_wording_is_honest(plans) -> None:
 def test_welfare_direct_only_with_an_agreement(plans, built) -> None:
     direct = plans["welfare_direct"]["welfare"]
     assert direct["direct"] and direct["agreed_on"] == "令和8年6月1日"
+    assert "開いたと確かめてから" in _row(plans["welfare_direct"], 3)["person"]
+    assert "開いた" not in _all_text(plans["welfare_transfer"]["timeline"])
     assert direct["contact"] == load_profile("402036").welfare.confirmation_contact
     transfer = plans["welfare_transfer"]["welfare"]
     assert not transfer["direct"] and transfer["name"] == "福祉ホームてづくり"

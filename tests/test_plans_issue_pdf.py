@@ -200,7 +200,10 @@ def test_large_print_scales_everything_and_keeps_three_pages_without_split_table
     for large in (False, True):
         document = renderer.document(plans["leave_walk"], large_print=large)
         sizes[large] = _font_sizes(document)
-    for cls in ("warnings", "official", "explain", "num"):  # labels, warning names, ranks, level numbers
+    assert set(sizes[False]) == set(sizes[True])
+    for cls, size in sizes[False].items():  # every class: labels, warning names, ranks, level numbers, legend
+        assert sizes[True][cls] >= 1.2 * size, cls
+    for cls in ("official", "explain", "num", "decision", "name", "kana"):
         assert sizes[True][cls] == pytest.approx(sizes[False][cls] * 16 / 12, rel=0.02), cls
 
 

@@ -231,9 +231,10 @@ def resident_context(resident: Resident, assessment: Assessment | None, shelters
         prepare_min=assessment.prepare_min if assessment else None,
         travel_min=assessment.travel_min if assessment and destination else None,
         has_supporter=bool(supporters),
+        confirm_opening=bool(welfare and welfare["direct"]),
     )
     edition = warning_edition(today)
-    level2 = next((lv for lv in edition["level"] if lv["level"] == 2), {})
+    level2: dict[str, Any] = next((lv for lv in edition["level"] if lv["level"] == 2), {})
     centres = sorted(district.centres, key=lambda c: list(CENTRE_KINDS).index(c.kind)) if district else []
     professionals = [{"role": p.role, "name": p.name, "organisation": p.organisation, "phone": p.phone}
                      for p in resident.care_professionals]
@@ -287,7 +288,7 @@ def resident_context(resident: Resident, assessment: Assessment | None, shelters
         "supporters": supporters,
         "supporter_warnings": issues,
         "contacts": [{"name": c.name, "relation": c.relation, "phone": c.phone} for c in resident.emergency_contacts],
-        "professionals": [p for p in professionals if not any(w in p["role"] for w in ("主治医", "医師", "看護", "機器", "業者"))],
+        "professionals": [p for p in professionals if not any(w in (p["role"] or "") for w in ("主治医", "医師", "看護", "機器", "業者"))],
         "medical": medical_contacts(resident.medical_devices, professionals),
         "care_notes": care_notes(resident.medical_devices, resident.communication_needs, resident.care_level,
                                  resident.mobility, resident.other_needs),

@@ -14,7 +14,7 @@ from disaster.pdf.renderer import PdfRenderer
 from maps.static_svg import Marker, Route, StaticMapPainter
 
 MAP_MM = (92.0, 66.0)
-LARGE_MAP_MM = (194.0, 48.0)  # full width under the destination table
+LARGE_MAP_MM = (194.0, 42.0)  # full width under the destination table
 # Large print: every size in plan.css is relative to the root font size, so this scales labels,
 # warning names, legends and column widths together; the map and the level cells follow.
 LARGE_PRINT_CSS = """
@@ -28,13 +28,16 @@ table.timeline td, td.info, p.consent, p.notice { line-height: 1.15; }
 table.meta { font-size: 0.75rem; }
 col.k { width: 5.3rem; }
 col.c-level { width: 2.7rem; } col.c-info { width: 6.6rem; } col.c-sup { width: 33%; }
+.box, .box-title, ul.reasons { font-size: 0.9rem; }
+td.info .warnings { font-size: 0.72rem; }  /* official names: small print, still 1.2x the normal size */
 h2 { margin: 0.2rem 0 0.1rem 0; }
 /* the parts for staff and signing stay at least the normal body size (12 pt) */
 ul.checklist { columns: 3; font-size: 0.8rem; }
 p.notice { font-size: 0.75rem; } p.consent { font-size: 0.78rem; }
 table.centres td, table.centres th { font-size: 0.78rem; }
-col.c-kind { width: 9rem; } col.c-tel { width: 7.6rem; } col.c-fax { width: 7rem; }
-table.signatures th { font-size: 0.78rem; } table.signatures td { height: 1.5rem; }
+col.c-kind { width: 9rem; } col.c-tel { width: 8.6rem; } col.c-fax { width: 7.6rem; }
+table.signatures th { font-size: 0.78rem; } table.signatures td { height: 1.35rem; }
+table.signatures td.author .tiny { font-size: 0.6rem; }
 """
 
 

@@ -73,6 +73,7 @@ class TimelineInput:
     prepare_min: float | None = None
     travel_min: float | None = None
     has_supporter: bool = True
+    confirm_opening: bool = False  # direct to a 福祉避難所: only once its opening is confirmed
     blank: bool = False  # the paper form: generic rows with lines to fill in
 
 
@@ -179,6 +180,8 @@ def _leave(t: TimelineInput) -> tuple[dict[int, str], dict[int, str]]:
     where = t.destination or "避難先"
     how = mode_phrase(t.travel_mode)
     go = f"{where}へ{how}向かう"
+    if t.confirm_opening:
+        go = f"{where}が開いたと確かめてから、{how}向かう（確かめられるまでは指定避難所へ）"
     trigger = t.start_trigger
     prepare = "天気予報と川の情報を確かめる。持ち出し品と薬をそろえる。"
     helper_3 = {"car": "本人を車で送る。", "welfare_transport": "福祉タクシー等に乗るのを手伝う。"}.get(
