@@ -218,3 +218,15 @@ def test_start_advice_is_none_without_a_trip() -> None:
     t = TimelineInput(decision="stay", hazards=(), start_trigger=None, travel_mode=None, destination=None,
                       stay_floor=1, can_go_up=True, upper_floor=2, in_flat=False)
     assert start_advice(t, []) is None
+
+
+def test_repeated_supporter_warnings_are_merged_into_one_line() -> None:
+    from disaster.plans.content import supporter_warnings
+
+    issues = [{"code": "SUPPORTER_AT_RISK", "text": "支援者（民生委員）の自宅も危険な区域にあります。"},
+              {"code": "SUPPORTER_AT_RISK", "text": "支援者（近隣住民）の自宅も危険な区域にあります。"},
+              {"code": "SUPPORTER_OVERLOADED", "text": "支援者（民生委員）は11人の支援を担当しています。"}]
+    merged = supporter_warnings(issues)
+    assert [w["text"] for w in merged] == ["支援者（民生委員・近隣住民）の自宅も危険な区域にあります。",
+                                           "支援者（民生委員）は11人の支援を担当しています。"]
+    assert all(w["action"] for w in merged)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,8 +115,20 @@ def supporter_warnings(issues: list[dict[str, Any]]) -> list[dict[str, str]]:
         texts = grouped.setdefault(issue["code"], [])
         if issue["text"] not in texts:
             texts.append(issue["text"])
-    return [{"text": " ".join(texts), "action": SUPPORTER_ACTIONS.get(code, "民生委員・市に相談してください。")}
+    return [{"text": _merge_who(texts), "action": SUPPORTER_ACTIONS.get(code, "民生委員・市に相談してください。")}
             for code, texts in grouped.items()]
+
+
+WHO = re.compile(r"^支援者（(?P<who>[^）]+)）(?P<rest>.*)$")
+
+
+def _merge_who(texts: list[str]) -> str:
+    """"支援者（A）の自宅も…" and "支援者（B）の自宅も…" -> "支援者（A・B）の自宅も…"."""
+    matches = [WHO.match(t) for t in texts]
+    if len(texts) > 1 and all(matches) and len({m["rest"] for m in matches if m}) == 1:
+        who = "・".join(dict.fromkeys(m["who"] for m in matches if m))
+        return f"支援者（{who}）{matches[0]['rest'] if matches[0] else ''}"
+    return " ".join(texts)
 
 
 POWER_DEVICES = ("人工呼吸器", "在宅酸素", "たん吸引器", "電動ベッド")

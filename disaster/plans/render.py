@@ -18,26 +18,27 @@ LARGE_MAP_MM = (194.0, 42.0)  # full width under the destination table
 # Large print: every size in plan.css is relative to the root font size, so this scales labels,
 # warning names, legends and column widths together; the map and the level cells follow.
 LARGE_PRINT_CSS = """
-html { font-size: 16pt; line-height: 1.15; }
+html { font-size: 16pt; line-height: 1.1; }
+table.grid td, table.grid th { line-height: 1.1; }
 @page { margin: 6mm 7mm 7mm 7mm; }
 .dest-block { page-break-inside: auto; }
 table.destination, .dest-block .map, .dest-block .map-blank { float: none; width: 100%; }
-table.destination th { font-size: 0.8rem; }
+table.destination th { font-size: 0.83rem; }
 table.grid th, table.grid td, table.timeline th, table.timeline td { padding: 0.05rem 0.25rem; }
-table.timeline td, td.info, p.consent, p.notice { line-height: 1.15; }
-table.meta { font-size: 0.75rem; }
+table.timeline td, td.info, p.consent, p.notice { line-height: 1.1; }
+table.meta { font-size: 0.77rem; }
 col.k { width: 5.3rem; }
 col.c-level { width: 2.7rem; } col.c-info { width: 6.6rem; } col.c-sup { width: 33%; }
-.box, .box-title, ul.reasons { font-size: 0.9rem; }
+.box, ul.reasons { font-size: 0.9rem; } .box-title { font-size: 0.95rem; }
 td.info .warnings { font-size: 0.72rem; }  /* official names: small print, still 1.2x the normal size */
 h2 { margin: 0.2rem 0 0.1rem 0; }
-/* the parts for staff and signing stay at least the normal body size (12 pt) */
-ul.checklist { columns: 3; font-size: 0.8rem; }
-p.notice { font-size: 0.75rem; } p.consent { font-size: 0.78rem; }
-table.centres td, table.centres th { font-size: 0.78rem; }
+/* staff and signing parts: smaller relative sizes, still at least 1.2x their normal-print size */
+ul.checklist { columns: 3; font-size: 0.86rem; }
+p.notice { font-size: 0.77rem; } p.consent { font-size: 0.83rem; }
+table.centres td, table.centres th { font-size: 0.83rem; } table.centres td.fax { font-size: 0.72rem; }
 col.c-kind { width: 9rem; } col.c-tel { width: 8.6rem; } col.c-fax { width: 7.6rem; }
-table.signatures th { font-size: 0.78rem; } table.signatures td { height: 1.35rem; }
-table.signatures td.author .tiny { font-size: 0.6rem; }
+table.signatures th { font-size: 0.8rem; } table.signatures td { height: 1.35rem; }
+table.signatures td.author .tiny { font-size: 0.65rem; }
 """
 
 
