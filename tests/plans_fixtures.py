@@ -87,6 +87,7 @@ SCENARIOS = {
     "draft": Scenario("P009", "no 計画作成同意: draft for city staff only"),
     "previous_day": Scenario("P010", "flood and collapse zone, cane: leaves the day before by car"),
     "flat_high": Scenario("P011", "flat on the 5th floor, deep water: may stay in the flat"),
+    "own_choice": Scenario("P012", "deaf; own choice (長女宅) in a hazard zone, kept but flagged, second option given"),
 }
 
 
@@ -174,6 +175,14 @@ def build(sessions: sessionmaker[Session]) -> None:
         session.add(_assessment(r, run, flood_l2_rank=3, collapse_flow=True, decision="leave",
                                 destination_shelter_id=hall.id, distance_m=4200.0, travel_min=25.0, walk_min=90.0,
                                 prepare_min=50.0, start_margin_min=-200.0, travel_mode="car", start_trigger="previous_day"))
+        r = person("own_choice", "耳遠 ヨシ", communication_needs=["聴覚障害（手話）"], supporters=[helper],
+                   preferred_destination="長女宅")
+        session.add(_assessment(r, run, flood_l2_rank=2, decision="leave", destination_kind="own_choice",
+                                destination_shelter_id=None, destination_text="長女宅（手作り町 9-9）",
+                                second_shelter_id=school.id, distance_m=1200.0, travel_min=20.0,
+                                destination_reasons=[
+                                    {"code": "OWN_CHOICE", "text": "ご本人が希望する避難先です（親戚・知人宅など）。"},
+                                    {"code": "OWN_CHOICE_UNSAFE", "text": "この避難先は大雨のとき浸水するおそれがあります。第2の避難先も考えてください。"}]))
         r = person("flat_high", "五階 マサ", sex="男", building_floors=8, home_floor=5, can_use_stairs=True,
                    supporters=[helper])
         session.add(_assessment(r, run, flood_l2_rank=3, decision="stay_upstairs", required_floor=3, reachable_floor=5,

@@ -89,6 +89,14 @@ def test_welfare_direct_only_after_confirmed_opening(pages) -> None:
     assert "福祉スペースへ避難し、そこから福祉避難所（福祉ホームてづくり）へ移ります" in transfer
 
 
+def test_unsafe_own_choice_is_kept_but_flagged_and_deaf_person_gets_information_by_text(pages) -> None:
+    text = _text(pages["own_choice"])
+    assert "長女宅（手作り町9-9）" in text
+    assert "注意：この避難先は大雨のとき浸水するおそれがあります" in text
+    assert "第2の避難先手作り小学校" in text
+    assert "防災無線やサイレンは聞こえにくいため" in text
+
+
 def test_not_workable_plan_shows_a_box_and_no_negative_time(pages) -> None:
     text = _text(pages["not_workable"])
     assert "この計画はまだ実行できません：" in text

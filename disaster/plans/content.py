@@ -183,9 +183,15 @@ def checklist(devices: list[str], communication: list[str], care_level: str | No
 
 
 def care_notes(devices: list[str], communication: list[str], care_level: str | None, mobility: str | None,
-               other: str | None) -> list[str]:
-    """配慮事項: 介助, 服薬, 医療機器と電源, 意思疎通."""
+               other: str | None, info_reception: list[str] | None = None) -> list[str]:
+    """配慮事項: 介助, 服薬, 医療機器と電源, 意思疎通, and how 避難情報 must reach the person."""
     notes = []
+    hearing = any(n.startswith("聴覚") for n in communication)
+    seeing = any(n.startswith("視覚") for n in communication)
+    if hearing and not info_reception:
+        notes.append("避難情報: 防災無線やサイレンは聞こえにくいため、メール・FAX・支援者の訪問で伝えてください。")
+    elif seeing and not info_reception:
+        notes.append("避難情報: 文字の情報は読みにくいため、電話や支援者の声かけで伝えてください。")
     if mobility in ("車いす", "寝たきり"):
         notes.append(f"移動: {mobility}。段差のない道・避難先が必要です。移動は2人以上で。")
     elif mobility == "杖・歩行器":

@@ -132,6 +132,8 @@ def _abilities(resident: Resident, assessment: Assessment | None) -> dict[str, A
 
 def _trigger(assessment: Assessment, has_destination: bool) -> str | None:
     """The engine's start trigger; for an assessment stored before it existed, a safe fallback."""
+    if assessment.start_trigger == "not_workable" and assessment.decision != "leave":
+        return None  # the person may stay: only the optional trip is out of reach, the plan itself works
     if assessment.start_trigger:
         return assessment.start_trigger
     if not has_destination:
@@ -291,7 +293,7 @@ def resident_context(resident: Resident, assessment: Assessment | None, shelters
         "professionals": [p for p in professionals if not any(w in (p["role"] or "") for w in ("主治医", "医師", "看護", "機器", "業者"))],
         "medical": medical_contacts(resident.medical_devices, professionals),
         "care_notes": care_notes(resident.medical_devices, resident.communication_needs, resident.care_level,
-                                 resident.mobility, resident.other_needs),
+                                 resident.mobility, resident.other_needs, resident.info_reception),
         "checklist": checklist(resident.medical_devices, resident.communication_needs, resident.care_level,
                                resident.mobility, resident.disability_types, age),
         "centres": [{"kind": CENTRE_KINDS[c.kind], "name": c.name, "tel": c.tel, "fax": c.fax} for c in centres]
