@@ -86,7 +86,7 @@ def test_welfare_direct_only_after_confirmed_opening(pages) -> None:
     assert "訪問看護" in direct and "未登録" in direct  # power-dependent: missing contacts flagged
     transfer = _text(pages["welfare_transfer"])
     assert "直接避難" not in transfer
-    assert "福祉スペースへ避難し、そこから福祉避難所（福祉ホームてづくり）へ移ります" in transfer
+    assert "まず手作り公民館の福祉スペースへ避難し、そこから福祉避難所（福祉ホームてづくり）へ移ります" in transfer
 
 
 def test_unsafe_own_choice_is_kept_but_flagged_and_deaf_person_gets_information_by_text(pages) -> None:
