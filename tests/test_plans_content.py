@@ -230,3 +230,10 @@ def test_repeated_supporter_warnings_are_merged_into_one_line() -> None:
     assert [w["text"] for w in merged] == ["支援者（民生委員・近隣住民）の自宅も危険な区域にあります。",
                                            "支援者（民生委員）は11人の支援を担当しています。"]
     assert all(w["action"] for w in merged)
+
+
+def test_without_a_supporter_the_rows_name_family_or_the_minsei_iin(plans) -> None:
+    alone = plans["draft"]  # nobody assigned yet
+    assert not alone["supporters"]
+    text = " ".join(r["person"] for r in alone["timeline"])
+    assert "家族や民生委員に連絡する" in text and "支援者に連絡" not in text and "支援者と" not in text

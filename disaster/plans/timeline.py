@@ -168,12 +168,16 @@ def _who(t: TimelineInput) -> str:
     return "支援者と" if t.has_supporter else ""
 
 
+def _keep_in_touch(t: TimelineInput) -> str:
+    return "支援者と連絡を取り合う。" if t.has_supporter else "家族や民生委員と連絡を取り合う。"
+
+
 def _transport_task(t: TimelineInput) -> str:
     if t.travel_mode == "car":
         return "運転する人に連絡する。"
     if t.travel_mode == "welfare_transport":
         return "福祉タクシー等を予約する。"
-    return "支援者に連絡する。"
+    return "支援者に連絡する。" if t.has_supporter else "家族や民生委員に連絡する。"
 
 
 def _leave(t: TimelineInput) -> tuple[dict[int, str], dict[int, str]]:
@@ -275,7 +279,7 @@ def _stay_upstairs(t: TimelineInput) -> tuple[dict[int, str], dict[int, str]]:
     leave_at = {"early": 2, "previous_day": 1, "level3": 3}.get(trigger or "")
     person = {
         1: "天気予報と川の情報を確かめる。水・食料・薬・簡易トイレを3日分以上そろえる。",
-        2: f"水・食料・薬・トイレを{place}に運ぶ。{_who(t)}連絡を取り合う。",
+        2: f"水・食料・薬・トイレを{place}に運ぶ。{_keep_in_touch(t)}",
         3: f"{move}（水・食料・薬・トイレも）。",
         4: f"{place}で過ごす。水の中を歩いて外に出ない。",
         5: _level5(t),
@@ -302,7 +306,7 @@ def _stay(t: TimelineInput) -> tuple[dict[int, str], dict[int, str]]:
     option = _option(t)
     person = {
         1: "天気予報と川の情報を確かめる。持ち出し品と薬をそろえる。",
-        2: f"テレビ・ラジオ・防災メールで情報を確かめる。{_who(t)}連絡を取り合う。",
+        2: f"テレビ・ラジオ・防災メールで情報を確かめる。{_keep_in_touch(t)}",
         3: "ご自宅は想定区域の外です。自宅で過ごし、周りの様子と情報を確かめる。",
         4: "自宅で過ごす。外が危ないときは外に出ない。市の呼びかけに従う。",
         5: _level5(t),
