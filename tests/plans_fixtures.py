@@ -179,7 +179,8 @@ def build(sessions: sessionmaker[Session]) -> None:
                    preferred_destination="長女宅")
         session.add(_assessment(r, run, flood_l2_rank=2, decision="leave", destination_kind="own_choice",
                                 destination_shelter_id=None, destination_text="長女宅（手作り町 9-9）",
-                                second_shelter_id=school.id, distance_m=1200.0, travel_min=20.0,
+                                second_shelter_id=school.id, distance_m=None, travel_min=None, travel_mode=None,
+                                walk_min=None, start_trigger="early",
                                 destination_reasons=[
                                     {"code": "OWN_CHOICE", "text": "ご本人が希望する避難先です（親戚・知人宅など）。"},
                                     {"code": "OWN_CHOICE_UNSAFE", "text": "この避難先は大雨のとき浸水するおそれがあります。第2の避難先も考えてください。"}]))

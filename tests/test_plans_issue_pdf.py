@@ -95,6 +95,8 @@ def test_unsafe_own_choice_is_kept_but_flagged_and_deaf_person_gets_information_
     assert "注意：この避難先は大雨のとき浸水するおそれがあります" in text
     assert "第2の避難先手作り小学校" in text
     assert "防災無線やサイレンは聞こえにくいため" in text
+    assert "移動の方法が決まっていません" in text  # distance unknown: lines to fill in
+    assert "警戒レベル3を待たずに出発します" in text
 
 
 def test_not_workable_plan_shows_a_box_and_no_negative_time(pages) -> None:
