@@ -152,11 +152,11 @@ def _transport(mode: str | None, supporters: list[dict[str, Any]]) -> dict[str, 
     if mode == "car":
         who = f"支援者（{names}）または家族" if names else "家族・支援者（まだ決まっていません）"
         return {"mode": "car", "label": "車で",
-                "arrange": f"移動手段の確保が必要です：車と運転する人を前もって決めてください（{who}）。"}
+                "arrange": f"移動手段の確保が必要です：運転する人を前もって決めてください（{who}）。"}
     if mode == "welfare_transport":
-        return {"mode": "welfare_transport", "label": "福祉タクシー・介護タクシー等で",
-                "arrange": "移動手段の確保が必要です：福祉タクシー・介護タクシー等の予約を、ケアマネジャー・"
-                           "相談支援専門員・家族と前もって決めてください。"}
+        return {"mode": "welfare_transport", "label": "福祉タクシー等で",
+                "arrange": "移動手段の確保が必要です：福祉タクシー・介護タクシーの予約を、ケアマネジャー・家族と"
+                           "前もって決めてください。"}
     return {"mode": None, "label": None, "arrange": "移動の方法が決まっていません（歩く・車・福祉タクシー等）。"}
 
 
