@@ -230,6 +230,8 @@ def test_repeated_supporter_warnings_are_merged_into_one_line() -> None:
     assert [w["text"] for w in merged] == ["支援者（民生委員・近隣住民）の自宅も危険な区域にあります。",
                                            "支援者（民生委員）は11人の支援を担当しています。"]
     assert all(w["action"] for w in merged)
+    (told,) = supporter_warnings([{"code": "SUPPORTER_AT_RISK", "text": "2人目の支援者を決めてください。"}])
+    assert told["action"] is None  # the engine already says what to do: not repeated
 
 
 def test_without_a_supporter_the_rows_name_family_or_the_minsei_iin(plans) -> None:

@@ -108,15 +108,20 @@ SUPPORTER_ACTIONS = {
 }
 
 
-def supporter_warnings(issues: list[dict[str, Any]]) -> list[dict[str, str]]:
+def supporter_warnings(issues: list[dict[str, Any]]) -> list[dict[str, str | None]]:
     """Supporter issues of the assessment in plain words with what to do (one item per kind)."""
     grouped: dict[str, list[str]] = {}
     for issue in issues:
         texts = grouped.setdefault(issue["code"], [])
         if issue["text"] not in texts:
             texts.append(issue["text"])
-    return [{"text": _merge_who(texts), "action": SUPPORTER_ACTIONS.get(code, "民生委員・市に相談してください。")}
-            for code, texts in grouped.items()]
+    warnings = []
+    for code, texts in grouped.items():
+        text = _merge_who(texts)
+        # the engine's text may already say what to do; then it is not repeated
+        action = None if "ください" in text else SUPPORTER_ACTIONS.get(code, "民生委員・市に相談してください。")
+        warnings.append({"text": text, "action": action})
+    return warnings
 
 
 WHO = re.compile(r"^支援者（(?P<who>[^）]+)）(?P<rest>.*)$")

@@ -179,7 +179,7 @@ def resident_context(resident: Resident, assessment: Assessment | None, shelters
     hazard_keys: tuple[str, ...] = ()
     trigger: str | None = None
     mode: str | None = None
-    issues: list[dict[str, str]] = []
+    issues: list[dict[str, str | None]] = []
     if assessment is not None:
         exposure = Exposure(assessment.flood_l1_rank, assessment.flood_l2_rank, assessment.duration_rank,
                             assessment.collapse_flow, assessment.collapse_erosion, assessment.inland_rank,
