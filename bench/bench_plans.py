@@ -34,9 +34,9 @@ from disaster.usecases.plans import map_data, render_plans
 from maps.static_svg import Marker
 
 
-def naive_plan(plan: dict, map_svg: str, legend: list) -> bytes:
+def naive_plan(plan: dict, map_svg: str) -> bytes:
     """What a first attempt looks like: system font by name, fresh FontConfiguration, full UA."""
-    html = template_environment().get_template("plan.html.j2").render(plan=plan, map_svg=map_svg, legend=legend)
+    html = template_environment().get_template("plan.html.j2").render(plan=plan, map_svg=map_svg)
     css = (TEMPLATES / "plan.css").read_text(encoding="utf-8").replace('"PlanGothic", "PlanGothicFull"', "sans-serif")
     fonts = FontConfiguration()
     return HTML(string=html).write_pdf(stylesheets=[CSS(string=css, font_config=fonts)], font_config=fonts)
@@ -57,7 +57,7 @@ def main() -> None:
             data = map_data(session, None)
 
         start = time.perf_counter()
-        report = render_plans(plans, data, Path(tmp) / "bulk")
+        report = render_plans(plans, data, Path(tmp) / "bulk")  # drafts included: same work per plan
         bulk = time.perf_counter() - start
         sizes = [size for _, _, _, size in report.written]
         pages = [p for _, _, p, _ in report.written]
@@ -80,7 +80,7 @@ def main() -> None:
             start = time.perf_counter()
             for plan in plans[: args.baseline]:
                 markers = [Marker(plan["home"]["lon"], plan["home"]["lat"], "自宅", "home")]
-                naive_plan(plan, painter.svg(markers), painter.legend(markers))
+                naive_plan(plan, painter.svg(markers))
             naive[label] = (time.perf_counter() - start) / args.baseline
         weasyprint_fonts.harfbuzz_subset = harfbuzz
         engine.dispose()

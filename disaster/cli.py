@@ -244,8 +244,9 @@ def plans(
     large_print: Annotated[bool, typer.Option("--large-print", help="大きな文字（16pt）")] = False,
     archive: Annotated[bool, typer.Option("--zip", help="1 つの ZIP にもまとめる")] = False,
     workers: Annotated[int | None, typer.Option(help="並列数（既定: CPU 数）")] = None,
+    drafts: Annotated[bool, typer.Option("--drafts", help="計画作成の同意がない人の下書き（市職員用・透かし入り）も作る")] = False,
 ) -> None:
-    """校区の全員のマイプランを並列で作ります（一覧 CSV つき。失敗した人は一覧に記録して続行）。"""
+    """校区の全員のマイプランを並列で作ります（一覧 CSV つき。同意のない人は一覧に記録して作りません）。"""
     from disaster.usecases.plans import PlanReport, write_district_plans  # optional extra "pdf"
 
     def action(store: Store) -> PlanReport:
@@ -253,10 +254,14 @@ def plans(
             task = progress.add_task(f"{district}校区のマイプラン", total=None)
             return write_district_plans(
                 store.sessions, store.city_code, district, out, large_print, archive, workers,
-                lambda done, total: progress.update(task, completed=done, total=total))
+                lambda done, total: progress.update(task, completed=done, total=total), include_drafts=drafts)
 
     report = _run(ctx, action)
     console.print(f"[green]✓[/green] {len(report.written)} 人分を {out} に書き出しました（一覧: {report.index}）")
+    if report.drafts:
+        console.print(f"  うち下書き（同意なし・市職員用）{len(report.drafts)} 人分")
+    if report.skipped:
+        console.print(f"  計画作成の同意がない {len(report.skipped)} 人は作っていません（--drafts で市職員用の下書き）")
     if report.archive:
         console.print(f"  ZIP: {report.archive}")
     for number, message in report.failed:

@@ -21,7 +21,7 @@ from disaster.plans.context import load_residents, plan_contexts
 from disaster.plans.render import PlanRenderer
 from disaster.usecases.plans import map_data, render_plans, write_blank_form, write_district_plans, write_plan
 
-LEVEL_NAMES = ("早期注意情報", "大雨・洪水注意報", "高齢者等避難", "避難指示", "緊急安全確保")
+LEVEL_NAMES = ("早期注意情報", "注意報", "高齢者等避難", "避難指示", "緊急安全確保")
 
 
 def _text(path: Path) -> str:
@@ -33,8 +33,9 @@ def _plain(text: str) -> str:
 
 
 def _first_resident(store, district: str = "安武") -> Resident:
+    """The first resident of the 校区 who consented to plan-making (an issued plan, not a draft)."""
     with store.sessions() as session:
-        return session.scalars(select(Resident).join(District).where(District.name == district)
+        return session.scalars(select(Resident).join(District).where(District.name == district, Resident.consent_plan)
                                .order_by(Resident.resident_no)).first()
 
 
@@ -61,8 +62,8 @@ def test_plan_shows_the_person_destination_levels_and_centre(demo_store, rendere
     for level, name in enumerate(LEVEL_NAMES, start=1):
         assert f"レベル{level}" in text and name in text
     assert houkatsu.tel in text
-    assert "法的な責任を負うものではありません" in text
-    assert "None" not in text
+    assert "法的な責任は負いません" in text
+    assert "None" not in text and "下書き" not in text
 
 
 def test_one_embedded_subset_japanese_font_and_size(rendered) -> None:
@@ -74,7 +75,7 @@ def test_one_embedded_subset_japanese_font_and_size(rendered) -> None:
     name, *_ = lines[0].split()
     assert "+" in name  # subset prefix
     assert lines[0].split()[-5:-2] == ["yes", "yes", "yes"]  # embedded, subset, unicode map
-    assert len(PdfReader(path).pages) <= 2
+    assert len(PdfReader(path).pages) <= 3
     assert path.stat().st_size <= 400 * 1024
 
 
@@ -138,12 +139,17 @@ def test_blank_form_and_large_print(demo_store, rendered, tmp_path: Path) -> Non
 def test_whole_district_in_bulk_with_index_and_zip(demo_store, tmp_path: Path) -> None:
     report = write_district_plans(demo_store.sessions, demo_store.city_code, "安武", tmp_path, archive=True)
     with demo_store.sessions() as session:
-        expected = sorted(session.scalars(select(Resident.resident_no).join(District).where(District.name == "安武")))
+        everyone = sorted(session.scalars(select(Resident.resident_no).join(District).where(District.name == "安武")))
+        expected = sorted(session.scalars(select(Resident.resident_no).join(District)
+                                          .where(District.name == "安武", Resident.consent_plan)))
+    assert 0 < len(expected) < len(everyone)
     assert [number for number, *_ in report.written] == expected and not report.failed
     with report.index.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
-    assert [r["名簿番号"] for r in rows] == expected and {r["状態"] for r in rows} == {"作成"}
-    assert all(int(r["ページ数"]) <= 3 for r in rows)
+    assert [r["名簿番号"] for r in rows] == everyone  # skipped residents are listed too
+    issued = [r for r in rows if r["状態"] == "作成"]
+    assert [r["名簿番号"] for r in issued] == expected and all(r["計画作成同意"] == "あり" for r in issued)
+    assert all(int(r["ページ数"]) <= 3 for r in issued)
     with zipfile.ZipFile(report.archive) as archive:
         assert len([n for n in archive.namelist() if n.endswith(".pdf")]) == len(expected)
 

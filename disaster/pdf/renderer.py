@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from weasyprint import CSS, HTML
+from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
 
 from disaster.pdf.fetcher import AssetFetcher
@@ -69,12 +70,16 @@ class PdfRenderer:
     def html(self, template: str, context: dict[str, Any]) -> str:
         return self.env.get_template(template).render(**context)
 
-    def pdf(self, template: str, context: dict[str, Any], extra_css: CSS | None = None) -> tuple[bytes, int]:
-        """(PDF bytes, page count)."""
+    def document(self, template: str, context: dict[str, Any], extra_css: CSS | None = None) -> Document:
+        """The laid-out document (pages and boxes), e.g. to check where tables break."""
         stylesheets = self.stylesheets + ([extra_css] if extra_css is not None else [])
         html = TemplateHTML(string=self.html(template, context), url_fetcher=self.fetcher, base_url="asset:")
         html.ua_stylesheet = self.ua
-        document = html.render(stylesheets=stylesheets, font_config=self.font_config)
+        return html.render(stylesheets=stylesheets, font_config=self.font_config)
+
+    def pdf(self, template: str, context: dict[str, Any], extra_css: CSS | None = None) -> tuple[bytes, int]:
+        """(PDF bytes, page count)."""
+        document = self.document(template, context, extra_css)
         return document.write_pdf(), len(document.pages)
 
     def css(self, text: str) -> CSS:

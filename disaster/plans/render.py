@@ -8,19 +8,37 @@ from typing import Any
 
 import geopandas as gpd
 import shapely
+from weasyprint.document import Document
 
 from disaster.pdf.renderer import PdfRenderer
-from maps.static_svg import Marker, StaticMapPainter
+from maps.static_svg import Marker, Route, StaticMapPainter
 
+MAP_MM = (92.0, 66.0)
+LARGE_MAP_MM = (194.0, 42.0)  # full width under the destination table
+# Large print: every size in plan.css is relative to the root font size, so this scales labels,
+# warning names, legends and column widths together; the map and the level cells follow.
 LARGE_PRINT_CSS = """
-html { font-size: 16pt; line-height: 1.45; }
-h1 { font-size: 26pt; } h1 small { font-size: 16pt; }
-h2 { font-size: 18pt; }
-td.name { font-size: 19pt; }
-.small, table.meta, figure.map figcaption { font-size: 12pt; }
-p.decision { font-size: 19pt; }
-.destination strong { font-size: 18pt; }
-p.notice { font-size: 14pt; }
+html { font-size: 16pt; line-height: 1.1; }
+table.grid td, table.grid th { line-height: 1.1; }
+@page { margin: 6mm 7mm 7mm 7mm; }
+.dest-block { page-break-inside: auto; }
+table.destination, .dest-block .map, .dest-block .map-blank { float: none; width: 100%; }
+table.destination th { font-size: 0.83rem; }
+table.grid th, table.grid td, table.timeline th, table.timeline td { padding: 0.05rem 0.25rem; }
+table.timeline td, td.info, p.consent, p.notice { line-height: 1.1; }
+table.meta { font-size: 0.77rem; }
+col.k { width: 5.3rem; }
+col.c-level { width: 2.7rem; } col.c-info { width: 6.6rem; } col.c-sup { width: 33%; }
+.box, ul.reasons { font-size: 0.9rem; } .box-title { font-size: 0.95rem; }
+td.info .warnings { font-size: 0.72rem; }  /* official names: small print, still 1.2x the normal size */
+h2 { margin: 0.2rem 0 0.1rem 0; }
+/* staff and signing parts: smaller relative sizes, still at least 1.2x their normal-print size */
+ul.checklist { columns: 3; font-size: 0.86rem; }
+p.notice { font-size: 0.77rem; } p.consent { font-size: 0.83rem; }
+table.centres td, table.centres th { font-size: 0.83rem; } table.centres td.fax { font-size: 0.72rem; }
+col.c-kind { width: 9rem; } col.c-tel { width: 8.6rem; } col.c-fax { width: 7.6rem; }
+table.signatures th { font-size: 0.8rem; } table.signatures td { height: 1.35rem; }
+table.signatures td.author .tiny { font-size: 0.65rem; }
 """
 
 
@@ -51,17 +69,29 @@ class PlanRenderer:
         self.large = self.pdf.css(LARGE_PRINT_CSS)
 
     def render(self, plan: dict[str, Any], large_print: bool = False) -> tuple[bytes, int]:
-        map_svg, legend = None, []
-        if self.painter is not None and plan.get("home"):
-            markers = [Marker(plan["home"]["lon"], plan["home"]["lat"], "自宅", "home")]
-            destination = plan.get("destination")
-            if destination and destination.get("lon") is not None:
-                markers.append(Marker(destination["lon"], destination["lat"], "避難先", "destination"))
-            if plan.get("second"):
-                markers.append(Marker(plan["second"]["lon"], plan["second"]["lat"], "第2", "second"))
-            map_svg, legend = self.painter.svg(markers), self.painter.legend(markers)
-        context = {"plan": plan, "map_svg": map_svg, "legend": legend}
-        return self.pdf.pdf("plan.html.j2", context, self.large if large_print else None)
+        return self.pdf.pdf("plan.html.j2", self.context(plan, large_print), self.large if large_print else None)
+
+    def document(self, plan: dict[str, Any], large_print: bool = False) -> Document:
+        """The laid-out plan (for checks on pages and boxes)."""
+        return self.pdf.document("plan.html.j2", self.context(plan, large_print), self.large if large_print else None)
+
+    def context(self, plan: dict[str, Any], large_print: bool = False) -> dict[str, Any]:
+        size = LARGE_MAP_MM if large_print else MAP_MM
+        return {"plan": plan, "map_svg": self.map_svg(plan, *size)}
+
+    def map_svg(self, plan: dict[str, Any], width_mm: float = 92.0, height_mm: float = 66.0) -> str | None:
+        """The plan's map with home, destination, second option and the stored route; the SVG
+        carries its own coloured legend (drawn by the painter)."""
+        if self.painter is None or not plan.get("home"):
+            return None
+        markers = [Marker(plan["home"]["lon"], plan["home"]["lat"], "自宅", "home")]
+        destination = plan.get("destination")
+        if destination and destination.get("lon") is not None:
+            markers.append(Marker(destination["lon"], destination["lat"], "避難先", "destination"))
+        if plan.get("second"):
+            markers.append(Marker(plan["second"]["lon"], plan["second"]["lat"], "第2", "second"))
+        route = plan.get("route")
+        return self.painter.svg(markers, width_mm, height_mm, route=Route(list(route["coords"]), bool(route["is_road"])) if route else None)
 
 
 # --- worker processes (bulk rendering) ---

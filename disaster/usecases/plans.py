@@ -19,6 +19,8 @@ from disaster import repo
 from disaster.models import Assessment, District, HazardZone, Resident
 from disaster.plans.context import blank_context, load_residents, plan_contexts
 from disaster.plans.render import MapData, PlanRenderer, init_worker, render_to_file
+from disaster.profile import load_profile
+from disaster.settings import get_settings
 
 MAP_MARGIN_DEG = 0.03  # hazard zones loaded this far (~3 km) around the district
 
@@ -27,6 +29,9 @@ MAP_MARGIN_DEG = 0.03  # hazard zones loaded this far (~3 km) around the distric
 class PlanReport:
     written: list[tuple[str, str, int, int]] = field(default_factory=list)  # resident_no, file, pages, bytes
     failed: list[tuple[str, str]] = field(default_factory=list)  # resident_no, message
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # resident_no, why (no 計画作成同意)
+    consents: dict[str, dict[str, Any]] = field(default_factory=dict)  # resident_no -> consent columns
+    drafts: list[str] = field(default_factory=list)  # resident_no of drafts written (include_drafts)
     index: Path | None = None
     archive: Path | None = None
 
@@ -73,8 +78,11 @@ def write_plan(sessions: sessionmaker[Session], city_code: str, resident_no: str
     return pages, len(pdf)
 
 
-def write_blank_form(out: Path, large_print: bool = False) -> int:
-    pdf, pages = PlanRenderer(None).render(blank_context(dt.date.today()), large_print)
+def write_blank_form(out: Path, large_print: bool = False, city_code: str | None = None,
+                     today: dt.date | None = None) -> int:
+    """The paper form with every statutory item as a line to fill in; returns the page count."""
+    profile = load_profile(city_code or get_settings().city_code)
+    pdf, pages = PlanRenderer(None).render(blank_context(today or dt.date.today(), profile), large_print)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(pdf)
     return pages
@@ -90,8 +98,12 @@ def write_district_plans(
     workers: int | None = None,
     progress: Callable[[int, int], None] = lambda done, total: None,
     today: dt.date | None = None,
+    include_drafts: bool = False,
 ) -> PlanReport:
-    """Every plan of a 校区, rendered in parallel; a record that fails is reported and skipped."""
+    """Every plan of a 校区, rendered in parallel; a record that fails is reported and skipped.
+
+    Only residents with 計画作成同意 get a plan (49条の14①). The others are listed in the index
+    as not issued, unless ``include_drafts``: then a watermarked 下書き for city staff is written."""
     today = today or dt.date.today()
     with sessions() as session:
         row = session.execute(select(District.id, District.min_lon, District.min_lat, District.max_lon, District.max_lat)
@@ -102,7 +114,11 @@ def write_district_plans(
         _require_assessments(session, ids)
         plans = plan_contexts(session, load_residents(session, ids), today)
         data = map_data(session, (row.min_lon, row.min_lat, row.max_lon, row.max_lat))
-    report = render_plans(plans, data, out_dir, large_print, workers, progress)
+    chosen = [p for p in plans if include_drafts or not p["draft"]]
+    report = render_plans(chosen, data, out_dir, large_print, workers, progress)
+    report.consents = {p["resident_no"]: _consent_columns(p) for p in plans}
+    report.skipped = [(p["resident_no"], "未作成（計画作成の同意なし）") for p in plans if p["draft"] and not include_drafts]
+    report.drafts = sorted(p["resident_no"] for p in chosen if p["draft"])
     report.index = _write_index(out_dir, district, report)
     if archive:
         report.archive = _zip(out_dir, district, report)
@@ -140,15 +156,35 @@ def render_plans(
     return report
 
 
+def _consent_columns(plan: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "計画作成同意": "あり" if plan["consent_plan"] else "なし",
+        "計画作成同意日": plan["consent_plan_date"] or "",
+        "情報提供同意": "あり" if plan["consent_share"] else "なし",
+        "情報提供同意日": plan["consent_share_date"] or "",
+    }
+
+
+INDEX_COLUMNS = ["名簿番号", "ファイル", "ページ数", "バイト", "状態", "計画作成同意", "計画作成同意日", "情報提供同意", "情報提供同意日"]
+
+
 def _write_index(out_dir: Path, district: str, report: PlanReport) -> Path:
+    """One row per resident of the 校区 (written, draft, skipped or failed) with the consents."""
     path = out_dir / f"{district}_index.csv"
+    drafts = set(report.drafts)
+    rows: list[list[Any]] = []
+    for number, name, pages, size in report.written:
+        rows.append([number, name, pages, size, "下書き（市職員用・同意なし）" if number in drafts else "作成"])
+    for number, message in report.failed:
+        rows.append([number, "", "", "", f"失敗: {message}"])
+    for number, why in report.skipped:
+        rows.append([number, "", "", "", why])
+    empty = dict.fromkeys(INDEX_COLUMNS[5:], "")
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["名簿番号", "ファイル", "ページ数", "バイト", "状態"])
-        for number, name, pages, size in report.written:
-            writer.writerow([number, name, pages, size, "作成"])
-        for number, message in report.failed:
-            writer.writerow([number, "", "", "", f"失敗: {message}"])
+        writer.writerow(INDEX_COLUMNS)
+        for row in sorted(rows, key=lambda r: str(r[0])):
+            writer.writerow(row + list(report.consents.get(str(row[0]), empty).values()))
     return path
 
 
