@@ -21,13 +21,13 @@ from sqlalchemy import select
 
 from disaster.db import make_engine, session_factory
 from disaster.models import Resident
+from disaster.pdf.fetcher import decode_image_data_uri
 from disaster.plans.context import load_residents, plan_contexts
 from disaster.plans.render import PlanRenderer
 from disaster.settings import DEMO_DATA_DIR
 from disaster.usecases.demo import load_demo
 from disaster.usecases.plans import map_data
 from maps.static_svg import Marker
-from maps.tiles import decode_image_data_uri
 from tests.tile_server import TileServer
 
 

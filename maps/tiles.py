@@ -381,21 +381,6 @@ def basemap(bounds_wgs84: tuple[float, float, float, float], width_px: int, heig
     return default_source().basemap(bounds_wgs84, width_px, height_px, crs, max_tiles)
 
 
-IMAGE_DATA_URI = ("data:image/jpeg;base64,", "data:image/png;base64,")
-
-
-def decode_image_data_uri(url: str) -> tuple[bytes, str] | None:
-    """(bytes, mime) of a base64 JPEG/PNG data URI such as ``Basemap.data_uri``; None for anything
-    else. For URL fetchers that refuse the network and files but must let the basemap through."""
-    for prefix in IMAGE_DATA_URI:
-        if url.startswith(prefix):
-            try:
-                return base64.b64decode(url[len(prefix):], validate=True), prefix[5:].split(";")[0]
-            except ValueError:
-                return None
-    return None
-
-
 def parse_zooms(text: str | None, source: TileSource) -> list[int]:
     """"14" or "12-16" (None: the source's zoom range)."""
     if not text:

@@ -224,8 +224,6 @@ def test_weasyprint_draws_the_basemap_image(tile_server: TileServer, tmp_path: P
     assert bluish_pixels(painter().svg(markers()), "without") < 500
 
 
-@pytest.mark.xfail(strict=True, reason="to wire at merge: disaster/pdf/fetcher.py (plans) must let base64 image data "
-                   "URIs through, e.g. with maps.tiles.decode_image_data_uri; until then plan PDFs have no basemap")
 def test_the_plan_pdf_fetcher_lets_the_basemap_through(tile_server: TileServer, tmp_path: Path) -> None:  # noqa: F811
     weasyprint = pytest.importorskip("weasyprint")
     pypdf = pytest.importorskip("pypdf")

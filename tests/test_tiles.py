@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 
 from disaster.cli import app
 from disaster.geo import METRIC_CRS
-from maps.tiles import TileSource, TooManyTiles, decode_image_data_uri, lonlat_to_mercator, tile_range
+from disaster.pdf.fetcher import decode_image_data_uri
+from maps.tiles import TileSource, TooManyTiles, lonlat_to_mercator, tile_range
 from tests.conftest import BUNDLE
 from tests.tile_server import (
     TileServer,

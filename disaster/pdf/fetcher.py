@@ -1,11 +1,14 @@
 """A WeasyPrint URL fetcher that serves only named assets: no file://, no network.
 
-Templates refer to assets as ``asset:NAME``; anything else (``file:``, ``http:``, a
+Templates refer to assets as ``asset:NAME``; the only other thing served is an inline base64
+PNG/JPEG image (a map's tile basemap, made by the program). Anything else (``file:``, ``http:``, a
 ``url(file:///etc/passwd)`` smuggled in through user text) is refused and never opened.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import mimetypes
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +17,18 @@ from typing import Any
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 SCHEME = "asset:"
+IMAGE_DATA_URI = ("data:image/jpeg;base64,", "data:image/png;base64,")
+
+
+def decode_image_data_uri(url: str) -> tuple[bytes, str] | None:
+    """(bytes, mime) of a base64 JPEG/PNG data URI; None for anything else."""
+    for prefix in IMAGE_DATA_URI:
+        if url.startswith(prefix):
+            try:
+                return base64.b64decode(url[len(prefix):], validate=True), prefix[5:].split(";")[0]
+            except binascii.Error:
+                return None
+    return None
 
 
 class AssetRefused(ValueError):
@@ -30,6 +45,8 @@ class AssetFetcher(URLFetcher):
 
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
         self.requests.append(url)
+        if (image := decode_image_data_uri(url)) is not None:
+            return URLFetcherResponse(url, image[0], {"Content-Type": image[1]})
         name = url[len(SCHEME):] if url.startswith(SCHEME) else None
         if name is None or name not in self.assets:
             raise AssetRefused(f"refused to fetch {url!r}")

@@ -15,6 +15,7 @@ from maps.static_svg import Marker, Route, StaticMapPainter
 
 MAP_MM = (92.0, 66.0)
 LARGE_MAP_MM = (194.0, 42.0)  # full width under the destination table
+LARGE_MAP_TEXT = 1.33  # map labels and legend scale with the large-print body (16 pt / 12 pt)
 # Large print: every size in plan.css is relative to the root font size, so this scales labels,
 # warning names, legends and column widths together; the map and the level cells follow.
 LARGE_PRINT_CSS = """
@@ -77,9 +78,10 @@ class PlanRenderer:
 
     def context(self, plan: dict[str, Any], large_print: bool = False) -> dict[str, Any]:
         size = LARGE_MAP_MM if large_print else MAP_MM
-        return {"plan": plan, "map_svg": self.map_svg(plan, *size)}
+        return {"plan": plan, "map_svg": self.map_svg(plan, *size, text_scale=LARGE_MAP_TEXT if large_print else 1.0)}
 
-    def map_svg(self, plan: dict[str, Any], width_mm: float = 92.0, height_mm: float = 66.0) -> str | None:
+    def map_svg(self, plan: dict[str, Any], width_mm: float = 92.0, height_mm: float = 66.0,
+                text_scale: float = 1.0) -> str | None:
         """The plan's map with home, destination, second option and the stored route; the SVG
         carries its own coloured legend (drawn by the painter)."""
         if self.painter is None or not plan.get("home"):
@@ -91,7 +93,8 @@ class PlanRenderer:
         if plan.get("second"):
             markers.append(Marker(plan["second"]["lon"], plan["second"]["lat"], "第2", "second"))
         route = plan.get("route")
-        return self.painter.svg(markers, width_mm, height_mm, route=Route(list(route["coords"]), bool(route["is_road"])) if route else None)
+        return self.painter.svg(markers, width_mm, height_mm, text_scale=text_scale,
+                                route=Route(list(route["coords"]), bool(route["is_road"])) if route else None)
 
 
 # --- worker processes (bulk rendering) ---

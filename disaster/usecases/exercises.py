@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import dataclasses
 import datetime as dt
 import json
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,14 +221,6 @@ MSEL_HEADER = ["番号", "想定時刻", "訓練での配布（開始から分�
                "期待される行動", "目的", "状況に応じて", "地図", "評価メモ"]
 
 
-def _data_uri_bytes(uri: str) -> bytes:
-    """The bytes of a base64 ``data:`` URI (as ``maps.tiles.Basemap.data_uri``)."""
-    header, _, payload = uri.partition(",")
-    if not header.startswith("data:") or not header.endswith(";base64"):
-        raise ValueError("basemap data_uri must be a base64 data: URI")
-    return base64.b64decode(payload)
-
-
 def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, hazard: ExerciseHazard, out_dir: Path,
              start: dt.datetime, duration_h: int = 2, difficulty: int = 2, seed: int = 1, closed_session: bool = False,
              monochrome: bool = False, dig_size: str = "A1", basemap: BasemapProvider | None = None,
@@ -291,22 +281,16 @@ def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, haz
     width, height = DIG_SIZES[dig_size]
     sheet_w, sheet_h = width - 20, height - 32
     uri = attribution = None
-    with tempfile.TemporaryDirectory() as scratch:
-        dig_renderer = renderer
-        if basemap is not None:
-            sheet = dig_sheet(geometry, sheet_w, sheet_h)
-            image = basemap(sheet.map_bounds_wgs84, *sheet.map_px(BASEMAP_DPI))
-            if image is not None:
-                # the PDF renderer fetches only named assets (no data: URLs): hand it the PNG as one
-                png = Path(scratch) / "dig-basemap.png"
-                png.write_bytes(_data_uri_bytes(image.data_uri))
-                dig_renderer = PdfRenderer(["exercise.css"], assets={"dig-basemap.png": png})
-                uri, attribution = "asset:dig-basemap.png", image.attribution
-        svg = dig_svg(geometry, zones, dig_shelters, sheet_w, sheet_h, monochrome, name=district, neighbours=neighbours,
-                      basemap_uri=uri, attribution=attribution)
-        pdf, _ = dig_renderer.pdf("exercise_dig.html.j2", {**context, "svg": svg, "size": dig_size, "monochrome": monochrome},
-                                  dig_renderer.css(f"@page {{ size: {dig_size} landscape; margin: 10mm; "
-                                                   "@bottom-right { content: none; } }"))
+    if basemap is not None:
+        sheet = dig_sheet(geometry, sheet_w, sheet_h)
+        image = basemap(sheet.map_bounds_wgs84, *sheet.map_px(BASEMAP_DPI))
+        if image is not None:
+            uri, attribution = image.data_uri, image.attribution
+    svg = dig_svg(geometry, zones, dig_shelters, sheet_w, sheet_h, monochrome, name=district, neighbours=neighbours,
+                  basemap_uri=uri, attribution=attribution)
+    pdf, _ = renderer.pdf("exercise_dig.html.j2", {**context, "svg": svg, "size": dig_size, "monochrome": monochrome},
+                          renderer.css(f"@page {{ size: {dig_size} landscape; margin: 10mm; "
+                                       "@bottom-right { content: none; } }"))
     (out_dir / "dig_map.pdf").write_bytes(pdf)
     pack.files.append(out_dir / "dig_map.pdf")
     page = out_dir / "exercise_map.html"
