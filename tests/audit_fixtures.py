@@ -48,8 +48,9 @@ def shelter(sid: int, where: tuple[float, float], **fields: Any) -> dict[str, An
 
 
 def welfare_shelter(sid: int, where: tuple[float, float], **fields: Any) -> dict[str, Any]:
-    return shelter(sid, where, name=f"福祉避難所{sid}", is_designated_shelter=False, is_welfare_shelter=True,
-                   accepted_groups="要介護高齢者・障害者・医療的ケア", accepts_direct=True, capacity=5, **fields)
+    return shelter(sid, where, **{"name": f"福祉避難所{sid}", "is_designated_shelter": False, "is_welfare_shelter": True,
+                                  "accepted_groups": "要介護高齢者・障害者・医療的ケア", "accepts_direct": True,
+                                  "capacity": 5} | fields)
 
 
 def resident(rid: int, where: tuple[float, float], **fields: Any) -> dict[str, Any]:
