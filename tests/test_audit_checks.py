@@ -202,6 +202,13 @@ def test_d_unplaced_person_is_a_todo() -> None:
 
 # --- texts of the reasons ---
 
+def test_a_time_range_is_not_a_negative_time() -> None:
+    row = assessment(1) | {"destination_reasons": [{"code": "X", "text": "車で10-20分、余裕は－15分。"}]}
+    found = assess_one(row)
+    assert rules(found) == {Rule.TEXT_NEGATIVE} and len(found) == 1
+    assert assess_one(assessment(1) | {"destination_reasons": [{"code": "X", "text": "車で10-20分です。"}]}) == []
+
+
 @pytest.mark.parametrize(("fields", "text", "rule"), [
     ({"travel_mode": "car"}, "距離は約6.4km、歩いて約80分です。", Rule.TEXT_WALK),
     ({}, "出発まで-35分の余裕です。", Rule.TEXT_NEGATIVE),

@@ -31,11 +31,15 @@ WELFARE_GROUPS = ("要介護高齢者", "障害者", "医療的ケア", "要介�
 
 # --- running the engine and the audit ---
 
-def _parameters() -> Any:
+def _parameters(night: bool = False) -> Any:
     """The engine's parameters from the city profile (or its defaults, for an engine without)."""
-    if "evacuation" in {f.name for f in dataclasses.fields(engine.AssessmentParameters)}:
-        return engine.AssessmentParameters(evacuation=load_profile(KURUME_CITY_CODE).evacuation)  # type: ignore[call-arg]
-    return engine.AssessmentParameters()
+    names = {f.name for f in dataclasses.fields(engine.AssessmentParameters)}
+    if "evacuation" in names:
+        return engine.AssessmentParameters(evacuation=load_profile(KURUME_CITY_CODE).evacuation,  # type: ignore[call-arg]
+                                           night=night)
+    from disaster.analysis.travel import TravelParameters  # the engine before issue 10
+
+    return engine.AssessmentParameters(travel=TravelParameters(night=night))
 
 
 def _walk_limits(params: Any) -> WalkLimits:
@@ -50,7 +54,8 @@ def _walk_limits(params: Any) -> WalkLimits:
 
 
 def run(residents: list[dict[str, Any]], shelters: list[dict[str, Any]], hazard_zones: gpd.GeoDataFrame,
-        agreements: list[tuple[int, int]] = ()) -> tuple[pd.DataFrame, list[Violation]]:  # type: ignore[assignment]
+        agreements: list[tuple[int, int]] = (), night: bool = False,  # type: ignore[assignment]
+        ) -> tuple[pd.DataFrame, list[Violation]]:
     """Assess with the engine; audit its result. Returns (assessments, toolkit violations)."""
     people, places = pd.DataFrame(residents), pd.DataFrame(shelters)
     agreed = pd.DataFrame(list(agreements), columns=["resident_id", "shelter_id"])
@@ -61,7 +66,7 @@ def run(residents: list[dict[str, Any]], shelters: list[dict[str, Any]], hazard_
         "agreements": agreed, "welfare_agreements": agreed,
     }
     wanted = {f.name for f in dataclasses.fields(engine.AssessmentInputs)}
-    params = _parameters()
+    params = _parameters(night)
     result = engine.assess(engine.AssessmentInputs(**{k: v for k, v in available.items() if k in wanted}), params)
     found = check_assessments(AuditInputs(result, people, places, hazard_zones, agreed, _walk_limits(params)))
     return result, [v for v in found if v.kind is Kind.TOOLKIT]
@@ -118,6 +123,7 @@ class City:
     shelters: list[dict[str, Any]]
     hazards: list[dict[str, Any]]
     agreements: list[tuple[int, int]]
+    night: bool
 
     def __repr__(self) -> str:
         """Compact, in grid cells (x, y from the south-west corner), so a failing example reads at a glance."""
@@ -139,7 +145,7 @@ class City:
                          f"{r['medical_devices']} floors={r['building_floors']} bedroom={r['bedroom_floor']} "
                          f"flat={r['home_floor']} stairs={r['can_use_stairs']} alone={r['lives_alone']} "
                          f"own={r['preferred_shelter_code'] or r['preferred_destination']}")
-        lines.append(f"  agreements {self.agreements})")
+        lines.append(f"  agreements {self.agreements} night={self.night})")
         return "\n".join(lines)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # how Hypothesis prints a falsifying example
@@ -178,14 +184,14 @@ def cities(draw: st.DrawFn) -> City:
             preferred_destination=draw(st.sampled_from([None, None, "長女宅"])) if preferred is None else None))
         if welfare_ids and draw(st.booleans()):
             agreements.append((rid, draw(st.sampled_from(welfare_ids))))
-    return City(residents, shelters, hazards, agreements)
+    return City(residents, shelters, hazards, agreements, draw(st.booleans()))
 
 
 @settings(max_examples=int(os.environ.get("DISASTER_SAFETY_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
           print_blob=True)
 @given(cities())
 def test_the_engine_never_produces_a_toolkit_violation(city: City) -> None:
-    result, found = run(city.residents, city.shelters, zones(*city.hazards), city.agreements)
+    result, found = run(city.residents, city.shelters, zones(*city.hazards), city.agreements, city.night)
     assert found == [], explain(found, result)
 
 
@@ -232,3 +238,5 @@ def test_a_flood_designated_shelter_with_upper_floors_is_used_from_the_floor_nee
     home = resident(1, at(0, 0))
     result, found = run([home], [shelter(1, at(1.8, 0), hazard_flood=True, usable_floors=3)], hazard_zones)
     assert found == [], explain(found, result)
+    row = result.iloc[0]
+    assert row["destination_shelter_id"] == 1 and row.get("destination_floor") == 2, explain(found, result)

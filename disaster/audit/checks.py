@@ -45,7 +45,7 @@ RESIDENT_COLUMNS = (
 )
 
 WALK_TEXT = re.compile(r"歩いて(約|およそ|\d)")
-NEGATIVE_TEXT = re.compile(r"[-−－]\s*\d+(\.\d+)?\s*(分|時間)|マイナス\s*\d")
+NEGATIVE_TEXT = re.compile(r"(?<![\d.])[-−]\s*\d+(\.\d+)?\s*(分|時間)|マイナス\s*\d")  # not a range "10-20分" (after NFKC)
 LEVEL3_BEFORE_WARNING = re.compile(r"レベル3を待たず[^。]*警報")
 FLOOR_TEXT = re.compile(r"(\d+|[一二三四五六七八九十]+)階(?!建|段)")
 KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九", start=0)}
