@@ -308,6 +308,17 @@ def test_e_the_floor_to_use_at_the_destination_is_printed() -> None:
     assert plans(upper, resident(1, at(0)), named) == []
 
 
+def test_e_engine_warnings_reach_the_plan() -> None:
+    issue = {"code": "SUPPORTER_AT_RISK", "text": "支援者の自宅も危険な区域にあります。"}
+    unsafe = {"code": "OWN_CHOICE_UNSAFE", "text": "希望の避難先は浸水する区域にあります。"}
+    a = assessment(1, supporter_issues=[issue], destination_reasons=[{"code": "OWN_CHOICE", "text": "…"}, unsafe])
+    found = plans(a, resident(1, at(0)), context(1))
+    assert rules(found) == {Rule.WARNING_HIDDEN} and len(found) == 2
+    shown = context(1, supporter_warnings=[{"text": issue["text"], "action": "2人目を探す。"}],
+                    destination={"name": "避難所1", "warnings": [unsafe["text"]]})
+    assert plans(a, resident(1, at(0)), shown) == []
+
+
 def test_f_without_plan_consent_the_plan_is_a_draft() -> None:
     r = resident(1, at(0), consent_plan=False)
     assert rules(plans(assessment(1), r, context(1, consent_plan=False, draft=False))) == {Rule.CONSENT_GATE}

@@ -48,6 +48,8 @@ WALK_TEXT = re.compile(r"歩いて(約|およそ|\d)")
 NEGATIVE_TEXT = re.compile(r"(?<![\d.])[-−]\s*\d+(\.\d+)?\s*(分|時間)|マイナス\s*\d")  # not a range "10-20分" (after NFKC)
 LEVEL3_BEFORE_WARNING = re.compile(r"レベル3を待たず[^。]*警報")
 FLOOR_TEXT = re.compile(r"(\d+|[一二三四五六七八九十]+)階(?!建|段)")
+# Warnings the engine writes that the plan must carry (in its own words the plan may add more).
+LOUD_REASONS = frozenset({"OWN_CHOICE_UNSAFE", "NOT_WORKABLE", "DEEP_WATER_ROUTE"})
 KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九", start=0)}
 
 
@@ -386,6 +388,7 @@ def check_plans(inputs: AuditInputs) -> list[Violation]:
             continue
         out += _timeline(row, context)
         out += _text_checks(row, _strings(context))
+        out += _warnings_shown(row, context)
         floor = _int(row.a.get("destination_floor"))
         if floor is not None and floor > 1 and not any(f"{floor}階" in unicodedata.normalize("NFKC", s) for s in _strings(context)):
             out.append(toolkit(no, district, Rule.DEST_FLOOR, f"避難先で使う階（{floor}階以上）が計画に書かれていません。"))
@@ -425,6 +428,19 @@ def _timeline(row: _Row, context: dict[str, Any]) -> list[Violation]:
                 out.append(toolkit(no, district, Rule.TIMELINE_START,
                                    "レベル3より前に出発する計画なのに、レベル3の行で避難を始めるよう書かれています。"))
     return out
+
+
+def _warnings_shown(row: _Row, context: dict[str, Any]) -> list[Violation]:
+    """Supporter warnings and the loud destination warnings reach the plan (verbatim)."""
+    printed = "\n".join(_squash(s) for s in _strings(context))
+    wanted = [r for r in _list(row.a.get("supporter_issues")) if isinstance(r, dict)]
+    wanted += [r for r in _list(row.a.get("destination_reasons")) if isinstance(r, dict) and r.get("code") in LOUD_REASONS]
+    return [toolkit(row.no, row.district, Rule.WARNING_HIDDEN, f"判定の注意「{r.get('text')}」が計画に載っていません。")
+            for r in wanted if r.get("text") and _squash(str(r["text"])) not in printed]
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
 def _floor_number(token: str) -> int:

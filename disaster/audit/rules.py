@@ -41,6 +41,7 @@ class Rule(StrEnum):
     TEXT_WALK = "TEXT_WALK"
     TEXT_NEGATIVE = "TEXT_NEGATIVE"
     TEXT_DIRECT = "TEXT_DIRECT"
+    WARNING_HIDDEN = "WARNING_HIDDEN"
     PLAN_MISSING = "PLAN_MISSING"
     CONSENT_GATE = "CONSENT_GATE"
     NO_PLAN_CONSENT = "NO_PLAN_CONSENT"
@@ -76,6 +77,7 @@ RULE_LABELS: dict[Rule, str] = {
     Rule.TEXT_WALK: "歩かない人に「歩いて」",
     Rule.TEXT_NEGATIVE: "マイナスの時間を表示している",
     Rule.TEXT_DIRECT: "条件なしに「直接避難できます」",
+    Rule.WARNING_HIDDEN: "判定の注意（支援者・避難先の危険）が計画に載っていない",
     Rule.PLAN_MISSING: "判定結果・計画の内容がない",
     Rule.CONSENT_GATE: "計画作成の同意がないのに下書きになっていない",
     Rule.NO_PLAN_CONSENT: "計画作成の同意がない",
