@@ -472,16 +472,17 @@ def audit_plans_command(
         for column in ("種類", "規則", "内容", "件数", "人数"):
             table.add_column(column, justify="right" if column in ("件数", "人数") else "left", overflow="fold")
         for row in report.counts():
-            colour = "red" if row["kind"] == Kind.TOOLKIT.value else "yellow"
-            table.add_row(f"[{colour}]{row['kind_label']}[/{colour}]", row["rule"], row["label"], str(row["count"]),
-                          str(row["residents"]))
+            toolkit = row["kind"] == Kind.TOOLKIT.value
+            kind = "[red]不具合[/red]" if toolkit else "[yellow]要対応[/yellow]"
+            table.add_row(kind, row["rule"], row["label"], str(row["count"]), str(row["residents"]))
         console.print(table)
         shown = [v for v in report.violations if v.kind is Kind.TOOLKIT][:AUDIT_SHOWN]
         for v in shown:
             console.print(f"[red]✗[/red] {v.resident_no}（{v.district}）{v.rule.value}: {v.message}", highlight=False)
         if report.toolkit_count > len(shown):
             console.print(f"…ほか {report.toolkit_count - len(shown)} 件（--json で全件）")
-        console.print(f"ツールの不具合 {report.toolkit_count} 件、データ・対応の不足（校区リーダーのやること）{report.data_count} 件。")
+        console.print(f"不具合（ツールの誤り）{report.toolkit_count} 件、要対応（データの不足・校区リーダーのやること）"
+                      f"{report.data_count} 件。")
         if report.toolkit_count:
             console.print("[bold red]ツールの不具合がある計画は配らないでください。[/bold red]")
     if report.toolkit_count:

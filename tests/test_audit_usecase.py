@@ -106,7 +106,7 @@ def test_district_filter(demo_store) -> None:
 def test_table_output_in_japanese(demo_store) -> None:
     result = invoke(demo_store.url, "--district", "安武")
     assert "計画の安全点検（安武校区" in result.stdout
-    assert "ツールの不具合" in result.stdout and "データ・対応の不足" in result.stdout
+    assert "不具合（ツールの誤り）" in result.stdout and "要対応" in result.stdout
     assert "NO_SUPPORTER" in result.stdout and "避難支援等実施者がいない" in result.stdout
     assert result.exit_code in (0, 1)
 
