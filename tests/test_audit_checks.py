@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -145,14 +146,14 @@ def test_a_engine_frames_use_minus_one_and_nan_for_none() -> None:
     ("寝たきり", "要介護5", 50, False),
 ])
 def test_b_walking_within_the_limit_of_the_mobility_class(mobility: str, care: str | None, metres: float, ok: bool) -> None:
-    found = assess_one(assessment(1, distance_m=float(metres), walk_min=metres / 60),
+    found = assess_one(assessment(1, distance_m=float(metres), walk_min=metres / 60, travel_min=metres / 60),
                        resident(1, at(0), mobility=mobility, care_level=care))
     assert rules(found) == (set() if ok else {Rule.WALK_TOO_FAR})
 
 
 def test_b_a_car_may_go_far_but_a_walk_may_not_take_an_hour() -> None:
     assert assess_one(assessment(1, travel_mode="car", distance_m=6000.0, walk_min=100.0, travel_min=18.0)) == []
-    assert rules(assess_one(assessment(1, distance_m=1900.0, walk_min=75.0))) == {Rule.WALK_TOO_LONG}
+    assert rules(assess_one(assessment(1, distance_m=1900.0, walk_min=75.0, travel_min=75.0))) == {Rule.WALK_TOO_LONG}
 
 
 def test_b_an_old_style_row_that_prints_a_walk_is_judged_as_a_walk() -> None:
@@ -177,6 +178,36 @@ def test_c_negative_margin_needs_an_earlier_trigger() -> None:
     assert rules(found, Kind.DATA) == {Rule.NOT_WORKABLE} and not rules(found, Kind.TOOLKIT)
     assert rules(assess_one(assessment(1, start_trigger=None))) == {Rule.START_TRIGGER}
     assert rules(assess_one(assessment(1, start_trigger="soon"))) == {Rule.START_TRIGGER}
+
+
+@dataclasses.dataclass
+class Evac:
+    car_speed_kmh: float = 20.0
+    car_arrange_min: float = 20.0
+    early_window_min: float = 180.0
+    previous_day_window_min: float = 720.0
+
+
+def timed(a: dict[str, Any]) -> list[Violation]:
+    data = inputs([a], [resident(1, at(0))], [shelter(1, at(1))], CITY)
+    data.evacuation = Evac()
+    return check_assessments(data)
+
+
+def test_c_times_are_not_understated() -> None:
+    assert timed(assessment(1, distance_m=900.0, travel_min=15.0)) == []
+    assert rules(timed(assessment(1, distance_m=900.0, travel_min=5.0))) == {Rule.TRAVEL_TIME}  # 3 m/s on foot
+    car = {"travel_mode": "car", "distance_m": 6000.0, "prepare_min": 35.0}
+    assert timed(assessment(1, travel_min=18.0, **car)) == []
+    assert rules(timed(assessment(1, travel_min=6.0, **car))) == {Rule.TRAVEL_TIME}  # 60 km/h in heavy rain
+    assert rules(timed(assessment(1, travel_min=18.0, **car | {"prepare_min": 10.0}))) == {Rule.TRAVEL_TIME}
+
+
+def test_c_an_early_start_must_fit_its_window() -> None:
+    assert timed(assessment(1, start_trigger="early", start_margin_min=-150.0)) == []
+    assert rules(timed(assessment(1, start_trigger="early", start_margin_min=-200.0))) == {Rule.NEGATIVE_MARGIN}
+    assert timed(assessment(1, start_trigger="previous_day", start_margin_min=-600.0)) == []
+    assert rules(timed(assessment(1, start_trigger="previous_day", start_margin_min=-900.0))) == {Rule.NEGATIVE_MARGIN}
 
 
 # --- (d) 福祉避難所 direct evacuation only with an agreement ---

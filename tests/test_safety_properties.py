@@ -55,20 +55,22 @@ def _walk_limits(params: Any) -> WalkLimits:
 
 def run(residents: list[dict[str, Any]], shelters: list[dict[str, Any]], hazard_zones: gpd.GeoDataFrame,
         agreements: list[tuple[int, int]] = (), night: bool = False,  # type: ignore[assignment]
+        supporters: list[dict[str, Any]] = (), links: list[tuple[int, int]] = (),  # type: ignore[assignment]
         ) -> tuple[pd.DataFrame, list[Violation]]:
     """Assess with the engine; audit its result. Returns (assessments, toolkit violations)."""
     people, places = pd.DataFrame(residents), pd.DataFrame(shelters)
     agreed = pd.DataFrame(list(agreements), columns=["resident_id", "shelter_id"])
     available = {
         "residents": people, "shelters": places, "zones": hazard_zones,
-        "supporters": pd.DataFrame(columns=["id", "lon", "lat", "relation", "consent"]),
-        "links": pd.DataFrame(columns=["resident_id", "supporter_id"]),
+        "supporters": pd.DataFrame(list(supporters), columns=["id", "lon", "lat", "relation", "consent"]),
+        "links": pd.DataFrame(list(links), columns=["resident_id", "supporter_id"]),
         "agreements": agreed, "welfare_agreements": agreed,
     }
     wanted = {f.name for f in dataclasses.fields(engine.AssessmentInputs)}
     params = _parameters(night)
     result = engine.assess(engine.AssessmentInputs(**{k: v for k, v in available.items() if k in wanted}), params)
-    found = check_assessments(AuditInputs(result, people, places, hazard_zones, agreed, _walk_limits(params)))
+    found = check_assessments(AuditInputs(result, people, places, hazard_zones, agreed, _walk_limits(params),
+                                          evacuation=getattr(params, "evacuation", None)))
     return result, [v for v in found if v.kind is Kind.TOOLKIT]
 
 
@@ -87,8 +89,8 @@ def _jitter() -> st.SearchStrategy[float]:
 
 
 @st.composite
-def points(draw: st.DrawFn) -> tuple[float, float]:
-    i, j = draw(st.integers(0, GRID - 1)), draw(st.integers(0, GRID - 1))
+def points(draw: st.DrawFn, spread: int = 1) -> tuple[float, float]:
+    i, j = draw(st.integers(0, GRID * spread - 1)), draw(st.integers(0, GRID - 1))
     return at(i + draw(_jitter()), j + draw(_jitter()))
 
 
@@ -124,6 +126,8 @@ class City:
     hazards: list[dict[str, Any]]
     agreements: list[tuple[int, int]]
     night: bool
+    supporters: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    links: list[tuple[int, int]] = dataclasses.field(default_factory=list)
 
     def __repr__(self) -> str:
         """Compact, in grid cells (x, y from the south-west corner), so a failing example reads at a glance."""
@@ -145,7 +149,9 @@ class City:
                          f"{r['medical_devices']} floors={r['building_floors']} bedroom={r['bedroom_floor']} "
                          f"flat={r['home_floor']} stairs={r['can_use_stairs']} alone={r['lives_alone']} "
                          f"own={r['preferred_shelter_code'] or r['preferred_destination']}")
-        lines.append(f"  agreements {self.agreements} night={self.night})")
+        for p in self.supporters:
+            lines.append(f"  supporter {p['id']} at {xy(p['lon'], p['lat'])} {p['relation']} consent={p['consent']}")
+        lines.append(f"  links {self.links} agreements {self.agreements} night={self.night})")
         return "\n".join(lines)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # how Hypothesis prints a falsifying example
@@ -155,6 +161,7 @@ class City:
 @st.composite
 def cities(draw: st.DrawFn) -> City:
     hazards = draw(overlapping()) + draw(st.lists(hazard(), max_size=6))
+    spread = draw(st.sampled_from([1, 1, 4]))  # sometimes shelters up to 24 km away: cars, early starts, unworkable
     shelters = []
     for sid in range(1, draw(st.integers(2, 7)) + 1):
         designated = draw(st.booleans())
@@ -163,9 +170,9 @@ def cities(draw: st.DrawFn) -> City:
                   "usable_floors": draw(st.integers(1, 5)) if designated else draw(st.sampled_from([1, 2, None])),
                   "barrier_free": draw(st.sampled_from([True, False, None])),
                   "backup_power": draw(st.sampled_from([True, False, None]))}
-        shelters.append(shelter(sid, draw(points()), **fields))
+        shelters.append(shelter(sid, draw(points(spread)), **fields))
     for sid in range(len(shelters) + 1, len(shelters) + draw(st.integers(0, 3)) + 1):
-        shelters.append(welfare_shelter(sid, draw(points()), accepted_groups=draw(st.sampled_from(WELFARE_GROUPS)),
+        shelters.append(welfare_shelter(sid, draw(points(spread)), accepted_groups=draw(st.sampled_from(WELFARE_GROUPS)),
                                         capacity=draw(st.integers(1, 3)), accepts_direct=draw(st.booleans()),
                                         hazard_flood=draw(st.booleans()), usable_floors=draw(st.integers(1, 4))))
     welfare_ids = [s["id"] for s in shelters if s["is_welfare_shelter"]]
@@ -184,14 +191,21 @@ def cities(draw: st.DrawFn) -> City:
             preferred_destination=draw(st.sampled_from([None, None, "長女宅"])) if preferred is None else None))
         if welfare_ids and draw(st.booleans()):
             agreements.append((rid, draw(st.sampled_from(welfare_ids))))
-    return City(residents, shelters, hazards, agreements, draw(st.booleans()))
+    supporters, links = [], []
+    for sid in range(1, draw(st.integers(0, 4)) + 1):
+        lon, lat = draw(points())
+        supporters.append({"id": sid, "lon": lon, "lat": lat, "relation": draw(st.sampled_from(["家族", "近隣住民", "民生委員"])),
+                           "consent": draw(st.booleans())})
+        links += [(r["id"], sid) for r in residents if draw(st.booleans())]
+    return City(residents, shelters, hazards, agreements, draw(st.booleans()), supporters, links)
 
 
 @settings(max_examples=int(os.environ.get("DISASTER_SAFETY_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
           print_blob=True)
 @given(cities())
 def test_the_engine_never_produces_a_toolkit_violation(city: City) -> None:
-    result, found = run(city.residents, city.shelters, zones(*city.hazards), city.agreements, city.night)
+    result, found = run(city.residents, city.shelters, zones(*city.hazards), city.agreements, city.night,
+                        city.supporters, city.links)
     assert found == [], explain(found, result)
 
 

@@ -69,6 +69,11 @@ class AuditInputs:
     agreements: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["resident_id", "shelter_id"]))
     walk_limits: WalkLimits = field(default_factory=WalkLimits)
     contexts: list[dict[str, Any]] | None = None
+    evacuation: Any = None  # the profile's EvacuationProfile: car speed, driver arrival, early windows
+
+    def setting(self, name: str) -> float | None:
+        value = getattr(self.evacuation, name, None)
+        return None if value is None else float(value)
 
 
 # --- small value helpers (frames from the engine hold NaN/-1, stored rows hold None) ---
@@ -210,6 +215,7 @@ def check_assessments(inputs: AuditInputs) -> list[Violation]:
     for row in _rows(inputs, zones):
         out += _destination(row, sites)
         out += _travel(row, inputs.walk_limits)
+        out += _timing(row, inputs)
         out += _welfare(row, sites, agreements)
         out += _stay(row)
         out += _reason_texts(row)
@@ -296,6 +302,37 @@ def _travel(row: _Row, limits: WalkLimits) -> list[Violation]:
     if trigger == "not_workable":
         out.append(todo(no, district, Rule.NOT_WORKABLE, "前日に出発しても間に合う安全な避難先・移動手段がなく、計画が成り立っていません。",
                         "支援者・家族と前日の避難先（親戚宅など）や車の手配を話し合い、決まらなければ市（福祉担当）に相談してください。"))
+    return out
+
+
+MAX_WALK_SPEED_MPS = 1.5  # nobody in these plans walks faster: a quicker time is understated
+TIME_SLACK = 0.98
+
+
+def _timing(row: _Row, inputs: AuditInputs) -> list[Violation]:
+    """Times are honest: no faster than walking or rain-time driving allows, a driver's arrival
+    counted, and an early start that still fits its window."""
+    a, no, district = row.a, row.no, row.district
+    out: list[Violation] = []
+    mode = None if _missing(a.get("travel_mode")) else str(a.get("travel_mode"))
+    distance, minutes = _num(a.get("distance_m")), _num(a.get("travel_min"))
+    if distance and minutes is not None and mode in TRAVEL_MODES:
+        car = inputs.setting("car_speed_kmh")
+        fastest = MAX_WALK_SPEED_MPS * 60 if mode == "walk" else (car * 1000 / 60 if car else None)
+        if fastest and minutes < distance / fastest * TIME_SLACK:
+            out.append(toolkit(no, district, Rule.TRAVEL_TIME,
+                               f"{_metres(distance)}の移動が約{round(minutes)}分とされていて、短すぎます。"))
+    arrive, prepare = inputs.setting("car_arrange_min"), _num(a.get("prepare_min"))
+    if mode in ("car", "welfare_transport") and arrive and prepare is not None and prepare < arrive:
+        out.append(toolkit(no, district, Rule.TRAVEL_TIME,
+                           f"車で避難するのに、支度の時間（約{round(prepare)}分）に運転する人が来るまでの時間（{round(arrive)}分）が入っていません。"))
+    margin = _num(a.get("start_margin_min"))
+    trigger = None if _missing(a.get("start_trigger")) else str(a.get("start_trigger"))
+    window = {"early": inputs.setting("early_window_min"), "previous_day": inputs.setting("previous_day_window_min")}
+    extra = window.get(trigger or "")
+    if margin is not None and extra is not None and margin + extra < 0:
+        out.append(toolkit(no, district, Rule.NEGATIVE_MARGIN,
+                           f"早めに出発しても約{round(-(margin + extra))}分足りませんが、「成り立たない」とされていません。"))
     return out
 
 

@@ -29,6 +29,7 @@ class Rule(StrEnum):
     WALK_TOO_FAR = "WALK_TOO_FAR"
     WALK_TOO_LONG = "WALK_TOO_LONG"
     TRAVEL_MODE = "TRAVEL_MODE"
+    TRAVEL_TIME = "TRAVEL_TIME"
     START_TRIGGER = "START_TRIGGER"
     NEGATIVE_MARGIN = "NEGATIVE_MARGIN"
     NOT_WORKABLE = "NOT_WORKABLE"
@@ -65,6 +66,7 @@ RULE_LABELS: dict[Rule, str] = {
     Rule.WALK_TOO_FAR: "歩ける距離を超えて歩かせている",
     Rule.WALK_TOO_LONG: "歩く時間が長すぎる",
     Rule.TRAVEL_MODE: "移動手段が決まっていない",
+    Rule.TRAVEL_TIME: "移動・支度の時間が短すぎる",
     Rule.START_TRIGGER: "出発の目安が決まっていない",
     Rule.NEGATIVE_MARGIN: "時間が足りないのに警戒レベル3で出発",
     Rule.NOT_WORKABLE: "計画が成り立たない（地域・市の対応が必要）",

@@ -105,6 +105,7 @@ def audit_plans(sessions: sessionmaker[Session], city_code: str, district: str |
             residents = list(session.scalars(query))
             inputs = _inputs(session, city_code, residents)
             inputs.walk_limits = profile.evacuation.walk_limits
+            inputs.evacuation = profile.evacuation
             inputs.contexts = plan_contexts(session, residents, today)
             report = AuditReport(city_code, district, run.id, run.computed_at.isoformat(), len(residents))
         finally:
