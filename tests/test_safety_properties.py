@@ -254,3 +254,16 @@ def test_a_flood_designated_shelter_with_upper_floors_is_used_from_the_floor_nee
     assert found == [], explain(found, result)
     row = result.iloc[0]
     assert row["destination_shelter_id"] == 1 and row.get("destination_floor") == 2, explain(found, result)
+
+
+def test_a_home_or_shelter_on_a_zone_edge_counts_as_inside() -> None:
+    """The edge of a zone belongs to it: a home on the edge of a red 土砂災害特別警戒区域 must leave,
+    and a shelter on the edge of a 家屋倒壊等氾濫想定区域 is not used. (The generated cities above
+    keep points off the edges, so that this policy is tested here alone.)"""
+    red = zones(zone(HazardLayer.LANDSLIDE, cell(0, 0), landslide_class=2, landslide_kind=2))
+    result, found = run([resident(1, (X0 + D, Y0 + 0.5 * D))], [shelter(1, at(3, 0))], red)
+    assert found == [] and result.iloc[0]["decision"] == "leave", explain(found, result)
+    hazards = zones(zone(HazardLayer.LANDSLIDE, cell(0, 0), landslide_class=1, landslide_kind=1),
+                    zone(HazardLayer.COLLAPSE_FLOW, cell(2, 0)))
+    result, found = run([resident(1, at(0, 0))], [shelter(1, (X0 + 2 * D, Y0 + 0.5 * D)), shelter(2, at(5, 0))], hazards)
+    assert found == [] and result.iloc[0]["destination_shelter_id"] == 2, explain(found, result)
