@@ -229,6 +229,19 @@ def test_d_direct_evacuation_needs_a_stored_agreement_for_that_person_and_place(
 def test_d_unplaced_person_is_a_todo() -> None:
     found = assess_one(assessment(1, welfare_needed=True, welfare_unplaced=True))
     assert rules(found, Kind.DATA) == {Rule.WELFARE_UNPLACED} and not rules(found, Kind.TOOLKIT)
+    silent = assess_one(assessment(1, welfare_needed=True))
+    assert rules(silent, Kind.TOOLKIT) == {Rule.WELFARE_UNPLACED}
+    assert assess_one(assessment(1, welfare_needed=True, welfare_shelter_id=1)) == []
+
+
+def test_d_no_welfare_shelter_is_planned_beyond_its_places() -> None:
+    people = [resident(i, at(0)) for i in (1, 2, 3)]
+    places = [shelter(1, at(1)), welfare_shelter(2, at(2), capacity=2)]
+    planned = [assessment(i, welfare_needed=True, welfare_shelter_id=2) for i in (1, 2, 3)]
+    found = check_assessments(inputs(planned, people, places, CITY))
+    assert rules(found) == {Rule.WELFARE_CAPACITY} and {v.resident_no for v in found} == {"R0001", "R0002", "R0003"}
+    assert "2人" in found[0].message and "3人" in found[0].message
+    assert check_assessments(inputs(planned[:2], people[:2], places, CITY)) == []
 
 
 # --- texts of the reasons ---

@@ -190,13 +190,13 @@ class _Sites:
     def __init__(self, shelters: pd.DataFrame, zones: Zones):
         self.names: dict[int, str] = {}
         self.safety: dict[int, SiteSafety] = {}
-        self.welfare: dict[int, bool] = {}
+        self.capacity: dict[int, int | None] = {}
         if len(shelters):
             hazards = zones.at(shelters["lon"].to_numpy(dtype=float), shelters["lat"].to_numpy(dtype=float))
             for (_, s), (_, h) in zip(shelters.iterrows(), hazards.iterrows(), strict=True):
                 sid = int(s["id"])
                 self.names[sid] = str(s.get("name"))
-                self.welfare[sid] = bool(s.get("is_welfare_shelter") is True or s.get("is_welfare_shelter") == 1)
+                self.capacity[sid] = _int(s.get("capacity"))
                 self.safety[sid] = site_safety(h, bool(s.get("hazard_flood") is True or s.get("hazard_flood") == 1),
                                                _int(s.get("usable_floors")))
 
@@ -212,13 +212,34 @@ def check_assessments(inputs: AuditInputs) -> list[Violation]:
     agreements = {(int(a), int(s)) for a, s in zip(inputs.agreements.get("resident_id", []),
                                                    inputs.agreements.get("shelter_id", []), strict=True)}
     out: list[Violation] = []
-    for row in _rows(inputs, zones):
+    rows = list(_rows(inputs, zones))
+    for row in rows:
         out += _destination(row, sites)
         out += _travel(row, inputs.walk_limits)
         out += _timing(row, inputs)
         out += _welfare(row, sites, agreements)
         out += _stay(row)
         out += _reason_texts(row)
+    out += _welfare_capacity(rows, sites)
+    return out
+
+
+def _welfare_capacity(rows: list[_Row], sites: _Sites) -> list[Violation]:
+    """No 福祉避難所 is planned for more people than its places (direct and transfer alike)."""
+    planned: dict[int, list[_Row]] = {}
+    for row in rows:
+        welfare = _id(row.a.get("welfare_shelter_id"))
+        if welfare is None and row.a.get("destination_kind") == "welfare":
+            welfare = _id(row.a.get("destination_shelter_id"))
+        if welfare is not None:
+            planned.setdefault(welfare, []).append(row)
+    out: list[Violation] = []
+    for sid, people in planned.items():
+        places = sites.capacity.get(sid)
+        if places is not None and len(people) > places:
+            out += [toolkit(row.no, row.district, Rule.WELFARE_CAPACITY,
+                            f"福祉避難所「{sites.name(sid)}」の受け入れ枠は{places}人ですが、{len(people)}人が予定されています。")
+                    for row in people]
     return out
 
 
@@ -352,7 +373,13 @@ def _welfare(row: _Row, sites: _Sites, agreements: set[tuple[int, int]]) -> list
     elif a.get("destination_kind") == "welfare":
         name = sites.name(dest) if dest is not None else "（未定）"
         out.append(toolkit(no, district, Rule.WELFARE_DIRECT, f"協定による直接避難ではないのに、福祉避難所「{name}」を直接の避難先にしています。"))
-    if a.get("welfare_unplaced") is True or a.get("welfare_unplaced") == 1:
+    needed = a.get("welfare_needed") is True or a.get("welfare_needed") == 1
+    unplaced = a.get("welfare_unplaced") is True or a.get("welfare_unplaced") == 1
+    own = bool(_codes(a.get("destination_reasons")) & {"OWN_CHOICE", "OWN_CHOICE_UNSAFE"}) or a.get("destination_kind") == "own_choice"
+    if (needed and a.get("decision") == "leave" and not unplaced and not own and welfare is None
+            and a.get("destination_kind") != "welfare"):
+        out.append(toolkit(no, district, Rule.WELFARE_UNPLACED, "福祉避難所が必要ですが、予定の福祉避難所も「受け入れ先がない」との報告もありません。"))
+    if unplaced:
         out.append(todo(no, district, Rule.WELFARE_UNPLACED, "福祉避難所が必要ですが、間に合う範囲に受け入れ先がありません。",
                         "市（福祉担当）と受け入れ先を相談してください。それまでは指定避難所の福祉スペースを使う準備をしてください。"))
     return out

@@ -35,6 +35,7 @@ class Rule(StrEnum):
     NOT_WORKABLE = "NOT_WORKABLE"
     WELFARE_DIRECT = "WELFARE_DIRECT"
     WELFARE_UNPLACED = "WELFARE_UNPLACED"
+    WELFARE_CAPACITY = "WELFARE_CAPACITY"
     TIMELINE_DONE = "TIMELINE_DONE"
     TIMELINE_FLOOR = "TIMELINE_FLOOR"
     TIMELINE_HIGH_PLACE = "TIMELINE_HIGH_PLACE"
@@ -72,6 +73,7 @@ RULE_LABELS: dict[Rule, str] = {
     Rule.NOT_WORKABLE: "計画が成り立たない（地域・市の対応が必要）",
     Rule.WELFARE_DIRECT: "協定のない福祉避難所への直接避難",
     Rule.WELFARE_UNPLACED: "福祉避難所の受け入れ先がない",
+    Rule.WELFARE_CAPACITY: "福祉避難所の受け入れ枠を超えている",
     Rule.TIMELINE_DONE: "とどまる人に「避難を終えている」",
     Rule.TIMELINE_FLOOR: "行けない階・ない階を案内している",
     Rule.TIMELINE_HIGH_PLACE: "階段を使えない人に「高い所へ」",
