@@ -243,6 +243,13 @@ def test_d_no_welfare_shelter_is_planned_beyond_its_places() -> None:
     assert "2人" in found[0].message and "3人" in found[0].message
     assert check_assessments(inputs(planned[:2], people[:2], places, CITY)) == []
 
+    wishes = [resident(i, at(0), preferred_shelter_code="S2") for i in (1, 2, 3)]
+    found = check_assessments(inputs(planned, wishes, places, CITY))
+    assert rules(found, Kind.DATA) == {Rule.WELFARE_CAPACITY} and not rules(found, Kind.TOOLKIT)
+    one_wish = [wishes[0], *people[1:]]  # one own choice and two assigned into the one place left
+    found = check_assessments(inputs(planned, one_wish, places, CITY))
+    assert {v.resident_no for v in found if v.kind is Kind.TOOLKIT} == {"R0002", "R0003"}
+
 
 # --- texts of the reasons ---
 

@@ -41,7 +41,7 @@ ASSESSMENT_COLUMNS = (
 )
 RESIDENT_COLUMNS = (
     "id", "resident_no", "district", "lon", "lat", "mobility", "care_level", "medical_devices", "building_floors",
-    "bedroom_floor", "home_floor", "can_use_stairs",
+    "bedroom_floor", "home_floor", "can_use_stairs", "preferred_shelter_code",
 )
 
 WALK_TEXT = re.compile(r"歩いて(約|およそ|\d)")
@@ -191,12 +191,14 @@ class _Sites:
         self.names: dict[int, str] = {}
         self.safety: dict[int, SiteSafety] = {}
         self.capacity: dict[int, int | None] = {}
+        self.codes: dict[int, str] = {}
         if len(shelters):
             hazards = zones.at(shelters["lon"].to_numpy(dtype=float), shelters["lat"].to_numpy(dtype=float))
             for (_, s), (_, h) in zip(shelters.iterrows(), hazards.iterrows(), strict=True):
                 sid = int(s["id"])
                 self.names[sid] = str(s.get("name"))
                 self.capacity[sid] = _int(s.get("capacity"))
+                self.codes[sid] = str(s.get("code") or "")
                 self.safety[sid] = site_safety(h, bool(s.get("hazard_flood") is True or s.get("hazard_flood") == 1),
                                                _int(s.get("usable_floors")))
 
@@ -236,10 +238,21 @@ def _welfare_capacity(rows: list[_Row], sites: _Sites) -> list[Violation]:
     out: list[Violation] = []
     for sid, people in planned.items():
         places = sites.capacity.get(sid)
-        if places is not None and len(people) > places:
+        if places is None or len(people) <= places:
+            continue
+        # the residents' own choices are kept as they are; the engine may only fill what is left
+        chosen = [row for row in people if sites.codes.get(sid) and row.r.get("preferred_shelter_code") == sites.codes[sid]]
+        assigned = [row for row in people if row not in chosen]
+        name = sites.name(sid)
+        if len(assigned) > max(0, places - len(chosen)):
             out += [toolkit(row.no, row.district, Rule.WELFARE_CAPACITY,
-                            f"福祉避難所「{sites.name(sid)}」の受け入れ枠は{places}人ですが、{len(people)}人が予定されています。")
-                    for row in people]
+                            f"福祉避難所「{name}」の受け入れ枠は{places}人ですが、{len(people)}人が予定されています。")
+                    for row in assigned]
+        if len(chosen) > places:
+            out += [todo(row.no, row.district, Rule.WELFARE_CAPACITY,
+                         f"ご本人が希望する福祉避難所「{name}」は受け入れ枠{places}人に対し、{len(chosen)}人が希望しています。",
+                         "施設・市（福祉担当）と受け入れを調整し、希望する方と避難先を話し合ってください。")
+                    for row in chosen]
     return out
 
 

@@ -120,13 +120,14 @@ def _inputs(session: Session, city_code: str, residents: list[Resident]) -> Audi
         "id": r.id, "resident_no": r.resident_no, "district": r.district.name, "lon": r.lon, "lat": r.lat,
         "mobility": r.mobility, "care_level": r.care_level, "medical_devices": list(r.medical_devices or []),
         "building_floors": r.building_floors, "bedroom_floor": r.bedroom_floor, "home_floor": r.home_floor,
-        "can_use_stairs": r.can_use_stairs, "consent_plan": r.consent_plan, "address": r.address, "phone": r.phone,
+        "can_use_stairs": r.can_use_stairs, "preferred_shelter_code": r.preferred_shelter_code, "consent_plan": r.consent_plan, "address": r.address, "phone": r.phone,
         "info_reception": list(r.info_reception or []),
         "supporters": [{"name": s.name, "address": s.address, "phone": s.phone} for s in r.supporters],
         "contacts": [{"name": c.name, "relation": c.relation, "phone": c.phone} for c in r.emergency_contacts],
         "professionals": [{"role": p.role, "name": p.name, "phone": p.phone} for p in r.care_professionals],
     } for r in residents], columns=["id", "resident_no", "district", "lon", "lat", "mobility", "care_level",
                                     "medical_devices", "building_floors", "bedroom_floor", "home_floor", "can_use_stairs",
+                                    "preferred_shelter_code",
                                     "consent_plan", "address", "phone", "info_reception", "supporters", "contacts",
                                     "professionals"])
     stored: list[Assessment] = []
