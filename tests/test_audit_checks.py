@@ -406,6 +406,8 @@ def test_g_a_complete_record_has_no_todo() -> None:
     ({"supporters": [{"name": "支援 一郎", "address": "町", "phone": ""}]}, Rule.SUPPORTER_FIELDS),
     ({"contacts": []}, Rule.NO_EMERGENCY_CONTACT),
     ({"contacts": [{"name": "家族", "relation": "長男", "phone": None}]}, Rule.NO_EMERGENCY_CONTACT),
+    ({"contacts": [{"name": "住民1", "relation": "本人", "phone": "000-2222-3333"}]}, Rule.NO_EMERGENCY_CONTACT),
+    ({"contacts": [{"name": "家族 一郎", "relation": "長男", "phone": "000 0000 0000"}]}, Rule.NO_EMERGENCY_CONTACT),
     ({"info_reception": []}, Rule.NO_INFO_RECEPTION),
     ({"medical_devices": ["人工呼吸器"]}, Rule.MEDICAL_CONTACTS),
     ({"consent_plan": False}, Rule.NO_PLAN_CONSENT),

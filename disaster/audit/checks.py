@@ -580,9 +580,13 @@ def check_records(inputs: AuditInputs) -> list[Violation]:
                     who = s.get("name") or "（氏名なし）"
                     out.append(todo(no, district, Rule.SUPPORTER_FIELDS, f"支援者「{who}」の{'・'.join(gaps)}がありません。",
                                     f"支援者の{'・'.join(gaps)}を確認して記入してください（法49条の14）。"))
-        if "contacts" in r and not any(not _missing(c.get("phone")) for c in _list(r.get("contacts")) if isinstance(c, dict)):
-            out.append(todo(no, district, Rule.NO_EMERGENCY_CONTACT, "電話番号のある緊急連絡先がありません。",
-                            "家族など、ご本人以外の緊急連絡先と電話番号を確認して記入してください。"))
+        if "contacts" in r:
+            contacts = [c for c in _list(r.get("contacts")) if isinstance(c, dict) and not _missing(c.get("phone"))]
+            others = [c for c in contacts if not _same_person(c, r)]
+            if not others:
+                message = "緊急連絡先がご本人自身になっています。" if contacts else "電話番号のある緊急連絡先がありません。"
+                out.append(todo(no, district, Rule.NO_EMERGENCY_CONTACT, message,
+                                "家族など、ご本人以外の緊急連絡先と電話番号を確認して記入してください。"))
         if "info_reception" in r and not _list(r.get("info_reception")):
             out.append(todo(no, district, Rule.NO_INFO_RECEPTION, "避難情報をどうやって受け取るかが決まっていません。",
                             "防災行政無線・電話・メール・支援者からの連絡など、ご本人に届く方法を決めて記入してください。"))
@@ -601,6 +605,14 @@ def check_records(inputs: AuditInputs) -> list[Violation]:
             if code in SUPPORTER_ACTIONS:
                 out.append(todo(no, district, Rule.SUPPORTER_ISSUE, str(issue.get("text") or code), SUPPORTER_ACTIONS[code]))
     return out
+
+
+def _same_person(contact: dict[str, Any], resident: dict[str, Any]) -> bool:
+    """A 緊急連絡先 that is the resident (same name, or the resident's own phone)."""
+    def norm(value: Any) -> str:
+        return "" if _missing(value) else re.sub(r"[\s\-‐－ー()（）]", "", unicodedata.normalize("NFKC", str(value)))
+    name, phone = norm(resident.get("name")), norm(resident.get("phone"))
+    return bool(name and norm(contact.get("name")) == name) or bool(phone and norm(contact.get("phone")) == phone)
 
 
 def audit(inputs: AuditInputs) -> list[Violation]:

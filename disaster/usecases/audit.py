@@ -117,7 +117,7 @@ def audit_plans(sessions: sessionmaker[Session], city_code: str, district: str |
 def _inputs(session: Session, city_code: str, residents: list[Resident]) -> AuditInputs:
     ids = [r.id for r in residents]
     people = pd.DataFrame([{
-        "id": r.id, "resident_no": r.resident_no, "district": r.district.name, "lon": r.lon, "lat": r.lat,
+        "id": r.id, "resident_no": r.resident_no, "name": r.name, "district": r.district.name, "lon": r.lon, "lat": r.lat,
         "mobility": r.mobility, "care_level": r.care_level, "medical_devices": list(r.medical_devices or []),
         "building_floors": r.building_floors, "bedroom_floor": r.bedroom_floor, "home_floor": r.home_floor,
         "can_use_stairs": r.can_use_stairs, "preferred_shelter_code": r.preferred_shelter_code, "consent_plan": r.consent_plan, "address": r.address, "phone": r.phone,
@@ -125,7 +125,7 @@ def _inputs(session: Session, city_code: str, residents: list[Resident]) -> Audi
         "supporters": [{"name": s.name, "address": s.address, "phone": s.phone} for s in r.supporters],
         "contacts": [{"name": c.name, "relation": c.relation, "phone": c.phone} for c in r.emergency_contacts],
         "professionals": [{"role": p.role, "name": p.name, "phone": p.phone} for p in r.care_professionals],
-    } for r in residents], columns=["id", "resident_no", "district", "lon", "lat", "mobility", "care_level",
+    } for r in residents], columns=["id", "resident_no", "name", "district", "lon", "lat", "mobility", "care_level",
                                     "medical_devices", "building_floors", "bedroom_floor", "home_floor", "can_use_stairs",
                                     "preferred_shelter_code",
                                     "consent_plan", "address", "phone", "info_reception", "supporters", "contacts",
