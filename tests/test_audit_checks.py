@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import pytest
+import shapely
 
 from disaster.audit import Kind, Rule, Violation, audit, check_assessments, check_plans, check_records
 from disaster.audit.hazards import floor_needed
@@ -134,6 +135,39 @@ def test_a_leaving_without_a_destination() -> None:
 def test_a_engine_frames_use_minus_one_and_nan_for_none() -> None:
     row = assessment(1, second_shelter_id=-1, welfare_shelter_id=-1, destination_floor=math.nan)
     assert assess_one(row) == []
+
+
+def test_a_wheelchair_or_power_needs_a_confirmed_place_or_a_warning() -> None:
+    chair = resident(1, at(0), mobility="車いす")
+    plain = [shelter(1, at(1), barrier_free=None, backup_power=False)]
+    assert rules(assess_one(assessment(1, travel_mode="car"), chair, plain), Kind.TOOLKIT) == {Rule.ACCESS}
+    warned = assessment(1, travel_mode="car", destination_reasons=[{"code": "ACCESS_UNCONFIRMED", "text": "設備を確認。"}])
+    assert assess_one(warned, chair, plain) == []
+    assert assess_one(assessment(1, travel_mode="car"), chair, [shelter(1, at(1))]) == []
+    oxygen = resident(1, at(0), medical_devices=["在宅酸素"])
+    assert rules(assess_one(assessment(1), oxygen, plain)) == {Rule.ACCESS}
+    own = assessment(1, travel_mode="car", destination_reasons=[{"code": "OWN_CHOICE", "text": "希望です。"}])
+    found = assess_one(own, chair, plain)
+    assert rules(found, Kind.DATA) == {Rule.ACCESS} and not rules(found, Kind.TOOLKIT)
+
+
+def test_a_welfare_only_facility_is_never_a_plain_shelter_trip() -> None:
+    places = [shelter(1, at(1)), welfare_shelter(2, at(2))]
+    found = assess_one(assessment(1, destination_shelter_id=2), shelters=places)
+    assert rules(found) == {Rule.WELFARE_DIRECT}
+    both = [shelter(1, at(1)), welfare_shelter(2, at(2), is_designated_shelter=True)]  # 指定避難所 with a 福祉スペース
+    assert assess_one(assessment(1, destination_shelter_id=2), shelters=both) == []
+
+
+def test_a_the_route_runs_from_home_to_the_destination() -> None:
+    home, place = at(0), at(1)
+    straight = shapely.to_wkb(shapely.LineString([home, place]))
+    assert assess_one(assessment(1, route=straight)) == []
+    wrong = shapely.to_wkb(shapely.LineString([home, at(3)]))
+    assert rules(assess_one(assessment(1, route=wrong))) == {Rule.ROUTE}
+    assert rules(assess_one(assessment(1, route=None))) == {Rule.ROUTE}
+    stay = assessment(1, decision="stay", destination_shelter_id=None, travel_mode=None, start_trigger=None, route=None)
+    assert assess_one(stay, resident(1, at(10))) == []
 
 
 # --- (b) walking legs ---

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+import shapely
 
 from disaster.audit.hazards import SiteSafety, Zones, floor_needed, site_safety
 from disaster.audit.rules import Rule, Violation, todo, toolkit
@@ -37,7 +38,7 @@ ASSESSMENT_COLUMNS = (
     "resident_id", "decision", "decision_reasons", "required_floor", "reachable_floor", "destination_kind",
     "destination_shelter_id", "destination_text", "destination_reasons", "second_shelter_id", "welfare_needed",
     "welfare_unplaced", "distance_m", "travel_min", "prepare_min", "start_margin_min", "travel_mode", "walk_min",
-    "start_trigger", "destination_floor", "welfare_shelter_id", "welfare_direct", "supporter_issues",
+    "start_trigger", "destination_floor", "welfare_shelter_id", "welfare_direct", "supporter_issues", "route",
 )
 RESIDENT_COLUMNS = (
     "id", "resident_no", "district", "lon", "lat", "mobility", "care_level", "medical_devices", "building_floors",
@@ -108,6 +109,10 @@ def _codes(reasons: Any) -> set[str]:
 
 def _texts(reasons: Any) -> list[str]:
     return [str(r.get("text", "")) for r in reasons] if isinstance(reasons, list) else []
+
+
+def _flag(value: Any) -> bool:
+    return value is True or (not isinstance(value, bool) and not _missing(value) and value == 1)
 
 
 def _list(value: Any) -> list[Any]:
@@ -192,6 +197,10 @@ class _Sites:
         self.safety: dict[int, SiteSafety] = {}
         self.capacity: dict[int, int | None] = {}
         self.codes: dict[int, str] = {}
+        self.welfare_only: dict[int, bool] = {}
+        self.barrier_free: dict[int, bool] = {}
+        self.backup_power: dict[int, bool] = {}
+        self.points: dict[int, tuple[float, float]] = {}
         if len(shelters):
             hazards = zones.at(shelters["lon"].to_numpy(dtype=float), shelters["lat"].to_numpy(dtype=float))
             for (_, s), (_, h) in zip(shelters.iterrows(), hazards.iterrows(), strict=True):
@@ -199,6 +208,10 @@ class _Sites:
                 self.names[sid] = str(s.get("name"))
                 self.capacity[sid] = _int(s.get("capacity"))
                 self.codes[sid] = str(s.get("code") or "")
+                self.welfare_only[sid] = _flag(s.get("is_welfare_shelter")) and not _flag(s.get("is_designated_shelter"))
+                self.barrier_free[sid] = _flag(s.get("barrier_free"))
+                self.backup_power[sid] = _flag(s.get("backup_power"))
+                self.points[sid] = (float(s["lon"]), float(s["lat"]))
                 self.safety[sid] = site_safety(h, bool(s.get("hazard_flood") is True or s.get("hazard_flood") == 1),
                                                _int(s.get("usable_floors")))
 
@@ -215,8 +228,12 @@ def check_assessments(inputs: AuditInputs) -> list[Violation]:
                                                    inputs.agreements.get("shelter_id", []), strict=True)}
     out: list[Violation] = []
     rows = list(_rows(inputs, zones))
+    has_route = "route" in inputs.assessments.columns
     for row in rows:
         out += _destination(row, sites)
+        out += _access(row, sites)
+        if has_route:
+            out += _route(row, sites)
         out += _travel(row, inputs.walk_limits)
         out += _timing(row, inputs)
         out += _welfare(row, sites, agreements)
@@ -299,6 +316,68 @@ def _destination(row: _Row, sites: _Sites) -> list[Violation]:
         out.append(toolkit(no, district, Rule.WELFARE_UNSAFE,
                            f"予定の福祉避難所「{sites.name(welfare)}」は{sites.safety[welfare].problem}。"))
     return out
+
+
+ROUTE_END_M = 300.0  # a route starts at home and ends at the destination (road snapping allowed)
+OWN_CODES = frozenset({"OWN_CHOICE", "OWN_CHOICE_UNSAFE"})
+
+
+def _access(row: _Row, sites: _Sites) -> list[Violation]:
+    """Wheelchair users get a barrier-free place, power-dependent people backup power, or a
+    warning that it is not confirmed; a 福祉避難所-only facility is never a plain shelter trip."""
+    a, r, no, district = row.a, row.r, row.no, row.district
+    dest = _id(a.get("destination_shelter_id"))
+    if dest is None or dest not in sites.names:
+        return []
+    out: list[Violation] = []
+    if a.get("destination_kind") == "shelter" and sites.welfare_only.get(dest):
+        out.append(toolkit(no, district, Rule.WELFARE_DIRECT,
+                           f"福祉避難所だけの施設「{sites.name(dest)}」へ、協定なしに直接避難させています。"))
+    codes = _codes(a.get("destination_reasons"))
+    gaps = []
+    if r.get("mobility") in NO_STAIRS_MOBILITY and not sites.barrier_free.get(dest):
+        gaps.append("バリアフリー")
+    if _power_dependent(r) and not sites.backup_power.get(dest):
+        gaps.append("非常用電源")
+    if gaps and "ACCESS_UNCONFIRMED" not in codes:
+        what = "・".join(gaps)
+        if codes & OWN_CODES:
+            out.append(todo(no, district, Rule.ACCESS, f"ご本人が希望する避難先「{sites.name(dest)}」の{what}が確認できていません。",
+                            f"避難先の{what}を施設に確認し、ご本人と話し合ってください。"))
+        else:
+            out.append(toolkit(no, district, Rule.ACCESS,
+                               f"避難先「{sites.name(dest)}」の{what}が確認できていないのに、その注意が書かれていません。"))
+    return out
+
+
+def _route(row: _Row, sites: _Sites) -> list[Violation]:
+    """The route drawn on the map runs from home to the destination."""
+    a, r = row.a, row.r
+    dest = _id(a.get("destination_shelter_id"))
+    if dest is None or dest not in sites.points or _missing(r.get("lon")):
+        return []
+    raw = a.get("route")
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        return [toolkit(row.no, row.district, Rule.ROUTE, "地図に描く経路がありません。")]
+    line = shapely.from_wkb(bytes(raw))
+    coords = shapely.get_coordinates(line)
+    if len(coords) < 2:
+        return [toolkit(row.no, row.district, Rule.ROUTE, "地図に描く経路が線になっていません。")]
+    home = (float(r["lon"]), float(r["lat"]))
+    far_start = _metres_between(tuple(coords[0]), home)
+    far_end = _metres_between(tuple(coords[-1]), sites.points[dest])
+    if far_start > ROUTE_END_M or far_end > ROUTE_END_M:
+        return [toolkit(row.no, row.district, Rule.ROUTE,
+                        f"地図の経路が自宅から避難先「{sites.name(dest)}」までになっていません（ずれ {_metres(max(far_start, far_end))}）。")]
+    return []
+
+
+def _metres_between(p: tuple[float, ...], q: tuple[float, ...]) -> float:
+    """Short distances on the ground (equirectangular, good to a few metres over a city)."""
+    mean_lat = math.radians((p[1] + q[1]) / 2)
+    dx = math.radians(q[0] - p[0]) * math.cos(mean_lat) * 6_371_000
+    dy = math.radians(q[1] - p[1]) * 6_371_000
+    return math.hypot(dx, dy)
 
 
 def _travel(row: _Row, limits: WalkLimits) -> list[Violation]:

@@ -26,6 +26,8 @@ class Rule(StrEnum):
     OWN_CHOICE_UNSAFE = "OWN_CHOICE_UNSAFE"
     STAY_UNSAFE = "STAY_UNSAFE"
     NO_DESTINATION = "NO_DESTINATION"
+    ACCESS = "ACCESS"
+    ROUTE = "ROUTE"
     WALK_TOO_FAR = "WALK_TOO_FAR"
     WALK_TOO_LONG = "WALK_TOO_LONG"
     TRAVEL_MODE = "TRAVEL_MODE"
@@ -64,6 +66,8 @@ RULE_LABELS: dict[Rule, str] = {
     Rule.OWN_CHOICE_UNSAFE: "本人が希望する避難先が危険（見直しの相談）",
     Rule.STAY_UNSAFE: "自宅にとどまる判定が危険",
     Rule.NO_DESTINATION: "立退き避難なのに避難先がない",
+    Rule.ACCESS: "車いす・電源の必要な方の避難先の設備が未確認",
+    Rule.ROUTE: "地図の経路が自宅から避難先になっていない",
     Rule.WALK_TOO_FAR: "歩ける距離を超えて歩かせている",
     Rule.WALK_TOO_LONG: "歩く時間が長すぎる",
     Rule.TRAVEL_MODE: "移動手段が決まっていない",

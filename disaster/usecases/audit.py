@@ -26,9 +26,9 @@ from disaster.models import (
 )
 from disaster.profile import load_profile
 
-ASSESSMENT_FIELDS = tuple(c.name for c in Assessment.__table__.columns if c.name not in {"route", "run_id"})
+ASSESSMENT_FIELDS = tuple(c.name for c in Assessment.__table__.columns if c.name != "run_id")
 SHELTER_FIELDS = ("id", "code", "name", "lon", "lat", "hazard_flood", "usable_floors", "is_welfare_shelter",
-                  "is_designated_shelter", "capacity", "accepts_direct")
+                  "is_designated_shelter", "capacity", "accepts_direct", "barrier_free", "backup_power")
 
 
 @dataclass
