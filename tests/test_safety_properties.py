@@ -267,3 +267,14 @@ def test_a_home_or_shelter_on_a_zone_edge_counts_as_inside() -> None:
                     zone(HazardLayer.COLLAPSE_FLOW, cell(2, 0)))
     result, found = run([resident(1, at(0, 0))], [shelter(1, (X0 + 2 * D, Y0 + 0.5 * D)), shelter(2, at(5, 0))], hazards)
     assert found == [] and result.iloc[0]["destination_shelter_id"] == 2, explain(found, result)
+
+
+def test_an_unsafe_own_choice_of_a_welfare_facility_is_not_a_direct_trip() -> None:
+    """A resident wants a 福祉避難所 (no agreement) that lies in a landslide zone: the plan may keep
+    the wish as flagged, but never sends the person there directly; with the same facility outside
+    the zone the engine already plans 指定避難所 first and transfer."""
+    slide = zones(zone(HazardLayer.LANDSLIDE, cell(0, 0), landslide_class=1, landslide_kind=1))
+    places = [shelter(1, at(5, 0)), welfare_shelter(2, at(0, 0), accepts_direct=False)]
+    home = resident(1, at(0, 0), preferred_shelter_code="S2", mobility="車いす", care_level="要介護4")
+    result, found = run([home], places, slide)
+    assert found == [], explain(found, result)
