@@ -14,11 +14,13 @@ import os
 from typing import Any
 
 import geopandas as gpd
+import networkx as nx
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from disaster.analysis import engine
+from disaster.analysis.travel import RoadNetwork
 from disaster.audit import AuditInputs, Kind, Violation, check_assessments
 from disaster.codes import CARE_LEVELS, KURUME_CITY_CODE, MEDICAL_DEVICES, MOBILITY_LEVELS, HazardLayer
 from disaster.profile import WalkLimits, load_profile
@@ -56,7 +58,7 @@ def _walk_limits(params: Any) -> WalkLimits:
 def run(residents: list[dict[str, Any]], shelters: list[dict[str, Any]], hazard_zones: gpd.GeoDataFrame,
         agreements: list[tuple[int, int]] = (), night: bool = False,  # type: ignore[assignment]
         supporters: list[dict[str, Any]] = (), links: list[tuple[int, int]] = (),  # type: ignore[assignment]
-        ) -> tuple[pd.DataFrame, list[Violation]]:
+        roads: Any = None) -> tuple[pd.DataFrame, list[Violation]]:
     """Assess with the engine; audit its result. Returns (assessments, toolkit violations)."""
     people, places = pd.DataFrame(residents), pd.DataFrame(shelters)
     agreed = pd.DataFrame(list(agreements), columns=["resident_id", "shelter_id"])
@@ -68,7 +70,8 @@ def run(residents: list[dict[str, Any]], shelters: list[dict[str, Any]], hazard_
     }
     wanted = {f.name for f in dataclasses.fields(engine.AssessmentInputs)}
     params = _parameters(night)
-    result = engine.assess(engine.AssessmentInputs(**{k: v for k, v in available.items() if k in wanted}), params)
+    network = RoadNetwork(roads) if roads is not None else None
+    result = engine.assess(engine.AssessmentInputs(**{k: v for k, v in available.items() if k in wanted}), params, network)
     found = check_assessments(AuditInputs(result, people, places, hazard_zones, agreed, _walk_limits(params),
                                           evacuation=getattr(params, "evacuation", None)))
     return result, [v for v in found if v.kind is Kind.TOOLKIT]
@@ -119,6 +122,24 @@ def overlapping(draw: st.DrawFn) -> list[dict[str, Any]]:
             zone(HazardLayer.INLAND_FLOOD, cell(i + 1, j, 2, 2), rank=draw(st.integers(1, 3)))]
 
 
+def road_grid(columns: int, river: int | None, bridge: int) -> nx.Graph:
+    """Streets every half cell over ``columns`` x GRID cells; a river east of column ``river``
+    that only the street at row ``bridge`` crosses (a long detour for everyone else)."""
+    graph = nx.Graph()
+    step = 0.5
+    xs, ys = int(columns / step) + 1, int(GRID / step) + 1
+    for a in range(xs):
+        for b in range(ys):
+            graph.add_node((a, b), x=X0 + a * step * D, y=Y0 + b * step * D)
+    for a in range(xs):
+        for b in range(ys):
+            if a + 1 < xs and (river is None or a != int(river / step) or b == int(bridge / step)):
+                graph.add_edge((a, b), (a + 1, b))
+            if b + 1 < ys:
+                graph.add_edge((a, b), (a, b + 1))
+    return graph
+
+
 @dataclasses.dataclass
 class City:
     residents: list[dict[str, Any]]
@@ -128,6 +149,7 @@ class City:
     night: bool
     supporters: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     links: list[tuple[int, int]] = dataclasses.field(default_factory=list)
+    roads: tuple[int, int | None, int] | None = None  # (columns, river column, bridge row)
 
     def __repr__(self) -> str:
         """Compact, in grid cells (x, y from the south-west corner), so a failing example reads at a glance."""
@@ -151,7 +173,7 @@ class City:
                          f"own={r['preferred_shelter_code'] or r['preferred_destination']}")
         for p in self.supporters:
             lines.append(f"  supporter {p['id']} at {xy(p['lon'], p['lat'])} {p['relation']} consent={p['consent']}")
-        lines.append(f"  links {self.links} agreements {self.agreements} night={self.night})")
+        lines.append(f"  links {self.links} agreements {self.agreements} night={self.night} roads={self.roads})")
         return "\n".join(lines)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # how Hypothesis prints a falsifying example
@@ -197,7 +219,9 @@ def cities(draw: st.DrawFn) -> City:
         supporters.append({"id": sid, "lon": lon, "lat": lat, "relation": draw(st.sampled_from(["家族", "近隣住民", "民生委員"])),
                            "consent": draw(st.booleans())})
         links += [(r["id"], sid) for r in residents if draw(st.booleans())]
-    return City(residents, shelters, hazards, agreements, draw(st.booleans()), supporters, links)
+    roads = draw(st.one_of(st.none(), st.tuples(st.just(GRID * spread), st.one_of(st.none(), st.integers(1, GRID - 2)),
+                                                   st.integers(0, GRID - 1))))
+    return City(residents, shelters, hazards, agreements, draw(st.booleans()), supporters, links, roads)
 
 
 @settings(max_examples=int(os.environ.get("DISASTER_SAFETY_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -205,7 +229,11 @@ def cities(draw: st.DrawFn) -> City:
 @given(cities())
 def test_the_engine_never_produces_a_toolkit_violation(city: City) -> None:
     result, found = run(city.residents, city.shelters, zones(*city.hazards), city.agreements, city.night,
-                        city.supporters, city.links)
+                        city.supporters, city.links, road_grid(*city.roads) if city.roads else None)
+    event("road graph" if city.roads else "straight lines")
+    for column in ("decision", "travel_mode", "start_trigger", "destination_kind"):
+        for value in result[column].dropna().unique() if column in result else []:
+            event(f"{column}={value}")
     assert found == [], explain(found, result)
 
 
