@@ -162,6 +162,9 @@ def _small_city(store, assessment: dict[str, Any], agreement: bool = False) -> N
             "crosses_deep_water": False, "travel_mode": "walk", "start_trigger": "level3", "priority_score": 1,
             "priority_reasons": [], "supporter_count": 1, "supporter_issues": [],
         } | {key: ids.get(value, value) if key.endswith("shelter_id") else value for key, value in assessment.items()}
+        target = {safe.id: safe, unsafe.id: unsafe, welfare.id: welfare}.get(row.get("destination_shelter_id"))
+        if target is not None and "route" not in row:  # the straight line the map draws
+            row["route"] = shapely.to_wkb(shapely.LineString([(person.lon, person.lat), (target.lon, target.lat)]))
         session.add(Assessment(**row))
         person.emergency_contacts  # noqa: B018  (loaded so the relationship exists for the plan)
 
@@ -185,6 +188,12 @@ def test_a_safe_destination_passes_and_only_data_todos_remain(store) -> None:
     assert result.exit_code == 0, report["violations"]
     assert report["totals"]["toolkit"] == 0
     assert {v["rule"] for v in report["violations"]} == {"NO_EMERGENCY_CONTACT"}  # the one gap left in the data
+
+
+def test_a_route_to_the_wrong_place_fails_the_audit(store) -> None:
+    _small_city(store, {"destination_shelter_id": "safe", "route": shapely.to_wkb(shapely.LineString([at(0), at(4)]))})
+    report = audit_plans(store.sessions, store.city_code)
+    assert [v.rule for v in report.violations if v.kind is Kind.TOOLKIT] == [Rule.ROUTE]
 
 
 def test_direct_welfare_evacuation_needs_the_stored_agreement(store) -> None:
