@@ -402,6 +402,11 @@ def test_e_engine_warnings_reach_the_plan() -> None:
     shown = context(1, supporter_warnings=[{"text": issue["text"], "action": "2人目を探す。"}],
                     destination={"name": "避難所1", "warnings": [unsafe["text"]]})
     assert plans(a, resident(1, at(0)), shown) == []
+    two = [{"code": "SUPPORTER_AT_RISK", "text": f"支援者（{who}）の自宅も危険な区域にあります。"} for who in ("民生委員", "近隣住民")]
+    merged = context(1, supporter_warnings=[{"text": "支援者（民生委員・近隣住民）の自宅も危険な区域にあります。"}])
+    assert plans(assessment(1, supporter_issues=two), resident(1, at(0)), merged) == []
+    one = context(1, supporter_warnings=[{"text": "支援者（民生委員）の自宅も危険な区域にあります。"}])
+    assert rules(plans(assessment(1, supporter_issues=two), resident(1, at(0)), one)) == {Rule.WARNING_HIDDEN}
 
 
 def test_f_without_plan_consent_the_plan_is_a_draft() -> None:

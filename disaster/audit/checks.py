@@ -592,7 +592,22 @@ def _warnings_shown(row: _Row, context: dict[str, Any]) -> list[Violation]:
     wanted = [r for r in _list(row.a.get("supporter_issues")) if isinstance(r, dict)]
     wanted += [r for r in _list(row.a.get("destination_reasons")) if isinstance(r, dict) and r.get("code") in LOUD_REASONS]
     return [toolkit(row.no, row.district, Rule.WARNING_HIDDEN, f"判定の注意「{r.get('text')}」が計画に載っていません。")
-            for r in wanted if r.get("text") and _squash(str(r["text"])) not in printed]
+            for r in wanted if r.get("text") and not _shown(str(r["text"]), printed)]
+
+
+WHO = re.compile(r"^支援者\(([^)]+)\)(.+)$")  # after NFKC: 支援者（民生委員）… -> 支援者(民生委員)…
+
+
+def _shown(text: str, printed: str) -> bool:
+    """The warning is in the plan: verbatim, or one line for several supporters of the same kind
+    (支援者（民生委員・近隣住民）の…) that names this supporter and says the same."""
+    wanted = _squash(text)
+    if wanted in printed:
+        return True
+    match = WHO.match(wanted)
+    if match is None:
+        return False
+    return match.group(2) in printed and all(who in printed for who in match.group(1).split("・"))
 
 
 def _squash(text: str) -> str:
