@@ -496,6 +496,47 @@ def _print_stats(result: dict[str, Any]) -> None:
         console.print("[yellow]※ デモデータ（架空）を含みます。[/yellow]")
 
 
+# --- plan-safety audit (issue 10; `audit verify` joins this group later) ---
+audit_app = typer.Typer(help="計画の安全点検：判定結果とマイプランが守るべき条件を確かめます。", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+AUDIT_SHOWN = 40
+
+
+@audit_app.command("plans")
+def audit_plans_command(
+    ctx: typer.Context,
+    district: Annotated[str | None, typer.Option(help="校区名（省略時は市全体）")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力")] = False,
+) -> None:
+    """全員の判定結果と計画を点検し、規則ごとの件数と、一人ひとりの問題・対応を示します（ツールの不具合があれば終了コード 1）。"""
+    from disaster.audit import Kind
+    from disaster.usecases.audit import audit_plans
+
+    report = _run(ctx, lambda s: audit_plans(s.sessions, s.city_code, district))
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        scope = f"{district}校区" if district else "市全体"
+        table = Table(title=f"計画の安全点検（{scope}・{report.residents}人・判定 {report.computed_at[:19]}）")
+        for column in ("種類", "規則", "内容", "件数", "人数"):
+            table.add_column(column, justify="right" if column in ("件数", "人数") else "left", overflow="fold")
+        for row in report.counts():
+            toolkit = row["kind"] == Kind.TOOLKIT.value
+            kind = "[red]不具合[/red]" if toolkit else "[yellow]要対応[/yellow]"
+            table.add_row(kind, row["rule"], row["label"], str(row["count"]), str(row["residents"]))
+        console.print(table)
+        shown = [v for v in report.violations if v.kind is Kind.TOOLKIT][:AUDIT_SHOWN]
+        for v in shown:
+            console.print(f"[red]✗[/red] {v.resident_no}（{v.district}）{v.rule.value}: {v.message}", highlight=False)
+        if report.toolkit_count > len(shown):
+            console.print(f"…ほか {report.toolkit_count - len(shown)} 件（--json で全件）")
+        console.print(f"不具合（ツールの誤り）{report.toolkit_count} 件、要対応（データの不足・校区リーダーのやること）"
+                      f"{report.data_count} 件。")
+        if report.toolkit_count:
+            console.print("[bold red]ツールの不具合がある計画は配らないでください。[/bold red]")
+    if report.toolkit_count:
+        raise typer.Exit(1)
+
 Skip = Annotated[bool, typer.Option("--skip-bad-rows", help="問題のある行を飛ばして残りを取り込む")]
 Rejects = Annotated[Path | None, typer.Option(help="飛ばした行の書き出し先 CSV")]
 Crs = Annotated[int | None, typer.Option("--crs", help="CRS のないファイルの EPSG コード（例: 6668）")]
