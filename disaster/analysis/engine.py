@@ -122,10 +122,12 @@ def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: Road
     own_text = residents["preferred_destination"].fillna("").to_numpy()
     text_only = (own_shelter < 0) & (own_text != "")
     own_ok = _own_choice_safe(own_shelter, bits, shelters, safety.safe)
-    # own choice of a safe 福祉避難所: planned there (direct only with an agreement); any other
+    # own choice of a safe 福祉避難所: planned there (direct only with an agreement); an unsafe one
+    # is never the destination (the person is planned like everyone else and told why); any other
     # shelter chosen by the resident is kept as the destination and flagged when unsafe
-    own_welfare = (own_shelter >= 0) & _at(welfare_only, own_shelter, False) & own_ok
-    own_regular = (own_shelter >= 0) & ~own_welfare
+    own_is_welfare = (own_shelter >= 0) & _at(welfare_only, own_shelter, False)
+    own_welfare = own_is_welfare & own_ok
+    own_regular = (own_shelter >= 0) & ~own_is_welfare
     agreements = _agreement_pairs(inputs.agreements, residents, shelters)
 
     welfare = _plan_welfare(leave, welfare_needed, text_only, own_shelter, own_welfare, own_regular, agreements, bits,
@@ -289,7 +291,7 @@ def _plan_welfare(leave: np.ndarray, welfare_needed: np.ndarray, text_only: np.n
     planned = np.full(n, -1)
     capacity = shelters["capacity"].fillna(0).to_numpy(dtype=int).copy()
     planned[own_welfare] = own[own_welfare]
-    np.subtract.at(capacity, own[own >= 0], 1)
+    np.subtract.at(capacity, own[own_welfare | own_regular], 1)
     agreed_people = np.zeros(n, dtype=bool)
     agreed_people[[p for p, _ in agreements]] = True
     seekers = np.flatnonzero(leave & (welfare_needed | agreed_people) & ~text_only & ~own_welfare)
@@ -492,8 +494,12 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
                     alternative = f"安全な{names[second_l[i]]}を第2の避難先にしました。" if second_l[i] >= 0 else ""
                     items.append(reason("OWN_CHOICE_UNSAFE", f"【要注意】ご希望の{names[own]}は{problem}にあり、大雨のときは安全ではありません。"
                                                              f"{alternative}避難先の見直しを支援者・市と相談してください。"))
-            else:
+            elif own_ok_l[i]:
                 items.append(reason("OWN_CHOICE", f"ご本人は{names[own]}（福祉避難所）を希望しています。"))
+            else:
+                problem = safety.problems[own] or "ご自宅の危険に対応した避難先ではない場所"
+                items.append(reason("OWN_CHOICE_UNSAFE", f"【要注意】ご希望の{names[own]}（福祉避難所）は{problem}にあり、"
+                                                         "大雨のときは安全ではないため、避難先にしていません。見直しを支援者・市と相談してください。"))
         if direct_l[i]:
             agreed = welfare.agreed_on.get((i, planned), "")
             when = f"（{agreed}）" if agreed else ""  # e.g. （令和8年4月1日）

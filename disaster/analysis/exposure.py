@@ -73,7 +73,8 @@ class HazardIndex:
 
     def _hits(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(point, zone) pairs with the point inside the zone. Points are sorted by longitude
-        once; each zone tests only the points in its bounding box against its prepared polygon."""
+        once; each zone tests only the points in its bounding box against its prepared polygon. A point
+        on a zone's edge counts as inside (the safe side for homes and shelters)."""
         order = np.argsort(xs, kind="stable")
         sorted_x = xs[order]
         points, zones = [], []
@@ -83,7 +84,7 @@ class HazardIndex:
             candidates = order[lo:hi]
             candidates = candidates[(ys[candidates] >= miny) & (ys[candidates] <= maxy)]
             if len(candidates):
-                inside = candidates[shapely.contains_xy(self.geoms[z], xs[candidates], ys[candidates])]
+                inside = candidates[shapely.intersects_xy(self.geoms[z], xs[candidates], ys[candidates])]
                 points.append(inside)
                 zones.append(np.full(len(inside), z))
         if not points:
