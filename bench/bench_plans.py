@@ -1,5 +1,6 @@
-"""Benchmark: bulk マイプラン PDFs (200 plans, maps included) against a naive baseline measured
-in the same run: one plan at a time, the default system font (fontconfig's sans-serif for
+"""Benchmark: bulk マイプラン PDFs (200 plans, maps included), without a basemap and with a cached
+tile basemap (tiles from a local server, tests/tile_server.py, pre-fetched into the disk cache and
+then read offline), against a naive baseline measured in the same run: one plan at a time, the default system font (fontconfig's sans-serif for
 Japanese), a new font configuration per document, WeasyPrint's full user-agent stylesheet.
 The baseline is timed twice: with WeasyPrint's fontTools subsetting (what a machine without
 Debian's libharfbuzz-subset0 does) and with HarfBuzz subsetting (which ./kurume installs).
@@ -16,6 +17,8 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import select
@@ -30,8 +33,28 @@ from disaster.plans.context import load_residents, plan_contexts
 from disaster.plans.render import PlanRenderer
 from disaster.settings import DEMO_DATA_DIR
 from disaster.usecases.demo import load_demo
-from disaster.usecases.plans import map_data, render_plans
+from disaster.usecases.plans import PlanReport, map_data, render_plans
 from maps.static_svg import Marker
+from tests.tile_server import TileServer
+
+
+@contextmanager
+def tile_environment(**values: str) -> Iterator[None]:
+    """Set DISASTER_TILE_* for this block (bulk workers inherit it)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def plan_markers(plan: dict) -> list[Marker]:
+    return [Marker(plan["home"]["lon"], plan["home"]["lat"], "自宅", "home")]
 
 
 def naive_plan(plan: dict, map_svg: str) -> bytes:
@@ -56,9 +79,23 @@ def main() -> None:
             plans = plan_contexts(session, load_residents(session, ids), dt.date.today())
             data = map_data(session, None)
 
-        start = time.perf_counter()
-        report = render_plans(plans, data, Path(tmp) / "bulk")  # drafts included: same work per plan
-        bulk = time.perf_counter() - start
+        bulk: dict[str, tuple[float, PlanReport]] = {}
+        with TileServer(style="pale") as server:
+            cache = Path(tmp) / "tiles"
+            with tile_environment(DISASTER_TILE_URL=server.url, DISASTER_TILE_CACHE_DIR=str(cache), DISASTER_TILE_OFFLINE="0"):
+                prefill = PlanRenderer(data)
+                for plan in plans:
+                    prefill.context(plan)  # draws each plan's map: fills the disk cache
+            fetched = len(server.requests)
+            variants = {"without a basemap": {"DISASTER_TILE_OFFLINE": "1", "DISASTER_TILE_CACHE_DIR": str(Path(tmp) / "none")},
+                        "with a cached basemap": {"DISASTER_TILE_OFFLINE": "1", "DISASTER_TILE_CACHE_DIR": str(cache),
+                                                  "DISASTER_TILE_URL": server.url}}
+            for label, env in variants.items():
+                with tile_environment(**env):
+                    start = time.perf_counter()
+                    report = render_plans(plans, data, Path(tmp) / label)  # drafts included: same work per plan
+                    bulk[label] = (time.perf_counter() - start, report)
+        report = bulk["without a basemap"][1]
         sizes = [size for _, _, _, size in report.written]
         pages = [p for _, _, p, _ in report.written]
 
@@ -79,16 +116,17 @@ def main() -> None:
             weasyprint_fonts.harfbuzz_subset = subsetter
             start = time.perf_counter()
             for plan in plans[: args.baseline]:
-                markers = [Marker(plan["home"]["lon"], plan["home"]["lat"], "自宅", "home")]
-                naive_plan(plan, painter.svg(markers))
+                naive_plan(plan, painter.svg(plan_markers(plan)))
             naive[label] = (time.perf_counter() - start) / args.baseline
         weasyprint_fonts.harfbuzz_subset = harfbuzz
         engine.dispose()
 
     font = subprocess.run(["fc-match", "sans-serif:lang=ja"], capture_output=True, text=True).stdout.strip()
-    rate = len(report.written) / bulk
-    print(f"bulk: {len(report.written)} plans in {bulk:.1f} s on {os.cpu_count()} cores = {rate:.1f} plans/s "
-          f"({len(report.failed)} failed)")
+    for label, (seconds, result) in bulk.items():
+        print(f"bulk {label}: {len(result.written)} plans in {seconds:.1f} s on {os.cpu_count()} cores = "
+              f"{len(result.written) / seconds:.1f} plans/s ({len(result.failed)} failed)")
+    print(f"basemap: {fetched} tiles fetched from the local tile server into the cache, then read offline")
+    rate = len(report.written) / bulk["without a basemap"][0]
     print(f"one plan (warm renderer): median {statistics.median(latencies):.3f} s, max {max(latencies):.3f} s; "
           f"first plan of a new renderer {cold:.3f} s")
     print(f"PDF size: mean {statistics.mean(sizes) / 1024:.0f} KB, max {max(sizes) / 1024:.0f} KB; "

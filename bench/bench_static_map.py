@@ -1,8 +1,7 @@
 """Benchmark: the static plan map with and without a tile basemap (tiles from a local server,
 tests/tile_server.py, so no internet): time per map for the SVG alone (no basemap / first fetch /
 disk cache / memory cache) and for a whole plan PDF with a warm renderer, without and with a
-cached basemap. The plan PDFs need the fetcher to let the basemap's data URI through; until
-that wiring is merged, this benchmark patches it in-process (and says so).
+cached basemap.
 
     python -m bench.bench_static_map [--plans 60]
 """
@@ -21,7 +20,6 @@ from sqlalchemy import select
 
 from disaster.db import make_engine, session_factory
 from disaster.models import Resident
-from disaster.pdf.fetcher import decode_image_data_uri
 from disaster.plans.context import load_residents, plan_contexts
 from disaster.plans.render import PlanRenderer
 from disaster.settings import DEMO_DATA_DIR
@@ -39,30 +37,6 @@ def markers(plan: dict[str, Any]) -> list[Marker]:
     if plan.get("second"):
         out.append(Marker(plan["second"]["lon"], plan["second"]["lat"], "第2", "second"))
     return out
-
-
-def let_data_uris_through() -> bool:
-    """Patch the plan PDF fetcher to accept the basemap's data URI (what the merge wires)."""
-    from weasyprint.urls import URLFetcherResponse
-
-    from disaster.pdf import fetcher
-
-    probe = fetcher.AssetFetcher({})
-    try:
-        probe.fetch("data:image/png;base64,iVBORw0KGgo=")
-        return False  # already wired
-    except Exception:  # noqa: BLE001 (whatever the fetcher raises for a refused URL)
-        pass
-    original = fetcher.AssetFetcher.fetch
-
-    def fetch(self: Any, url: str, headers: Any = None) -> Any:
-        decoded = decode_image_data_uri(url)
-        if decoded is not None:
-            return URLFetcherResponse(url, decoded[0], {"Content-Type": decoded[1]})
-        return original(self, url, headers)
-
-    fetcher.AssetFetcher.fetch = fetch  # type: ignore[method-assign]
-    return True
 
 
 def per_map(seconds: float, count: int) -> str:
@@ -103,7 +77,6 @@ def main() -> None:
             start = time.perf_counter()
             with_basemap = [painter.svg(m) for m in all_markers]
             memory = time.perf_counter() - start
-            patched = let_data_uris_through()
             renderer = PlanRenderer(data)
             renderer.render(plans[0])
             timings: dict[str, list[float]] = {"without": [], "with": []}
@@ -125,8 +98,7 @@ def main() -> None:
     for label in ("without", "with"):
         print(f"plan PDF {label} a cached basemap (warm renderer, one process): median "
               f"{statistics.median(timings[label]) * 1000:.0f} ms, mean PDF {statistics.mean(sizes[label]) / 1024:.0f} KB")
-    print(f"tile requests while rendering the cached plans: {after - requests}"
-          + ("; the plan fetcher was patched in-process to accept the data URI (wire it at merge)" if patched else ""))
+    print(f"tile requests while rendering the cached plans: {after - requests}")
 
 
 if __name__ == "__main__":
