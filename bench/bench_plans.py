@@ -124,7 +124,8 @@ def main() -> None:
     font = subprocess.run(["fc-match", "sans-serif:lang=ja"], capture_output=True, text=True).stdout.strip()
     for label, (seconds, result) in bulk.items():
         print(f"bulk {label}: {len(result.written)} plans in {seconds:.1f} s on {os.cpu_count()} cores = "
-              f"{len(result.written) / seconds:.1f} plans/s ({len(result.failed)} failed)")
+              f"{len(result.written) / seconds:.1f} plans/s ({len(result.failed)} failed), mean PDF "
+              f"{statistics.mean(size for *_, size in result.written) / 1024:.0f} KB")
     print(f"basemap: {fetched} tiles fetched from the local tile server into the cache, then read offline")
     rate = len(report.written) / bulk["without a basemap"][0]
     print(f"one plan (warm renderer): median {statistics.median(latencies):.3f} s, max {max(latencies):.3f} s; "
