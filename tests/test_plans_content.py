@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from disaster.db import make_engine, session_factory
 from disaster.models import Assessment, Resident, Shelter
+from disaster.plans.content import Exposure, hazard_sentences
 from disaster.plans.context import resident_context
 from disaster.plans.timeline import TimelineInput, build_rows, level_colours, start_advice, warning_edition
 from disaster.profile import load_profile
@@ -239,3 +240,10 @@ def test_without_a_supporter_the_rows_name_family_or_the_minsei_iin(plans) -> No
     assert not alone["supporters"]
     text = " ".join(r["person"] for r in alone["timeline"])
     assert "家族や民生委員に連絡する" in text and "支援者に連絡" not in text and "支援者と" not in text
+
+
+def test_a_hard_term_is_explained_once_even_when_two_hazards_use_it() -> None:
+    both = hazard_sentences(Exposure(0, 4, 0, True, True, 0, 0, 0))  # 氾濫流 and 河岸侵食
+    explained = [line for line in both if line["explain"]]
+    assert [line["term"] for line in explained] == ["家屋倒壊等氾濫想定区域"]
+    assert sum(line["term"] == "家屋倒壊等氾濫想定区域" for line in both) == 2

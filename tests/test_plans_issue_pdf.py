@@ -84,6 +84,7 @@ def test_welfare_direct_only_after_confirmed_opening(pages) -> None:
     assert "開いたと確認できてから向かいます" in direct and "確認先：久留米市地域福祉課" in direct
     assert "福祉タクシー等で約18分" in direct and "歩いて" not in direct
     assert "訪問看護" in direct and "未登録" in direct  # power-dependent: missing contacts flagged
+    assert "福祉避難所・福祉避難所" not in direct  # the kind is not printed twice under the name
     transfer = _text(pages["welfare_transfer"])
     assert "直接避難" not in transfer
     assert "まず手作り公民館の福祉スペースへ避難し、そこから福祉避難所（福祉ホームてづくり）へ移ります" in transfer

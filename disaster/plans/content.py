@@ -38,7 +38,8 @@ def hazard_sentences(e: Exposure) -> list[dict[str, str]]:
     lines: list[dict[str, str]] = []
 
     def add(text: str, official: str = "", term: str = "") -> None:
-        lines.append({"text": text, "official": official, "term": term, "explain": TERMS.get(term, "")})
+        explained = any(line["term"] == term for line in lines)  # a term is explained once
+        lines.append({"text": text, "official": official, "term": term, "explain": "" if explained else TERMS.get(term, "")})
 
     if e.flood_l2_rank:
         text = f"川があふれると、ご自宅は {DEPTH_WORDS[e.flood_l2_rank]} 水につかるおそれがあります。"
