@@ -34,7 +34,7 @@ col.c-level { width: 2.7rem; } col.c-info { width: 6.6rem; } col.c-sup { width: 
 td.info .warnings { font-size: 0.72rem; }  /* official names: small print, still 1.2x the normal size */
 h2 { margin: 0.2rem 0 0.1rem 0; }
 /* staff and signing parts: smaller relative sizes, still at least 1.2x their normal-print size */
-ul.checklist { columns: 3; font-size: 0.86rem; }
+ul.checklist { font-size: 0.86rem; }
 p.notice { font-size: 0.77rem; } p.consent { font-size: 0.83rem; }
 table.centres td, table.centres th { font-size: 0.83rem; } table.centres td.fax { font-size: 0.72rem; }
 col.c-kind { width: 9rem; } col.c-tel { width: 8.6rem; } col.c-fax { width: 7.6rem; }
