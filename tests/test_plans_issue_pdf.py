@@ -110,6 +110,9 @@ def test_not_workable_plan_shows_a_box_and_no_negative_time(pages) -> None:
 def test_stay_plans_never_say_evacuation_is_done(pages) -> None:
     for key in ("stay", "stay_upstairs", "flat", "flat_high"):
         assert "避難を終えている" not in _text(pages[key]), key
+        assert "危険な場所から必ず避難します" not in _text(pages[key]), key  # the note under the timeline too
+    assert "自宅の安全な階へ移り終えます" in _text(pages["stay_upstairs"])
+    assert "危険な場所から必ず避難します" in _text(pages["leave_walk"])
     assert "自宅の2階へ移る" in _text(pages["stay_upstairs"])
     flat = _text(pages["flat"])
     assert "自宅（1階）" in flat and "上の階" not in flat and "家の高い所" not in flat
