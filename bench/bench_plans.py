@@ -30,11 +30,10 @@ from disaster.db import make_engine, session_factory
 from disaster.models import Resident
 from disaster.pdf.renderer import TEMPLATES, template_environment
 from disaster.plans.context import load_residents, plan_contexts
-from disaster.plans.render import PlanRenderer
+from disaster.plans.render import PlanRenderer, plan_markers
 from disaster.settings import DEMO_DATA_DIR
 from disaster.usecases.demo import load_demo
 from disaster.usecases.plans import PlanReport, map_data, render_plans
-from maps.static_svg import Marker
 from tests.tile_server import TileServer
 
 
@@ -51,10 +50,6 @@ def tile_environment(**values: str) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-def plan_markers(plan: dict) -> list[Marker]:
-    return [Marker(plan["home"]["lon"], plan["home"]["lat"], "自宅", "home")]
 
 
 def naive_plan(plan: dict, map_svg: str) -> bytes:

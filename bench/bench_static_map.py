@@ -14,29 +14,17 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 
 from disaster.db import make_engine, session_factory
 from disaster.models import Resident
 from disaster.plans.context import load_residents, plan_contexts
-from disaster.plans.render import PlanRenderer
+from disaster.plans.render import PlanRenderer, plan_markers
 from disaster.settings import DEMO_DATA_DIR
 from disaster.usecases.demo import load_demo
 from disaster.usecases.plans import map_data
-from maps.static_svg import Marker
 from tests.tile_server import TileServer
-
-
-def markers(plan: dict[str, Any]) -> list[Marker]:
-    out = [Marker(plan["home"]["lon"], plan["home"]["lat"], "自宅", "home")]
-    destination = plan.get("destination")
-    if destination and destination.get("lon") is not None:
-        out.append(Marker(destination["lon"], destination["lat"], "避難先", "destination"))
-    if plan.get("second"):
-        out.append(Marker(plan["second"]["lon"], plan["second"]["lat"], "第2", "second"))
-    return out
 
 
 def per_map(seconds: float, count: int) -> str:
@@ -56,7 +44,7 @@ def main() -> None:
             plans = [p for p in plan_contexts(session, load_residents(session, ids), dt.date.today()) if p.get("home")]
             data = map_data(session, None)
         engine.dispose()
-        all_markers = [markers(p) for p in plans]
+        all_markers = [plan_markers(p) for p in plans]
         n = len(all_markers)
         with TileServer(style="pale") as server:
             cache = Path(tmp) / "tiles"

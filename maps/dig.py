@@ -22,7 +22,7 @@ import shapely
 from pyproj import Transformer
 
 from disaster.codes import DEPTH_COLOURS, DEPTH_RANKS, LANDSLIDE_COLOURS, LANDSLIDE_RED_CLASSES, HazardLayer
-from maps.static_svg import COLLAPSE_COLOUR, INLAND_COLOUR
+from maps.static_svg import COLLAPSE_COLOUR, INLAND_COLOUR, rings
 
 MERCATOR = "EPSG:3857"
 CELL_SIZES_M = (100, 200, 250, 500, 1000, 2000, 5000)
@@ -190,20 +190,10 @@ def dig_sheet(district: shapely.Geometry, width_mm: float, height_mm: float) -> 
 
 def _path(geom: shapely.Geometry, sheet: DigSheet, closed: bool = True) -> str:
     commands = []
-    for part in getattr(geom, "geoms", [geom]):
-        if part.geom_type == "Polygon":
-            rings = [part.exterior, *part.interiors]
-        elif part.geom_type in {"LineString", "LinearRing"}:
-            rings = [part]
-        else:
-            continue
-        for ring in rings:
-            coords = np.asarray(ring.coords)
-            if len(coords) < 2:
-                continue
-            xs, ys = sheet.xy(coords[:, 0], coords[:, 1])
-            points = " ".join(f"{x:.1f} {y:.1f}" for x, y in zip(xs, ys, strict=True))
-            commands.append(f"M{points}" + ("Z" if closed and part.geom_type == "Polygon" else ""))
+    for coords, polygon in rings(geom):
+        xs, ys = sheet.xy(coords[:, 0], coords[:, 1])
+        points = " ".join(f"{x:.1f} {y:.1f}" for x, y in zip(xs, ys, strict=True))
+        commands.append(f"M{points}" + ("Z" if closed and polygon else ""))
     return "".join(commands)
 
 

@@ -11,6 +11,7 @@ the stored geodata only, as before; WeasyPrint runs no JavaScript and the SVG fe
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING
@@ -283,22 +284,27 @@ def _xy(x: float, y: float, box: tuple[float, float, float, float]) -> tuple[flo
     return x - box[0], box[3] - y
 
 
-def _path(geom: shapely.Geometry, box: tuple[float, float, float, float], closed: bool = True) -> str:
-    commands = []
+def rings(geom: shapely.Geometry) -> Iterator[tuple[np.ndarray, bool]]:
+    """(coordinates, is a polygon ring) of every ring and line of ``geom`` with two points or more."""
     for part in getattr(geom, "geoms", [geom]):
         if part.geom_type == "Polygon":
-            rings = [part.exterior, *part.interiors]
+            parts, polygon = [part.exterior, *part.interiors], True
         elif part.geom_type in {"LineString", "LinearRing"}:
-            rings = [part]
+            parts, polygon = [part], False
         else:
             continue
-        for ring in rings:
+        for ring in parts:
             coords = np.asarray(ring.coords)
-            if len(coords) < 2:
-                continue
-            flat = np.rint(np.column_stack([coords[:, 0] - box[0], box[3] - coords[:, 1]])).astype(np.int64).ravel()
-            points = " ".join(map(str, flat.tolist()))
-            commands.append(f"M{points}" + ("Z" if closed and part.geom_type == "Polygon" else ""))
+            if len(coords) >= 2:
+                yield coords, polygon
+
+
+def _path(geom: shapely.Geometry, box: tuple[float, float, float, float], closed: bool = True) -> str:
+    commands = []
+    for coords, polygon in rings(geom):
+        flat = np.rint(np.column_stack([coords[:, 0] - box[0], box[3] - coords[:, 1]])).astype(np.int64).ravel()
+        points = " ".join(map(str, flat.tolist()))
+        commands.append(f"M{points}" + ("Z" if closed and polygon else ""))
     return "".join(commands)
 
 

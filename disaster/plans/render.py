@@ -86,15 +86,20 @@ class PlanRenderer:
         carries its own coloured legend (drawn by the painter)."""
         if self.painter is None or not plan.get("home"):
             return None
-        markers = [Marker(plan["home"]["lon"], plan["home"]["lat"], "自宅", "home")]
-        destination = plan.get("destination")
-        if destination and destination.get("lon") is not None:
-            markers.append(Marker(destination["lon"], destination["lat"], "避難先", "destination"))
-        if plan.get("second"):
-            markers.append(Marker(plan["second"]["lon"], plan["second"]["lat"], "第2", "second"))
         route = plan.get("route")
-        return self.painter.svg(markers, width_mm, height_mm, text_scale=text_scale,
+        return self.painter.svg(plan_markers(plan), width_mm, height_mm, text_scale=text_scale,
                                 route=Route(list(route["coords"]), bool(route["is_road"])) if route else None)
+
+
+def plan_markers(plan: dict[str, Any]) -> list[Marker]:
+    """Home, destination and second option of a plan context, as map markers."""
+    markers = [Marker(plan["home"]["lon"], plan["home"]["lat"], "自宅", "home")]
+    destination = plan.get("destination")
+    if destination and destination.get("lon") is not None:
+        markers.append(Marker(destination["lon"], destination["lat"], "避難先", "destination"))
+    if plan.get("second"):
+        markers.append(Marker(plan["second"]["lon"], plan["second"]["lat"], "第2", "second"))
+    return markers
 
 
 # --- worker processes (bulk rendering) ---
