@@ -232,8 +232,10 @@ def plan(
     if resident_no is None:
         errors.print("名簿番号を指定してください（空欄の様式は --blank）。")
         raise typer.Exit(2)
-    pages, size = _run(ctx, lambda s: write_plan(s.sessions, s.city_code, resident_no, out, large_print))
-    console.print(f"[green]✓[/green] {out}（{pages} ページ、{size // 1024} KB）")
+    result = _run(ctx, lambda s: write_plan(s.sessions, s.city_code, resident_no, out, large_print))
+    console.print(f"[green]✓[/green] {out}（{result.pages} ページ、{result.size // 1024} KB）")
+    if result.draft:
+        console.print("[yellow]![/yellow] 計画作成の同意がないため、市職員用の「下書き」として作りました（本人・支援者には渡せません）。")
 
 
 @app.command()

@@ -168,6 +168,12 @@ def test_cli_plans_drafts_flag(built, tmp_path: Path) -> None:
                                  "--drafts"], env={"DISASTER_DB": url})
     assert result.exit_code == 0, result.output
     assert (tmp_path / "b" / f"{F.SCENARIOS['draft'].number}.pdf").exists()
+    one = runner.invoke(app, ["plan", F.SCENARIOS["draft"].number, "--out", str(tmp_path / "draft.pdf")],
+                        env={"DISASTER_DB": url})
+    assert one.exit_code == 0 and "下書き" in one.output and "渡せません" in one.output, one.output
+    issued = runner.invoke(app, ["plan", F.SCENARIOS["leave_walk"].number, "--out", str(tmp_path / "issued.pdf")],
+                           env={"DISASTER_DB": url})
+    assert issued.exit_code == 0 and "下書き" not in issued.output, issued.output
 
 
 def test_blank_form_has_every_statutory_item_and_all_warning_names(tmp_path: Path) -> None:

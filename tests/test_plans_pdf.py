@@ -131,7 +131,7 @@ def test_blank_form_and_large_print(demo_store, rendered, tmp_path: Path) -> Non
     assert "署名" in text and "None" not in text and "レベル3" in text
     path, resident = rendered
     large = tmp_path / "large.pdf"
-    pages, _ = write_plan(demo_store.sessions, demo_store.city_code, resident.resident_no, large, large_print=True)
+    pages = write_plan(demo_store.sessions, demo_store.city_code, resident.resident_no, large, large_print=True).pages
     assert pages >= len(PdfReader(path).pages)
     assert _plain(resident.name) in _plain(_text(large))
 

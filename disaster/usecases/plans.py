@@ -58,9 +58,16 @@ def _require_assessments(session: Session, resident_ids: list[int]) -> None:
         raise repo.NotReady("避難判定がまだありません。先に `disaster assess` を実行してください。")
 
 
+@dataclass(frozen=True)
+class PlanFile:
+    pages: int
+    size: int  # bytes
+    draft: bool  # no 計画作成同意: a watermarked 下書き for city staff, not to be handed out
+
+
 def write_plan(sessions: sessionmaker[Session], city_code: str, resident_no: str, out: Path,
-               large_print: bool = False, today: dt.date | None = None) -> tuple[int, int]:
-    """One resident's plan; returns (pages, bytes)."""
+               large_print: bool = False, today: dt.date | None = None) -> PlanFile:
+    """One resident's plan (a 下書き when the resident has not consented to plan-making)."""
     today = today or dt.date.today()
     with sessions() as session:
         resident_id = session.scalar(
@@ -75,7 +82,7 @@ def write_plan(sessions: sessionmaker[Session], city_code: str, resident_no: str
     pdf, pages = PlanRenderer(data).render(plan, large_print)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(pdf)
-    return pages, len(pdf)
+    return PlanFile(pages, len(pdf), bool(plan["draft"]))
 
 
 def write_blank_form(out: Path, large_print: bool = False, city_code: str | None = None,
