@@ -479,3 +479,14 @@ def test_audit_runs_every_check_and_keeps_one_violation_per_resident_rule_and_me
                          contexts=[ctx | {"consent_plan": False, "draft": True}]))
     assert sorted(v.rule.value for v in found) == ["NO_PLAN_CONSENT", "TEXT_DIRECT"]  # the reason and the plan say it once
     assert found[0].as_dict()["kind"] in ("toolkit", "data")
+
+
+def test_e_nobody_is_told_to_stay_on_a_floor_that_will_be_under_water() -> None:
+    stay_put = context(1, timeline(level5="命を守る行動をとる。外へ出るのが危ないときは、今いる階の窓から離れた安全な場所で。"))
+    one_storey = resident(1, at(7), building_floors=1)  # 3-5 m of water reaches above its only floor
+    assert rules(plans(assessment(1), one_storey, stay_put)) == {Rule.TIMELINE_UNDER_WATER}
+    second_floor = context(1, timeline(level5="命を守る行動をとる。外へ出るのが危ないときは、家の高い所（2階）の部屋へ。"))
+    assert rules(plans(assessment(1), resident(1, at(7), building_floors=2), second_floor)) == {Rule.TIMELINE_UNDER_WATER}
+    assert plans(assessment(1), resident(1, at(10), building_floors=1), stay_put) == []  # under 0.5 m: the floor stays dry
+    leave_first = context(1, timeline(level5="ここまでに必ず避難を終えておく。まだ家にいるときは、すぐに119番と支援者に助けを求める。"))
+    assert plans(assessment(1), one_storey, leave_first) == []

@@ -146,7 +146,7 @@ def test_warning_names_are_versioned_by_effective_date() -> None:
     assert warning_edition(dt.date(2026, 5, 27))["id"] == "jma-2019"
     assert warning_edition(dt.date(2026, 5, 28))["id"] == "jma-2026"
     t = TimelineInput(decision="leave", hazards=("river",), start_trigger="level3", travel_mode="walk", destination="A",
-                      stay_floor=1, can_go_up=False, upper_floor=None, in_flat=False)
+                      stay_floor=1, can_go_up=False, upper_floor=None, in_flat=False, under_water=False)
     old = [w for r in build_rows(t, dt.date(2025, 7, 1)) for w in r["warnings"]]
     assert "洪水警報" in old
     new = [w for r in build_rows(t, dt.date(2026, 7, 1)) for w in r["warnings"]]
@@ -217,7 +217,7 @@ def test_supporter_warnings_say_what_to_do(plans) -> None:
 
 def test_start_advice_is_none_without_a_trip() -> None:
     t = TimelineInput(decision="stay", hazards=(), start_trigger=None, travel_mode=None, destination=None,
-                      stay_floor=1, can_go_up=True, upper_floor=2, in_flat=False)
+                      stay_floor=1, can_go_up=True, upper_floor=2, in_flat=False, under_water=False)
     assert start_advice(t, []) is None
 
 
@@ -247,3 +247,16 @@ def test_a_hard_term_is_explained_once_even_when_two_hazards_use_it() -> None:
     explained = [line for line in both if line["explain"]]
     assert [line["term"] for line in explained] == ["家屋倒壊等氾濫想定区域"]
     assert sum(line["term"] == "家屋倒壊等氾濫想定区域" for line in both) == 2
+
+
+def test_level5_never_tells_someone_to_stay_on_a_floor_that_will_be_under_water() -> None:
+    def level5(**changes: Any) -> str:
+        base = {"decision": "leave", "hazards": ("river",), "start_trigger": "level3", "travel_mode": "car",
+                "destination": "A小", "stay_floor": 1, "can_go_up": False, "upper_floor": None, "in_flat": False,
+                "under_water": True}
+        return build_rows(TimelineInput(**{**base, **changes}), F.TODAY)[4]["person"]
+
+    flooded = level5()  # one storey, 3-5 m of water
+    assert "今いる階" not in flooded and "119番" in flooded and "避難を終えておく" in flooded
+    assert "家の高い所" not in level5(can_go_up=True, upper_floor=2)  # the second floor floods too
+    assert "家の高い所（2階）" in level5(can_go_up=True, upper_floor=2, under_water=False)  # 0.5-3 m: upstairs is dry

@@ -529,7 +529,7 @@ def check_plans(inputs: AuditInputs) -> list[Violation]:
     """The plan contexts agree with the decision and the person (needs ``inputs.contexts``)."""
     if inputs.contexts is None:
         return []
-    rows = {row.no: row for row in _rows(inputs, None)}
+    rows = {row.no: row for row in _rows(inputs, Zones.from_frame(inputs.zones))}
     residents = {str(r["resident_no"]): r for r in inputs.residents.astype(object).to_dict("records")}
     out: list[Violation] = []
     for context in inputs.contexts:
@@ -561,6 +561,9 @@ def _timeline(row: _Row, context: dict[str, Any]) -> list[Violation]:
     allowed = min(reach, engine_reach) if engine_reach else reach
     stairs = can_use_stairs(r)
     trigger = None if _missing(a.get("start_trigger")) else str(a.get("start_trigger"))
+    depth = max(int(row.home.get("l2") or 0), int(row.home.get("inland") or 0))  # recomputed from the zones
+    need = floor_needed(depth) if depth > 0 else 1
+    under_water = need is None or allowed < need  # no floor the person reaches stays dry
     for item in rows:
         for who in ("person", "supporter"):
             text = unicodedata.normalize("NFKC", str(item.get(who) or ""))
@@ -579,11 +582,21 @@ def _timeline(row: _Row, context: dict[str, Any]) -> list[Violation]:
                 for match in re.finditer("高い所", text):
                     if "近くの" not in text[max(0, match.start() - 4):match.start()]:
                         out.append(toolkit(no, district, Rule.TIMELINE_HIGH_PLACE, "階段を使えない方に「高い所へ」と書かれています。"))
+            if who == "person" and under_water and _stays_inside(text, need):
+                out.append(toolkit(no, district, Rule.TIMELINE_UNDER_WATER,
+                                   f"レベル{item.get('level')}の行で、水につかるおそれのある自宅の階にとどまるよう書かれています。"))
             if who == "person" and item.get("level") == 3 and trigger in EARLY_TRIGGERS and (
                     "避難を始める" in text or ("出発" in text and "まだ" not in text)):
                 out.append(toolkit(no, district, Rule.TIMELINE_START,
                                    "レベル3より前に出発する計画なのに、レベル3の行で避難を始めるよう書かれています。"))
     return out
+
+
+def _stays_inside(text: str, need: int | None) -> bool:
+    """The text tells the person to shelter on a floor of the home below ``need`` (None: every floor)."""
+    if "今いる階" in text:
+        return True
+    return any(need is None or int(match.group(1)) < need for match in re.finditer(r"家の高い所[（(](\d+)階", text))
 
 
 def _warnings_shown(row: _Row, context: dict[str, Any]) -> list[Violation]:

@@ -42,6 +42,7 @@ class Rule(StrEnum):
     TIMELINE_FLOOR = "TIMELINE_FLOOR"
     TIMELINE_HIGH_PLACE = "TIMELINE_HIGH_PLACE"
     TIMELINE_START = "TIMELINE_START"
+    TIMELINE_UNDER_WATER = "TIMELINE_UNDER_WATER"
     TEXT_WALK = "TEXT_WALK"
     TEXT_NEGATIVE = "TEXT_NEGATIVE"
     TEXT_DIRECT = "TEXT_DIRECT"
@@ -82,6 +83,7 @@ RULE_LABELS: dict[Rule, str] = {
     Rule.TIMELINE_FLOOR: "行けない階・ない階を案内している",
     Rule.TIMELINE_HIGH_PLACE: "階段を使えない人に「高い所へ」",
     Rule.TIMELINE_START: "出発の目安とタイムラインが食い違う",
+    Rule.TIMELINE_UNDER_WATER: "水につかる階にとどまるよう案内している",
     Rule.TEXT_WALK: "歩かない人に「歩いて」",
     Rule.TEXT_NEGATIVE: "マイナスの時間を表示している",
     Rule.TEXT_DIRECT: "条件なしに「直接避難できます」",

@@ -126,8 +126,11 @@ def _abilities(resident: Resident, assessment: Assessment | None) -> dict[str, A
             stay_floor = min(stay_floor, floors)
     can_go_up = not in_flat and stairs and (floors or 0) >= 2
     upper = min(reach or floors or 1, floors or 1) if can_go_up else None
+    depth = max(assessment.flood_l2_rank or 0, assessment.inland_rank or 0) if assessment is not None else 0
+    required = assessment.required_floor if assessment is not None else 1
+    under_water = depth > 0 and (required is None or (reach or stay_floor or 1) < required)
     return {"in_flat": in_flat, "stay_floor": stay_floor, "can_go_up": can_go_up and (upper or 0) >= 2,
-            "upper_floor": upper}
+            "upper_floor": upper, "under_water": under_water}
 
 
 def _trigger(assessment: Assessment, has_destination: bool) -> str | None:
@@ -229,7 +232,7 @@ def resident_context(resident: Resident, assessment: Assessment | None, shelters
         hazards=hazard_keys, start_trigger=trigger, travel_mode=mode,
         destination=destination["name"] if destination else None,
         stay_floor=abilities["stay_floor"], can_go_up=abilities["can_go_up"], upper_floor=abilities["upper_floor"],
-        in_flat=abilities["in_flat"],
+        in_flat=abilities["in_flat"], under_water=abilities["under_water"],
         prepare_min=assessment.prepare_min if assessment else None,
         travel_min=assessment.travel_min if assessment and destination else None,
         has_supporter=bool(supporters),
@@ -368,7 +371,8 @@ def blank_context(today: dt.date, profile: CityProfile) -> dict[str, Any]:
     """A fill-in form for paper use: every personal field blank, the common parts printed."""
     edition = warning_edition(today)
     timeline_input = TimelineInput(decision="leave", hazards=(), start_trigger=None, travel_mode=None, destination=None,
-                                   stay_floor=None, can_go_up=False, upper_floor=None, in_flat=False, blank=True)
+                                   stay_floor=None, can_go_up=False, upper_floor=None, in_flat=False, under_water=False,
+                                   blank=True)
     return {
         "is_demo": False, "blank": True, "draft": False, "created": None, "review": None,
         "review_months": profile.evacuation.review_months, "version": PLAN_VERSION,

@@ -70,6 +70,7 @@ class TimelineInput:
     can_go_up: bool  # may be told to go to a higher floor of the home (stairs, a house of 2+ storeys)
     upper_floor: int | None  # the highest floor of the home the person can reach
     in_flat: bool  # lives in a flat: only the own unit counts
+    under_water: bool  # no floor of the home the person can reach stays above the expected water
     prepare_min: float | None = None
     travel_min: float | None = None
     has_supporter: bool = True
@@ -109,6 +110,9 @@ def start_advice(t: TimelineInput, level2_names: list[str]) -> str | None:
 
 def _level5(t: TimelineInput) -> str:
     """Level 5: only what the person can actually do."""
+    if t.under_water:  # staying inside is no option: the plan relies on leaving before this
+        return ("ここまでに必ず避難を終えておく（この家は、移れる階まで水につかるおそれがあります）。"
+                "まだ家にいるときは、すぐに119番と支援者に助けを求める。近くの頑丈な建物へ移れるなら移る。")
     text = "命を守る行動をとる。外へ出るのが危ないときは、"
     away = "がけから離れた" if "landslide" in t.hazards else ""
     if t.can_go_up and t.upper_floor and t.upper_floor >= 2:
