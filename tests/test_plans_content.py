@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -260,3 +261,15 @@ def test_level5_never_tells_someone_to_stay_on_a_floor_that_will_be_under_water(
     assert "今いる階" not in flooded and "119番" in flooded and "避難を終えておく" in flooded
     assert "家の高い所" not in level5(can_go_up=True, upper_floor=2)  # the second floor floods too
     assert "家の高い所（2階）" in level5(can_go_up=True, upper_floor=2, under_water=False)  # 0.5-3 m: upstairs is dry
+
+
+def test_without_a_supporter_the_timeline_does_not_pretend_someone_will_drive() -> None:
+    t = TimelineInput(decision="leave", hazards=("river",), start_trigger="level3", travel_mode="car", destination="A小",
+                      stay_floor=1, can_go_up=False, upper_floor=None, in_flat=False, under_water=False,
+                      has_supporter=False)
+    rows = build_rows(t, F.TODAY)
+    person = " ".join(r["person"] for r in rows)
+    assert "運転する人に連絡する" not in person and "家族や民生委員と決めて" in person
+    assert rows[0]["supporter"].startswith("支援者はまだ決まっていません")
+    with_helper = build_rows(replace(t, has_supporter=True), F.TODAY)
+    assert "まだ決まっていません" not in with_helper[0]["supporter"]

@@ -512,7 +512,7 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
                 hit = cache.get(("NEAREST_SUITABLE", b, target))
                 items.append(hit or cached(
                     ("NEAREST_SUITABLE", b, target),
-                    lambda b=b, target=target: f"{names[target]}は、ご自宅から近い避難所で、"
+                    lambda b=b, target=target: f"{names[target]}は、条件に合う避難所のうち、ご自宅からいちばん近い所で、"
                                                f"{basis_text(b, rows[target], int(safety.floor[target]))}"))
             if planned >= 0:
                 items.append(cached(

@@ -128,6 +128,8 @@ def build_rows(t: TimelineInput, on: dt.date) -> list[dict[str, Any]]:
     colours = level_colours()
     hazards = t.hazards if not t.blank else HAZARD_KEYS
     person, supporter = _actions(t)
+    if not t.blank and not t.has_supporter:
+        supporter = {**supporter, 1: "支援者はまだ決まっていません（決まったら、この欄の行動をお願いします）。" + supporter[1]}
     rows = []
     for level in edition["level"]:
         n = level["level"]
@@ -178,7 +180,7 @@ def _keep_in_touch(t: TimelineInput) -> str:
 
 def _transport_task(t: TimelineInput) -> str:
     if t.travel_mode == "car":
-        return "運転する人に連絡する。"
+        return "運転する人に連絡する。" if t.has_supporter else "車を運転してくれる人を家族や民生委員と決めて、連絡する。"
     if t.travel_mode == "welfare_transport":
         return "福祉タクシー等を予約する。"
     return "支援者に連絡する。" if t.has_supporter else "家族や民生委員に連絡する。"
