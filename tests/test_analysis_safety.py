@@ -432,3 +432,15 @@ def test_own_choice_of_an_ordinary_shelter_is_kept_with_a_welfare_transfer_plann
     assert row["destination_shelter_id"] == 21 and row["destination_kind"] == "shelter"
     assert row["welfare_shelter_id"] == 10 and not row["welfare_direct"]
     assert "まず避難所21へ避難し" in _text(row, "WELFARE_TRANSFER") and row["second_shelter_id"] == 20
+
+
+def test_the_second_option_is_another_place_not_the_same_schools_gym() -> None:
+    school = centre(1)
+    gym = (school[0] + 0.0005, school[1])  # ~50 m away: the same facility listed twice
+    people = [resident(1, centre(0))]
+    shelters = [shelter(10, school), shelter(11, gym), shelter(12, centre(3))]
+    row = _run(people, shelters, zones()).loc[1]
+    assert row["destination_shelter_id"] == 10
+    assert row["second_shelter_id"] == 12  # not 11, the building next door
+    alone = _run(people, [shelter(10, school), shelter(11, gym)], zones()).loc[1]
+    assert alone["second_shelter_id"] == -1  # no real alternative: a line to fill in, not a duplicate

@@ -221,6 +221,10 @@ def _needs_mask(shelters: pd.DataFrame, barrier: bool, power: bool) -> np.ndarra
     return mask
 
 
+SECOND_CANDIDATES = 6  # nearest shelters looked at for a second option
+SEPARATE_PLACE_M = 200.0  # a second option nearer than this to the first is the same place
+
+
 def _nearest_regular(bits: np.ndarray, needs: pd.DataFrame, shelters: pd.DataFrame, safe: np.ndarray,
                      home: np.ndarray, sites: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest and second-nearest safe, suitable non-welfare shelter per resident (index or -1);
@@ -241,12 +245,15 @@ def _nearest_regular(bits: np.ndarray, needs: pd.DataFrame, shelters: pd.DataFra
         if not mask.any():
             continue
         candidates = np.flatnonzero(mask)
-        k = min(2, len(candidates))
+        k = min(SECOND_CANDIDATES, len(candidates))
         _, nearest = cKDTree(sites[candidates]).query(home[members], k=k)
         nearest = nearest.reshape(len(members), k)
         first[members] = candidates[nearest[:, 0]]
-        if k == 2:
-            second[members] = candidates[nearest[:, 1]]
+        if k >= 2:  # the second option is another place, not the same school's gym
+            picks = candidates[nearest[:, 1:]]
+            apart = np.linalg.norm(sites[picks] - sites[first[members]][:, None, :], axis=2) > SEPARATE_PLACE_M
+            found = apart.any(axis=1)
+            second[members[found]] = picks[found, apart[found].argmax(axis=1)]
     return first, second, relaxed
 
 
