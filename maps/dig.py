@@ -303,7 +303,7 @@ def dig_svg(district: shapely.Geometry, zones: gpd.GeoDataFrame, shelters: list[
     parts += _north_arrow(mw - 14, 10)
     if attribution:
         parts.append(_text(mw - 3, mh - 3, attribution, 4.2, "#333333", "end"))
-    parts += _legend(sheet, name, legend, shelters, monochrome, attribution)
+    parts += _legend(sheet, name, legend, shelters, monochrome, attribution, off_sheet(district, shelters, sheet))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -422,8 +422,27 @@ def _north_arrow(x: float, y: float, s: float = 8.0) -> list[str]:
     ]
 
 
+COMPASS = ("北", "北東", "東", "南東", "南", "南西", "西", "北西")
+OFF_SHEET_LISTED = 4
+
+
+def off_sheet(district: shapely.Geometry, shelters: list[DigShelter], sheet: DigSheet) -> list[str]:
+    """Usable shelters beyond the map frame, nearest first, as 「名前（南西へ約3.1km）」 from the
+    district's centre: the places injects may send people to must be findable from the sheet."""
+    minx, miny, maxx, maxy = sheet.map_bounds_wgs84
+    centre = district.centroid
+    found = []
+    for s in shelters:
+        if s.safe and not (minx <= s.lon <= maxx and miny <= s.lat <= maxy):
+            east = (s.lon - centre.x) * 111_320 * math.cos(math.radians(centre.y))
+            north = (s.lat - centre.y) * 110_574
+            bearing = math.degrees(math.atan2(east, north)) % 360
+            found.append((math.hypot(east, north), f"{s.name}（{COMPASS[round(bearing / 45) % 8]}へ約{math.hypot(east, north) / 1000:.1f}km）"))
+    return [label for _, label in sorted(found)[:OFF_SHEET_LISTED]]
+
+
 def _legend(sheet: DigSheet, name: str, zones: dict[str, tuple[str, str]], shelters: list[DigShelter],
-            monochrome: bool, attribution: str | None) -> list[str]:
+            monochrome: bool, attribution: str | None, beyond: list[str]) -> list[str]:
     x0 = sheet.map_width_mm + GAP_MM
     width = LEGEND_MM
     out = [f'<rect x="{x0:.1f}" y="0" width="{width:.1f}" height="{sheet.map_height_mm:.1f}" fill="#FFFFFF" '
@@ -474,6 +493,9 @@ def _legend(sheet: DigSheet, name: str, zones: dict[str, tuple[str, str]], shelt
     ]
     if not attribution:
         notes.append("背景地図なし：道路・水路は透明シートに書き込みます。")
+    if beyond:
+        notes.append("地図の外の、大雨のときも使える避難所（校区の中心から）：")
+        notes += [f"　{label}" for label in beyond]
     for line in notes:
         out.append(_text(x0 + 6, y, line, 4.6, "#333333", halo=False))
         y += 7

@@ -141,3 +141,18 @@ def test_pack_has_every_material_with_its_fields_and_no_personal_data(demo_store
             assert resident.address.replace(" ", "") not in body and (resident.phone or "@@") not in body
             assert resident.resident_no not in body
     assert shapely.Point(*calls[0][:2]).is_valid
+    for path in pack.files:  # demo data: every page of every printed material says so
+        if path.suffix == ".pdf":
+            for page in PdfReader(path).pages:
+                assert "デモデータ" in page.extract_text().replace(" ", ""), path.name
+
+
+def test_usable_shelters_beyond_the_sheet_are_listed_with_direction_and_distance() -> None:
+    geometry = DISTRICTS.set_index("name").geometry["安武"]
+    centre = geometry.centroid
+    far_west = DigShelter("遠くの小学校", centre.x - 0.04, centre.y, safe=True)  # ~3.7 km west, off the sheet
+    flooded = DigShelter("水の中の公民館", centre.x + 0.04, centre.y, safe=False)
+    empty = gpd.GeoDataFrame({"layer": [], "rank": [], "landslide_class": []}, geometry=[], crs=4326)
+    svg = dig_svg(geometry, empty, [far_west, flooded], 811, 562, name="安武")
+    assert "遠くの小学校（西へ約3.7km）" in svg
+    assert "水の中の公民館（" not in svg  # an unusable place is not offered as somewhere to go

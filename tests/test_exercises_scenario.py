@@ -268,6 +268,7 @@ def test_dilemma_cards_are_real_dilemmas() -> None:
     questions = " ".join(d.question + d.situation for d in DILEMMAS)
     assert "一般の避難所で受け入れる" not in questions  # a 指定避難所 may not turn anyone away: a rule
     assert "名簿の情報を消防に伝える" not in questions  # answered by 49条の11③: a rule
+    assert "車で迎えに行く" not in questions  # driving into a flooded road is never a defensible side
     assert len(DILEMMAS) >= 6 and len({d.question for d in DILEMMAS}) == len(DILEMMAS)
     for d in DILEMMAS:
         assert d.question.endswith("？") and d.yes and d.no and d.yes != d.no

@@ -145,6 +145,7 @@ class DistrictFacts:
     setting: CitySetting
     zone_cells: dict[str, str] = field(default_factory=dict)
     district_cell: str | None = None
+    is_demo: bool = False  # drawn from demo data (fictional people and zones): every page says so
 
     @property
     def safe_shelters(self) -> list[str]:

@@ -205,6 +205,7 @@ def district_facts(session: Session, city_code: str, district_name: str, hazard:
         welfare_shortage=sum(1 for _, a in rows if a.welfare_unplaced), landslide_zones=names,
         setting=city_setting(city_code, district.name), zone_cells={n: landslide[n] for n in names if landslide[n]},
         district_cell=grid.ref(centroid.x, centroid.y),
+        is_demo=district.is_demo or any(r.is_demo for r, _ in rows),
     )
 
 
@@ -219,6 +220,11 @@ DIG_SIZES = {"A1": (841, 594), "A0": (1189, 841)}
 BASEMAP_DPI = 100  # enough for a wall map read at arm's length; keeps the PDF small
 MSEL_HEADER = ["番号", "想定時刻", "訓練での配布（開始から分）", "警戒レベル", "概要", "種別", "伝達手段", "発信者", "宛先", "内容",
                "期待される行動", "目的", "状況に応じて", "地図", "評価メモ"]
+
+
+DIG_SHELTER_REACH_M = 6000  # shelters off the sheet within this distance are listed on it (where injects send people)
+DEMO_PAGE_CSS = ('@page { @top-left { content: "デモデータ（架空の人物・区域を含みます。実際の訓練には使えません）"; '
+                 'font-size: 9pt; color: #B00020; } }')
 
 
 def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, hazard: ExerciseHazard, out_dir: Path,
@@ -244,7 +250,7 @@ def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, haz
         zones = _zones(session, _metric_buffer(geometry, 1500).bounds)
         dig_shelters = [DigShelter(i.shelter.name, i.shelter.lon, i.shelter.lat, i.safe or hazard == ExerciseHazard.EARTHQUAKE,
                                    i.shelter.is_welfare_shelter)
-                        for i in _shelter_safety(session, city_code, _metric_buffer(geometry, 1500))]
+                        for i in _shelter_safety(session, city_code, _metric_buffer(geometry, DIG_SHELTER_REACH_M))]
         neighbours = [(name, shapely.from_wkb(geom)) for name, geom in
                       session.execute(select(District.name, District.geom).where(District.city_code == city_code))]
         map_inputs = load_map_inputs(session, city_code)
@@ -263,6 +269,7 @@ def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, haz
                              i.evaluator_notes])
     pack.files += [data, msel]
     renderer = PdfRenderer(["exercise.css"])
+    demo_css = DEMO_PAGE_CSS if facts.is_demo else ""
     gauge = facts.setting.gauge
     context = {"s": scenario, "facts": facts, "hazard_title": hazard_title(hazard, facts.setting), "dilemmas": DILEMMAS,
                "levels": sorted({i.level for i in scenario.injects if i.level}), "closed": closed_session,
@@ -275,7 +282,7 @@ def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, haz
                            ("exercise_roles.html.j2", "role_cards.pdf"), ("exercise_people.html.j2", "person_sheet.pdf"),
                            ("exercise_chronology.html.j2", "chronology.pdf"), ("exercise_materials.html.j2", "materials_list.pdf"),
                            ("exercise_feedback.html.j2", "feedback_form.pdf")):
-        pdf, _ = renderer.pdf(template, context)
+        pdf, _ = renderer.pdf(template, context, renderer.css(demo_css) if demo_css else None)
         (out_dir / name).write_bytes(pdf)
         pack.files.append(out_dir / name)
     width, height = DIG_SIZES[dig_size]
@@ -290,7 +297,7 @@ def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, haz
                   basemap_uri=uri, attribution=attribution)
     pdf, _ = renderer.pdf("exercise_dig.html.j2", {**context, "svg": svg, "size": dig_size, "monochrome": monochrome},
                           renderer.css(f"@page {{ size: {dig_size} landscape; margin: 10mm; "
-                                       "@bottom-right { content: none; } }"))
+                                       "@bottom-right { content: none; } }" + demo_css))
     (out_dir / "dig_map.pdf").write_bytes(pdf)
     pack.files.append(out_dir / "dig_map.pdf")
     page = out_dir / "exercise_map.html"
