@@ -11,7 +11,6 @@ Debian's libharfbuzz-subset0 does) and with HarfBuzz subsetting (which ./kurume 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import statistics
 import subprocess
@@ -21,19 +20,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import select
 from weasyprint import CSS, HTML
 from weasyprint.pdf import fonts as weasyprint_fonts
 from weasyprint.text.fonts import FontConfiguration
 
-from disaster.db import make_engine, session_factory
-from disaster.models import Resident
+from bench.demo_plans import demo_plans
 from disaster.pdf.renderer import TEMPLATES, template_environment
-from disaster.plans.context import load_residents, plan_contexts
 from disaster.plans.render import PlanRenderer, plan_markers
-from disaster.settings import DEMO_DATA_DIR
-from disaster.usecases.demo import load_demo
-from disaster.usecases.plans import PlanReport, map_data, render_plans
+from disaster.usecases.plans import PlanReport, render_plans
 from tests.tile_server import TileServer
 
 
@@ -66,13 +60,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=int, default=4, help="plans rendered by the naive baseline")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{tmp}/bench.sqlite3")
-        sessions = session_factory(engine)
-        load_demo(engine, sessions, DEMO_DATA_DIR)
-        with sessions() as session:
-            ids = list(session.scalars(select(Resident.id).order_by(Resident.id)))[:: max(1, 3000 // args.plans)][: args.plans]
-            plans = plan_contexts(session, load_residents(session, ids), dt.date.today())
-            data = map_data(session, None)
+        plans, data = demo_plans(Path(tmp), args.plans)
 
         bulk: dict[str, tuple[float, PlanReport]] = {}
         with TileServer(style="pale") as server:
@@ -114,7 +102,6 @@ def main() -> None:
                 naive_plan(plan, painter.svg(plan_markers(plan)))
             naive[label] = (time.perf_counter() - start) / args.baseline
         weasyprint_fonts.harfbuzz_subset = harfbuzz
-        engine.dispose()
 
     font = subprocess.run(["fc-match", "sans-serif:lang=ja"], capture_output=True, text=True).stdout.strip()
     for label, (seconds, result) in bulk.items():

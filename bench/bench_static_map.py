@@ -9,21 +9,13 @@ cached basemap.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import select
-
-from disaster.db import make_engine, session_factory
-from disaster.models import Resident
-from disaster.plans.context import load_residents, plan_contexts
+from bench.demo_plans import demo_plans
 from disaster.plans.render import PlanRenderer, plan_markers
-from disaster.settings import DEMO_DATA_DIR
-from disaster.usecases.demo import load_demo
-from disaster.usecases.plans import map_data
 from tests.tile_server import TileServer
 
 
@@ -36,14 +28,8 @@ def main() -> None:
     parser.add_argument("--plans", type=int, default=60)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{tmp}/bench.sqlite3")
-        sessions = session_factory(engine)
-        load_demo(engine, sessions, DEMO_DATA_DIR)
-        with sessions() as session:
-            ids = list(session.scalars(select(Resident.id).order_by(Resident.id)))[:: max(1, 3000 // args.plans)][: args.plans]
-            plans = [p for p in plan_contexts(session, load_residents(session, ids), dt.date.today()) if p.get("home")]
-            data = map_data(session, None)
-        engine.dispose()
+        plans, data = demo_plans(Path(tmp), args.plans)
+        plans = [p for p in plans if p.get("home")]
         all_markers = [plan_markers(p) for p in plans]
         n = len(all_markers)
         with TileServer(style="pale") as server:
