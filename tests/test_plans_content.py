@@ -273,3 +273,12 @@ def test_without_a_supporter_the_timeline_does_not_pretend_someone_will_drive() 
     assert rows[0]["supporter"].startswith("支援者はまだ決まっていません")
     with_helper = build_rows(replace(t, has_supporter=True), F.TODAY)
     assert "まだ決まっていません" not in with_helper[0]["supporter"]
+
+
+def test_car_transport_without_a_supporter_says_who_decides_the_driver() -> None:
+    from disaster.plans.context import _transport
+
+    alone = _transport("car", [])["arrange"]
+    assert "家族や民生委員と前もって決めて" in alone and "（家族・支援者（" not in alone
+    helped = _transport("car", [{"name": "遠方 次郎"}])["arrange"]
+    assert "遠方 次郎さん" in helped and "まだ決まっていません" not in helped

@@ -153,9 +153,9 @@ def _transport(mode: str | None, supporters: list[dict[str, Any]]) -> dict[str, 
     if mode == "walk":
         return {"mode": "walk", "label": "歩いて", "arrange": None}
     if mode == "car":
-        who = f"支援者（{names}）または家族" if names else "家族・支援者（まだ決まっていません）"
-        return {"mode": "car", "label": "車で",
-                "arrange": f"移動手段の確保が必要です：運転する人を前もって決めてください（{who}）。"}
+        who = (f"運転する人を前もって決めてください（支援者の{names}さんまたは家族）。" if names
+               else "運転する人を、家族や民生委員と前もって決めてください（支援者はまだ決まっていません）。")
+        return {"mode": "car", "label": "車で", "arrange": f"移動手段の確保が必要です：{who}"}
     if mode == "welfare_transport":
         return {"mode": "welfare_transport", "label": "福祉タクシー等で",
                 "arrange": "移動手段の確保が必要です：福祉タクシー・介護タクシーの予約を、ケアマネジャー・家族と"
