@@ -101,6 +101,8 @@ def _print_report(report: imports.ImportReport) -> None:
     console.print(f"[green]✓[/green] {report.kind}: 新規 {report.created} 件、更新 {report.updated} 件（{', '.join(report.files)}）")
     if report.assessment_run is not None:
         console.print("  避難判定を更新しました（disaster assess で集計を表示）。")
+    for notice in report.notices:
+        console.print(f"[yellow]![/yellow] {notice}", highlight=False)
     if report.problems:
         console.print(f"[yellow]! {len(report.problems)} 件の問題がある行を飛ばしました[/yellow]"
                       + (f"（{report.rejects_file} に書き出しました）" if report.rejects_file else ""))

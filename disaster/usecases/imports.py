@@ -37,6 +37,7 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
     rejects_file: Path | None = None
     assessment_run: int | None = None  # the assessment recomputed after the import
+    notices: list[str] = field(default_factory=list)  # things the user should know (Japanese), e.g. rows ignored
 
 
 def _refreshed(report: ImportReport, sessions: sessionmaker[Session], city_code: str) -> ImportReport:
