@@ -111,6 +111,10 @@ class AddressIndex:
     def __bool__(self) -> bool:
         return bool(self.names)
 
+    def same_address(self, first: str, second: str) -> bool:
+        """Whether two spellings are one address (都道府県/市区町村 written or not)."""
+        return self._below_city(normalise(first)) == self._below_city(normalise(second))
+
     def locate(self, addresses: Sequence[str]) -> list[Located | None]:
         """The point of each address (None when neither its 街区 nor its 町丁目 is known)."""
         return [self._locate(address) for address in addresses]

@@ -35,7 +35,7 @@ from disaster.codes import (
     SEX_VALUES,
     SUPPORTER_RELATIONS,
 )
-from disaster.geocode import LEVEL_COORDINATES, LEVEL_TOWN, AddressIndex, normalise
+from disaster.geocode import LEVEL_COORDINATES, LEVEL_TOWN, AddressIndex
 from disaster.importers.flags import parse_optional_flag
 from disaster.importers.problems import Parsed, Problem
 from disaster.importers.tabular import Table, TableError, cell_text, header_key, normalise_header, read_table
@@ -217,8 +217,8 @@ class CityContext:
     district_geoms: list[shapely.Geometry]
     shelters: dict[str, str] = field(default_factory=dict)
     welfare_shelters: frozenset[str] = frozenset()
-    # 位置参照情報 of the city for rows without 緯度/経度 (None: none imported)
-    addresses: AddressIndex | None = None
+    # 位置参照情報 of the city for rows without 緯度/経度 (empty: none imported)
+    addresses: AddressIndex = field(default_factory=lambda: AddressIndex("", [], []))
     # 名簿番号 -> (address, lon, lat) of stored residents whose coordinates came from a 名簿:
     # kept when a later file has no coordinates for the same address
     stored_coordinates: dict[str, tuple[str, float, float]] = field(default_factory=dict)
@@ -499,14 +499,14 @@ def _geocode(pending: list[tuple[_Row, ResidentRecord]], context: CityContext) -
         if values["location_level"] is not None or row.text("lat") or row.text("lon"):
             continue
         stored = context.stored_coordinates.get(values["resident_no"])
-        if stored and normalise(stored[0]) == normalise(values["address"]):
+        if stored and context.addresses.same_address(stored[0], values["address"]):
             values["lon"], values["lat"], values["location_level"] = stored[1], stored[2], LEVEL_COORDINATES
         elif not context.addresses:
             row.error("lat", "緯度・経度が空です。住所から位置を求めるには、先に `disaster import address-points` で"
                              "位置参照情報（街区・大字・町丁目レベル）を取り込んでください。")
         else:
             wanting.append((row, record))
-    if not wanting or context.addresses is None:
+    if not wanting:
         return []
     levels: dict[str, int] = {}
     for (row, record), found in zip(wanting, context.addresses.locate([r.values["address"] for _, r in wanting]), strict=True):
