@@ -72,6 +72,8 @@ def city_part(municipality: str, city_name: str) -> str | None:
     """The part of a 位置参照情報 市区町村名 below the city (a 政令市's ward, else ""), or None
     when the row belongs to another municipality."""
     name, city = _without_gun(normalise(municipality)), _without_gun(normalise(city_name))
+    if not city:
+        return None
     if name == city:
         return ""
     if name.startswith(city) and name.endswith("区"):
@@ -134,6 +136,8 @@ class AddressIndex:
         return None
 
     def _below_city(self, address: str) -> str:
+        if not self.city_short:
+            return address
         rest = _PREFECTURE.sub("", address) if not address.startswith(self.city_short) else address
         for city in (self.city, self.city_short):
             if rest.startswith(city):
