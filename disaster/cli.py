@@ -546,6 +546,7 @@ Rejects = Annotated[Path | None, typer.Option(help="飛ばした行の書き出�
 Crs = Annotated[int | None, typer.Option("--crs", help="CRS のないファイルの EPSG コード（例: 6668）")]
 Mapping = Annotated[Path | None, typer.Option(help="列の対応表（TOML）")]
 Sheet = Annotated[str | None, typer.Option(help="Excel のシート名")]
+HeaderRow = Annotated[int | None, typer.Option("--header-row", help="見出しの行番号（既定: 自動で探す）")]
 
 
 @import_app.command("shelters")
@@ -588,15 +589,22 @@ def import_hazards(
 
 @import_app.command("residents")
 def import_residents(ctx: typer.Context, path: Path, mapping: Mapping = None, sheet: Sheet = None,
-                     skip_bad_rows: Skip = False, rejects: Rejects = None) -> None:
-    """避難行動要支援者名簿（CSV/Excel、UTF-8/Shift_JIS、和暦可）。"""
+                     skip_bad_rows: Skip = False, rejects: Rejects = None, header_row: HeaderRow = None) -> None:
+    """避難行動要支援者名簿（CSV/Excel、UTF-8/Shift_JIS、和暦可）。緯度・経度のない行は住所から位置を求めます。"""
     _print_report(_run(ctx, lambda s: imports.import_residents(
-        s.sessions, path, s.city_code, mapping, sheet, skip_bad_rows, rejects)))
+        s.sessions, path, s.city_code, mapping, sheet, skip_bad_rows, rejects, header_row=header_row)))
 
 
 @import_app.command("supporters")
 def import_supporters(ctx: typer.Context, path: Path, mapping: Mapping = None, sheet: Sheet = None,
-                      skip_bad_rows: Skip = False, rejects: Rejects = None) -> None:
+                      skip_bad_rows: Skip = False, rejects: Rejects = None, header_row: HeaderRow = None) -> None:
     """避難支援等実施者（支援対象者の名簿番号つき）。"""
     _print_report(_run(ctx, lambda s: imports.import_supporters(
-        s.sessions, path, s.city_code, mapping, sheet, skip_bad_rows, rejects)))
+        s.sessions, path, s.city_code, mapping, sheet, skip_bad_rows, rejects, header_row=header_row)))
+
+
+@import_app.command("address-points")
+def import_address_points(ctx: typer.Context, paths: list[Path], skip_bad_rows: Skip = False,
+                          rejects: Rejects = None) -> None:
+    """国土交通省 位置参照情報（街区レベル・大字・町丁目レベルの CSV または ZIP）。名簿の住所から位置を求めるのに使います。"""
+    _print_report(_run(ctx, lambda s: imports.import_address_points(s.sessions, paths, s.city_code, skip_bad_rows, rejects)))

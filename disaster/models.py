@@ -210,6 +210,8 @@ class Resident(Base):
     can_use_stairs: Mapped[bool | None] = mapped_column(Boolean)
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
+    # where lon/lat come from: "coordinates" (the 名簿), "block" (街区) or "town" (町丁目の代表点)
+    location_level: Mapped[str] = mapped_column(String(12), default="coordinates")
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
     # dated consents
     consent_share: Mapped[bool] = mapped_column(Boolean, default=False)  # 平常時の名簿情報提供
@@ -417,3 +419,21 @@ class ExerciseFinding(Base):
     due: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10), default="未着手")  # 未着手 / 対応中 / 完了
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id", ondelete="SET NULL"), index=True)
+
+
+class AddressPoint(Base):
+    """A point of MLIT 位置参照情報 for geocoding the city's addresses: a 街区 (``level``
+    "block", ``block`` its 街区符号・地番) or a 大字・町丁目 representative point ("town",
+    ``block`` empty). ``town`` and ``block`` are in the normalised form of disaster.geocode."""
+
+    __tablename__ = "address_point"
+    __table_args__ = (UniqueConstraint("city_code", "level", "town", "block"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city_code: Mapped[str] = mapped_column(ForeignKey("city.code"))
+    level: Mapped[str] = mapped_column(String(10))
+    town: Mapped[str] = mapped_column(String(120))
+    block: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(200))  # as written in the file
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(200))

@@ -195,13 +195,12 @@ def upsert_residents(
     if updates:
         session.execute(update(Resident), updates)
     ids = resident_ids(session, city_code) if inserts else existing
-    touched = [ids[r.values["resident_no"]] for r in records]
-    for start in range(0, len(touched), 500):
-        chunk = touched[start : start + 500]
-        session.execute(delete(EmergencyContact).where(EmergencyContact.resident_id.in_(chunk)))
-        session.execute(delete(CareProfessional).where(CareProfessional.resident_id.in_(chunk)))
-    contacts = [{"resident_id": ids[r.values["resident_no"]], **c} for r in records for c in r.contacts]
-    professionals = [{"resident_id": ids[r.values["resident_no"]], **p} for r in records for p in r.professionals]
+    for model, part in ((EmergencyContact, "contacts"), (CareProfessional, "professionals")):
+        touched = [ids[r.values["resident_no"]] for r in records if getattr(r, part) is not None]  # None: not in the file
+        for start in range(0, len(touched), 500):
+            session.execute(delete(model).where(model.resident_id.in_(touched[start : start + 500])))
+    contacts = [{"resident_id": ids[r.values["resident_no"]], **c} for r in records for c in r.contacts or []]
+    professionals = [{"resident_id": ids[r.values["resident_no"]], **p} for r in records for p in r.professionals or []]
     if contacts:
         session.execute(insert(EmergencyContact), contacts)
     if professionals:

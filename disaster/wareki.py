@@ -1,8 +1,10 @@
 """Parsing dates as written on Japanese forms: 和暦 (令和/平成/昭和/大正/明治) and 西暦.
 
-Accepted: ``令和5年4月1日``, ``R5.4.1``, ``R05/04/01``, ``昭和15年3月2日``, ``令和元年5月1日``,
-``H31.4.30``, ``S15-3-2``, ``1940-03-02``, ``1940/3/2``, ``1940年3月2日`` (full-width digits too).
-A date outside its era (``平成32年``, ``令和1年4月1日``) or one that does not exist is an error.
+Accepted: ``令和5年4月1日``, ``R5.4.1``, ``R05/04/01``, ``S.15.3.2``, ``昭15.3.2``, ``昭和15年3月2日``,
+``令和元年5月1日``, ``H31.4.30``, ``S15-3-2``, ``1940-03-02``, ``1940/3/2``, ``1940年3月2日``, ``19400302``,
+``1940/03/02 0:00:00`` (a midnight time as exported from Excel) and Excel serial dates (``14672``)
+(full-width digits too). A date outside its era (``平成32年``, ``令和1年4月1日``) or one that does
+not exist is an error.
 """
 
 from __future__ import annotations
@@ -19,13 +21,23 @@ ERAS: dict[str, tuple[dt.date, dt.date | None]] = {
     "平成": (dt.date(1989, 1, 8), dt.date(2019, 4, 30)),
     "令和": (dt.date(2019, 5, 1), None),
 }
-ERA_LETTERS = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
+ERA_LETTERS = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和",
+               "明": "明治", "大": "大正", "昭": "昭和", "平": "平成", "令": "令和"}
+# Excel counts days from 1899-12-30 (serial 60 is the non-existent 1900-02-29)
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+FIRST_EXCEL_SERIAL = 61  # 1900-03-01, the first serial that means the same day everywhere
+YEAR_ONLY = (1800, 2199)  # a bare number in this range is a year, not a serial (1904-1906)
 
 _WAREKI = re.compile(
-    r"^(?P<era>明治|大正|昭和|平成|令和|[MTSHR])\s*(?P<year>元|\d{1,2})\s*[年.\-/]\s*"
+    r"^(?P<era>明治|大正|昭和|平成|令和|[MTSHR明大昭平令])\.?\s*(?P<year>元|\d{1,2})\s*[年.\-/]\s*"
     r"(?P<month>\d{1,2})\s*[月.\-/]\s*(?P<day>\d{1,2})\s*日?$"
 )
-_SEIREKI = re.compile(r"^(?P<year>\d{4})\s*[年.\-/]\s*(?P<month>\d{1,2})\s*[月.\-/]\s*(?P<day>\d{1,2})\s*日?$")
+_SEIREKI = re.compile(
+    r"^(?P<year>\d{4})(?:\s*[年.\-/]\s*(?P<month>\d{1,2})\s*[月.\-/]\s*(?P<day>\d{1,2})\s*日?"
+    r"|(?P<month8>\d{2})(?P<day8>\d{2}))$"
+)
+_MIDNIGHT = re.compile(r"\s+0{1,2}:00(?::00)?$")  # "1940/03/02 0:00:00"
+_SERIAL = re.compile(r"^(?P<serial>\d{1,5})(?:\.0+)?$")
 
 
 class DateFormatError(ValueError):
@@ -34,7 +46,7 @@ class DateFormatError(ValueError):
 
 def parse_date(text: str) -> dt.date:
     """Parse a 和暦 or 西暦 date. Raises DateFormatError with a Japanese message."""
-    normalised = unicodedata.normalize("NFKC", text).strip().upper()
+    normalised = _MIDNIGHT.sub("", unicodedata.normalize("NFKC", text).strip().upper())
     if match := _WAREKI.match(normalised):
         era = ERA_LETTERS.get(match["era"], match["era"])
         era_year = 1 if match["year"] == "元" else int(match["year"])
@@ -45,8 +57,15 @@ def parse_date(text: str) -> dt.date:
             raise DateFormatError(f"「{text}」は{era}の期間外の日付です。")
         return date
     if match := _SEIREKI.match(normalised):
-        return _make(int(match["year"]), int(match["month"]), int(match["day"]), text)
-    raise DateFormatError(f"「{text}」を日付として読めません（例: 昭和15年3月2日、R5.4.1、1940-03-02）。")
+        return _make(int(match["year"]), int(match["month"] or match["month8"]), int(match["day"] or match["day8"]), text)
+    if match := _SERIAL.match(normalised):
+        serial = int(match["serial"])
+        if YEAR_ONLY[0] <= serial <= YEAR_ONLY[1]:
+            raise DateFormatError(f"「{text}」は年だけです（月日も記入してください）。")
+        if serial < FIRST_EXCEL_SERIAL:
+            raise DateFormatError(f"「{text}」は Excel の日付（シリアル値）として古すぎます（1900年3月1日以降）。")
+        return EXCEL_EPOCH + dt.timedelta(days=serial)
+    raise DateFormatError(f"「{text}」を日付として読めません（例: 昭和15年3月2日、S.15.3.2、R5.4.1、1940-03-02、19400302）。")
 
 
 def _make(year: int, month: int, day: int, text: str) -> dt.date:

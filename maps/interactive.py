@@ -32,6 +32,7 @@ from disaster.codes import (
     Hazard,
     HazardLayer,
 )
+from disaster.geocode import LEVEL_TOWN, TOWN_POINT_NOTE
 from maps.assets import APP_CSS, APP_JS, CLUSTER_CSS, CLUSTER_JS, FULLSCREEN_CSS, FULLSCREEN_JS, LEAFLET_CSS, LEAFLET_JS
 from maps.views import VIEW_LABELS, View, count_label, shows_names, supporter_label, visible_residents
 
@@ -193,7 +194,7 @@ def shelter_features(shelters: pd.DataFrame, view: View) -> dict[str, Any]:
 
 
 RESIDENT_LABELS = {"resident_no": "名簿番号", "decision_label": "判定", "priority": "優先度", "needs": "必要な配慮",
-                   "supporter_names": "支援者", "plan": "マイプラン", "destination": "避難先"}
+                   "supporter_names": "支援者", "plan": "マイプラン", "destination": "避難先", "location": "位置"}
 
 
 def resident_rows(residents: pd.DataFrame, view: View) -> dict[str, Any]:
@@ -209,6 +210,7 @@ def resident_rows(residents: pd.DataFrame, view: View) -> dict[str, Any]:
             "decision_label": DECISION_LABELS[Decision(r.decision)], "needs": r.needs or "—",
             "supporter_names": supporters, "plan": "作成の同意あり" if r.consent_plan else "未作成",
             "destination": r.destination,
+            "location": TOWN_POINT_NOTE if r.location_level == LEVEL_TOWN else None,  # the popup skips None
         }
         rows.append([values[c] for c in columns])
     return {"columns": columns, "rows": rows, "labels": RESIDENT_LABELS, "colours": DECISION_COLOURS,

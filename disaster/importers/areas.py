@@ -3,6 +3,7 @@ with a name column), plus the 校区 table of 圏域 and consultation centres.""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,11 +12,12 @@ import shapely
 from disaster.codes import CENTRE_KINDS
 from disaster.importers.geofile import GeoFileError, read_geodata
 from disaster.importers.problems import Parsed, Problem
-from disaster.importers.tabular import cell_text, read_table
+from disaster.importers.tabular import cell_text, header_key, read_table
 
 NAME_COLUMNS = ("name", "校区名", "校区", "district", "A27_004", "A27_003")
 AREA_COLUMNS = ("area", "圏域")
-SCHOOL_PREFIXES = ("久留米市立",)
+# the founder of a public school: 〇〇市立 / 町立 / 村立 / 区立 (any municipality)
+SCHOOL_PREFIX = re.compile(r"^[^市町村区立]{1,10}?[市町村区]立")
 SCHOOL_SUFFIXES = ("小学校", "校区コミュニティセンター", "校区")
 
 
@@ -42,9 +44,8 @@ def read_city_boundary(path: Path, city_code: str, assume_epsg: int | None = Non
 
 
 def district_name_from(value: str) -> str:
-    """校区 name from a school or centre name: 久留米市立安武小学校 -> 安武."""
-    for prefix in SCHOOL_PREFIXES:
-        value = value.removeprefix(prefix)
+    """校区 name from a school or centre name: 〇〇市立安武小学校 -> 安武."""
+    value = SCHOOL_PREFIX.sub("", value)
     for suffix in SCHOOL_SUFFIXES:
         value = value.removesuffix(suffix)
     return value
@@ -87,25 +88,47 @@ def read_districts(
     return parsed
 
 
-def read_district_table(path: Path) -> dict[str, tuple[str | None, list[tuple[str, str, str | None, str | None]]]]:
-    """Read the 校区 table (``kurume_districts.csv`` columns): name -> (圏域, centres)."""
-    table = read_table(path)
-    required = {"district", "area", *(f"{kind}_center" for kind in CENTRE_KINDS)}
-    missing = required - set(table.header)
-    if missing:
-        raise GeoFileError(f"{path.name}: 列 {', '.join(sorted(missing))} がありません。")
-    result: dict[str, tuple[str | None, list[tuple[str, str, str | None, str | None]]]] = {}
+# 校区 table: field -> accepted headers (the project's own, then Japanese ones; compared
+# without spaces, so a two-row header "地域包括支援センター 電話" works too)
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "district": ("district", "校区", "校区名", "小学校区"),
+    "area": ("area", "圏域", "日常生活圏域"),
+}
+for _kind, _label in CENTRE_KINDS.items():
+    TABLE_COLUMNS |= {
+        f"{_kind}_center": (f"{_kind}_center", _label, f"{_label}名"),
+        f"{_kind}_tel": (f"{_kind}_tel", f"{_label}電話", f"{_label}電話番号", f"{_label}TEL"),
+        f"{_kind}_fax": (f"{_kind}_fax", f"{_label}FAX", f"{_label}ファクス"),
+    }
+
+Centre = tuple[str, str, str | None, str | None]  # kind, name, tel, fax
+
+
+def read_district_table(path: Path) -> dict[str, tuple[str | None, list[Centre]]]:
+    """Read the 校区 table: name -> (圏域, centres). Only the 校区 column is required; 圏域 and
+    each kind of consultation centre (name, 電話, FAX) are optional."""
+    table = read_table(path, expected=[name for names in TABLE_COLUMNS.values() for name in names])
+    present = {header_key(h): h for h in table.header if h}
+    columns = {key: next((present[header_key(n)] for n in names if header_key(n) in present), None)
+               for key, names in TABLE_COLUMNS.items()}
+    if columns["district"] is None:
+        raise GeoFileError(f"{path.name}: 校区名の列（{'・'.join(TABLE_COLUMNS['district'])}）がありません"
+                           f"（{table.header_label()}を見出しとして読みました）。")
+
+    def get(row: dict[str, object], key: str) -> str:
+        column = columns[key]
+        return cell_text(row.get(column)) if column else ""
+
+    result: dict[str, tuple[str | None, list[Centre]]] = {}
     for offset, row in enumerate(table.rows):
-        name = cell_text(row.get("district"))
+        if not any(cell_text(v) for v in row.values()):
+            continue
+        name = district_name_from(get(row, "district"))
         if not name:
-            raise GeoFileError(f"{path.name} {offset + table.first_row}行目「district」: 校区名が空です。")
-        centres = [
-            (kind, cell_text(row.get(f"{kind}_center")), cell_text(row.get(f"{kind}_tel")) or None,
-             cell_text(row.get(f"{kind}_fax")) or None)
-            for kind in CENTRE_KINDS
-            if cell_text(row.get(f"{kind}_center"))
-        ]
-        result[name] = (cell_text(row.get("area")) or None, centres)
+            raise GeoFileError(f"{path.name} {offset + table.first_row}行目「{columns['district']}」: 校区名が空です。")
+        centres = [(kind, get(row, f"{kind}_center"), get(row, f"{kind}_tel") or None, get(row, f"{kind}_fax") or None)
+                   for kind in CENTRE_KINDS if get(row, f"{kind}_center")]
+        result[name] = (get(row, "area") or None, centres)
     return result
 
 

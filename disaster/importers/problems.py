@@ -45,6 +45,7 @@ class Parsed(Generic[T]):
     rows: list[int | None] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     rejected: dict[int | None, dict[str, Any]] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # what the user should know (Japanese), e.g. rows left out
 
     def add(self, record: T, row: int | None) -> None:
         self.records.append(record)

@@ -35,9 +35,10 @@ from disaster.codes import (
     SEX_VALUES,
     SUPPORTER_RELATIONS,
 )
+from disaster.geocode import LEVEL_COORDINATES, LEVEL_TOWN, AddressIndex
 from disaster.importers.flags import parse_optional_flag
 from disaster.importers.problems import Parsed, Problem
-from disaster.importers.tabular import Table, TableError, cell_text, normalise_header, read_table
+from disaster.importers.tabular import Table, TableError, cell_text, header_key, normalise_header, read_table
 from disaster.wareki import DateFormatError, parse_date
 
 # field -> canonical header
@@ -93,7 +94,12 @@ for _key, _label in PROFESSIONAL_PREFIX.items():
         f"{_key}_organisation": f"{_label}所属",
         f"{_key}_phone": f"{_label}電話",
     }
-REQUIRED_RESIDENT = ("resident_no", "name", "birth_date", "address", "lat", "lon")
+REQUIRED_RESIDENT = ("resident_no", "name", "birth_date", "address")
+# Written on every import; every other field only when the file has its column, so that a
+# file without a column (or one the header could not name) never blanks stored values.
+ALWAYS_WRITTEN = ("resident_no", "name", "birth_date", "address", "district", "lat", "lon", "location_level")
+CONTACT_FIELDS = tuple(f"contact{n}_{part}" for n in range(1, MAX_CONTACTS + 1) for part in ("name", "relation", "phone"))
+PROFESSIONAL_FIELDS = tuple(f"{key}_{part}" for key in PROFESSIONAL_PREFIX for part in ("name", "organisation", "phone"))
 
 SUPPORTER_COLUMNS: dict[str, str] = {
     "supporter_no": "支援者番号",
@@ -163,10 +169,32 @@ class ColumnMapping:
 
 
 @dataclass
+class Columns:
+    """Where each field is in one file: the mapping's header and the file's own spelling of it
+    (headers match ignoring spaces, so a two-row "緊急連絡先1 氏名" is 緊急連絡先1氏名)."""
+
+    mapping: ColumnMapping
+    found: dict[str, str]  # field -> header in the file
+
+    @classmethod
+    def of(cls, mapping: ColumnMapping, table: Table) -> Columns:
+        headers = {header_key(h): h for h in table.header if h}
+        found = {key: headers[header_key(name)] for key, name in mapping.headers.items() if header_key(name) in headers}
+        return cls(mapping, found)
+
+    def header(self, key: str) -> str:
+        return self.found.get(key, self.mapping.headers[key])
+
+    def has(self, key: str) -> bool:
+        return key in self.found
+
+
+@dataclass
 class ResidentRecord:
     values: dict[str, Any]  # models.Resident columns (district as name until resolved)
-    contacts: list[dict[str, Any]]
-    professionals: list[dict[str, Any]]
+    # None when the file has none of their columns (the stored ones are then left as they are)
+    contacts: list[dict[str, Any]] | None
+    professionals: list[dict[str, Any]] | None
     # WelfareAgreement rows as {"shelter_code", "agreed_on"}; None when the file has no
     # 福祉避難所受入合意 column (then the stored agreements are left as they are)
     agreements: list[dict[str, Any]] | None = None
@@ -189,6 +217,11 @@ class CityContext:
     district_geoms: list[shapely.Geometry]
     shelters: dict[str, str] = field(default_factory=dict)
     welfare_shelters: frozenset[str] = frozenset()
+    # 位置参照情報 of the city for rows without 緯度/経度 (empty: none imported)
+    addresses: AddressIndex = field(default_factory=lambda: AddressIndex("", [], []))
+    # 名簿番号 -> (address, lon, lat) of stored residents whose coordinates came from a 名簿:
+    # kept when a later file has no coordinates for the same address
+    stored_coordinates: dict[str, tuple[str, float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         shapely.prepare(self.boundary)
@@ -210,16 +243,16 @@ class CityContext:
 class _Row:
     """Accessor for one table row through the mapping, collecting problems."""
 
-    def __init__(self, file: str, row_no: int, raw: dict[str, object], mapping: ColumnMapping):
-        self.file, self.row_no, self.raw, self.mapping = file, row_no, raw, mapping
+    def __init__(self, file: str, row_no: int, raw: dict[str, object], columns: Columns):
+        self.file, self.row_no, self.raw, self.columns = file, row_no, raw, columns
         self.problems: list[Problem] = []
 
     def header(self, key: str) -> str:
-        return self.mapping.headers[key]
+        return self.columns.header(key)
 
     def text(self, key: str) -> str:
-        value = cell_text(self.raw.get(self.header(key), ""))
-        return self.mapping.values.get(key, {}).get(value, value)
+        value = cell_text(self.raw.get(self.columns.found[key], "")) if self.columns.has(key) else ""
+        return self.columns.mapping.values.get(key, {}).get(value, value)
 
     def error(self, key: str, message: str) -> None:
         self.problems.append(Problem(self.file, self.row_no, self.header(key), message))
@@ -297,12 +330,22 @@ def _canonical(allowed: tuple[str, ...] | dict[str, str]) -> dict[str, str]:
     return {unicodedata.normalize("NFKC", k): v for k, v in pairs}
 
 
-def _open(path: Path, mapping: ColumnMapping, required: tuple[str, ...], sheet: str | None) -> Table:
-    table = read_table(path, sheet)
-    missing = [mapping.headers[k] for k in required if mapping.headers[k] not in table.header]
+HEADERS_SHOWN = 8
+
+
+def _open(path: Path, mapping: ColumnMapping, required: tuple[str, ...], sheet: str | None,
+          header_row: int | None) -> tuple[Table, Columns]:
+    table = read_table(path, sheet, header_row, expected=list(mapping.headers.values()), drop_totals=True)
+    columns = Columns.of(mapping, table)
+    missing = [mapping.headers[k] for k in required if not columns.has(k)]
     if missing:
-        raise TableError(f"{path.name}: 必須の列 {'、'.join(missing)} がありません（列の対応表 --mapping で指定できます）。")
-    return table
+        read = [h for h in table.header if h]
+        shown = "、".join(read[:HEADERS_SHOWN]) + ("…" if len(read) > HEADERS_SHOWN else "")
+        raise TableError(
+            f"{path.name}: 必須の列 {'、'.join(missing)} がありません（{table.header_label()}を見出しとして読みました: "
+            f"{shown}）。見出しの行は --header-row で、列の対応は列の対応表 --mapping で指定できます。"
+        )
+    return table, columns
 
 
 def read_residents(
@@ -311,20 +354,22 @@ def read_residents(
     mapping_path: Path | None = None,
     sheet: str | None = None,
     today: dt.date | None = None,
+    header_row: int | None = None,
 ) -> Parsed[ResidentRecord]:
-    """Read and validate a 名簿. Duplicate 名簿番号, impossible dates, points outside the city
-    and unknown 校区 are errors naming the row and column."""
+    """Read and validate a 名簿. Duplicate 名簿番号, impossible dates, points outside the city,
+    unknown 校区 and addresses without 緯度/経度 that the 位置参照情報 does not know are errors
+    naming the row and column."""
     today = today or dt.date.today()
     mapping = ColumnMapping.load(mapping_path, RESIDENT_COLUMNS)
-    table = _open(path, mapping, REQUIRED_RESIDENT, sheet)
-    parsed: Parsed[ResidentRecord] = Parsed()
+    table, columns = _open(path, mapping, REQUIRED_RESIDENT, sheet, header_row)
+    parsed: Parsed[ResidentRecord] = Parsed(notices=list(table.notices))
     seen: dict[str, int] = {}
     known = set(context.district_names)
     pending: list[tuple[_Row, ResidentRecord]] = []
     for offset, raw in enumerate(table.rows):
         if not any(cell_text(v) for v in raw.values()):
             continue
-        row = _Row(path.name, offset + table.first_row, raw, mapping)
+        row = _Row(path.name, offset + table.first_row, raw, columns)
         record = _resident(row, today)
         number = record.values["resident_no"]
         if number in seen:
@@ -337,9 +382,11 @@ def read_residents(
         wanted = record.values.pop("preferred_shelter")
         if wanted and wanted not in context.shelters:
             row.error("preferred_shelter", f"避難所「{wanted}」は登録されていません（コードまたは正式名称）。")
-        record.values["preferred_shelter_code"] = context.shelters.get(wanted) if wanted else None
-        record.agreements = _agreements(row, context, today) if mapping.headers["welfare_agreement"] in table.header else None
+        if columns.has("preferred_shelter"):
+            record.values["preferred_shelter_code"] = context.shelters.get(wanted) if wanted else None
+        record.agreements = _agreements(row, context, today) if columns.has("welfare_agreement") else None
         pending.append((row, record))
+    parsed.notices += _geocode(pending, context)
     _check_locations(pending, context)
     for row, record in pending:
         if row.problems:
@@ -397,22 +444,25 @@ def _resident(row: _Row, today: dt.date) -> ResidentRecord:
         "day_service": row.optional("day_service"),
         "home_floor": home_floor,
     }
-    if (values["lat"] is None or values["lon"] is None) and (row.text("lat") == "" or row.text("lon") == ""):
-        row.error("lat", "緯度・経度が空です（地図・判定に必要です）。")
-    contacts = []
+    if (row.text("lat") == "") != (row.text("lon") == ""):
+        row.error("lat", "緯度と経度の片方だけが空です（両方を記入するか、両方を空にして住所から求めてください）。")
+    values["location_level"] = LEVEL_COORDINATES if values["lat"] is not None and values["lon"] is not None else None
+    for key in [k for k in values if k not in ALWAYS_WRITTEN and k != "preferred_shelter" and not row.columns.has(k)]:
+        del values[key]
+    contacts: list[dict[str, Any]] | None = [] if any(map(row.columns.has, CONTACT_FIELDS)) else None
     for n in range(1, MAX_CONTACTS + 1):
         name = row.optional(f"contact{n}_name")
-        if name:
+        if name and contacts is not None:
             contacts.append({
                 "priority": n,
                 "name": name,
                 "relation": row.optional(f"contact{n}_relation"),
                 "phone": row.optional(f"contact{n}_phone"),
             })
-    professionals = []
+    professionals: list[dict[str, Any]] | None = [] if any(map(row.columns.has, PROFESSIONAL_FIELDS)) else None
     for key, role in PROFESSIONAL_PREFIX.items():
         name, organisation = row.optional(f"{key}_name"), row.optional(f"{key}_organisation")
-        if name or organisation:
+        if (name or organisation) and professionals is not None:
             professionals.append({"role": role, "name": name, "organisation": organisation,
                                   "phone": row.optional(f"{key}_phone")})
     return ResidentRecord(values, contacts, professionals)
@@ -440,6 +490,38 @@ def _agreements(row: _Row, context: CityContext, today: dt.date) -> list[dict[st
     return [{"shelter_code": code, "agreed_on": agreed_on}]
 
 
+def _geocode(pending: list[tuple[_Row, ResidentRecord]], context: CityContext) -> list[str]:
+    """Locate rows without 緯度/経度 from their address: the stored coordinates when the
+    address is unchanged, else the 位置参照情報 (街区, else 町丁目の代表点). Returns notices."""
+    wanting: list[tuple[_Row, ResidentRecord]] = []
+    for row, record in pending:
+        values = record.values
+        if values["location_level"] is not None or row.text("lat") or row.text("lon"):
+            continue
+        stored = context.stored_coordinates.get(values["resident_no"])
+        if stored and context.addresses.same_address(stored[0], values["address"]):
+            values["lon"], values["lat"], values["location_level"] = stored[1], stored[2], LEVEL_COORDINATES
+        elif not context.addresses:
+            row.error("lat", "緯度・経度が空です。住所から位置を求めるには、先に `disaster import address-points` で"
+                             "位置参照情報（街区・大字・町丁目レベル）を取り込んでください。")
+        else:
+            wanting.append((row, record))
+    if not wanting:
+        return []
+    levels: dict[str, int] = {}
+    for (row, record), found in zip(wanting, context.addresses.locate([r.values["address"] for _, r in wanting]), strict=True):
+        if found is None:
+            row.error("address", f"住所「{record.values['address']}」の位置が位置参照情報（街区・町丁目）に見つかりません"
+                                 "（町名・丁目・番地の書き方を確かめるか、緯度・経度を記入してください）。")
+            continue
+        record.values |= {"lon": found.lon, "lat": found.lat, "location_level": found.level}
+        levels[found.level] = levels.get(found.level, 0) + 1
+    if not levels:
+        return []
+    town = f"、町丁目の代表点 {levels[LEVEL_TOWN]} 人（計画・地図に「位置は町丁目の代表点です」と示します）" if LEVEL_TOWN in levels else ""
+    return [f"住所から位置を求めました: 街区 {levels.get('block', 0)} 人{town}。"]
+
+
 def _check_locations(pending: list[tuple[_Row, ResidentRecord]], context: CityContext) -> None:
     """Vectorised: every point inside the city; 校区 derived from the point where not given."""
     located = [(row, rec) for row, rec in pending if rec.values["lat"] is not None and rec.values["lon"] is not None]
@@ -464,18 +546,19 @@ def read_supporters(
     sheet: str | None = None,
     today: dt.date | None = None,
     known_residents: Callable[[list[str]], set[str]] | None = None,
+    header_row: int | None = None,
 ) -> Parsed[SupporterRecord]:
     """Read 避難支援等実施者. ``known_residents`` returns which 名簿番号 exist."""
     today = today or dt.date.today()
     mapping = ColumnMapping.load(mapping_path, SUPPORTER_COLUMNS)
-    table = _open(path, mapping, REQUIRED_SUPPORTER, sheet)
-    parsed: Parsed[SupporterRecord] = Parsed()
+    table, columns = _open(path, mapping, REQUIRED_SUPPORTER, sheet, header_row)
+    parsed: Parsed[SupporterRecord] = Parsed(notices=list(table.notices))
     seen: dict[str, int] = {}
     pending: list[tuple[_Row, SupporterRecord]] = []
     for offset, raw in enumerate(table.rows):
         if not any(cell_text(v) for v in raw.values()):
             continue
-        row = _Row(path.name, offset + table.first_row, raw, mapping)
+        row = _Row(path.name, offset + table.first_row, raw, columns)
         number = row.required("supporter_no")
         if number in seen:
             row.error("supporter_no", f"支援者番号「{number}」が {seen[number]} 行目と重複しています。")
@@ -492,6 +575,8 @@ def read_supporters(
             "consent": bool(row.flag("consent")),
             "consent_date": row.date("consent_date", today),
         }
+        for key in [k for k in values if k not in REQUIRED_SUPPORTER and not columns.has(k)]:
+            del values[key]  # a column the file does not have leaves the stored value as it is
         numbers = [n for n in LIST_SEPARATORS.split(row.text("resident_nos")) if n]
         pending.append((row, SupporterRecord(values, numbers)))
     wanted = sorted({n for _, rec in pending for n in rec.resident_nos})

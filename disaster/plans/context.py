@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from disaster.codes import CENTRE_KINDS
+from disaster.geocode import LEVEL_TOWN, TOWN_POINT_NOTE
 from disaster.models import (
     Assessment,
     District,
@@ -258,6 +259,7 @@ def resident_context(resident: Resident, assessment: Assessment | None, shelters
             "birth": to_wareki(resident.birth_date) if resident.birth_date else None, "age": age,
             "sex": resident.sex, "address": resident.address, "phone": resident.phone,
             "district": district.name if district else None,
+            "location_note": TOWN_POINT_NOTE if resident.location_level == LEVEL_TOWN else None,
         },
         "needs": {
             "care_level": resident.care_level,
@@ -377,7 +379,7 @@ def blank_context(today: dt.date, profile: CityProfile) -> dict[str, Any]:
         "is_demo": False, "blank": True, "draft": False, "created": None, "review": None,
         "review_months": profile.evacuation.review_months, "version": PLAN_VERSION,
         "edition": {"id": edition["id"], "effective": to_wareki(edition["effective"])}, "resident_no": None,
-        "person": dict.fromkeys(("name", "kana", "birth", "age", "sex", "address", "phone", "district")),
+        "person": dict.fromkeys(("name", "kana", "birth", "age", "sex", "address", "phone", "district", "location_note")),
         "needs": dict.fromkeys(("care_level", "disability", "disease", "devices", "mobility", "communication")),
         "household": dict.fromkeys(("alone", "floors", "bedroom", "home_floor", "stairs")),
         "situation": {"info": None, "info_choices": INFO_CHOICES, "daytime": None, "night": None, "day_service": None},

@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import TypeVar
 
 import shapely
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from disaster import geo, repo
 from disaster.codes import HazardLayer
-from disaster.importers import areas, hazards, roster, shelters
+from disaster.geocode import LEVEL_COORDINATES, LEVEL_TOWN, AddressIndex
+from disaster.importers import address_points, areas, hazards, roster, shelters
 from disaster.importers.problems import ImportRejected, Parsed, Problem, write_rejects
-from disaster.models import City, District, Shelter
+from disaster.models import AddressPoint, City, District, Resident, Shelter
 from disaster.usecases import assess
 
 T = TypeVar("T")
@@ -177,7 +178,17 @@ def city_context(session: Session, city_code: str) -> roster.CityContext:
         shelters[code] = code
         if is_welfare:
             welfare.add(code)
-    return roster.CityContext(boundary, [row.name for row in rows], geoms, shelters, frozenset(welfare))
+    points = session.execute(select(AddressPoint.level, AddressPoint.town, AddressPoint.block, AddressPoint.lon,
+                                    AddressPoint.lat).where(AddressPoint.city_code == city_code)).all()
+    addresses = AddressIndex(
+        city.name,
+        ((p.town, p.block, p.lon, p.lat) for p in points if p.level != LEVEL_TOWN),
+        ((p.town, p.lon, p.lat) for p in points if p.level == LEVEL_TOWN),
+    )
+    stored = session.execute(select(Resident.resident_no, Resident.address, Resident.lon, Resident.lat)
+                             .where(Resident.city_code == city_code, Resident.location_level == LEVEL_COORDINATES)).all()
+    return roster.CityContext(boundary, [row.name for row in rows], geoms, shelters, frozenset(welfare), addresses,
+                              {r.resident_no: (r.address, r.lon, r.lat) for r in stored})
 
 
 def import_residents(
@@ -190,13 +201,15 @@ def import_residents(
     rejects: Path | None = None,
     is_demo: bool = False,
     today: dt.date | None = None,
+    header_row: int | None = None,
 ) -> ImportReport:
-    """Import a 避難行動要支援者名簿 (upsert by 名簿番号)."""
+    """Import a 避難行動要支援者名簿 (upsert by 名簿番号); rows without 緯度/経度 are located
+    from their address with the city's 位置参照情報."""
     with sessions() as session:
         context = city_context(session, city_code)
-    parsed = roster.read_residents(path, context, mapping, sheet, today)
+    parsed = roster.read_residents(path, context, mapping, sheet, today, header_row)
     records, problems, rejects_file = _settle([parsed], skip_bad_rows, rejects)
-    report = ImportReport("residents", [path.name], problems=problems, rejects_file=rejects_file)
+    report = ImportReport("residents", [path.name], problems=problems, rejects_file=rejects_file, notices=parsed.notices)
     with sessions() as session, session.begin():
         report.created, report.updated = repo.upsert_residents(session, city_code, records, path.name, is_demo)
         repo.record_dataset(session, "residents", path.name, file_digest([path]), len(records), is_demo)
@@ -213,6 +226,7 @@ def import_supporters(
     rejects: Path | None = None,
     is_demo: bool = False,
     today: dt.date | None = None,
+    header_row: int | None = None,
 ) -> ImportReport:
     """Import 避難支援等実施者 and their links to residents (by 名簿番号)."""
 
@@ -220,10 +234,43 @@ def import_supporters(
         with sessions() as session:
             return set(repo.resident_ids(session, city_code, numbers))
 
-    parsed = roster.read_supporters(path, mapping, sheet, today, known)
+    parsed = roster.read_supporters(path, mapping, sheet, today, known, header_row)
     records, problems, rejects_file = _settle([parsed], skip_bad_rows, rejects)
-    report = ImportReport("supporters", [path.name], problems=problems, rejects_file=rejects_file)
+    report = ImportReport("supporters", [path.name], problems=problems, rejects_file=rejects_file, notices=parsed.notices)
     with sessions() as session, session.begin():
         report.created, report.updated = repo.upsert_supporters(session, city_code, records, path.name, is_demo)
         repo.record_dataset(session, "supporters", path.name, file_digest([path]), len(records), is_demo)
     return _refreshed(report, sessions, city_code)
+
+
+def import_address_points(
+    sessions: sessionmaker[Session],
+    paths: list[Path],
+    city_code: str,
+    skip_bad_rows: bool = False,
+    rejects: Path | None = None,
+) -> ImportReport:
+    """Import MLIT 位置参照情報 (街区 and/or 大字・町丁目 level) for geocoding the city's 名簿.
+    The city's points of each level in the files replace those stored before."""
+    with sessions() as session:
+        city: City = repo.get_city(session, city_code)
+        city_name = city.name
+    parts = [address_points.read_address_points(path, city_code, city_name) for path in paths]
+    records, problems, rejects_file = _settle(parts, skip_bad_rows, rejects)
+    report = ImportReport("address_points", [p.name for p in paths], problems=problems, rejects_file=rejects_file)
+    sources = {id(r): path.name for path, part in zip(paths, parts, strict=True) for r in part.records}
+    levels = sorted({r.level for r in records})
+    with sessions() as session, session.begin():
+        session.execute(delete(AddressPoint).where(AddressPoint.city_code == city_code, AddressPoint.level.in_(levels)))
+        if records:
+            session.execute(insert(AddressPoint), [
+                {"city_code": city_code, "level": r.level, "town": r.town, "block": r.block, "label": r.label,
+                 "lon": r.lon, "lat": r.lat, "source": sources[id(r)]} for r in records
+            ])
+        repo.record_dataset(session, "address_points", " + ".join(report.files), file_digest(paths), len(records),
+                            is_demo=False)
+    report.created = len(records)
+    counts = {level: sum(r.level == level for r in records) for level in levels}
+    names = {"block": "街区", "town": "大字・町丁目"}
+    report.notices.append("位置参照情報: " + "、".join(f"{names[k]} {n} 地点" for k, n in counts.items()) + "（以前の同じレベルの地点は置き換えました）。")
+    return report

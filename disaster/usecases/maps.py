@@ -74,6 +74,7 @@ def load_map_inputs(session: Session, city_code: str) -> MapInputs:
     ).all()
     residents = pd.DataFrame([{
         "id": r.id, "resident_no": r.resident_no, "name": r.name, "district": district, "lat": r.lat, "lon": r.lon,
+        "location_level": r.location_level,
         "consent_share": r.consent_share, "consent_plan": r.consent_plan, "decision": a.decision,
         "priority_score": a.priority_score, "supporter_count": a.supporter_count,
         "at_risk": bool((a.flood_l2_rank or 0) >= 2 or (a.inland_rank or 0) >= 2 or a.collapse_flow
@@ -82,7 +83,7 @@ def load_map_inputs(session: Session, city_code: str) -> MapInputs:
                                       *r.medical_devices, *r.communication_needs) if x),
         "destination": names.get(a.destination_shelter_id) if a.destination_shelter_id else a.destination_text,
         "supporter_list": [supporter_info[s] for s in by_resident.get(r.id, [])],
-    } for r, district, a in rows], columns=["id", "resident_no", "name", "district", "lat", "lon", "consent_share",
+    } for r, district, a in rows], columns=["id", "resident_no", "name", "district", "lat", "lon", "location_level", "consent_share",
                                             "consent_plan", "decision", "priority_score", "supporter_count", "at_risk",
                                             "needs", "destination", "supporter_list"])
     centres: dict[str, list[tuple[str, str, str | None]]] = {}
