@@ -115,7 +115,8 @@ def test_same_serial_at_another_address_stays_apart_even_with_the_same_name(stor
     emergency = write_geojson(tmp_path / "emergency.geojson", [
         emergency_row("E4020300040201", "北野公民館", "福岡県久留米市北野町高良1-1"),
         emergency_row("E4020300041201", "北野公民館", "福岡県久留米市北野町中3-1")])
-    rows, _, _ = both_orders(store, shelters, emergency)
+    rows, separate, _ = both_orders(store, shelters, emergency)
+    assert (separate[1].created, separate[1].updated) == (2, 0)  # the stored 指定避難所 is left alone
     assert [(r["gsi_shelter_id"], r["gsi_emergency_id"]) for r in rows] == [
         ("E4020300040111", None), (None, "E4020300040201"), (None, "E4020300041201")]
 

@@ -248,7 +248,9 @@ def plan_merge(existing: list[Any], records: list[ShelterRecord]) -> list[Group]
     for i, j in pair([item.side for item in shelters], [item.side for item in emergencies]):
         shelter = shelters[i] if i is not None else None
         emergency = emergencies[j] if j is not None else None
-        groups.append(_pair_group(shelter, emergency))
+        group = _pair_group(shelter, emergency)
+        if group.records or group.absorbed is not None:  # else a stored facility left as it is
+            groups.append(group)
     return groups
 
 
