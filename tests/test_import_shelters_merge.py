@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 from typing import Any
 
 import pytest
+from shapely import box
 from sqlalchemy import delete, select
 
+from disaster.geo import wkb
 from disaster.importers.problems import ImportRejected
 from disaster.importers.shelter_merge import address_key, name_key
-from disaster.models import Shelter
+from disaster.importers.shelters import read_shelters
+from disaster.models import District, Resident, Shelter, WelfareAgreement
+from disaster.repo import upsert_shelters
 from disaster.usecases.imports import ImportReport, import_shelters
 from tests.helpers import point, write_geojson
 
@@ -212,6 +217,35 @@ def test_a_facility_stored_twice_by_an_older_import_is_merged(store, tmp_path: P
     (facility,) = facilities(store)
     assert (facility["gsi_shelter_id"], facility["gsi_emergency_id"]) == ("E4020300132111", "E4020300132201")
     assert facility["hazard_flood"] and facility["is_designated_shelter"]
+
+
+def test_merging_a_stored_duplicate_keeps_its_welfare_agreements(store, tmp_path: Path) -> None:
+    shelters = write_geojson(tmp_path / "evacuation.geojson", [
+        shelter_row("E4020300201121", "ふくしの里", "福岡県久留米市諏訪野町1-1", accepted="要介護者")])
+    with store.sessions() as session, session.begin():  # two halves of one facility, as stored before the fix
+        halves = [Shelter(code=code, city_code=store.city_code, name=name, address="福岡県久留米市諏訪野町1-1", lon=LON,
+                          lat=LAT, source="old.geojson", **ids)
+                  for code, name, ids in (("E4020300201121", "ふくしの里", {"gsi_shelter_id": "E4020300201121"}),
+                                          ("E4020300201201", "ふくしの里(体育館)", {"gsi_emergency_id": "E4020300201201"}))]
+        district = District(city_code=store.city_code, name="諏訪野", source="test", geom=wkb(box(130, 33, 131, 34)),
+                            min_lon=130, min_lat=33, max_lon=131, max_lat=34)
+        people = [Resident(city_code=store.city_code, resident_no=f"R{n}", name=f"住民{n}", address="諏訪野町",
+                           lon=LON, lat=LAT, district=district, source="test") for n in (1, 2)]
+        session.add_all([*halves, district, *people])
+        session.flush()
+        session.add_all([WelfareAgreement(resident_id=people[0].id, shelter_id=halves[0].id, agreed_on=dt.date(2024, 4, 1)),
+                         WelfareAgreement(resident_id=people[0].id, shelter_id=halves[1].id, agreed_on=dt.date(2024, 4, 1)),
+                         WelfareAgreement(resident_id=people[1].id, shelter_id=halves[1].id, agreed_on=dt.date(2024, 5, 1))])
+    with store.sessions() as session, session.begin():
+        created, updated, notices = upsert_shelters(session, store.city_code, read_shelters(shelters, store.city_code).records)
+    assert (created, updated) == (0, 1) and "ふくしの里(体育館)" in notices[0]
+    (facility,) = facilities(store)
+    assert facility["remarks"] == "指定緊急避難場所としての名称: ふくしの里(体育館)"
+    with store.sessions() as session:
+        agreements = session.execute(select(Resident.resident_no, WelfareAgreement.shelter_id, WelfareAgreement.agreed_on)
+                                     .join(Resident).order_by(Resident.resident_no)).all()
+        shelter_id = session.scalar(select(Shelter.id))
+    assert agreements == [("R1", shelter_id, dt.date(2024, 4, 1)), ("R2", shelter_id, dt.date(2024, 5, 1))]
 
 
 def test_the_same_file_twice_is_refused(store, tmp_path: Path) -> None:
