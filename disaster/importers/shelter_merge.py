@@ -222,7 +222,7 @@ def plan_merge(existing: list[Any], records: list[ShelterRecord]) -> list[Group]
     for facility in existing:
         by_id.setdefault(facility.code, facility)
         by_id.update({gsi_id: facility for gsi_id in (facility.gsi_shelter_id, facility.gsi_emergency_id) if gsi_id})
-    complete: dict[int, Group] = {}
+    complete: dict[int, tuple[Any, list[ShelterRecord]]] = {}
     pool: dict[GsiKind, list[_Item]] = {GsiKind.SHELTER: [], GsiKind.EMERGENCY: []}
     homed: set[int] = set()
     for record in sorted(records, key=lambda r: r.gsi.kind != GsiKind.SHELTER if r.gsi else False):
@@ -231,8 +231,7 @@ def plan_merge(existing: list[Any], records: list[ShelterRecord]) -> list[Group]
         if home is not None:
             homed.add(id(home))
         if home is not None and home.gsi_shelter_id and home.gsi_emergency_id:
-            group = complete.setdefault(id(home), Group(home.gsi_shelter_id, [], home, has_shelter=True))
-            group.records.append(record)
+            complete.setdefault(id(home), (home, []))[1].append(record)
         else:
             pool[record.gsi.kind].append(_Item(_record_side(record), record, home))
     serials = {item.side.serial for items in pool.values() for item in items}
@@ -243,7 +242,7 @@ def plan_merge(existing: list[Any], records: list[ShelterRecord]) -> list[Group]
                         else (GsiKind.EMERGENCY, facility.gsi_emergency_id))
         if gsi_id[:11] in serials:
             pool[kind].append(_Item(_stored_side(facility, gsi_id), None, facility))
-    groups = [_complete_group(group) for group in complete.values()]
+    groups = [_complete_group(home, own) for home, own in complete.values()]
     shelters, emergencies = pool[GsiKind.SHELTER], pool[GsiKind.EMERGENCY]
     for i, j in pair([item.side for item in shelters], [item.side for item in emergencies]):
         shelter = shelters[i] if i is not None else None
@@ -254,12 +253,13 @@ def plan_merge(existing: list[Any], records: list[ShelterRecord]) -> list[Group]
     return groups
 
 
-def _complete_group(group: Group) -> Group:
-    """A stored facility with both kinds, updated by its own rows."""
-    shelter_record = next((r for r in group.records if r.gsi and r.gsi.kind == GsiKind.SHELTER), None)
-    emergency_record = next((r for r in group.records if r.gsi and r.gsi.kind == GsiKind.EMERGENCY), None)
+def _complete_group(home: Any, records: list[ShelterRecord]) -> Group:
+    """A stored facility with both kinds, updated by its own rows (指定避難所 row first)."""
+    group = Group(home.gsi_shelter_id, records, home, has_shelter=True)
+    shelter_record = next((r for r in records if r.gsi and r.gsi.kind == GsiKind.SHELTER), None)
+    emergency_record = next((r for r in records if r.gsi and r.gsi.kind == GsiKind.EMERGENCY), None)
     if emergency_record is not None:
-        shelter = _record_side(shelter_record) if shelter_record else _stored_side(group.home, group.home.gsi_shelter_id)
+        shelter = _record_side(shelter_record) if shelter_record else _stored_side(home, home.gsi_shelter_id)
         _describe(group, shelter, _record_side(emergency_record))
     return group
 
