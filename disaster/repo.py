@@ -11,10 +11,11 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from disaster import geo
+from disaster.importers import shelter_merge
 from disaster.importers.areas import DistrictRecord
 from disaster.importers.hazards import HazardRecord
 from disaster.importers.roster import ResidentRecord, SupporterRecord
-from disaster.importers.shelters import ShelterRecord, match_key
+from disaster.importers.shelters import GsiKind, ShelterRecord
 from disaster.models import (
     CareProfessional,
     City,
@@ -63,33 +64,61 @@ def record_dataset(session: Session, kind: str, source: str, sha256: str, count:
     return dataset
 
 
-def upsert_shelters(session: Session, city_code: str, records: Iterable[ShelterRecord]) -> tuple[int, int]:
-    """Insert or update shelters by code, or by match key (the same facility from the other
-    GSI file); each record sets only its own columns."""
-    existing = list(session.scalars(select(Shelter).where(Shelter.city_code == city_code)))
+def upsert_shelters(
+    session: Session, city_code: str, records: Iterable[ShelterRecord]
+) -> tuple[int, int, list[str]]:
+    """Insert or update the city's shelters: project-format records by code, GSI rows merged into
+    facilities by ``shelter_merge.plan_merge``. Returns (created, updated, notices)."""
+    existing = list(session.scalars(select(Shelter).where(Shelter.city_code == city_code).order_by(Shelter.id)))
     by_code = {s.code: s for s in existing}
-    by_match = {
-        match_key(gsi_id, s.name): s for s in existing for gsi_id in (s.gsi_shelter_id, s.gsi_emergency_id) if gsi_id
-    }
     created = updated = 0
+    gsi_records = []
     for record in records:
-        shelter = by_code.get(record.code) or (by_match.get(record.match_key) if record.match_key else None)
+        if record.gsi is not None:
+            gsi_records.append(record)
+            continue
+        shelter = by_code.get(record.code)
         if shelter is None:
-            shelter = Shelter(code=record.code, city_code=city_code)
+            shelter = by_code[record.code] = Shelter(code=record.code, city_code=city_code)
             session.add(shelter)
             created += 1
         else:
             updated += 1
-            if record.preferred_code and shelter.code != record.code:
-                del by_code[shelter.code]
-                shelter.code = record.code
-        by_code[record.code] = shelter
-        if record.match_key:
-            by_match[record.match_key] = shelter
         for column, value in record.values.items():
             setattr(shelter, column, value)
+    notices = []
+    for group in shelter_merge.plan_merge(list(by_code.values()), gsi_records):
+        shelter = group.home
+        if shelter is None:
+            shelter = Shelter(city_code=city_code, code=group.code)
+            session.add(shelter)
+            created += 1
+        else:
+            updated += 1
+        if group.absorbed is not None:
+            _absorb_shelter(session, shelter, group.absorbed)
+        for record in group.records:
+            keep_place = group.has_shelter and record.gsi is not None and record.gsi.kind == GsiKind.EMERGENCY
+            shelter_merge.merge_values(shelter, record.values, keep_place)
+        if group.other_name:
+            shelter.remarks = shelter_merge.join_remarks(shelter.remarks, shelter_merge.other_name_remark(group.other_name))
+        shelter.code = group.code
+        notices += group.notices
     session.flush()
-    return created, updated
+    return created, updated, notices
+
+
+def _absorb_shelter(session: Session, shelter: Shelter, duplicate: Shelter) -> None:
+    """Merge a stored duplicate of ``shelter`` (the same facility stored twice) into it: its values
+    fill gaps, its 福祉避難所 agreements move over, and it is removed."""
+    values = {c.name: getattr(duplicate, c.name) for c in Shelter.__table__.columns if c.name not in {"id", "code", "city_code"}}
+    shelter_merge.merge_values(shelter, values, keep_place=True)
+    session.flush()
+    agreed = select(WelfareAgreement.resident_id).where(WelfareAgreement.shelter_id == shelter.id)
+    session.execute(update(WelfareAgreement)
+                    .where(WelfareAgreement.shelter_id == duplicate.id, WelfareAgreement.resident_id.not_in(agreed))
+                    .values(shelter_id=shelter.id))
+    session.delete(duplicate)
 
 
 def upsert_districts(

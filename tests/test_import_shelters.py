@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
 from disaster.cli import app
@@ -25,30 +25,44 @@ def _ids(shared: Path) -> tuple[set[str], set[str]]:
 
 def test_both_gsi_files_give_every_facility_once(store, shared_data: Path) -> None:
     shelter_ids, emergency_ids = _ids(shared_data)
-    import_shelters(store.sessions, [shared_data / name for name in GSI], store.city_code)
+    report = import_shelters(store.sessions, [shared_data / name for name in GSI], store.city_code)
     with store.sessions() as session:
         rows = session.scalars(select(Shelter)).all()
+    assert len(rows) == 142
     # every GSI ID is stored exactly once, on one facility
     assert sorted(s.gsi_shelter_id for s in rows if s.gsi_shelter_id) == sorted(shelter_ids)
     assert sorted(s.gsi_emergency_id for s in rows if s.gsi_emergency_id) == sorted(emergency_ids)
+    # every emergency site of Kurume is also a 指定避難所 at the same address (住所同一 = 1)
     merged = [s for s in rows if s.gsi_shelter_id and s.gsi_emergency_id]
-    assert len(merged) == 10  # the emergency sites that are also 指定避難所 (same serial and name)
-    assert len(rows) == len(shelter_ids) + len(emergency_ids) - len(merged)
+    assert {s.gsi_emergency_id for s in merged} == emergency_ids
+    assert all(s.code == s.gsi_shelter_id for s in rows)
     mii = next(s for s in rows if s.name == "御井校区コミュニティセンター")
     assert mii.is_designated_shelter and mii.is_emergency_site
     assert mii.hazard_landslide and not mii.hazard_flood
-    assert mii.code == mii.gsi_shelter_id
+    # one school, two names: stored once under the 指定避難所 name, the other name kept
+    takeno = [s for s in rows if s.name.startswith("竹野小学校")]
+    assert [(s.name, s.remarks) for s in takeno] == [("竹野小学校体育館", "指定緊急避難場所としての名称: 竹野小学校(体育館)")]
+    assert [n for n in report.notices if "竹野小学校体育館" in n and "E4020300132201" in n]
+    assert not [n for n in report.notices if "離れています" in n]  # the points agree within 100 m
     # two facilities that share a serial (金丸小学校 …112, 金丸校区コミュニティセンター …111) stay apart
     assert {s.name for s in rows if s.code.startswith("E4020300010")} == {"金丸小学校", "金丸校区コミュニティセンター"}
 
 
 def test_import_order_does_not_matter_and_reimport_is_idempotent(store, shared_data: Path) -> None:
-    paths = [shared_data / name for name in reversed(GSI)]
+    def facilities() -> list[tuple]:
+        return sorted(row[1:] for row in snapshot(store)["shelter"])  # without the row id
+
+    paths = [shared_data / name for name in GSI]
     import_shelters(store.sessions, paths, store.city_code)
-    first = snapshot(store)["shelter"]
-    import_shelters(store.sessions, paths, store.city_code)
+    first = facilities()
+    with store.sessions() as session, session.begin():
+        session.execute(delete(Shelter))
+    import_shelters(store.sessions, [paths[1]], store.city_code)  # 指定緊急避難場所 first
+    import_shelters(store.sessions, [paths[0]], store.city_code)
+    assert facilities() == first
+    import_shelters(store.sessions, list(reversed(paths)), store.city_code)
     import_shelters(store.sessions, [paths[1]], store.city_code)
-    assert snapshot(store)["shelter"] == first
+    assert facilities() == first
     with store.sessions() as session:
         codes = set(session.scalars(select(Shelter.code)))
     assert "E4020300012111" in codes and "E4020300012201" not in codes
@@ -59,9 +73,10 @@ def test_stats_json_shows_the_facilities(store, shared_data: Path) -> None:
     env = {"DISASTER_DB": store.url}
     result = runner.invoke(app, ["import", "shelters", *(str(shared_data / n) for n in GSI)], env=env)
     assert result.exit_code == 0, result.output
+    assert "竹野小学校(体育館)" in result.output  # the merge notice is printed
     stats = json.loads(runner.invoke(app, ["stats", "--json"], env=env).stdout)
     shelter_ids, emergency_ids = _ids(shared_data)
-    assert stats["counts"]["shelters"] == len(shelter_ids) + len(emergency_ids) - 10
+    assert stats["counts"]["shelters"] == len(shelter_ids) == 142
     assert stats["shelter_kinds"] == {"emergency_sites": len(emergency_ids),
                                       "designated_shelters": len(shelter_ids), "welfare_shelters": 0}
 

@@ -1,18 +1,16 @@
 """Shelter files: GSI 指定緊急避難場所 / 指定避難所 (GeoJSON or CSV) and the project's own format.
 
-A facility listed in both GSI files has IDs that share the first eleven characters (``E`` + 団体
-コード + facility serial) and differ in the last three (``111``/``112`` 指定避難所, ``201``
-指定緊急避難場所); but two facilities on one site can share a serial (金丸小学校 ``…112`` and
-金丸校区コミュニティセンター ``…111``). So records are matched on the serial *and* the name, and
-the merged facility's ``code`` is its 指定避難所 ID when it has one (whatever the import order).
-Each file sets only the columns it owns.
+Each GSI row becomes a ``ShelterRecord`` that sets only the columns its file owns and carries a
+``GsiEntry`` saying which file kind it came from; ``disaster.importers.shelter_merge`` decides
+which 指定避難所 and 指定緊急避難場所 rows are one facility. A 指定避難所 row is a 福祉避難所 when
+its 共通ID type digits say 指定福祉避難所 (``12x``) or its 受入対象者 names people needing care.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,11 @@ from disaster.importers.problems import Parsed, Problem
 from disaster.importers.tabular import cell_text, read_table
 
 GSI_ID = re.compile(r"^[A-Z](\d{5})(\d{5})(\d{3})$")
+WELFARE_TYPE = "12"  # 共通ID type digits 12x: 指定福祉避難所
+CARE_WORDS = ("要配慮", "要援護", "要介護", "要支援", "高齢", "障害", "障がい", "障碍", "妊産婦", "妊婦",
+              "乳幼児", "難病", "医療", "福祉")
+SAME_ADDRESS_COLUMNS = ("指定避難所との住所同一", "指定緊急避難場所との住所同一")
+LOCALITY_COLUMN = "都道府県名及び市町村名"
 HAZARD_COLUMN = {label: f"hazard_{hazard.value}" for hazard, label in HAZARD_LABELS.items()}
 NAME_COLUMNS = ("施設・場所名", "名称", "施設名")
 ADDRESS_COLUMNS = ("住所", "所在地")
@@ -42,23 +45,34 @@ PROJECT_INT = ("capacity", "usable_floors")
 PROJECT_TEXT = ("address", "accepted_groups", "remarks", "gsi_shelter_id", "gsi_emergency_id")
 
 
+class GsiKind(StrEnum):
+    SHELTER = "指定避難所"
+    EMERGENCY = "指定緊急避難場所"
+
+
+@dataclass(frozen=True)
+class GsiEntry:
+    """Where a GSI row came from and what pairs it with the other file's row."""
+
+    kind: GsiKind
+    gsi_id: str
+    where: str  # file and row, as problems name them
+    locality: str | None  # 都道府県名及び市町村名
+    same_address: bool  # 指定(緊急)避難場所との住所同一 = 1
+
+
 @dataclass
 class ShelterRecord:
-    """Columns of ``models.Shelter`` this file sets for facility ``code``.
-
-    ``match_key`` finds the same facility imported from the other GSI file; ``preferred_code``
-    says this record's code should become the facility's code (指定避難所 IDs win)."""
+    """Columns of ``models.Shelter`` this row sets for facility ``code``; ``gsi`` for GSI rows."""
 
     code: str
     values: dict[str, Any]
-    match_key: str | None = None
-    preferred_code: bool = True
+    gsi: GsiEntry | None = None
 
 
-def match_key(gsi_id: str, name: str) -> str:
-    """Facility serial plus the name without spaces and bracketed notes (（体育館）)."""
-    plain = re.sub(r"[（(].*?[）)]", "", unicodedata.normalize("NFKC", name)).replace(" ", "")
-    return f"{gsi_id[:11]}:{plain}"
+def is_welfare(gsi_id: str, accepted_groups: str) -> bool:
+    """A 指定福祉避難所 by its 共通ID type digits (``…12x``) or by its 受入対象者."""
+    return gsi_id[-3:-1] == WELFARE_TYPE or any(word in accepted_groups for word in CARE_WORDS)
 
 
 def read_shelters(path: Path, city_code: str, assume_epsg: int | None = None) -> Parsed[ShelterRecord]:
@@ -93,6 +107,7 @@ def _read_gsi(
     is_emergency = any(label in columns for label in HAZARD_COLUMN)
     name_col, address_col = _pick(columns, NAME_COLUMNS), _pick(columns, ADDRESS_COLUMNS)
     lat_col, lon_col = _pick(columns, LAT_COLUMNS), _pick(columns, LON_COLUMNS)
+    same_address_col = _pick(columns, SAME_ADDRESS_COLUMNS)
     if "共通ID" not in columns:
         parsed.problems.append(Problem(name, None, "共通ID", "「共通ID」列がありません（国土地理院形式のファイルを指定してください）。"))
         return parsed
@@ -138,7 +153,11 @@ def _read_gsi(
             "lat": lat,
             "source": path.name,
         }
+        same_address = parse_flag(row.get(same_address_col, "")) if same_address_col else False
+        if same_address is None:
+            errors.append(Problem(name, row_no, same_address_col, f"「{row.get(same_address_col)}」は 1 または空欄で指定してください。"))
         if is_emergency:
+            kind = GsiKind.EMERGENCY
             values |= {"is_emergency_site": True, "gsi_emergency_id": gsi_id}
             for label, column in HAZARD_COLUMN.items():
                 flag = parse_flag(row.get(label, ""))
@@ -146,10 +165,14 @@ def _read_gsi(
                     errors.append(Problem(name, row_no, label, f"「{row.get(label)}」は 1/○ または空欄で指定してください。"))
                 values[column] = bool(flag)
         else:
+            kind = GsiKind.SHELTER
+            accepted = cell_text(row.get("受入対象者"))
+            welfare = is_welfare(gsi_id, accepted)
             values |= {
-                "is_designated_shelter": True,
+                "is_designated_shelter": not welfare,  # a 福祉避難所 is not offered to everyone
+                "is_welfare_shelter": welfare,
                 "gsi_shelter_id": gsi_id,
-                "accepted_groups": cell_text(row.get("受入対象者")) or None,
+                "accepted_groups": accepted or None,
             }
         remarks = cell_text(row.get("備考"))
         if remarks:
@@ -158,8 +181,9 @@ def _read_gsi(
             parsed.reject(errors, row_no, row)
             continue
         seen[gsi_id] = row_no
-        key = match_key(gsi_id, facility_name)
-        parsed.add(ShelterRecord(gsi_id, values, key, preferred_code=not is_emergency), row_no)
+        where = f"{name} {row_no}行目" if geometry is None else f"{name} 地物{row_no}"
+        entry = GsiEntry(kind, gsi_id, where, cell_text(row.get(LOCALITY_COLUMN)) or None, bool(same_address))
+        parsed.add(ShelterRecord(gsi_id, values, entry), row_no)
     return parsed
 
 

@@ -81,16 +81,31 @@ def import_shelters(
     """Import GSI 指定避難所/指定緊急避難場所 files (or the project format); a facility in
     several files is stored once with every kind and hazard flag it has."""
     parts = [shelters.read_shelters(path, city_code, assume_epsg) for path in paths]
+    _refuse_repeated_codes(parts, [p.name for p in paths])
     records, problems, rejects_file = _settle(parts, skip_bad_rows, rejects)
     report = ImportReport("shelters", [p.name for p in paths], problems=problems, rejects_file=rejects_file)
     with sessions() as session, session.begin():
         repo.get_city(session, city_code)
-        report.created, report.updated = repo.upsert_shelters(session, city_code, records)
+        report.created, report.updated, report.notices = repo.upsert_shelters(session, city_code, records)
         repo.record_dataset(
             session, "shelters", " + ".join(report.files), file_digest(paths), len(records),
             is_demo=any(r.values.get("is_demo") for r in records),
         )
     return _refreshed(report, sessions, city_code)
+
+
+def _refuse_repeated_codes(parts: list[Parsed[shelters.ShelterRecord]], files: list[str]) -> None:
+    """A 共通ID or code in two of the given files (the same file twice, say) is refused."""
+    first: dict[str, str] = {}
+    problems = []
+    for part, file in zip(parts, files, strict=True):
+        for record, row in zip(part.records, part.rows, strict=True):
+            if record.code in first:
+                problems.append(Problem(file, row, "共通ID" if record.gsi else "code",
+                                        f"「{record.code}」は {first[record.code]} にもあります（同じファイルを2回指定していませんか）。"))
+            first.setdefault(record.code, file)
+    if problems:
+        raise ImportRejected(problems)
 
 
 def import_boundary(
