@@ -98,8 +98,9 @@ def upsert_shelters(
         if group.absorbed is not None:
             _absorb_shelter(session, shelter, group.absorbed)
         for record in group.records:
-            keep_place = group.has_shelter and record.gsi is not None and record.gsi.kind == GsiKind.EMERGENCY
-            shelter_merge.merge_values(shelter, record.values, keep_place)
+            emergency = record.gsi is not None and record.gsi.kind == GsiKind.EMERGENCY
+            shelter_merge.merge_values(shelter, record.values, keep_place=group.has_shelter and emergency,
+                                       designates_hazards=emergency)
         if group.other_name:
             shelter.remarks = shelter_merge.join_remarks(shelter.remarks, shelter_merge.other_name_remark(group.other_name))
         shelter.code = group.code

@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, assess
-from disaster.analysis.needs import needs_frame
+from disaster.analysis.needs import needs_frame, shelter_categories
 from disaster.analysis.travel import RoadNetwork, to_metric, walking_speed
 from disaster.codes import HazardLayer
 from disaster.profile import EvacuationProfile, WalkSpeeds
@@ -110,3 +110,15 @@ def test_supporter_gaps() -> None:
     assert issues[2] == {"SUPPORTER_OVERLOADED"}
     assert issues[5] == {"SUPPORTER_OVERLOADED", "SUPPORTER_NO_CONSENT", "NO_SHARE_CONSENT"}
     assert issues[6] == {"NO_SUPPORTER"} and counts[6] == 0 and counts[5] == 2
+
+
+@pytest.mark.parametrize(("accepted", "covers"), [
+    ("障がい者", {"welfare_disability"}),
+    ("障害者・障碍者", {"welfare_disability"}),
+    ("要介護・要支援の高齢者", {"welfare_elderly_care"}),
+    ("医療的ケアが必要な方", {"welfare_medical"}),
+    ("", set()),
+])
+def test_shelter_categories_read_the_ways_gsi_writes_people_needing_care(accepted: str, covers: set[str]) -> None:
+    table = shelter_categories(pd.Series([accepted]))
+    assert {column for column in table.columns if table[column].iloc[0]} == covers

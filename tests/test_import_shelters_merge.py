@@ -178,7 +178,18 @@ def test_a_later_row_never_erases_what_an_earlier_row_set(store, tmp_path: Path)
     (facility,) = facilities(store)
     assert (facility["accepted_groups"], facility["remarks"], facility["address"]) == (
         "要介護者", "要予約", "福岡県久留米市山本町2-2")
-    assert facility["is_welfare_shelter"] and facility["hazard_flood"] and facility["hazard_landslide"]
+    assert facility["is_welfare_shelter"] and facility["is_emergency_site"] and facility["hazard_landslide"]
+
+
+def test_a_new_emergency_file_withdraws_a_hazard_designation(store, tmp_path: Path) -> None:
+    """Only the 指定緊急避難場所 file designates hazards: when the city withdraws 洪水 from a site,
+    importing the new file must clear it, or plans would send people there in a flood."""
+    site = ("E4020300203201", "中央公園", "福岡県久留米市中央町3-3")
+    for year, hazards in (("2023", ("洪水", "地震")), ("2024", ("地震",))):
+        path = write_geojson(tmp_path / f"emergency_{year}.geojson", [emergency_row(*site, hazards=hazards)])
+        import_shelters(store.sessions, [path], store.city_code)
+    (facility,) = facilities(store)
+    assert facility["hazard_earthquake"] and not facility["hazard_flood"]
 
 
 @pytest.mark.parametrize("north_m", [80, 350])

@@ -9,8 +9,8 @@ from disaster.codes import CARE_LEVELS, POWER_DEPENDENT_DEVICES
 
 # 福祉避難所 受入対象者 categories and the words that mark them in a shelter's text
 WELFARE_CATEGORIES = {
-    "elderly_care": ("要介護", "高齢"),
-    "disability": ("障害",),
+    "elderly_care": ("要介護", "要支援", "高齢"),
+    "disability": ("障害", "障がい", "障碍"),  # GSI 受入対象者 is written all three ways
     "medical": ("医療",),
 }
 MEDICAL_CARE_DEVICES = frozenset({"人工呼吸器", "たん吸引器", "在宅酸素", "経管栄養"})

@@ -10,10 +10,12 @@ after normalisation, or either row says 住所同一 = 1, whatever the names say
 pairings are possible, equal names (ignoring brackets, spaces, 旧 and 体育館) come first, then the
 nearer points.
 
-Merging never loses information: flags (kinds, hazards) are OR-ed, an empty value never
-overwrites one that is set, and for the place (name, address, point, source) the 指定避難所
+Merging never loses information: kind flags are OR-ed, an empty value never overwrites one
+that is set, and for the place (name, address, point, source) the 指定避難所
 entry wins over the 指定緊急避難場所 one, whatever the import order. The other file's name is kept
-in ``remarks``.
+in ``remarks``. The hazard flags are the exception: only the 指定緊急避難場所 file designates
+hazards, so its row sets them as the file says. A designation the city withdraws (a school no
+longer designated for 洪水) must not survive a re-import and send people there in a flood.
 """
 
 from __future__ import annotations
@@ -28,9 +30,8 @@ from typing import Any
 from disaster.codes import Hazard
 from disaster.importers.shelters import GsiKind, ShelterRecord
 
-FLAG_COLUMNS = frozenset({
-    "is_emergency_site", "is_designated_shelter", "is_welfare_shelter", *(f"hazard_{h.value}" for h in Hazard),
-})
+HAZARD_COLUMNS = frozenset(f"hazard_{h.value}" for h in Hazard)
+FLAG_COLUMNS = frozenset({"is_emergency_site", "is_designated_shelter", "is_welfare_shelter", *HAZARD_COLUMNS})
 PLACE_COLUMNS = frozenset({"name", "address", "lon", "lat", "source"})  # the 指定避難所 entry's values win
 POINT_TOLERANCE_M = 100.0
 PREFECTURE = re.compile(r"^(北海道|東京都|京都府|大阪府|[^\d都道府県]{2,3}県)")
@@ -132,13 +133,16 @@ def pair(shelters: list[Side], emergencies: list[Side]) -> list[tuple[int | None
     return pairs
 
 
-def merge_values(facility: Any, values: dict[str, Any], keep_place: bool) -> None:
+def merge_values(facility: Any, values: dict[str, Any], keep_place: bool, designates_hazards: bool = False) -> None:
     """Set ``values`` on ``facility`` without losing what it has: flags are OR-ed, empty values
     are skipped, remarks are joined, and with ``keep_place`` (a 指定緊急避難場所 entry merging
-    into a facility that has a 指定避難所 entry) name, address, point and source only fill gaps."""
+    into a facility that has a 指定避難所 entry) name, address, point and source only fill gaps.
+    With ``designates_hazards`` (a 指定緊急避難場所 row) the hazard flags are set as given."""
     for column, value in values.items():
         current = getattr(facility, column, None)
-        if column in FLAG_COLUMNS:
+        if designates_hazards and column in HAZARD_COLUMNS:
+            setattr(facility, column, bool(value))
+        elif column in FLAG_COLUMNS:
             setattr(facility, column, bool(current) or bool(value))
         elif value is None or value == "":
             continue
