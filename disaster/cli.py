@@ -65,7 +65,7 @@ def hoist_global_options(args: list[str]) -> list[str]:
 
 
 class GlobalOptionsAnywhere(TyperGroup):
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # ctx: typer's vendored click Context
         return super().parse_args(ctx, hoist_global_options(args))
 
 

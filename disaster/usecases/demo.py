@@ -1,4 +1,4 @@
-"""Loading the bundled Kurume demo dataset through the real importers."""
+"""Loading the bundled demo dataset (its city included) through the real importers."""
 
 from __future__ import annotations
 
