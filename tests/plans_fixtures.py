@@ -103,7 +103,7 @@ def build(sessions: sessionmaker[Session]) -> None:
         welfare = _shelter("T-W1", "福祉ホームてづくり", X0 + 0.02, Y0 + 0.02, is_welfare_shelter=True,
                            is_designated_shelter=False, accepted_groups="要介護者", backup_power=True)
         session.add_all([school, hall, welfare])
-        run = AssessmentRun(computed_at=dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC), data_versions={}, parameters={},
+        run = AssessmentRun(city_code=KURUME, computed_at=dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC), data_versions={}, parameters={},
                             resident_count=len(SCENARIOS))
         session.add(run)
         session.flush()
