@@ -79,10 +79,10 @@ def main() -> None:
         tmp = Path(tmp_name)
         engine = make_engine(f"sqlite:///{tmp}/bench.sqlite3")
         sessions = session_factory(engine)
-        load_demo(engine, sessions, DEMO_DATA_DIR)
+        city_code = load_demo(engine, sessions, DEMO_DATA_DIR).city_code
         with sessions() as session:
             start = time.perf_counter()
-            inputs = load_map_inputs(session, "402036")
+            inputs = load_map_inputs(session, city_code)
             loading = time.perf_counter() - start
         copy_assets(tmp)
         builds = []
@@ -91,7 +91,7 @@ def main() -> None:
             demo_html = html(district_map(inputs, DISTRICT, View.CITY))
             builds.append(time.perf_counter() - start)
         start = time.perf_counter()
-        report = write_all_maps(sessions, "402036", View.CITY, tmp / "all")
+        report = write_all_maps(sessions, city_code, View.CITY, tmp / "all")
         all_maps = time.perf_counter() - start
         sizes = [p.stat().st_size for p in report.files if p.name.startswith("district_")]
         big = crowded(inputs, args.residents)

@@ -23,10 +23,10 @@ def demo_plans(folder: Path, count: int) -> tuple[list[dict[str, Any]], MapData]
     city, as plan contexts, and the map data of the whole city."""
     engine = make_engine(f"sqlite:///{folder}/bench.sqlite3")
     sessions = session_factory(engine)
-    load_demo(engine, sessions, DEMO_DATA_DIR)
+    city_code = load_demo(engine, sessions, DEMO_DATA_DIR).city_code
     with sessions() as session:
         ids = list(session.scalars(select(Resident.id).order_by(Resident.id)))[:: max(1, 3000 // count)][:count]
         plans = plan_contexts(session, load_residents(session, ids), dt.date.today())
-        data = map_data(session, None)
+        data = map_data(session, city_code, None)
     engine.dispose()
     return plans, data

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from typer.core import TyperGroup
 
 from disaster.codes import HazardLayer
 from disaster.db import make_engine, session_factory
@@ -26,18 +28,50 @@ from disaster.importers.geofile import GeoFileError
 from disaster.importers.problems import ImportRejected
 from disaster.importers.roster import MappingError
 from disaster.importers.tabular import TableError
+from disaster.profile import ProfileError
 from disaster.repo import NotReady
 from disaster.settings import DEMO_DATA_DIR, PROJECT_ROOT, get_settings
 from disaster.usecases import imports
 from disaster.usecases.assess import run_assessment
 from disaster.usecases.assess import summary as assessment_summary
 from disaster.usecases.demo import load_demo
-from disaster.usecases.setup import init_store
+from disaster.usecases.setup import choose_city, init_city
 from disaster.usecases.stats import store_stats
 from disaster.wareki import DateFormatError, parse_date
 from maps.views import VIEW_LABELS, View
 
-app = typer.Typer(help="久留米市 防災・避難支援ツールキット", no_args_is_help=True, add_completion=False)
+GLOBAL_OPTIONS = ("--db", "--city")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move ``--db``/``--city`` (and their values) to the front, so that they work before or
+    after the subcommand; arguments after ``--`` are left alone."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        if arg.split("=", 1)[0] in GLOBAL_OPTIONS:
+            step = 1 if "=" in arg else 2
+            front += args[i : i + step]
+            i += step
+            continue
+        rest.append(arg)
+        i += 1
+    return front + rest
+
+
+class GlobalOptionsAnywhere(TyperGroup):
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # ctx: typer's vendored click Context
+        return super().parse_args(ctx, hoist_global_options(args))
+
+
+app = typer.Typer(cls=GlobalOptionsAnywhere, no_args_is_help=True, add_completion=False,
+                  help="防災・避難支援ツールキット：避難行動要支援者の個別避難計画（マイプラン）・図上訓練・地図・集計。"
+                       "--db と --city はコマンドの前後どちらにも書けます。")
 import_app = typer.Typer(help="公式形式のファイルを取り込みます（問題があれば何も書き込みません）。", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 console = Console(soft_wrap=True)
@@ -45,29 +79,37 @@ errors = Console(stderr=True, soft_wrap=True)
 
 MAX_PROBLEMS_SHOWN = 50
 USER_ERRORS = (ImportRejected, GeoFileError, TableError, MappingError, NotReady, CrsError, FileNotFoundError, ValueError,
-               DateFormatError)
+               DateFormatError, ProfileError)
 
 
 @dataclass
 class Store:
     engine: Engine
     sessions: sessionmaker[Session]
-    city_code: str
+    chosen_city: str | None  # --city / DISASTER_CITY
+
+    @cached_property
+    def city_code(self) -> str:
+        """The city the command works on (the chosen one, else the store's only city)."""
+        return choose_city(self.engine, self.sessions, self.chosen_city)
 
 
 @app.callback()
 def main(
     ctx: typer.Context,
     db: Annotated[str | None, typer.Option("--db", envvar="DISASTER_DB", help="データベース URL（既定: sqlite:///disaster.sqlite3）")] = None,
+    city: Annotated[str | None, typer.Option("--city", envvar="DISASTER_CITY",
+                                             help="市町村の団体コード（6 桁。データベースに 1 市町村だけなら省略可）")] = None,
 ) -> None:
     settings = get_settings()
     url = db or settings.db
-    ctx.obj = lambda: _store(url, settings.city_code)
+    chosen = city or settings.city
+    ctx.obj = lambda: _store(url, chosen)
 
 
-def _store(url: str, city_code: str) -> Store:
+def _store(url: str, city: str | None) -> Store:
     engine = make_engine(url)
-    return Store(engine, session_factory(engine), city_code)
+    return Store(engine, session_factory(engine), city)
 
 
 @contextmanager
@@ -109,10 +151,23 @@ def _print_report(report: imports.ImportReport) -> None:
 
 
 @app.command()
-def init(ctx: typer.Context) -> None:
-    """データベースを作成・更新し、市を登録します。"""
-    _run(ctx, lambda s: init_store(s.engine, s.sessions, s.city_code))
-    console.print("[green]✓[/green] データベースを準備しました。")
+def init(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Option(help="市町村名（省略時は市町村の設定ファイル、なければ import boundary の N03 から）")] = None,
+) -> None:
+    """データベースを作成・更新し、--city 団体コード の市町村を登録します（5 桁なら検査数字を補います）。"""
+
+    def action(store: Store) -> Any:
+        code = store.chosen_city if store.chosen_city is not None else store.city_code  # no --city: the store's city
+        return init_city(store.engine, store.sessions, code, name)
+
+    result = _run(ctx, action)
+    console.print(f"[green]✓[/green] データベースを準備しました。市町村: {result.name or '（名称未設定）'}（{result.code}）",
+                  highlight=False)
+    if not result.name:
+        console.print("  市町村名は `disaster import boundary N03のファイル` で設定されます（または --name）。", highlight=False)
+    elif result.profile_created:
+        console.print(f"  市町村の設定ファイル {result.profile} を作りました（連絡先などを記入してください）。", highlight=False)
 
 
 DEMO_DISTRICT = "安武"
@@ -125,34 +180,34 @@ def demo(
     out: Annotated[Path, typer.Option(help="作成物（マイプラン等）の出力先")] = Path("out"),
     outputs: Annotated[bool, typer.Option(help="読み込み後にサンプルの作成物も作る")] = True,
 ) -> None:
-    """同梱の久留米市デモデータ（架空の住民を含む）を読み込み、判定し、サンプルの作成物を作ります。"""
+    """同梱のデモデータ（架空の住民を含む）を読み込み（その市町村も登録します）、判定し、サンプルの作成物を作ります。"""
 
     def action(store: Store) -> None:
         with console.status("デモデータを読み込んでいます…") as status:
-            reports = load_demo(store.engine, store.sessions, bundle, lambda label: status.update(f"{label} を読み込み中…"))
-        for report in reports:
+            loaded = load_demo(store.engine, store.sessions, bundle, lambda label: status.update(f"{label} を読み込み中…"))
+        for report in loaded.reports:
             _print_report(report)
-        _print_stats(store_stats(store.sessions, store.city_code))
+        _print_stats(store_stats(store.sessions, loaded.city_code))
         if outputs:
-            _demo_outputs(store, out)
+            _demo_outputs(store.sessions, loaded.city_code, out)
 
     _run(ctx, action)
 
 
-def _demo_outputs(store: Store, out: Path) -> None:
+def _demo_outputs(sessions: sessionmaker[Session], city_code: str, out: Path) -> None:
     from disaster.usecases.plans import write_blank_form, write_district_plans  # optional extra "pdf"
 
     with Progress(console=console) as progress:
         task = progress.add_task(f"{DEMO_DISTRICT}校区のマイプラン", total=None)
-        report = write_district_plans(store.sessions, store.city_code, DEMO_DISTRICT, out / "plans" / DEMO_DISTRICT,
+        report = write_district_plans(sessions, city_code, DEMO_DISTRICT, out / "plans" / DEMO_DISTRICT,
                                       progress=lambda done, total: progress.update(task, completed=done, total=total))
-    write_blank_form(out / "plans" / "blank_form.pdf")
+    write_blank_form(out / "plans" / "blank_form.pdf", city_code)
     console.print(f"[green]✓[/green] マイプラン {len(report.written)} 人分: {out / 'plans' / DEMO_DISTRICT}（一覧 {report.index}）")
     console.print(f"[green]✓[/green] 手書き用の様式: {out / 'plans' / 'blank_form.pdf'}")
     from disaster.usecases.maps import write_all_maps, write_district_map  # optional extra "maps"
 
-    maps = write_all_maps(store.sessions, store.city_code, View.PUBLIC, out / "maps")
-    leader = write_district_map(store.sessions, store.city_code, DEMO_DISTRICT, View.LEADER,
+    maps = write_all_maps(sessions, city_code, View.PUBLIC, out / "maps")
+    leader = write_district_map(sessions, city_code, DEMO_DISTRICT, View.LEADER,
                                 out / "maps_leader" / f"{DEMO_DISTRICT}.html")
     console.print(f"[green]✓[/green] 公開用の地図 {len(maps.files)} ファイル: {out / 'maps' / 'index.html'}")
     console.print(f"[green]✓[/green] 校区リーダー用の地図（同意者のみ）: {leader}")
@@ -160,10 +215,10 @@ def _demo_outputs(store: Store, out: Path) -> None:
     from disaster.usecases.exercises import export_report, new_pack
     from disaster.usecases.exercises import report as exercise_report
 
-    pack = new_pack(store.sessions, store.city_code, DEMO_DISTRICT, ExerciseHazard.FLOOD, out / "exercise" / DEMO_DISTRICT,
+    pack = new_pack(sessions, city_code, DEMO_DISTRICT, ExerciseHazard.FLOOD, out / "exercise" / DEMO_DISTRICT,
                     dt.datetime(2026, 7, 8, 18, 0), seed=1, basemap=_dig_basemap())
     console.print(f"[green]✓[/green] 図上訓練の教材（{pack.scenario.title}）: {out / 'exercise' / DEMO_DISTRICT}")
-    result = exercise_report(store.sessions, store.city_code, 2024)
+    result = exercise_report(sessions, city_code, 2024)
     export_report(result, out / "exercise_report")
     console.print(f"[green]✓[/green] 図上訓練の集計（{result['year_label']} 参加者 {result['participants']:,} 人）: {out / 'exercise_report'}")
 
@@ -227,8 +282,7 @@ def plan(
     from disaster.usecases.plans import write_blank_form, write_plan  # optional extra "pdf"
 
     if blank:
-        with _user_errors():
-            pages = write_blank_form(out, large_print)
+        pages = _run(ctx, lambda s: write_blank_form(out, s.city_code, large_print))
         console.print(f"[green]✓[/green] 空欄の様式を {out} に書き出しました（{pages} ページ）。")
         return
     if resident_no is None:
@@ -372,7 +426,7 @@ def exercise_report(
     idle_years: Annotated[int, typer.Option(help="この年数、実施のない校区を表示")] = 3,
     out: Annotated[Path | None, typer.Option(help="CSV・Excel・グラフ（SVG）の出力フォルダ")] = None,
 ) -> None:
-    """図上訓練の参加者数（年度別・校区別・圏域別）と目標（令和12年度 1,100人）への進み具合。"""
+    """図上訓練の参加者数（年度別・校区別・圏域別）と、市町村の設定ファイルにある目標への進み具合。"""
     from disaster.exercises.tracking import parse_fiscal
     from disaster.usecases.exercises import export_report, report
 
@@ -425,7 +479,7 @@ def maps_command(
     view: ViewOption = "public",
     out: Annotated[Path, typer.Option(help="出力フォルダ")] = Path("maps"),
 ) -> None:
-    """全 46 校区の地図と市全体の地図、一覧ページを作ります。"""
+    """全校区の地図と市全体の地図、一覧ページを作ります。"""
     from disaster.usecases.maps import write_all_maps  # optional extra "maps"
 
     chosen = _view(view)

@@ -6,10 +6,30 @@ MLIT 重ねるハザードマップ colour palette, 災害対策基本法 49条�
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 
-KURUME_CITY_CODE = "402036"  # 団体コード with check digit (40203 + 6)
-KURUME_CITY_NAME = "久留米市"
+CHECK_DIGIT_WEIGHTS = (6, 5, 4, 3, 2)  # 全国地方公共団体コード (JIS X 0402) check digit, modulus 11
+
+
+def check_digit(code5: str) -> str:
+    """The check digit of a 5-digit 団体コード: the last digit of 11 − (weighted sum mod 11)."""
+    total = sum(int(digit) * weight for digit, weight in zip(code5, CHECK_DIGIT_WEIGHTS, strict=True))
+    return str((11 - total % 11) % 10)
+
+
+def city_code(text: str) -> str:
+    """The 6-digit 団体コード (with check digit) of ``text``: 6 digits are checked, 5 digits get
+    their check digit. Full-width digits are accepted; anything else is a ValueError (Japanese)."""
+    code = unicodedata.normalize("NFKC", text).strip()
+    if not code.isascii() or not code.isdigit() or len(code) not in (5, 6):
+        raise ValueError(f"団体コード「{text}」は 6 桁（検査数字つき）または 5 桁の数字です（総務省の全国地方公共団体コード）。")
+    if len(code) == 5:
+        return code + check_digit(code)
+    if check_digit(code[:5]) != code[5]:
+        raise ValueError(f"団体コード「{text}」の検査数字（6 桁目）が合いません: {code[:5]} の検査数字は "
+                         f"{check_digit(code[:5])} です（{code[:5]}{check_digit(code[:5])}）。")
+    return code
 
 # Japan's extent (incl. remote islands), for rejecting misplaced or unprojected data.
 JAPAN_BOUNDS = (122.0, 20.0, 154.0, 46.0)  # min lon, min lat, max lon, max lat

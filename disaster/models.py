@@ -92,8 +92,9 @@ class ConsultationCentre(Base):
     """A consultation centre (地域包括支援センター etc.) serving one or more 校区."""
 
     __tablename__ = "consultation_centre"
-    __table_args__ = (UniqueConstraint("kind", "name"),)
+    __table_args__ = (UniqueConstraint("city_code", "kind", "name"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    city_code: Mapped[str] = mapped_column(ForeignKey("city.code"))
     kind: Mapped[str] = mapped_column(String(20))  # key of codes.CENTRE_KINDS
     name: Mapped[str] = mapped_column(String(80))
     tel: Mapped[str | None] = mapped_column(String(20))
@@ -109,8 +110,9 @@ class Shelter(Base):
     """
 
     __tablename__ = "shelter"
+    __table_args__ = (UniqueConstraint("city_code", "code"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(40))
     city_code: Mapped[str] = mapped_column(ForeignKey("city.code"))
     gsi_shelter_id: Mapped[str | None] = mapped_column(String(20))  # 指定避難所 共通ID
     gsi_emergency_id: Mapped[str | None] = mapped_column(String(20))  # 指定緊急避難場所 共通ID
@@ -142,11 +144,13 @@ class Shelter(Base):
 
 
 class Dataset(Base):
-    """One imported file (or bundle): the data version that results are computed from."""
+    """One imported file (or bundle) of one city: the data version that results are computed from.
+    Hazard zones belong to the city of their dataset."""
 
     __tablename__ = "dataset"
-    __table_args__ = (UniqueConstraint("kind", "source"),)
+    __table_args__ = (UniqueConstraint("city_code", "kind", "source"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    city_code: Mapped[str] = mapped_column(ForeignKey("city.code"))
     kind: Mapped[str] = mapped_column(String(20))  # shelters, districts, hazards, residents, ...
     source: Mapped[str] = mapped_column(String(200))  # user-facing label, default: file name
     sha256: Mapped[str] = mapped_column(String(64))
@@ -306,10 +310,11 @@ class CareProfessional(Base):
 
 
 class AssessmentRun(Base):
-    """One run of the evacuation assessment: when, with which data versions and parameters."""
+    """One run of the evacuation assessment of one city: when, with which data versions and parameters."""
 
     __tablename__ = "assessment_run"
     id: Mapped[int] = mapped_column(primary_key=True)
+    city_code: Mapped[str] = mapped_column(ForeignKey("city.code"), index=True)
     computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     data_versions: Mapped[dict[str, Any]] = mapped_column(JSON)  # dataset source -> sha256
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -374,10 +379,10 @@ class Assessment(Base):
 
 
 class ExerciseSession(Base):
-    """A 図上訓練 held in a 校区: when, what hazard, who ran it, feedback (1–5 ratings)."""
+    """A 図上訓練 held in a 校区 (and so in its city): when, what hazard, who ran it, feedback (1–5 ratings)."""
 
     __tablename__ = "exercise_session"
-    __table_args__ = (UniqueConstraint("record_key"),)
+    __table_args__ = (UniqueConstraint("district_id", "record_key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     record_key: Mapped[str] = mapped_column(String(120))  # natural key: date|district|hazard|facilitator
     held_on: Mapped[dt.date] = mapped_column(Date, index=True)

@@ -167,3 +167,21 @@ def load_profile(city_code: str) -> CityProfile:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ProfileError(f"{path}: 設定の誤り — {problems}") from exc
+
+
+# --- H1 placeholder (issue 11): minimal ensure_profile so `disaster init --city` works on the
+# `store` branch. H4's full version in this file replaces it: resolve any conflict in favour of H4.
+def ensure_profile(code: str, name: str, prefecture: str | None = None) -> tuple[Path, bool]:
+    """The city's profile path and False if it has one; else write a minimal starter profile
+    (to ``$DISASTER_PROFILES_DIR``, default ``./cities``) and return its path and True."""
+    import os
+
+    if profile_path(code).is_file():
+        return profile_path(code), False
+    path = Path(os.environ.get("DISASTER_PROFILES_DIR", "cities")) / f"{code}.toml"
+    if path.is_file():
+        return path, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'code = "{code}"\nname = "{name}"\nprefecture = "{prefecture or ""}"\ncontacts = []\n',
+                    encoding="utf-8")
+    return path, True

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import shapely
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from disaster import geo
@@ -39,24 +39,36 @@ class NotReady(LookupError):
 def get_city(session: Session, code: str) -> City:
     city = session.get(City, code)
     if city is None:
-        raise NotReady(f"団体コード {code} の市町村が登録されていません。先に `disaster init` を実行してください。")
+        raise NotReady(f"団体コード {code} の市町村が登録されていません。"
+                       f"先に `disaster init --city {code}` で登録してください。")
     return city
 
 
-def ensure_city(session: Session, code: str, name: str) -> City:
+def cities(session: Session) -> list[tuple[str, str]]:
+    """Every registered city as (code, name), by code."""
+    return [(code, name) for code, name in session.execute(select(City.code, City.name).order_by(City.code))]
+
+
+def ensure_city(session: Session, code: str, name: str | None) -> City:
+    """Register the city (or rename it when ``name`` is given). A city without a name yet
+    gets it from the N03 file on ``import boundary``."""
     city = session.get(City, code)
     if city is None:
-        city = City(code=code, name=name)
+        city = City(code=code, name=name or "")
         session.add(city)
-        session.flush()
+    elif name:
+        city.name = name
+    session.flush()
     return city
 
 
-def record_dataset(session: Session, kind: str, source: str, sha256: str, count: int, is_demo: bool) -> Dataset:
-    """Create or refresh the dataset row for (kind, source): the data version of an import."""
-    dataset = session.scalar(select(Dataset).where(Dataset.kind == kind, Dataset.source == source))
+def record_dataset(session: Session, city_code: str, kind: str, source: str, sha256: str, count: int,
+                   is_demo: bool) -> Dataset:
+    """Create or refresh the city's dataset row for (kind, source): the data version of an import."""
+    dataset = session.scalar(select(Dataset).where(Dataset.city_code == city_code, Dataset.kind == kind,
+                                                   Dataset.source == source))
     if dataset is None:
-        dataset = Dataset(kind=kind, source=source)
+        dataset = Dataset(city_code=city_code, kind=kind, source=source)
         session.add(dataset)
     dataset.sha256, dataset.feature_count, dataset.is_demo = sha256, count, is_demo
     dataset.imported_at = dt.datetime.now(dt.UTC)
@@ -126,7 +138,8 @@ def upsert_districts(
     session: Session, city_code: str, records: Iterable[DistrictRecord], source: str, is_demo: bool
 ) -> tuple[int, int]:
     existing = {d.name: d for d in session.scalars(select(District).where(District.city_code == city_code))}
-    centres = {(c.kind, c.name): c for c in session.scalars(select(ConsultationCentre))}
+    centres = {(c.kind, c.name): c
+               for c in session.scalars(select(ConsultationCentre).where(ConsultationCentre.city_code == city_code))}
     created = updated = 0
     for record in records:
         district = existing.get(record.name)
@@ -145,7 +158,7 @@ def upsert_districts(
             for kind, name, tel, fax in record.centres:
                 centre = centres.get((kind, name))
                 if centre is None:
-                    centre = ConsultationCentre(kind=kind, name=name)
+                    centre = ConsultationCentre(city_code=city_code, kind=kind, name=name)
                     session.add(centre)
                     centres[(kind, name)] = centre
                 centre.tel, centre.fax = tel, fax
@@ -159,6 +172,12 @@ def set_boundary(session: Session, city: City, boundary: shapely.Geometry, sourc
     city.boundary = geo.wkb(boundary)
     city.boundary_source = source
     session.flush()
+
+
+def city_zones(city_code: str, *columns: Any) -> Select[Any]:
+    """Select ``columns`` of the hazard zones of the city (they belong to it through their dataset)."""
+    return (select(*columns).select_from(HazardZone).join(Dataset, HazardZone.dataset_id == Dataset.id)
+            .where(Dataset.city_code == city_code))
 
 
 def replace_hazard_zones(session: Session, dataset: Dataset, records: Sequence[HazardRecord]) -> int:
@@ -289,13 +308,25 @@ def upsert_supporters(
     return len(inserts), len(updates)
 
 
-def table_counts(session: Session) -> dict[str, int]:
-    models = {
-        "districts": District, "consultation_centres": ConsultationCentre, "shelters": Shelter,
-        "hazard_zones": HazardZone, "residents": Resident, "supporters": Supporter,
-        "emergency_contacts": EmergencyContact, "care_professionals": CareProfessional,
-        "welfare_agreements": WelfareAgreement, "datasets": Dataset,
+def table_counts(session: Session, city_code: str) -> dict[str, int]:
+    """Rows of the city per table."""
+    of_residents = select(Resident.id).where(Resident.city_code == city_code)
+    queries = {
+        "districts": select(func.count()).select_from(District).where(District.city_code == city_code),
+        "consultation_centres": select(func.count()).select_from(ConsultationCentre)
+        .where(ConsultationCentre.city_code == city_code),
+        "shelters": select(func.count()).select_from(Shelter).where(Shelter.city_code == city_code),
+        "hazard_zones": city_zones(city_code, func.count()),
+        "residents": select(func.count()).select_from(Resident).where(Resident.city_code == city_code),
+        "supporters": select(func.count()).select_from(Supporter).where(Supporter.city_code == city_code),
+        "emergency_contacts": select(func.count()).select_from(EmergencyContact)
+        .where(EmergencyContact.resident_id.in_(of_residents)),
+        "care_professionals": select(func.count()).select_from(CareProfessional)
+        .where(CareProfessional.resident_id.in_(of_residents)),
+        "welfare_agreements": select(func.count()).select_from(WelfareAgreement)
+        .where(WelfareAgreement.resident_id.in_(of_residents)),
+        "datasets": select(func.count()).select_from(Dataset).where(Dataset.city_code == city_code),
+        "resident_supporter_links": select(func.count()).select_from(resident_supporter)
+        .where(resident_supporter.c.resident_id.in_(of_residents)),
     }
-    counts = {name: session.scalar(select(func.count()).select_from(model)) or 0 for name, model in models.items()}
-    counts["resident_supporter_links"] = session.scalar(select(func.count()).select_from(resident_supporter)) or 0
-    return counts
+    return {name: session.scalar(query) or 0 for name, query in queries.items()}

@@ -17,7 +17,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DISASTER_", env_file=".env", extra="ignore")
 
     db: str = "sqlite:///disaster.sqlite3"
-    city_code: str = "402036"
+    # The city commands work on (団体コード, DISASTER_CITY or --city); unset: the store's only city.
+    city: str | None = None
 
     # Basemap tiles for the static maps (maps/tiles.py): an XYZ URL template, its attribution, the
     # zoom levels maps may use, a per-request timeout (s), the disk cache (default: the user cache),

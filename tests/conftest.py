@@ -23,7 +23,6 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster.codes import KURUME_CITY_CODE
 from disaster.db import make_engine, session_factory
 from disaster.usecases.setup import init_store
 
@@ -32,6 +31,8 @@ from disaster.usecases.setup import init_store
 os.environ["DISASTER_TILE_OFFLINE"] = "1"
 os.environ["DISASTER_TILE_CACHE_DIR"] = tempfile.mkdtemp(prefix="disaster-test-tiles-")
 
+KURUME = "402036"  # the demo city's 団体コード (the code no longer names any city)
+KURUME_NAME = "久留米市"
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 BUNDLE = ROOT / "data" / "kurume_demo"
@@ -42,7 +43,7 @@ class Store:
     url: str
     engine: Engine
     sessions: sessionmaker[Session]
-    city_code: str = KURUME_CITY_CODE
+    city_code: str = KURUME
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +133,7 @@ def store(database_url: str) -> Iterator[Store]:
     """An initialised store (schema migrated, Kurume registered)."""
     engine = make_engine(database_url)
     sessions = session_factory(engine)
-    init_store(engine, sessions)
+    init_store(engine, sessions, KURUME, KURUME_NAME)
     yield Store(database_url, engine, sessions)
     engine.dispose()
 

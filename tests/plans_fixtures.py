@@ -13,7 +13,6 @@ import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster.codes import KURUME_CITY_CODE
 from disaster.models import (
     Assessment,
     AssessmentRun,
@@ -25,6 +24,7 @@ from disaster.models import (
     WelfareAgreement,
 )
 from disaster.plans.context import load_residents, plan_contexts
+from tests.conftest import KURUME
 
 TODAY = dt.date(2026, 11, 25)
 X0, Y0 = 130.55, 33.30
@@ -37,7 +37,7 @@ def _bbox(geom: shapely.Geometry) -> dict[str, float]:
 
 
 def _shelter(code: str, name: str, lon: float, lat: float, **fields: Any) -> Shelter:
-    return Shelter(code=code, city_code=KURUME_CITY_CODE, name=name, address=f"{name}の所在地 1-1", lon=lon, lat=lat,
+    return Shelter(code=code, city_code=KURUME, name=name, address=f"{name}の所在地 1-1", lon=lon, lat=lat,
                    source="test", **({"is_designated_shelter": True} | fields))
 
 
@@ -64,7 +64,7 @@ def _resident(number: str, name: str, district: District, **fields: Any) -> Resi
         "source": "test", "is_demo": True,
     }
     base |= fields
-    return Resident(city_code=KURUME_CITY_CODE, resident_no=number, name=name, district_id=district.id, **base)
+    return Resident(city_code=KURUME, resident_no=number, name=name, district_id=district.id, **base)
 
 
 @dataclass
@@ -95,7 +95,7 @@ def build(sessions: sessionmaker[Session]) -> None:
     """Insert the district, shelters, residents, supporters and assessments of SCENARIOS."""
     with sessions() as session, session.begin():
         area = shapely.box(X0, Y0, X0 + 0.03, Y0 + 0.03)
-        district = District(city_code=KURUME_CITY_CODE, name=DISTRICT, source="test", is_demo=True, **_bbox(area))
+        district = District(city_code=KURUME, name=DISTRICT, source="test", is_demo=True, **_bbox(area))
         session.add(district)
         school = _shelter("T-S1", "手作り小学校", X0 + 0.008, Y0 + 0.006, barrier_free=True, hazard_flood=True,
                           hazard_landslide=True, usable_floors=3)
@@ -103,13 +103,13 @@ def build(sessions: sessionmaker[Session]) -> None:
         welfare = _shelter("T-W1", "福祉ホームてづくり", X0 + 0.02, Y0 + 0.02, is_welfare_shelter=True,
                            is_designated_shelter=False, accepted_groups="要介護者", backup_power=True)
         session.add_all([school, hall, welfare])
-        run = AssessmentRun(computed_at=dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC), data_versions={}, parameters={},
+        run = AssessmentRun(city_code=KURUME, computed_at=dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC), data_versions={}, parameters={},
                             resident_count=len(SCENARIOS))
         session.add(run)
         session.flush()
-        helper = Supporter(city_code=KURUME_CITY_CODE, supporter_no="T-H1", name="近所 花子", address="手作り町 5-6",
+        helper = Supporter(city_code=KURUME, supporter_no="T-H1", name="近所 花子", address="手作り町 5-6",
                            phone="0942-00-1111", relation="近所", consent=True, source="test")
-        helper_no_address = Supporter(city_code=KURUME_CITY_CODE, supporter_no="T-H2", name="遠方 次郎", address=None,
+        helper_no_address = Supporter(city_code=KURUME, supporter_no="T-H2", name="遠方 次郎", address=None,
                                       phone="0942-00-2222", relation="長男", consent=False, source="test")
         session.add_all([helper, helper_no_address])
 

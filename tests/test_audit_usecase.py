@@ -128,7 +128,7 @@ def _small_city(store, assessment: dict[str, Any], agreement: bool = False) -> N
     """One 校区, a landslide zone over shelter 2, a 福祉避難所, one resident with complete data."""
     with store.sessions() as session, session.begin():
         district = District(city_code=store.city_code, name="テスト校区", source="test", **_bbox(cell(0, 0, 6, 6)))
-        dataset = Dataset(kind="hazards", source="test", sha256="0" * 64, feature_count=1,
+        dataset = Dataset(city_code=store.city_code, kind="hazards", source="test", sha256="0" * 64, feature_count=1,
                           imported_at=dt.datetime.now(dt.UTC))
         session.add_all([district, dataset])
         session.flush()
@@ -149,7 +149,7 @@ def _small_city(store, assessment: dict[str, Any], agreement: bool = False) -> N
         session.flush()
         if agreement:
             session.add(WelfareAgreement(resident_id=person.id, shelter_id=welfare.id, agreed_on=dt.date(2026, 4, 1)))
-        run = AssessmentRun(computed_at=dt.datetime.now(dt.UTC), data_versions={}, parameters={}, resident_count=1)
+        run = AssessmentRun(city_code=store.city_code, computed_at=dt.datetime.now(dt.UTC), data_versions={}, parameters={}, resident_count=1)
         session.add(run)
         session.flush()
         ids = {"safe": safe.id, "unsafe": unsafe.id, "welfare": welfare.id}

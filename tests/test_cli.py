@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from disaster.cli import app
-from tests.conftest import BUNDLE
+from tests.conftest import BUNDLE, KURUME
 from tests.helpers import write_csv
 
 runner = CliRunner()
@@ -15,7 +15,7 @@ runner = CliRunner()
 
 def test_import_before_init_explains_what_to_do(tmp_path: Path) -> None:
     env = {"DISASTER_DB": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
-    result = runner.invoke(app, ["init"], env=env)
+    result = runner.invoke(app, ["init", "--city", KURUME], env=env)
     assert result.exit_code == 0
     result = runner.invoke(app, ["import", "residents", str(BUNDLE / "residents.csv")], env=env)
     assert result.exit_code == 1
@@ -24,7 +24,7 @@ def test_import_before_init_explains_what_to_do(tmp_path: Path) -> None:
 
 def test_rejected_import_lists_rows_and_exits_nonzero(database_url: str, tmp_path: Path) -> None:
     env = {"DISASTER_DB": database_url}
-    for args in (["init"], ["import", "boundary", str(BUNDLE / "city_boundary.geojson")],
+    for args in (["init", "--city", KURUME], ["import", "boundary", str(BUNDLE / "city_boundary.geojson")],
                  ["import", "districts", str(BUNDLE / "districts.geojson"), "--table", str(BUNDLE / "district_centres.csv")]):
         result = runner.invoke(app, args, env=env)
         assert result.exit_code == 0, result.output
@@ -43,7 +43,7 @@ def test_rejected_import_lists_rows_and_exits_nonzero(database_url: str, tmp_pat
 
 def test_missing_file_and_unknown_format_are_errors_not_tracebacks(tmp_path: Path) -> None:
     env = {"DISASTER_DB": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
-    runner.invoke(app, ["init"], env=env)
+    runner.invoke(app, ["init", "--city", KURUME], env=env)
     result = runner.invoke(app, ["import", "hazards", str(tmp_path / "nope.geojson")], env=env)
     assert result.exit_code == 1 and "ファイルがありません" in result.stderr
     (tmp_path / "x.txt").write_text("not a table", encoding="utf-8")

@@ -22,6 +22,7 @@ from disaster.plans.timeline import TimelineInput, build_rows, level_colours, st
 from disaster.profile import load_profile
 from disaster.usecases.setup import init_store
 from tests import plans_fixtures as F
+from tests.conftest import KURUME
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     path: Path = tmp_path_factory.mktemp("built") / "plans.sqlite3"
     engine = make_engine(f"sqlite:///{path}")
     sessions = session_factory(engine)
-    init_store(engine, sessions)
+    init_store(engine, sessions, KURUME)
     F.build(sessions)
     yield sessions
     engine.dispose()

@@ -20,6 +20,7 @@ from disaster.plans.render import PlanRenderer
 from disaster.usecases.plans import map_data, write_blank_form, write_district_plans, write_plan
 from disaster.usecases.setup import init_store
 from tests import plans_fixtures as F
+from tests.conftest import KURUME
 
 # Every item the law (49条の14③) and the 取組指針 様式例 list, as printed labels
 STATUTORY_LABELS = ("支援者", "住所", "電話", "経路（道順）", "避難情報の", "受け取り方", "日中", "夜間", "デイサービス",
@@ -33,7 +34,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str, 
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     sessions = session_factory(engine)
-    init_store(engine, sessions)
+    init_store(engine, sessions, KURUME)
     F.build(sessions)
     yield sessions, url, path.parent
     engine.dispose()
@@ -178,7 +179,7 @@ def test_cli_plans_drafts_flag(built, tmp_path: Path) -> None:
 
 def test_blank_form_has_every_statutory_item_and_all_warning_names(tmp_path: Path) -> None:
     out = tmp_path / "blank.pdf"
-    pages = write_blank_form(out, today=F.TODAY)
+    pages = write_blank_form(out, KURUME, today=F.TODAY)
     text = _text(F.pdf_pages(out))
     assert pages <= 3
     for label in STATUTORY_LABELS + ("訪問看護", "医療機器の業者", "□防災行政無線", "□一戸建て", "□共同住宅"):
@@ -210,7 +211,7 @@ def test_large_print_scales_everything_and_keeps_three_pages_without_split_table
     sessions, _, _ = built
     plans = F.contexts(sessions, *F.SCENARIOS)
     with sessions() as session:
-        renderer = PlanRenderer(map_data(session, None))
+        renderer = PlanRenderer(map_data(session, KURUME, None))
     for key, plan in plans.items():
         normal = renderer.document(plan)
         large = renderer.document(plan, large_print=True)
@@ -246,7 +247,7 @@ def test_level_colours_are_printed(built) -> None:
     sessions, _, _ = built
     plan = F.contexts(sessions, "leave_walk")["leave_walk"]
     with sessions() as session:
-        renderer = PlanRenderer(map_data(session, None))
+        renderer = PlanRenderer(map_data(session, KURUME, None))
     html = renderer.pdf.html("plan.html.j2", renderer.context(plan))
     for colour, text in (("#F2E700", "#000000"), ("#FF2800", "#FFFFFF"), ("#AA00AA", "#FFFFFF"), ("#0C000C", "#FFFFFF")):
         assert f"background: {colour}; color: {text}" in html

@@ -83,7 +83,7 @@ def _render_with(store, resident_no: str, **overrides) -> tuple[bytes, AssetFetc
     with store.sessions() as session:
         resident = session.scalars(select(Resident).where(Resident.resident_no == resident_no)).one()
         (plan,) = plan_contexts(session, load_residents(session, [resident.id]), dt.date(2026, 4, 1))
-        data = map_data(session, (resident.lon - 0.02, resident.lat - 0.02, resident.lon + 0.02, resident.lat + 0.02))
+        data = map_data(session, store.city_code, (resident.lon - 0.02, resident.lat - 0.02, resident.lon + 0.02, resident.lat + 0.02))
     plan["person"].update(overrides)
     renderer = PlanRenderer(data)
     pdf, _ = renderer.render(plan)
@@ -126,7 +126,7 @@ def test_missing_data_prints_blanks_not_none(demo_store, tmp_path: Path) -> None
 
 def test_blank_form_and_large_print(demo_store, rendered, tmp_path: Path) -> None:
     blank = tmp_path / "blank.pdf"
-    write_blank_form(blank)
+    write_blank_form(blank, demo_store.city_code)
     text = _text(blank)
     assert "署名" in text and "None" not in text and "レベル3" in text
     path, resident = rendered
@@ -159,7 +159,7 @@ def test_one_bad_record_is_reported_and_the_rest_complete(demo_store, tmp_path: 
         ids = list(session.scalars(select(Resident.id).join(District).where(District.name == "荒木")
                                    .order_by(Resident.resident_no)))[:6]
         plans = plan_contexts(session, load_residents(session, ids), dt.date(2026, 4, 1))
-        data = map_data(session, None)
+        data = map_data(session, demo_store.city_code, None)
     victim = plans[2]["resident_no"]
     plans[2]["home"] = {"lon": "壊れた座標", "lat": None}  # a corrupt record: its map cannot be drawn
     report = render_plans(plans, data, tmp_path, workers=2)

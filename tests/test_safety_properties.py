@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 from disaster.analysis import engine
 from disaster.analysis.travel import RoadNetwork
 from disaster.audit import AuditInputs, Kind, Violation, check_assessments
-from disaster.codes import CARE_LEVELS, KURUME_CITY_CODE, MEDICAL_DEVICES, MOBILITY_LEVELS, HazardLayer
+from disaster.codes import CARE_LEVELS, MEDICAL_DEVICES, MOBILITY_LEVELS, HazardLayer
 from disaster.profile import WalkLimits, load_profile
 from tests.audit_fixtures import X0, Y0, D, at, cell, resident, shelter, welfare_shelter, zone, zones
+from tests.conftest import KURUME
 
 GRID = 6  # cells per side (about 6 km)
 DEPTH_LAYERS = (HazardLayer.FLOOD_L1_DEPTH, HazardLayer.FLOOD_L2_DEPTH, HazardLayer.INLAND_FLOOD)
@@ -37,7 +38,7 @@ def _parameters(night: bool = False) -> Any:
     """The engine's parameters from the city profile (or its defaults, for an engine without)."""
     names = {f.name for f in dataclasses.fields(engine.AssessmentParameters)}
     if "evacuation" in names:
-        return engine.AssessmentParameters(evacuation=load_profile(KURUME_CITY_CODE).evacuation,  # type: ignore[call-arg]
+        return engine.AssessmentParameters(evacuation=load_profile(KURUME).evacuation,  # type: ignore[call-arg]
                                            night=night)
     from disaster.analysis.travel import TravelParameters  # the engine before issue 10
 

@@ -17,7 +17,7 @@ def test_migrations_build_exactly_the_models_schema(store) -> None:
 
 
 def test_init_is_idempotent(store) -> None:
-    init_store(store.engine, store.sessions)
+    init_store(store.engine, store.sessions, store.city_code)
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM city")).scalar() == 1
 

@@ -21,7 +21,7 @@ from disaster.cli import app
 from disaster.geo import METRIC_CRS
 from disaster.pdf.fetcher import decode_image_data_uri
 from maps.tiles import TileSource, TooManyTiles, lonlat_to_mercator, tile_range
-from tests.conftest import BUNDLE
+from tests.conftest import BUNDLE, KURUME
 from tests.tile_server import (
     TileServer,
     global_pixel,
@@ -176,7 +176,7 @@ def test_prefill_counts_and_refuses_huge_requests(tile_server: TileServer, tmp_p
 
 def _store_with_districts(tmp_path: Path) -> dict[str, str]:
     env = {"DISASTER_DB": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
-    for args in (["init"], ["import", "boundary", str(BUNDLE / "city_boundary.geojson")],
+    for args in (["init", "--city", KURUME], ["import", "boundary", str(BUNDLE / "city_boundary.geojson")],
                  ["import", "districts", str(BUNDLE / "districts.geojson"), "--table", str(BUNDLE / "district_centres.csv")]):
         result = CliRunner().invoke(app, args, env=env)
         assert result.exit_code == 0, result.output

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from disaster.settings import PROJECT_ROOT, get_settings
+from disaster.settings import DEMO_DATA_DIR, PROJECT_ROOT
 
 SPECS_DIR = PROJECT_ROOT / "data" / "demo"
 
@@ -69,6 +70,6 @@ def spec_path(city_code: str) -> Path:
 
 @lru_cache
 def load_spec(city_code: str | None = None) -> DemoSpec:
-    """The demo spec of ``city_code`` (default: the configured city)."""
-    path = spec_path(city_code or get_settings().city_code)
+    """The demo spec of ``city_code`` (default: the city of the bundled demo)."""
+    path = spec_path(city_code or json.loads((DEMO_DATA_DIR / "manifest.json").read_text(encoding="utf-8"))["city_code"])
     return DemoSpec.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))

@@ -54,9 +54,9 @@ def load_inputs(session: Session, city_code: str) -> AssessmentInputs:
         session.execute(select(*Shelter.__table__.columns).where(Shelter.city_code == city_code)).all(),
         columns=list(SHELTER_COLUMNS),
     )
-    zone_rows = session.execute(
-        select(HazardZone.layer, HazardZone.rank, HazardZone.landslide_kind, HazardZone.landslide_class, HazardZone.geom)
-    ).all()
+    zone_rows = session.execute(repo.city_zones(
+        city_code, HazardZone.layer, HazardZone.rank, HazardZone.landslide_kind, HazardZone.landslide_class, HazardZone.geom
+    )).all()
     zones = gpd.GeoDataFrame(
         pd.DataFrame([r[:4] for r in zone_rows], columns=["layer", "rank", "landslide_kind", "landslide_class"]),
         geometry=shapely.from_wkb([r.geom for r in zone_rows]) if zone_rows else [],
@@ -69,7 +69,11 @@ def load_inputs(session: Session, city_code: str) -> AssessmentInputs:
         ).all(),
         columns=["id", "lon", "lat", "relation", "consent"],
     )
-    links = pd.DataFrame(session.execute(select(resident_supporter)).all(), columns=["resident_id", "supporter_id"])
+    links = pd.DataFrame(
+        session.execute(select(resident_supporter).join(Resident, resident_supporter.c.resident_id == Resident.id)
+                        .where(Resident.city_code == city_code)).all(),
+        columns=["resident_id", "supporter_id"],
+    )
     agreements = pd.DataFrame(
         session.execute(
             select(WelfareAgreement.resident_id, WelfareAgreement.shelter_id, WelfareAgreement.agreed_on)
@@ -81,8 +85,18 @@ def load_inputs(session: Session, city_code: str) -> AssessmentInputs:
     return AssessmentInputs(residents, shelters, zones, supporters, links, agreements)
 
 
-def _data_versions(session: Session) -> dict[str, str]:
-    return {f"{d.kind}:{d.source}": d.sha256 for d in session.scalars(select(Dataset).order_by(Dataset.id))}
+def _data_versions(session: Session, city_code: str) -> dict[str, str]:
+    return {f"{d.kind}:{d.source}": d.sha256
+            for d in session.scalars(select(Dataset).where(Dataset.city_code == city_code).order_by(Dataset.id))}
+
+
+def latest_run(session: Session, city_code: str) -> AssessmentRun:
+    """The city's latest assessment run (NotReady when the city has none)."""
+    run = session.scalar(select(AssessmentRun).where(AssessmentRun.city_code == city_code)
+                         .order_by(AssessmentRun.id.desc()).limit(1))
+    if run is None:
+        raise repo.NotReady("判定結果がありません。`disaster assess` を実行してください。")
+    return run
 
 
 def _clean(value: Any) -> Any:
@@ -100,7 +114,7 @@ def run_assessment(
     road_graph: Path | None = None,
     night: bool = False,
 ) -> int:
-    """Assess every resident of the city and replace the stored results; returns the run id.
+    """Assess every resident of the city and replace the city's stored results; returns the run id.
     The parameters come from the city profile's ``[evacuation]`` section unless given."""
     params = params or AssessmentParameters(evacuation=load_profile(city_code).evacuation, night=night)
     network = RoadNetwork.from_graphml(road_graph) if road_graph else None
@@ -115,13 +129,14 @@ def run_assessment(
         result[column] = result[column].astype(object).where(result[column] > 0, None)
     with sessions() as session, session.begin():
         run = AssessmentRun(
-            computed_at=dt.datetime.now(dt.UTC), data_versions=_data_versions(session),
+            city_code=city_code, computed_at=dt.datetime.now(dt.UTC), data_versions=_data_versions(session, city_code),
             parameters=params.as_dict() | {"road_graph": road_graph.name if road_graph else None},
             resident_count=len(result),
         )
         session.add(run)
         session.flush()
-        session.execute(delete(Assessment))
+        session.execute(delete(Assessment).where(
+            Assessment.resident_id.in_(select(Resident.id).where(Resident.city_code == city_code))))
         records = [
             {key: _clean(value) for key, value in row.items()} | {"run_id": run.id}
             for row in result.to_dict("records")
@@ -142,9 +157,7 @@ def refresh_if_residents(sessions: sessionmaker[Session], city_code: str) -> int
 def summary(sessions: sessionmaker[Session], city_code: str, district: str | None = None) -> dict[str, Any]:
     """Per-district counts from the stored records: by decision, by hazard, 福祉避難所, supporters."""
     with sessions() as session:
-        run = session.scalar(select(AssessmentRun).order_by(AssessmentRun.id.desc()))
-        if run is None:
-            raise repo.NotReady("判定結果がありません。`disaster assess` を実行してください。")
+        run = latest_run(session, city_code)
         query = (
             select(District.name, District.area, Assessment)
             .join(Resident, Assessment.resident_id == Resident.id)
@@ -152,7 +165,7 @@ def summary(sessions: sessionmaker[Session], city_code: str, district: str | Non
             .where(Resident.city_code == city_code)
         )
         if district is not None:
-            if session.scalar(select(District.id).where(District.name == district)) is None:
+            if session.scalar(select(District.id).where(District.city_code == city_code, District.name == district)) is None:
                 raise repo.NotReady(f"校区「{district}」は登録されていません。")
             query = query.where(District.name == district)
         rows = session.execute(query).all()
@@ -161,6 +174,7 @@ def summary(sessions: sessionmaker[Session], city_code: str, district: str | Non
                 select(District.name, func.count(func.distinct(resident_supporter.c.supporter_id)))
                 .join(Resident, Resident.district_id == District.id)
                 .join(resident_supporter, resident_supporter.c.resident_id == Resident.id)
+                .where(District.city_code == city_code)
                 .group_by(District.name)
             ).all()
         )

@@ -17,7 +17,6 @@ from disaster import repo
 from disaster.audit import KIND_LABELS, RULE_LABELS, AuditInputs, Kind, Rule, Violation, audit
 from disaster.models import (
     Assessment,
-    AssessmentRun,
     District,
     HazardZone,
     Resident,
@@ -25,6 +24,7 @@ from disaster.models import (
     WelfareAgreement,
 )
 from disaster.profile import load_profile
+from disaster.usecases.assess import latest_run
 
 ASSESSMENT_FIELDS = tuple(c.name for c in Assessment.__table__.columns if c.name != "run_id")
 SHELTER_FIELDS = ("id", "code", "name", "lon", "lat", "hazard_flood", "usable_floors", "is_welfare_shelter",
@@ -89,9 +89,7 @@ def audit_plans(sessions: sessionmaker[Session], city_code: str, district: str |
     with sessions() as session, session.begin():
         try:
             repo.get_city(session, city_code)
-            run = session.scalar(select(AssessmentRun).order_by(AssessmentRun.id.desc()))
-            if run is None:
-                raise repo.NotReady("判定結果がありません。`disaster assess` を実行してください。")
+            run = latest_run(session, city_code)
             query = (select(Resident).join(District, Resident.district_id == District.id)
                      .where(Resident.city_code == city_code)
                      .options(selectinload(Resident.supporters), selectinload(Resident.emergency_contacts),
@@ -137,9 +135,12 @@ def _inputs(session: Session, city_code: str, residents: list[Resident]) -> Audi
                                columns=list(ASSESSMENT_FIELDS))
     shelters = pd.DataFrame(session.execute(select(*(getattr(Shelter, c) for c in SHELTER_FIELDS))
                                             .where(Shelter.city_code == city_code)).all(), columns=list(SHELTER_FIELDS))
-    zone_rows = session.execute(select(HazardZone.layer, HazardZone.rank, HazardZone.landslide_class, HazardZone.geom)).all()
+    zone_rows = session.execute(repo.city_zones(city_code, HazardZone.layer, HazardZone.rank, HazardZone.landslide_class,
+                                                HazardZone.geom)).all()
     zones = gpd.GeoDataFrame(pd.DataFrame([r[:3] for r in zone_rows], columns=["layer", "rank", "landslide_class"]),
                              geometry=shapely.from_wkb([r.geom for r in zone_rows]) if zone_rows else [], crs=4326)
-    agreements = pd.DataFrame(session.execute(select(WelfareAgreement.resident_id, WelfareAgreement.shelter_id)).all(),
+    agreements = pd.DataFrame(session.execute(select(WelfareAgreement.resident_id, WelfareAgreement.shelter_id)
+                                              .join(Resident, WelfareAgreement.resident_id == Resident.id)
+                                              .where(Resident.city_code == city_code)).all(),
                               columns=["resident_id", "shelter_id"])
     return AuditInputs(assessments, people, shelters, zones, agreements)

@@ -1,9 +1,10 @@
-"""Loading the bundled Kurume demo dataset through the real importers."""
+"""Loading the bundled demo dataset (its city included) through the real importers."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -13,7 +14,13 @@ from disaster.codes import HazardLayer
 from disaster.demodata.people import TODAY
 from disaster.usecases import imports
 from disaster.usecases.exercises import import_sessions
-from disaster.usecases.setup import init_store
+from disaster.usecases.setup import init_city
+
+
+@dataclass
+class DemoLoad:
+    city_code: str  # the bundle's city, registered by the load
+    reports: list[imports.ImportReport] = field(default_factory=list)
 
 
 def load_demo(
@@ -21,13 +28,15 @@ def load_demo(
     sessions: sessionmaker[Session],
     bundle: Path,
     progress: Callable[[str], None] = lambda _: None,
-) -> list[imports.ImportReport]:
-    """Create the store if needed and (re)load every file of the bundle; idempotent."""
+) -> DemoLoad:
+    """Create the store if needed, register the bundle's city (named by its profile) and
+    (re)load every file of the bundle; idempotent."""
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     city = manifest["city_code"]
     files = manifest["files"]
-    init_store(engine, sessions, city)
-    reports = []
+    init_city(engine, sessions, city)
+    loaded = DemoLoad(city)
+    reports = loaded.reports
 
     def step(label: str, action: Callable[[], imports.ImportReport]) -> None:
         progress(label)
@@ -41,7 +50,7 @@ def load_demo(
         if entry["kind"] == "hazards":
             layer = HazardLayer(entry["layer"]) if "layer" in entry else None
             progress(f"災害区域 {name}")
-            reports.append(imports.import_hazards(sessions, [bundle / name], layer=layer, is_demo=True))
+            reports.append(imports.import_hazards(sessions, [bundle / name], layer=layer, is_demo=True, city_code=city))
     step("名簿", lambda: imports.import_residents(
         sessions, bundle / "residents.csv", city, is_demo=True, today=TODAY))
     step("避難支援等実施者", lambda: imports.import_supporters(
@@ -50,4 +59,4 @@ def load_demo(
         progress("図上訓練の記録")
         created, updated = import_sessions(sessions, city, bundle / "exercise_sessions.csv", is_demo=True)
         reports.append(imports.ImportReport("exercises", ["exercise_sessions.csv"], created, updated))
-    return reports
+    return loaded

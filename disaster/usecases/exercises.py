@@ -70,9 +70,9 @@ HAZARD_NAMES = {"洪水": ExerciseHazard.FLOOD, "内水": ExerciseHazard.INLAND,
                 "地震": ExerciseHazard.EARTHQUAKE, **{h.value: h for h in ExerciseHazard}}
 
 
-def _zones(session: Session, bounds: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
-    query = select(HazardZone.layer, HazardZone.rank, HazardZone.landslide_kind, HazardZone.landslide_class,
-                   HazardZone.river_name, HazardZone.geom)
+def _zones(session: Session, city_code: str, bounds: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+    query = repo.city_zones(city_code, HazardZone.layer, HazardZone.rank, HazardZone.landslide_kind,
+                            HazardZone.landslide_class, HazardZone.river_name, HazardZone.geom)
     if bounds is not None:
         minx, miny, maxx, maxy = bounds
         query = query.where(HazardZone.max_lon >= minx, HazardZone.min_lon <= maxx,
@@ -117,7 +117,7 @@ def _shelter_safety(session: Session, city_code: str, area: shapely.Geometry) ->
                 if area.contains(shapely.Point(s.lon, s.lat))]
     if not shelters:
         return []
-    exposure = HazardIndex(_zones(session, area.bounds)).exposure(
+    exposure = HazardIndex(_zones(session, city_code, area.bounds)).exposure(
         np.array([s.lon for s in shelters]), np.array([s.lat for s in shelters]))
     safety = destination_safety(exposure, pd.DataFrame({"hazard_flood": [s.hazard_flood for s in shelters],
                                                         "usable_floors": [s.usable_floors for s in shelters]}))
@@ -191,7 +191,7 @@ def district_facts(session: Session, city_code: str, district_name: str, hazard:
     places.sort(key=lambda p: (not p.inside, p.name))
     # the nearest safe shelters of other 校区 (広域避難), after the district's own
     places += [p for _, p in sorted(outside, key=lambda o: o[0])[:OUTSIDE_SAFE]]
-    zones = _zones(session, geometry.bounds)
+    zones = _zones(session, city_code, geometry.bounds)
     landslide: dict[str, str] = {}
     for name, layer, g in zip(zones["river_name"], zones["layer"], zones.geometry, strict=True):
         if layer == HazardLayer.LANDSLIDE.value and name and g.intersects(geometry) and name not in landslide:
@@ -247,7 +247,7 @@ def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, haz
         facts = district_facts(session, city_code, district, hazard, closed_session)
         row = session.scalars(select(District).where(District.city_code == city_code, District.name == district)).one()
         geometry = shapely.from_wkb(row.geom)
-        zones = _zones(session, _metric_buffer(geometry, 1500).bounds)
+        zones = _zones(session, city_code, _metric_buffer(geometry, 1500).bounds)
         dig_shelters = [DigShelter(i.shelter.name, i.shelter.lon, i.shelter.lat, i.safe or hazard == ExerciseHazard.EARTHQUAKE,
                                    i.shelter.is_welfare_shelter)
                         for i in _shelter_safety(session, city_code, _metric_buffer(geometry, DIG_SHELTER_REACH_M))]
@@ -329,7 +329,8 @@ def _store_session(session: Session, city_code: str, data: SessionInput, source:
     district = session.scalars(select(District).where(District.city_code == city_code, District.name == data.district)).first()
     if district is None:
         raise repo.NotReady(f"校区「{data.district}」は登録されていません。")
-    existing = session.scalars(select(ExerciseSession).where(ExerciseSession.record_key == data.record_key)).first()
+    existing = session.scalars(select(ExerciseSession).where(ExerciseSession.district_id == district.id,
+                                                            ExerciseSession.record_key == data.record_key)).first()
     record = existing or ExerciseSession(record_key=data.record_key)
     record.held_on, record.district_id, record.hazard = data.held_on, district.id, data.hazard.value
     record.facilitator, record.strengths, record.improvements = data.facilitator, data.strengths, data.improvements
@@ -427,8 +428,10 @@ def report(sessions: sessionmaker[Session], city_code: str, year: int | None = N
     today = today or dt.date.today()
     year = year if year is not None else fiscal_year(today)
     with sessions() as session:
-        records = session.scalars(select(ExerciseSession).options(selectinload(ExerciseSession.participants),
-                                                                  selectinload(ExerciseSession.district))).all()
+        records = session.scalars(select(ExerciseSession).join(District, ExerciseSession.district_id == District.id)
+                                  .where(District.city_code == city_code)
+                                  .options(selectinload(ExerciseSession.participants),
+                                           selectinload(ExerciseSession.district))).all()
         districts = session.execute(select(District.name, District.area).where(District.city_code == city_code)
                                     .order_by(District.name)).all()
     rows = [SessionRow(r.held_on, r.district.name, r.district.area, sum(p.count for p in r.participants)) for r in records]

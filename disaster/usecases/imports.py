@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 import shapely
+import shapely.affinity
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,9 +24,11 @@ from disaster.geocode import LEVEL_COORDINATES, LEVEL_TOWN, AddressIndex
 from disaster.importers import address_points, areas, hazards, roster, shelters
 from disaster.importers.problems import ImportRejected, Parsed, Problem, write_rejects
 from disaster.models import AddressPoint, City, District, Resident, Shelter
+from disaster.profile import ensure_profile
 from disaster.usecases import assess
 
 T = TypeVar("T")
+HAZARD_MARGIN_M = 1000.0  # hazard features this close to the city boundary are kept
 
 
 @dataclass
@@ -88,7 +92,7 @@ def import_shelters(
         repo.get_city(session, city_code)
         report.created, report.updated, report.notices = repo.upsert_shelters(session, city_code, records)
         repo.record_dataset(
-            session, "shelters", " + ".join(report.files), file_digest(paths), len(records),
+            session, city_code, "shelters", " + ".join(report.files), file_digest(paths), len(records),
             is_demo=any(r.values.get("is_demo") for r in records),
         )
     return _refreshed(report, sessions, city_code)
@@ -111,13 +115,22 @@ def _refuse_repeated_codes(parts: list[Parsed[shelters.ShelterRecord]], files: l
 def import_boundary(
     sessions: sessionmaker[Session], path: Path, city_code: str, assume_epsg: int | None = None
 ) -> ImportReport:
-    """Set the city boundary from a 国土数値情報 N03 file."""
+    """Set the city boundary from a 国土数値情報 N03 file; a city registered without a name
+    takes the file's (and gets a starter profile if it has none)."""
     name, boundary = areas.read_city_boundary(path, city_code, assume_epsg)
+    report = ImportReport("boundary", [path.name], updated=1)
     with sessions() as session, session.begin():
         city = repo.get_city(session, city_code)
+        named = not city.name and bool(name)
+        if named:
+            city.name = name
         repo.set_boundary(session, city, boundary, path.name)
-        repo.record_dataset(session, "boundary", path.name, file_digest([path]), 1, is_demo=False)
-    return ImportReport("boundary", [path.name], updated=1)
+        repo.record_dataset(session, city_code, "boundary", path.name, file_digest([path]), 1, is_demo=False)
+    if named:
+        profile, created = ensure_profile(city_code, name)
+        report.notices.append(f"市町村名を「{name}」として登録しました。"
+                              + (f"市町村の設定ファイル {profile} を作りました（連絡先などを記入してください）。" if created else ""))
+    return report
 
 
 def import_districts(
@@ -140,7 +153,7 @@ def import_districts(
     with sessions() as session, session.begin():
         repo.get_city(session, city_code)
         report.created, report.updated = repo.upsert_districts(session, city_code, parsed.records, path.name, is_demo)
-        repo.record_dataset(session, "districts", path.name, file_digest(files), len(parsed.records), is_demo)
+        repo.record_dataset(session, city_code, "districts", path.name, file_digest(files), len(parsed.records), is_demo)
     return _refreshed(report, sessions, city_code)
 
 
@@ -152,11 +165,13 @@ def import_hazards(
     source: str | None = None,
     assume_epsg: int | None = None,
     is_demo: bool = False,
-    city_code: str | None = None,
+    *,
+    city_code: str,
 ) -> ImportReport:
-    """Import A31a/A31/A33 files. Each file is a dataset (label: ``source`` or the file name)
-    whose zones are replaced on re-import. Hazard zones belong to no city; with ``city_code``
-    that city's assessments are recomputed afterwards."""
+    """Import A31a/A31/A33 files for the city. Each file is a dataset of the city (label:
+    ``source`` or the file name) whose zones are replaced on re-import. When the city's
+    boundary is known, only features within ``HAZARD_MARGIN_M`` of it are kept (prefecture-wide
+    files serve every city of the prefecture). The city's assessments are recomputed afterwards."""
     if source is not None and len(paths) > 1:
         raise ValueError("--source は 1 ファイルずつ指定してください。")
     parsed_files = []
@@ -167,14 +182,34 @@ def import_hazards(
         parsed_files.append((path, parsed))
     if problems:
         raise ImportRejected(problems)
+    with sessions() as session:
+        boundary = repo.get_city(session, city_code).boundary
+    area = grown(shapely.from_wkb(boundary), HAZARD_MARGIN_M) if boundary is not None else None
     report = ImportReport("hazards", [p.name for p in paths])
     with sessions() as session, session.begin():
         for path, parsed in parsed_files:
+            records = parsed.records
+            if area is not None:
+                inside = shapely.intersects(area, [r.geometry for r in records]) if records else []
+                records = [r for r, keep in zip(records, inside, strict=True) if keep]
+                if len(records) < len(parsed.records):
+                    report.notices.append(f"{path.name}: 市の区域（周囲 {HAZARD_MARGIN_M / 1000:g} km を含む）の外にある "
+                                          f"{len(parsed.records) - len(records)} 件の区域は取り込みませんでした。")
             dataset = repo.record_dataset(
-                session, "hazards", source or path.name, file_digest([path]), len(parsed.records), is_demo
+                session, city_code, "hazards", source or path.name, file_digest([path]), len(records), is_demo
             )
-            report.created += repo.replace_hazard_zones(session, dataset, parsed.records)
-    return _refreshed(report, sessions, city_code) if city_code else report
+            report.created += repo.replace_hazard_zones(session, dataset, records)
+    return _refreshed(report, sessions, city_code)
+
+
+def grown(area: shapely.Geometry, metres: float) -> shapely.Geometry:
+    """``area`` grown by about ``metres`` (buffered in a local equirectangular frame)."""
+    squeeze = math.cos(math.radians(area.centroid.y))
+    local = shapely.affinity.scale(area, xfact=squeeze, yfact=1.0, origin=(0, 0))
+    buffered = local.buffer(metres / 111_320.0, quad_segs=4)
+    result = shapely.affinity.scale(buffered, xfact=1 / squeeze, yfact=1.0, origin=(0, 0))
+    shapely.prepare(result)
+    return result
 
 
 def city_context(session: Session, city_code: str) -> roster.CityContext:
@@ -227,7 +262,7 @@ def import_residents(
     report = ImportReport("residents", [path.name], problems=problems, rejects_file=rejects_file, notices=parsed.notices)
     with sessions() as session, session.begin():
         report.created, report.updated = repo.upsert_residents(session, city_code, records, path.name, is_demo)
-        repo.record_dataset(session, "residents", path.name, file_digest([path]), len(records), is_demo)
+        repo.record_dataset(session, city_code, "residents", path.name, file_digest([path]), len(records), is_demo)
     return _refreshed(report, sessions, city_code)
 
 
@@ -254,7 +289,7 @@ def import_supporters(
     report = ImportReport("supporters", [path.name], problems=problems, rejects_file=rejects_file, notices=parsed.notices)
     with sessions() as session, session.begin():
         report.created, report.updated = repo.upsert_supporters(session, city_code, records, path.name, is_demo)
-        repo.record_dataset(session, "supporters", path.name, file_digest([path]), len(records), is_demo)
+        repo.record_dataset(session, city_code, "supporters", path.name, file_digest([path]), len(records), is_demo)
     return _refreshed(report, sessions, city_code)
 
 
@@ -282,7 +317,7 @@ def import_address_points(
                 {"city_code": city_code, "level": r.level, "town": r.town, "block": r.block, "label": r.label,
                  "lon": r.lon, "lat": r.lat, "source": sources[id(r)]} for r in records
             ])
-        repo.record_dataset(session, "address_points", " + ".join(report.files), file_digest(paths), len(records),
+        repo.record_dataset(session, city_code, "address_points", " + ".join(report.files), file_digest(paths), len(records),
                             is_demo=False)
     report.created = len(records)
     counts = {level: sum(r.level == level for r in records) for level in levels}

@@ -35,14 +35,15 @@ from maps.views import VIEW_LABELS, View
 
 
 def load_map_inputs(session: Session, city_code: str) -> MapInputs:
-    if not session.scalar(select(func.count()).select_from(Assessment)):
+    of_city = select(Resident.id).where(Resident.city_code == city_code)
+    if not session.scalar(select(func.count()).select_from(Assessment).where(Assessment.resident_id.in_(of_city))):
         raise repo.NotReady("避難判定がまだありません。先に `disaster assess` を実行してください。")
     districts_rows = session.execute(select(District.id, District.name, District.area, District.geom, District.is_demo)
                                      .where(District.city_code == city_code).order_by(District.name)).all()
     districts = gpd.GeoDataFrame({"name": [d.name for d in districts_rows], "area": [d.area for d in districts_rows]},
                                  geometry=shapely.from_wkb([d.geom for d in districts_rows]), crs=4326)
-    zone_rows = session.execute(select(HazardZone.layer, HazardZone.rank, HazardZone.landslide_kind,
-                                       HazardZone.landslide_class, HazardZone.river_name, HazardZone.geom)).all()
+    zone_rows = session.execute(repo.city_zones(city_code, HazardZone.layer, HazardZone.rank, HazardZone.landslide_kind,
+                                                HazardZone.landslide_class, HazardZone.river_name, HazardZone.geom)).all()
     zones = gpd.GeoDataFrame(pd.DataFrame([r[:5] for r in zone_rows],
                                           columns=["layer", "rank", "landslide_kind", "landslide_class", "river_name"]),
                              geometry=shapely.from_wkb([r.geom for r in zone_rows]) if zone_rows else [], crs=4326)
@@ -50,13 +51,14 @@ def load_map_inputs(session: Session, city_code: str) -> MapInputs:
     shelters = pd.DataFrame(session.execute(select(*Shelter.__table__.columns).where(Shelter.city_code == city_code)).all(),
                             columns=columns)
     assigned = dict(session.execute(select(Assessment.destination_shelter_id, func.count())
-                                    .where(Assessment.destination_kind == "welfare")
+                                    .where(Assessment.destination_kind == "welfare", Assessment.resident_id.in_(of_city))
                                     .group_by(Assessment.destination_shelter_id)).all())
     shelters["welfare_assigned"] = shelters["id"].map(assigned).fillna(0).astype(int)
     names = dict(zip(shelters["id"], shelters["name"], strict=True))
     supporters_rows = session.execute(select(Supporter.id, Supporter.name, Supporter.relation, Supporter.lon, Supporter.lat,
                                              Supporter.consent).where(Supporter.city_code == city_code)).all()
-    links = session.execute(select(resident_supporter.c.resident_id, resident_supporter.c.supporter_id)).all()
+    links = session.execute(select(resident_supporter.c.resident_id, resident_supporter.c.supporter_id)
+                            .where(resident_supporter.c.resident_id.in_(of_city))).all()
     by_supporter: dict[int, list[int]] = {}
     by_resident: dict[int, list[int]] = {}
     for resident_id, supporter_id in links:
@@ -91,21 +93,23 @@ def load_map_inputs(session: Session, city_code: str) -> MapInputs:
         select(District.name, Centre.kind, Centre.name, Centre.tel)
         .join(district_centre, district_centre.c.district_id == District.id)
         .join(Centre, Centre.id == district_centre.c.centre_id)
+        .where(District.city_code == city_code)
     ).all():
         centres.setdefault(name, []).append((CENTRE_KINDS[kind], centre_name, tel))
     is_demo = any(d.is_demo for d in districts_rows)
-    participants, label = _recent_exercise_participants(session)
+    participants, label = _recent_exercise_participants(session, city_code)
     return MapInputs(districts, zones, shelters, residents, supporters, centres, is_demo, participants, label)
 
 
 RECENT_YEARS = 3
 
 
-def _recent_exercise_participants(session: Session) -> tuple[dict[str, int] | None, str]:
-    """Participants per 校区 over the last three 年度 with records (None if there are none)."""
+def _recent_exercise_participants(session: Session, city_code: str) -> tuple[dict[str, int] | None, str]:
+    """Participants per 校区 of the city over its last three 年度 with records (None if there are none)."""
     records = session.execute(select(District.name, ExerciseSession.held_on, func.sum(ExerciseParticipants.count))
                               .join(ExerciseSession, ExerciseSession.district_id == District.id)
                               .join(ExerciseParticipants, ExerciseParticipants.session_id == ExerciseSession.id)
+                              .where(District.city_code == city_code)
                               .group_by(District.name, ExerciseSession.id, ExerciseSession.held_on)).all()
     if not records:
         return None, ""

@@ -20,7 +20,6 @@ from disaster.models import Assessment, District, HazardZone, Resident
 from disaster.plans.context import blank_context, load_residents, plan_contexts
 from disaster.plans.render import MapData, PlanRenderer, init_worker, render_to_file
 from disaster.profile import load_profile
-from disaster.settings import get_settings
 
 MAP_MARGIN_DEG = 0.03  # hazard zones loaded this far (~3 km) around the district
 
@@ -36,16 +35,16 @@ class PlanReport:
     archive: Path | None = None
 
 
-def map_data(session: Session, bbox: tuple[float, float, float, float] | None) -> MapData:
-    """Hazard zones (within ``bbox`` + margin when given) and all 校区 outlines."""
-    query = select(HazardZone.layer, HazardZone.rank, HazardZone.landslide_class, HazardZone.geom)
+def map_data(session: Session, city_code: str, bbox: tuple[float, float, float, float] | None) -> MapData:
+    """The city's hazard zones (within ``bbox`` + margin when given) and all its 校区 outlines."""
+    query = repo.city_zones(city_code, HazardZone.layer, HazardZone.rank, HazardZone.landslide_class, HazardZone.geom)
     if bbox is not None:
         minx, miny, maxx, maxy = bbox
         m = MAP_MARGIN_DEG
         query = query.where(HazardZone.max_lon >= minx - m, HazardZone.min_lon <= maxx + m,
                             HazardZone.max_lat >= miny - m, HazardZone.min_lat <= maxy + m)
     zones = session.execute(query).all()
-    districts = session.execute(select(District.name, District.geom)).all()
+    districts = session.execute(select(District.name, District.geom).where(District.city_code == city_code)).all()
     return MapData(
         [z.geom for z in zones], [{"layer": z.layer, "rank": z.rank, "landslide_class": z.landslide_class} for z in zones],
         [d.geom for d in districts], [d.name for d in districts],
@@ -78,17 +77,16 @@ def write_plan(sessions: sessionmaker[Session], city_code: str, resident_no: str
         residents = load_residents(session, [resident_id])
         (plan,) = plan_contexts(session, residents, today)
         resident = residents[0]
-        data = map_data(session, (resident.lon - 0.02, resident.lat - 0.02, resident.lon + 0.02, resident.lat + 0.02))
+        data = map_data(session, city_code, (resident.lon - 0.02, resident.lat - 0.02, resident.lon + 0.02, resident.lat + 0.02))
     pdf, pages = PlanRenderer(data).render(plan, large_print)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(pdf)
     return PlanFile(pages, len(pdf), bool(plan["draft"]))
 
 
-def write_blank_form(out: Path, large_print: bool = False, city_code: str | None = None,
-                     today: dt.date | None = None) -> int:
-    """The paper form with every statutory item as a line to fill in; returns the page count."""
-    profile = load_profile(city_code or get_settings().city_code)
+def write_blank_form(out: Path, city_code: str, large_print: bool = False, today: dt.date | None = None) -> int:
+    """The city's paper form with every statutory item as a line to fill in; returns the page count."""
+    profile = load_profile(city_code)
     pdf, pages = PlanRenderer(None).render(blank_context(today or dt.date.today(), profile), large_print)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(pdf)
@@ -120,7 +118,7 @@ def write_district_plans(
         ids = list(session.scalars(select(Resident.id).where(Resident.district_id == row.id).order_by(Resident.resident_no)))
         _require_assessments(session, ids)
         plans = plan_contexts(session, load_residents(session, ids), today)
-        data = map_data(session, (row.min_lon, row.min_lat, row.max_lon, row.max_lat))
+        data = map_data(session, city_code, (row.min_lon, row.min_lat, row.max_lon, row.max_lat))
     chosen = [p for p in plans if include_drafts or not p["draft"]]
     report = render_plans(chosen, data, out_dir, large_print, workers, progress)
     report.consents = {p["resident_no"]: _consent_columns(p) for p in plans}

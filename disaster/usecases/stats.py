@@ -15,17 +15,18 @@ from disaster.models import Dataset, District, Resident, Shelter, resident_suppo
 def store_stats(sessions: sessionmaker[Session], city_code: str) -> dict[str, Any]:
     with sessions() as session:
         city = repo.get_city(session, city_code)
-        counts = repo.table_counts(session)
+        counts = repo.table_counts(session, city_code)
         kinds = {
-            "emergency_sites": session.scalar(select(func.count()).where(Shelter.is_emergency_site)) or 0,
-            "designated_shelters": session.scalar(select(func.count()).where(Shelter.is_designated_shelter)) or 0,
-            "welfare_shelters": session.scalar(select(func.count()).where(Shelter.is_welfare_shelter)) or 0,
+            key: session.scalar(select(func.count()).where(Shelter.city_code == city_code, flag)) or 0
+            for key, flag in (("emergency_sites", Shelter.is_emergency_site),
+                              ("designated_shelters", Shelter.is_designated_shelter),
+                              ("welfare_shelters", Shelter.is_welfare_shelter))
         }
         districts = _per_district(session, city_code)
         datasets = [
             {"kind": d.kind, "source": d.source, "features": d.feature_count, "demo": d.is_demo,
              "imported_at": d.imported_at.isoformat()}
-            for d in session.scalars(select(Dataset).order_by(Dataset.kind, Dataset.source))
+            for d in session.scalars(select(Dataset).where(Dataset.city_code == city_code).order_by(Dataset.kind, Dataset.source))
         ]
     return {
         "city": {"code": city.code, "name": city.name, "has_boundary": city.boundary is not None},
@@ -53,10 +54,10 @@ def _per_district(session: Session, city_code: str) -> list[dict[str, Any]]:
                 func.count(),
                 func.count().filter(Resident.consent_share),
                 func.count().filter(Resident.id.not_in(supported)),
-            ).group_by(Resident.district_id)
+            ).where(Resident.city_code == city_code).group_by(Resident.district_id)
         )
     }
-    points = session.execute(select(Shelter.lon, Shelter.lat)).all()
+    points = session.execute(select(Shelter.lon, Shelter.lat).where(Shelter.city_code == city_code)).all()
     geoms = geo.from_wkb(row.geom for row in rows)
     tree = shapely.STRtree(geoms)
     shelter_counts = [0] * len(rows)
