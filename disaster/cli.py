@@ -31,13 +31,13 @@ from disaster.settings import DEMO_DATA_DIR, PROJECT_ROOT, get_settings
 from disaster.usecases import imports
 from disaster.usecases.assess import run_assessment
 from disaster.usecases.assess import summary as assessment_summary
-from disaster.usecases.demo import load_demo
+from disaster.usecases.demo import load_demo, sample_district
 from disaster.usecases.setup import init_store
 from disaster.usecases.stats import store_stats
 from disaster.wareki import DateFormatError, parse_date
 from maps.views import VIEW_LABELS, View
 
-app = typer.Typer(help="久留米市 防災・避難支援ツールキット", no_args_is_help=True, add_completion=False)
+app = typer.Typer(help="市区町村の防災・避難支援ツールキット", no_args_is_help=True, add_completion=False)
 import_app = typer.Typer(help="公式形式のファイルを取り込みます（問題があれば何も書き込みません）。", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 console = Console(soft_wrap=True)
@@ -115,9 +115,6 @@ def init(ctx: typer.Context) -> None:
     console.print("[green]✓[/green] データベースを準備しました。")
 
 
-DEMO_DISTRICT = "安武"
-
-
 @app.command()
 def demo(
     ctx: typer.Context,
@@ -125,7 +122,7 @@ def demo(
     out: Annotated[Path, typer.Option(help="作成物（マイプラン等）の出力先")] = Path("out"),
     outputs: Annotated[bool, typer.Option(help="読み込み後にサンプルの作成物も作る")] = True,
 ) -> None:
-    """同梱の久留米市デモデータ（架空の住民を含む）を読み込み、判定し、サンプルの作成物を作ります。"""
+    """同梱のデモデータ（架空の住民を含む）を読み込み、判定し、サンプルの作成物を作ります。"""
 
     def action(store: Store) -> None:
         with console.status("デモデータを読み込んでいます…") as status:
@@ -134,35 +131,35 @@ def demo(
             _print_report(report)
         _print_stats(store_stats(store.sessions, store.city_code))
         if outputs:
-            _demo_outputs(store, out)
+            _demo_outputs(store, out, sample_district(bundle))
 
     _run(ctx, action)
 
 
-def _demo_outputs(store: Store, out: Path) -> None:
+def _demo_outputs(store: Store, out: Path, district: str) -> None:
     from disaster.usecases.plans import write_blank_form, write_district_plans  # optional extra "pdf"
 
     with Progress(console=console) as progress:
-        task = progress.add_task(f"{DEMO_DISTRICT}校区のマイプラン", total=None)
-        report = write_district_plans(store.sessions, store.city_code, DEMO_DISTRICT, out / "plans" / DEMO_DISTRICT,
+        task = progress.add_task(f"{district}校区のマイプラン", total=None)
+        report = write_district_plans(store.sessions, store.city_code, district, out / "plans" / district,
                                       progress=lambda done, total: progress.update(task, completed=done, total=total))
     write_blank_form(out / "plans" / "blank_form.pdf")
-    console.print(f"[green]✓[/green] マイプラン {len(report.written)} 人分: {out / 'plans' / DEMO_DISTRICT}（一覧 {report.index}）")
+    console.print(f"[green]✓[/green] マイプラン {len(report.written)} 人分: {out / 'plans' / district}（一覧 {report.index}）")
     console.print(f"[green]✓[/green] 手書き用の様式: {out / 'plans' / 'blank_form.pdf'}")
     from disaster.usecases.maps import write_all_maps, write_district_map  # optional extra "maps"
 
     maps = write_all_maps(store.sessions, store.city_code, View.PUBLIC, out / "maps")
-    leader = write_district_map(store.sessions, store.city_code, DEMO_DISTRICT, View.LEADER,
-                                out / "maps_leader" / f"{DEMO_DISTRICT}.html")
+    leader = write_district_map(store.sessions, store.city_code, district, View.LEADER,
+                                out / "maps_leader" / f"{district}.html")
     console.print(f"[green]✓[/green] 公開用の地図 {len(maps.files)} ファイル: {out / 'maps' / 'index.html'}")
     console.print(f"[green]✓[/green] 校区リーダー用の地図（同意者のみ）: {leader}")
     from disaster.exercises.scenario import ExerciseHazard
     from disaster.usecases.exercises import export_report, new_pack
     from disaster.usecases.exercises import report as exercise_report
 
-    pack = new_pack(store.sessions, store.city_code, DEMO_DISTRICT, ExerciseHazard.FLOOD, out / "exercise" / DEMO_DISTRICT,
+    pack = new_pack(store.sessions, store.city_code, district, ExerciseHazard.FLOOD, out / "exercise" / district,
                     dt.datetime(2026, 7, 8, 18, 0), seed=1, basemap=_dig_basemap())
-    console.print(f"[green]✓[/green] 図上訓練の教材（{pack.scenario.title}）: {out / 'exercise' / DEMO_DISTRICT}")
+    console.print(f"[green]✓[/green] 図上訓練の教材（{pack.scenario.title}）: {out / 'exercise' / district}")
     result = exercise_report(store.sessions, store.city_code, 2024)
     export_report(result, out / "exercise_report")
     console.print(f"[green]✓[/green] 図上訓練の集計（{result['year_label']} 参加者 {result['participants']:,} 人）: {out / 'exercise_report'}")

@@ -1,4 +1,4 @@
-"""Loading the bundled Kurume demo dataset through the real importers."""
+"""Loading the bundled demo dataset through the real importers."""
 
 from __future__ import annotations
 
@@ -51,3 +51,8 @@ def load_demo(
         created, updated = import_sessions(sessions, city, bundle / "exercise_sessions.csv", is_demo=True)
         reports.append(imports.ImportReport("exercises", ["exercise_sessions.csv"], created, updated))
     return reports
+
+
+def sample_district(bundle: Path) -> str:
+    """The 校区 the demo writes sample outputs for (the bundle's manifest)."""
+    return str(json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))["sample_district"])

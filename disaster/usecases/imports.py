@@ -21,6 +21,7 @@ from disaster.codes import HazardLayer
 from disaster.importers import areas, hazards, roster, shelters
 from disaster.importers.problems import ImportRejected, Parsed, Problem, write_rejects
 from disaster.models import City, District, Shelter
+from disaster.profile import load_profile
 from disaster.usecases import assess
 
 T = TypeVar("T")
@@ -114,7 +115,7 @@ def import_districts(
     is_demo: bool = False,
 ) -> ImportReport:
     """Import 校区 polygons (A27 or any polygon file), optionally with the 校区 table."""
-    parsed = areas.read_districts(path, city_code, name_column, assume_epsg)
+    parsed = areas.read_districts(path, city_code, name_column, assume_epsg, load_profile(city_code).school_prefix_pattern)
     if table is not None:
         areas.attach_table(parsed, areas.read_district_table(table), table.name)
     if parsed.problems:

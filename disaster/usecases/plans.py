@@ -45,10 +45,12 @@ def map_data(session: Session, bbox: tuple[float, float, float, float] | None) -
         query = query.where(HazardZone.max_lon >= minx - m, HazardZone.min_lon <= maxx + m,
                             HazardZone.max_lat >= miny - m, HazardZone.min_lat <= maxy + m)
     zones = session.execute(query).all()
-    districts = session.execute(select(District.name, District.geom)).all()
+    districts = session.execute(select(District.name, District.geom, District.city_code)).all()
+    if not districts:
+        raise repo.NotReady("校区がまだありません。先に `disaster import districts` を実行してください。")
     return MapData(
         [z.geom for z in zones], [{"layer": z.layer, "rank": z.rank, "landslide_class": z.landslide_class} for z in zones],
-        [d.geom for d in districts], [d.name for d in districts],
+        [d.geom for d in districts], [d.name for d in districts], load_profile(districts[0].city_code).metric_epsg,
     )
 
 
