@@ -118,7 +118,7 @@ def init(ctx: typer.Context) -> None:
 @app.command()
 def demo(
     ctx: typer.Context,
-    bundle: Annotated[Path, typer.Option(help="デモデータのフォルダ")] = DEMO_DATA_DIR,
+    bundle: Annotated[Path, typer.Option(help="デモデータのフォルダ（省略時は同梱のデモデータ）", show_default=False)] = DEMO_DATA_DIR,
     out: Annotated[Path, typer.Option(help="作成物（マイプラン等）の出力先")] = Path("out"),
     outputs: Annotated[bool, typer.Option(help="読み込み後にサンプルの作成物も作る")] = True,
 ) -> None:
@@ -168,7 +168,7 @@ def _demo_outputs(store: Store, out: Path, district: str) -> None:
 @app.command("build-demo")
 def build_demo_command(
     shared: Annotated[Path, typer.Option(help="公開データのフォルダ（../shared/data）")] = PROJECT_ROOT.parent / "shared" / "data",
-    out: Annotated[Path, typer.Option(help="出力フォルダ")] = DEMO_DATA_DIR,
+    out: Annotated[Path, typer.Option(help="出力フォルダ（省略時は同梱のデモデータのフォルダ）", show_default=False)] = DEMO_DATA_DIR,
     residents: Annotated[int | None, typer.Option(help="架空の住民数（省略時は data/demo/<団体コード>.toml の値）")] = None,
     seed: Annotated[int | None, typer.Option(help="乱数の種（省略時は data/demo/<団体コード>.toml の値）")] = None,
 ) -> None:
