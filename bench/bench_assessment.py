@@ -85,7 +85,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--sample", type=int, default=300)
     args = parser.parse_args()
-    params = AssessmentParameters(load_profile("402036").evacuation)
+    profile = load_profile("402036")
+    params = AssessmentParameters(profile.evacuation, profile.crs)
     print(f"{'residents':>10} {'engine s':>9} {'per 1k s':>9}")
     timings = {}
     for size in args.sizes:

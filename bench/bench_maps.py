@@ -63,7 +63,7 @@ def time_to_render(browser, path: Path) -> float:  # type: ignore[no-untyped-def
     page = context.new_page()
     start = time.perf_counter()
     page.goto(path.as_uri())
-    page.wait_for_function("window.kurumeLayers !== undefined && document.querySelectorAll('.leaflet-interactive').length > 0")
+    page.wait_for_function("window.disasterLayers !== undefined && document.querySelectorAll('.leaflet-interactive').length > 0")
     elapsed = time.perf_counter() - start
     context.close()
     return elapsed

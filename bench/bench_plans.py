@@ -25,8 +25,9 @@ from weasyprint.pdf import fonts as weasyprint_fonts
 from weasyprint.text.fonts import FontConfiguration
 
 from bench.demo_plans import demo_plans
-from disaster.pdf.renderer import TEMPLATES, template_environment
+from disaster.pdf.renderer import template_environment
 from disaster.plans.render import PlanRenderer, plan_markers
+from disaster.resources import templates_dir
 from disaster.usecases.plans import PlanReport, render_plans
 from tests.tile_server import TileServer
 
@@ -49,7 +50,7 @@ def tile_environment(**values: str) -> Iterator[None]:
 def naive_plan(plan: dict, map_svg: str) -> bytes:
     """What a first attempt looks like: system font by name, fresh FontConfiguration, full UA."""
     html = template_environment().get_template("plan.html.j2").render(plan=plan, map_svg=map_svg)
-    css = (TEMPLATES / "plan.css").read_text(encoding="utf-8").replace('"PlanGothic", "PlanGothicFull"', "sans-serif")
+    css = (templates_dir() / "plan.css").read_text(encoding="utf-8").replace('"PlanGothic", "PlanGothicFull"', "sans-serif")
     fonts = FontConfiguration()
     return HTML(string=html).write_pdf(stylesheets=[CSS(string=css, font_config=fonts)], font_config=fonts)
 

@@ -1,4 +1,4 @@
-"""Disaster-preparedness planning toolkit for 久留米市 (Kurume, Fukuoka).
+"""Disaster-preparedness planning toolkit for Japanese municipalities (each city described by its profile).
 
 Layers (import direction is top to bottom only):
 

@@ -34,7 +34,7 @@ from disaster.settings import DEMO_DATA_DIR, PROJECT_ROOT, get_settings
 from disaster.usecases import imports
 from disaster.usecases.assess import run_assessment
 from disaster.usecases.assess import summary as assessment_summary
-from disaster.usecases.demo import load_demo
+from disaster.usecases.demo import load_demo, sample_district
 from disaster.usecases.setup import choose_city, init_city
 from disaster.usecases.stats import store_stats
 from disaster.wareki import DateFormatError, parse_date
@@ -170,13 +170,10 @@ def init(
         console.print(f"  市町村の設定ファイル {result.profile} を作りました（連絡先などを記入してください）。", highlight=False)
 
 
-DEMO_DISTRICT = "安武"
-
-
 @app.command()
 def demo(
     ctx: typer.Context,
-    bundle: Annotated[Path, typer.Option(help="デモデータのフォルダ")] = DEMO_DATA_DIR,
+    bundle: Annotated[Path, typer.Option(help="デモデータのフォルダ（省略時は同梱のデモデータ）", show_default=False)] = DEMO_DATA_DIR,
     out: Annotated[Path, typer.Option(help="作成物（マイプラン等）の出力先")] = Path("out"),
     outputs: Annotated[bool, typer.Option(help="読み込み後にサンプルの作成物も作る")] = True,
 ) -> None:
@@ -189,35 +186,35 @@ def demo(
             _print_report(report)
         _print_stats(store_stats(store.sessions, loaded.city_code))
         if outputs:
-            _demo_outputs(store.sessions, loaded.city_code, out)
+            _demo_outputs(store.sessions, loaded.city_code, out, sample_district(bundle))
 
     _run(ctx, action)
 
 
-def _demo_outputs(sessions: sessionmaker[Session], city_code: str, out: Path) -> None:
+def _demo_outputs(sessions: sessionmaker[Session], city_code: str, out: Path, district: str) -> None:
     from disaster.usecases.plans import write_blank_form, write_district_plans  # optional extra "pdf"
 
     with Progress(console=console) as progress:
-        task = progress.add_task(f"{DEMO_DISTRICT}校区のマイプラン", total=None)
-        report = write_district_plans(sessions, city_code, DEMO_DISTRICT, out / "plans" / DEMO_DISTRICT,
+        task = progress.add_task(f"{district}校区のマイプラン", total=None)
+        report = write_district_plans(sessions, city_code, district, out / "plans" / district,
                                       progress=lambda done, total: progress.update(task, completed=done, total=total))
     write_blank_form(out / "plans" / "blank_form.pdf", city_code)
-    console.print(f"[green]✓[/green] マイプラン {len(report.written)} 人分: {out / 'plans' / DEMO_DISTRICT}（一覧 {report.index}）")
+    console.print(f"[green]✓[/green] マイプラン {len(report.written)} 人分: {out / 'plans' / district}（一覧 {report.index}）")
     console.print(f"[green]✓[/green] 手書き用の様式: {out / 'plans' / 'blank_form.pdf'}")
     from disaster.usecases.maps import write_all_maps, write_district_map  # optional extra "maps"
 
     maps = write_all_maps(sessions, city_code, View.PUBLIC, out / "maps")
-    leader = write_district_map(sessions, city_code, DEMO_DISTRICT, View.LEADER,
-                                out / "maps_leader" / f"{DEMO_DISTRICT}.html")
+    leader = write_district_map(sessions, city_code, district, View.LEADER,
+                                out / "maps_leader" / f"{district}.html")
     console.print(f"[green]✓[/green] 公開用の地図 {len(maps.files)} ファイル: {out / 'maps' / 'index.html'}")
     console.print(f"[green]✓[/green] 校区リーダー用の地図（同意者のみ）: {leader}")
     from disaster.exercises.scenario import ExerciseHazard
     from disaster.usecases.exercises import export_report, new_pack
     from disaster.usecases.exercises import report as exercise_report
 
-    pack = new_pack(sessions, city_code, DEMO_DISTRICT, ExerciseHazard.FLOOD, out / "exercise" / DEMO_DISTRICT,
+    pack = new_pack(sessions, city_code, district, ExerciseHazard.FLOOD, out / "exercise" / district,
                     dt.datetime(2026, 7, 8, 18, 0), seed=1, basemap=_dig_basemap())
-    console.print(f"[green]✓[/green] 図上訓練の教材（{pack.scenario.title}）: {out / 'exercise' / DEMO_DISTRICT}")
+    console.print(f"[green]✓[/green] 図上訓練の教材（{pack.scenario.title}）: {out / 'exercise' / district}")
     result = exercise_report(sessions, city_code, 2024)
     export_report(result, out / "exercise_report")
     console.print(f"[green]✓[/green] 図上訓練の集計（{result['year_label']} 参加者 {result['participants']:,} 人）: {out / 'exercise_report'}")
@@ -226,7 +223,7 @@ def _demo_outputs(sessions: sessionmaker[Session], city_code: str, out: Path) ->
 @app.command("build-demo")
 def build_demo_command(
     shared: Annotated[Path, typer.Option(help="公開データのフォルダ（../shared/data）")] = PROJECT_ROOT.parent / "shared" / "data",
-    out: Annotated[Path, typer.Option(help="出力フォルダ")] = DEMO_DATA_DIR,
+    out: Annotated[Path, typer.Option(help="出力フォルダ（省略時は同梱のデモデータのフォルダ）", show_default=False)] = DEMO_DATA_DIR,
     residents: Annotated[int | None, typer.Option(help="架空の住民数（省略時は data/demo/<団体コード>.toml の値）")] = None,
     seed: Annotated[int | None, typer.Option(help="乱数の種（省略時は data/demo/<団体コード>.toml の値）")] = None,
 ) -> None:

@@ -15,8 +15,50 @@ from pyproj import CRS
 from disaster.codes import ACCEPTED_GEOGRAPHIC_CRS, JAPAN_BOUNDS
 
 WGS84 = CRS.from_epsg(4326)
-# Metric CRS for lengths and areas in Kurume: JGD2011 平面直角座標系 II系.
-METRIC_CRS = CRS.from_epsg(6670)
+
+# The 47 prefectures in 都道府県コード order (01 北海道 … 47 沖縄県).
+PREFECTURES = (
+    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県",
+    "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県", "山梨県", "長野県",
+    "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府", "兵庫県", "奈良県", "和歌山県",
+    "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県",
+    "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県",
+)
+
+# JGD2011 平面直角座標系 (平成14年国土交通省告示第9号): zone number -> EPSG (I系 6669 … XIX系 6687).
+_ZONE_EPSG = {zone: 6668 + zone for zone in range(1, 20)}
+# The zone of each prefecture (都道府県コード -> 系), before the exceptions below.
+_PREFECTURE_ZONE = {
+    1: 12, 2: 10, 3: 10, 4: 10, 5: 10, 6: 10, 7: 9, 8: 9, 9: 9, 10: 9, 11: 9, 12: 9, 13: 9, 14: 9,
+    15: 8, 16: 7, 17: 7, 18: 6, 19: 8, 20: 8, 21: 7, 22: 8, 23: 7, 24: 6, 25: 6, 26: 6, 27: 6, 28: 5,
+    29: 6, 30: 6, 31: 5, 32: 3, 33: 5, 34: 3, 35: 3, 36: 4, 37: 4, 38: 4, 39: 4, 40: 2, 41: 2, 42: 1,
+    43: 2, 44: 2, 45: 2, 46: 2, 47: 15,
+}
+# Municipalities (5-digit 団体コード) in another zone than their prefecture's: 北海道 by 振興局
+# (XI系: 渡島・檜山・後志, 函館・小樽・伊達・北斗, 豊浦・壮瞥・洞爺湖; XIII系: 十勝・釧路・根室,
+# オホーツクの東部, 北見・帯広・釧路・網走・根室), 東京都 小笠原村 (XIV系), 鹿児島県 the 奄美・吐噶喇・
+# 三島 islands (I系), 沖縄県 宮古・八重山 (XVI系) and 大東 (XVII系).
+_MUNICIPALITY_ZONE = {
+    **dict.fromkeys(("01202", "01203", "01233", "01236", "01571", "01575", "01584"), 11),
+    **dict.fromkeys((f"{n:05d}" for n in (*range(1330, 1350), *range(1360, 1380), *range(1390, 1410))), 11),
+    **dict.fromkeys(("01206", "01207", "01208", "01211", "01223", "01543", "01544", "01545", "01546", "01547",
+                     "01549", "01550", "01564"), 13),
+    **dict.fromkeys((f"{n:05d}" for n in (*range(1630, 1650), *range(1660, 1670), *range(1690, 1695))), 13),
+    "13421": 14,
+    **dict.fromkeys(("46222", "46303", "46304", *(f"465{n:02d}" for n in range(23, 36))), 1),
+    **dict.fromkeys(("47207", "47214", "47375", "47381", "47382"), 16),
+    **dict.fromkeys(("47357", "47358"), 17),
+}
+
+
+def plane_rectangular_epsg(city_code: str) -> int:
+    """EPSG code of the JGD2011 平面直角座標系 zone covering the municipality ``city_code``
+    (団体コード, 5 or 6 digits): its prefecture's zone, or the zone of the listed exceptions."""
+    key = city_code[:5]
+    zone = _MUNICIPALITY_ZONE.get(key) or _PREFECTURE_ZONE.get(int(key[:2]))
+    if zone is None:
+        raise ValueError(f"団体コード {city_code} の都道府県コード（先頭2桁）が正しくありません。")
+    return _ZONE_EPSG[zone]
 
 
 class CrsError(ValueError):

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEMO_DATA_DIR = PROJECT_ROOT / "data" / "kurume_demo"
+from disaster.resources import demo_bundle_dir
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # a source checkout: build-demo reads ../shared/data beside it
+DEMO_DATA_DIR = demo_bundle_dir()
 
 
 class Settings(BaseSettings):
@@ -19,6 +21,8 @@ class Settings(BaseSettings):
     db: str = "sqlite:///disaster.sqlite3"
     # The city commands work on (団体コード, DISASTER_CITY or --city); unset: the store's only city.
     city: str | None = None
+    # City profiles written or edited by the user (<団体コード>.toml); the packaged ones are the fallback.
+    profiles_dir: Path = Path("cities")
 
     # Basemap tiles for the static maps (maps/tiles.py): an XYZ URL template, its attribution, the
     # zoom levels maps may use, a per-request timeout (s), the disk cache (default: the user cache),

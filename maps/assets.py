@@ -6,8 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-VENDOR = Path(__file__).with_name("vendor")
-STATIC = Path(__file__).with_name("static")
+from disaster.resources import map_assets_dirs
+
 ASSET_DIR = "assets"
 
 LEAFLET_JS = [("leaflet", f"{ASSET_DIR}/leaflet.js")]
@@ -17,13 +17,13 @@ CLUSTER_CSS = [("markercluster_css", f"{ASSET_DIR}/MarkerCluster.css"),
                ("markercluster_default_css", f"{ASSET_DIR}/MarkerCluster.Default.css")]
 FULLSCREEN_JS = [("fullscreen", f"{ASSET_DIR}/Control.FullScreen.js")]
 FULLSCREEN_CSS = [("fullscreen_css", f"{ASSET_DIR}/Control.FullScreen.css")]
-APP_JS = [("kurume_map", f"{ASSET_DIR}/kurume-map.js")]
-APP_CSS = [("kurume_map_css", f"{ASSET_DIR}/kurume-map.css")]
+APP_JS = [("disaster_map", f"{ASSET_DIR}/disaster-map.js")]
+APP_CSS = [("disaster_map_css", f"{ASSET_DIR}/disaster-map.css")]
 
 
 def copy_assets(directory: Path) -> Path:
     """Copy the vendored and project assets into ``directory/assets`` (idempotent)."""
     target = directory / ASSET_DIR
-    shutil.copytree(VENDOR, target, dirs_exist_ok=True)
-    shutil.copytree(STATIC, target, dirs_exist_ok=True)
+    for source in map_assets_dirs():
+        shutil.copytree(source, target, dirs_exist_ok=True)
     return target

@@ -66,15 +66,16 @@ class MapInputs:
     is_demo: bool = False
     exercise_participants: dict[str, int] | None = None  # per 校区, recent 年度 (None: no records)
     exercise_label: str = ""
+    map_title: str = "防災マップ"  # from the city profile: "<市の名前> 防災マップ" unless set
 
 
 class DataLayers(JSCSSMixin, MacroElement):
-    """Our data layers, legend and search, built in the browser by ``kurume-map.js``."""
+    """Our data layers, legend and search, built in the browser by ``disaster-map.js``."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        KurumeMap.build({{ this._parent.get_name() }}, {{ this.data_json }}, {
+        DisasterMap.build({{ this._parent.get_name() }}, {{ this.data_json }}, {
         {%- for label, layer in this.bases %}{{ label|tojson }}: {{ layer.get_name() }}{{ "," if not loop.last }}{% endfor -%}
         });
         {% endmacro %}
@@ -85,7 +86,7 @@ class DataLayers(JSCSSMixin, MacroElement):
 
     def __init__(self, data: dict[str, Any], bases: list[tuple[str, folium.TileLayer]]):
         super().__init__()
-        self._name = "KurumeData"
+        self._name = "DisasterData"
         # JSON inside <script>: escape "<" so no data can close the script element
         self.data_json = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
         self.bases = bases
@@ -340,7 +341,7 @@ def city_map(inputs: MapInputs, view: View, link: str = "district_{name}.html") 
         "legend": legend,
         "legendTitle": f"凡例（{CITY_METRICS[0][1]}）",
         "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
-        "info": [f"久留米市 全46校区　{VIEW_LABELS[view]}",
+        "info": [f"{inputs.map_title}　全{len(inputs.districts)}校区　{VIEW_LABELS[view]}",
                  "図上訓練の参加者数：" + (inputs.exercise_label if inputs.exercise_participants is not None else "記録なし"),
                  "校区をクリックすると、校区の地図へのリンクが出ます。"],
     }
@@ -387,7 +388,7 @@ class InjectPlayer(MacroElement):
             return box;
           };
           control.addTo(map);
-          window.kurumeInjects = {count: injects.length, next: function () { if (i < injects.length - 1) { i++; } }};
+          window.disasterInjects = {count: injects.length, next: function () { if (i < injects.length - 1) { i++; } }};
         })({{ this._parent.get_name() }}, {{ this.injects_json }}, {{ this.grid_json }});
         {% endmacro %}
         """

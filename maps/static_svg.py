@@ -2,8 +2,8 @@
 place names), hazards in the MLIT palette, home, destination and the route, district boundary,
 scale bar, north arrow and a coloured legend that lists exactly what is drawn.
 
-The map is drawn in ``disaster.geo.METRIC_CRS`` (viewBox units are metres; 1 mm on paper =
-``unit`` metres). The basemap is warped onto that CRS by ``TileSource.basemap(..., crs=METRIC_CRS)``
+The map is drawn in the city's metric CRS (``CityProfile.crs``; viewBox units are metres; 1 mm on
+paper = ``unit`` metres). The basemap is warped onto that CRS by ``TileSource.basemap(..., crs=...)``
 so overlays line up with the tiles. Without tiles (offline, nothing cached) the map is drawn from
 the stored geodata only, as before; WeasyPrint runs no JavaScript and the SVG fetches nothing
 (the basemap is an inline data URI)."""
@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import Transformer
+from pyproj import CRS, Transformer
 
 from disaster.codes import DEPTH_COLOURS, DEPTH_RANKS, LANDSLIDE_COLOURS, LANDSLIDE_RED_CLASSES, HazardLayer
-from disaster.geo import METRIC_CRS, WGS84
+from disaster.geo import WGS84
 
 if TYPE_CHECKING:
     from maps.tiles import Basemap, TileSource
@@ -43,8 +43,6 @@ MARKER_STYLE = {"home": ("#D7263D", "circle", "自宅"), "destination": ("#1B7F3
 OPACITY = {"depth": (1.0, 0.6), "inland": (0.7, 0.55), "landslide": (0.85, 0.6)}
 LABEL_MM, LEGEND_MM, NOTE_MM = 4.0, 3.2, 2.4  # text sizes on paper (times text_scale)
 LEGEND_MAX_SHARE = 0.36  # of the SVG's height; beyond it the legend's type shrinks (to 70 % at most)
-
-_TO_METRIC = Transformer.from_crs(WGS84, METRIC_CRS, always_xy=True)
 
 Box = tuple[float, float, float, float]
 
@@ -79,12 +77,14 @@ class LegendItem:
 class StaticMapPainter:
     """Paints many small maps over the same hazard data (prepared once per process).
 
-    ``tiles``: the basemap tile source (default: ``maps.tiles.default_source()`` from the settings,
+    ``crs``: the city's metric CRS, in which the maps are drawn. ``tiles``: the basemap tile source (default: ``maps.tiles.default_source()`` from the settings,
     resolved per map); ``basemap=False`` never draws one."""
 
-    def __init__(self, zones: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, tiles: TileSource | None = None,
+    def __init__(self, zones: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, crs: CRS, tiles: TileSource | None = None,
                  basemap: bool = True):
-        metric = zones.to_crs(METRIC_CRS).reset_index(drop=True) if len(zones) else zones
+        self.crs = crs
+        self._to_metric = Transformer.from_crs(WGS84, crs, always_xy=True)
+        metric = zones.to_crs(crs).reset_index(drop=True) if len(zones) else zones
         order = {HazardLayer.FLOOD_L2_DEPTH.value: 0, HazardLayer.INLAND_FLOOD.value: 1,
                  HazardLayer.COLLAPSE_FLOW.value: 2, HazardLayer.COLLAPSE_EROSION.value: 2,
                  HazardLayer.LANDSLIDE.value: 3}
@@ -98,20 +98,20 @@ class StaticMapPainter:
         self._keys = [_hazard_key(layer, rank, cls) for layer, rank, cls in
                       zip(keep["layer"], keep["rank"], keep["landslide_class"], strict=True)] if len(keep) else []
         self.zone_tree = shapely.STRtree(keep.geometry.values) if len(keep) else None
-        self.districts = districts.to_crs(METRIC_CRS).reset_index(drop=True)
+        self.districts = districts.to_crs(crs).reset_index(drop=True)
         self.district_tree = shapely.STRtree(self.districts.geometry.values)
         self._outlines = shapely.boundary(np.asarray(self.districts.geometry.values, dtype=object))
         self.tiles = tiles
         self.use_basemap = basemap
 
     def _points(self, markers: list[Marker]) -> tuple[np.ndarray, np.ndarray]:
-        xs, ys = _TO_METRIC.transform([m.lon for m in markers], [m.lat for m in markers])
+        xs, ys = self._to_metric.transform([m.lon for m in markers], [m.lat for m in markers])
         return np.atleast_1d(np.asarray(xs, dtype=float)), np.atleast_1d(np.asarray(ys, dtype=float))
 
     def _box(self, markers: list[Marker], aspect: float = MAP_ASPECT, route: Route | None = None) -> Box:
         xs, ys = self._points(markers)
         if route is not None and len(route.coords) >= 2:
-            rx, ry = _TO_METRIC.transform([c[0] for c in route.coords], [c[1] for c in route.coords])
+            rx, ry = self._to_metric.transform([c[0] for c in route.coords], [c[1] for c in route.coords])
             xs, ys = np.concatenate([xs, rx]), np.concatenate([ys, ry])
         # at least PADDING_M around the points, and ~9 % of the map on wide maps (markers and
         # their labels stay clear of the frame at any scale)
@@ -130,7 +130,7 @@ class StaticMapPainter:
 
         source = self.tiles or default_source()
         return source.basemap(box, max(1, round(width_mm * BASEMAP_PX_PER_MM)),
-                              max(1, round(height_mm * BASEMAP_PX_PER_MM)), crs=METRIC_CRS)
+                              max(1, round(height_mm * BASEMAP_PX_PER_MM)), crs=self.crs)
 
     def svg(self, markers: list[Marker], width_mm: float = 92.0, height_mm: float = 66.0, route: Route | None = None,
             text_scale: float = 1.0) -> str:
@@ -192,7 +192,7 @@ class StaticMapPainter:
             x, y = _xy(x0, y0, box)
             r = unit * (2.6 if marker.kind != "second" else 2.0)
             placer.block(x - r, y - r, x + r, y + r)
-        line, is_road = _route_line(markers, xs, ys, route)
+        line, is_road = _route_line(markers, xs, ys, route, self._to_metric)
         if line is not None:  # labels try not to cover the route
             for d in np.arange(0, line.length, unit * 3):
                 point = line.interpolate(d)
@@ -426,11 +426,11 @@ def _label(lines: list[str], x: float, y: float, size: float, unit: float, colou
     return out
 
 
-def _route_line(markers: list[Marker], xs: np.ndarray, ys: np.ndarray,
-                route: Route | None) -> tuple[shapely.LineString | None, bool]:
+def _route_line(markers: list[Marker], xs: np.ndarray, ys: np.ndarray, route: Route | None,
+                to_metric: Transformer) -> tuple[shapely.LineString | None, bool]:
     """(metric line, is_road): the given route, else the straight line home → destination."""
     if route is not None:
-        rx, ry = _TO_METRIC.transform([c[0] for c in route.coords], [c[1] for c in route.coords])
+        rx, ry = to_metric.transform([c[0] for c in route.coords], [c[1] for c in route.coords])
         return shapely.LineString(list(zip(rx, ry, strict=True))), route.is_road
     home = next((i for i, m in enumerate(markers) if m.kind == "home"), None)
     dest = next((i for i, m in enumerate(markers) if m.kind == "destination"), None)

@@ -3,7 +3,7 @@ timeouts, cached on disk and in memory, mosaicked and cropped into one image per
 
 Projection: tiles are Web Mercator (EPSG:3857). ``basemap(bounds, w, h)`` with WGS84 ``bounds``
 returns the Web Mercator rectangle of those bounds (a lon/lat box is a rectangle in Web Mercator;
-rows are linear in Mercator y, not in latitude). With ``crs=`` (e.g. ``disaster.geo.METRIC_CRS``,
+rows are linear in Mercator y, not in latitude). With ``crs=`` (e.g. the city's metric CRS, ``CityProfile.crs``,
 what the plan map and the DIG map draw in) the bounds are in that CRS and the mosaic is *warped*
 onto it (a mesh of Web Mercator positions, bilinear in between), so pixel (i, j) of the image is
 exactly the point ``(minx + (i + 0.5) * dx, maxy - (j + 0.5) * dy)`` of the metric map and an

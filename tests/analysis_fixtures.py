@@ -7,11 +7,13 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from disaster.codes import Hazard, HazardLayer
 from disaster.models import Shelter
 
 X0, Y0 = 130.50, 33.30
+METRIC_CRS = CRS.from_epsg(6670)  # JGD2011 平面直角座標系 II系, which covers (X0, Y0)
 D = 0.01  # ~1 km
 
 

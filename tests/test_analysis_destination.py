@@ -8,7 +8,7 @@ import pandas as pd
 from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, assess
 from disaster.codes import HazardLayer
 from disaster.profile import EvacuationProfile
-from tests.analysis_fixtures import box, centre, frame, no_supporters, resident, shelter, zones
+from tests.analysis_fixtures import METRIC_CRS, box, centre, frame, no_supporters, resident, shelter, zones
 
 L2, SLIDE = HazardLayer.FLOOD_L2_DEPTH, HazardLayer.LANDSLIDE
 FLOOD_ZONES = zones((L2, box(0, 0, size=0.03), {"rank": 2}))  # cells 0-2 flooded 0.5-3 m
@@ -19,7 +19,7 @@ def _run(residents: list[dict], shelters: list[dict], hazard=FLOOD_ZONES, suppor
     inputs = AssessmentInputs(frame(residents), frame(shelters), hazard,
                               supporters if supporters is not None else default_supporters,
                               links if links is not None else default_links)
-    result = assess(inputs, AssessmentParameters(EvacuationProfile()))
+    result = assess(inputs, AssessmentParameters(EvacuationProfile(), METRIC_CRS))
     result["codes"] = result["destination_reasons"].map(lambda rs: [r["code"] for r in rs])
     return result
 
@@ -156,7 +156,7 @@ def test_every_resident_has_reasons_and_timing() -> None:
 def test_no_shelter_at_all_is_said_plainly() -> None:
     no_shelters = frame([shelter(1, centre(0))]).iloc[0:0]
     inputs = AssessmentInputs(frame([resident(1, centre(0), building_floors=1)]), no_shelters, FLOOD_ZONES, *no_supporters())
-    result = assess(inputs, AssessmentParameters(EvacuationProfile()))
+    result = assess(inputs, AssessmentParameters(EvacuationProfile(), METRIC_CRS))
     assert result.loc[0, "destination_shelter_id"] == -1
     assert [r["code"] for r in result.loc[0, "destination_reasons"]] == ["NO_SHELTER", "NOT_WORKABLE"]
     assert result.loc[0, "start_trigger"] == "not_workable" and result.loc[0, "travel_mode"] is None

@@ -23,7 +23,7 @@ from disaster.analysis.exposure import HazardIndex
 from disaster.analysis.travel import RoadNetwork, to_metric
 from disaster.codes import HazardLayer
 from disaster.profile import EvacuationProfile, load_profile
-from tests.analysis_fixtures import box, centre, frame, no_supporters, resident, shelter, zones
+from tests.analysis_fixtures import METRIC_CRS, box, centre, frame, no_supporters, resident, shelter, zones
 
 L1, L2, INLAND, FLOW, SLIDE = (HazardLayer.FLOOD_L1_DEPTH, HazardLayer.FLOOD_L2_DEPTH, HazardLayer.INLAND_FLOOD,
                                HazardLayer.COLLAPSE_FLOW, HazardLayer.LANDSLIDE)
@@ -46,7 +46,7 @@ def _run(residents: list[dict], shelters: list[dict], hazard, agreements: list[t
     inputs = AssessmentInputs(frame(residents), frame(shelters), hazard,
                               default_supporters if supporters is None else supporters,
                               default_links if links is None else links, agreed)
-    result = assess(inputs, AssessmentParameters(profile), network).set_index("resident_id", drop=False)
+    result = assess(inputs, AssessmentParameters(profile, METRIC_CRS), network).set_index("resident_id", drop=False)
     result["codes"] = result["destination_reasons"].map(lambda rs: [r["code"] for r in rs])
     return result
 
@@ -174,10 +174,10 @@ def test_road_graph_car_time_and_route() -> None:
     graph.add_node("a", x=x0, y=y0)
     graph.add_node("b", x=x3, y=y0)
     graph.add_node("c", x=x3, y=y3)
-    metric = to_metric(np.array([x0, x3, x3]), np.array([y0, y0, y3]))
+    metric = to_metric(np.array([x0, x3, x3]), np.array([y0, y0, y3]), METRIC_CRS)
     graph.add_edge("a", "b", length=float(np.linalg.norm(metric[1] - metric[0])))
     graph.add_edge("b", "c", length=float(np.linalg.norm(metric[2] - metric[1])))
-    row = _run([resident(1, centre(0))], [shelter(1, centre(3, 3))], zones(), network=RoadNetwork(graph)).loc[1]
+    row = _run([resident(1, centre(0))], [shelter(1, centre(3, 3))], zones(), network=RoadNetwork(graph, METRIC_CRS)).loc[1]
     assert row["route_is_road"] and row["travel_mode"] == "car"
     assert row["travel_min"] == pytest.approx(row["distance_m"] / (PROFILE.car_speed_kmh * 1000 / 60))
     assert len(shapely.get_coordinates(shapely.from_wkb(row["route"]))) == 5  # home, 3 nodes, shelter
@@ -239,7 +239,7 @@ def test_welfare_assignment_without_agreements_table() -> None:
     inputs = AssessmentInputs(frame([resident(1, centre(0), care_level="要介護5", building_floors=1)]),
                               frame([_welfare(10, centre(2)), shelter(20, centre(1, 1))]),
                               zones((L2, box(0), {"rank": 2})), *no_supporters())
-    row = assess(inputs, AssessmentParameters(PROFILE)).iloc[0]
+    row = assess(inputs, AssessmentParameters(PROFILE, METRIC_CRS)).iloc[0]
     assert row["welfare_shelter_id"] == 10 and not row["welfare_direct"] and row["destination_shelter_id"] == 20
 
 
@@ -275,7 +275,7 @@ def test_no_trip_no_trigger_and_no_destination_is_not_workable() -> None:
     people = [resident(1, centre(0)), resident(2, centre(1), building_floors=1)]  # dry; flooded 0.5 m+
     no_shelters = frame([shelter(1, centre(0))]).iloc[0:0]
     inputs = AssessmentInputs(frame(people), no_shelters, zones((L2, box(1), {"rank": 2})), *no_supporters())
-    result = assess(inputs, AssessmentParameters(PROFILE))
+    result = assess(inputs, AssessmentParameters(PROFILE, METRIC_CRS))
     assert result.loc[0, "decision"] == "stay" and result.loc[0, "start_trigger"] is None
     assert result.loc[1, "decision"] == "leave" and result.loc[1, "start_trigger"] == "not_workable"
 
@@ -332,7 +332,7 @@ def test_graphml_round_trip_keeps_the_road_path(tmp_path: Path) -> None:
     graph.add_edge("a", "b", length=1000.0)
     path = tmp_path / "roads.graphml"
     nx.write_graphml(graph, path)
-    row = _run([resident(1, centre(0))], [shelter(1, centre(1))], zones(), network=RoadNetwork.from_graphml(path)).loc[1]
+    row = _run([resident(1, centre(0))], [shelter(1, centre(1))], zones(), network=RoadNetwork.from_graphml(path, METRIC_CRS)).loc[1]
     assert row["route_is_road"] and row["distance_m"] == pytest.approx(1000.0)
 
 
@@ -412,7 +412,7 @@ def test_welfare_reach_follows_the_road_graph_when_given() -> None:
     points = {"home": centre(0), "shelter": centre(0, 1), "far": centre(1, 20), "welfare": centre(2)}
     for name, (x, y) in points.items():
         graph.add_node(name, x=x, y=y)
-    metric = {name: to_metric(np.array([x]), np.array([y]))[0] for name, (x, y) in points.items()}
+    metric = {name: to_metric(np.array([x]), np.array([y]), METRIC_CRS)[0] for name, (x, y) in points.items()}
     for u, v in (("home", "shelter"), ("home", "far"), ("far", "welfare")):
         graph.add_edge(u, v, length=float(np.linalg.norm(metric[u] - metric[v])))
     people = [resident(1, centre(0), care_level="要介護5", building_floors=1)]
@@ -420,7 +420,7 @@ def test_welfare_reach_follows_the_road_graph_when_given() -> None:
     hazard = zones((L2, box(0), {"rank": 2}))
     straight = _run(people, shelters, hazard).loc[1]
     assert straight["welfare_shelter_id"] == 10
-    by_road = _run(people, shelters, hazard, network=RoadNetwork(graph)).loc[1]
+    by_road = _run(people, shelters, hazard, network=RoadNetwork(graph, METRIC_CRS)).loc[1]
     assert by_road["welfare_shelter_id"] == -1 and "WELFARE_UNPLACED" in by_road["codes"]
     assert by_road["destination_shelter_id"] == 20 and by_road["route_is_road"]
 

@@ -15,9 +15,9 @@ from disaster.analysis.needs import needs_frame, shelter_categories
 from disaster.analysis.travel import RoadNetwork, to_metric, walking_speed
 from disaster.codes import HazardLayer
 from disaster.profile import EvacuationProfile, WalkSpeeds
-from tests.analysis_fixtures import box, centre, frame, no_supporters, resident, shelter, zones
+from tests.analysis_fixtures import METRIC_CRS, box, centre, frame, no_supporters, resident, shelter, zones
 
-PARAMS = AssessmentParameters(EvacuationProfile())
+PARAMS = AssessmentParameters(EvacuationProfile(), METRIC_CRS)
 
 
 @pytest.mark.parametrize(
@@ -40,8 +40,8 @@ def _inputs(residents: list[dict], shelters: list[dict], hazard=None, supporters
 
 def test_straight_line_distance_uses_the_detour_factor_and_timing() -> None:
     home, site = centre(0), centre(3)
-    straight = float(np.linalg.norm(np.diff(to_metric(np.array([home[0], site[0]]), np.array([home[1], site[1]])), axis=0)))
-    params = AssessmentParameters(EvacuationProfile(detour_factor=1.5, lead_time_min=60))
+    straight = float(np.linalg.norm(np.diff(to_metric(np.array([home[0], site[0]]), np.array([home[1], site[1]]), METRIC_CRS), axis=0)))
+    params = AssessmentParameters(EvacuationProfile(detour_factor=1.5, lead_time_min=60), METRIC_CRS)
     result = assess(_inputs([resident(1, home, mobility="杖・歩行器", lives_alone=True)], [shelter(1, site)]), params)
     row = result.iloc[0]
     assert row["distance_m"] == pytest.approx(straight * 1.5)
@@ -64,12 +64,12 @@ def test_road_graph_distances_follow_the_network(tmp_path: Path) -> None:
     graph.add_node("a", x=x0, y=y0)
     graph.add_node("b", x=x2, y=y0)
     graph.add_node("c", x=x2, y=y2)
-    corner = to_metric(np.array([x0, x2, x2]), np.array([y0, y0, y2]))
+    corner = to_metric(np.array([x0, x2, x2]), np.array([y0, y0, y2]), METRIC_CRS)
     graph.add_edge("a", "b", length=float(np.linalg.norm(corner[1] - corner[0])))
     graph.add_edge("b", "c", length=float(np.linalg.norm(corner[2] - corner[1])))
     path = tmp_path / "roads.graphml"
     nx.write_graphml(graph, path)
-    network = RoadNetwork.from_graphml(path)
+    network = RoadNetwork.from_graphml(path, METRIC_CRS)
     result = assess(_inputs([resident(1, centre(0))], [shelter(1, centre(2, 2))]), PARAMS, network)
     expected = np.linalg.norm(corner[1] - corner[0]) + np.linalg.norm(corner[2] - corner[1])
     assert result.iloc[0]["distance_m"] == pytest.approx(expected, rel=1e-6)

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from disaster.geo import METRIC_CRS
 from disaster.importers.areas import read_city_boundary
+from tests.analysis_fixtures import METRIC_CRS
 from tests.conftest import BUNDLE
 
 

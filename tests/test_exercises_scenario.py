@@ -29,6 +29,7 @@ from disaster.exercises.scenario import (
     session_plan,
 )
 from disaster.models import District, Resident, Shelter
+from disaster.settings import get_settings
 from disaster.usecases.exercises import city_setting, district_facts
 from maps.dig import exercise_grid
 
@@ -105,11 +106,14 @@ districts = ["安武"]
 """
     (tmp_path / "999999.toml").write_text(other, encoding="utf-8")
     kurume = _facts(demo_store, ExerciseHazard.FLOOD)
-    monkeypatch.setattr(profile_module, "PROFILES_DIR", tmp_path)
+    monkeypatch.setenv("DISASTER_PROFILES_DIR", str(tmp_path))
+    get_settings.cache_clear()
     profile_module.load_profile.cache_clear()
     try:
         setting = city_setting("999999", "安武")
     finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
         profile_module.load_profile.cache_clear()
     facts = dataclasses.replace(kurume, setting=setting)
     for hazard in ExerciseHazard:

@@ -83,7 +83,7 @@ def _open(browser, path: Path) -> tuple:
             else None)
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(path.as_uri())
-    page.wait_for_function("window.kurumeLayers !== undefined", timeout=15_000)
+    page.wait_for_function("window.disasterLayers !== undefined", timeout=15_000)
     return context, page, problems, dialogs
 
 
@@ -106,9 +106,9 @@ def test_district_map_renders_offline_with_all_features(browser, inputs, tmp_pat
         minx, miny, maxx, maxy = district.bounds
         s = inputs.shelters
         near = s[(s["lon"] >= minx - 0.01) & (s["lon"] <= maxx + 0.01) & (s["lat"] >= miny - 0.01) & (s["lat"] <= maxy + 0.01)]
-        assert page.evaluate("kurumeLayers.shelters.getLayers().length") == len(near)
+        assert page.evaluate("disasterLayers.shelters.getLayers().length") == len(near)
         expected = len(visible_residents(view, inputs.residents, "安武"))
-        drawn = page.evaluate("kurumeLayers.residents ? kurumeLayers.residents.getLayers().length : 0")
+        drawn = page.evaluate("disasterLayers.residents ? disasterLayers.residents.getLayers().length : 0")
         assert drawn == expected
         assert (expected > 0) == (view != View.PUBLIC)
     finally:
@@ -144,7 +144,7 @@ def test_hostile_name_is_shown_as_text_and_never_runs(browser, inputs, tmp_path:
         number = residents.loc[first, "resident_no"]
         text = page.evaluate(
             """(number) => { let found = null;
-                 kurumeLayers.residents.eachLayer(m => { const box = m.getPopup().getContent()();
+                 disasterLayers.residents.eachLayer(m => { const box = m.getPopup().getContent()();
                    if (box.textContent.includes(number)) { found = box.textContent; } });
                  return found; }""", number)
         assert hostile in text and "alert(\"needs\")" in text
@@ -182,7 +182,7 @@ def test_exercise_map_steps_through_injects(browser, demo_store, inputs, tmp_pat
     path = _write(tmp_path, "exercise.html", html(exercise_map(inputs, "安武", scenario)))
     context, page, problems, _ = _open(browser, path)
     try:
-        assert page.evaluate("kurumeInjects.count") == len(scenario.injects)
+        assert page.evaluate("disasterInjects.count") == len(scenario.injects)
         page.get_by_role("button", name="次へ").click()
         page.get_by_role("button", name="次へ").click()
         body = page.locator(".km-inject-body").inner_text()

@@ -38,7 +38,8 @@ def _parameters(night: bool = False) -> Any:
     """The engine's parameters from the city profile (or its defaults, for an engine without)."""
     names = {f.name for f in dataclasses.fields(engine.AssessmentParameters)}
     if "evacuation" in names:
-        return engine.AssessmentParameters(evacuation=load_profile(KURUME).evacuation,  # type: ignore[call-arg]
+        profile = load_profile(KURUME)
+        return engine.AssessmentParameters(evacuation=profile.evacuation, metric_crs=profile.crs,  # type: ignore[call-arg]
                                            night=night)
     from disaster.analysis.travel import TravelParameters  # the engine before issue 10
 
@@ -71,7 +72,7 @@ def run(residents: list[dict[str, Any]], shelters: list[dict[str, Any]], hazard_
     }
     wanted = {f.name for f in dataclasses.fields(engine.AssessmentInputs)}
     params = _parameters(night)
-    network = RoadNetwork(roads) if roads is not None else None
+    network = RoadNetwork(roads, _parameters().metric_crs) if roads is not None else None
     result = engine.assess(engine.AssessmentInputs(**{k: v for k, v in available.items() if k in wanted}), params, network)
     found = check_assessments(AuditInputs(result, people, places, hazard_zones, agreed, _walk_limits(params),
                                           evacuation=getattr(params, "evacuation", None)))

@@ -17,9 +17,9 @@ import shapely
 from pyproj import Transformer
 
 from disaster.codes import DEPTH_COLOURS, LANDSLIDE_COLOURS, HazardLayer
-from disaster.geo import METRIC_CRS
 from maps.static_svg import STRAIGHT_LABEL, Marker, Route, StaticMapPainter
 from maps.tiles import TileSource
+from tests.analysis_fixtures import METRIC_CRS
 from tests.test_tiles import decode, red_dots
 from tests.tile_server import (
     TileServer,
@@ -45,7 +45,7 @@ def painter(tiles: TileSource | None = None, basemap: bool = False) -> StaticMap
                   _ring(131.2, 33.9, 0.01)],  # the inland zone is far away: not on this map
         crs=4326)
     districts = gpd.GeoDataFrame({"name": ["a"]}, geometry=[_ring(130.535, 33.305, 0.02)], crs=4326)
-    return StaticMapPainter(zones, districts, tiles=tiles, basemap=basemap)
+    return StaticMapPainter(zones, districts, METRIC_CRS, tiles=tiles, basemap=basemap)
 
 
 def markers(home: tuple[float, float] = HOME, shelter: tuple[float, float] = SHELTER,

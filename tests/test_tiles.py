@@ -18,9 +18,9 @@ from scipy import ndimage
 from typer.testing import CliRunner
 
 from disaster.cli import app
-from disaster.geo import METRIC_CRS
 from disaster.pdf.fetcher import decode_image_data_uri
 from maps.tiles import TileSource, TooManyTiles, lonlat_to_mercator, tile_range
+from tests.analysis_fixtures import METRIC_CRS
 from tests.conftest import BUNDLE, KURUME
 from tests.tile_server import (
     TileServer,

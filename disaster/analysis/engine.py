@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 from scipy.spatial import cKDTree
 
 from disaster.analysis.assignment import Candidates, assign
@@ -71,10 +72,11 @@ class AssessmentParameters:
     """Everything the engine assumes, from the city profile's ``[evacuation]`` section."""
 
     evacuation: EvacuationProfile  # load_profile(city_code).evacuation
+    metric_crs: CRS  # load_profile(city_code).crs: distances are measured in it
     night: bool = False  # walking speeds × night factor
 
     def as_dict(self) -> dict[str, object]:
-        return {**self.evacuation.model_dump(), "night": self.night}
+        return {**self.evacuation.model_dump(), "metric_crs": self.metric_crs.to_epsg(), "night": self.night}
 
 
 @dataclass
@@ -99,8 +101,8 @@ def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: Road
     decision = decide(residents, exposure, needs)
     safety = destination_safety(index.exposure(shelters["lon"].to_numpy(), shelters["lat"].to_numpy()), shelters)
     bits = resident_hazard_bits(exposure)
-    home = to_metric(residents["lon"].to_numpy(), residents["lat"].to_numpy())
-    sites = to_metric(shelters["lon"].to_numpy(), shelters["lat"].to_numpy())
+    home = to_metric(residents["lon"].to_numpy(), residents["lat"].to_numpy(), params.metric_crs)
+    sites = to_metric(shelters["lon"].to_numpy(), shelters["lat"].to_numpy(), params.metric_crs)
     speed = walking_speed(residents, needs["care_index"].to_numpy(), evac.walk_speeds, params.night)
     limit = walk_limit_m(residents, needs, evac.walk_limits)
     vehicle = vehicle_mode(residents, needs)

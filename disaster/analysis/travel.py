@@ -13,20 +13,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pyproj import Transformer
+from pyproj import CRS, Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from disaster.analysis.needs import is_true
-from disaster.geo import METRIC_CRS, WGS84
+from disaster.geo import WGS84
 from disaster.profile import PrepareMinutes, WalkSpeeds
 
-_TO_METRIC = Transformer.from_crs(WGS84, METRIC_CRS, always_xy=True)
 
-
-def to_metric(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
-    x, y = _TO_METRIC.transform(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
+def to_metric(lons: np.ndarray, lats: np.ndarray, crs: CRS) -> np.ndarray:
+    """WGS84 points as x/y (m) in the city's metric ``crs`` (``CityProfile.crs``)."""
+    x, y = Transformer.from_crs(WGS84, crs, always_xy=True).transform(np.asarray(lons, dtype=float),
+                                                                       np.asarray(lats, dtype=float))
     return np.column_stack([x, y])
 
 
@@ -51,14 +51,15 @@ def prepare_minutes(needs: pd.DataFrame, residents: pd.DataFrame, prepare: Prepa
 
 
 class RoadNetwork:
-    """A walking network from GraphML (nodes with x/y in WGS84, edges with ``length`` in m)."""
+    """A walking network from GraphML (nodes with x/y in WGS84, edges with ``length`` in m),
+    projected to the city's metric ``crs``."""
 
-    def __init__(self, graph: Any):  # a networkx graph
+    def __init__(self, graph: Any, crs: CRS):  # a networkx graph
         nodes = list(graph.nodes)
         index = {node: i for i, node in enumerate(nodes)}
         xy = np.array([[float(graph.nodes[n]["x"]), float(graph.nodes[n]["y"])] for n in nodes])
         self.lonlat = xy
-        self.metric = to_metric(xy[:, 0], xy[:, 1])
+        self.metric = to_metric(xy[:, 0], xy[:, 1], crs)
         rows, cols, weights = [], [], []
         for u, v, data in graph.edges(data=True):
             length = float(data.get("length") or np.linalg.norm(self.metric[index[u]] - self.metric[index[v]]))
@@ -69,10 +70,10 @@ class RoadNetwork:
         self.tree = cKDTree(self.metric)
 
     @classmethod
-    def from_graphml(cls, path: Path) -> RoadNetwork:
+    def from_graphml(cls, path: Path, crs: CRS) -> RoadNetwork:
         import networkx as nx  # optional dependency (extra "roads")
 
-        return cls(nx.read_graphml(path))
+        return cls(nx.read_graphml(path), crs)
 
     def snap(self, metric_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         distance, node = self.tree.query(metric_xy)

@@ -35,6 +35,7 @@ from disaster.geo import WGS84
 from disaster.importers.areas import read_city_boundary
 from disaster.importers.roster import RESIDENT_COLUMNS, SUPPORTER_COLUMNS
 from disaster.models import Shelter
+from disaster.profile import load_profile
 from disaster.settings import PROJECT_ROOT
 from disaster.usecases.imports import import_shelters
 from disaster.usecases.setup import init_store
@@ -55,7 +56,7 @@ def build_demo(shared: Path, out: Path, residents: int | None = None, seed: int 
     shelters = real_shelters(shared, spec)
     names = [row["district"] for row in csv.DictReader((shared / spec.district_table).open(encoding="utf-8"))]
     seeds = district_seeds(shelters, names)
-    districts = voronoi_districts(seeds, boundary)
+    districts = voronoi_districts(seeds, boundary, spec.crs)
     table = _district_table(shared / spec.district_table)
     districts["area"] = [table[name] for name in districts["name"]]
 
@@ -67,9 +68,9 @@ def build_demo(shared: Path, out: Path, residents: int | None = None, seed: int 
     files["districts.geojson"] = _write_geojson(districts, out / "districts.geojson", kind="districts")
     shutil.copyfile(shared / spec.district_table, out / "district_centres.csv")
     files["district_centres.csv"] = _entry(out / "district_centres.csv", kind="district_table")
-    floods = flood_layers(boundary, spec.hazards)
-    inland = inland_pockets(districts, rng, spec.hazards)
-    landslides = landslide_zones(boundary, districts, rng, spec.hazards, spec.city, spec.city_code[:2])
+    floods = flood_layers(boundary, spec.hazards, spec.crs)
+    inland = inland_pockets(districts, rng, spec.hazards, spec.crs)
+    landslides = landslide_zones(boundary, districts, rng, spec.hazards, spec.city, spec.city_code[:2], spec.crs)
     rain = rain_hazards(floods, inland, landslides, spec)
     all_shelters = add_demo_shelter_attributes(shelters, districts, rain, rng, spec)
     files["shelters.geojson"] = _write_geojson(all_shelters, out / "shelters.geojson", kind="shelters")
@@ -81,11 +82,14 @@ def build_demo(shared: Path, out: Path, residents: int | None = None, seed: int 
     files[landslide_file] = _write_geojson(landslides, out / landslide_file, kind="hazards")
     foothills = shapely.union_all(landslides.geometry.values).buffer(0.0006)  # the zones and ~60 m around them
     people = generate_residents(districts, seeds, residents, rng, foothills, spec)
-    add_welfare_agreements(people, all_shelters, rain, rng, TODAY)
+    add_welfare_agreements(people, all_shelters, rain, rng, TODAY, spec.crs)
     files["residents.csv"] = _write_csv(people, list(RESIDENT_COLUMNS.values()), out / "residents.csv", "residents")
     supporters = generate_supporters(people, rng)
     files["supporters.csv"] = _write_csv(supporters, list(SUPPORTER_COLUMNS.values()), out / "supporters.csv", "supporters")
-    sessions = generate_sessions(names, rng)
+    goal = load_profile(spec.city_code).exercise.participants
+    if goal is None:
+        raise ValueError(f"市の設定（{spec.city_code}）に [exercise.participants] がありません: デモの訓練記録はその基準年度に合わせます。")
+    sessions = generate_sessions(names, rng, goal)
     files["exercise_sessions.csv"] = _write_csv(sessions, list(SESSION_COLUMNS), out / "exercise_sessions.csv", "exercises")
     spec_file = spec_path(spec.city_code)
     manifest = {
@@ -93,7 +97,8 @@ def build_demo(shared: Path, out: Path, residents: int | None = None, seed: int 
         "city_code": spec.city_code,
         "seed": seed,
         "residents": residents,
-        "spec": {spec_file.relative_to(PROJECT_ROOT).as_posix(): _sha256(spec_file)},
+        "spec": {f"data/demo/{spec_file.name}": _sha256(spec_file)},
+        "sample_district": spec.sample_district,
         "inputs": {name: _sha256(shared / name) for name in (*spec.gsi_files, spec.n03_file, spec.district_table)},
         "files": files,
     }

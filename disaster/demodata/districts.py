@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import geopandas as gpd
 import shapely
+from pyproj import CRS
 
-from disaster.geo import METRIC_CRS, WGS84
+from disaster.geo import WGS84
 
 
 def district_seeds(shelters: gpd.GeoDataFrame, names: list[str]) -> gpd.GeoDataFrame:
@@ -25,10 +26,10 @@ def district_seeds(shelters: gpd.GeoDataFrame, names: list[str]) -> gpd.GeoDataF
     return gpd.GeoDataFrame(rows, crs=WGS84)
 
 
-def voronoi_districts(seeds: gpd.GeoDataFrame, boundary: shapely.Geometry) -> gpd.GeoDataFrame:
+def voronoi_districts(seeds: gpd.GeoDataFrame, boundary: shapely.Geometry, crs: CRS) -> gpd.GeoDataFrame:
     """Voronoi cells of ``seeds`` (computed in metres) clipped to ``boundary`` (WGS84)."""
-    metric_seeds = seeds.to_crs(METRIC_CRS)
-    metric_boundary = gpd.GeoSeries([boundary], crs=WGS84).to_crs(METRIC_CRS).iloc[0]
+    metric_seeds = seeds.to_crs(crs)
+    metric_boundary = gpd.GeoSeries([boundary], crs=WGS84).to_crs(crs).iloc[0]
     envelope = metric_boundary.buffer(5_000).envelope
     cells = shapely.voronoi_polygons(shapely.MultiPoint(list(metric_seeds.geometry)), extend_to=envelope)
     cell_list = list(cells.geoms)
@@ -37,6 +38,6 @@ def voronoi_districts(seeds: gpd.GeoDataFrame, boundary: shapely.Geometry) -> gp
     for point in metric_seeds.geometry:
         (index,) = tree.query(point, predicate="within")
         geometries.append(cell_list[index])
-    cells_wgs = gpd.GeoSeries(geometries, crs=METRIC_CRS).to_crs(WGS84)
+    cells_wgs = gpd.GeoSeries(geometries, crs=crs).to_crs(WGS84)
     clipped = [shapely.make_valid(cell.intersection(boundary)) for cell in cells_wgs]
     return gpd.GeoDataFrame({"name": seeds["name"].values}, geometry=clipped, crs=WGS84)

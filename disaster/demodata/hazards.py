@@ -15,11 +15,12 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import CRS
 from shapely import affinity
 from shapely.ops import substring
 
 from disaster.demodata.spec import HazardSpec
-from disaster.geo import METRIC_CRS, WGS84
+from disaster.geo import WGS84
 
 # band widths (m at scale 1.0) per rank, deepest rank first
 L2_BANDS = {4: 400, 3: 1_500, 2: 3_500, 1: 5_000}
@@ -47,42 +48,42 @@ def _width_scale(lon: float, spec: HazardSpec) -> float:
     return float(np.interp(lon, [spec.wide_west_lon, spec.narrow_east_lon], [1.0, 0.45]))
 
 
-def _variable_buffer(line_wgs: shapely.LineString, width: float, boundary_m: shapely.Geometry,
+def _variable_buffer(line_wgs: shapely.LineString, width: float, boundary_m: shapely.Geometry, crs: CRS,
                      spec: HazardSpec | None = None) -> shapely.Geometry:
     """Buffer of the line, ``width`` wide (scaled by longitude when ``spec`` is given)."""
-    line_m = gpd.GeoSeries([line_wgs], crs=WGS84).to_crs(METRIC_CRS).iloc[0]
+    line_m = gpd.GeoSeries([line_wgs], crs=WGS84).to_crs(crs).iloc[0]
     pieces = []
     step = 500.0
     for start in np.arange(0, line_m.length, step):
         piece = substring(line_m, start, min(start + step, line_m.length))
-        mid = gpd.GeoSeries([piece.interpolate(0.5, normalized=True)], crs=METRIC_CRS).to_crs(WGS84).iloc[0]
+        mid = gpd.GeoSeries([piece.interpolate(0.5, normalized=True)], crs=crs).to_crs(WGS84).iloc[0]
         pieces.append(piece.buffer(width * (_width_scale(mid.x, spec) if spec is not None else 1.0)))
     return shapely.union_all(pieces).intersection(boundary_m)
 
 
 def _bands(line: shapely.LineString, bands: dict[int, int], boundary_m: shapely.Geometry,
-           spec: HazardSpec) -> list[tuple[int, Any]]:
+           spec: HazardSpec, crs: CRS) -> list[tuple[int, Any]]:
     """Disjoint (rank, polygon) rings: the deepest rank nearest the river."""
     result, inner = [], shapely.Polygon()
     for rank, width in bands.items():
-        outer = _variable_buffer(line, width, boundary_m, spec)
+        outer = _variable_buffer(line, width, boundary_m, crs, spec)
         result.append((rank, outer.difference(inner)))
         inner = outer
     return result
 
 
-def _to_wgs(geoms: list[shapely.Geometry]) -> list[shapely.Geometry]:
-    return list(gpd.GeoSeries(geoms, crs=METRIC_CRS).to_crs(WGS84).make_valid())
+def _to_wgs(geoms: list[shapely.Geometry], crs: CRS) -> list[shapely.Geometry]:
+    return list(gpd.GeoSeries(geoms, crs=crs).to_crs(WGS84).make_valid())
 
 
-def _a31a(group: int, items: list[tuple[int, shapely.Geometry]], spec: HazardSpec) -> gpd.GeoDataFrame:
+def _a31a(group: int, items: list[tuple[int, shapely.Geometry]], spec: HazardSpec, crs: CRS) -> gpd.GeoDataFrame:
     prefix = f"A31a_{group}"
     rows = [
         {f"{prefix}01": spec.river_code, f"{prefix}02": spec.river, f"{prefix}03": "1",
          f"{prefix}04": "国土交通省（デモ）", f"{prefix}05": rank}
         for rank, _ in items
     ]
-    return gpd.GeoDataFrame(rows, geometry=_to_wgs([g for _, g in items]), crs=WGS84)
+    return gpd.GeoDataFrame(rows, geometry=_to_wgs([g for _, g in items], crs), crs=WGS84)
 
 
 def flood_stem(layer: int, spec: HazardSpec) -> str:
@@ -90,18 +91,18 @@ def flood_stem(layer: int, spec: HazardSpec) -> str:
     return f"A31a-{layer}_demo_{spec.river_file_stem}"
 
 
-def flood_layers(boundary: shapely.Polygon, spec: HazardSpec) -> dict[str, gpd.GeoDataFrame]:
+def flood_layers(boundary: shapely.Polygon, spec: HazardSpec, crs: CRS) -> dict[str, gpd.GeoDataFrame]:
     """A31a layers 10/20/30/41/42 for the river (file stem -> frame)."""
-    boundary_m = gpd.GeoSeries([boundary], crs=WGS84).to_crs(METRIC_CRS).iloc[0]
+    boundary_m = gpd.GeoSeries([boundary], crs=WGS84).to_crs(crs).iloc[0]
     river = _ring_section(boundary, *spec.river_boundary_points, through_north=True)
-    flow = _variable_buffer(river, COLLAPSE_FLOW_WIDTH, boundary_m)
-    erosion = _variable_buffer(river, COLLAPSE_EROSION_WIDTH, boundary_m)
+    flow = _variable_buffer(river, COLLAPSE_FLOW_WIDTH, boundary_m, crs)
+    erosion = _variable_buffer(river, COLLAPSE_EROSION_WIDTH, boundary_m, crs)
     return {
-        flood_stem(10, spec): _a31a(1, _bands(river, L1_BANDS, boundary_m, spec), spec),
-        flood_stem(20, spec): _a31a(2, _bands(river, L2_BANDS, boundary_m, spec), spec),
-        flood_stem(30, spec): _a31a(3, _bands(river, DURATION_BANDS, boundary_m, spec), spec),
-        flood_stem(41, spec): _a31a(4, [(1, flow)], spec),
-        flood_stem(42, spec): _a31a(4, [(2, erosion)], spec),
+        flood_stem(10, spec): _a31a(1, _bands(river, L1_BANDS, boundary_m, spec, crs), spec, crs),
+        flood_stem(20, spec): _a31a(2, _bands(river, L2_BANDS, boundary_m, spec, crs), spec, crs),
+        flood_stem(30, spec): _a31a(3, _bands(river, DURATION_BANDS, boundary_m, spec, crs), spec, crs),
+        flood_stem(41, spec): _a31a(4, [(1, flow)], spec, crs),
+        flood_stem(42, spec): _a31a(4, [(2, erosion)], spec, crs),
     }
 
 
@@ -113,9 +114,9 @@ def _random_point_in(geom_m: shapely.Geometry, rng: np.random.Generator) -> shap
             return point
 
 
-def inland_pockets(districts: gpd.GeoDataFrame, rng: np.random.Generator, spec: HazardSpec) -> gpd.GeoDataFrame:
+def inland_pockets(districts: gpd.GeoDataFrame, rng: np.random.Generator, spec: HazardSpec, crs: CRS) -> gpd.GeoDataFrame:
     """内水 pockets (A31a-20 layout, rank 1 rim and rank 2 core) in the low districts."""
-    metric = districts.to_crs(METRIC_CRS).set_index("name")
+    metric = districts.to_crs(crs).set_index("name")
     items: list[tuple[int, shapely.Geometry]] = []
     names = []
     for name in spec.inland_districts:
@@ -128,18 +129,18 @@ def inland_pockets(districts: gpd.GeoDataFrame, rng: np.random.Generator, spec: 
             core = affinity.scale(rim, 0.45, 0.45)
             items += [(1, rim.difference(core).intersection(area)), (2, core.intersection(area))]
             names += [f"{name}地区内水（デモ）"] * 2
-    frame = _a31a(2, items, spec)
+    frame = _a31a(2, items, spec, crs)
     frame["A31a_202"] = names
     return frame
 
 
 def landslide_zones(boundary: shapely.Polygon, districts: gpd.GeoDataFrame, rng: np.random.Generator,
-                    spec: HazardSpec, city: str, prefecture_code: str) -> gpd.GeoDataFrame:
+                    spec: HazardSpec, city: str, prefecture_code: str, crs: CRS) -> gpd.GeoDataFrame:
     """A33 zones on the mountain edge: yellow zones with red (特別警戒区域) cores."""
     edge = _ring_section(boundary, *spec.landslide_edge_points, through_north=False)
-    edge_m = gpd.GeoSeries([edge], crs=WGS84).to_crs(METRIC_CRS).iloc[0]
+    edge_m = gpd.GeoSeries([edge], crs=WGS84).to_crs(crs).iloc[0]
     band = edge_m.buffer(1_200)
-    metric = districts.to_crs(METRIC_CRS).set_index("name")
+    metric = districts.to_crs(crs).set_index("name")
     rows, geoms = [], []
     number = 0
     for name in spec.landslide_districts:
@@ -164,4 +165,4 @@ def landslide_zones(boundary: shapely.Polygon, districts: gpd.GeoDataFrame, rng:
                     "A33_006": f"{city}{name}地区",
                 })
                 geoms.append(geom)
-    return gpd.GeoDataFrame(rows, geometry=_to_wgs(geoms), crs=WGS84)
+    return gpd.GeoDataFrame(rows, geometry=_to_wgs(geoms, crs), crs=WGS84)

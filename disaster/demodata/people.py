@@ -16,10 +16,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import CRS
 
 from disaster.codes import CARE_LEVELS, COMMUNICATION_NEEDS, DISABILITY_TYPES
 from disaster.demodata.spec import DemoSpec, load_spec
-from disaster.geo import METRIC_CRS, WGS84
+from disaster.geo import WGS84
 from disaster.importers.roster import INFO_RECEPTION, RESIDENT_COLUMNS, SUPPORTER_COLUMNS
 
 TODAY = dt.date(2026, 4, 1)  # the demo 名簿's reference date
@@ -39,14 +40,14 @@ FOOTHILL_SHARE = 0.3  # share of a hillside district's residents living at the f
 
 
 def sample_points(districts: gpd.GeoDataFrame, seeds: gpd.GeoDataFrame, counts: np.ndarray,
-                  rng: np.random.Generator, foothills: shapely.Geometry | None = None,
+                  rng: np.random.Generator, crs: CRS, foothills: shapely.Geometry | None = None,
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Points inside each district (clustered around its seed, like settlements around a
     school; in districts touching ``foothills`` (WGS84), a share along the slopes); returns
     lon, lat, district index. Points closer than 1 m to an edge are redrawn."""
-    metric = districts.to_crs(METRIC_CRS)
-    seed_m = seeds.to_crs(METRIC_CRS)
-    slopes = gpd.GeoSeries([foothills], crs=WGS84).to_crs(METRIC_CRS).iloc[0] if foothills is not None else None
+    metric = districts.to_crs(crs)
+    seed_m = seeds.to_crs(crs)
+    slopes = gpd.GeoSeries([foothills], crs=WGS84).to_crs(crs).iloc[0] if foothills is not None else None
     lons, lats, which = [], [], []
     for index, (geom, seed, count) in enumerate(zip(metric.geometry, seed_m.geometry, counts, strict=True)):
         inner = geom.buffer(-1.0)
@@ -69,7 +70,7 @@ def sample_points(districts: gpd.GeoDataFrame, seeds: gpd.GeoDataFrame, counts: 
         xy = np.concatenate(got) if got else np.empty((0, 2))
         if on_hill:
             xy = xy[rng.permutation(len(xy))]
-        wgs = gpd.GeoSeries(shapely.points(xy), crs=METRIC_CRS).to_crs(WGS84)
+        wgs = gpd.GeoSeries(shapely.points(xy), crs=crs).to_crs(WGS84)
         lons.append(wgs.x.to_numpy())
         lats.append(wgs.y.to_numpy())
         which.append(np.full(len(xy), index))
@@ -91,9 +92,9 @@ def _uniform_in(area: shapely.Geometry, count: int, rng: np.random.Generator) ->
     return np.concatenate(got)
 
 
-def district_counts(districts: gpd.GeoDataFrame, total: int, rng: np.random.Generator) -> np.ndarray:
+def district_counts(districts: gpd.GeoDataFrame, total: int, rng: np.random.Generator, crs: CRS) -> np.ndarray:
     """Residents per district, proportional to sqrt(area) with noise (sums to ``total``)."""
-    weights = np.sqrt(districts.to_crs(METRIC_CRS).area.to_numpy()) * rng.uniform(0.7, 1.3, len(districts))
+    weights = np.sqrt(districts.to_crs(crs).area.to_numpy()) * rng.uniform(0.7, 1.3, len(districts))
     counts = np.floor(weights / weights.sum() * total).astype(int)
     counts[np.argsort(-weights)[: total - counts.sum()]] += 1
     return counts
@@ -134,8 +135,8 @@ def generate_residents(districts: gpd.GeoDataFrame, seeds: gpd.GeoDataFrame, tot
     h = RESIDENT_COLUMNS
     spec = spec or load_spec()
     names = _Names()
-    counts = district_counts(districts, total, rng)
-    lons, lats, which = sample_points(districts, seeds, counts, rng, foothills)
+    counts = district_counts(districts, total, rng, spec.crs)
+    lons, lats, which = sample_points(districts, seeds, counts, rng, spec.crs, foothills)
     n = len(lons)
     elderly = rng.random(n) < 0.85
     age = np.where(elderly, rng.triangular(65, 82, 101, n), rng.uniform(18, 65, n)).astype(int)

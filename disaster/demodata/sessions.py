@@ -1,5 +1,6 @@
-"""Fictional past 図上訓練 records (令和5–7年度). The 令和6年度 total equals the plan's baseline of
-1,039 participants; how it splits across 校区 and dates is invented."""
+"""Fictional past 図上訓練 records (the baseline 年度 and the years before and after it). The
+baseline year's total equals the city plan's baseline (the demo city's profile,
+``[exercise.participants]``); how it splits across 校区 and dates is invented."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from disaster.exercises.tracking import BASELINE_PARTICIPANTS, BASELINE_YEAR
+from disaster.profile import ParticipantTarget
 
 ROLE_SHARES = {"自治会": 0.25, "民生委員": 0.15, "消防団": 0.08, "住民": 0.35, "福祉専門職": 0.07, "学生": 0.04,
                "行政": 0.04, "その他": 0.02}
@@ -16,14 +17,14 @@ HAZARDS = ("洪水", "内水", "土砂災害", "地震")
 COLUMNS = ("実施日", "校区", "災害", "進行役", *ROLE_SHARES, "総合評価", "理解度", "役立ち度", "よかった点", "改善点")
 
 
-def generate_sessions(districts: list[str], rng: np.random.Generator) -> list[dict[str, Any]]:
+def generate_sessions(districts: list[str], rng: np.random.Generator, goal: ParticipantTarget) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for year in (BASELINE_YEAR - 1, BASELINE_YEAR, BASELINE_YEAR + 1):
+    for year in (goal.baseline_year - 1, goal.baseline_year, goal.baseline_year + 1):
         chosen = sorted(rng.choice(len(districts), size=30, replace=False))
         sizes = rng.integers(18, 48, len(chosen)).astype(float)
-        if year == BASELINE_YEAR:  # match the plan's 令和6年度 figure exactly
-            sizes = np.floor(sizes / sizes.sum() * BASELINE_PARTICIPANTS)
-            sizes[: int(BASELINE_PARTICIPANTS - sizes.sum())] += 1
+        if year == goal.baseline_year:  # match the plan's baseline figure exactly
+            sizes = np.floor(sizes / sizes.sum() * goal.baseline)
+            sizes[: int(goal.baseline - sizes.sum())] += 1
         for index, size in zip(chosen, sizes.astype(int), strict=True):
             day = dt.date(year, 4, 1) + dt.timedelta(days=int(rng.integers(0, 365)))
             counts = {role: int(share * size) for role, share in ROLE_SHARES.items()}

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pyproj import CRS
 
-from disaster.settings import DEMO_DATA_DIR, PROJECT_ROOT
-
-SPECS_DIR = PROJECT_ROOT / "data" / "demo"
+from disaster.profile import load_profile
+from disaster.resources import demo_bundle_dir, demo_specs_dir
 
 
 class _Strict(BaseModel):
@@ -56,6 +56,7 @@ class DemoSpec(_Strict):
     landline_prefix: str
     near_towns: list[str]
     far_places: list[str]
+    sample_district: str  # the 校区 `disaster demo` writes sample plans, maps and an exercise pack for
     hazards: HazardSpec
     welfare_shelters: list[WelfareShelterSpec]
 
@@ -63,13 +64,23 @@ class DemoSpec(_Strict):
     def address_prefix(self) -> str:
         return self.prefecture + self.city
 
+    @property
+    def crs(self) -> CRS:
+        """The demo city's metric CRS (from its profile)."""
+        return load_profile(self.city_code).crs
+
+
+def demo_city_code() -> str:
+    """The 団体コード of the bundled demo dataset (its manifest)."""
+    return str(json.loads((demo_bundle_dir() / "manifest.json").read_text(encoding="utf-8"))["city_code"])
+
 
 def spec_path(city_code: str) -> Path:
-    return SPECS_DIR / f"{city_code}.toml"
+    return demo_specs_dir() / f"{city_code}.toml"
 
 
 @lru_cache
 def load_spec(city_code: str | None = None) -> DemoSpec:
-    """The demo spec of ``city_code`` (default: the city of the bundled demo)."""
-    path = spec_path(city_code or json.loads((DEMO_DATA_DIR / "manifest.json").read_text(encoding="utf-8"))["city_code"])
+    """The demo spec of ``city_code`` (default: the city of the bundled demo dataset)."""
+    path = spec_path(city_code or demo_city_code())
     return DemoSpec.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))

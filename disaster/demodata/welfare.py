@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import CRS
 
-from disaster.geo import METRIC_CRS, WGS84
+from disaster.geo import WGS84
 from disaster.importers.roster import LIST_SEPARATORS, RESIDENT_COLUMNS
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def fits(needs: set[str], accepted_groups: str | None) -> bool:
 
 
 def add_welfare_agreements(rows: list[dict[str, Any]], shelters: gpd.GeoDataFrame, rain: RainHazards,
-                           rng: np.random.Generator, today: dt.date) -> int:
+                           rng: np.random.Generator, today: dt.date, crs: CRS) -> int:
     """Fill 福祉避難所受入合意 / 受入合意日 for some residents (half of those at risk at home who
     consented to sharing, a tenth of the others); returns how many agreements were made."""
     h = RESIDENT_COLUMNS
@@ -60,13 +61,13 @@ def add_welfare_agreements(rows: list[dict[str, Any]], shelters: gpd.GeoDataFram
     shapely.prepare(unsafe)
     welfare = shelters[shelters["is_welfare_shelter"] & (shelters["accepts_direct"] == True)]  # noqa: E712
     welfare = welfare[~shapely.contains_xy(unsafe, welfare.geometry.x.to_numpy(), welfare.geometry.y.to_numpy())]
-    sites = welfare.to_crs(METRIC_CRS).geometry
+    sites = welfare.to_crs(crs).geometry
     site_xy = np.column_stack([sites.x.to_numpy(), sites.y.to_numpy()])
     room = {code: int(capacity) // 2 for code, capacity in zip(welfare["code"], welfare["capacity"], strict=True)}
     lons = np.array([float(r[h["lon"]]) for r in rows])
     lats = np.array([float(r[h["lat"]]) for r in rows])
     at_risk = shapely.contains_xy(unsafe, lons, lats)
-    homes = gpd.GeoSeries(shapely.points(lons, lats), crs=WGS84).to_crs(METRIC_CRS)
+    homes = gpd.GeoSeries(shapely.points(lons, lats), crs=WGS84).to_crs(crs)
     home_xy = np.column_stack([homes.x.to_numpy(), homes.y.to_numpy()])
     chance = rng.random(len(rows))
     days = rng.integers(0, (today - FIRST_AGREEMENT).days, len(rows))

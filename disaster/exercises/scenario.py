@@ -57,8 +57,8 @@ class CitySetting:
     """City facts a scenario names, all from the city profile (no city in code)."""
 
     city: str
-    gauge: GaugeInfo
-    earthquake_source: str
+    gauge: GaugeInfo | None  # None: the profile names no gauge; cards speak of "the reference gauge"
+    earthquake_source: str | None  # None: "a large earthquake"
     earthquake_intensity: str
     landslide_area: str
     sluice: str
@@ -66,10 +66,10 @@ class CitySetting:
 
 def hazard_title(hazard: ExerciseHazard, setting: CitySetting) -> str:
     return {
-        ExerciseHazard.FLOOD: f"洪水（{setting.gauge.river}の氾濫）",
+        ExerciseHazard.FLOOD: f"洪水（{setting.gauge.river if setting.gauge else '川'}の氾濫）",
         ExerciseHazard.INLAND: "内水氾濫（大雨で水路・側溝があふれる）",
         ExerciseHazard.LANDSLIDE: f"土砂災害（{setting.landslide_area}の大雨・土石流）",
-        ExerciseHazard.EARTHQUAKE: f"地震（{setting.earthquake_source}）",
+        ExerciseHazard.EARTHQUAKE: f"地震（{setting.earthquake_source}）" if setting.earthquake_source else "地震",
     }[hazard]
 
 
@@ -250,28 +250,28 @@ TIMELINES: dict[ExerciseHazard, list[Step]] = {
              "早めの情報収集と声かけ",
              "情報班が注意報と予報を全体に伝えたか。要支援者班が、明るいうちに動いたほうがよい人を挙げたか。",
              map="person0"),
-        Step(120, 2, "情報", "川の防災情報", "{office}・気象台", "情報班", "レベル2氾濫注意報（{gauge}観測所）",
-             "{river}の{gauge}観測所（{gauge_location}）の水位が氾濫注意水位（{caution}m）に達しました。"
+        Step(120, 2, "情報", "川の防災情報", "{office}・気象台", "情報班", "レベル2氾濫注意報（{station}）",
+             "{river}の{station}{station_place}の水位が氾濫注意水位{caution}に達しました。"
              "水位はこの後も上がる見込みです。",
-             "{gauge}観測所の水位を見続ける係を決める。避難判断水位（{evacuation}m）に近づいたら全体に知らせる",
+             "{station}の水位を見続ける係を決める。避難判断水位{evacuation}に近づいたら全体に知らせる",
              "自分の校区の基準観測所を知る",
-             "情報班が、{district}校区が見る観測所（{gauge}）と避難判断水位（{evacuation}m）を確かめたか。",
+             "情報班が、{district}校区が見る観測所{station_name}と避難判断水位{evacuation}を確かめたか。",
              gauge_level="caution"),
         Step(240, 3, "情報", "川の防災情報・テレビ", "{office}・気象台", "全グループ", "レベル3氾濫警報（避難判断水位に到達）",
-             "{gauge}観測所の水位が避難判断水位（{evacuation}m）に達しました。この後も上がり、"
-             "氾濫危険水位（{danger}m）に達する見込みです。",
+             "{station}の水位が避難判断水位{evacuation}に達しました。この後も上がり、"
+             "氾濫危険水位{danger}に達する見込みです。",
              "高齢者等避難が出る前提で、支援に動く人をそろえる",
              "レベル3で動き出す準備",
              "各班が、避難判断水位への到達を「避難を始める合図」として受け止めたか。",
              gauge_level="evacuation"),
         Step(250, 3, "情報", "防災行政無線・防災メール", "{city}", "全グループ", "高齢者等避難の発令",
-             "{gauge}観測所の水位が避難判断水位に達したため、{district}校区に高齢者等避難（警戒レベル3）を発令しました。"
+             "{station}の水位が避難判断水位に達したため、{district}校区に高齢者等避難（警戒レベル3）を発令しました。"
              "{open_list}を開設しました。避難に時間のかかる人と支援する人は避難を始めてください。",
              "要支援者への声かけと避難支援を始める。{person0}の避難先（{recommend}）と移動手段・出発時刻を決める",
              "レベル3で動き出す",
              "要支援者班が、{person0}の避難先・移動手段・出発時刻を決め、支援者に連絡したか。",
              map="recommend",
-             alt_message="{gauge}観測所の水位が避難判断水位に達したため、{district}校区に高齢者等避難（警戒レベル3）を"
+             alt_message="{station}の水位が避難判断水位に達したため、{district}校区に高齢者等避難（警戒レベル3）を"
                          "発令しました。ただし{district}校区の中の避難所は、どれも大雨のときの想定区域の中にあります。",
              alt_actions="要支援者への声かけを始める。{person0}をどこへ避難させるか、" + DECIDE),
         Step(280, 3, "住民からの通報", "電話", "近所の住民", "要支援者班", "連絡が取れない",
@@ -288,7 +288,7 @@ TIMELINES: dict[ExerciseHazard, list[Step]] = {
              map="closed", effect="unsafe",
              alt_actions="{closed}に向かおうとしている人を止める。" + NO_PLACE + "行き先を" + DECIDE),
         Step(390, 4, "情報", "川の防災情報・テレビ", "{office}・気象台", "全グループ", "レベル4氾濫危険警報",
-             "{gauge}観測所の水位が氾濫危険水位（{danger}m）に達しました。いつ氾濫してもおかしくない状態です。",
+             "{station}の水位が氾濫危険水位{danger}に達しました。いつ氾濫してもおかしくない状態です。",
              "避難指示を待たずに、まだ自宅にいる要支援者の避難を急ぐ",
              "危険な状態を行動に結びつける",
              "各班が、まだ自宅にいる要支援者を数え直したか。",
@@ -309,7 +309,7 @@ TIMELINES: dict[ExerciseHazard, list[Step]] = {
              map="district"),
         Step(450, 4, "報道", "テレビ", "地元テレビ局", "全グループ", "「{river}が氾濫のおそれ」の報道",
              "「{city}で{river}が氾濫するおそれ」と繰り返し報道されています。自治会長への問い合わせの電話が増えています。",
-             "報道は市の避難指示（警戒レベル4）と同じ内容だと確かめ、まだ家にいる人に「今すぐ避難」を伝える。問い合わせには市の発表と{gauge}観測所の水位を案内する",
+             "報道は市の避難指示（警戒レベル4）と同じ内容だと確かめ、まだ家にいる人に「今すぐ避難」を伝える。問い合わせには市の発表と{station}の水位を案内する",
              "報道を行動につなげる",
              "情報班が、報道と市の発表・観測所の水位が合っていることを確かめ、まだ避難していない人への声かけにつなげたか。",
              contingency=True, minimum=2),
@@ -466,7 +466,7 @@ TIMELINES: dict[ExerciseHazard, list[Step]] = {
     ],
     ExerciseHazard.EARTHQUAKE: [
         Step(0, None, "情報", "緊急地震速報", "気象庁", "全グループ", "地震の発生",
-             "{eq_source}を震源とする地震が発生し、{city}で震度{eq_intensity}を観測しました。",
+             "{eq_event}が発生し、{city}で震度{eq_intensity}を観測しました。",
              "身の安全を守り、揺れが収まってから安否確認を始める", "発災直後の行動",
              "各班が、まず自分と家族の安全を確かめてから動く手順を確かめたか。"),
         Step(10, None, "住民からの通報", "口頭", "近所の住民", "要支援者班", "家屋の倒壊",
@@ -540,7 +540,19 @@ def _clock(start: dt.datetime, minutes: int) -> str:
 
 
 def _metres(value: float) -> str:
-    return f"{value:.2f}"
+    return f"（{value:.2f}m）"
+
+
+def _gauge_values(gauge: GaugeInfo | None) -> dict[str, str]:
+    """What flood cards say about the river and its gauge; without a gauge in the city profile,
+    generic words and no water levels (never another city's figures)."""
+    if gauge is None:
+        return {"river": "川", "station": "基準の水位観測所", "station_place": "", "station_name": "", "office": "河川事務所",
+                "caution": "", "evacuation": "", "danger": ""}
+    return {"river": gauge.river, "station": f"{gauge.name}観測所",
+            "station_place": f"（{gauge.location or gauge.name}）", "station_name": f"（{gauge.name}）",
+            "office": gauge.office, "caution": _metres(gauge.caution_m), "evacuation": _metres(gauge.evacuation_m),
+            "danger": _metres(gauge.danger_m)}
 
 
 def _stranded(person: Person | None) -> str:
@@ -620,10 +632,9 @@ def generate(facts: DistrictFacts, hazard: ExerciseHazard, start: dt.datetime, d
     welfare = [p for p in facts.welfare if p.safe or not rain]
     zone = facts.landslide_zones[int(rng.integers(len(facts.landslide_zones)))] if facts.landslide_zones else None
     values: dict[str, Any] = {
-        "city": setting.city, "district": facts.district, "river": gauge.river, "gauge": gauge.name,
-        "gauge_location": gauge.location or gauge.name, "office": gauge.office,
-        "caution": _metres(gauge.caution_m), "evacuation": _metres(gauge.evacuation_m), "danger": _metres(gauge.danger_m),
-        "eq_source": setting.earthquake_source, "eq_intensity": setting.earthquake_intensity,
+        "city": setting.city, "district": facts.district, **_gauge_values(gauge),
+        "eq_event": f"{setting.earthquake_source}を震源とする地震" if setting.earthquake_source else "大きな地震",
+        "eq_intensity": setting.earthquake_intensity,
         "area": setting.landslide_area, "sluice": setting.sluice,
         "welfare": welfare[0].name if welfare else "市内の福祉避難所", "shortage": max(facts.welfare_shortage, 1),
         "zone": zone or f"{facts.district}校区の山ぎわ",
@@ -723,7 +734,7 @@ def generate(facts: DistrictFacts, hazard: ExerciseHazard, start: dt.datetime, d
         title=f"{facts.district}校区 図上訓練：{hazard_title(hazard, setting)}",
         start=start.isoformat(timespec="minutes"), span=span, duration_h=duration_h, difficulty=difficulty, seed=seed,
         closed_session=closed_session, groups=list(DELIVERY_GROUPS), injects=injects, session=blocks,
-        gauge=asdict(gauge) if hazard == ExerciseHazard.FLOOD else None, no_safe_place=no_safe_place,
+        gauge=asdict(gauge) if gauge is not None and hazard == ExerciseHazard.FLOOD else None, no_safe_place=no_safe_place,
     )
 
 

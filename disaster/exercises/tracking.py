@@ -7,11 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
-# The demo city's figures; a city's own come from its profile ([exercise.participants]).
-# Kept here only for the demo data generator, which matches the demo sessions to them.
-BASELINE_YEAR, BASELINE_PARTICIPANTS = 2024, 1039  # R6 (策定時)
-TARGET_YEAR, TARGET_PARTICIPANTS = 2030, 1100  # R12 目標
-
 
 def fiscal_year(day: dt.date) -> int:
     """The 年度 a date belongs to, as its starting calendar year (31 March 2025 -> 2024)."""
@@ -49,8 +44,9 @@ def by_year(rows: Iterable[SessionRow]) -> dict[int, int]:
     return dict(sorted(totals.items()))
 
 
-def progress_to_target(participants: int, baseline: int = BASELINE_PARTICIPANTS, target: int = TARGET_PARTICIPANTS) -> float:
-    """Share of the way from the baseline to the target number of participants, in %."""
+def progress_to_target(participants: int, baseline: int, target: int) -> float:
+    """Share of the way from the baseline to the target number of participants, in % (the city's
+    own figures, ``[exercise.participants]`` of its profile)."""
     return round(100 * (participants - baseline) / (target - baseline), 1)
 
 

@@ -16,8 +16,8 @@ from disaster.importers.tabular import cell_text, header_key, read_table
 
 NAME_COLUMNS = ("name", "校区名", "校区", "district", "A27_004", "A27_003")
 AREA_COLUMNS = ("area", "圏域")
-# the founder of a public school: 〇〇市立 / 町立 / 村立 / 区立 (any municipality)
-SCHOOL_PREFIX = re.compile(r"^[^市町村区立]{1,10}?[市町村区]立")
+# Any municipality's school prefix (〇〇市立 / 町立 / 村立 / 区立); a city profile may list its own.
+GENERIC_SCHOOL_PREFIX = r"\S{1,10}?[市町村区]立"
 SCHOOL_SUFFIXES = ("小学校", "校区コミュニティセンター", "校区")
 
 
@@ -43,9 +43,10 @@ def read_city_boundary(path: Path, city_code: str, assume_epsg: int | None = Non
     return name, shapely.make_valid(shapely.union_all(city.geometry.values))
 
 
-def district_name_from(value: str) -> str:
-    """校区 name from a school or centre name: 〇〇市立安武小学校 -> 安武."""
-    value = SCHOOL_PREFIX.sub("", value)
+def district_name_from(value: str, school_prefix: str = GENERIC_SCHOOL_PREFIX) -> str:
+    """校区 name from a school or centre name: 〇〇市立△△小学校 -> △△ (``school_prefix``: a
+    regular expression for the prefix, ``CityProfile.school_prefix_pattern``)."""
+    value = re.sub(f"^(?:{school_prefix})", "", value)
     for suffix in SCHOOL_SUFFIXES:
         value = value.removesuffix(suffix)
     return value
@@ -56,6 +57,7 @@ def read_districts(
     city_code: str,
     name_column: str | None = None,
     assume_epsg: int | None = None,
+    school_prefix: str = GENERIC_SCHOOL_PREFIX,
 ) -> Parsed[DistrictRecord]:
     """Read 校区 polygons. Several features with one name (multipart 校区) are merged."""
     frame, problems = read_geodata(path, assume_epsg)
@@ -72,7 +74,7 @@ def read_districts(
         row_no = int(index) + 1  # type: ignore[call-overload]
         if row_no in bad:
             continue
-        name = district_name_from(cell_text(row[column]))
+        name = district_name_from(cell_text(row[column]), school_prefix)
         geom = row.geometry
         if not name:
             parsed.problems.append(Problem(path.name, row_no, column, "校区名が空です。"))

@@ -51,7 +51,7 @@ def find_font() -> Path:
 
 def cache_dir() -> Path:
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "kurume-disaster" / "fonts"
+    return base / "disaster-toolkit" / "fonts"
 
 
 def plan_fonts() -> PlanFonts:

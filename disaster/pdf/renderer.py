@@ -15,9 +15,7 @@ from weasyprint.text.fonts import FontConfiguration
 
 from disaster.pdf.fetcher import AssetFetcher
 from disaster.pdf.fonts import plan_fonts
-from disaster.settings import PROJECT_ROOT
-
-TEMPLATES = PROJECT_ROOT / "templates"
+from disaster.resources import templates_dir
 
 
 def _finalize(value: Any) -> Any:
@@ -27,7 +25,7 @@ def _finalize(value: Any) -> Any:
 
 def template_environment() -> Environment:
     return Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=FileSystemLoader(templates_dir()),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         finalize=_finalize,
@@ -58,11 +56,11 @@ class PdfRenderer:
             '@font-face { font-family: "PlanGothicFull"; src: url("asset:font/full.ttf"); }\n'
         )
         self.stylesheets = [CSS(string=font_faces, font_config=self.font_config, url_fetcher=self.fetcher)] + [
-            CSS(string=(TEMPLATES / name).read_text(encoding="utf-8"), font_config=self.font_config,
+            CSS(string=(templates_dir() / name).read_text(encoding="utf-8"), font_config=self.font_config,
                 url_fetcher=self.fetcher)
             for name in stylesheets
         ]
-        self.ua = CSS(string=(TEMPLATES / "ua.css").read_text(encoding="utf-8"), font_config=self.font_config,
+        self.ua = CSS(string=(templates_dir() / "ua.css").read_text(encoding="utf-8"), font_config=self.font_config,
                       url_fetcher=self.fetcher)
         self.env = template_environment()
         logging.getLogger("weasyprint").setLevel(logging.ERROR)

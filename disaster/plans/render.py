@@ -8,6 +8,7 @@ from typing import Any
 
 import geopandas as gpd
 import shapely
+from pyproj import CRS
 from weasyprint.document import Document
 
 from disaster.pdf.renderer import PdfRenderer
@@ -51,6 +52,7 @@ class MapData:
     zone_attrs: list[dict[str, Any]]
     district_wkb: list[bytes]
     district_names: list[str]
+    metric_epsg: int  # the city's metric CRS (CityProfile.crs)
 
     def painter(self) -> StaticMapPainter:
         zones = gpd.GeoDataFrame(self.zone_attrs, geometry=shapely.from_wkb(self.zone_wkb) if self.zone_wkb else [],
@@ -58,7 +60,7 @@ class MapData:
         if zones.empty:
             zones = gpd.GeoDataFrame({"layer": [], "rank": [], "landslide_class": []}, geometry=[], crs=4326)
         districts = gpd.GeoDataFrame({"name": self.district_names}, geometry=shapely.from_wkb(self.district_wkb), crs=4326)
-        return StaticMapPainter(zones, districts)
+        return StaticMapPainter(zones, districts, CRS.from_epsg(self.metric_epsg))
 
 
 class PlanRenderer:

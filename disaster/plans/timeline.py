@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from disaster.settings import PROJECT_ROOT
+from disaster.resources import reference_dir
 
-REFERENCE = PROJECT_ROOT / "data" / "reference"
 HAZARD_KEYS = ("rain", "landslide", "river")  # 大雨（浸水・内水）, 土砂災害, 河川の氾濫
 HAZARD_LABELS = {"rain": "大雨", "landslide": "土砂災害", "river": "川の氾濫"}
 START_TRIGGERS = ("level3", "early", "previous_day", "not_workable")
@@ -33,7 +32,7 @@ MODE_PHRASES = {
 
 @lru_cache
 def _reference() -> dict[str, Any]:
-    return tomllib.loads((REFERENCE / "warning_levels.toml").read_text(encoding="utf-8"))
+    return tomllib.loads((reference_dir() / "warning_levels.toml").read_text(encoding="utf-8"))
 
 
 def level_colours() -> dict[int, dict[str, str]]:

@@ -116,8 +116,9 @@ def run_assessment(
 ) -> int:
     """Assess every resident of the city and replace the city's stored results; returns the run id.
     The parameters come from the city profile's ``[evacuation]`` section unless given."""
-    params = params or AssessmentParameters(evacuation=load_profile(city_code).evacuation, night=night)
-    network = RoadNetwork.from_graphml(road_graph) if road_graph else None
+    profile = load_profile(city_code)
+    params = params or AssessmentParameters(evacuation=profile.evacuation, metric_crs=profile.crs, night=night)
+    network = RoadNetwork.from_graphml(road_graph, params.metric_crs) if road_graph else None
     with sessions() as session:
         repo.get_city(session, city_code)
         inputs = load_inputs(session, city_code)

@@ -60,3 +60,8 @@ def load_demo(
         created, updated = import_sessions(sessions, city, bundle / "exercise_sessions.csv", is_demo=True)
         reports.append(imports.ImportReport("exercises", ["exercise_sessions.csv"], created, updated))
     return loaded
+
+
+def sample_district(bundle: Path) -> str:
+    """The 校区 the demo writes sample outputs for (the bundle's manifest)."""
+    return str(json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))["sample_district"])

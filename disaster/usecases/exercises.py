@@ -44,7 +44,6 @@ from disaster.exercises.tracking import (
     fiscal_year,
     progress_to_target,
 )
-from disaster.geo import METRIC_CRS
 from disaster.importers.problems import ImportRejected, Problem
 from disaster.importers.tabular import cell_text, read_table
 from disaster.models import (
@@ -98,8 +97,8 @@ def city_setting(city_code: str, district: str) -> CitySetting:
     """The city facts a scenario names, from the city profile (the district's own gauge)."""
     profile = load_profile(city_code)
     g = profile.exercise.gauge_for(district)
-    gauge = GaugeInfo(g.name, g.river, g.location, g.office, g.standby_m, g.caution_m, g.evacuation_m, g.danger_m,
-                      g.verified, g.source)
+    gauge = None if g is None else GaugeInfo(g.name, g.river, g.location, g.office, g.standby_m, g.caution_m,
+                                             g.evacuation_m, g.danger_m, g.verified, g.source)
     return CitySetting(profile.name, gauge, profile.exercise.earthquake_source, profile.exercise.earthquake_intensity,
                        profile.exercise.landslide_area, profile.exercise.sluice)
 
@@ -122,7 +121,8 @@ def _shelter_safety(session: Session, city_code: str, area: shapely.Geometry) ->
     safety = destination_safety(exposure, pd.DataFrame({"hazard_flood": [s.hazard_flood for s in shelters],
                                                         "usable_floors": [s.usable_floors for s in shelters]}))
     out: list[ShelterSafety] = []
-    metric = gpd.GeoSeries.from_xy([s.lon for s in shelters], [s.lat for s in shelters], crs=4326).to_crs(METRIC_CRS)
+    metric = gpd.GeoSeries.from_xy([s.lon for s in shelters], [s.lat for s in shelters],
+                                   crs=4326).to_crs(load_profile(city_code).crs)
     kept: list[tuple[float, float, bool]] = []
     for i, (shelter, x, y) in enumerate(zip(shelters, metric.x, metric.y, strict=True)):
         # one facility listed twice (小学校 / 小学校(体育館), 指定避難所 and 緊急避難場所 rows) is one place
@@ -136,8 +136,8 @@ def _shelter_safety(session: Session, city_code: str, area: shapely.Geometry) ->
     return out
 
 
-def _metric_buffer(geometry: shapely.Geometry, metres: float) -> shapely.Geometry:
-    metric = gpd.GeoSeries([geometry], crs=4326).to_crs(METRIC_CRS).buffer(metres)
+def _metric_buffer(geometry: shapely.Geometry, metres: float, city_code: str) -> shapely.Geometry:
+    metric = gpd.GeoSeries([geometry], crs=4326).to_crs(load_profile(city_code).crs).buffer(metres)
     return metric.to_crs(4326).iloc[0]
 
 
@@ -171,12 +171,12 @@ def district_facts(session: Session, city_code: str, district_name: str, hazard:
         descriptor = describe(age, r.mobility, r.medical_devices, r.lives_alone)
         people.append(dataclasses.replace(person, descriptor=f"{descriptor}・{person.home}"
                                           if person.building_floors or person.home_floor else descriptor))
-    near = _metric_buffer(geometry, NEAR_M)
+    near = _metric_buffer(geometry, NEAR_M, city_code)
     places: list[Place] = []
     welfare: list[tuple[float, Place]] = []
     outside: list[tuple[float, Place]] = []
     centroid = geometry.centroid
-    for item in _shelter_safety(session, city_code, _metric_buffer(geometry, WELFARE_SEARCH_M)):
+    for item in _shelter_safety(session, city_code, _metric_buffer(geometry, WELFARE_SEARCH_M, city_code)):
         s = item.shelter
         point = shapely.Point(s.lon, s.lat)
         place = Place(s.name, grid.ref(s.lon, s.lat), item.safe, item.reason, item.floor, s.is_welfare_shelter,
@@ -247,10 +247,10 @@ def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, haz
         facts = district_facts(session, city_code, district, hazard, closed_session)
         row = session.scalars(select(District).where(District.city_code == city_code, District.name == district)).one()
         geometry = shapely.from_wkb(row.geom)
-        zones = _zones(session, city_code, _metric_buffer(geometry, 1500).bounds)
+        zones = _zones(session, city_code, _metric_buffer(geometry, 1500, city_code).bounds)
         dig_shelters = [DigShelter(i.shelter.name, i.shelter.lon, i.shelter.lat, i.safe or hazard == ExerciseHazard.EARTHQUAKE,
                                    i.shelter.is_welfare_shelter)
-                        for i in _shelter_safety(session, city_code, _metric_buffer(geometry, DIG_SHELTER_REACH_M))]
+                        for i in _shelter_safety(session, city_code, _metric_buffer(geometry, DIG_SHELTER_REACH_M, city_code))]
         neighbours = [(name, shapely.from_wkb(geom)) for name, geom in
                       session.execute(select(District.name, District.geom).where(District.city_code == city_code))]
         map_inputs = load_map_inputs(session, city_code)

@@ -24,7 +24,7 @@ from disaster.geocode import LEVEL_COORDINATES, LEVEL_TOWN, AddressIndex
 from disaster.importers import address_points, areas, hazards, roster, shelters
 from disaster.importers.problems import ImportRejected, Parsed, Problem, write_rejects
 from disaster.models import AddressPoint, City, District, Resident, Shelter
-from disaster.profile import ensure_profile
+from disaster.profile import ensure_profile, load_profile
 from disaster.usecases import assess
 
 T = TypeVar("T")
@@ -143,7 +143,7 @@ def import_districts(
     is_demo: bool = False,
 ) -> ImportReport:
     """Import 校区 polygons (A27 or any polygon file), optionally with the 校区 table."""
-    parsed = areas.read_districts(path, city_code, name_column, assume_epsg)
+    parsed = areas.read_districts(path, city_code, name_column, assume_epsg, load_profile(city_code).school_prefix_pattern)
     if table is not None:
         areas.attach_table(parsed, areas.read_district_table(table), table.name)
     if parsed.problems:

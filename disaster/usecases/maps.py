@@ -29,6 +29,7 @@ from disaster.models import (
 )
 from disaster.models import ConsultationCentre as Centre
 from disaster.pdf.renderer import template_environment
+from disaster.profile import load_profile
 from maps.assets import copy_assets
 from maps.interactive import MapInputs, city_map, district_map, html
 from maps.views import VIEW_LABELS, View
@@ -98,7 +99,8 @@ def load_map_inputs(session: Session, city_code: str) -> MapInputs:
         centres.setdefault(name, []).append((CENTRE_KINDS[kind], centre_name, tel))
     is_demo = any(d.is_demo for d in districts_rows)
     participants, label = _recent_exercise_participants(session, city_code)
-    return MapInputs(districts, zones, shelters, residents, supporters, centres, is_demo, participants, label)
+    return MapInputs(districts, zones, shelters, residents, supporters, centres, is_demo, participants, label,
+                     load_profile(city_code).map_title)
 
 
 RECENT_YEARS = 3
@@ -162,7 +164,7 @@ def write_all_maps(sessions: sessionmaker[Session], city_code: str, view: View, 
     page = template_environment().get_template("maps_index.html.j2").render(
         view=VIEW_LABELS[view], districts=[(n, a, district_file(n)) for n, a in zip(inputs.districts["name"],
                                                                                     inputs.districts["area"], strict=True)],
-        is_demo=inputs.is_demo)
+        is_demo=inputs.is_demo, title=inputs.map_title)
     index.write_text(page, encoding="utf-8")
     report.files.append(index)
     copy_assets(out_dir)

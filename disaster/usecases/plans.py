@@ -45,9 +45,11 @@ def map_data(session: Session, city_code: str, bbox: tuple[float, float, float, 
                             HazardZone.max_lat >= miny - m, HazardZone.min_lat <= maxy + m)
     zones = session.execute(query).all()
     districts = session.execute(select(District.name, District.geom).where(District.city_code == city_code)).all()
+    if not districts:
+        raise repo.NotReady("校区がまだありません。先に `disaster import districts` を実行してください。")
     return MapData(
         [z.geom for z in zones], [{"layer": z.layer, "rank": z.rank, "landslide_class": z.landslide_class} for z in zones],
-        [d.geom for d in districts], [d.name for d in districts],
+        [d.geom for d in districts], [d.name for d in districts], load_profile(city_code).metric_epsg,
     )
 
 

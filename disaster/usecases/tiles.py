@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from disaster import repo
-from disaster.geo import METRIC_CRS, WGS84
+from disaster.geo import WGS84
 from disaster.models import District
+from disaster.profile import load_profile
 from maps.tiles import PrefillReport, TileSource, parse_zooms
 
 # Plan maps reach beyond the 校区 (shelters and 福祉避難所 outside it, the map's margin).
@@ -33,8 +34,9 @@ def district_bounds(session: Session, city_code: str, district: str, margin_m: f
     geom = session.scalar(select(District.geom).where(District.city_code == city_code, District.name == district))
     if geom is None:
         raise repo.NotReady(f"校区「{district}」は登録されていません。")
-    metric = gpd.GeoSeries([shapely.from_wkb(geom)], crs=WGS84).to_crs(METRIC_CRS)
-    grown = gpd.GeoSeries([shapely.box(*metric.total_bounds).buffer(margin_m, join_style="mitre")], crs=METRIC_CRS)
+    crs = load_profile(city_code).crs
+    metric = gpd.GeoSeries([shapely.from_wkb(geom)], crs=WGS84).to_crs(crs)
+    grown = gpd.GeoSeries([shapely.box(*metric.total_bounds).buffer(margin_m, join_style="mitre")], crs=crs)
     minx, miny, maxx, maxy = grown.to_crs(WGS84).total_bounds
     return float(minx), float(miny), float(maxx), float(maxy)
 

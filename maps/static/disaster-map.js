@@ -1,4 +1,4 @@
-/* Kurume disaster-preparedness maps: data layers, popups, legend, search.
+/* Disaster-preparedness maps: data layers, popups, legend, search.
  * All text from data is inserted with textContent (never innerHTML), so names such as
  * "<img src=x onerror=...>" show as text. Works offline: tiles are optional. */
 (function () {
@@ -88,7 +88,7 @@
     return control;
   }
 
-  window.KurumeMap = {
+  window.DisasterMap = {
     build: function (map, data, baseLayers) {
       var overlays = {};
       var layers = {};
@@ -170,7 +170,7 @@
       }
       if (searchable.length) { searchControl(map, searchable).addTo(map); }
       if (data.bounds) { map.fitBounds(data.bounds); }
-      window.kurumeLayers = layers;
+      window.disasterLayers = layers;
       return layers;
     }
   };
