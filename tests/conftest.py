@@ -24,6 +24,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from disaster.db import make_engine, session_factory
+from disaster.profile import load_profile
+from disaster.settings import get_settings
 from disaster.usecases.setup import init_store
 
 # No test reaches the internet: maps draw without a tile basemap unless a test starts its own
@@ -36,6 +38,17 @@ KURUME_NAME = "久留米市"
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 BUNDLE = ROOT / "data" / "kurume_demo"
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Settings and city profiles are cached per process; a test that sets ``DISASTER_*``
+    (e.g. its own profiles folder) must not see, or leave behind, another test's."""
+    get_settings.cache_clear()
+    load_profile.cache_clear()
+    yield
+    get_settings.cache_clear()
+    load_profile.cache_clear()
 
 
 @dataclass

@@ -79,7 +79,6 @@ def profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         profile = re.sub(r'^name = ".*"$', f'name = "{city.name}"', profile, count=1, flags=re.M)
         (folder / f"{city.code}.toml").write_text(profile, encoding="utf-8")
     monkeypatch.setenv("DISASTER_PROFILES_DIR", str(folder))
-    monkeypatch.setattr(profile_module, "PROFILES_DIR", folder, raising=False)
     get_settings.cache_clear()
     profile_module.load_profile.cache_clear()
     yield folder
