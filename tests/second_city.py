@@ -269,13 +269,14 @@ def _hazard_files(directory: Path, city: shapely.Geometry) -> list[Path]:
     shallow_l1 = city.intersection(box(DEEP_WATER[0], DEEP_WATER[1], DEEP_WATER[2] - 0.004, DEEP_WATER[3]))
 
     def a31a(group: str, rank: int, geometry: shapely.Geometry) -> tuple[dict[str, Any], dict[str, Any]]:
+        """One feature of layer group 1/2/3 (attributes A31a_<group>01 … <group>05)."""
         return mapping(geometry), {f"A31a_{group}01": RIVER_CODE, f"A31a_{group}02": RIVER, f"A31a_{group}03": "2",
                                    f"A31a_{group}04": "福岡県（デモ）", f"A31a_{group}05": rank}
 
     return [
-        _geojson(directory / "A31a-10_demo_hanamunegawa.geojson", [a31a("10", 2, shallow_l1)]),
-        _geojson(directory / "A31a-20_demo_hanamunegawa.geojson", [a31a("20", 3, deep)]),
-        _geojson(directory / "A31a-30_demo_hanamunegawa.geojson", [a31a("30", 3, deep)]),
+        _geojson(directory / "A31a-10_demo_hanamunegawa.geojson", [a31a("1", 2, shallow_l1)]),
+        _geojson(directory / "A31a-20_demo_hanamunegawa.geojson", [a31a("2", 3, deep)]),
+        _geojson(directory / "A31a-30_demo_hanamunegawa.geojson", [a31a("3", 3, deep)]),
         _geojson(directory / "A33_demo_mitsumata.geojson", [(mapping(box(*LANDSLIDE)), {
             "A33_001": 1, "A33_002": 1, "A33_003": "40", "A33_004": "DEMO-O01", "A33_005": "三丸1（デモ）",
             "A33_006": f"{NAME}三丸地区（デモ）"})]),
