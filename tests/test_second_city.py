@@ -76,6 +76,9 @@ def test_a_second_city_beside_kurume_shows_no_kurume_and_both_stay_apart(
         run(*mine, "import", "hazards", *city.hazards).stdout,
         run(*mine, "import", "address-points", *city.address_points).stdout,
     ]
+    foreign = shared_data / "raw" / f"gsi_evacuation_{KURUME}.geojson"
+    refused = run(*mine, "import", "shelters", foreign, ok=False)  # another municipality's file
+    assert refused.returncode == 1 and foreign.name in refused.stderr
     residents = run(*mine, "import", "residents", city.roster).stdout
     assert "合計" in residents  # the total row is ignored with a notice
     printed.append(residents)
@@ -112,6 +115,7 @@ def test_a_second_city_beside_kurume_shows_no_kurume_and_both_stay_apart(
             assert _plain(person.name) in plans[person.no]
             assert ("町丁目の代表点" in plans[person.no]) == (person.level == "town"), person
     assert all(phone in text for phone in city.contact_phones[:1] for text in plans.values())
+    assert "町丁目の代表点" in (out / "leader" / f"{district}.html").read_text(encoding="utf-8")
     guide = "".join(_text(path) for path in (out / "exercise").rglob("*.pdf"))
     assert _plain(city.gauge) in guide
 
