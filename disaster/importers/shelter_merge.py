@@ -79,7 +79,7 @@ def _kanji_number(text: str) -> str:
 
 def address_key(address: str, locality: str | None = None) -> str:
     """An address without width, spaces, prefecture and municipality, with 丁目/番地/号 and
-    hyphens written alike: 福岡県久留米市御井町１６００番地の４ = 御井町1600-4."""
+    hyphens written alike: 〇〇県〇〇市本町１６００番地の４ = 本町1600-4."""
     text = _plain(address)
     text = KANJI_CHOME.sub(lambda m: _kanji_number(m[1]) + "丁目", text)
     text = PREFECTURE.sub("", text)
