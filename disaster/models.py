@@ -57,7 +57,7 @@ class BBoxMixin:
 
 
 class City(Base):
-    """A municipality (団体コード with check digit, e.g. 402036) and its boundary (N03)."""
+    """A municipality (団体コード with check digit) and its boundary (N03)."""
 
     __tablename__ = "city"
     code: Mapped[str] = mapped_column(String(6), primary_key=True)

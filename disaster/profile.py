@@ -1,5 +1,5 @@
 """City profile: everything that differs between municipalities, one TOML file per city
-(``<団体コード>.toml``; the packaged example is ``data/cities/402036.toml``).
+(``<団体コード>.toml``; the packaged profiles in ``data/cities/`` are examples).
 
 Code never names a city; plans, exercises, maps and reports read these values. A profile is
 validated when loaded, and a missing or invalid one is a user error naming the file and field.

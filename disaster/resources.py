@@ -61,7 +61,7 @@ def demo_specs_dir() -> Path:
 
 def demo_bundle_dir() -> Path:
     """The bundled demo dataset loaded by ``disaster demo``."""
-    return data_dir() / "kurume_demo"
+    return data_dir() / "demo_bundle"
 
 
 def map_assets_dirs() -> tuple[Path, Path]:

@@ -37,7 +37,7 @@ KURUME = "402036"  # the demo city's 団体コード (the code no longer names a
 KURUME_NAME = "久留米市"
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
-BUNDLE = ROOT / "data" / "kurume_demo"
+BUNDLE = ROOT / "data" / "demo_bundle"
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,7 @@ from maps.dig import DigShelter, dig_sheet, dig_svg, exercise_grid
 from tests.test_exercises import _district_residents
 
 ROOT = Path(__file__).resolve().parent.parent
-DISTRICTS = gpd.read_file(ROOT / "data" / "kurume_demo" / "districts.geojson")
+DISTRICTS = gpd.read_file(ROOT / "data" / "demo_bundle" / "districts.geojson")
 START = dt.datetime(2026, 7, 8, 18, 0)
 EMPTY_ZONES = gpd.GeoDataFrame({"layer": [], "rank": [], "landslide_class": []}, geometry=[], crs=4326)
 PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="

@@ -76,7 +76,7 @@ def test_each_district_gets_its_own_gauge_from_the_profile(demo_store) -> None:
 def test_every_district_of_the_demo_city_is_assigned_a_gauge() -> None:
     import geopandas as gpd
 
-    names = set(gpd.read_file(ROOT / "data" / "kurume_demo" / "districts.geojson")["name"])
+    names = set(gpd.read_file(ROOT / "data" / "demo_bundle" / "districts.geojson")["name"])
     gauges = profile_module.load_profile("402036").exercise.gauges
     listed = [d for g in gauges for d in g.districts]
     assert set(listed) == names and len(listed) == len(names)  # each 校区 exactly once

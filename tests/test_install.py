@@ -25,7 +25,7 @@ def test_a_checkout_uses_its_own_files() -> None:
     assert resources.templates_dir() == ROOT / "templates"
     assert resources.cities_dir() == ROOT / "data" / "cities"
     assert resources.reference_dir() == ROOT / "data" / "reference"
-    assert resources.demo_bundle_dir() == ROOT / "data" / "kurume_demo"
+    assert resources.demo_bundle_dir() == ROOT / "data" / "demo_bundle"
     assert resources.map_assets_dirs() == (ROOT / "maps" / "vendor", ROOT / "maps" / "static")
 
 
@@ -73,7 +73,7 @@ def test_a_wheel_installed_elsewhere_renders_plans_maps_and_exercises(tmp_path: 
 
     cli = [*python, "-c", "import sys; from disaster.cli import app; sys.exit(app())"]
     _run([*cli, "demo", "--no-outputs"], run, env)
-    bundle = target / "disaster" / "_data" / "kurume_demo"
+    bundle = target / "disaster" / "_data" / "demo_bundle"
     district = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))["sample_district"]
     resident = next(line.split(",")[0] for line in (bundle / "residents.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
                     if f",{district}," in line)

@@ -1,4 +1,4 @@
-"""Build the committed demo bundle ``data/kurume_demo/`` from ``../shared/data`` (seeded).
+"""Build the committed demo bundle ``data/demo_bundle/`` from ``../shared/data`` (seeded).
 
 Run ``disaster build-demo`` (or ``python -m disaster.demodata.build``). The city's facts and the
 generator's settings come from the demo spec ``data/demo/<code>.toml``. The same seed, spec and
