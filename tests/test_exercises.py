@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import shapely
 from pypdf import PdfReader
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -16,7 +17,7 @@ from disaster.cli import app
 from disaster.exercises.scenario import ExerciseHazard, generate, levels_consistent
 from disaster.exercises.tracking import fiscal_label, fiscal_year, parse_fiscal, progress_to_target
 from disaster.importers.problems import ImportRejected
-from disaster.models import District, Resident
+from disaster.models import District, Resident, Shelter
 from disaster.plans.context import load_residents, plan_contexts
 from disaster.usecases.exercises import (
     SessionInput,
@@ -49,6 +50,30 @@ def test_same_inputs_and_seed_give_the_same_scenario(demo_store) -> None:
     first = generate(facts, ExerciseHazard.FLOOD, START, seed=5).as_dict()
     assert generate(facts, ExerciseHazard.FLOOD, START, seed=5).as_dict() == first
     assert generate(facts, ExerciseHazard.FLOOD, START, seed=6).as_dict() != first
+
+
+@pytest.mark.parametrize("hazard", [ExerciseHazard.FLOOD, ExerciseHazard.EARTHQUAKE])
+def test_a_place_designated_only_for_earthquakes_is_never_opened_in_a_flood(demo_store, hazard) -> None:
+    """An open park that is only a 指定緊急避難場所 for 地震・大規模な火事 is no destination in a flood:
+    the scenario must not open it or send people there, and the DIG map must not show it usable."""
+    park = "テスト用中央公園"
+    with demo_store.sessions() as session:
+        district = session.scalars(select(District).where(District.name == "安武")).one()
+        spot = shapely.from_wkb(district.geom).representative_point()
+        session.add(Shelter(code="TEST-PARK", city_code=demo_store.city_code, name=park, lon=spot.x, lat=spot.y,
+                            is_emergency_site=True, hazard_earthquake=True, hazard_fire=True, source="test"))
+        session.flush()
+        facts = district_facts(session, demo_store.city_code, "安武", hazard, today=dt.date(2026, 4, 1))
+        session.rollback()
+    (place,) = [p for p in facts.shelters if p.name == park]
+    if hazard == ExerciseHazard.FLOOD:
+        assert not place.safe and place.reason == "洪水の指定がない避難場所"
+        for seed in range(1, 9):
+            cards = generate(facts, hazard, START, duration_h=3, difficulty=3, seed=seed).injects
+            assert not [c.number for c in cards if park in c.synopsis and "開設しました" in c.synopsis], seed
+            assert not [c.number for c in cards if park in c.synopsis and "へ案内" in c.synopsis], seed
+    else:
+        assert place.safe
 
 
 @pytest.mark.parametrize(("hazard", "district"), [(ExerciseHazard.FLOOD, "安武"), (ExerciseHazard.INLAND, "城島"),

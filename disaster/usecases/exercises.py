@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from disaster import repo
 from disaster.analysis.eligibility import destination_safety
 from disaster.analysis.exposure import HazardIndex
-from disaster.codes import HazardLayer
+from disaster.codes import HAZARD_LABELS, Hazard, HazardLayer
 from disaster.exercises.dilemmas import DILEMMAS
 from disaster.exercises.materials import RATING_SCALE, RATINGS, ROLES, materials_list, person_stickers, role_cards
 from disaster.exercises.scenario import (
+    RAIN_HAZARDS,
     CitySetting,
     DistrictFacts,
     ExerciseHazard,
@@ -106,12 +107,28 @@ def city_setting(city_code: str, district: str) -> CitySetting:
 @dataclass(frozen=True)
 class ShelterSafety:
     shelter: Shelter
-    safe: bool  # usable in heavy rain at its own location (every rain hazard layer)
+    safe: bool  # usable in this exercise's disaster (see _shelter_safety)
     reason: str
     floor: int | None
 
 
-def _shelter_safety(session: Session, city_code: str, area: shapely.Geometry) -> list[ShelterSafety]:
+DESIGNATION = {ExerciseHazard.FLOOD: Hazard.FLOOD, ExerciseHazard.INLAND: Hazard.INLAND_FLOOD,
+               ExerciseHazard.LANDSLIDE: Hazard.LANDSLIDE, ExerciseHazard.EARTHQUAKE: Hazard.EARTHQUAKE}
+
+
+def _designated_for(shelter: Shelter, hazard: ExerciseHazard) -> bool:
+    """A 指定避難所 or 福祉避難所 takes people in whatever the disaster; a place that is only a
+    指定緊急避難場所 is for the hazards it is designated for (an open park designated for
+    earthquakes and fires is no place to send people in a flood)."""
+    return bool(shelter.is_designated_shelter or shelter.is_welfare_shelter
+                or getattr(shelter, f"hazard_{DESIGNATION[hazard].value}"))
+
+
+def _shelter_safety(session: Session, city_code: str, area: shapely.Geometry,
+                    hazard: ExerciseHazard) -> list[ShelterSafety]:
+    """The city's shelters in ``area`` and whether the exercise may send people there: designated
+    for the disaster and, in a rain disaster, safe at their own location against every rain
+    hazard layer (as the plans decide)."""
     shelters = [s for s in session.scalars(select(Shelter).where(Shelter.city_code == city_code).order_by(Shelter.code))
                 if area.contains(shapely.Point(s.lon, s.lat))]
     if not shelters:
@@ -120,6 +137,7 @@ def _shelter_safety(session: Session, city_code: str, area: shapely.Geometry) ->
         np.array([s.lon for s in shelters]), np.array([s.lat for s in shelters]))
     safety = destination_safety(exposure, pd.DataFrame({"hazard_flood": [s.hazard_flood for s in shelters],
                                                         "usable_floors": [s.usable_floors for s in shelters]}))
+    rain = hazard in RAIN_HAZARDS
     out: list[ShelterSafety] = []
     metric = gpd.GeoSeries.from_xy([s.lon for s in shelters], [s.lat for s in shelters],
                                    crs=4326).to_crs(load_profile(city_code).crs)
@@ -130,9 +148,13 @@ def _shelter_safety(session: Session, city_code: str, area: shapely.Geometry) ->
                for kx, ky, w in kept):
             continue
         kept.append((x, y, shelter.is_welfare_shelter))
-        floor = int(safety.floor[i]) or None
-        reason = f"{safety.problems[i]}の中にある" if safety.problems[i] else (f"{floor}階以上を使う" if floor else "")
-        out.append(ShelterSafety(shelter, bool(safety.safe[i]), reason, floor))
+        floor = (int(safety.floor[i]) or None) if rain else None
+        if not _designated_for(shelter, hazard):
+            out.append(ShelterSafety(shelter, False, f"{HAZARD_LABELS[DESIGNATION[hazard]]}の指定がない避難場所", None))
+        elif rain and safety.problems[i]:
+            out.append(ShelterSafety(shelter, False, f"{safety.problems[i]}の中にある", None))
+        else:
+            out.append(ShelterSafety(shelter, True, f"{floor}階以上を使う" if floor else "", floor))
     return out
 
 
@@ -176,7 +198,7 @@ def district_facts(session: Session, city_code: str, district_name: str, hazard:
     welfare: list[tuple[float, Place]] = []
     outside: list[tuple[float, Place]] = []
     centroid = geometry.centroid
-    for item in _shelter_safety(session, city_code, _metric_buffer(geometry, WELFARE_SEARCH_M, city_code)):
+    for item in _shelter_safety(session, city_code, _metric_buffer(geometry, WELFARE_SEARCH_M, city_code), hazard):
         s = item.shelter
         point = shapely.Point(s.lon, s.lat)
         place = Place(s.name, grid.ref(s.lon, s.lat), item.safe, item.reason, item.floor, s.is_welfare_shelter,
@@ -248,9 +270,9 @@ def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, haz
         row = session.scalars(select(District).where(District.city_code == city_code, District.name == district)).one()
         geometry = shapely.from_wkb(row.geom)
         zones = _zones(session, city_code, _metric_buffer(geometry, 1500, city_code).bounds)
-        dig_shelters = [DigShelter(i.shelter.name, i.shelter.lon, i.shelter.lat, i.safe or hazard == ExerciseHazard.EARTHQUAKE,
-                                   i.shelter.is_welfare_shelter)
-                        for i in _shelter_safety(session, city_code, _metric_buffer(geometry, DIG_SHELTER_REACH_M, city_code))]
+        dig_shelters = [DigShelter(i.shelter.name, i.shelter.lon, i.shelter.lat, i.safe, i.shelter.is_welfare_shelter)
+                        for i in _shelter_safety(session, city_code, _metric_buffer(geometry, DIG_SHELTER_REACH_M, city_code),
+                                                 hazard)]
         neighbours = [(name, shapely.from_wkb(geom)) for name, geom in
                       session.execute(select(District.name, District.geom).where(District.city_code == city_code))]
         map_inputs = load_map_inputs(session, city_code)
