@@ -46,6 +46,9 @@ DURATION_COLOURS = {1: "#DCEEF7", 2: "#B3D7EC", 3: "#7FB6DB", 4: "#4B8CC4", 5: "
 INLAND_COLOUR = "#7FB2E5"
 COLLAPSE_COLOUR = "#C00000"
 SHELTER_COLOURS = {"welfare": "#8E24AA", "both": "#1B7F3B", "shelter": "#43A047", "emergency": "#F57C00"}
+NOT_FOR_RAIN_COLOUR = "#9E9E9E"
+NOT_FOR_RAIN_LABEL = "大雨のときは使えない場所（浸水・土砂災害の想定区域の中、または大雨の災害に指定なし）"
+RAIN_HAZARDS = (Hazard.FLOOD, Hazard.INLAND_FLOOD, Hazard.LANDSLIDE)
 SHELTER_LABELS = {"welfare": "福祉避難所", "both": "指定避難所・指定緊急避難場所", "shelter": "指定避難所",
                   "emergency": "指定緊急避難場所"}
 CHORO_COLOURS = ["#FFF5EB", "#FDD0A2", "#FD8D3C", "#D94801", "#7F2704"]
@@ -176,9 +179,11 @@ def shelter_features(shelters: pd.DataFrame, view: View) -> dict[str, Any]:
         kind = ("welfare" if s.is_welfare_shelter else "both" if s.is_designated_shelter and s.is_emergency_site
                 else "shelter" if s.is_designated_shelter else "emergency")
         hazards = [HAZARD_LABELS[h] for h in Hazard if getattr(s, f"hazard_{h.value}")]
+        rain, for_rain = _in_heavy_rain(s)
         rows: list[list[Any]] = [
             ["種別", SHELTER_LABELS[kind]], ["住所", s.address],
             ["対応する災害", "、".join(hazards) if hazards else "災害種別の指定なし（指定避難所）"],
+            ["大雨のとき", rain],
             ["収容人数", None if pd.isna(s.capacity) else int(s.capacity)],
             ["バリアフリー", _flag(s.barrier_free)], ["非常用電源", _flag(s.backup_power)],
         ]
@@ -189,9 +194,22 @@ def shelter_features(shelters: pd.DataFrame, view: View) -> dict[str, Any]:
                      ["割り当て済み", count_label(view, assigned)],
                      ["残り", count_label(view, max(0, capacity - assigned))]]
         features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(s.lon, 6), round(s.lat, 6)]},
-                         "properties": {"name": s.name, "colour": SHELTER_COLOURS[kind], "kind": "shelter",
+                         "properties": {"name": s.name, "colour": SHELTER_COLOURS[kind] if for_rain else NOT_FOR_RAIN_COLOUR,
+                                        "kind": "shelter",
                                         "welfare": bool(s.is_welfare_shelter), "rows": rows}})
     return {"type": "FeatureCollection", "features": features}
+
+
+def _in_heavy_rain(s: Any) -> tuple[str, bool]:
+    """What the popup says about heavy rain, and whether the place is usable then (as the plans
+    decide: safe at its own location, and a host or designated for a rain hazard)."""
+    if not s.rain_safe:
+        return f"使えません（{s.rain_problem}の中にあります）", False
+    if not (s.is_designated_shelter or s.is_welfare_shelter or any(getattr(s, f"hazard_{h.value}") for h in RAIN_HAZARDS)):
+        return "使えません（大雨の災害には指定されていません）", False
+    if s.rain_floor:
+        return f"{int(s.rain_floor)}階以上を使います（浸水の想定区域の中）", True
+    return "使えます（浸水・土砂災害の想定区域の外）", True
 
 
 RESIDENT_LABELS = {"resident_no": "名簿番号", "decision_label": "判定", "priority": "優先度", "needs": "必要な配慮",
@@ -237,6 +255,7 @@ def _legend(hazards: list[dict[str, Any]], with_residents: bool) -> list[dict[st
                   for d in Decision]
         items.append({"colour": "transparent", "label": "支援者が決まっていない人", "shape": "ring"})
     items += [{"colour": SHELTER_COLOURS[k], "label": label, "shape": "circle"} for k, label in SHELTER_LABELS.items()]
+    items.append({"colour": NOT_FOR_RAIN_COLOUR, "label": NOT_FOR_RAIN_LABEL, "shape": "circle"})
     labels = {h["label"] for h in hazards}
     if "洪水：想定最大規模の浸水深" in labels:
         items += [{"colour": DEPTH_COLOURS[r], "label": f"浸水深 {DEPTH_RANKS[r][0]}"} for r in range(1, 7)]

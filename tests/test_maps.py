@@ -6,12 +6,14 @@ import re
 from pathlib import Path
 
 import pytest
+import shapely
 from typer.testing import CliRunner
 
 from disaster.cli import app
+from disaster.codes import HazardLayer
 from disaster.usecases.maps import load_map_inputs
 from maps.assets import copy_assets
-from maps.interactive import city_map, district_map, html
+from maps.interactive import NOT_FOR_RAIN_COLOUR, city_map, district_map, html, shelter_features
 from maps.views import View, count_label, visible_residents
 
 TILE_HOST = "cyberjapandata.gsi.go.jp"
@@ -56,6 +58,22 @@ def test_city_view_shows_everyone_in_the_district(inputs) -> None:
     page = _page(inputs, "安武", View.CITY)
     expected = set(inputs.residents.loc[inputs.residents["district"] == "安武", "resident_no"])
     assert set(re.findall(r"D\d{6}", page)) == expected
+
+
+def test_a_shelter_in_deep_water_or_a_landslide_zone_is_shown_as_not_for_heavy_rain(inputs) -> None:
+    """The residents' map must not show a school in 3 m of water as an ordinary shelter."""
+    zones = inputs.zones
+    dangerous = zones[((zones["layer"] == HazardLayer.FLOOD_L2_DEPTH.value) & (zones["rank"] >= 2))
+                      | (zones["layer"] == HazardLayer.LANDSLIDE.value)]
+    features = shelter_features(inputs.shelters, View.PUBLIC)["features"]
+    inside = [f for f in features if dangerous.geometry.contains(shapely.Point(f["geometry"]["coordinates"])).any()]
+    assert len(inside) >= 3  # the demo has such places: the test must look at some
+    for feature in inside:
+        rain = dict(feature["properties"]["rows"])["大雨のとき"]
+        floor = "階以上を使います" in rain  # flood-designated with a usable floor above the water
+        assert floor or (rain.startswith("使えません") and feature["properties"]["colour"] == NOT_FOR_RAIN_COLOUR), rain
+    outside = [f for f in features if f not in inside and dict(f["properties"]["rows"])["大雨のとき"].startswith("使えます")]
+    assert outside and all(f["properties"]["colour"] != NOT_FOR_RAIN_COLOUR for f in outside)
 
 
 def test_small_numbers_are_suppressed_only_in_public() -> None:

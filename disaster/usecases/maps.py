@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from disaster import repo
+from disaster.analysis.eligibility import destination_safety
+from disaster.analysis.exposure import HazardIndex
 from disaster.codes import CENTRE_KINDS
 from disaster.exercises.tracking import fiscal_label, fiscal_year
 from disaster.models import (
@@ -55,6 +57,9 @@ def load_map_inputs(session: Session, city_code: str) -> MapInputs:
                                     .where(Assessment.destination_kind == "welfare", Assessment.resident_id.in_(of_city))
                                     .group_by(Assessment.destination_shelter_id)).all())
     shelters["welfare_assigned"] = shelters["id"].map(assigned).fillna(0).astype(int)
+    # whether each place can be used in heavy rain, decided as for the plans (every rain layer at its own location)
+    safety = destination_safety(HazardIndex(zones).exposure(shelters["lon"].to_numpy(), shelters["lat"].to_numpy()), shelters)
+    shelters["rain_safe"], shelters["rain_floor"], shelters["rain_problem"] = safety.safe, safety.floor, safety.problems
     names = dict(zip(shelters["id"], shelters["name"], strict=True))
     supporters_rows = session.execute(select(Supporter.id, Supporter.name, Supporter.relation, Supporter.lon, Supporter.lat,
                                              Supporter.consent).where(Supporter.city_code == city_code)).all()
