@@ -212,6 +212,17 @@ def grown(area: shapely.Geometry, metres: float) -> shapely.Geometry:
     return result
 
 
+def address_index(session: Session, city: City) -> AddressIndex:
+    """The city's 位置参照情報 points, for locating addresses without 緯度/経度."""
+    points = session.execute(select(AddressPoint.level, AddressPoint.town, AddressPoint.block, AddressPoint.lon,
+                                    AddressPoint.lat).where(AddressPoint.city_code == city.code)).all()
+    return AddressIndex(
+        city.name,
+        ((p.town, p.block, p.lon, p.lat) for p in points if p.level != LEVEL_TOWN),
+        ((p.town, p.lon, p.lat) for p in points if p.level == LEVEL_TOWN),
+    )
+
+
 def city_context(session: Session, city_code: str) -> roster.CityContext:
     """The city's boundary and 校区 polygons for validating resident locations."""
     city: City = repo.get_city(session, city_code)
@@ -228,13 +239,7 @@ def city_context(session: Session, city_code: str) -> roster.CityContext:
         shelters[code] = code
         if is_welfare:
             welfare.add(code)
-    points = session.execute(select(AddressPoint.level, AddressPoint.town, AddressPoint.block, AddressPoint.lon,
-                                    AddressPoint.lat).where(AddressPoint.city_code == city_code)).all()
-    addresses = AddressIndex(
-        city.name,
-        ((p.town, p.block, p.lon, p.lat) for p in points if p.level != LEVEL_TOWN),
-        ((p.town, p.lon, p.lat) for p in points if p.level == LEVEL_TOWN),
-    )
+    addresses = address_index(session, city)
     stored = session.execute(select(Resident.resident_no, Resident.address, Resident.lon, Resident.lat)
                              .where(Resident.city_code == city_code, Resident.location_level == LEVEL_COORDINATES)).all()
     return roster.CityContext(boundary, [row.name for row in rows], geoms, shelters, frozenset(welfare), addresses,
@@ -278,13 +283,16 @@ def import_supporters(
     today: dt.date | None = None,
     header_row: int | None = None,
 ) -> ImportReport:
-    """Import 避難支援等実施者 and their links to residents (by 名簿番号)."""
+    """Import 避難支援等実施者 and their links to residents (by 名簿番号); supporters without
+    緯度/経度 are located from their address where the 位置参照情報 knows it."""
 
     def known(numbers: list[str]) -> set[str]:
         with sessions() as session:
             return set(repo.resident_ids(session, city_code, numbers))
 
-    parsed = roster.read_supporters(path, mapping, sheet, today, known, header_row)
+    with sessions() as session:
+        addresses = address_index(session, repo.get_city(session, city_code))
+    parsed = roster.read_supporters(path, mapping, sheet, today, known, header_row, addresses)
     records, problems, rejects_file = _settle([parsed], skip_bad_rows, rejects)
     report = ImportReport("supporters", [path.name], problems=problems, rejects_file=rejects_file, notices=parsed.notices)
     with sessions() as session, session.begin():
