@@ -144,6 +144,9 @@ def test_fiscal_years_and_labels() -> None:
     assert fiscal_label(2024) == "令和6年度" and fiscal_label(2019) == "令和元年度" and fiscal_label(2030) == "令和12年度"
     assert parse_fiscal("R8") == parse_fiscal("令和8年度") == parse_fiscal("2026") == 2026
     assert progress_to_target(1039, 1039, 1100) == 0.0 and progress_to_target(1100, 1039, 1100) == 100.0
+    assert progress_to_target(15, 150, 300) == 0.0  # a small first year: no negative share
+    assert progress_to_target(1200, 1039, 1100) == 100.0
+    assert progress_to_target(50, 150, 100) == 50.0  # a target below the baseline: measured from 0
 
 
 @pytest.fixture

@@ -46,8 +46,10 @@ def by_year(rows: Iterable[SessionRow]) -> dict[int, int]:
 
 def progress_to_target(participants: int, baseline: int, target: int) -> float:
     """Share of the way from the baseline to the target number of participants, in % (the city's
-    own figures, ``[exercise.participants]`` of its profile)."""
-    return round(100 * (participants - baseline) / (target - baseline), 1)
+    own figures, ``[exercise.participants]`` of its profile), clamped to 0–100: a year below the
+    baseline is 0 %, not a negative share. A target not above the baseline is measured from 0."""
+    start = baseline if target > baseline else 0
+    return round(min(100.0, max(0.0, 100 * (participants - start) / (target - start))), 1)
 
 
 def bar_chart_svg(values: dict[str, int], title: str, target: int | None = None, width: int = 640) -> str:
