@@ -35,7 +35,7 @@ from disaster.usecases import imports
 from disaster.usecases.assess import run_assessment
 from disaster.usecases.assess import summary as assessment_summary
 from disaster.usecases.demo import load_demo, sample_district
-from disaster.usecases.setup import choose_city, init_city
+from disaster.usecases.setup import choose_city, init_city, list_cities, remove_city
 from disaster.usecases.stats import store_stats
 from disaster.wareki import DateFormatError, parse_date
 from maps.views import VIEW_LABELS, View
@@ -168,6 +168,25 @@ def init(
         console.print("  市町村名は `disaster import boundary N03のファイル` で設定されます（または --name）。", highlight=False)
     elif result.profile_created:
         console.print(f"  市町村の設定ファイル {result.profile} を作りました（連絡先などを記入してください）。", highlight=False)
+
+
+city_app = typer.Typer(help="登録した市町村（一覧・誤って登録した市町村の取り消し）。", no_args_is_help=True)
+app.add_typer(city_app, name="city")
+
+
+@city_app.command("list")
+def city_list(ctx: typer.Context) -> None:
+    """このデータベースに登録した市町村を表示します。"""
+
+    for code, name in _run(ctx, lambda s: list_cities(s.engine, s.sessions)):
+        console.print(f"{code}　{name or '（名称未設定）'}", highlight=False)
+
+
+@city_app.command("remove")
+def city_remove(ctx: typer.Context, code: Annotated[str, typer.Argument(help="取り消す市町村の団体コード")]) -> None:
+    """誤って登録した市町村の登録を取り消します（データのある市町村は取り消せません）。"""
+    _run(ctx, lambda s: remove_city(s.sessions, code))
+    console.print(f"[green]✓[/green] 団体コード {code} の登録を取り消しました。", highlight=False)
 
 
 @app.command()
