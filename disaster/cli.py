@@ -541,7 +541,7 @@ def tiles_fetch(
 
 @app.command()
 def stats(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="JSON で出力")] = False) -> None:
-    """件数を表示します（全体・校区別）。"""
+    """市町村全体の件数（校区・名簿・支援者・避難所など）を表示します。校区別の集計は disaster assess。"""
     result = _run(ctx, lambda s: store_stats(s.sessions, s.city_code))
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
@@ -563,8 +563,11 @@ def _print_stats(result: dict[str, Any]) -> None:
     table = Table(title=f"{result['city']['name']}（{result['city']['code']}）")
     table.add_column("項目")
     table.add_column("件数", justify="right")
-    for key, value in (result["counts"] | result["shelter_kinds"]).items():
+    for key, value in result["counts"].items():
         table.add_row(COUNT_LABELS.get(key, key), str(value))
+        if key == "shelters":  # the kinds right under the facilities they break down
+            for kind, n in result["shelter_kinds"].items():
+                table.add_row(COUNT_LABELS.get(kind, kind), str(n))
     console.print(table)
     if any(d["demo"] for d in result["datasets"]):
         console.print("[yellow]※ デモデータ（架空）を含みます。[/yellow]")
