@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster import codes, repo
+from disaster import codes, errors, repo
 from disaster.db import migrate
 from disaster.profile import ProfileError, ensure_profile, load_profile
 
@@ -31,7 +31,7 @@ class CityInit:
 def init_city(engine: Engine, sessions: sessionmaker[Session], city_code: str, city_name: str | None = None) -> CityInit:
     """``disaster init --city``: the store and the city, named by ``city_name``, else its stored
     name, else its profile; with a name, the city gets a starter profile if it has none.
-    A 5-digit code gets its check digit; a wrong check digit is a ValueError."""
+    A 5-digit code gets its check digit; a wrong check digit is refused (errors.Rejected)."""
     city_code = codes.city_code(city_code)
     migrate(engine)
     with sessions() as session, session.begin():
@@ -54,7 +54,7 @@ def _profile_name(city_code: str) -> str:
 
 def choose_city(engine: Engine, sessions: sessionmaker[Session], chosen: str | None) -> str:
     """The city a command works on: ``chosen`` (--city / DISASTER_CITY) if registered, else the
-    store's only city. Errors (NotReady, ValueError) say in Japanese how to choose one."""
+    store's only city. Errors (NotReady, NotFound, Rejected) say in Japanese how to choose one."""
     registered: list[tuple[str, str]] = []
     if inspect(engine).has_table("city"):  # else: a new, empty store
         with sessions() as session:
@@ -62,14 +62,14 @@ def choose_city(engine: Engine, sessions: sessionmaker[Session], chosen: str | N
     if chosen is not None:
         code = codes.city_code(chosen)
         if code not in dict(registered):
-            raise repo.NotReady(f"団体コード {code} の市町村は登録されていません。"
+            raise errors.NotFound(f"団体コード {code} の市町村は登録されていません。"
                                 f"`disaster init --city {code}` で登録してください。" + _listing(registered))
         return code
     if not registered:
-        raise repo.NotReady("市町村が登録されていません。`disaster init --city 団体コード`"
+        raise errors.NotReady("市町村が登録されていません。`disaster init --city 団体コード`"
                             "（6 桁の全国地方公共団体コード）で登録してください。")
     if len(registered) > 1:
-        raise repo.NotReady("このデータベースには複数の市町村があります。--city 団体コード（または環境変数 "
+        raise errors.NotReady("このデータベースには複数の市町村があります。--city 団体コード（または環境変数 "
                             "DISASTER_CITY）で選んでください。" + _listing(registered))
     return registered[0][0]
 
