@@ -199,6 +199,12 @@ def allowed_fields(principal: Principal) -> frozenset[str]:
     return RESIDENT_FIELDS
 
 
+def loads_identity(principal: Principal) -> bool:
+    """Whether ``principal`` may load any resident's identity at all (public and trainer may not:
+    their outputs are built without running a query that selects one)."""
+    return allowed_fields(principal) >= IDENTITY_FIELDS
+
+
 def resident_columns(principal: Principal, names: Iterable[str]) -> list[Any]:
     """The ``Resident`` columns ``names``; ``errors.Forbidden`` if one is not allowed."""
     wanted = list(names)

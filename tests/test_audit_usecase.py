@@ -99,7 +99,7 @@ def test_district_filter(demo_store) -> None:
     assert report["violations"] and {v["district"] for v in report["violations"]} == {"安武"}
     everyone = city_report(demo_store)
     assert [v for v in everyone.violations if v.district == "安武"] == audit_plans(
-        demo_store.sessions, demo_store.city_code, "安武").violations
+        demo_store.sessions, Principal.cli(demo_store.city_code), "安武").violations
     unknown = invoke(demo_store.url, "--district", "どこにもない")
     assert unknown.exit_code == 1 and "校区「どこにもない」は登録されていません" in unknown.output
 

@@ -62,8 +62,9 @@ def load_map_inputs(session: Session, principal: Principal, district: str | None
     shelters["welfare_assigned"] = shelters["id"].map(assigned).fillna(0).astype(int)
     names = dict(zip(shelters["id"], shelters["name"], strict=True))
     visible = access.resident_filter(principal, district)
+    named = access.loads_identity(principal)  # public and trainer: no query selects a resident's identity
     links = session.execute(select(resident_supporter.c.resident_id, resident_supporter.c.supporter_id)
-                            .join(Resident, Resident.id == resident_supporter.c.resident_id).where(visible)).all()
+                            .join(Resident, Resident.id == resident_supporter.c.resident_id).where(visible)).all() if named else []
     by_supporter: dict[int, list[int]] = {}
     by_resident: dict[int, list[int]] = {}
     for resident_id, supporter_id in links:
@@ -82,7 +83,7 @@ def load_map_inputs(session: Session, principal: Principal, district: str | None
         .join(District, Resident.district_id == District.id)
         .join(Assessment, Assessment.resident_id == Resident.id)
         .where(visible)
-    ).all()
+    ).all() if named else []
     residents = pd.DataFrame([{
         "id": r.id, "resident_no": r.resident_no, "name": r.name, "district": district, "lat": r.lat, "lon": r.lon,
         "location_level": r.location_level,
