@@ -404,6 +404,8 @@ def exercise_record(
             parts = (text.split("|") + [""] * 5)[:5]
             items.append({"issue": parts[0], "action": parts[1] or None, "owner": parts[2] or None,
                           "due": parse_date(parts[3]) if parts[3] else None, "resident_no": parts[4] or None})
+        if hazard not in {h.value for h in ExerciseHazard}:
+            raise Rejected(f"--hazard は {' / '.join(h.value for h in ExerciseHazard)} のいずれかです。")
         data = SessionInput(parse_date(date), district, ExerciseHazard(hazard), facilitator, counts,
                             (rating, None, None), strengths, improvements, items)
     new = _run(ctx, lambda s: record_session(s.sessions, s.city_code, data))

@@ -67,3 +67,18 @@ def test_a_bugs_value_error_is_not_shown_as_a_user_message(store, monkeypatch: p
     result = CliRunner().invoke(app, ["stats"], env={"DISASTER_DB": store.url})
     assert result.exit_code != 0 and isinstance(result.exception, ValueError)
     assert "エラー:" not in result.output and "invalid literal" not in result.output
+
+
+def test_bad_options_are_rejections_not_tracebacks(store) -> None:
+    from disaster.exercises.tracking import parse_fiscal
+
+    assert parse_fiscal("R8") == 2026 and parse_fiscal("令和元年度") == 2019
+    with pytest.raises(errors.Rejected, match="年度"):
+        parse_fiscal("来年")
+    env = {"DISASTER_DB": store.url}
+    result = CliRunner().invoke(app, ["exercise", "report", "--year", "来年"], env=env)
+    assert result.exit_code == 1 and result.output.strip().splitlines() == [
+        "エラー: 年度「来年」は R8・令和8年度・2026 のように指定してください。"]
+    result = CliRunner().invoke(app, ["exercise", "record", "--district", "北", "--date", "2026-06-14",
+                                      "--hazard", "tsunami"], env=env)
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1 and "--hazard" in result.output
