@@ -21,15 +21,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from typer.core import TyperGroup
 
+from disaster import repo
+from disaster.access import Principal, view_label
 from disaster.codes import HazardLayer
 from disaster.db import make_engine, session_factory
-from disaster.geo import CrsError
-from disaster.importers.geofile import GeoFileError
+from disaster.errors import DisasterError, Rejected
 from disaster.importers.problems import ImportRejected
-from disaster.importers.roster import MappingError
-from disaster.importers.tabular import TableError
-from disaster.profile import ProfileError
-from disaster.repo import NotReady
 from disaster.settings import DEMO_DATA_DIR, PROJECT_ROOT, get_settings
 from disaster.usecases import imports
 from disaster.usecases.assess import run_assessment
@@ -37,8 +34,7 @@ from disaster.usecases.assess import summary as assessment_summary
 from disaster.usecases.demo import load_demo, sample_district
 from disaster.usecases.setup import choose_city, init_city, list_cities, remove_city
 from disaster.usecases.stats import store_stats
-from disaster.wareki import DateFormatError, parse_date
-from maps.views import VIEW_LABELS, View
+from disaster.wareki import parse_date
 
 GLOBAL_OPTIONS = ("--db", "--city")
 
@@ -78,8 +74,6 @@ console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
 MAX_PROBLEMS_SHOWN = 50
-USER_ERRORS = (ImportRejected, GeoFileError, TableError, MappingError, NotReady, CrsError, FileNotFoundError, ValueError,
-               DateFormatError, ProfileError)
 
 
 @dataclass
@@ -92,6 +86,11 @@ class Store:
     def city_code(self) -> str:
         """The city the command works on (the chosen one, else the store's only city)."""
         return choose_city(self.engine, self.sessions, self.chosen_city)
+
+    @cached_property
+    def principal(self) -> Principal:
+        """The command line acts as the city's local administrator."""
+        return Principal.cli(self.city_code)
 
 
 @app.callback()
@@ -114,7 +113,8 @@ def _store(url: str, city: str | None) -> Store:
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Print user-facing errors in Japanese and exit non-zero; nothing else is caught."""
+    """Print user-facing errors (``errors.DisasterError``) in Japanese, one line, and exit 1.
+    Anything else is a bug and is not dressed up as a user message."""
     try:
         yield
     except ImportRejected as exc:
@@ -125,8 +125,11 @@ def _user_errors() -> Iterator[None]:
             errors.print(f"…ほか {hidden} 件（--skip-bad-rows --rejects FILE で全件を書き出せます）")
         errors.print(f"[bold red]{exc}[/bold red]")
         raise typer.Exit(1) from exc
-    except USER_ERRORS as exc:
+    except DisasterError as exc:
         errors.print(f"[bold red]エラー:[/bold red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    except FileNotFoundError as exc:  # a path given on the command line
+        errors.print(f"[bold red]エラー:[/bold red] ファイルが見つかりません: {exc.filename}", highlight=False)
         raise typer.Exit(1) from exc
 
 
@@ -203,27 +206,28 @@ def demo(
             loaded = load_demo(store.engine, store.sessions, bundle, lambda label: status.update(f"{label} を読み込み中…"))
         for report in loaded.reports:
             _print_report(report)
-        _print_stats(store_stats(store.sessions, loaded.city_code))
+        _print_stats(store_stats(store.sessions, Principal.cli(loaded.city_code)))
         if outputs:
-            _demo_outputs(store.sessions, loaded.city_code, out, sample_district(bundle))
+            _demo_outputs(store.sessions, Principal.cli(loaded.city_code), out, sample_district(bundle))
 
     _run(ctx, action)
 
 
-def _demo_outputs(sessions: sessionmaker[Session], city_code: str, out: Path, district: str) -> None:
+def _demo_outputs(sessions: sessionmaker[Session], principal: Principal, out: Path, district: str) -> None:
     from disaster.usecases.plans import write_blank_form, write_district_plans  # optional extra "pdf"
 
     with Progress(console=console) as progress:
         task = progress.add_task(f"{district}校区のマイプラン", total=None)
-        report = write_district_plans(sessions, city_code, district, out / "plans" / district,
+        report = write_district_plans(sessions, principal, district, out / "plans" / district,
                                       progress=lambda done, total: progress.update(task, completed=done, total=total))
+    city_code = principal.city_code
     write_blank_form(out / "plans" / "blank_form.pdf", city_code)
     console.print(f"[green]✓[/green] マイプラン {len(report.written)} 人分: {out / 'plans' / district}（一覧 {report.index}）")
     console.print(f"[green]✓[/green] 手書き用の様式: {out / 'plans' / 'blank_form.pdf'}")
     from disaster.usecases.maps import write_all_maps, write_district_map  # optional extra "maps"
 
-    maps = write_all_maps(sessions, city_code, View.PUBLIC, out / "maps")
-    leader = write_district_map(sessions, city_code, district, View.LEADER,
+    maps = write_all_maps(sessions, Principal.public(city_code), out / "maps")
+    leader = write_district_map(sessions, Principal.leader(city_code, [district]), district,
                                 out / "maps_leader" / f"{district}.html")
     console.print(f"[green]✓[/green] 公開用の地図 {len(maps.files)} ファイル: {out / 'maps' / 'index.html'}")
     console.print(f"[green]✓[/green] 校区リーダー用の地図（同意者のみ）: {leader}")
@@ -231,7 +235,7 @@ def _demo_outputs(sessions: sessionmaker[Session], city_code: str, out: Path, di
     from disaster.usecases.exercises import export_report, new_pack
     from disaster.usecases.exercises import report as exercise_report
 
-    pack = new_pack(sessions, city_code, district, ExerciseHazard.FLOOD, out / "exercise" / district,
+    pack = new_pack(sessions, principal, district, ExerciseHazard.FLOOD, out / "exercise" / district,
                     dt.datetime(2026, 7, 8, 18, 0), seed=1, basemap=_dig_basemap())
     console.print(f"[green]✓[/green] 図上訓練の教材（{pack.scenario.title}）: {out / 'exercise' / district}")
     result = exercise_report(sessions, city_code, 2024)
@@ -304,7 +308,7 @@ def plan(
     if resident_no is None:
         errors.print("名簿番号を指定してください（空欄の様式は --blank）。")
         raise typer.Exit(2)
-    result = _run(ctx, lambda s: write_plan(s.sessions, s.city_code, resident_no, out, large_print))
+    result = _run(ctx, lambda s: write_plan(s.sessions, s.principal, resident_no, out, large_print))
     console.print(f"[green]✓[/green] {out}（{result.pages} ページ、{result.size // 1024} KB）")
     if result.draft:
         console.print("[yellow]![/yellow] 計画作成の同意がないため、市職員用の「下書き」として作りました（本人・支援者には渡せません）。")
@@ -327,7 +331,7 @@ def plans(
         with Progress(console=console) as progress:
             task = progress.add_task(f"{district}校区のマイプラン", total=None)
             return write_district_plans(
-                store.sessions, store.city_code, district, out, large_print, archive, workers,
+                store.sessions, store.principal, district, out, large_print, archive, workers,
                 lambda done, total: progress.update(task, completed=done, total=total), include_drafts=drafts)
 
     report = _run(ctx, action)
@@ -375,7 +379,7 @@ def exercise_new(
     if size not in ("A1", "A0"):
         errors.print("--size は A1 または A0 です。")
         raise typer.Exit(2)
-    pack = _run(ctx, lambda s: new_pack(s.sessions, s.city_code, district, chosen, out, begins, duration, difficulty,
+    pack = _run(ctx, lambda s: new_pack(s.sessions, s.principal, district, chosen, out, begins, duration, difficulty,
                                         seed, closed, monochrome, size, basemap=_dig_basemap()))
     console.print(f"[green]✓[/green] {pack.scenario.title}：カード {len(pack.scenario.injects)} 枚、{len(pack.files)} ファイルを {out} に書き出しました。")
 
@@ -412,13 +416,15 @@ def exercise_record(
         for item in participants:
             role, _, number = item.partition("=")
             if role not in ROLES or not number.isdigit():
-                raise ValueError(f"「{item}」は 役割=人数 の形で、役割は {'・'.join(ROLES)} のいずれかです。")
+                raise Rejected(f"「{item}」は 役割=人数 の形で、役割は {'・'.join(ROLES)} のいずれかです。")
             counts[role] = int(number)
         items = []
         for text in finding:
             parts = (text.split("|") + [""] * 5)[:5]
             items.append({"issue": parts[0], "action": parts[1] or None, "owner": parts[2] or None,
                           "due": parse_date(parts[3]) if parts[3] else None, "resident_no": parts[4] or None})
+        if hazard not in {h.value for h in ExerciseHazard}:
+            raise Rejected(f"--hazard は {' / '.join(h.value for h in ExerciseHazard)} のいずれかです。")
         data = SessionInput(parse_date(date), district, ExerciseHazard(hazard), facilitator, counts,
                             (rating, None, None), strengths, improvements, items)
     new = _run(ctx, lambda s: record_session(s.sessions, s.city_code, data))
@@ -464,14 +470,27 @@ def exercise_report(
 
 
 ViewOption = Annotated[str, typer.Option("--view", help="public（公開用）/ leader（校区リーダー用）/ city（市職員用）")]
+VIEWS = ("public", "leader", "city")
 
 
-def _view(value: str) -> View:
-    try:
-        return View(value)
-    except ValueError:
-        errors.print(f"--view は {', '.join(v.value for v in View)} のいずれかです。")
-        raise typer.Exit(2) from None
+def _view(value: str) -> str:
+    if value not in VIEWS:
+        errors.print(f"--view は {', '.join(VIEWS)} のいずれかです。")
+        raise typer.Exit(2)
+    return value
+
+
+def _view_principal(store: Store, view: str, district: str | None) -> Principal:
+    """The principal a map is drawn for: ``public``, the city administrator (``city``), or a
+    校区 leader of ``district`` (of every 校区 when None: each map shows its own 校区)."""
+    if view == "public":
+        return Principal.public(store.city_code)
+    if view == "city":
+        return store.principal
+    if district is None:
+        with store.sessions() as session:
+            return Principal.leader(store.city_code, repo.district_ids(session, store.city_code))
+    return Principal.leader(store.city_code, [district])
 
 
 @app.command("map")
@@ -485,8 +504,13 @@ def map_command(
     from disaster.usecases.maps import write_district_map  # optional extra "maps"
 
     chosen = _view(view)
-    path = _run(ctx, lambda s: write_district_map(s.sessions, s.city_code, district, chosen, out))
-    console.print(f"[green]✓[/green] {path}（{VIEW_LABELS[chosen]}。assets フォルダと一緒に使ってください）")
+
+    def action(store: Store) -> tuple[Path, str]:
+        principal = _view_principal(store, chosen, district)
+        return write_district_map(store.sessions, principal, district, out), view_label(principal, district)
+
+    path, label = _run(ctx, action)
+    console.print(f"[green]✓[/green] {path}（{label}。assets フォルダと一緒に使ってください）")
 
 
 @app.command("maps")
@@ -499,9 +523,9 @@ def maps_command(
     from disaster.usecases.maps import write_all_maps  # optional extra "maps"
 
     chosen = _view(view)
-    if chosen == View.LEADER:
+    if chosen == "leader":
         console.print("校区リーダー用: 各校区の地図には、その校区の同意者だけを表示します。")
-    report = _run(ctx, lambda s: write_all_maps(s.sessions, s.city_code, chosen, out))
+    report = _run(ctx, lambda s: write_all_maps(s.sessions, _view_principal(s, chosen, None), out))
     console.print(f"[green]✓[/green] {len(report.files)} ファイルを {out} に書き出しました（{out / 'index.html'}）")
 
 
@@ -542,7 +566,7 @@ def tiles_fetch(
 @app.command()
 def stats(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="JSON で出力")] = False) -> None:
     """市町村全体の件数（校区・名簿・支援者・避難所など）を表示します。校区別の集計は disaster assess。"""
-    result = _run(ctx, lambda s: store_stats(s.sessions, s.city_code))
+    result = _run(ctx, lambda s: store_stats(s.sessions, s.principal))
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     else:
@@ -589,7 +613,7 @@ def audit_plans_command(
     from disaster.audit import Kind
     from disaster.usecases.audit import audit_plans
 
-    report = _run(ctx, lambda s: audit_plans(s.sessions, s.city_code, district))
+    report = _run(ctx, lambda s: audit_plans(s.sessions, s.principal, district))
     if as_json:
         sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n")
     else:

@@ -20,13 +20,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pyproj import CRS
 
+from disaster.errors import NotReady
 from disaster.geo import PREFECTURES, plane_rectangular_epsg
 from disaster.importers.areas import GENERIC_SCHOOL_PREFIX
 from disaster.resources import cities_dir
 from disaster.settings import get_settings
 
 
-class ProfileError(LookupError):
+class ProfileError(NotReady):
     """The city profile is missing or invalid (a user error, printed in Japanese)."""
 
 

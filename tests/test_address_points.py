@@ -12,6 +12,7 @@ from pyproj import Transformer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from disaster.access import Principal
 from disaster.cli import app
 from disaster.importers.problems import ImportRejected
 from disaster.importers.tabular import TableError
@@ -26,7 +27,6 @@ from disaster.usecases.imports import (
 )
 from disaster.usecases.maps import load_map_inputs
 from maps.interactive import resident_rows
-from maps.views import View
 from tests.conftest import BUNDLE
 from tests.helpers import snapshot, write_csv
 
@@ -254,9 +254,9 @@ def test_plan_and_leader_map_say_the_point_is_the_towns(kurume, tmp_path: Path) 
         residents = list(session.scalars(select(Resident).order_by(Resident.resident_no)))
         notes = {r.resident_no: c["person"]["location_note"] for r, c in zip(residents, plan_contexts(session, residents, TODAY),
                                                                             strict=True)}
-        inputs = load_map_inputs(session, kurume.city_code)
+        inputs = load_map_inputs(session, Principal.cli(kurume.city_code))
     assert notes == {"001": None, "002": "位置は町丁目の代表点です"}
-    rows = resident_rows(inputs.residents, View.CITY)
+    rows = resident_rows(inputs.residents, Principal.cli(kurume.city_code))
     column = rows["columns"].index("location")
     by_no = {row[rows["columns"].index("resident_no")]: row[column] for row in rows["rows"]}
     assert by_no == {"001": None, "002": "位置は町丁目の代表点です"} and "location" in rows["popupColumns"]

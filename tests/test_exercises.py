@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from disaster.access import Principal
 from disaster.cli import app
 from disaster.exercises.scenario import ExerciseHazard, generate, levels_consistent
 from disaster.exercises.tracking import fiscal_label, fiscal_year, parse_fiscal, progress_to_target
@@ -37,7 +38,7 @@ START = dt.datetime(2026, 7, 8, 18, 0)
 
 def _facts(store, hazard: ExerciseHazard, district: str = "安武", closed: bool = False):
     with store.sessions() as session:
-        return district_facts(session, store.city_code, district, hazard, closed, today=dt.date(2026, 4, 1))
+        return district_facts(session, Principal.cli(store.city_code), district, hazard, closed, today=dt.date(2026, 4, 1))
 
 
 def _district_residents(store, district: str) -> list[Resident]:
@@ -121,7 +122,7 @@ def test_level_rule_detects_a_drop_before_the_climax(demo_store) -> None:
 
 
 def test_pack_materials_contain_no_personal_data(demo_store, tmp_path: Path) -> None:
-    pack = new_pack(demo_store.sessions, demo_store.city_code, "安武", ExerciseHazard.FLOOD, tmp_path, START, seed=3)
+    pack = new_pack(demo_store.sessions, Principal.cli(demo_store.city_code), "安武", ExerciseHazard.FLOOD, tmp_path, START, seed=3)
     names = {p.name for p in pack.files}
     assert {"facilitator_guide.pdf", "inject_cards.pdf", "worksheets.pdf", "dilemma_cards.pdf", "dig_map.pdf",
             "exercise_map.html", "msel.csv", "scenario.json"} <= names

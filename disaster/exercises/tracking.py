@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
+from disaster.errors import Rejected
+
 
 def fiscal_year(day: dt.date) -> int:
     """The 年度 a date belongs to, as its starting calendar year (31 March 2025 -> 2024)."""
@@ -24,6 +26,8 @@ def fiscal_label(year: int) -> str:
 def parse_fiscal(text: str) -> int:
     """'R8', '令和8年度', '2026' -> 2026."""
     cleaned = text.strip().removesuffix("年度").removeprefix("令和").removeprefix("R").removeprefix("r")
+    if cleaned != "元" and not (cleaned.isascii() and cleaned.isdigit()):
+        raise Rejected(f"年度「{text}」は R8・令和8年度・2026 のように指定してください。")
     value = 1 if cleaned == "元" else int(cleaned)
     return value + 2018 if value < 100 else value
 

@@ -35,6 +35,7 @@ from disaster.codes import (
     SEX_VALUES,
     SUPPORTER_RELATIONS,
 )
+from disaster.errors import Rejected
 from disaster.geocode import LEVEL_COORDINATES, LEVEL_TOWN, AddressIndex
 from disaster.importers.flags import parse_optional_flag
 from disaster.importers.problems import Parsed, Problem
@@ -140,7 +141,7 @@ LIST_SEPARATORS = re.compile(r"[、,;；/／\s]+")
 MAX_AGE = 120
 
 
-class MappingError(ValueError):
+class MappingError(Rejected):
     """The column-mapping file is unusable."""
 
 

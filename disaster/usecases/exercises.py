@@ -18,7 +18,8 @@ import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from disaster import repo
+from disaster import access, errors, repo
+from disaster.access import Principal
 from disaster.analysis.eligibility import destination_safety
 from disaster.analysis.exposure import HazardIndex
 from disaster.codes import HAZARD_LABELS, Hazard, HazardLayer
@@ -163,29 +164,44 @@ def _metric_buffer(geometry: shapely.Geometry, metres: float, city_code: str) ->
     return metric.to_crs(4326).iloc[0]
 
 
-def district_facts(session: Session, city_code: str, district_name: str, hazard: ExerciseHazard,
+FACT_FIELDS = ("id", "birth_date", "mobility", "medical_devices", "lives_alone", "building_floors", "home_floor",
+               "can_use_stairs", "lon", "lat", "is_demo")  # no identity: pseudonymised people
+
+
+def district_facts(session: Session, principal: Principal, district_name: str, hazard: ExerciseHazard,
                    closed_session: bool = False, today: dt.date | None = None) -> DistrictFacts:
-    """The district's people and places for a scenario (pseudonymised unless ``closed_session``)."""
+    """The district's people and places for a scenario. People are pseudonymised; in a
+    ``closed_session`` the residents of ``access.community_filter`` are named (their names are the
+    only ones the query loads)."""
     from maps.dig import exercise_grid
 
+    access.require(principal, access.Action.EXERCISE_PACK, district_name)
+    if closed_session:
+        access.require(principal, access.Action.CLOSED_SESSION, district_name)
     today = today or dt.date.today()
+    city_code = principal.city_code
     district = session.scalars(select(District).where(District.city_code == city_code, District.name == district_name)).first()
     if district is None:
-        raise repo.NotReady(f"校区「{district_name}」は登録されていません。")
-    rows = session.execute(select(Resident, Assessment).join(Assessment, Assessment.resident_id == Resident.id)
-                           .where(Resident.district_id == district.id)
+        raise errors.NotFound(f"校区「{district_name}」は登録されていません。")
+    named = ([access.named_column(principal, Resident.name, district_name).label("name"),
+              access.named_column(principal, Resident.resident_no, district_name).label("resident_no")]
+             if closed_session else [])
+    rows = session.execute(select(*access.resident_columns(principal, FACT_FIELDS), *named, Assessment)
+                           .join(Assessment, Assessment.resident_id == Resident.id)
+                           .where(access.counted_filter(principal, district_name))
                            .order_by(Assessment.priority_score.desc(), Resident.resident_no)).all()
     if not rows and session.scalar(select(Resident.id).where(Resident.district_id == district.id)) is not None:
-        raise repo.NotReady("避難判定がまだありません。先に `disaster assess` を実行してください。")
+        raise errors.NotReady("避難判定がまだありません。先に `disaster assess` を実行してください。")
     geometry = shapely.from_wkb(district.geom)
     grid = exercise_grid(geometry)
     people: list[Person] = []
-    for r, a in rows:
+    for r in rows:
+        a = r.Assessment
         if not _at_risk(a, hazard):
             continue
         age = None if r.birth_date is None else today.year - r.birth_date.year
-        named = closed_session and r.consent_share  # names only with consent to share (49条の11②)
-        label = f"{r.name}（{r.resident_no}）" if named else PSEUDONYMS[len(people) % len(PSEUDONYMS)]
+        name = r.name if closed_session else None  # only consenting residents' names were loaded
+        label = f"{name}（{r.resident_no}）" if name else PSEUDONYMS[len(people) % len(PSEUDONYMS)]
         person = Person(r.id, label, "", a.supporter_count > 0,
                         any(d in ("人工呼吸器", "在宅酸素", "たん吸引器") for d in r.medical_devices),
                         r.building_floors, r.home_floor,
@@ -222,12 +238,12 @@ def district_facts(session: Session, city_code: str, district_name: str, hazard:
     names = sorted(landslide)
     return DistrictFacts(
         district=district.name, area=district.area, residents=len(rows), at_risk=people,
-        unsupported=sum(1 for _, a in rows if a.supporter_count == 0),
+        unsupported=sum(1 for r in rows if r.Assessment.supporter_count == 0),
         shelters=places, welfare=[p for _, p in sorted(welfare, key=lambda w: w[0])][:3],
-        welfare_shortage=sum(1 for _, a in rows if a.welfare_unplaced), landslide_zones=names,
+        welfare_shortage=sum(1 for r in rows if r.Assessment.welfare_unplaced), landslide_zones=names,
         setting=city_setting(city_code, district.name), zone_cells={n: landslide[n] for n in names if landslide[n]},
         district_cell=grid.ref(centroid.x, centroid.y),
-        is_demo=district.is_demo or any(r.is_demo for r, _ in rows),
+        is_demo=district.is_demo or any(r.is_demo for r in rows),
     )
 
 
@@ -249,7 +265,7 @@ DEMO_PAGE_CSS = ('@page { @top-left { content: "デモデータ（架空の人�
                  'font-size: 9pt; color: #B00020; } }')
 
 
-def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, hazard: ExerciseHazard, out_dir: Path,
+def new_pack(sessions: sessionmaker[Session], principal: Principal, district: str, hazard: ExerciseHazard, out_dir: Path,
              start: dt.datetime, duration_h: int = 2, difficulty: int = 2, seed: int = 1, closed_session: bool = False,
              monochrome: bool = False, dig_size: str = "A1", basemap: BasemapProvider | None = None,
              participants: int = 30) -> Pack:
@@ -265,8 +281,9 @@ def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, haz
     from maps.dig import DigShelter, dig_sheet, dig_svg
     from maps.interactive import exercise_map, html
 
+    city_code = principal.city_code
     with sessions() as session:
-        facts = district_facts(session, city_code, district, hazard, closed_session)
+        facts = district_facts(session, principal, district, hazard, closed_session)
         row = session.scalars(select(District).where(District.city_code == city_code, District.name == district)).one()
         geometry = shapely.from_wkb(row.geom)
         zones = _zones(session, city_code, _metric_buffer(geometry, 1500, city_code).bounds)
@@ -275,7 +292,7 @@ def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, haz
                                                  hazard)]
         neighbours = [(name, shapely.from_wkb(geom)) for name, geom in
                       session.execute(select(District.name, District.geom).where(District.city_code == city_code))]
-        map_inputs = load_map_inputs(session, city_code)
+        map_inputs = load_map_inputs(session, Principal.public(city_code), district)  # the exercise map is public
     scenario = generate(facts, hazard, start, duration_h, difficulty, seed, closed_session)
     out_dir.mkdir(parents=True, exist_ok=True)
     pack = Pack(scenario)
@@ -323,7 +340,7 @@ def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, haz
     (out_dir / "dig_map.pdf").write_bytes(pdf)
     pack.files.append(out_dir / "dig_map.pdf")
     page = out_dir / "exercise_map.html"
-    page.write_text(html(exercise_map(map_inputs, district, scenario)), encoding="utf-8")
+    page.write_text(html(exercise_map(map_inputs, district, scenario, city_code)), encoding="utf-8")
     copy_assets(out_dir)
     pack.files.append(page)
     return pack
@@ -350,7 +367,7 @@ def _store_session(session: Session, city_code: str, data: SessionInput, source:
     """Insert or replace one session (natural key: date, district, hazard, facilitator); True if new."""
     district = session.scalars(select(District).where(District.city_code == city_code, District.name == data.district)).first()
     if district is None:
-        raise repo.NotReady(f"校区「{data.district}」は登録されていません。")
+        raise errors.NotFound(f"校区「{data.district}」は登録されていません。")
     existing = session.scalars(select(ExerciseSession).where(ExerciseSession.district_id == district.id,
                                                             ExerciseSession.record_key == data.record_key)).first()
     record = existing or ExerciseSession(record_key=data.record_key)
@@ -378,7 +395,7 @@ def record_session(sessions: sessionmaker[Session], city_code: str, data: Sessio
             found = repo.resident_ids(session, city_code, unknown)
             missing = [n for n in unknown if n not in found]
             if missing:
-                raise repo.NotReady(f"名簿番号 {'、'.join(missing)} は名簿にいません。")
+                raise errors.NotFound(f"名簿番号 {'、'.join(missing)} は名簿にいません。")
         return _store_session(session, city_code, data, source, is_demo=False)
 
 

@@ -18,7 +18,7 @@ import shapely.affinity
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster import geo, repo
+from disaster import errors, geo, repo
 from disaster.codes import HazardLayer
 from disaster.geocode import LEVEL_COORDINATES, LEVEL_TOWN, AddressIndex
 from disaster.importers import address_points, areas, hazards, roster, shelters
@@ -173,7 +173,7 @@ def import_hazards(
     boundary is known, only features within ``HAZARD_MARGIN_M`` of it are kept (prefecture-wide
     files serve every city of the prefecture). The city's assessments are recomputed afterwards."""
     if source is not None and len(paths) > 1:
-        raise ValueError("--source は 1 ファイルずつ指定してください。")
+        raise errors.Rejected("--source は 1 ファイルずつ指定してください。")
     parsed_files = []
     problems: list[Problem] = []
     for path in paths:
@@ -228,7 +228,7 @@ def city_context(session: Session, city_code: str) -> roster.CityContext:
     city: City = repo.get_city(session, city_code)
     rows = session.execute(select(District.name, District.geom).where(District.city_code == city_code)).all()
     if not rows:
-        raise repo.NotReady("校区が登録されていません。先に `disaster import districts` を実行してください。")
+        raise errors.NotReady("校区が登録されていません。先に `disaster import districts` を実行してください。")
     geoms = list(geo.from_wkb(row.geom for row in rows))
     boundary = shapely.from_wkb(city.boundary) if city.boundary else shapely.union_all(geoms)
     shelters: dict[str, str] = {}

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster import codes, repo
+from disaster import codes, errors, repo
 from disaster.db import migrate
 from disaster.models import AddressPoint, City, Dataset, District, Resident, Shelter, Supporter
 from disaster.profile import ProfileError, ensure_profile, load_profile
@@ -32,7 +32,7 @@ class CityInit:
 def init_city(engine: Engine, sessions: sessionmaker[Session], city_code: str, city_name: str | None = None) -> CityInit:
     """``disaster init --city``: the store and the city, named by ``city_name``, else its stored
     name, else its profile; with a name, the city gets a starter profile if it has none.
-    A 5-digit code gets its check digit; a wrong check digit is a ValueError."""
+    A 5-digit code gets its check digit; a wrong check digit is refused (errors.Rejected)."""
     city_code = codes.city_code(city_code)
     migrate(engine)
     with sessions() as session, session.begin():
@@ -63,19 +63,19 @@ def list_cities(engine: Engine, sessions: sessionmaker[Session]) -> list[tuple[s
 
 def choose_city(engine: Engine, sessions: sessionmaker[Session], chosen: str | None) -> str:
     """The city a command works on: ``chosen`` (--city / DISASTER_CITY) if registered, else the
-    store's only city. Errors (NotReady, ValueError) say in Japanese how to choose one."""
+    store's only city. Errors (NotReady, NotFound, Rejected) say in Japanese how to choose one."""
     registered = list_cities(engine, sessions)
     if chosen is not None:
         code = codes.city_code(chosen)
         if code not in dict(registered):
-            raise repo.NotReady(f"団体コード {code} の市町村は登録されていません。"
+            raise errors.NotFound(f"団体コード {code} の市町村は登録されていません。"
                                 f"`disaster init --city {code}` で登録してください。" + _listing(registered))
         return code
     if not registered:
-        raise repo.NotReady("市町村が登録されていません。`disaster init --city 団体コード`"
+        raise errors.NotReady("市町村が登録されていません。`disaster init --city 団体コード`"
                             "（6 桁の全国地方公共団体コード）で登録してください。")
     if len(registered) > 1:
-        raise repo.NotReady("このデータベースには複数の市町村があります。--city 団体コード（または環境変数 "
+        raise errors.NotReady("このデータベースには複数の市町村があります。--city 団体コード（または環境変数 "
                             "DISASTER_CITY）で選んでください。" + _listing(registered))
     return registered[0][0]
 
@@ -100,5 +100,5 @@ def remove_city(sessions: sessionmaker[Session], city_code: str) -> None:
                 if (n := session.scalar(select(func.count()).select_from(model).where(model.city_code == city_code)))}
         if held:
             listing = "、".join(f"{label} {n} 件" for label, n in held.items())
-            raise repo.NotReady(f"団体コード {city_code} の市町村にはデータがあるため、登録を取り消せません（{listing}）。")
+            raise errors.Conflict(f"団体コード {city_code} の市町村にはデータがあるため、登録を取り消せません（{listing}）。")
         session.execute(delete(City).where(City.code == city_code))
