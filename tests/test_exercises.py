@@ -64,7 +64,7 @@ def test_a_place_designated_only_for_earthquakes_is_never_opened_in_a_flood(demo
         session.add(Shelter(code="TEST-PARK", city_code=demo_store.city_code, name=park, lon=spot.x, lat=spot.y,
                             is_emergency_site=True, hazard_earthquake=True, hazard_fire=True, source="test"))
         session.flush()
-        facts = district_facts(session, demo_store.city_code, "安武", hazard, today=dt.date(2026, 4, 1))
+        facts = district_facts(session, Principal.cli(demo_store.city_code), "安武", hazard, today=dt.date(2026, 4, 1))
         session.rollback()
     (place,) = [p for p in facts.shelters if p.name == park]
     if hazard == ExerciseHazard.FLOOD:

@@ -86,8 +86,8 @@ def _listing(registered: list[tuple[str, str]]) -> str:
     return "登録済み: " + "、".join(f"{code}（{name or '名称未設定'}）" for code, name in registered)
 
 
-CITY_DATA = {District: "校区", Resident: "名簿の人", Supporter: "支援者", Shelter: "避難所", AddressPoint: "位置参照情報の点",
-             Dataset: "取り込んだファイル"}
+CITY_DATA = ((District.city_code, "校区"), (Resident.city_code, "名簿の人"), (Supporter.city_code, "支援者"),
+             (Shelter.city_code, "避難所"), (AddressPoint.city_code, "位置参照情報の点"), (Dataset.city_code, "取り込んだファイル"))
 
 
 def remove_city(sessions: sessionmaker[Session], city_code: str) -> None:
@@ -96,8 +96,8 @@ def remove_city(sessions: sessionmaker[Session], city_code: str) -> None:
     city_code = codes.city_code(city_code)
     with sessions() as session, session.begin():
         repo.get_city(session, city_code)
-        held = {label: n for model, label in CITY_DATA.items()
-                if (n := session.scalar(select(func.count()).select_from(model).where(model.city_code == city_code)))}
+        held = {label: n for column, label in CITY_DATA
+                if (n := session.scalar(select(func.count(column)).where(column == city_code)))}
         if held:
             listing = "、".join(f"{label} {n} 件" for label, n in held.items())
             raise errors.Conflict(f"団体コード {city_code} の市町村にはデータがあるため、登録を取り消せません（{listing}）。")
