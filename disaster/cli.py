@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -725,8 +726,8 @@ PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="パスワ
 
 
 def _cli_principal(city_code: str) -> auditlog.Actor:
-    """The local city administrator the CLI acts as, and is audited as (login: the OS user)."""
-    return auditlog.Actor(getpass.getuser(), Role.CITY_ADMIN, city_code)
+    """The local city administrator the CLI acts as, and is audited as (login: $USER, else the OS user)."""
+    return auditlog.Actor(os.environ.get("USER") or getpass.getuser(), Role.CITY_ADMIN, city_code)
 
 
 def _read_password(from_stdin: bool) -> str:

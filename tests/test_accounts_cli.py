@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+import os
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from tests import plans_fixtures as F
 from tests.helpers import snapshot
 
 runner = CliRunner()
+CLI_LOGIN = os.environ.get("USER") or getpass.getuser()  # the CLI acts as this city administrator
 PASSWORD = "yama-no-ue-no-2026"
 T0 = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -55,7 +57,7 @@ def test_user_commands_from_add_to_disable(store) -> None:
     entries = json.loads(log.output)
     changes = [(e["action"], e["details"].get("login")) for e in entries if e["action"].startswith("user.")]
     assert changes == [("user.add", "minsei"), ("user.set_password", "minsei"), ("user.disable", "minsei")]
-    assert {e["actor"] for e in entries if e["action"].startswith("user.")} == {getpass.getuser()}
+    assert {e["actor"] for e in entries if e["action"].startswith("user.")} == {CLI_LOGIN}
     for output in (added.output, changed.output, log.output):
         assert PASSWORD not in output and "another-one-2026" not in output
     assert all(PASSWORD not in cell for rows in snapshot(store).values() for row in rows for cell in row)

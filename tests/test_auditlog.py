@@ -7,13 +7,15 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import text
+from alembic import command
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from disaster import auditlog
 from disaster.access import Role
 from disaster.cli import app
+from disaster.db import alembic_config, make_engine, session_factory
 from disaster.models import AuditEntry
 from tests.conftest import KURUME
 
@@ -186,3 +188,18 @@ def test_audit_plans_still_works_beside_verify_and_log() -> None:
     result = runner.invoke(app, ["audit", "--help"])
     assert result.exit_code == 0
     assert all(command in result.output for command in ("plans", "verify", "log"))
+
+
+def test_migration_0007_downgrades_and_upgrades_again(database_url: str) -> None:
+    engine = make_engine(database_url)
+    config = alembic_config(engine)
+    command.upgrade(config, "head")
+    command.downgrade(config, "0006")
+    assert not {"audit_entry", "user_account"} & set(inspect(engine).get_table_names())
+    command.upgrade(config, "head")  # the triggers (and PostgreSQL's function) are created anew
+    sessions = session_factory(engine)
+    with sessions() as session, session.begin():
+        auditlog.record(session, ADMIN, auditlog.Action.AUDIT_READ)
+    with pytest.raises(DBAPIError, match="監査ログは追記のみです"), engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_entry"))
+    engine.dispose()

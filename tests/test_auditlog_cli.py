@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from disaster.models import District, Resident
 from tests import plans_fixtures as F
 
 runner = CliRunner()
+CLI_LOGIN = os.environ.get("USER") or getpass.getuser()  # the CLI acts as this city administrator
 
 
 def _cli(store, *args: str):  # type: ignore[no-untyped-def]
@@ -49,7 +51,7 @@ def test_plan_leaves_an_entry_naming_the_resident(store, tmp_path: Path) -> None
     (entry,) = _log(store)
     assert entry["action"] == "plan.pdf" and entry["resident_ids"] == [number] and entry["target_kind"] == "resident"
     assert (entry["actor"], entry["role"], entry["city_code"], entry["origin"], entry["allowed"]) == (
-        getpass.getuser(), "city_admin", store.city_code, "cli", True)
+        CLI_LOGIN, "city_admin", store.city_code, "cli", True)
     assert entry["details"] == {"file": str(tmp_path / "p.pdf"), "draft": False}
     verified = runner.invoke(app, ["audit", "verify"], env={"DISASTER_DB": store.url})
     assert verified.exit_code == 0, verified.output
