@@ -19,13 +19,13 @@ import folium
 import numpy as np
 import shapely
 
+from disaster.access import Principal
 from disaster.db import make_engine, session_factory
 from disaster.settings import DEMO_DATA_DIR
 from disaster.usecases.demo import load_demo
 from disaster.usecases.maps import load_map_inputs, write_all_maps
 from maps.assets import copy_assets
 from maps.interactive import MapInputs, district_map, html
-from maps.views import View
 
 DISTRICT = "安武"
 
@@ -47,11 +47,12 @@ def crowded(inputs: MapInputs, n: int, seed: int = 3) -> MapInputs:
     sample["consent_share"] = True
     sample["id"] = np.arange(1, n + 1) + 10_000_000
     sample["resident_no"] = [f"B{i:06d}" for i in range(n)]
-    return MapInputs(inputs.districts, inputs.zones, inputs.shelters, sample, inputs.supporters, inputs.centres, True)
+    return MapInputs(inputs.districts, inputs.zones, inputs.shelters, sample, inputs.supporters, inputs.counts, inputs.centres,
+                     True)
 
 
-def per_marker_baseline(inputs: MapInputs) -> str:
-    m = district_map(inputs, DISTRICT, View.CITY)
+def per_marker_baseline(inputs: MapInputs, city_code: str) -> str:
+    m = district_map(inputs, DISTRICT, Principal.cli(city_code))
     for r in inputs.residents.itertuples():
         folium.Marker([r.lat, r.lon], popup=folium.Popup(f"{r.resident_no} {r.name} {r.needs}")).add_to(m)
     return html(m)
@@ -82,24 +83,24 @@ def main() -> None:
         city_code = load_demo(engine, sessions, DEMO_DATA_DIR).city_code
         with sessions() as session:
             start = time.perf_counter()
-            inputs = load_map_inputs(session, city_code)
+            inputs = load_map_inputs(session, Principal.cli(city_code))
             loading = time.perf_counter() - start
         copy_assets(tmp)
         builds = []
         for _ in range(5):
             start = time.perf_counter()
-            demo_html = html(district_map(inputs, DISTRICT, View.CITY))
+            demo_html = html(district_map(inputs, DISTRICT, Principal.cli(city_code)))
             builds.append(time.perf_counter() - start)
         start = time.perf_counter()
-        report = write_all_maps(sessions, city_code, View.CITY, tmp / "all")
+        report = write_all_maps(sessions, Principal.cli(city_code), tmp / "all")
         all_maps = time.perf_counter() - start
         sizes = [p.stat().st_size for p in report.files if p.name.startswith("district_")]
         big = crowded(inputs, args.residents)
         start = time.perf_counter()
-        big_html = html(district_map(big, DISTRICT, View.CITY))
+        big_html = html(district_map(big, DISTRICT, Principal.cli(city_code)))
         big_build = time.perf_counter() - start
         start = time.perf_counter()
-        naive_html = per_marker_baseline(big)
+        naive_html = per_marker_baseline(big, city_code)
         naive_build = time.perf_counter() - start
         for name, content in (("demo.html", demo_html), ("big.html", big_html), ("naive.html", naive_html)):
             (tmp / name).write_text(content, encoding="utf-8")

@@ -21,21 +21,18 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from disaster import auditlog
+from disaster import auditlog, errors
 from disaster.access import Role
 from disaster.models import CareProfessional, District, Resident, User
 from disaster.settings import get_settings
 
-ROLE_LABELS = {
-    Role.CITY_ADMIN: "市の管理者", Role.CITY_STAFF: "市職員", Role.LEADER: "校区リーダー・民生委員",
-    Role.TRAINER: "図上訓練の進行役", Role.CARE_PROFESSIONAL: "福祉専門職",
-}
+ACCOUNT_ROLES = tuple(role for role in Role if role is not Role.PUBLIC)  # public: no login
 LOGIN_PATTERN = re.compile(r"[\w.@+-]{1,80}")
 
 _hasher = PasswordHasher()
 
 
-class AccountError(ValueError):
+class AccountError(errors.Rejected):
     """An account command that cannot be done (the message, in Japanese, says why)."""
 
 
@@ -46,7 +43,7 @@ class AuthFailure(StrEnum):
     DISABLED = "disabled"
 
 
-class AuthFailed(Exception):
+class AuthFailed(errors.Forbidden):
     """A refused login. The message is the same whatever the reason, so it does not tell
     whether an account exists; ``reason`` (and the audit log) says which."""
 
@@ -74,13 +71,9 @@ def check_login(login: str) -> str:
 
 
 def parse_role(value: str) -> Role:
-    try:
-        role = Role(value)
-    except ValueError:
-        role = Role.PUBLIC
-    if role is Role.PUBLIC:
-        raise AccountError(f"役割「{value}」はありません。{' / '.join(ROLE_LABELS)} のいずれかです。")
-    return role
+    if value not in ACCOUNT_ROLES:
+        raise AccountError(f"役割「{value}」はありません。{' / '.join(ACCOUNT_ROLES)} のいずれかです。")
+    return Role(value)
 
 
 @dataclass(frozen=True)

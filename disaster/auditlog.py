@@ -23,8 +23,8 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
+from disaster.errors import NotReady
 from disaster.models import AuditEntry
-from disaster.repo import NotReady
 
 GENESIS = "0" * 64  # the prev_hash of entry 1
 LOCK_KEY = 0x4155_4449  # PostgreSQL advisory lock serialising appends ("AUDI")

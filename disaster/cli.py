@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import getpass
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +13,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import Progress
@@ -24,28 +21,21 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.core import TyperGroup
 
-from disaster import auditlog
-from disaster.access import Role
-from disaster.accounts import ROLE_LABELS
+from disaster import auditlog, repo
+from disaster.access import ROLE_LABELS, Principal, Role, resident_filter, view_label
 from disaster.codes import HazardLayer
 from disaster.db import make_engine, session_factory
-from disaster.geo import CrsError
-from disaster.importers.geofile import GeoFileError
+from disaster.errors import DisasterError, Rejected
 from disaster.importers.problems import ImportRejected
-from disaster.importers.roster import MappingError
-from disaster.importers.tabular import TableError
-from disaster.models import District, Resident, User
-from disaster.profile import ProfileError
-from disaster.repo import NotReady
+from disaster.models import Resident, User
 from disaster.settings import DEMO_DATA_DIR, PROJECT_ROOT, get_settings
 from disaster.usecases import imports
 from disaster.usecases.assess import run_assessment
 from disaster.usecases.assess import summary as assessment_summary
 from disaster.usecases.demo import load_demo, sample_district
-from disaster.usecases.setup import choose_city, init_city
+from disaster.usecases.setup import choose_city, init_city, list_cities, remove_city
 from disaster.usecases.stats import store_stats
-from disaster.wareki import DateFormatError, parse_date
-from maps.views import VIEW_LABELS, View, visible_residents
+from disaster.wareki import parse_date
 
 GLOBAL_OPTIONS = ("--db", "--city")
 
@@ -85,8 +75,6 @@ console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
 MAX_PROBLEMS_SHOWN = 50
-USER_ERRORS = (ImportRejected, GeoFileError, TableError, MappingError, NotReady, CrsError, FileNotFoundError, ValueError,
-               DateFormatError, ProfileError)
 
 
 @dataclass
@@ -99,6 +87,11 @@ class Store:
     def city_code(self) -> str:
         """The city the command works on (the chosen one, else the store's only city)."""
         return choose_city(self.engine, self.sessions, self.chosen_city)
+
+    @cached_property
+    def principal(self) -> Principal:
+        """The command line acts as the city's local administrator."""
+        return Principal.cli(self.city_code)
 
 
 @app.callback()
@@ -121,7 +114,8 @@ def _store(url: str, city: str | None) -> Store:
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Print user-facing errors in Japanese and exit non-zero; nothing else is caught."""
+    """Print user-facing errors (``errors.DisasterError``) in Japanese, one line, and exit 1.
+    Anything else is a bug and is not dressed up as a user message."""
     try:
         yield
     except ImportRejected as exc:
@@ -132,8 +126,11 @@ def _user_errors() -> Iterator[None]:
             errors.print(f"…ほか {hidden} 件（--skip-bad-rows --rejects FILE で全件を書き出せます）")
         errors.print(f"[bold red]{exc}[/bold red]")
         raise typer.Exit(1) from exc
-    except USER_ERRORS as exc:
+    except DisasterError as exc:
         errors.print(f"[bold red]エラー:[/bold red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    except FileNotFoundError as exc:  # a path given on the command line
+        errors.print(f"[bold red]エラー:[/bold red] ファイルが見つかりません: {exc.filename}", highlight=False)
         raise typer.Exit(1) from exc
 
 
@@ -177,6 +174,25 @@ def init(
         console.print(f"  市町村の設定ファイル {result.profile} を作りました（連絡先などを記入してください）。", highlight=False)
 
 
+city_app = typer.Typer(help="登録した市町村（一覧・誤って登録した市町村の取り消し）。", no_args_is_help=True)
+app.add_typer(city_app, name="city")
+
+
+@city_app.command("list")
+def city_list(ctx: typer.Context) -> None:
+    """このデータベースに登録した市町村を表示します。"""
+
+    for code, name in _run(ctx, lambda s: list_cities(s.engine, s.sessions)):
+        console.print(f"{code}　{name or '（名称未設定）'}", highlight=False)
+
+
+@city_app.command("remove")
+def city_remove(ctx: typer.Context, code: Annotated[str, typer.Argument(help="取り消す市町村の団体コード")]) -> None:
+    """誤って登録した市町村の登録を取り消します（データのある市町村は取り消せません）。"""
+    _run(ctx, lambda s: remove_city(s.sessions, code))
+    console.print(f"[green]✓[/green] 団体コード {code} の登録を取り消しました。", highlight=False)
+
+
 @app.command()
 def demo(
     ctx: typer.Context,
@@ -191,27 +207,28 @@ def demo(
             loaded = load_demo(store.engine, store.sessions, bundle, lambda label: status.update(f"{label} を読み込み中…"))
         for report in loaded.reports:
             _print_report(report)
-        _print_stats(store_stats(store.sessions, loaded.city_code))
+        _print_stats(store_stats(store.sessions, Principal.cli(loaded.city_code)))
         if outputs:
-            _demo_outputs(store.sessions, loaded.city_code, out, sample_district(bundle))
+            _demo_outputs(store.sessions, Principal.cli(loaded.city_code), out, sample_district(bundle))
 
     _run(ctx, action)
 
 
-def _demo_outputs(sessions: sessionmaker[Session], city_code: str, out: Path, district: str) -> None:
+def _demo_outputs(sessions: sessionmaker[Session], principal: Principal, out: Path, district: str) -> None:
     from disaster.usecases.plans import write_blank_form, write_district_plans  # optional extra "pdf"
 
     with Progress(console=console) as progress:
         task = progress.add_task(f"{district}校区のマイプラン", total=None)
-        report = write_district_plans(sessions, city_code, district, out / "plans" / district,
+        report = write_district_plans(sessions, principal, district, out / "plans" / district,
                                       progress=lambda done, total: progress.update(task, completed=done, total=total))
+    city_code = principal.city_code
     write_blank_form(out / "plans" / "blank_form.pdf", city_code)
     console.print(f"[green]✓[/green] マイプラン {len(report.written)} 人分: {out / 'plans' / district}（一覧 {report.index}）")
     console.print(f"[green]✓[/green] 手書き用の様式: {out / 'plans' / 'blank_form.pdf'}")
     from disaster.usecases.maps import write_all_maps, write_district_map  # optional extra "maps"
 
-    maps = write_all_maps(sessions, city_code, View.PUBLIC, out / "maps")
-    leader = write_district_map(sessions, city_code, district, View.LEADER,
+    maps = write_all_maps(sessions, Principal.public(city_code), out / "maps")
+    leader = write_district_map(sessions, Principal.leader(city_code, [district]), district,
                                 out / "maps_leader" / f"{district}.html")
     console.print(f"[green]✓[/green] 公開用の地図 {len(maps.files)} ファイル: {out / 'maps' / 'index.html'}")
     console.print(f"[green]✓[/green] 校区リーダー用の地図（同意者のみ）: {leader}")
@@ -219,7 +236,7 @@ def _demo_outputs(sessions: sessionmaker[Session], city_code: str, out: Path, di
     from disaster.usecases.exercises import export_report, new_pack
     from disaster.usecases.exercises import report as exercise_report
 
-    pack = new_pack(sessions, city_code, district, ExerciseHazard.FLOOD, out / "exercise" / district,
+    pack = new_pack(sessions, principal, district, ExerciseHazard.FLOOD, out / "exercise" / district,
                     dt.datetime(2026, 7, 8, 18, 0), seed=1, basemap=_dig_basemap())
     console.print(f"[green]✓[/green] 図上訓練の教材（{pack.scenario.title}）: {out / 'exercise' / district}")
     result = exercise_report(sessions, city_code, 2024)
@@ -294,7 +311,7 @@ def plan(
         raise typer.Exit(2)
     def action(store: Store) -> PlanFile:
         auditlog.require_log(store.engine)
-        result = write_plan(store.sessions, store.city_code, resident_no, out, large_print)
+        result = write_plan(store.sessions, store.principal, resident_no, out, large_print)
         _audit_read(store, auditlog.Action.PLAN_PDF, [resident_no], "resident", {"file": str(out), "draft": result.draft})
         return result
 
@@ -322,7 +339,7 @@ def plans(
         with Progress(console=console) as progress:
             task = progress.add_task(f"{district}校区のマイプラン", total=None)
             report = write_district_plans(
-                store.sessions, store.city_code, district, out, large_print, archive, workers,
+                store.sessions, store.principal, district, out, large_print, archive, workers,
                 lambda done, total: progress.update(task, completed=done, total=total), include_drafts=drafts)
         _audit_read(store, auditlog.Action.DISTRICT_PLANS, [number for number, *_ in report.written], "district",
                     {"district": district, "out": str(out), "drafts": len(report.drafts)})
@@ -373,7 +390,7 @@ def exercise_new(
     if size not in ("A1", "A0"):
         errors.print("--size は A1 または A0 です。")
         raise typer.Exit(2)
-    pack = _run(ctx, lambda s: new_pack(s.sessions, s.city_code, district, chosen, out, begins, duration, difficulty,
+    pack = _run(ctx, lambda s: new_pack(s.sessions, s.principal, district, chosen, out, begins, duration, difficulty,
                                         seed, closed, monochrome, size, basemap=_dig_basemap()))
     console.print(f"[green]✓[/green] {pack.scenario.title}：カード {len(pack.scenario.injects)} 枚、{len(pack.files)} ファイルを {out} に書き出しました。")
 
@@ -410,13 +427,15 @@ def exercise_record(
         for item in participants:
             role, _, number = item.partition("=")
             if role not in ROLES or not number.isdigit():
-                raise ValueError(f"「{item}」は 役割=人数 の形で、役割は {'・'.join(ROLES)} のいずれかです。")
+                raise Rejected(f"「{item}」は 役割=人数 の形で、役割は {'・'.join(ROLES)} のいずれかです。")
             counts[role] = int(number)
         items = []
         for text in finding:
             parts = (text.split("|") + [""] * 5)[:5]
             items.append({"issue": parts[0], "action": parts[1] or None, "owner": parts[2] or None,
                           "due": parse_date(parts[3]) if parts[3] else None, "resident_no": parts[4] or None})
+        if hazard not in {h.value for h in ExerciseHazard}:
+            raise Rejected(f"--hazard は {' / '.join(h.value for h in ExerciseHazard)} のいずれかです。")
         data = SessionInput(parse_date(date), district, ExerciseHazard(hazard), facilitator, counts,
                             (rating, None, None), strengths, improvements, items)
     new = _run(ctx, lambda s: record_session(s.sessions, s.city_code, data))
@@ -462,14 +481,27 @@ def exercise_report(
 
 
 ViewOption = Annotated[str, typer.Option("--view", help="public（公開用）/ leader（校区リーダー用）/ city（市職員用）")]
+VIEWS = ("public", "leader", "city")
 
 
-def _view(value: str) -> View:
-    try:
-        return View(value)
-    except ValueError:
-        errors.print(f"--view は {', '.join(v.value for v in View)} のいずれかです。")
-        raise typer.Exit(2) from None
+def _view(value: str) -> str:
+    if value not in VIEWS:
+        errors.print(f"--view は {', '.join(VIEWS)} のいずれかです。")
+        raise typer.Exit(2)
+    return value
+
+
+def _view_principal(store: Store, view: str, district: str | None) -> Principal:
+    """The principal a map is drawn for: ``public``, the city administrator (``city``), or a
+    校区 leader of ``district`` (of every 校区 when None: each map shows its own 校区)."""
+    if view == "public":
+        return Principal.public(store.city_code)
+    if view == "city":
+        return store.principal
+    if district is None:
+        with store.sessions() as session:
+            return Principal.leader(store.city_code, repo.district_ids(session, store.city_code))
+    return Principal.leader(store.city_code, [district])
 
 
 @app.command("map")
@@ -484,17 +516,18 @@ def map_command(
 
     chosen = _view(view)
 
-    def action(store: Store) -> Path:
-        if chosen is not View.PUBLIC:
+    def action(store: Store) -> tuple[Path, str]:
+        principal = _view_principal(store, chosen, district)
+        if chosen != "public":
             auditlog.require_log(store.engine)
-        path = write_district_map(store.sessions, store.city_code, district, chosen, out)
-        if chosen is not View.PUBLIC:
-            _audit_read(store, auditlog.Action.MAP, _map_residents(store, chosen, district), "district",
-                        {"district": district, "view": chosen.value, "file": str(out)})
-        return path
+        path = write_district_map(store.sessions, principal, district, out)
+        if chosen != "public":
+            _audit_read(store, auditlog.Action.MAP, _map_residents(store, principal, district), "district",
+                        {"district": district, "view": chosen, "file": str(out)})
+        return path, view_label(principal, district)
 
-    path = _run(ctx, action)
-    console.print(f"[green]✓[/green] {path}（{VIEW_LABELS[chosen]}。assets フォルダと一緒に使ってください）")
+    path, label = _run(ctx, action)
+    console.print(f"[green]✓[/green] {path}（{label}。assets フォルダと一緒に使ってください）")
 
 
 @app.command("maps")
@@ -507,38 +540,35 @@ def maps_command(
     from disaster.usecases.maps import write_all_maps  # optional extra "maps"
 
     chosen = _view(view)
-    if chosen == View.LEADER:
+    if chosen == "leader":
         console.print("校区リーダー用: 各校区の地図には、その校区の同意者だけを表示します。")
 
     def action(store: Store) -> Any:
-        if chosen is not View.PUBLIC:
+        principal = _view_principal(store, chosen, None)
+        if chosen != "public":
             auditlog.require_log(store.engine)
-        report = write_all_maps(store.sessions, store.city_code, chosen, out)
-        if chosen is not View.PUBLIC:
-            _audit_read(store, auditlog.Action.MAP, _map_residents(store, chosen, None), "city",
-                        {"view": chosen.value, "out": str(out)})
+        report = write_all_maps(store.sessions, principal, out)
+        if chosen != "public":
+            _audit_read(store, auditlog.Action.MAP, _map_residents(store, principal, None), "city",
+                        {"view": chosen, "out": str(out)})
         return report
 
     report = _run(ctx, action)
     console.print(f"[green]✓[/green] {len(report.files)} ファイルを {out} に書き出しました（{out / 'index.html'}）")
 
 
-def _map_residents(store: Store, view: View, district: str | None) -> list[str]:
-    """The 名簿番号 that the maps of ``view`` show: one 校区's, or those of every 校区 map."""
+def _map_residents(store: Store, principal: Principal, district: str | None) -> list[str]:
+    """The 名簿番号 that the maps drawn for ``principal`` show (one 校区, or every 校区 map)."""
     with store.sessions() as session:
-        rows = session.execute(select(Resident.resident_no, District.name, Resident.consent_share)
-                               .join(District, Resident.district_id == District.id)
-                               .where(Resident.city_code == store.city_code).order_by(Resident.resident_no)).all()
-    frame = pd.DataFrame(rows, columns=["resident_no", "district", "consent_share"])
-    names = [district] if district is not None else list(dict.fromkeys(frame["district"]))
-    return [number for name in names for number in visible_residents(view, frame, name)["resident_no"]]
+        return list(session.scalars(select(Resident.resident_no).where(resident_filter(principal, district))
+                                    .order_by(Resident.resident_no)))
 
 
 def _audit_read(store: Store, action: auditlog.Action, residents: list[str], target_kind: str,
                 details: dict[str, Any]) -> None:
     """Record a read of personal data by the CLI's city administrator."""
     with store.sessions() as session, session.begin():
-        auditlog.record(session, _cli_principal(store.city_code), action, residents=residents,
+        auditlog.record(session, store.principal, action, residents=residents,
                         target_kind=target_kind, details=details)
 
 
@@ -578,8 +608,8 @@ def tiles_fetch(
 
 @app.command()
 def stats(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="JSON で出力")] = False) -> None:
-    """件数を表示します（全体・校区別）。"""
-    result = _run(ctx, lambda s: store_stats(s.sessions, s.city_code))
+    """市町村全体の件数（校区・名簿・支援者・避難所など）を表示します。校区別の集計は disaster assess。"""
+    result = _run(ctx, lambda s: store_stats(s.sessions, s.principal))
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     else:
@@ -600,8 +630,11 @@ def _print_stats(result: dict[str, Any]) -> None:
     table = Table(title=f"{result['city']['name']}（{result['city']['code']}）")
     table.add_column("項目")
     table.add_column("件数", justify="right")
-    for key, value in (result["counts"] | result["shelter_kinds"]).items():
+    for key, value in result["counts"].items():
         table.add_row(COUNT_LABELS.get(key, key), str(value))
+        if key == "shelters":  # the kinds right under the facilities they break down
+            for kind, n in result["shelter_kinds"].items():
+                table.add_row(COUNT_LABELS.get(kind, kind), str(n))
     console.print(table)
     if any(d["demo"] for d in result["datasets"]):
         console.print("[yellow]※ デモデータ（架空）を含みます。[/yellow]")
@@ -623,7 +656,7 @@ def audit_plans_command(
     from disaster.audit import Kind
     from disaster.usecases.audit import audit_plans
 
-    report = _run(ctx, lambda s: audit_plans(s.sessions, s.city_code, district))
+    report = _run(ctx, lambda s: audit_plans(s.sessions, s.principal, district))
     if as_json:
         sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
@@ -725,11 +758,6 @@ app.add_typer(user_app, name="user")
 PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="パスワードを標準入力の 1 行から読む（省略時は画面に出さずに尋ねます）")]
 
 
-def _cli_principal(city_code: str) -> auditlog.Actor:
-    """The local city administrator the CLI acts as, and is audited as (login: $USER, else the OS user)."""
-    return auditlog.Actor(os.environ.get("USER") or getpass.getuser(), Role.CITY_ADMIN, city_code)
-
-
 def _read_password(from_stdin: bool) -> str:
     """The new password, from one line of stdin or a hidden prompt; never echoed or logged."""
     if from_stdin:
@@ -757,7 +785,7 @@ def user_add(
     from disaster.usecases.users import add_user
 
     password = _read_password(password_stdin)
-    user = _run(ctx, lambda s: add_user(s.sessions, _cli_principal(s.city_code), login, role, password, district,
+    user = _run(ctx, lambda s: add_user(s.sessions, s.principal, login, role, password, district,
                                         professional_name))
     scope = _scope_label(user)
     console.print(f"[green]✓[/green] {user.login}（{ROLE_LABELS[Role(user.role)]}{'：' + scope if scope else ''}）を登録しました。",
@@ -791,7 +819,7 @@ def user_disable(ctx: typer.Context, login: Annotated[str, typer.Argument(help="
     """利用者を停止します（ログインできなくなります。記録は残ります）。"""
     from disaster.usecases.users import disable_user
 
-    _run(ctx, lambda s: disable_user(s.sessions, _cli_principal(s.city_code), login))
+    _run(ctx, lambda s: disable_user(s.sessions, s.principal, login))
     console.print(f"[green]✓[/green] {login} を停止しました。", highlight=False)
 
 
@@ -802,7 +830,7 @@ def user_set_password(ctx: typer.Context, login: Annotated[str, typer.Argument(h
     from disaster.usecases.users import set_password
 
     password = _read_password(password_stdin)
-    _run(ctx, lambda s: set_password(s.sessions, _cli_principal(s.city_code), login, password))
+    _run(ctx, lambda s: set_password(s.sessions, s.principal, login, password))
     console.print(f"[green]✓[/green] {login} のパスワードを設定しました。", highlight=False)
 
 
@@ -844,7 +872,7 @@ def audit_log_command(
         auditlog.require_log(store.engine)
         with store.sessions() as session, session.begin():
             rows = [auditlog.as_dict(e) for e in auditlog.entries(session, store.city_code, start)]
-            auditlog.record(session, _cli_principal(store.city_code), auditlog.Action.AUDIT_READ, target_kind="audit_log",
+            auditlog.record(session, store.principal, auditlog.Action.AUDIT_READ, target_kind="audit_log",
                             details={"since": start.isoformat() if start else None, "entries": len(rows)})
         return rows
 

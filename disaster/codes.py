@@ -9,6 +9,8 @@ from __future__ import annotations
 import unicodedata
 from enum import StrEnum
 
+from disaster.errors import Rejected
+
 CHECK_DIGIT_WEIGHTS = (6, 5, 4, 3, 2)  # 全国地方公共団体コード (JIS X 0402) check digit, modulus 11
 
 
@@ -20,15 +22,15 @@ def check_digit(code5: str) -> str:
 
 def city_code(text: str) -> str:
     """The 6-digit 団体コード (with check digit) of ``text``: 6 digits are checked, 5 digits get
-    their check digit. Full-width digits are accepted; anything else is a ValueError (Japanese)."""
+    their check digit. Full-width digits are accepted; anything else is ``errors.Rejected`` (Japanese)."""
     code = unicodedata.normalize("NFKC", text).strip()
     if not code.isascii() or not code.isdigit() or len(code) not in (5, 6):
-        raise ValueError(f"団体コード「{text}」は 6 桁（検査数字つき）または 5 桁の数字です（総務省の全国地方公共団体コード）。")
+        raise Rejected(f"団体コード「{text}」は 6 桁（検査数字つき）または 5 桁の数字です（総務省の全国地方公共団体コード）。")
     if len(code) == 5:
         return code + check_digit(code)
     if check_digit(code[:5]) != code[5]:
-        raise ValueError(f"団体コード「{text}」の検査数字（6 桁目）が合いません: {code[:5]} の検査数字は "
-                         f"{check_digit(code[:5])} です（{code[:5]}{check_digit(code[:5])}）。")
+        raise Rejected(f"団体コード「{text}」の検査数字（6 桁目）が合いません: {code[:5]} の検査数字は "
+                       f"{check_digit(code[:5])} です（{code[:5]}{check_digit(code[:5])}）。")
     return code
 
 # Japan's extent (incl. remote islands), for rejecting misplaced or unprojected data.

@@ -12,6 +12,7 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
+from disaster import errors
 from disaster.codes import ACCEPTED_GEOGRAPHIC_CRS, JAPAN_BOUNDS
 
 WGS84 = CRS.from_epsg(4326)
@@ -57,11 +58,11 @@ def plane_rectangular_epsg(city_code: str) -> int:
     key = city_code[:5]
     zone = _MUNICIPALITY_ZONE.get(key) or _PREFECTURE_ZONE.get(int(key[:2]))
     if zone is None:
-        raise ValueError(f"団体コード {city_code} の都道府県コード（先頭2桁）が正しくありません。")
+        raise errors.Rejected(f"団体コード {city_code} の都道府県コード（先頭2桁）が正しくありません。")
     return _ZONE_EPSG[zone]
 
 
-class CrsError(ValueError):
+class CrsError(errors.Rejected):
     """The file's coordinate reference system is missing or unusable."""
 
 

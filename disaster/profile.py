@@ -15,17 +15,19 @@ import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pyproj import CRS
 
+from disaster.errors import NotReady
 from disaster.geo import PREFECTURES, plane_rectangular_epsg
 from disaster.importers.areas import GENERIC_SCHOOL_PREFIX
 from disaster.resources import cities_dir
 from disaster.settings import get_settings
 
 
-class ProfileError(LookupError):
+class ProfileError(NotReady):
     """The city profile is missing or invalid (a user error, printed in Japanese)."""
 
 
@@ -241,19 +243,49 @@ def find_profile(city_code: str) -> Path | None:
     return None
 
 
+VALIDATION_MESSAGES = {
+    "missing": "必須の項目がありません",
+    "extra_forbidden": "この項目は使えません（綴りを確かめてください）",
+    "greater_than": "{gt} より大きい値にしてください",
+    "greater_than_equal": "{ge} 以上の値にしてください",
+    "less_than": "{lt} より小さい値にしてください",
+    "less_than_equal": "{le} 以下の値にしてください",
+    "string_type": "文字列（\"…\" で囲む）にしてください",
+    "int_parsing": "整数にしてください",
+    "int_type": "整数にしてください",
+    "float_parsing": "数値にしてください",
+    "float_type": "数値にしてください",
+    "bool_parsing": "true または false にしてください",
+    "bool_type": "true または false にしてください",
+    "list_type": "リスト（[ … ]）にしてください",
+}
+
+
+def _japanese(error: Any) -> str:
+    """A pydantic error in Japanese (the profile is edited by city staff)."""
+    template = VALIDATION_MESSAGES.get(error["type"])
+    if template is None:
+        return str(error["msg"])  # our own validators already write Japanese
+    return template.format(**error.get("ctx", {}))
+
+
 @lru_cache
 def load_profile(city_code: str) -> CityProfile:
     """The validated profile of ``city_code``."""
     path = find_profile(city_code)
     if path is None:
-        raise ProfileError(f"団体コード {city_code} の市区町村の設定ファイルがありません（{profiles_dir()}/{city_code}.toml）。"
-                           f"`disaster init --city {city_code}` で雛形を作成できます。")
+        raise ProfileError(
+            f"団体コード {city_code} の市区町村の設定ファイル {city_code}.toml が見つかりません（探した場所: "
+            f"{profiles_dir().resolve()} と同梱の設定）。設定ファイルのあるフォルダで実行するか、環境変数 "
+            f"DISASTER_PROFILES_DIR にそのフォルダを指定してください。まだ作っていなければ "
+            f"`disaster init --city {city_code}` で雛形を作れます。")
     try:
         profile = CityProfile.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
     except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{path}: TOML として読めません（{exc}）。") from exc
+        where = re.search(r"line (\d+)", str(exc))
+        raise ProfileError(f"{path}: TOML として読めません（{where.group(1) + '行目付近、' if where else ''}{exc}）。") from exc
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {_japanese(e)}" for e in exc.errors())
         raise ProfileError(f"{path}: 設定の誤り — {problems}") from exc
     if profile.code != city_code:
         raise ProfileError(f"{path}: code = \"{profile.code}\" ですが、ファイル名の団体コードは {city_code} です。")
@@ -339,9 +371,9 @@ confirmation_contact = {_quoted(name + "の福祉担当課")}
 # 図上訓練の参加者数の基準と目標（年度は始まりの西暦年）。書かなければ集計に進み具合を出しません。
 # [exercise.participants]
 # baseline_year = 2024
-# baseline = 0
+# baseline = 100
 # target_year = 2030
-# target = 0
+# target = 120
 
 # 河川の基準水位観測所と、それを目安にする校区（川の防災情報 https://www.river.go.jp/ で確認）。
 # 書かなければ、洪水の訓練は観測所名・水位の数字なしで進みます。

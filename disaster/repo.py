@@ -10,7 +10,7 @@ import shapely
 from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from disaster import geo
+from disaster import errors, geo
 from disaster.importers import shelter_merge
 from disaster.importers.areas import DistrictRecord
 from disaster.importers.hazards import HazardRecord
@@ -32,14 +32,10 @@ from disaster.models import (
 )
 
 
-class NotReady(LookupError):
-    """A prerequisite (city, districts, boundary) is missing; message is user-facing Japanese."""
-
-
 def get_city(session: Session, code: str) -> City:
     city = session.get(City, code)
     if city is None:
-        raise NotReady(f"団体コード {code} の市町村が登録されていません。"
+        raise errors.NotReady(f"団体コード {code} の市町村が登録されていません。"
                        f"先に `disaster init --city {code}` で登録してください。")
     return city
 

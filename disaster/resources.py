@@ -15,11 +15,13 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
+from disaster.errors import NotReady
+
 _CHECKOUT = Path(__file__).resolve().parent.parent
 _INSTALLED = {"templates": "_templates", "data": "_data"}  # repository folder -> folder inside the package
 
 
-class ResourceMissing(FileNotFoundError):
+class ResourceMissing(NotReady, FileNotFoundError):
     """A bundled resource folder is missing (a broken installation)."""
 
 

@@ -13,6 +13,8 @@ import datetime as dt
 import re
 import unicodedata
 
+from disaster.errors import Rejected
+
 # era -> (first day, last day or None)
 ERAS: dict[str, tuple[dt.date, dt.date | None]] = {
     "明治": (dt.date(1868, 1, 25), dt.date(1912, 7, 29)),  # 明治 in the Gregorian calendar (1873-)
@@ -40,7 +42,7 @@ _MIDNIGHT = re.compile(r"\s+0{1,2}:00(?::00)?$")  # "1940/03/02 0:00:00"
 _SERIAL = re.compile(r"^(?P<serial>\d{1,5})(?:\.0+)?$")
 
 
-class DateFormatError(ValueError):
+class DateFormatError(Rejected):
     """The text is not a valid date; the message is user-facing Japanese."""
 
 

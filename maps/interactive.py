@@ -1,6 +1,7 @@
 """Interactive maps (folium + vendored Leaflet): a district map and the city overview.
 
-Pure functions from frames to HTML; what each audience may see comes from ``maps.views``.
+Pure functions from frames to HTML. What each principal may see is decided by ``disaster.access``
+(the use-case loads only the residents it allows; counts are labelled by it).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from folium.elements import JSCSSMixin
 from folium.plugins import Fullscreen
 from folium.template import Template
 
+from disaster import access, errors
+from disaster.access import Principal
 from disaster.analysis.decision import DECISION_LABELS, Decision
 from disaster.codes import (
     DEPTH_COLOURS,
@@ -34,7 +37,6 @@ from disaster.codes import (
 )
 from disaster.geocode import LEVEL_TOWN, TOWN_POINT_NOTE
 from maps.assets import APP_CSS, APP_JS, CLUSTER_CSS, CLUSTER_JS, FULLSCREEN_CSS, FULLSCREEN_JS, LEAFLET_CSS, LEAFLET_JS
-from maps.views import VIEW_LABELS, View, count_label, shows_names, supporter_label, visible_residents
 
 GSI_ATTRIBUTION = '<a href="https://maps.gsi.go.jp/development/ichiran.html" target="_blank">地理院タイル</a>'
 GSI_TILES = {
@@ -46,11 +48,15 @@ DURATION_COLOURS = {1: "#DCEEF7", 2: "#B3D7EC", 3: "#7FB6DB", 4: "#4B8CC4", 5: "
 INLAND_COLOUR = "#7FB2E5"
 COLLAPSE_COLOUR = "#C00000"
 SHELTER_COLOURS = {"welfare": "#8E24AA", "both": "#1B7F3B", "shelter": "#43A047", "emergency": "#F57C00"}
+NOT_FOR_RAIN_COLOUR = "#9E9E9E"
+NOT_FOR_RAIN_LABEL = "大雨のときは使えない場所（浸水・土砂災害の想定区域の中、または大雨の災害に指定なし）"
+RAIN_HAZARDS = (Hazard.FLOOD, Hazard.INLAND_FLOOD, Hazard.LANDSLIDE)
 SHELTER_LABELS = {"welfare": "福祉避難所", "both": "指定避難所・指定緊急避難場所", "shelter": "指定避難所",
                   "emergency": "指定緊急避難場所"}
 CHORO_COLOURS = ["#FFF5EB", "#FDD0A2", "#FD8D3C", "#D94801", "#7F2704"]
 MARGIN_DEG = 0.01
 SIMPLIFY_DEG = 0.00003  # ~3 m
+COUNT_COLUMNS = ("district", "residents", "at_risk", "planned", "unsupported")
 
 
 @dataclass
@@ -60,8 +66,9 @@ class MapInputs:
     districts: gpd.GeoDataFrame  # name, area, geometry
     zones: gpd.GeoDataFrame  # layer, rank, landslide_kind, landslide_class, river_name, geometry
     shelters: pd.DataFrame  # Shelter columns + welfare_assigned
-    residents: pd.DataFrame  # see usecases.maps.load_map_inputs
-    supporters: pd.DataFrame  # id, name, relation, lon, lat, consent, resident_ids (list)
+    residents: pd.DataFrame  # the residents the principal may see; see usecases.maps.load_map_inputs
+    supporters: pd.DataFrame  # of those residents: id, name (None: not to be shown), relation, lon, lat, consent, resident_ids
+    counts: pd.DataFrame  # assessed residents per 校区 (index district): COUNT_COLUMNS[1:]
     centres: dict[str, list[tuple[str, str, str | None]]] = field(default_factory=dict)
     is_demo: bool = False
     exercise_participants: dict[str, int] | None = None  # per 校区, recent 年度 (None: no records)
@@ -170,15 +177,17 @@ def _flag(value: Any) -> str:
     return "不明"
 
 
-def shelter_features(shelters: pd.DataFrame, view: View) -> dict[str, Any]:
+def shelter_features(shelters: pd.DataFrame, principal: Principal, district: str | None = None) -> dict[str, Any]:
     features = []
     for s in shelters.itertuples():
         kind = ("welfare" if s.is_welfare_shelter else "both" if s.is_designated_shelter and s.is_emergency_site
                 else "shelter" if s.is_designated_shelter else "emergency")
         hazards = [HAZARD_LABELS[h] for h in Hazard if getattr(s, f"hazard_{h.value}")]
+        rain, for_rain = _in_heavy_rain(s)
         rows: list[list[Any]] = [
             ["種別", SHELTER_LABELS[kind]], ["住所", s.address],
             ["対応する災害", "、".join(hazards) if hazards else "災害種別の指定なし（指定避難所）"],
+            ["大雨のとき", rain],
             ["収容人数", None if pd.isna(s.capacity) else int(s.capacity)],
             ["バリアフリー", _flag(s.barrier_free)], ["非常用電源", _flag(s.backup_power)],
         ]
@@ -186,25 +195,45 @@ def shelter_features(shelters: pd.DataFrame, view: View) -> dict[str, Any]:
             capacity = 0 if pd.isna(s.capacity) else int(s.capacity)
             assigned = int(s.welfare_assigned)
             rows += [["受入対象者", s.accepted_groups], ["直接避難", _flag(s.accepts_direct)],
-                     ["割り当て済み", count_label(view, assigned)],
-                     ["残り", count_label(view, max(0, capacity - assigned))]]
+                     ["割り当て済み", access.count_label(principal, assigned, district)],
+                     ["残り", access.count_label(principal, max(0, capacity - assigned), district)]]
         features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(s.lon, 6), round(s.lat, 6)]},
-                         "properties": {"name": s.name, "colour": SHELTER_COLOURS[kind], "kind": "shelter",
+                         "properties": {"name": s.name, "colour": SHELTER_COLOURS[kind] if for_rain else NOT_FOR_RAIN_COLOUR,
+                                        "kind": "shelter",
                                         "welfare": bool(s.is_welfare_shelter), "rows": rows}})
     return {"type": "FeatureCollection", "features": features}
+
+
+def _in_heavy_rain(s: Any) -> tuple[str, bool]:
+    """What the popup says about heavy rain, and whether the place is usable then (as the plans
+    decide: safe at its own location, and a host or designated for a rain hazard)."""
+    if not s.rain_safe:
+        return f"使えません（{s.rain_problem}の中にあります）", False
+    if not (s.is_designated_shelter or s.is_welfare_shelter or any(getattr(s, f"hazard_{h.value}") for h in RAIN_HAZARDS)):
+        return "使えません（大雨の災害には指定されていません）", False
+    if s.rain_floor:
+        return f"{int(s.rain_floor)}階以上を使います（浸水の想定区域の中）", True
+    return "使えます（浸水・土砂災害の想定区域の外）", True
 
 
 RESIDENT_LABELS = {"resident_no": "名簿番号", "decision_label": "判定", "priority": "優先度", "needs": "必要な配慮",
                    "supporter_names": "支援者", "plan": "マイプラン", "destination": "避難先", "location": "位置"}
 
 
-def resident_rows(residents: pd.DataFrame, view: View) -> dict[str, Any]:
-    names = shows_names(view)
+def supporter_label(name: str | None, relation: str | None) -> str:
+    """How a supporter appears (``name`` is None where the principal may not see it)."""
+    if name:
+        return f"{name}（{relation or '支援者'}）"
+    return f"{relation or '支援者'}（氏名は同意確認後に表示）"
+
+
+def resident_rows(residents: pd.DataFrame, principal: Principal) -> dict[str, Any]:
+    names = "name" in access.allowed_fields(principal)
     columns = ["lat", "lon", "decision", "priority", "supporters", "resident_no", "name", *RESIDENT_LABELS.keys()]
     columns = list(dict.fromkeys(columns))
     rows = []
     for r in residents.itertuples():
-        supporters = "、".join(supporter_label(view, n, rel, c) for n, rel, c in r.supporter_list) or "未定"
+        supporters = "、".join(supporter_label(n, rel) for n, rel in r.supporter_list) or "未定"
         values = {
             "lat": round(r.lat, 6), "lon": round(r.lon, 6), "decision": r.decision, "priority": int(r.priority_score),
             "supporters": int(r.supporter_count), "resident_no": r.resident_no, "name": r.name if names else None,
@@ -218,14 +247,15 @@ def resident_rows(residents: pd.DataFrame, view: View) -> dict[str, Any]:
             "popupColumns": list(RESIDENT_LABELS)}
 
 
-def supporter_features(supporters: pd.DataFrame, resident_ids: set[int], view: View) -> dict[str, Any]:
+def supporter_features(supporters: pd.DataFrame, resident_ids: set[int]) -> dict[str, Any]:
+    """Supporters of ``resident_ids`` whose names may be shown (no name: no marker either)."""
     features = []
     for s in supporters.itertuples():
         helped = [rid for rid in s.resident_ids if rid in resident_ids]
-        if not helped or pd.isna(s.lon) or (view == View.LEADER and not s.consent):
+        if not helped or pd.isna(s.lon) or not s.name:
             continue
         features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(s.lon, 6), round(s.lat, 6)]},
-                         "properties": {"title": supporter_label(view, s.name, s.relation, bool(s.consent)),
+                         "properties": {"title": supporter_label(s.name, s.relation),
                                         "rows": [["支援する人数", len(s.resident_ids)]]}})
     return {"type": "FeatureCollection", "features": features}
 
@@ -237,6 +267,7 @@ def _legend(hazards: list[dict[str, Any]], with_residents: bool) -> list[dict[st
                   for d in Decision]
         items.append({"colour": "transparent", "label": "支援者が決まっていない人", "shape": "ring"})
     items += [{"colour": SHELTER_COLOURS[k], "label": label, "shape": "circle"} for k, label in SHELTER_LABELS.items()]
+    items.append({"colour": NOT_FOR_RAIN_COLOUR, "label": NOT_FOR_RAIN_LABEL, "shape": "circle"})
     labels = {h["label"] for h in hazards}
     if "洪水：想定最大規模の浸水深" in labels:
         items += [{"colour": DEPTH_COLOURS[r], "label": f"浸水深 {DEPTH_RANKS[r][0]}"} for r in range(1, 7)]
@@ -250,44 +281,48 @@ def _legend(hazards: list[dict[str, Any]], with_residents: bool) -> list[dict[st
     return items
 
 
-def district_map(inputs: MapInputs, district: str, view: View) -> folium.Map:
-    """The map of one 校区 for ``view``."""
+def district_map(inputs: MapInputs, district: str, principal: Principal) -> folium.Map:
+    """The map of one 校区 for ``principal`` (the residents in ``inputs`` are those it may see)."""
     row = inputs.districts[inputs.districts["name"] == district]
     if row.empty:
-        raise ValueError(f"校区「{district}」は登録されていません。")
+        raise errors.NotFound(f"校区「{district}」は登録されていません。")
     geometry = row.geometry.iloc[0]
     bounds = geometry.bounds
     m, bases = _base_map(bounds, inputs.is_demo)
     hazards = hazard_layers(inputs.zones, bounds)
     box = shapely.box(*(b + d for b, d in zip(bounds, (-MARGIN_DEG, -MARGIN_DEG, MARGIN_DEG, MARGIN_DEG), strict=True)))
     shelters = inputs.shelters[shapely.contains_xy(box, inputs.shelters["lon"], inputs.shelters["lat"])]
-    everyone = inputs.residents[inputs.residents["district"] == district]
-    visible = visible_residents(view, inputs.residents, district)
+    named = access.shows_residents(principal, district)
+    visible = inputs.residents[inputs.residents["district"] == district]
     data: dict[str, Any] = {
         "area": _collection([(geometry, {"color": "#333333", "stroke": "#333333", "weight": 2.5, "opacity": 0.0,
                                          "dash": "8 5", "label": f"{district}校区"})]),
         "areaLabel": f"{district}校区の境界",
         "hazards": hazards,
-        "shelters": shelter_features(shelters, view),
-        "legend": _legend(hazards, view != View.PUBLIC),
+        "shelters": shelter_features(shelters, principal, district),
+        "legend": _legend(hazards, named),
         "legendTitle": "凡例",
         "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
-        "info": _district_info(inputs, district, view, everyone, row["area"].iloc[0]),
+        "info": _district_info(inputs, district, principal, len(visible), row["area"].iloc[0]),
     }
-    if view != View.PUBLIC:
-        data["residents"] = resident_rows(visible, view)
-        data["supporters"] = supporter_features(inputs.supporters, set(visible["id"]), view)
+    if named:
+        data["residents"] = resident_rows(visible, principal)
+        data["supporters"] = supporter_features(inputs.supporters, set(visible["id"]))
     DataLayers(data, bases).add_to(m)
     return m
 
 
-def _district_info(inputs: MapInputs, district: str, view: View, everyone: pd.DataFrame, area: str | None) -> list[str]:
-    at_risk = int(everyone["at_risk"].sum()) if len(everyone) else 0
-    lines = [f"{district}校区（{area or '圏域不明'}）　{VIEW_LABELS[view]}",
-             f"要支援者 {count_label(view, len(everyone))} 人（危険な区域に住む人 {count_label(view, at_risk)} 人）"]
-    if view == View.LEADER:
-        shared = int(everyone["consent_share"].sum())
-        lines.append(f"地図に表示：情報提供に同意した {shared} 人")
+def _district_info(inputs: MapInputs, district: str, principal: Principal, shown: int, area: str | None) -> list[str]:
+    counts = inputs.counts.loc[district] if district in inputs.counts.index else None
+    total, at_risk = (0, 0) if counts is None else (int(counts["residents"]), int(counts["at_risk"]))
+    lines = [f"{district}校区（{area or '圏域不明'}）　{access.view_label(principal, district)}",
+             f"要支援者 {access.count_label(principal, total, district)} 人"
+             f"（危険な区域に住む人 {access.count_label(principal, at_risk, district)} 人）"]
+    if principal.role == access.Role.LEADER and access.shows_residents(principal, district):
+        lines.append(f"地図に表示：{shown} 人（災害時モード：同意のない人を含む）" if principal.in_emergency(district)
+                     else f"地図に表示：情報提供に同意した {shown} 人")
+    elif principal.role == access.Role.CARE_PROFESSIONAL:
+        lines.append(f"地図に表示：担当する {shown} 人")
     lines += [f"{name}　{tel or ''}" for _, name, tel in inputs.centres.get(district, [])]
     return lines
 
@@ -299,15 +334,14 @@ CITY_METRICS = (
 )
 
 
-def city_map(inputs: MapInputs, view: View, link: str = "district_{name}.html") -> folium.Map:
-    """The city overview: one choropleth layer per metric, with links to the district maps."""
-    if view == View.LEADER:
-        view = View.PUBLIC  # a leader sees one district; the overview shows what the public may see
+def city_map(inputs: MapInputs, principal: Principal, link: str = "district_{name}.html") -> folium.Map:
+    """The city overview: one choropleth layer per metric, with links to the district maps. Counts
+    only; small numbers are hidden unless ``principal`` may see the whole city."""
+    suppress = access.suppresses_counts(principal)
+    label_of_view = access.PUBLIC_LABEL if suppress else access.view_label(principal)
     bounds = tuple(inputs.districts.total_bounds)
     m, bases = _base_map(bounds, inputs.is_demo)  # type: ignore[arg-type]
-    stats = inputs.residents.groupby("district").agg(
-        residents=("id", "size"), at_risk=("at_risk", "sum"), planned=("consent_plan", "sum"),
-        unsupported=("supporter_count", lambda s: int((s == 0).sum())))
+    stats = inputs.counts.copy()
     stats["plan_rate"] = (100 * stats["planned"] / stats["residents"]).round(0)
     metrics = list(CITY_METRICS)
     if inputs.exercise_participants is not None:
@@ -324,9 +358,9 @@ def city_map(inputs: MapInputs, view: View, link: str = "district_{name}.html") 
             value = float(values[name])
             colour = CHORO_COLOURS[min(int(np.searchsorted(edges, value, side="right")) - 1, len(CHORO_COLOURS) - 1)]
             n = int(stats["residents"].get(name, 0))
-            shown = (count_label(view, int(value)) if key != "plan_rate"
-                     else (f"{int(value)}%" if view != View.PUBLIC or n >= 5 else "非表示（人数が少ないため）"))
-            rows = [["圏域", area], [label, shown], ["要支援者", count_label(view, n)]]
+            shown = (access.count_label(principal, int(value)) if key != "plan_rate"
+                     else (f"{int(value)}%" if not suppress or n >= access.SMALL_NUMBER else "非表示（人数が少ないため）"))
+            rows = [["圏域", area], [label, shown], ["要支援者", access.count_label(principal, n)]]
             features.append((geometry, {"color": colour, "stroke": "#555555", "weight": 1, "opacity": 0.75,
                                         "label": f"{name}：{shown}",
                                         "popup": {"title": f"{name}校区", "rows": rows,
@@ -337,11 +371,11 @@ def city_map(inputs: MapInputs, view: View, link: str = "district_{name}.html") 
                       if i + 1 < len(edges)]
     data = {
         "choropleths": choropleths,
-        "shelters": shelter_features(inputs.shelters, view),
+        "shelters": shelter_features(inputs.shelters, principal),
         "legend": legend,
         "legendTitle": f"凡例（{CITY_METRICS[0][1]}）",
         "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
-        "info": [f"{inputs.map_title}　全{len(inputs.districts)}校区　{VIEW_LABELS[view]}",
+        "info": [f"{inputs.map_title}　全{len(inputs.districts)}校区　{label_of_view}",
                  "図上訓練の参加者数：" + (inputs.exercise_label if inputs.exercise_participants is not None else "記録なし"),
                  "校区をクリックすると、校区の地図へのリンクが出ます。"],
     }
@@ -401,11 +435,11 @@ class InjectPlayer(MacroElement):
         self.grid_json = json.dumps(grid)
 
 
-def exercise_map(inputs: MapInputs, district: str, scenario: Any) -> folium.Map:
+def exercise_map(inputs: MapInputs, district: str, scenario: Any, city_code: str) -> folium.Map:
     """The public district map with the scenario's injects, shown step by step (no names)."""
     from maps.dig import exercise_grid
 
-    m = district_map(inputs, district, View.PUBLIC)
+    m = district_map(inputs, district, Principal.public(city_code))
     geometry = inputs.districts.set_index("name").geometry[district]
     injects = [{k: getattr(i, k) for k in ("number", "time", "level", "synopsis", "message", "to", "map_ref")}
                for i in scenario.injects]

@@ -38,6 +38,7 @@ from typing import Any
 from PIL import Image
 from pyproj import CRS, Transformer
 
+from disaster.errors import Rejected
 from disaster.settings import Settings
 
 TILE_SIZE = 256
@@ -81,7 +82,7 @@ class PrefillReport:
     per_zoom: dict[int, int] = field(default_factory=dict)
 
 
-class TooManyTiles(ValueError):
+class TooManyTiles(Rejected):
     """A pre-fill would fetch more tiles than allowed."""
 
 
@@ -389,7 +390,7 @@ def parse_zooms(text: str | None, source: TileSource) -> list[int]:
     try:
         a, b = int(low), int(high or low)
     except ValueError:
-        raise ValueError(f"--zoom は 14 や 12-16 の形で指定してください（{text}）。") from None
+        raise Rejected(f"--zoom は 14 や 12-16 の形で指定してください（{text}）。") from None
     if not 0 <= a <= b <= 20:
-        raise ValueError(f"--zoom は 0〜20 の範囲で指定してください（{text}）。")
+        raise Rejected(f"--zoom は 0〜20 の範囲で指定してください（{text}）。")
     return list(range(a, b + 1))

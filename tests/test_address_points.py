@@ -12,15 +12,21 @@ from pyproj import Transformer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from disaster.access import Principal
 from disaster.cli import app
 from disaster.importers.problems import ImportRejected
 from disaster.importers.tabular import TableError
-from disaster.models import AddressPoint, Resident
+from disaster.models import AddressPoint, Assessment, Resident, Supporter
 from disaster.plans.context import plan_contexts
-from disaster.usecases.imports import import_address_points, import_boundary, import_districts, import_residents
+from disaster.usecases.imports import (
+    import_address_points,
+    import_boundary,
+    import_districts,
+    import_residents,
+    import_supporters,
+)
 from disaster.usecases.maps import load_map_inputs
 from maps.interactive import resident_rows
-from maps.views import View
 from tests.conftest import BUNDLE
 from tests.helpers import snapshot, write_csv
 
@@ -192,6 +198,26 @@ def test_unmatched_addresses_are_errors_naming_row_and_address_or_rejects(kurume
     assert "見知らぬ町9" in rejects.read_text(encoding="utf-8-sig")
 
 
+def test_supporters_without_coordinates_are_located_by_address_or_said_to_be_unknown(kurume, tmp_path: Path) -> None:
+    """Whether a supporter must flee their own home is part of every plan they appear on: a
+    supporter given by address only is located like a resident; one that cannot be located is
+    imported without a position and the plan says the check could not be made."""
+    import_address_points(kurume.sessions, [block_file(tmp_path), town_file(tmp_path)], kurume.city_code)
+    import_residents(kurume.sessions, _meibo(tmp_path, [["001", "a", "S15.3.2", "安武町武島12", "", "", ""]]),
+                     kurume.city_code, today=TODAY)
+    path = write_csv(tmp_path / "shien.csv", ["支援者番号", "氏名", "住所", "緯度", "経度", "支援対象者番号"], [
+        ["S1", "近所 一郎", "久留米市安武町武島12番地", "", "", "001"],
+        ["S2", "遠方 二郎", "どこか遠くの町1", "", "", "001"],
+    ], encoding="cp932")
+    report = import_supporters(kurume.sessions, path, kurume.city_code, today=TODAY)
+    with kurume.sessions() as session:
+        where = {s.supporter_no: (s.lat and round(s.lat, 6), s.lon and round(s.lon, 6)) for s in session.scalars(select(Supporter))}
+        issues = {i["code"] for a in session.scalars(select(Assessment)) for i in a.supporter_issues}
+    assert where == {"S1": TAKESHIMA_12, "S2": (None, None)}
+    assert any("3 行目" in n or "3行目" in n for n in report.notices), report.notices
+    assert "SUPPORTER_LOCATION_UNKNOWN" in issues
+
+
 def test_without_address_points_a_row_without_coordinates_says_what_to_import(kurume, tmp_path: Path) -> None:
     path = _meibo(tmp_path, [["001", "a", "S15.3.2", "久留米市荒木町荒木1-1", "", "", ""]])
     with pytest.raises(ImportRejected) as caught:
@@ -228,9 +254,9 @@ def test_plan_and_leader_map_say_the_point_is_the_towns(kurume, tmp_path: Path) 
         residents = list(session.scalars(select(Resident).order_by(Resident.resident_no)))
         notes = {r.resident_no: c["person"]["location_note"] for r, c in zip(residents, plan_contexts(session, residents, TODAY),
                                                                             strict=True)}
-        inputs = load_map_inputs(session, kurume.city_code)
+        inputs = load_map_inputs(session, Principal.cli(kurume.city_code))
     assert notes == {"001": None, "002": "位置は町丁目の代表点です"}
-    rows = resident_rows(inputs.residents, View.CITY)
+    rows = resident_rows(inputs.residents, Principal.cli(kurume.city_code))
     column = rows["columns"].index("location")
     by_no = {row[rows["columns"].index("resident_no")]: row[column] for row in rows["rows"]}
     assert by_no == {"001": None, "002": "位置は町丁目の代表点です"} and "location" in rows["popupColumns"]

@@ -312,6 +312,18 @@ def test_supporter_warnings_say_what_to_do() -> None:
     assert "確かめましょう" in two["NO_SHARE_CONSENT"]
 
 
+def test_a_supporter_without_a_known_home_is_never_taken_as_safe() -> None:
+    """A supporter imported without 緯度/経度 (address not found) sits at no point; the old code
+    read that as (0, 0) — outside every zone — and printed them as the driver without a warning."""
+    hazard = zones((L2, box(3), {"rank": 4}))
+    supporters = pd.DataFrame([{"id": 10, "lon": None, "lat": None, "relation": "近隣住民", "consent": True}])
+    links = pd.DataFrame([(1, 10)], columns=["resident_id", "supporter_id"])
+    result = _run([resident(1, centre(0))], [shelter(1, centre(9))], hazard, supporters=supporters, links=links)
+    issues = {r["code"]: r["text"] for r in result.loc[1, "supporter_issues"]}
+    assert "SUPPORTER_LOCATION_UNKNOWN" in issues and "確かめられません" in issues["SUPPORTER_LOCATION_UNKNOWN"]
+    assert result.loc[1, "supporter_count"] == 1
+
+
 def test_overloaded_supporter_limit_comes_from_the_profile() -> None:
     people = [resident(i, centre(0)) for i in (1, 2)]
     supporters = pd.DataFrame([{"id": 10, "lon": centre(0)[0], "lat": centre(0)[1], "relation": "民生委員",

@@ -10,6 +10,7 @@ import shapely
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from disaster.access import Principal
 from disaster.audit import Kind, Rule
 from disaster.cli import app
 from disaster.codes import HazardLayer
@@ -42,7 +43,7 @@ _reports: dict[str, AuditReport] = {}
 def city_report(demo_store) -> AuditReport:
     """The whole demo city's audit, computed once per backend (the demo store is read-only)."""
     if demo_store.url not in _reports:
-        _reports[demo_store.url] = audit_plans(demo_store.sessions, demo_store.city_code)
+        _reports[demo_store.url] = audit_plans(demo_store.sessions, Principal.cli(demo_store.city_code))
     return _reports[demo_store.url]
 
 
@@ -98,7 +99,7 @@ def test_district_filter(demo_store) -> None:
     assert report["violations"] and {v["district"] for v in report["violations"]} == {"安武"}
     everyone = city_report(demo_store)
     assert [v for v in everyone.violations if v.district == "安武"] == audit_plans(
-        demo_store.sessions, demo_store.city_code, "安武").violations
+        demo_store.sessions, Principal.cli(demo_store.city_code), "安武").violations
     unknown = invoke(demo_store.url, "--district", "どこにもない")
     assert unknown.exit_code == 1 and "校区「どこにもない」は登録されていません" in unknown.output
 
@@ -113,7 +114,7 @@ def test_table_output_in_japanese(demo_store) -> None:
 
 def test_the_audit_writes_nothing(demo_store) -> None:
     before = snapshot(demo_store)
-    audit_plans(demo_store.sessions, demo_store.city_code, "安武")
+    audit_plans(demo_store.sessions, Principal.cli(demo_store.city_code), "安武")
     assert snapshot(demo_store) == before
 
 
@@ -192,7 +193,7 @@ def test_a_safe_destination_passes_and_only_data_todos_remain(store) -> None:
 
 def test_a_route_to_the_wrong_place_fails_the_audit(store) -> None:
     _small_city(store, {"destination_shelter_id": "safe", "route": shapely.to_wkb(shapely.LineString([at(0), at(4)]))})
-    report = audit_plans(store.sessions, store.city_code)
+    report = audit_plans(store.sessions, Principal.cli(store.city_code))
     assert [v.rule for v in report.violations if v.kind is Kind.TOOLKIT] == [Rule.ROUTE]
 
 
@@ -200,7 +201,7 @@ def test_direct_welfare_evacuation_needs_the_stored_agreement(store) -> None:
     direct = {"destination_kind": "welfare", "destination_shelter_id": "welfare", "welfare_shelter_id": "welfare",
               "welfare_direct": True, "welfare_needed": True, "travel_mode": "car", "distance_m": 900.0}
     _small_city(store, direct)
-    report = audit_plans(store.sessions, store.city_code)
+    report = audit_plans(store.sessions, Principal.cli(store.city_code))
     assert Rule.WELFARE_DIRECT in {v.rule for v in report.violations if v.kind is Kind.TOOLKIT}
 
 
@@ -208,7 +209,7 @@ def test_direct_welfare_evacuation_with_the_agreement_passes(store) -> None:
     direct = {"destination_kind": "welfare", "destination_shelter_id": "welfare", "welfare_shelter_id": "welfare",
               "welfare_direct": True, "welfare_needed": True, "travel_mode": "car", "distance_m": 900.0}
     _small_city(store, direct, agreement=True)
-    report = audit_plans(store.sessions, store.city_code)
+    report = audit_plans(store.sessions, Principal.cli(store.city_code))
     assert Rule.WELFARE_DIRECT not in {v.rule for v in report.violations}
 
 

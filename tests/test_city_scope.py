@@ -19,7 +19,8 @@ from pypdf import PdfReader
 from sqlalchemy import func, select, text
 
 import disaster.profile as profile_module
-from disaster import repo
+from disaster import errors, repo
+from disaster.access import Principal
 from disaster.db import alembic_config, make_engine, migrate, session_factory
 from disaster.exercises.scenario import ExerciseHazard
 from disaster.models import Assessment, ConsultationCentre, Dataset, District, HazardZone, Resident, Shelter, Supporter
@@ -186,7 +187,7 @@ def test_assessing_one_city_leaves_the_other_alone(two_cities) -> None:
         assert set(result["data_versions"]) == {f"{kind}:{source}" for kind, source in (
             ("boundary", "n03.geojson"), ("districts", "districts.geojson"), ("hazards", HAZARD_FILE),
             ("residents", "meibo.csv"), ("supporters", "shien.csv"))}
-        audit = audit_plans(store.sessions, city.code, today=TODAY)
+        audit = audit_plans(store.sessions, Principal.cli(city.code), today=TODAY)
         assert audit.residents == len(city.residents)
         assert {v.resident_no for v in audit.violations} <= set(city.residents)
     assert summary(store.sessions, CITY_A.code)["run_id"] == rerun
@@ -194,30 +195,30 @@ def test_assessing_one_city_leaves_the_other_alone(two_cities) -> None:
 
 def test_plans_maps_exercises_and_stats_show_only_the_chosen_city(two_cities, tmp_path: Path) -> None:
     store = two_cities
-    with pytest.raises(repo.NotReady, match="0003"):
-        write_plan(store.sessions, CITY_A.code, "0003", tmp_path / "x.pdf", today=TODAY)
+    with pytest.raises(errors.NotFound, match="0003"):
+        write_plan(store.sessions, Principal.cli(CITY_A.code), "0003", tmp_path / "x.pdf", today=TODAY)
     assert not (tmp_path / "x.pdf").exists()
-    write_plan(store.sessions, CITY_B.code, "0001", tmp_path / "b.pdf", today=TODAY)
+    write_plan(store.sessions, Principal.cli(CITY_B.code), "0001", tmp_path / "b.pdf", today=TODAY)
     plan = "".join(page.extract_text() for page in PdfReader(tmp_path / "b.pdf").pages).replace(" ", "")
     assert "赤井花子" in plan and "青木太郎" not in plan and "乙市中央公民館" in plan and "甲市" not in plan
     with store.sessions() as session:
         for city in (CITY_A, CITY_B):
             data = map_data(session, city.code, None)
             assert data.district_names == ["中央"] and len(data.zone_attrs) == 1
-            inputs = load_map_inputs(session, city.code)
+            inputs = load_map_inputs(session, Principal.cli(city.code))
             assert dict(zip(inputs.residents["resident_no"], inputs.residents["name"], strict=True)) == city.residents
             assert list(inputs.shelters["name"]) == [f"{city.name}中央公民館"]
             assert list(inputs.supporters["name"]) == [f"{city.name}支援者"]
             assert len(inputs.zones) == 1 and list(inputs.districts["name"]) == ["中央"]
             assert inputs.centres == {"中央": [("地域包括支援センター", "中央包括", f"{city.code}-1")]}
             assert inputs.exercise_participants == {"中央": city.participants}
-            facts = district_facts(session, city.code, "中央", ExerciseHazard.FLOOD, today=TODAY)
+            facts = district_facts(session, Principal.cli(city.code), "中央", ExerciseHazard.FLOOD, today=TODAY)
             assert facts.residents == len(city.residents)
             assert [p.name for p in facts.shelters] == [f"{city.name}中央公民館"]
     for city in (CITY_A, CITY_B):
         result = report(store.sessions, city.code, 2025, today=TODAY)
         assert result["participants"] == city.participants and result["sessions"] == 1
-        stats = store_stats(store.sessions, city.code)
+        stats = store_stats(store.sessions, Principal.cli(city.code))
         assert stats["city"] == {"code": city.code, "name": city.name, "has_boundary": True}
         counts = stats["counts"]
         assert (counts["districts"], counts["consultation_centres"], counts["shelters"], counts["hazard_zones"],

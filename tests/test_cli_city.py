@@ -15,6 +15,7 @@ from disaster.codes import check_digit, city_code
 from disaster.db import make_engine, session_factory
 from disaster.models import City
 from tests.conftest import KURUME
+from tests.helpers import square, write_geojson
 
 runner = CliRunner()
 OTHER = "402052"
@@ -131,3 +132,20 @@ def test_global_options_are_moved_to_the_front_but_not_after_a_double_dash() -> 
         "--db", "sqlite:///a", "--city=402036", "plan", "0001", "--out", "p.pdf"]
     assert hoist_global_options(["import", "residents", "--", "--city"]) == ["import", "residents", "--", "--city"]
 
+
+
+def test_a_city_registered_by_mistake_can_be_removed_but_never_one_with_data(env: dict[str, str], tmp_path: Path) -> None:
+    assert runner.invoke(app, ["city", "list"], env=env).stdout == ""  # a new store
+    assert runner.invoke(app, ["init", "--city", KURUME], env=env).exit_code == 0
+    assert runner.invoke(app, ["init", "--city", "40226"], env=env).exit_code == 0  # a typo for 40225
+    listed = runner.invoke(app, ["city", "list"], env=env)
+    assert listed.exit_code == 0 and "402265" in listed.stdout and KURUME in listed.stdout
+    removed = runner.invoke(app, ["city", "remove", "402265"], env=env)
+    assert removed.exit_code == 0, removed.output
+    assert _cities(env) == {KURUME: "久留米市"}
+    assert runner.invoke(app, ["stats", "--json"], env=env).exit_code == 0  # the only city again, no --city needed
+    districts = write_geojson(tmp_path / "d.geojson", [(square(130.47, 33.28, 0.01), {"校区名": "安武"})])
+    assert runner.invoke(app, ["import", "districts", str(districts)], env=env).exit_code == 0
+    kept = runner.invoke(app, ["city", "remove", KURUME], env=env)
+    assert kept.exit_code == 1 and "校区 1 件" in kept.stderr and "取り消せません" in kept.stderr
+    assert KURUME in _cities(env)

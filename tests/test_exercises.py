@@ -8,15 +8,17 @@ import json
 from pathlib import Path
 
 import pytest
+import shapely
 from pypdf import PdfReader
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from disaster.access import Principal
 from disaster.cli import app
 from disaster.exercises.scenario import ExerciseHazard, generate, levels_consistent
 from disaster.exercises.tracking import fiscal_label, fiscal_year, parse_fiscal, progress_to_target
 from disaster.importers.problems import ImportRejected
-from disaster.models import District, Resident
+from disaster.models import District, Resident, Shelter
 from disaster.plans.context import load_residents, plan_contexts
 from disaster.usecases.exercises import (
     SessionInput,
@@ -36,7 +38,7 @@ START = dt.datetime(2026, 7, 8, 18, 0)
 
 def _facts(store, hazard: ExerciseHazard, district: str = "安武", closed: bool = False):
     with store.sessions() as session:
-        return district_facts(session, store.city_code, district, hazard, closed, today=dt.date(2026, 4, 1))
+        return district_facts(session, Principal.cli(store.city_code), district, hazard, closed, today=dt.date(2026, 4, 1))
 
 
 def _district_residents(store, district: str) -> list[Resident]:
@@ -49,6 +51,30 @@ def test_same_inputs_and_seed_give_the_same_scenario(demo_store) -> None:
     first = generate(facts, ExerciseHazard.FLOOD, START, seed=5).as_dict()
     assert generate(facts, ExerciseHazard.FLOOD, START, seed=5).as_dict() == first
     assert generate(facts, ExerciseHazard.FLOOD, START, seed=6).as_dict() != first
+
+
+@pytest.mark.parametrize("hazard", [ExerciseHazard.FLOOD, ExerciseHazard.EARTHQUAKE])
+def test_a_place_designated_only_for_earthquakes_is_never_opened_in_a_flood(demo_store, hazard) -> None:
+    """An open park that is only a 指定緊急避難場所 for 地震・大規模な火事 is no destination in a flood:
+    the scenario must not open it or send people there, and the DIG map must not show it usable."""
+    park = "テスト用中央公園"
+    with demo_store.sessions() as session:
+        district = session.scalars(select(District).where(District.name == "安武")).one()
+        spot = shapely.from_wkb(district.geom).representative_point()
+        session.add(Shelter(code="TEST-PARK", city_code=demo_store.city_code, name=park, lon=spot.x, lat=spot.y,
+                            is_emergency_site=True, hazard_earthquake=True, hazard_fire=True, source="test"))
+        session.flush()
+        facts = district_facts(session, demo_store.city_code, "安武", hazard, today=dt.date(2026, 4, 1))
+        session.rollback()
+    (place,) = [p for p in facts.shelters if p.name == park]
+    if hazard == ExerciseHazard.FLOOD:
+        assert not place.safe and place.reason == "洪水の指定がない避難場所"
+        for seed in range(1, 9):
+            cards = generate(facts, hazard, START, duration_h=3, difficulty=3, seed=seed).injects
+            assert not [c.number for c in cards if park in c.synopsis and "開設しました" in c.synopsis], seed
+            assert not [c.number for c in cards if park in c.synopsis and "へ案内" in c.synopsis], seed
+    else:
+        assert place.safe
 
 
 @pytest.mark.parametrize(("hazard", "district"), [(ExerciseHazard.FLOOD, "安武"), (ExerciseHazard.INLAND, "城島"),
@@ -96,7 +122,7 @@ def test_level_rule_detects_a_drop_before_the_climax(demo_store) -> None:
 
 
 def test_pack_materials_contain_no_personal_data(demo_store, tmp_path: Path) -> None:
-    pack = new_pack(demo_store.sessions, demo_store.city_code, "安武", ExerciseHazard.FLOOD, tmp_path, START, seed=3)
+    pack = new_pack(demo_store.sessions, Principal.cli(demo_store.city_code), "安武", ExerciseHazard.FLOOD, tmp_path, START, seed=3)
     names = {p.name for p in pack.files}
     assert {"facilitator_guide.pdf", "inject_cards.pdf", "worksheets.pdf", "dilemma_cards.pdf", "dig_map.pdf",
             "exercise_map.html", "msel.csv", "scenario.json"} <= names
@@ -119,6 +145,9 @@ def test_fiscal_years_and_labels() -> None:
     assert fiscal_label(2024) == "令和6年度" and fiscal_label(2019) == "令和元年度" and fiscal_label(2030) == "令和12年度"
     assert parse_fiscal("R8") == parse_fiscal("令和8年度") == parse_fiscal("2026") == 2026
     assert progress_to_target(1039, 1039, 1100) == 0.0 and progress_to_target(1100, 1039, 1100) == 100.0
+    assert progress_to_target(15, 150, 300) == 0.0  # a small first year: no negative share
+    assert progress_to_target(1200, 1039, 1100) == 100.0
+    assert progress_to_target(50, 150, 100) == 50.0  # a target below the baseline: measured from 0
 
 
 @pytest.fixture

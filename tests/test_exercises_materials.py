@@ -15,6 +15,7 @@ import pytest
 import shapely
 from pypdf import PdfReader
 
+from disaster.access import Principal
 from disaster.exercises.materials import RATINGS, ROLES
 from disaster.exercises.scenario import ExerciseHazard
 from disaster.models import ExerciseSession
@@ -108,7 +109,7 @@ def test_pack_has_every_material_with_its_fields_and_no_personal_data(demo_store
         calls.append(bounds)
         return SimpleNamespace(data_uri=PNG, attribution="出典：テスト地図")
 
-    pack = new_pack(demo_store.sessions, demo_store.city_code, "安武", ExerciseHazard.FLOOD, tmp_path, START, seed=3,
+    pack = new_pack(demo_store.sessions, Principal.cli(demo_store.city_code), "安武", ExerciseHazard.FLOOD, tmp_path, START, seed=3,
                     basemap=provider)
     names = {p.name for p in pack.files}
     assert {"role_cards.pdf", "person_sheet.pdf", "chronology.pdf", "materials_list.pdf", "feedback_form.pdf"} <= names

@@ -15,6 +15,7 @@ import shapely
 from sqlalchemy import select
 
 from disaster import profile as profile_module
+from disaster.access import Principal
 from disaster.exercises.dilemmas import DILEMMAS
 from disaster.exercises.scenario import (
     CitySetting,
@@ -40,7 +41,7 @@ CITY_WORDS = ("久留米", "筑後川", "瀬ノ下", "片ノ瀬", "水縄", "耳
 
 def _facts(store, hazard: ExerciseHazard, district: str = "安武") -> DistrictFacts:
     with store.sessions() as session:
-        return district_facts(session, store.city_code, district, hazard, today=dt.date(2026, 4, 1))
+        return district_facts(session, Principal.cli(store.city_code), district, hazard, today=dt.date(2026, 4, 1))
 
 
 def _text(scenario: Scenario) -> str:

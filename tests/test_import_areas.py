@@ -39,6 +39,19 @@ def test_a27_school_districts_filtered_to_the_city_and_named_without_suffix(stor
         assert sorted(session.scalars(select(District.name))) == ["安武", "荒木"]
 
 
+def test_an_older_a27_edition_names_the_school_in_a27_003(store, tmp_path: Path) -> None:
+    """平成 editions: A27_003 名称, A27_004 所在地 — the address must not become the 校区 name."""
+    path = write_geojson(tmp_path / "A27-16.geojson", [
+        (square(130.47, 33.28, 0.01), {"A27_001": "40203", "A27_002": "久留米市", "A27_003": "久留米市立安武小学校",
+                                        "A27_004": "久留米市安武町武島1"}),
+        (square(130.50, 33.28, 0.01), {"A27_001": "40203", "A27_002": "久留米市", "A27_003": "荒木小学校",
+                                        "A27_004": "久留米市荒木町荒木2"}),
+    ])
+    assert import_districts(store.sessions, path, store.city_code).created == 2
+    with store.sessions() as session:
+        assert sorted(session.scalars(select(District.name))) == ["安武", "荒木"]
+
+
 def test_generic_polygons_with_table_attach_area_and_centres(store, tmp_path: Path) -> None:
     path = write_geojson(tmp_path / "d.geojson", [
         (square(130.47, 33.28, 0.01), {"校区名": "安武"}),

@@ -13,6 +13,7 @@ from disaster.cli import app
 from disaster.importers.problems import ImportRejected
 from disaster.models import Shelter
 from disaster.usecases.imports import import_shelters
+from disaster.usecases.setup import init_store
 from tests.helpers import snapshot, write_csv
 
 GSI = ("raw/gsi_evacuation_402036.geojson", "raw/gsi_emergency_402036.geojson")
@@ -46,6 +47,15 @@ def test_both_gsi_files_give_every_facility_once(store, shared_data: Path) -> No
     assert not [n for n in report.notices if "離れています" in n]  # the points agree within 100 m
     # two facilities that share a serial (金丸小学校 …112, 金丸校区コミュニティセンター …111) stay apart
     assert {s.name for s in rows if s.code.startswith("E4020300010")} == {"金丸小学校", "金丸校区コミュニティセンター"}
+
+
+def test_another_municipalitys_file_is_refused_once_with_its_name(store, shared_data: Path) -> None:
+    """Not one problem per row (142 of them) but one reason: whose file it is."""
+    init_store(store.engine, store.sessions, "402125", "大川市")
+    with pytest.raises(ImportRejected) as caught:
+        import_shelters(store.sessions, [shared_data / GSI[0]], "402125")
+    (problem,) = caught.value.problems
+    assert "他の市町村（福岡県久留米市、団体コード 40203）" in str(problem) and "402125" in str(problem)
 
 
 def test_import_order_does_not_matter_and_reimport_is_idempotent(store, shared_data: Path) -> None:

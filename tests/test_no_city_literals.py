@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from disaster import profile as profile_module
+from disaster.access import Principal
 from disaster.db import make_engine, session_factory
 from disaster.settings import get_settings
 from tests.conftest import ROOT
@@ -110,7 +111,6 @@ def test_another_city_outputs_never_name_kurume(profiles: Path, tmp_path: Path) 
     from disaster.usecases.maps import write_all_maps, write_district_map
     from disaster.usecases.plans import write_blank_form, write_district_plans
     from disaster.usecases.setup import init_store
-    from maps.views import View
 
     path, written = profile_module.ensure_profile(CODE, NAME)
     assert written and path.parent == profiles
@@ -132,13 +132,13 @@ def test_another_city_outputs_never_name_kurume(profiles: Path, tmp_path: Path) 
     run_assessment(sessions, CODE)
 
     out = tmp_path / "out"
-    plans = write_district_plans(sessions, CODE, EAST, out / "plans")
+    plans = write_district_plans(sessions, Principal.cli(CODE), EAST, out / "plans")
     assert plans.written
     write_blank_form(out / "blank.pdf", city_code=CODE)
-    write_all_maps(sessions, CODE, View.PUBLIC, out / "maps")
-    write_district_map(sessions, CODE, EAST, View.LEADER, out / "leader" / f"{EAST}.html")
+    write_all_maps(sessions, Principal.public(CODE), out / "maps")
+    write_district_map(sessions, Principal.leader(CODE, [EAST]), EAST, out / "leader" / f"{EAST}.html")
     for hazard in (ExerciseHazard.FLOOD, ExerciseHazard.EARTHQUAKE):
-        new_pack(sessions, CODE, EAST, hazard, out / "exercise" / hazard.value, dt.datetime(2026, 7, 8, 18, 0))
+        new_pack(sessions, Principal.cli(CODE), EAST, hazard, out / "exercise" / hazard.value, dt.datetime(2026, 7, 8, 18, 0))
     result = report(sessions, CODE, 2025)
     export_report(result, out / "report")
     engine.dispose()

@@ -14,6 +14,7 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
+from disaster.access import Principal
 from disaster.cli import app
 from disaster.db import make_engine, session_factory
 from disaster.plans.render import PlanRenderer
@@ -47,7 +48,7 @@ def pages(built) -> dict[str, list[str]]:
     result = {}
     for key, scenario in F.SCENARIOS.items():
         out = directory / f"{key}.pdf"
-        write_plan(sessions, "402036", scenario.number, out, today=F.TODAY)
+        write_plan(sessions, Principal.cli("402036"), scenario.number, out, today=F.TODAY)
         result[key] = F.pdf_pages(out)
     return result
 
@@ -136,7 +137,7 @@ def test_draft_is_watermarked_on_every_page(pages) -> None:
 
 def test_bulk_skips_drafts_and_the_index_shows_consent(built, tmp_path: Path) -> None:
     sessions, _, _ = built
-    report = write_district_plans(sessions, "402036", F.DISTRICT, tmp_path, workers=2, today=F.TODAY)
+    report = write_district_plans(sessions, Principal.cli("402036"), F.DISTRICT, tmp_path, workers=2, today=F.TODAY)
     draft = F.SCENARIOS["draft"].number
     written = [number for number, *_ in report.written]
     assert draft not in written and len(written) == len(F.SCENARIOS) - 1
@@ -149,7 +150,7 @@ def test_bulk_skips_drafts_and_the_index_shows_consent(built, tmp_path: Path) ->
     assert issued["状態"] == "作成" and issued["計画作成同意"] == "あり" and issued["計画作成同意日"] == "令和8年4月1日"
     assert issued["情報提供同意"] == "あり"
 
-    with_drafts = write_district_plans(sessions, "402036", F.DISTRICT, tmp_path / "all", workers=2, today=F.TODAY,
+    with_drafts = write_district_plans(sessions, Principal.cli("402036"), F.DISTRICT, tmp_path / "all", workers=2, today=F.TODAY,
                                        include_drafts=True)
     assert with_drafts.drafts == [draft]
     assert all("下書き" in page for page in F.pdf_pages(tmp_path / "all" / f"{draft}.pdf"))

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from disaster.access import Principal
 from disaster.cli import app
 from disaster.models import District, Resident
 from disaster.pdf.fetcher import AssetFetcher, AssetRefused
@@ -43,7 +44,7 @@ def _first_resident(store, district: str = "安武") -> Resident:
 def rendered(demo_store, tmp_path_factory) -> tuple[Path, Resident]:
     resident = _first_resident(demo_store)
     out = tmp_path_factory.mktemp("plan") / "plan.pdf"
-    write_plan(demo_store.sessions, demo_store.city_code, resident.resident_no, out)
+    write_plan(demo_store.sessions, Principal.cli(demo_store.city_code), resident.resident_no, out)
     return out, resident
 
 
@@ -131,13 +132,13 @@ def test_blank_form_and_large_print(demo_store, rendered, tmp_path: Path) -> Non
     assert "署名" in text and "None" not in text and "レベル3" in text
     path, resident = rendered
     large = tmp_path / "large.pdf"
-    pages = write_plan(demo_store.sessions, demo_store.city_code, resident.resident_no, large, large_print=True).pages
+    pages = write_plan(demo_store.sessions, Principal.cli(demo_store.city_code), resident.resident_no, large, large_print=True).pages
     assert pages >= len(PdfReader(path).pages)
     assert _plain(resident.name) in _plain(_text(large))
 
 
 def test_whole_district_in_bulk_with_index_and_zip(demo_store, tmp_path: Path) -> None:
-    report = write_district_plans(demo_store.sessions, demo_store.city_code, "安武", tmp_path, archive=True)
+    report = write_district_plans(demo_store.sessions, Principal.cli(demo_store.city_code), "安武", tmp_path, archive=True)
     with demo_store.sessions() as session:
         everyone = sorted(session.scalars(select(Resident.resident_no).join(District).where(District.name == "安武")))
         expected = sorted(session.scalars(select(Resident.resident_no).join(District)

@@ -63,9 +63,29 @@ def test_the_users_folder_comes_before_the_packaged_profiles(profiles: Path) -> 
     assert load_profile("402036").map_title == "自分の地図"
 
 
-def test_a_missing_profile_says_how_to_make_one(profiles: Path) -> None:
-    with pytest.raises(ProfileError, match="disaster init --city 402125"):
+def test_a_missing_profile_says_where_it_looked_and_how_to_make_one(profiles: Path) -> None:
+    with pytest.raises(ProfileError, match="disaster init --city 402125") as caught:
         load_profile("402125")
+    assert str(profiles.resolve()) in str(caught.value) and "DISASTER_PROFILES_DIR" in str(caught.value)
+
+
+def test_profile_mistakes_are_explained_in_japanese(profiles: Path) -> None:
+    """City staff edit the profile: a typo or a missing field is explained in Japanese, and the
+    starter profile's commented examples are valid once uncommented."""
+    path, _ = ensure_profile("402125", "大川市")
+    text = path.read_text(encoding="utf-8")
+    uncommented = "\n".join(line[2:] if line.startswith(("# baseline", "# target", "# [exercise.participants]")) else line
+                             for line in text.splitlines())
+    path.write_text(uncommented, encoding="utf-8")
+    load_profile.cache_clear()
+    assert load_profile("402125").exercise.participants is not None
+    path.write_text(uncommented + '\n[[contacts]]\nrol = "社協"\nname = "社協"\ntel = "000"\n', encoding="utf-8")
+    load_profile.cache_clear()
+    with pytest.raises(ProfileError) as caught:
+        load_profile("402125")
+    message = str(caught.value)
+    assert "contacts.0.role: 必須の項目がありません" in message and "contacts.0.rol: この項目は使えません" in message
+    assert "Field required" not in message and "Extra inputs" not in message
 
 
 @pytest.mark.parametrize(("replace", "expected"), [

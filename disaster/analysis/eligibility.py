@@ -112,4 +112,4 @@ def basis_text(bits: int, shelter: pd.Series, floor: int) -> str:
         parts.append("土砂災害・家屋倒壊等・深い浸水（0.5m以上）の想定区域の外にあります")
     if not bits and shelter["is_designated_shelter"]:
         parts.insert(0, "指定避難所です")
-    return "、".join(parts) + "。"
+    return "。".join(parts) + "。"

@@ -112,7 +112,8 @@ def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: Road
                                         inputs.supporters["lat"].fillna(0).to_numpy())
     counts, supporter_notes = supporter_issues(
         residents["id"].to_numpy(), residents["consent_share"].to_numpy(), inputs.supporters, inputs.links,
-        supporter_at_risk(supporter_exposure), evac.max_residents_per_supporter)
+        supporter_at_risk(supporter_exposure), evac.max_residents_per_supporter,
+        (inputs.supporters["lon"].notna() & inputs.supporters["lat"].notna()).to_numpy())
     score, score_reasons = priority(residents, exposure, needs, counts)
 
     first, second, relaxed = _nearest_regular(bits, needs, shelters, safety.safe, home, sites)

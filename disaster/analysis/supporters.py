@@ -23,10 +23,12 @@ def supporter_issues(
     links: pd.DataFrame,
     at_risk: np.ndarray,
     max_load: int,
+    located: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[list[Reason]]]:
     """(supporter count, issues) per resident. ``supporters`` has id, relation, consent;
     ``links`` has resident_id, supporter_id; ``max_load`` from the city profile. Each text says
-    what to do about the gap."""
+    what to do about the gap. ``located``: per supporter, whether their home's position is
+    known (an unknown one cannot be checked against the hazard zones, which the plan says)."""
     position = {rid: i for i, rid in enumerate(resident_ids)}
     supporter_row = {sid: i for i, sid in enumerate(supporters["id"])}
     load = links.groupby("supporter_id").size().to_dict()
@@ -41,7 +43,9 @@ def supporter_issues(
         counts[i] += 1
         row = supporter_row[supporter_id]
         who = f"支援者（{relation[row]}）"
-        if at_risk[row]:
+        if located is not None and not located[row]:
+            issues[i].append(reason("SUPPORTER_LOCATION_UNKNOWN", f"{who}の自宅の位置が登録されていないため、支援者ご自身が避難の必要な場所に住んでいないか確かめられません。支援者の住所（または緯度・経度）を名簿に登録してください。"))
+        elif at_risk[row]:
             issues[i].append(reason("SUPPORTER_AT_RISK", f"{who}の自宅も危険な区域にあり、ご自身の避難で手が回らないおそれがあります。区域の外に住む2人目の支援者を探しましょう。"))
         if load[supporter_id] > max_load:
             issues[i].append(reason("SUPPORTER_OVERLOADED", f"{who}は{load[supporter_id]}人の支援を担当していて、災害時に全員を手伝えないおそれがあります。地域で話し合い、支援者を増やすか担当を分けましょう。"))

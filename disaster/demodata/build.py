@@ -31,6 +31,7 @@ from disaster.demodata.sessions import COLUMNS as SESSION_COLUMNS
 from disaster.demodata.sessions import generate_sessions
 from disaster.demodata.spec import DemoSpec, load_spec, spec_path
 from disaster.demodata.welfare import add_welfare_agreements
+from disaster.errors import NotReady
 from disaster.geo import WGS84
 from disaster.importers.areas import read_city_boundary
 from disaster.importers.roster import RESIDENT_COLUMNS, SUPPORTER_COLUMNS
@@ -88,7 +89,7 @@ def build_demo(shared: Path, out: Path, residents: int | None = None, seed: int 
     files["supporters.csv"] = _write_csv(supporters, list(SUPPORTER_COLUMNS.values()), out / "supporters.csv", "supporters")
     goal = load_profile(spec.city_code).exercise.participants
     if goal is None:
-        raise ValueError(f"市の設定（{spec.city_code}）に [exercise.participants] がありません: デモの訓練記録はその基準年度に合わせます。")
+        raise NotReady(f"市の設定（{spec.city_code}）に [exercise.participants] がありません: デモの訓練記録はその基準年度に合わせます。")
     sessions = generate_sessions(names, rng, goal)
     files["exercise_sessions.csv"] = _write_csv(sessions, list(SESSION_COLUMNS), out / "exercise_sessions.csv", "exercises")
     spec_file = spec_path(spec.city_code)

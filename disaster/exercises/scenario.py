@@ -111,8 +111,9 @@ class Person:
 
 @dataclass(frozen=True)
 class Place:
-    """A shelter as the scenario may use it. ``safe``: outside every rain hazard zone at its own
-    location (or flood-designated with a usable floor above the water: ``floor``)."""
+    """A shelter as the scenario may use it. ``safe``: designated for the exercise's disaster and,
+    in a rain disaster, outside every rain hazard zone at its own location (or flood-designated
+    with a usable floor above the water: ``floor``)."""
 
     name: str
     cell: str | None
@@ -626,10 +627,10 @@ def generate(facts: DistrictFacts, hazard: ExerciseHazard, start: dt.datetime, d
     if powered is not None and powered not in chosen:  # the power-cut inject needs such a person
         chosen = [*chosen[:1], powered, *chosen[2:]] if len(chosen) >= 2 else [*chosen, powered]
     rain = hazard in RAIN_HAZARDS
-    candidates = [p for p in facts.shelters if p.safe or not rain]
+    candidates = [p for p in facts.shelters if p.safe]
     places = _Places(candidates, int(rng.integers(len(candidates))) if candidates else 0)
     unsafe = [p for p in facts.shelters if not p.safe and p.inside] if rain else []
-    welfare = [p for p in facts.welfare if p.safe or not rain]
+    welfare = [p for p in facts.welfare if p.safe]
     zone = facts.landslide_zones[int(rng.integers(len(facts.landslide_zones)))] if facts.landslide_zones else None
     values: dict[str, Any] = {
         "city": setting.city, "district": facts.district, **_gauge_values(gauge),

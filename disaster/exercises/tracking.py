@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
+from disaster.errors import Rejected
+
 
 def fiscal_year(day: dt.date) -> int:
     """The 年度 a date belongs to, as its starting calendar year (31 March 2025 -> 2024)."""
@@ -24,6 +26,8 @@ def fiscal_label(year: int) -> str:
 def parse_fiscal(text: str) -> int:
     """'R8', '令和8年度', '2026' -> 2026."""
     cleaned = text.strip().removesuffix("年度").removeprefix("令和").removeprefix("R").removeprefix("r")
+    if cleaned != "元" and not (cleaned.isascii() and cleaned.isdigit()):
+        raise Rejected(f"年度「{text}」は R8・令和8年度・2026 のように指定してください。")
     value = 1 if cleaned == "元" else int(cleaned)
     return value + 2018 if value < 100 else value
 
@@ -46,8 +50,10 @@ def by_year(rows: Iterable[SessionRow]) -> dict[int, int]:
 
 def progress_to_target(participants: int, baseline: int, target: int) -> float:
     """Share of the way from the baseline to the target number of participants, in % (the city's
-    own figures, ``[exercise.participants]`` of its profile)."""
-    return round(100 * (participants - baseline) / (target - baseline), 1)
+    own figures, ``[exercise.participants]`` of its profile), clamped to 0–100: a year below the
+    baseline is 0 %, not a negative share. A target not above the baseline is measured from 0."""
+    start = baseline if target > baseline else 0
+    return round(min(100.0, max(0.0, 100 * (participants - start) / (target - start))), 1)
 
 
 def bar_chart_svg(values: dict[str, int], title: str, target: int | None = None, width: int = 640) -> str:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import shapely
 
 from disaster.codes import CENTRE_KINDS
@@ -14,7 +15,24 @@ from disaster.importers.geofile import GeoFileError, read_geodata
 from disaster.importers.problems import Parsed, Problem
 from disaster.importers.tabular import cell_text, header_key, read_table
 
-NAME_COLUMNS = ("name", "校区名", "校区", "district", "A27_004", "A27_003")
+NAME_COLUMNS = ("name", "校区名", "校区", "district")
+# 国土数値情報 A27: 令和3年度 and later have 学校コード in A27_003, so the school name is A27_004
+# (A27_005 is the address); earlier editions name the school in A27_003 (A27_004 is the address).
+A27_NAME_NEW, A27_NAME_OLD = "A27_004", "A27_003"
+
+
+SCHOOL_CODE = re.compile(r"^[A-Z]\d{5,}$")  # 学校コード, e.g. B140220000001
+
+
+def name_column_of(frame: pd.DataFrame) -> str | None:
+    """The column holding the 校区 (school) name."""
+    if found := next((c for c in NAME_COLUMNS if c in frame.columns), None):
+        return found
+    if A27_NAME_OLD not in frame.columns:
+        return None
+    codes = frame[A27_NAME_OLD].astype(str)
+    new_edition = "A27_005" in frame.columns or (len(codes) > 0 and codes.str.match(SCHOOL_CODE).all())
+    return A27_NAME_NEW if new_edition and A27_NAME_NEW in frame.columns else A27_NAME_OLD
 AREA_COLUMNS = ("area", "圏域")
 # Any municipality's school prefix (〇〇市立 / 町立 / 村立 / 区立); a city profile may list its own.
 GENERIC_SCHOOL_PREFIX = r"\S{1,10}?[市町村区]立"
@@ -62,7 +80,7 @@ def read_districts(
     """Read 校区 polygons. Several features with one name (multipart 校区) are merged."""
     frame, problems = read_geodata(path, assume_epsg)
     parsed: Parsed[DistrictRecord] = Parsed(problems=problems)
-    column = name_column or next((c for c in NAME_COLUMNS if c in frame.columns), None)
+    column = name_column or name_column_of(frame)
     if column is None or column not in frame.columns:
         raise GeoFileError(f"{path.name}: 校区名の列がありません（--name-column で列名を指定してください）。")
     if "A27_001" in frame.columns:  # national A27 files cover a whole prefecture
@@ -142,7 +160,9 @@ def attach_table(parsed: Parsed[DistrictRecord], table: dict, table_name: str) -
             area, centres = table[record.name]
             record.area = area or record.area
             record.centres = centres
+    known = "、".join(sorted(names)[:30]) or "なし"
     for name in table:
         if name not in names:
-            parsed.problems.append(Problem(table_name, None, "district", f"校区「{name}」の区域（ポリゴン）がありません。"))
+            parsed.problems.append(Problem(table_name, None, "校区", f"校区「{name}」の区域（ポリゴン）が区域ファイルにありません"
+                                                                   f"（区域ファイルの校区名: {known}。名前の列が違うときは --name-column）。"))
 

@@ -7,11 +7,12 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 
+from disaster.errors import Rejected
 from disaster.geo import CrsError, outside_japan, to_wgs84
 from disaster.importers.problems import Problem
 
 
-class GeoFileError(ValueError):
+class GeoFileError(Rejected):
     """The file cannot be read as geodata; the message is user-facing Japanese."""
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from disaster.errors import Rejected
+
 T = TypeVar("T")
 
 
@@ -29,7 +31,7 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-class ImportRejected(Exception):
+class ImportRejected(Rejected):
     """The input has problems; nothing was written."""
 
     def __init__(self, problems: list[Problem]):

@@ -35,6 +35,7 @@ from disaster.codes import (
     SEX_VALUES,
     SUPPORTER_RELATIONS,
 )
+from disaster.errors import Rejected
 from disaster.geocode import LEVEL_COORDINATES, LEVEL_TOWN, AddressIndex
 from disaster.importers.flags import parse_optional_flag
 from disaster.importers.problems import Parsed, Problem
@@ -140,7 +141,7 @@ LIST_SEPARATORS = re.compile(r"[、,;；/／\s]+")
 MAX_AGE = 120
 
 
-class MappingError(ValueError):
+class MappingError(Rejected):
     """The column-mapping file is unusable."""
 
 
@@ -547,8 +548,11 @@ def read_supporters(
     today: dt.date | None = None,
     known_residents: Callable[[list[str]], set[str]] | None = None,
     header_row: int | None = None,
+    addresses: AddressIndex | None = None,
 ) -> Parsed[SupporterRecord]:
-    """Read 避難支援等実施者. ``known_residents`` returns which 名簿番号 exist."""
+    """Read 避難支援等実施者. ``known_residents`` returns which 名簿番号 exist; ``addresses``
+    locates supporters given without 緯度/経度 (whether their own home is at risk is part of
+    every plan they appear on)."""
     today = today or dt.date.today()
     mapping = ColumnMapping.load(mapping_path, SUPPORTER_COLUMNS)
     table, columns = _open(path, mapping, REQUIRED_SUPPORTER, sheet, header_row)
@@ -579,6 +583,7 @@ def read_supporters(
             del values[key]  # a column the file does not have leaves the stored value as it is
         numbers = [n for n in LIST_SEPARATORS.split(row.text("resident_nos")) if n]
         pending.append((row, SupporterRecord(values, numbers)))
+    parsed.notices += _locate_supporters(pending, addresses)
     wanted = sorted({n for _, rec in pending for n in rec.resident_nos})
     known = known_residents(wanted) if known_residents else set(wanted)
     for row, record in pending:
@@ -590,3 +595,23 @@ def read_supporters(
         else:
             parsed.add(record, row.row_no)
     return parsed
+
+
+def _locate_supporters(pending: list[tuple[_Row, SupporterRecord]], addresses: AddressIndex | None) -> list[str]:
+    """Supporters with an address but no 緯度/経度: the 位置参照情報 point (街区, else 町丁目).
+    One not found is kept without a location; the plans then say it could not be checked."""
+    wanting = [(row, rec) for row, rec in pending if rec.values.get("address") and not row.text("lat") and not row.text("lon")]
+    if not wanting:
+        return []
+    found = addresses.locate([rec.values["address"] for _, rec in wanting]) if addresses else [None] * len(wanting)
+    missing = []
+    for (row, record), point in zip(wanting, found, strict=True):
+        if point is None:
+            missing.append(str(row.row_no))
+        else:
+            record.values |= {"lon": point.lon, "lat": point.lat}
+    if not missing:
+        return [f"支援者 {len(wanting)} 人の位置を住所から求めました。"]
+    return [f"支援者の住所から位置を求められなかった行があります（{'、'.join(missing[:20])}{' ほか' if len(missing) > 20 else ''} 行目）。"
+            "位置が分からない支援者は、自宅が危険な区域にあるか確かめられないため、計画にその旨を示します。"
+            "緯度・経度を記入するか、位置参照情報を取り込んでください。"]

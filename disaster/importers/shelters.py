@@ -117,6 +117,10 @@ def _read_gsi(
     if geometry is None and (lat_col is None or lon_col is None):
         parsed.problems.append(Problem(name, None, "緯度/経度", "CSV には「緯度」「経度」列が必要です。"))
         return parsed
+    if foreign := _other_municipality(frame, city_code):
+        parsed.problems.append(Problem(name, None, "共通ID", f"このファイルは他の市町村（{foreign}）のものです。取り込み先は"
+                                                             f"団体コード {city_code} の市町村です（別の市町村へは --city で）。"))
+        return parsed
     field_kind = "(feature)" if geometry is not None else None
     seen: dict[str, int] = {}
     bad_rows = {p.row for p in problems}
@@ -185,6 +189,15 @@ def _read_gsi(
         entry = GsiEntry(kind, gsi_id, where, cell_text(row.get(LOCALITY_COLUMN)) or None, bool(same_address))
         parsed.add(ShelterRecord(gsi_id, values, entry), row_no)
     return parsed
+
+
+def _other_municipality(frame: pd.DataFrame, city_code: str) -> str | None:
+    """When no row of the file belongs to the city: the municipality it is of (name and code)."""
+    codes = {m[1] for m in (GSI_ID.match(cell_text(v)) for v in frame["共通ID"]) if m}
+    if not codes or city_code[:5] in codes:
+        return None
+    names = sorted({cell_text(v) for v in frame[LOCALITY_COLUMN]} - {""}) if LOCALITY_COLUMN in frame.columns else []
+    return "、".join(names + [f"団体コード {c}" for c in sorted(codes)])
 
 
 def _csv_point(

@@ -12,10 +12,12 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from disaster.errors import Rejected
+
 ENCODINGS = ("utf-8-sig", "cp932")
 
 
-class TableError(ValueError):
+class TableError(Rejected):
     """The file cannot be read as a table."""
 
 

@@ -15,6 +15,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from disaster.errors import NotReady
+
 FONT_FAMILY = "IPAexGothic"
 # Characters outside CP932 that documents commonly use (list bullets, wave dash, check boxes).
 EXTRA_CHARACTERS = "•〜−—―☐☑☒✓"
@@ -25,7 +27,7 @@ KNOWN_PATHS = (
 )
 
 
-class FontMissing(RuntimeError):
+class FontMissing(NotReady):
     """No Japanese font is installed."""
 
 

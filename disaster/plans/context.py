@@ -43,7 +43,7 @@ from disaster.plans.timeline import (
 from disaster.profile import CityProfile, load_profile
 from disaster.wareki import to_wareki
 
-PLAN_VERSION = "2"
+PLAN_VERSION = "2"  # the layout of the printed form (様式), not a version of the person's plan
 KIND_LABELS = {"shelter": "避難所", "welfare": "福祉避難所", "own_choice": "本人の希望する避難先"}
 # Destination reasons printed as "why this place" (the rest is written from structured columns,
 # so an engine text can never contradict the transport, start or welfare wording).

@@ -13,7 +13,7 @@ import shapely
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster import repo
+from disaster import errors, repo
 from disaster.analysis.decision import Decision
 from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, assess
 from disaster.analysis.travel import RoadNetwork
@@ -95,7 +95,7 @@ def latest_run(session: Session, city_code: str) -> AssessmentRun:
     run = session.scalar(select(AssessmentRun).where(AssessmentRun.city_code == city_code)
                          .order_by(AssessmentRun.id.desc()).limit(1))
     if run is None:
-        raise repo.NotReady("判定結果がありません。`disaster assess` を実行してください。")
+        raise errors.NotReady("判定結果がありません。`disaster assess` を実行してください。")
     return run
 
 
@@ -167,7 +167,7 @@ def summary(sessions: sessionmaker[Session], city_code: str, district: str | Non
         )
         if district is not None:
             if session.scalar(select(District.id).where(District.city_code == city_code, District.name == district)) is None:
-                raise repo.NotReady(f"校区「{district}」は登録されていません。")
+                raise errors.NotFound(f"校区「{district}」は登録されていません。")
             query = query.where(District.name == district)
         rows = session.execute(query).all()
         supporters_per_district = dict(

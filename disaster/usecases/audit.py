@@ -13,7 +13,8 @@ import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from disaster import repo
+from disaster import access, errors, repo
+from disaster.access import Principal
 from disaster.audit import KIND_LABELS, RULE_LABELS, AuditInputs, Kind, Rule, Violation, audit
 from disaster.models import (
     Assessment,
@@ -79,26 +80,29 @@ class AuditReport:
         }
 
 
-def audit_plans(sessions: sessionmaker[Session], city_code: str, district: str | None = None,
+def audit_plans(sessions: sessionmaker[Session], principal: Principal, district: str | None = None,
                 today: dt.date | None = None) -> AuditReport:
-    """Audit every stored assessment of the city (or one 校区) and the plan each would print."""
+    """Audit the stored assessment of every resident ``principal`` may see in the city (or one
+    校区) and the plan each would print."""
     from disaster.plans.context import plan_contexts  # plans are only built for their text
 
+    access.require(principal, access.Action.AUDIT_PLANS, district)
     today = today or dt.date.today()
+    city_code = principal.city_code
     profile = load_profile(city_code)
     with sessions() as session, session.begin():
         try:
             repo.get_city(session, city_code)
             run = latest_run(session, city_code)
             query = (select(Resident).join(District, Resident.district_id == District.id)
-                     .where(Resident.city_code == city_code)
+                     .where(access.resident_filter(principal))
                      .options(selectinload(Resident.supporters), selectinload(Resident.emergency_contacts),
                               selectinload(Resident.care_professionals),
                               selectinload(Resident.district).selectinload(District.centres))
                      .order_by(Resident.resident_no))
             if district is not None:
                 if session.scalar(select(District.id).where(District.city_code == city_code, District.name == district)) is None:
-                    raise repo.NotReady(f"校区「{district}」は登録されていません。")
+                    raise errors.NotFound(f"校区「{district}」は登録されていません。")
                 query = query.where(District.name == district)
             residents = list(session.scalars(query))
             inputs = _inputs(session, city_code, residents)

@@ -18,13 +18,15 @@ import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from disaster import repo
+from disaster import access, errors, repo
+from disaster.access import Principal
 from disaster.analysis.eligibility import destination_safety
 from disaster.analysis.exposure import HazardIndex
-from disaster.codes import HazardLayer
+from disaster.codes import HAZARD_LABELS, Hazard, HazardLayer
 from disaster.exercises.dilemmas import DILEMMAS
 from disaster.exercises.materials import RATING_SCALE, RATINGS, ROLES, materials_list, person_stickers, role_cards
 from disaster.exercises.scenario import (
+    RAIN_HAZARDS,
     CitySetting,
     DistrictFacts,
     ExerciseHazard,
@@ -106,12 +108,28 @@ def city_setting(city_code: str, district: str) -> CitySetting:
 @dataclass(frozen=True)
 class ShelterSafety:
     shelter: Shelter
-    safe: bool  # usable in heavy rain at its own location (every rain hazard layer)
+    safe: bool  # usable in this exercise's disaster (see _shelter_safety)
     reason: str
     floor: int | None
 
 
-def _shelter_safety(session: Session, city_code: str, area: shapely.Geometry) -> list[ShelterSafety]:
+DESIGNATION = {ExerciseHazard.FLOOD: Hazard.FLOOD, ExerciseHazard.INLAND: Hazard.INLAND_FLOOD,
+               ExerciseHazard.LANDSLIDE: Hazard.LANDSLIDE, ExerciseHazard.EARTHQUAKE: Hazard.EARTHQUAKE}
+
+
+def _designated_for(shelter: Shelter, hazard: ExerciseHazard) -> bool:
+    """A 指定避難所 or 福祉避難所 takes people in whatever the disaster; a place that is only a
+    指定緊急避難場所 is for the hazards it is designated for (an open park designated for
+    earthquakes and fires is no place to send people in a flood)."""
+    return bool(shelter.is_designated_shelter or shelter.is_welfare_shelter
+                or getattr(shelter, f"hazard_{DESIGNATION[hazard].value}"))
+
+
+def _shelter_safety(session: Session, city_code: str, area: shapely.Geometry,
+                    hazard: ExerciseHazard) -> list[ShelterSafety]:
+    """The city's shelters in ``area`` and whether the exercise may send people there: designated
+    for the disaster and, in a rain disaster, safe at their own location against every rain
+    hazard layer (as the plans decide)."""
     shelters = [s for s in session.scalars(select(Shelter).where(Shelter.city_code == city_code).order_by(Shelter.code))
                 if area.contains(shapely.Point(s.lon, s.lat))]
     if not shelters:
@@ -120,6 +138,7 @@ def _shelter_safety(session: Session, city_code: str, area: shapely.Geometry) ->
         np.array([s.lon for s in shelters]), np.array([s.lat for s in shelters]))
     safety = destination_safety(exposure, pd.DataFrame({"hazard_flood": [s.hazard_flood for s in shelters],
                                                         "usable_floors": [s.usable_floors for s in shelters]}))
+    rain = hazard in RAIN_HAZARDS
     out: list[ShelterSafety] = []
     metric = gpd.GeoSeries.from_xy([s.lon for s in shelters], [s.lat for s in shelters],
                                    crs=4326).to_crs(load_profile(city_code).crs)
@@ -130,9 +149,13 @@ def _shelter_safety(session: Session, city_code: str, area: shapely.Geometry) ->
                for kx, ky, w in kept):
             continue
         kept.append((x, y, shelter.is_welfare_shelter))
-        floor = int(safety.floor[i]) or None
-        reason = f"{safety.problems[i]}の中にある" if safety.problems[i] else (f"{floor}階以上を使う" if floor else "")
-        out.append(ShelterSafety(shelter, bool(safety.safe[i]), reason, floor))
+        floor = (int(safety.floor[i]) or None) if rain else None
+        if not _designated_for(shelter, hazard):
+            out.append(ShelterSafety(shelter, False, f"{HAZARD_LABELS[DESIGNATION[hazard]]}の指定がない避難場所", None))
+        elif rain and safety.problems[i]:
+            out.append(ShelterSafety(shelter, False, f"{safety.problems[i]}の中にある", None))
+        else:
+            out.append(ShelterSafety(shelter, True, f"{floor}階以上を使う" if floor else "", floor))
     return out
 
 
@@ -141,29 +164,44 @@ def _metric_buffer(geometry: shapely.Geometry, metres: float, city_code: str) ->
     return metric.to_crs(4326).iloc[0]
 
 
-def district_facts(session: Session, city_code: str, district_name: str, hazard: ExerciseHazard,
+FACT_FIELDS = ("id", "birth_date", "mobility", "medical_devices", "lives_alone", "building_floors", "home_floor",
+               "can_use_stairs", "lon", "lat", "is_demo")  # no identity: pseudonymised people
+
+
+def district_facts(session: Session, principal: Principal, district_name: str, hazard: ExerciseHazard,
                    closed_session: bool = False, today: dt.date | None = None) -> DistrictFacts:
-    """The district's people and places for a scenario (pseudonymised unless ``closed_session``)."""
+    """The district's people and places for a scenario. People are pseudonymised; in a
+    ``closed_session`` the residents of ``access.community_filter`` are named (their names are the
+    only ones the query loads)."""
     from maps.dig import exercise_grid
 
+    access.require(principal, access.Action.EXERCISE_PACK, district_name)
+    if closed_session:
+        access.require(principal, access.Action.CLOSED_SESSION, district_name)
     today = today or dt.date.today()
+    city_code = principal.city_code
     district = session.scalars(select(District).where(District.city_code == city_code, District.name == district_name)).first()
     if district is None:
-        raise repo.NotReady(f"校区「{district_name}」は登録されていません。")
-    rows = session.execute(select(Resident, Assessment).join(Assessment, Assessment.resident_id == Resident.id)
-                           .where(Resident.district_id == district.id)
+        raise errors.NotFound(f"校区「{district_name}」は登録されていません。")
+    named = ([access.named_column(principal, Resident.name, district_name).label("name"),
+              access.named_column(principal, Resident.resident_no, district_name).label("resident_no")]
+             if closed_session else [])
+    rows = session.execute(select(*access.resident_columns(principal, FACT_FIELDS), *named, Assessment)
+                           .join(Assessment, Assessment.resident_id == Resident.id)
+                           .where(access.counted_filter(principal, district_name))
                            .order_by(Assessment.priority_score.desc(), Resident.resident_no)).all()
     if not rows and session.scalar(select(Resident.id).where(Resident.district_id == district.id)) is not None:
-        raise repo.NotReady("避難判定がまだありません。先に `disaster assess` を実行してください。")
+        raise errors.NotReady("避難判定がまだありません。先に `disaster assess` を実行してください。")
     geometry = shapely.from_wkb(district.geom)
     grid = exercise_grid(geometry)
     people: list[Person] = []
-    for r, a in rows:
+    for r in rows:
+        a = r.Assessment
         if not _at_risk(a, hazard):
             continue
         age = None if r.birth_date is None else today.year - r.birth_date.year
-        named = closed_session and r.consent_share  # names only with consent to share (49条の11②)
-        label = f"{r.name}（{r.resident_no}）" if named else PSEUDONYMS[len(people) % len(PSEUDONYMS)]
+        name = r.name if closed_session else None  # only consenting residents' names were loaded
+        label = f"{name}（{r.resident_no}）" if name else PSEUDONYMS[len(people) % len(PSEUDONYMS)]
         person = Person(r.id, label, "", a.supporter_count > 0,
                         any(d in ("人工呼吸器", "在宅酸素", "たん吸引器") for d in r.medical_devices),
                         r.building_floors, r.home_floor,
@@ -176,7 +214,7 @@ def district_facts(session: Session, city_code: str, district_name: str, hazard:
     welfare: list[tuple[float, Place]] = []
     outside: list[tuple[float, Place]] = []
     centroid = geometry.centroid
-    for item in _shelter_safety(session, city_code, _metric_buffer(geometry, WELFARE_SEARCH_M, city_code)):
+    for item in _shelter_safety(session, city_code, _metric_buffer(geometry, WELFARE_SEARCH_M, city_code), hazard):
         s = item.shelter
         point = shapely.Point(s.lon, s.lat)
         place = Place(s.name, grid.ref(s.lon, s.lat), item.safe, item.reason, item.floor, s.is_welfare_shelter,
@@ -200,12 +238,12 @@ def district_facts(session: Session, city_code: str, district_name: str, hazard:
     names = sorted(landslide)
     return DistrictFacts(
         district=district.name, area=district.area, residents=len(rows), at_risk=people,
-        unsupported=sum(1 for _, a in rows if a.supporter_count == 0),
+        unsupported=sum(1 for r in rows if r.Assessment.supporter_count == 0),
         shelters=places, welfare=[p for _, p in sorted(welfare, key=lambda w: w[0])][:3],
-        welfare_shortage=sum(1 for _, a in rows if a.welfare_unplaced), landslide_zones=names,
+        welfare_shortage=sum(1 for r in rows if r.Assessment.welfare_unplaced), landslide_zones=names,
         setting=city_setting(city_code, district.name), zone_cells={n: landslide[n] for n in names if landslide[n]},
         district_cell=grid.ref(centroid.x, centroid.y),
-        is_demo=district.is_demo or any(r.is_demo for r, _ in rows),
+        is_demo=district.is_demo or any(r.is_demo for r in rows),
     )
 
 
@@ -227,7 +265,7 @@ DEMO_PAGE_CSS = ('@page { @top-left { content: "デモデータ（架空の人�
                  'font-size: 9pt; color: #B00020; } }')
 
 
-def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, hazard: ExerciseHazard, out_dir: Path,
+def new_pack(sessions: sessionmaker[Session], principal: Principal, district: str, hazard: ExerciseHazard, out_dir: Path,
              start: dt.datetime, duration_h: int = 2, difficulty: int = 2, seed: int = 1, closed_session: bool = False,
              monochrome: bool = False, dig_size: str = "A1", basemap: BasemapProvider | None = None,
              participants: int = 30) -> Pack:
@@ -243,17 +281,18 @@ def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, haz
     from maps.dig import DigShelter, dig_sheet, dig_svg
     from maps.interactive import exercise_map, html
 
+    city_code = principal.city_code
     with sessions() as session:
-        facts = district_facts(session, city_code, district, hazard, closed_session)
+        facts = district_facts(session, principal, district, hazard, closed_session)
         row = session.scalars(select(District).where(District.city_code == city_code, District.name == district)).one()
         geometry = shapely.from_wkb(row.geom)
         zones = _zones(session, city_code, _metric_buffer(geometry, 1500, city_code).bounds)
-        dig_shelters = [DigShelter(i.shelter.name, i.shelter.lon, i.shelter.lat, i.safe or hazard == ExerciseHazard.EARTHQUAKE,
-                                   i.shelter.is_welfare_shelter)
-                        for i in _shelter_safety(session, city_code, _metric_buffer(geometry, DIG_SHELTER_REACH_M, city_code))]
+        dig_shelters = [DigShelter(i.shelter.name, i.shelter.lon, i.shelter.lat, i.safe, i.shelter.is_welfare_shelter)
+                        for i in _shelter_safety(session, city_code, _metric_buffer(geometry, DIG_SHELTER_REACH_M, city_code),
+                                                 hazard)]
         neighbours = [(name, shapely.from_wkb(geom)) for name, geom in
                       session.execute(select(District.name, District.geom).where(District.city_code == city_code))]
-        map_inputs = load_map_inputs(session, city_code)
+        map_inputs = load_map_inputs(session, Principal.public(city_code), district)  # the exercise map is public
     scenario = generate(facts, hazard, start, duration_h, difficulty, seed, closed_session)
     out_dir.mkdir(parents=True, exist_ok=True)
     pack = Pack(scenario)
@@ -301,7 +340,7 @@ def new_pack(sessions: sessionmaker[Session], city_code: str, district: str, haz
     (out_dir / "dig_map.pdf").write_bytes(pdf)
     pack.files.append(out_dir / "dig_map.pdf")
     page = out_dir / "exercise_map.html"
-    page.write_text(html(exercise_map(map_inputs, district, scenario)), encoding="utf-8")
+    page.write_text(html(exercise_map(map_inputs, district, scenario, city_code)), encoding="utf-8")
     copy_assets(out_dir)
     pack.files.append(page)
     return pack
@@ -328,7 +367,7 @@ def _store_session(session: Session, city_code: str, data: SessionInput, source:
     """Insert or replace one session (natural key: date, district, hazard, facilitator); True if new."""
     district = session.scalars(select(District).where(District.city_code == city_code, District.name == data.district)).first()
     if district is None:
-        raise repo.NotReady(f"校区「{data.district}」は登録されていません。")
+        raise errors.NotFound(f"校区「{data.district}」は登録されていません。")
     existing = session.scalars(select(ExerciseSession).where(ExerciseSession.district_id == district.id,
                                                             ExerciseSession.record_key == data.record_key)).first()
     record = existing or ExerciseSession(record_key=data.record_key)
@@ -356,7 +395,7 @@ def record_session(sessions: sessionmaker[Session], city_code: str, data: Sessio
             found = repo.resident_ids(session, city_code, unknown)
             missing = [n for n in unknown if n not in found]
             if missing:
-                raise repo.NotReady(f"名簿番号 {'、'.join(missing)} は名簿にいません。")
+                raise errors.NotFound(f"名簿番号 {'、'.join(missing)} は名簿にいません。")
         return _store_session(session, city_code, data, source, is_demo=False)
 
 

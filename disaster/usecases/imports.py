@@ -18,7 +18,7 @@ import shapely.affinity
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster import geo, repo
+from disaster import errors, geo, repo
 from disaster.codes import HazardLayer
 from disaster.geocode import LEVEL_COORDINATES, LEVEL_TOWN, AddressIndex
 from disaster.importers import address_points, areas, hazards, roster, shelters
@@ -173,7 +173,7 @@ def import_hazards(
     boundary is known, only features within ``HAZARD_MARGIN_M`` of it are kept (prefecture-wide
     files serve every city of the prefecture). The city's assessments are recomputed afterwards."""
     if source is not None and len(paths) > 1:
-        raise ValueError("--source は 1 ファイルずつ指定してください。")
+        raise errors.Rejected("--source は 1 ファイルずつ指定してください。")
     parsed_files = []
     problems: list[Problem] = []
     for path in paths:
@@ -212,12 +212,23 @@ def grown(area: shapely.Geometry, metres: float) -> shapely.Geometry:
     return result
 
 
+def address_index(session: Session, city: City) -> AddressIndex:
+    """The city's 位置参照情報 points, for locating addresses without 緯度/経度."""
+    points = session.execute(select(AddressPoint.level, AddressPoint.town, AddressPoint.block, AddressPoint.lon,
+                                    AddressPoint.lat).where(AddressPoint.city_code == city.code)).all()
+    return AddressIndex(
+        city.name,
+        ((p.town, p.block, p.lon, p.lat) for p in points if p.level != LEVEL_TOWN),
+        ((p.town, p.lon, p.lat) for p in points if p.level == LEVEL_TOWN),
+    )
+
+
 def city_context(session: Session, city_code: str) -> roster.CityContext:
     """The city's boundary and 校区 polygons for validating resident locations."""
     city: City = repo.get_city(session, city_code)
     rows = session.execute(select(District.name, District.geom).where(District.city_code == city_code)).all()
     if not rows:
-        raise repo.NotReady("校区が登録されていません。先に `disaster import districts` を実行してください。")
+        raise errors.NotReady("校区が登録されていません。先に `disaster import districts` を実行してください。")
     geoms = list(geo.from_wkb(row.geom for row in rows))
     boundary = shapely.from_wkb(city.boundary) if city.boundary else shapely.union_all(geoms)
     shelters: dict[str, str] = {}
@@ -228,13 +239,7 @@ def city_context(session: Session, city_code: str) -> roster.CityContext:
         shelters[code] = code
         if is_welfare:
             welfare.add(code)
-    points = session.execute(select(AddressPoint.level, AddressPoint.town, AddressPoint.block, AddressPoint.lon,
-                                    AddressPoint.lat).where(AddressPoint.city_code == city_code)).all()
-    addresses = AddressIndex(
-        city.name,
-        ((p.town, p.block, p.lon, p.lat) for p in points if p.level != LEVEL_TOWN),
-        ((p.town, p.lon, p.lat) for p in points if p.level == LEVEL_TOWN),
-    )
+    addresses = address_index(session, city)
     stored = session.execute(select(Resident.resident_no, Resident.address, Resident.lon, Resident.lat)
                              .where(Resident.city_code == city_code, Resident.location_level == LEVEL_COORDINATES)).all()
     return roster.CityContext(boundary, [row.name for row in rows], geoms, shelters, frozenset(welfare), addresses,
@@ -278,13 +283,16 @@ def import_supporters(
     today: dt.date | None = None,
     header_row: int | None = None,
 ) -> ImportReport:
-    """Import 避難支援等実施者 and their links to residents (by 名簿番号)."""
+    """Import 避難支援等実施者 and their links to residents (by 名簿番号); supporters without
+    緯度/経度 are located from their address where the 位置参照情報 knows it."""
 
     def known(numbers: list[str]) -> set[str]:
         with sessions() as session:
             return set(repo.resident_ids(session, city_code, numbers))
 
-    parsed = roster.read_supporters(path, mapping, sheet, today, known, header_row)
+    with sessions() as session:
+        addresses = address_index(session, repo.get_city(session, city_code))
+    parsed = roster.read_supporters(path, mapping, sheet, today, known, header_row, addresses)
     records, problems, rejects_file = _settle([parsed], skip_bad_rows, rejects)
     report = ImportReport("supporters", [path.name], problems=problems, rejects_file=rejects_file, notices=parsed.notices)
     with sessions() as session, session.begin():

@@ -9,10 +9,13 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster import repo
+from disaster import access, errors, repo
+from disaster.access import Principal
+from disaster.analysis.eligibility import destination_safety
+from disaster.analysis.exposure import HazardIndex
 from disaster.codes import CENTRE_KINDS
 from disaster.exercises.tracking import fiscal_label, fiscal_year
 from disaster.models import (
@@ -31,16 +34,20 @@ from disaster.models import ConsultationCentre as Centre
 from disaster.pdf.renderer import template_environment
 from disaster.profile import load_profile
 from maps.assets import copy_assets
-from maps.interactive import MapInputs, city_map, district_map, html
-from maps.views import VIEW_LABELS, View
+from maps.interactive import COUNT_COLUMNS, MapInputs, city_map, district_map, html
 
 
-def load_map_inputs(session: Session, city_code: str) -> MapInputs:
-    of_city = select(Resident.id).where(Resident.city_code == city_code)
+def load_map_inputs(session: Session, principal: Principal, district: str | None = None) -> MapInputs:
+    """What the maps of ``principal`` draw (of one 校区 when ``district`` is given): the named
+    residents of ``access.resident_filter`` only, and counts per 校区 for everything else."""
+    city_code = principal.city_code
+    of_city = select(Resident.id).where(access.counted_filter(principal))
     if not session.scalar(select(func.count()).select_from(Assessment).where(Assessment.resident_id.in_(of_city))):
-        raise repo.NotReady("避難判定がまだありません。先に `disaster assess` を実行してください。")
+        raise errors.NotReady("避難判定がまだありません。先に `disaster assess` を実行してください。")
     districts_rows = session.execute(select(District.id, District.name, District.area, District.geom, District.is_demo)
                                      .where(District.city_code == city_code).order_by(District.name)).all()
+    if district is not None and district not in {d.name for d in districts_rows}:
+        raise errors.NotFound(f"校区「{district}」は登録されていません。")
     districts = gpd.GeoDataFrame({"name": [d.name for d in districts_rows], "area": [d.area for d in districts_rows]},
                                  geometry=shapely.from_wkb([d.geom for d in districts_rows]), crs=4326)
     zone_rows = session.execute(repo.city_zones(city_code, HazardZone.layer, HazardZone.rank, HazardZone.landslide_kind,
@@ -55,39 +62,44 @@ def load_map_inputs(session: Session, city_code: str) -> MapInputs:
                                     .where(Assessment.destination_kind == "welfare", Assessment.resident_id.in_(of_city))
                                     .group_by(Assessment.destination_shelter_id)).all())
     shelters["welfare_assigned"] = shelters["id"].map(assigned).fillna(0).astype(int)
+    # whether each place can be used in heavy rain, decided as for the plans (every rain layer at its own location)
+    safety = destination_safety(HazardIndex(zones).exposure(shelters["lon"].to_numpy(), shelters["lat"].to_numpy()), shelters)
+    shelters["rain_safe"], shelters["rain_floor"], shelters["rain_problem"] = safety.safe, safety.floor, safety.problems
     names = dict(zip(shelters["id"], shelters["name"], strict=True))
-    supporters_rows = session.execute(select(Supporter.id, Supporter.name, Supporter.relation, Supporter.lon, Supporter.lat,
-                                             Supporter.consent).where(Supporter.city_code == city_code)).all()
+    visible = access.resident_filter(principal, district)
+    named = access.loads_identity(principal)  # public and trainer: no query selects a resident's identity
     links = session.execute(select(resident_supporter.c.resident_id, resident_supporter.c.supporter_id)
-                            .where(resident_supporter.c.resident_id.in_(of_city))).all()
+                            .join(Resident, Resident.id == resident_supporter.c.resident_id).where(visible)).all() if named else []
     by_supporter: dict[int, list[int]] = {}
     by_resident: dict[int, list[int]] = {}
     for resident_id, supporter_id in links:
         by_supporter.setdefault(supporter_id, []).append(resident_id)
         by_resident.setdefault(resident_id, []).append(supporter_id)
+    supporters_rows = session.execute(
+        select(Supporter.id, access.supporter_name(principal).label("name"), Supporter.relation, Supporter.lon,
+               Supporter.lat, Supporter.consent)
+        .where(Supporter.city_code == city_code, Supporter.id.in_(sorted(by_supporter)))).all() if by_supporter else []
     supporters = pd.DataFrame([{"id": s.id, "name": s.name, "relation": s.relation, "lon": s.lon, "lat": s.lat,
                                 "consent": s.consent, "resident_ids": by_supporter.get(s.id, [])} for s in supporters_rows],
                               columns=["id", "name", "relation", "lon", "lat", "consent", "resident_ids"])
-    supporter_info = {s.id: (s.name, s.relation, s.consent) for s in supporters_rows}
+    supporter_info = {s.id: (s.name, s.relation) for s in supporters_rows}
     rows = session.execute(
         select(Resident, District.name.label("district"), Assessment)
         .join(District, Resident.district_id == District.id)
         .join(Assessment, Assessment.resident_id == Resident.id)
-        .where(Resident.city_code == city_code)
-    ).all()
+        .where(visible)
+    ).all() if named else []
     residents = pd.DataFrame([{
         "id": r.id, "resident_no": r.resident_no, "name": r.name, "district": district, "lat": r.lat, "lon": r.lon,
         "location_level": r.location_level,
         "consent_share": r.consent_share, "consent_plan": r.consent_plan, "decision": a.decision,
         "priority_score": a.priority_score, "supporter_count": a.supporter_count,
-        "at_risk": bool((a.flood_l2_rank or 0) >= 2 or (a.inland_rank or 0) >= 2 or a.collapse_flow
-                        or a.collapse_erosion or a.landslide_class),
         "needs": "、".join(x for x in (r.care_level, r.mobility if r.mobility != "自立" else None,
                                       *r.medical_devices, *r.communication_needs) if x),
         "destination": names.get(a.destination_shelter_id) if a.destination_shelter_id else a.destination_text,
         "supporter_list": [supporter_info[s] for s in by_resident.get(r.id, [])],
     } for r, district, a in rows], columns=["id", "resident_no", "name", "district", "lat", "lon", "location_level", "consent_share",
-                                            "consent_plan", "decision", "priority_score", "supporter_count", "at_risk",
+                                            "consent_plan", "decision", "priority_score", "supporter_count",
                                             "needs", "destination", "supporter_list"])
     centres: dict[str, list[tuple[str, str, str | None]]] = {}
     for name, kind, centre_name, tel in session.execute(
@@ -99,8 +111,24 @@ def load_map_inputs(session: Session, city_code: str) -> MapInputs:
         centres.setdefault(name, []).append((CENTRE_KINDS[kind], centre_name, tel))
     is_demo = any(d.is_demo for d in districts_rows)
     participants, label = _recent_exercise_participants(session, city_code)
-    return MapInputs(districts, zones, shelters, residents, supporters, centres, is_demo, participants, label,
-                     load_profile(city_code).map_title)
+    return MapInputs(districts, zones, shelters, residents, supporters, _district_counts(session, principal), centres,
+                     is_demo, participants, label, load_profile(city_code).map_title)
+
+
+AT_RISK = or_(func.coalesce(Assessment.flood_l2_rank, 0) >= 2, func.coalesce(Assessment.inland_rank, 0) >= 2,
+              Assessment.collapse_flow.is_(True), Assessment.collapse_erosion.is_(True),
+              func.coalesce(Assessment.landslide_class, 0) != 0)
+
+
+def _district_counts(session: Session, principal: Principal) -> pd.DataFrame:
+    """Assessed residents per 校区 (counted in the database: no one's identity is loaded)."""
+    rows = session.execute(
+        select(District.name, func.count(), func.count().filter(AT_RISK), func.count().filter(Resident.consent_plan.is_(True)),
+               func.count().filter(Assessment.supporter_count == 0))
+        .select_from(Resident).join(District, Resident.district_id == District.id)
+        .join(Assessment, Assessment.resident_id == Resident.id)
+        .where(access.counted_filter(principal)).group_by(District.name)).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=list(COUNT_COLUMNS)).set_index("district")
 
 
 RECENT_YEARS = 3
@@ -130,13 +158,12 @@ class MapReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def write_district_map(sessions: sessionmaker[Session], city_code: str, district: str, view: View, out: Path) -> Path:
+def write_district_map(sessions: sessionmaker[Session], principal: Principal, district: str, out: Path) -> Path:
+    access.require(principal, access.Action.DISTRICT_MAP, district)
     with sessions() as session:
-        inputs = load_map_inputs(session, city_code)
-    if district not in set(inputs.districts["name"]):
-        raise repo.NotReady(f"校区「{district}」は登録されていません。")
+        inputs = load_map_inputs(session, principal, district)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html(district_map(inputs, district, view)), encoding="utf-8")
+    out.write_text(html(district_map(inputs, district, principal)), encoding="utf-8")
     copy_assets(out.parent)
     return out
 
@@ -145,25 +172,26 @@ def district_file(name: str) -> str:
     return f"district_{name}.html"
 
 
-def write_all_maps(sessions: sessionmaker[Session], city_code: str, view: View, out_dir: Path) -> MapReport:
+def write_all_maps(sessions: sessionmaker[Session], principal: Principal, out_dir: Path) -> MapReport:
     """Every district map, the city overview and an index page, with the assets."""
+    access.require(principal, access.Action.CITY_MAP)
     with sessions() as session:
-        inputs = load_map_inputs(session, city_code)
+        inputs = load_map_inputs(session, principal)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = MapReport()
     for name in inputs.districts["name"]:
         start = time.perf_counter()
         path = out_dir / district_file(name)
-        path.write_text(html(district_map(inputs, name, view)), encoding="utf-8")
+        path.write_text(html(district_map(inputs, name, principal)), encoding="utf-8")
         report.seconds[name] = time.perf_counter() - start
         report.files.append(path)
     city = out_dir / "city.html"
-    city.write_text(html(city_map(inputs, view, link=district_file("{name}"))), encoding="utf-8")
+    city.write_text(html(city_map(inputs, principal, link=district_file("{name}"))), encoding="utf-8")
     report.files.append(city)
     index = out_dir / "index.html"
     page = template_environment().get_template("maps_index.html.j2").render(
-        view=VIEW_LABELS[view], districts=[(n, a, district_file(n)) for n, a in zip(inputs.districts["name"],
-                                                                                    inputs.districts["area"], strict=True)],
+        view=access.view_label(principal), districts=[(n, a, district_file(n)) for n, a in zip(inputs.districts["name"],
+                                                                                              inputs.districts["area"], strict=True)],
         is_demo=inputs.is_demo, title=inputs.map_title)
     index.write_text(page, encoding="utf-8")
     report.files.append(index)

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster import repo
+from disaster import access, errors, repo
+from disaster.access import Principal
 from disaster.models import Assessment, District, HazardZone, Resident
 from disaster.plans.context import blank_context, load_residents, plan_contexts
 from disaster.plans.render import MapData, PlanRenderer, init_worker, render_to_file
@@ -46,7 +47,7 @@ def map_data(session: Session, city_code: str, bbox: tuple[float, float, float, 
     zones = session.execute(query).all()
     districts = session.execute(select(District.name, District.geom).where(District.city_code == city_code)).all()
     if not districts:
-        raise repo.NotReady("校区がまだありません。先に `disaster import districts` を実行してください。")
+        raise errors.NotReady("校区がまだありません。先に `disaster import districts` を実行してください。")
     return MapData(
         [z.geom for z in zones], [{"layer": z.layer, "rank": z.rank, "landslide_class": z.landslide_class} for z in zones],
         [d.geom for d in districts], [d.name for d in districts], load_profile(city_code).metric_epsg,
@@ -56,7 +57,7 @@ def map_data(session: Session, city_code: str, bbox: tuple[float, float, float, 
 def _require_assessments(session: Session, resident_ids: list[int]) -> None:
     assessed = set(session.scalars(select(Assessment.resident_id).where(Assessment.resident_id.in_(resident_ids))))
     if len(assessed) < len(resident_ids):
-        raise repo.NotReady("避難判定がまだありません。先に `disaster assess` を実行してください。")
+        raise errors.NotReady("避難判定がまだありません。先に `disaster assess` を実行してください。")
 
 
 @dataclass(frozen=True)
@@ -66,15 +67,24 @@ class PlanFile:
     draft: bool  # no 計画作成同意: a watermarked 下書き for city staff, not to be handed out
 
 
-def write_plan(sessions: sessionmaker[Session], city_code: str, resident_no: str, out: Path,
+def write_plan(sessions: sessionmaker[Session], principal: Principal, resident_no: str, out: Path,
                large_print: bool = False, today: dt.date | None = None) -> PlanFile:
-    """One resident's plan (a 下書き when the resident has not consented to plan-making)."""
+    """One resident's plan (a 下書き when the resident has not consented to plan-making), if
+    ``principal`` may see the resident (``access.resident_filter``) and make that plan."""
     today = today or dt.date.today()
+    city_code = principal.city_code
     with sessions() as session:
-        resident_id = session.scalar(
-            select(Resident.id).where(Resident.city_code == city_code, Resident.resident_no == resident_no))
-        if resident_id is None:
-            raise repo.NotReady(f"名簿番号「{resident_no}」の方は名簿にいません。")
+        row = session.execute(
+            select(Resident.id, Resident.consent_plan, District.name).join(District, Resident.district_id == District.id)
+            .where(access.resident_filter(principal), Resident.resident_no == resident_no)).first()
+        if row is None:
+            if session.scalar(select(Resident.id).where(Resident.city_code == city_code,
+                                                        Resident.resident_no == resident_no)) is None:
+                raise errors.NotFound(f"名簿番号「{resident_no}」の方は名簿にいません。")
+            raise errors.Forbidden(f"名簿番号「{resident_no}」の方は、{access.ROLE_LABELS[principal.role]}"
+                                   f"（{principal.login}）が見られる範囲にいません。")
+        resident_id, consent_plan, district = row
+        access.require(principal, access.Action.ISSUE_PLAN if consent_plan else access.Action.DRAFT_PLAN, district)
         _require_assessments(session, [resident_id])
         residents = load_residents(session, [resident_id])
         (plan,) = plan_contexts(session, residents, today)
@@ -97,7 +107,7 @@ def write_blank_form(out: Path, city_code: str, large_print: bool = False, today
 
 def write_district_plans(
     sessions: sessionmaker[Session],
-    city_code: str,
+    principal: Principal,
     district: str,
     out_dir: Path,
     large_print: bool = False,
@@ -110,14 +120,20 @@ def write_district_plans(
     """Every plan of a 校区, rendered in parallel; a record that fails is reported and skipped.
 
     Only residents with 計画作成同意 get a plan (49条の14①). The others are listed in the index
-    as not issued, unless ``include_drafts``: then a watermarked 下書き for city staff is written."""
+    as not issued, unless ``include_drafts``: then a watermarked 下書き for city staff is written.
+    The 校区's residents are those ``principal`` may see (``access.resident_filter``)."""
     today = today or dt.date.today()
+    city_code = principal.city_code
+    access.require(principal, access.Action.DISTRICT_PLANS, district)
+    if include_drafts:
+        access.require(principal, access.Action.DRAFT_PLAN, district)
     with sessions() as session:
         row = session.execute(select(District.id, District.min_lon, District.min_lat, District.max_lon, District.max_lat)
                               .where(District.city_code == city_code, District.name == district)).first()
         if row is None:
-            raise repo.NotReady(f"校区「{district}」は登録されていません。")
-        ids = list(session.scalars(select(Resident.id).where(Resident.district_id == row.id).order_by(Resident.resident_no)))
+            raise errors.NotFound(f"校区「{district}」は登録されていません。")
+        ids = list(session.scalars(select(Resident.id).where(access.resident_filter(principal, district))
+                                   .order_by(Resident.resident_no)))
         _require_assessments(session, ids)
         plans = plan_contexts(session, load_residents(session, ids), today)
         data = map_data(session, city_code, (row.min_lon, row.min_lat, row.max_lon, row.max_lat))

@@ -8,11 +8,15 @@ import shapely
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster import geo, repo
+from disaster import access, geo, repo
+from disaster.access import Principal
 from disaster.models import Dataset, District, Resident, Shelter, resident_supporter
 
 
-def store_stats(sessions: sessionmaker[Session], city_code: str) -> dict[str, Any]:
+def store_stats(sessions: sessionmaker[Session], principal: Principal) -> dict[str, Any]:
+    """The city's counts (city roles only: they include consents per 校区 and the datasets)."""
+    access.require(principal, access.Action.STATS)
+    city_code = principal.city_code
     with sessions() as session:
         city = repo.get_city(session, city_code)
         counts = repo.table_counts(session, city_code)
@@ -22,7 +26,7 @@ def store_stats(sessions: sessionmaker[Session], city_code: str) -> dict[str, An
                               ("designated_shelters", Shelter.is_designated_shelter),
                               ("welfare_shelters", Shelter.is_welfare_shelter))
         }
-        districts = _per_district(session, city_code)
+        districts = _per_district(session, principal)
         datasets = [
             {"kind": d.kind, "source": d.source, "features": d.feature_count, "demo": d.is_demo,
              "imported_at": d.imported_at.isoformat()}
@@ -37,7 +41,8 @@ def store_stats(sessions: sessionmaker[Session], city_code: str) -> dict[str, An
     }
 
 
-def _per_district(session: Session, city_code: str) -> list[dict[str, Any]]:
+def _per_district(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    city_code = principal.city_code
     rows = session.execute(
         select(District.id, District.name, District.area, District.geom)
         .where(District.city_code == city_code)
@@ -54,7 +59,7 @@ def _per_district(session: Session, city_code: str) -> list[dict[str, Any]]:
                 func.count(),
                 func.count().filter(Resident.consent_share),
                 func.count().filter(Resident.id.not_in(supported)),
-            ).where(Resident.city_code == city_code).group_by(Resident.district_id)
+            ).where(access.counted_filter(principal)).group_by(Resident.district_id)
         )
     }
     points = session.execute(select(Shelter.lon, Shelter.lat).where(Shelter.city_code == city_code)).all()

@@ -10,7 +10,7 @@ import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster import repo
+from disaster import errors
 from disaster.geo import WGS84
 from disaster.models import District
 from disaster.profile import load_profile
@@ -33,7 +33,7 @@ def district_bounds(session: Session, city_code: str, district: str, margin_m: f
     """WGS84 bounds of the 校区 plus ``margin_m`` metres on every side."""
     geom = session.scalar(select(District.geom).where(District.city_code == city_code, District.name == district))
     if geom is None:
-        raise repo.NotReady(f"校区「{district}」は登録されていません。")
+        raise errors.NotFound(f"校区「{district}」は登録されていません。")
     crs = load_profile(city_code).crs
     metric = gpd.GeoSeries([shapely.from_wkb(geom)], crs=WGS84).to_crs(crs)
     grown = gpd.GeoSeries([shapely.box(*metric.total_bounds).buffer(margin_m, join_style="mitre")], crs=crs)
@@ -50,6 +50,6 @@ def fetch_district_tiles(sessions: sessionmaker[Session], city_code: str, distri
     with sessions() as session:
         bounds = district_bounds(session, city_code, district, margin_m)
     if source.offline:
-        raise repo.NotReady("オフライン設定（DISASTER_TILE_OFFLINE）のため、タイルを取得できません。")
+        raise errors.NotReady("オフライン設定（DISASTER_TILE_OFFLINE）のため、タイルを取得できません。")
     report = source.prefill(bounds, zooms, MAX_PREFILL_TILES, progress)
     return TileFetchResult(district, bounds, report, source.attribution)
