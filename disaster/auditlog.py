@@ -57,7 +57,7 @@ class PrincipalLike(Protocol):
 
 @dataclass(frozen=True)
 class Actor:
-    """A PrincipalLike of its own: the CLI's city administrator, or a login attempt's unknown name."""
+    """A PrincipalLike without a Principal: e.g. a login attempt under an unknown name (no role, no city)."""
 
     login: str
     role: str
