@@ -17,16 +17,17 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.core import TyperGroup
 
-from disaster import repo
-from disaster.access import Principal, view_label
+from disaster import auditlog, repo
+from disaster.access import ROLE_LABELS, Principal, Role, resident_filter, view_label
 from disaster.codes import HazardLayer
 from disaster.db import make_engine, session_factory
 from disaster.errors import DisasterError, Rejected
 from disaster.importers.problems import ImportRejected
+from disaster.models import Resident, User
 from disaster.settings import DEMO_DATA_DIR, PROJECT_ROOT, get_settings
 from disaster.usecases import imports
 from disaster.usecases.assess import run_assessment
@@ -299,7 +300,7 @@ def plan(
     blank: Annotated[bool, typer.Option("--blank", help="手書き用の空欄の様式")] = False,
 ) -> None:
     """災害時マイプラン（個別避難計画）の PDF を 1 人分作ります。"""
-    from disaster.usecases.plans import write_blank_form, write_plan  # optional extra "pdf"
+    from disaster.usecases.plans import PlanFile, write_blank_form, write_plan  # optional extra "pdf"
 
     if blank:
         pages = _run(ctx, lambda s: write_blank_form(out, s.city_code, large_print))
@@ -308,7 +309,13 @@ def plan(
     if resident_no is None:
         errors.print("名簿番号を指定してください（空欄の様式は --blank）。")
         raise typer.Exit(2)
-    result = _run(ctx, lambda s: write_plan(s.sessions, s.principal, resident_no, out, large_print))
+    def action(store: Store) -> PlanFile:
+        auditlog.require_log(store.engine)
+        result = write_plan(store.sessions, store.principal, resident_no, out, large_print)
+        _audit_read(store, auditlog.Action.PLAN_PDF, [resident_no], "resident", {"file": str(out), "draft": result.draft})
+        return result
+
+    result = _run(ctx, action)
     console.print(f"[green]✓[/green] {out}（{result.pages} ページ、{result.size // 1024} KB）")
     if result.draft:
         console.print("[yellow]![/yellow] 計画作成の同意がないため、市職員用の「下書き」として作りました（本人・支援者には渡せません）。")
@@ -328,11 +335,15 @@ def plans(
     from disaster.usecases.plans import PlanReport, write_district_plans  # optional extra "pdf"
 
     def action(store: Store) -> PlanReport:
+        auditlog.require_log(store.engine)
         with Progress(console=console) as progress:
             task = progress.add_task(f"{district}校区のマイプラン", total=None)
-            return write_district_plans(
+            report = write_district_plans(
                 store.sessions, store.principal, district, out, large_print, archive, workers,
                 lambda done, total: progress.update(task, completed=done, total=total), include_drafts=drafts)
+        _audit_read(store, auditlog.Action.DISTRICT_PLANS, [number for number, *_ in report.written], "district",
+                    {"district": district, "out": str(out), "drafts": len(report.drafts)})
+        return report
 
     report = _run(ctx, action)
     console.print(f"[green]✓[/green] {len(report.written)} 人分を {out} に書き出しました（一覧: {report.index}）")
@@ -507,7 +518,13 @@ def map_command(
 
     def action(store: Store) -> tuple[Path, str]:
         principal = _view_principal(store, chosen, district)
-        return write_district_map(store.sessions, principal, district, out), view_label(principal, district)
+        if chosen != "public":
+            auditlog.require_log(store.engine)
+        path = write_district_map(store.sessions, principal, district, out)
+        if chosen != "public":
+            _audit_read(store, auditlog.Action.MAP, _map_residents(store, principal, district), "district",
+                        {"district": district, "view": chosen, "file": str(out)})
+        return path, view_label(principal, district)
 
     path, label = _run(ctx, action)
     console.print(f"[green]✓[/green] {path}（{label}。assets フォルダと一緒に使ってください）")
@@ -525,8 +542,34 @@ def maps_command(
     chosen = _view(view)
     if chosen == "leader":
         console.print("校区リーダー用: 各校区の地図には、その校区の同意者だけを表示します。")
-    report = _run(ctx, lambda s: write_all_maps(s.sessions, _view_principal(s, chosen, None), out))
+
+    def action(store: Store) -> Any:
+        principal = _view_principal(store, chosen, None)
+        if chosen != "public":
+            auditlog.require_log(store.engine)
+        report = write_all_maps(store.sessions, principal, out)
+        if chosen != "public":
+            _audit_read(store, auditlog.Action.MAP, _map_residents(store, principal, None), "city",
+                        {"view": chosen, "out": str(out)})
+        return report
+
+    report = _run(ctx, action)
     console.print(f"[green]✓[/green] {len(report.files)} ファイルを {out} に書き出しました（{out / 'index.html'}）")
+
+
+def _map_residents(store: Store, principal: Principal, district: str | None) -> list[str]:
+    """The 名簿番号 that the maps drawn for ``principal`` show (one 校区, or every 校区 map)."""
+    with store.sessions() as session:
+        return list(session.scalars(select(Resident.resident_no).where(resident_filter(principal, district))
+                                    .order_by(Resident.resident_no)))
+
+
+def _audit_read(store: Store, action: auditlog.Action, residents: list[str], target_kind: str,
+                details: dict[str, Any]) -> None:
+    """Record a read of personal data by the CLI's city administrator."""
+    with store.sessions() as session, session.begin():
+        auditlog.record(session, store.principal, action, residents=residents,
+                        target_kind=target_kind, details=details)
 
 
 # --- basemap tiles (maps/tiles.py) ---
@@ -705,3 +748,144 @@ def import_address_points(ctx: typer.Context, paths: list[Path], skip_bad_rows: 
                           rejects: Rejects = None) -> None:
     """国土交通省 位置参照情報（街区レベル・大字・町丁目レベルの CSV または ZIP）。名簿の住所から位置を求めるのに使います。"""
     _print_report(_run(ctx, lambda s: imports.import_address_points(s.sessions, paths, s.city_code, skip_bad_rows, rejects)))
+
+
+# --- accounts (disaster/accounts.py) ---
+
+user_app = typer.Typer(help="サービスの利用者アカウント：登録・一覧・停止・パスワードの設定（操作は監査ログに残ります）。",
+                       no_args_is_help=True)
+app.add_typer(user_app, name="user")
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="パスワードを標準入力の 1 行から読む（省略時は画面に出さずに尋ねます）")]
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The new password, from one line of stdin or a hidden prompt; never echoed or logged."""
+    if from_stdin:
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    return str(typer.prompt("パスワード", hide_input=True, confirmation_prompt="もう一度（確認）"))
+
+
+def _scope_label(user: User) -> str:
+    if user.districts:
+        return "、".join(user.districts)
+    return user.professional_name or ""
+
+
+@user_app.command("add")
+def user_add(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="ログインID")],
+    role: Annotated[str, typer.Option(help="city_admin（市の管理者）/ city_staff（市職員）/ leader（校区リーダー・民生委員）"
+                                           " / trainer（図上訓練の進行役）/ care_professional（福祉専門職）")],
+    district: Annotated[list[str], typer.Option("--district", help="担当の校区（leader は 1 つ以上。繰り返し指定できます）")] = [],  # noqa: B006
+    professional_name: Annotated[str | None, typer.Option(help="福祉専門職の氏名（名簿の関係専門職欄のとおり）")] = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """利用者を登録します（パスワードは Argon2id のハッシュだけを保存します）。"""
+    from disaster.usecases.users import add_user
+
+    password = _read_password(password_stdin)
+    user = _run(ctx, lambda s: add_user(s.sessions, s.principal, login, role, password, district,
+                                        professional_name))
+    scope = _scope_label(user)
+    console.print(f"[green]✓[/green] {user.login}（{ROLE_LABELS[Role(user.role)]}{'：' + scope if scope else ''}）を登録しました。",
+                  highlight=False)
+
+
+@user_app.command("list")
+def user_list(ctx: typer.Context) -> None:
+    """市町村の利用者の一覧（役割・担当・状態）。"""
+    from disaster.usecases.users import list_users
+
+    users = _run(ctx, lambda s: list_users(s.sessions, s.city_code))
+    now = dt.datetime.now(dt.UTC)
+    table = Table(title=f"利用者（{len(users)} 人）")
+    for column in ("ログインID", "役割", "担当", "状態", "登録", "パスワード設定"):
+        table.add_column(column)
+    for user in users:
+        if user.disabled:
+            state = "[red]停止[/red]"
+        elif user.locked_until is not None and user.locked_until > now:
+            state = f"[yellow]ロック中（{user.locked_until.astimezone():%m/%d %H:%M} まで）[/yellow]"
+        else:
+            state = "有効"
+        table.add_row(user.login, ROLE_LABELS[Role(user.role)], _scope_label(user), state,
+                      f"{user.created_at.astimezone():%Y-%m-%d %H:%M}", f"{user.password_changed_at.astimezone():%Y-%m-%d %H:%M}")
+    console.print(table)
+
+
+@user_app.command("disable")
+def user_disable(ctx: typer.Context, login: Annotated[str, typer.Argument(help="ログインID")]) -> None:
+    """利用者を停止します（ログインできなくなります。記録は残ります）。"""
+    from disaster.usecases.users import disable_user
+
+    _run(ctx, lambda s: disable_user(s.sessions, s.principal, login))
+    console.print(f"[green]✓[/green] {login} を停止しました。", highlight=False)
+
+
+@user_app.command("set-password")
+def user_set_password(ctx: typer.Context, login: Annotated[str, typer.Argument(help="ログインID")],
+                      password_stdin: PasswordStdin = False) -> None:
+    """パスワードを設定し直します（ロック中ならロックも解除します）。"""
+    from disaster.usecases.users import set_password
+
+    password = _read_password(password_stdin)
+    _run(ctx, lambda s: set_password(s.sessions, s.principal, login, password))
+    console.print(f"[green]✓[/green] {login} のパスワードを設定しました。", highlight=False)
+
+
+# --- the audit log (disaster/auditlog.py), in the `audit` group beside `audit plans` ---
+
+
+@audit_app.command("verify")
+def audit_verify_command(ctx: typer.Context) -> None:
+    """監査ログのつながり（ハッシュの連鎖）を確かめます。改ざん・削除があれば、最初の記録を示して終了コード 1。"""
+
+    def action(store: Store) -> auditlog.VerifyResult:
+        auditlog.require_log(store.engine)
+        with store.sessions() as session:
+            return auditlog.verify(session)
+
+    result = _run(ctx, action)
+    if not result.ok:
+        errors.print(f"[bold red]✗ 監査ログの記録 #{result.first_broken_id}:[/bold red] {result.reason}"
+                     f"（{result.checked} 件目で検出）", highlight=False)
+        raise typer.Exit(1)
+    head = f"最新の記録のハッシュ {result.head_hash}" if result.head_hash else "記録はまだありません"
+    console.print(f"[green]✓[/green] 監査ログ {result.checked} 件のつながりは保たれています（{head}）。", highlight=False)
+
+
+@audit_app.command("log")
+def audit_log_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力（全項目）")] = False,
+    since: Annotated[str | None, typer.Option(help="この日時以降（例: 2026-06-01 / 2026-06-01T09:00、時差なしはこの機械の時刻）")] = None,
+) -> None:
+    """市町村の監査ログ（誰が・いつ・何を・どの方の情報を、許可・拒否、どこから）。この閲覧も記録されます。"""
+    try:
+        start = dt.datetime.fromisoformat(since).astimezone() if since else None
+    except ValueError:
+        errors.print(f"--since「{since}」は日付か日時（例: 2026-06-01 / 2026-06-01T09:00）で指定してください。")
+        raise typer.Exit(2) from None
+
+    def action(store: Store) -> list[dict[str, Any]]:
+        auditlog.require_log(store.engine)
+        with store.sessions() as session, session.begin():
+            rows = [auditlog.as_dict(e) for e in auditlog.entries(session, store.city_code, start)]
+            auditlog.record(session, store.principal, auditlog.Action.AUDIT_READ, target_kind="audit_log",
+                            details={"since": start.isoformat() if start else None, "entries": len(rows)})
+        return rows
+
+    rows = _run(ctx, action)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title=f"監査ログ（{len(rows)} 件）")
+    for column in ("#", "日時", "利用者", "役割", "操作", "対象", "名簿番号", "許可", "場所", "詳細"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(str(row["id"]), f"{dt.datetime.fromisoformat(row['at']).astimezone():%Y-%m-%d %H:%M:%S}",
+                      row["actor"], row["role"], row["action"], row["target_kind"] or "", "、".join(row["resident_ids"]),
+                      "許可" if row["allowed"] else "[red]拒否[/red]", row["origin"],
+                      json.dumps(row["details"], ensure_ascii=False) if row["details"] else "")
+    console.print(table)

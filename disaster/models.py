@@ -28,8 +28,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -442,3 +444,67 @@ class AddressPoint(Base):
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(200))
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A point in time, always UTC-aware in Python on every backend (SQLite keeps no offset:
+    it stores naive UTC). Naive datetimes are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give a timezone")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class User(Base):
+    """An account of the service: a role (disaster.access.Role) in one city; a leader's 校区 names;
+    a 福祉専門職's name as written on the residents' CareProfessional rows. ``password_hash`` is
+    an Argon2id hash (disaster.accounts); the password itself is never stored."""
+
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    city_code: Mapped[str] = mapped_column(ForeignKey("city.code"), index=True)
+    districts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    professional_name: Mapped[str | None] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # consecutive, since the last success or lockout
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """One entry of the append-only audit log (disaster.auditlog): who (login, role, city) did what
+    (``action`` on ``target_kind``), to which residents (名簿番号), allowed or refused, from where
+    (``origin``: "cli" or an address), when (UTC). Entries are numbered 1, 2, … and chained:
+    ``hash`` is the SHA-256 of the entry's canonical JSON, which includes ``prev_hash`` (the hash
+    of the entry before). Database triggers (migration 0007) refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_entry"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # set by auditlog.record: last + 1
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(20))
+    city_code: Mapped[str] = mapped_column(String(6), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    target_kind: Mapped[str | None] = mapped_column(String(20))
+    resident_ids: Mapped[list[str]] = mapped_column(JSON, default=list)  # 名簿番号
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    origin: Mapped[str] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # unique: the chain cannot fork
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     tile_max_tiles: int = 36
     tile_offline: bool = False
 
+    # Accounts (disaster/accounts.py): after ``login_max_failures`` wrong passwords in a row an
+    # account is locked for ``login_lockout_minutes``; passwords have at least ``password_min_length`` characters.
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    password_min_length: int = 10
+
 
 @lru_cache
 def get_settings() -> Settings:

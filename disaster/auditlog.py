@@ -1,0 +1,186 @@
+"""The audit log: who read or changed what, about which residents, allowed or refused, from where.
+
+Entries are numbered 1, 2, … and each is chained to the one before by hash: ``hash`` is the
+SHA-256 of the entry's canonical JSON (every column but ``hash``, including ``prev_hash``). The
+log is append-only: the application has no update or delete, and the triggers of migration 0007
+refuse them in the database. ``verify`` recomputes the chain and finds the first entry that was
+changed, or whose predecessor was changed or deleted. (Deleting the newest entries leaves a
+shorter chain that is still whole: keep the head hash ``verify`` reports to check that too.)
+
+``record`` joins the caller's transaction, so a change and its audit entry commit together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.orm import Session
+
+from disaster.errors import NotReady
+from disaster.models import AuditEntry
+
+GENESIS = "0" * 64  # the prev_hash of entry 1
+LOCK_KEY = 0x4155_4449  # PostgreSQL advisory lock serialising appends ("AUDI")
+VERIFY_BATCH = 1000
+
+
+class Action(StrEnum):
+    """What an entry records (reads of personal data, account changes, logins)."""
+
+    PLAN_PDF = "plan.pdf"  # one resident's マイプラン
+    DISTRICT_PLANS = "plans.pdf"  # a 校区's マイプラン
+    MAP = "map.html"  # a map showing residents (leader or city view)
+    AUDIT_READ = "audit.read"  # the audit log itself
+    LOGIN = "auth.login"
+    USER_ADD = "user.add"
+    USER_DISABLE = "user.disable"
+    USER_SET_PASSWORD = "user.set_password"
+
+
+class PrincipalLike(Protocol):
+    """Who acts: a disaster.access.Principal, a logged-in user, or the CLI's city administrator."""
+
+    @property
+    def login(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def city_code(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A PrincipalLike without a Principal: e.g. a login attempt under an unknown name (no role, no city)."""
+
+    login: str
+    role: str
+    city_code: str
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int  # entries read (up to and including the first broken one)
+    first_broken_id: int | None
+    reason: str | None  # Japanese, for the user
+    head_hash: str | None = None  # hash of the newest entry when the chain is whole
+
+
+def require_log(engine: Engine) -> None:
+    """Refuse to read personal data from a store whose schema has no audit log yet."""
+    if not inspect(engine).has_table(AuditEntry.__tablename__):
+        raise NotReady("このデータベースには監査ログがまだありません（古い形式です）。"
+                       "`disaster init` で更新してから、もう一度実行してください。")
+
+
+def record(
+    session: Session,
+    principal: PrincipalLike,
+    action: str,
+    *,
+    residents: Iterable[str] = (),
+    allowed: bool = True,
+    origin: str = "cli",
+    target_kind: str | None = None,
+    details: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> AuditEntry:
+    """Append one entry (``residents``: 名簿番号) in the caller's transaction. ``details`` must be
+    JSON data (it is stored and hashed as JSON)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    # SQLite has one writer at a time; two appends that read the same last entry cannot both
+    # commit (primary key and unique prev_hash), so the chain never forks on either database.
+    last = session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    entry = AuditEntry(
+        id=last.id + 1 if last else 1,
+        at=(at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC),
+        actor=principal.login,
+        role=str(principal.role),
+        city_code=principal.city_code,
+        action=str(action),
+        target_kind=target_kind,
+        resident_ids=list(dict.fromkeys(residents)),
+        allowed=allowed,
+        origin=origin,
+        details=json.loads(json.dumps(details or {}, ensure_ascii=False)),
+        prev_hash=last.hash if last else GENESIS,
+    )
+    entry.hash = entry_hash(entry)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    payload = {
+        "id": entry.id,
+        "at": entry.at.astimezone(dt.UTC).isoformat(),
+        "actor": entry.actor,
+        "role": entry.role,
+        "city_code": entry.city_code,
+        "action": entry.action,
+        "target_kind": entry.target_kind,
+        "resident_ids": entry.resident_ids,
+        "allowed": entry.allowed,
+        "origin": entry.origin,
+        "details": entry.details,
+        "prev_hash": entry.prev_hash,
+    }
+    canonical = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def verify(session: Session) -> VerifyResult:
+    """Walk the whole chain from entry 1; stop at the first entry that does not fit."""
+    expected_id, prev_hash, checked = 1, GENESIS, 0
+    for entry in _all_entries(session):
+        checked += 1
+        reason = None
+        if entry.id != expected_id:
+            missing = f"{expected_id}" if entry.id == expected_id + 1 else f"{expected_id}〜{entry.id - 1}"
+            reason = f"直前の記録（#{missing}）が削除されています。"
+        elif entry.prev_hash != prev_hash:
+            reason = ("直前の記録とつながっていません（先頭の記録の前が書き換えられています）。" if entry.id == 1 else
+                      f"直前の記録（#{entry.id - 1}）が書き換えられたか、差し替えられています。")
+        elif entry_hash(entry) != entry.hash:
+            reason = "この記録の内容が書き換えられています（ハッシュが一致しません）。"
+        if reason is not None:
+            return VerifyResult(False, checked, entry.id, reason)
+        expected_id, prev_hash = entry.id + 1, entry.hash
+    return VerifyResult(True, checked, None, None, None if checked == 0 else prev_hash)
+
+
+def _all_entries(session: Session) -> Iterator[AuditEntry]:
+    after = 0
+    while True:
+        batch = session.scalars(select(AuditEntry).where(AuditEntry.id > after)
+                                .order_by(AuditEntry.id).limit(VERIFY_BATCH)).all()
+        yield from batch
+        if len(batch) < VERIFY_BATCH:
+            return
+        after = batch[-1].id
+
+
+def entries(session: Session, city_code: str, since: dt.datetime | None = None) -> list[AuditEntry]:
+    """A city's entries, oldest first (``since``: at or after that time)."""
+    query = select(AuditEntry).where(AuditEntry.city_code == city_code).order_by(AuditEntry.id)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    return list(session.scalars(query))
+
+
+def as_dict(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id, "at": entry.at.isoformat(), "actor": entry.actor, "role": entry.role,
+        "city_code": entry.city_code, "action": entry.action, "target_kind": entry.target_kind,
+        "resident_ids": entry.resident_ids, "allowed": entry.allowed, "origin": entry.origin,
+        "details": entry.details, "prev_hash": entry.prev_hash, "hash": entry.hash,
+    }
