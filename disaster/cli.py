@@ -640,8 +640,8 @@ def _print_stats(result: dict[str, Any]) -> None:
         console.print("[yellow]※ デモデータ（架空）を含みます。[/yellow]")
 
 
-# --- plan-safety audit (issue 10; `audit verify` joins this group later) ---
-audit_app = typer.Typer(help="計画の安全点検：判定結果とマイプランが守るべき条件を確かめます。", no_args_is_help=True)
+# --- audits: plan safety (`audit plans`) and the audit log of personal-data reads and changes (`audit verify`, `audit log`) ---
+audit_app = typer.Typer(help="点検と記録：計画の安全点検（plans）と、個人情報の閲覧・変更の監査ログ（verify・log）。", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 AUDIT_SHOWN = 40
 
