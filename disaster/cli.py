@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.core import TyperGroup
 
@@ -33,7 +33,7 @@ from disaster.usecases import imports
 from disaster.usecases.assess import run_assessment
 from disaster.usecases.assess import summary as assessment_summary
 from disaster.usecases.demo import load_demo, sample_district
-from disaster.usecases.disaster_mode import NO_EMERGENCY, Emergency, principal_in_mode
+from disaster.usecases.disaster_mode import NO_EMERGENCY, Emergency, has_modes, principal_in_mode, require_modes
 from disaster.usecases.disaster_mode import active as active_mode
 from disaster.usecases.setup import choose_city, init_city, list_cities, remove_city
 from disaster.usecases.stats import store_stats
@@ -93,7 +93,7 @@ class Store:
     @cached_property
     def emergency(self) -> Emergency:
         """The 災害時モード in force in the city now (none in a store from before migration 0009)."""
-        if not inspect(self.engine).has_table(DisasterMode.__tablename__):
+        if not has_modes(self.engine):
             return NO_EMERGENCY
         with self.sessions() as session:
             return active_mode(session, self.city_code)
@@ -940,6 +940,7 @@ def mode_declare(
 
     def action(store: Store) -> DisasterMode:
         auditlog.require_log(store.engine)
+        require_modes(store.engine)
         return declare(store.sessions, store.principal, reason, district, ends_at)
 
     mode = _run(ctx, action)
@@ -955,6 +956,7 @@ def mode_end(ctx: typer.Context, mode_id: Annotated[int, typer.Argument(metavar=
 
     def action(store: Store) -> DisasterMode:
         auditlog.require_log(store.engine)
+        require_modes(store.engine)
         return end(store.sessions, store.principal, mode_id)
 
     mode = _run(ctx, action)
@@ -965,9 +967,13 @@ def mode_end(ctx: typer.Context, mode_id: Annotated[int, typer.Argument(metavar=
 def mode_list(ctx: typer.Context,
               as_json: Annotated[bool, typer.Option("--json", help="JSON で出力（全項目）")] = False) -> None:
     """市町村の災害時モードの一覧（新しい順）：状態・校区・理由・宣言者・期間・その間の閲覧の記録件数。"""
-    from disaster.usecases.disaster_mode import list_modes
+    from disaster.usecases.disaster_mode import ModeListing, list_modes
 
-    listings = _run(ctx, lambda s: list_modes(s.sessions, s.city_code))
+    def action(store: Store) -> list[ModeListing]:
+        require_modes(store.engine)
+        return list_modes(store.sessions, store.city_code)
+
+    listings = _run(ctx, action)
     if as_json:
         sys.stdout.write(json.dumps([item.as_dict() for item in listings], ensure_ascii=False, indent=2) + "\n")
         return

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Engine, inspect, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from disaster import access, auditlog, errors
@@ -71,6 +71,18 @@ class ModeListing:
                 "starts_at": m.starts_at.isoformat(), "ends_at": m.ends_at.isoformat(),
                 "ended_at": m.ended_at.isoformat() if m.ended_at else None, "ended_by": m.ended_by,
                 "reads": self.reads}
+
+
+def has_modes(engine: Engine) -> bool:
+    """Whether the store's schema holds 災害時モード (migration 0009)."""
+    return inspect(engine).has_table(DisasterMode.__tablename__)
+
+
+def require_modes(engine: Engine) -> None:
+    """Refuse to declare or list 災害時モード in a store from before migration 0009."""
+    if not has_modes(engine):
+        raise errors.NotReady("このデータベースには災害時モードの記録がまだありません（古い形式です）。"
+                              "`disaster init` で更新してから、もう一度実行してください。")
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
