@@ -560,6 +560,9 @@ def maps_command(
         if chosen != "public":
             auditlog.require_log(store.engine)
         report = write_all_maps(store.sessions, principal, out)
+        if chosen == "leader" and store.emergency.on:
+            scope = "全校区" if store.emergency.all else "、".join(sorted(store.emergency.districts))
+            console.print(f"[bold red]災害時モード中[/bold red]（{scope}）: その校区の地図には同意のない人も表示します。")
         if chosen != "public":
             _audit_read(store, auditlog.Action.MAP, _map_residents(store, principal, None), "city",
                         {"view": chosen, "out": str(out)})

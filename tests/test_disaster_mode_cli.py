@@ -95,17 +95,23 @@ def test_reads_under_the_mode_are_marked_and_a_leader_map_shows_those_without_co
     page = during.read_text(encoding="utf-8")
     assert BY_NUMBER["A0002"].name in page and BY_NUMBER["A0001"].name in page
     _cli(town, "map", "--district", "北", "--view", "city", "--out", str(tmp_path / "city.html"))
+    all_maps = _cli(town, "maps", "--view", "leader", "--out", str(tmp_path / "maps"))
+    assert "災害時モード中（北）" in all_maps.output
+    assert BY_NUMBER["A0002"].name in (tmp_path / "maps" / "district_北.html").read_text(encoding="utf-8")
+    assert BY_NUMBER["A0004"].name not in (tmp_path / "maps" / "district_南.html").read_text(encoding="utf-8")
     _cli(town, "mode", "end", "1")
     _cli(town, "map", "--district", "北", "--view", "leader", "--out", str(tmp_path / "after.html"))
     assert BY_NUMBER["A0002"].name not in (tmp_path / "after.html").read_text(encoding="utf-8")
 
-    map_before, declared, map_during, map_city, ended, map_after = _log(town)
+    map_before, declared, map_during, map_city, maps_leader, ended, map_after = _log(town)
     assert declared["action"] == "disaster_mode.declare" and ended["action"] == "disaster_mode.end"
     assert map_before["resident_ids"] == ["A0001"] and "disaster_mode" not in map_before["details"]
     assert map_during["resident_ids"] == ["A0001", "A0002"] and map_during["details"]["disaster_mode"] == 1
     assert map_city["details"]["disaster_mode"] == 1
+    assert maps_leader["details"]["disaster_mode"] == 1 and {"A0002", "A0003"} <= set(maps_leader["resident_ids"])
+    assert "A0004" not in maps_leader["resident_ids"]
     assert map_after["resident_ids"] == ["A0001"] and "disaster_mode" not in map_after["details"]
-    assert _listing(town)[0]["reads"] == 2
+    assert _listing(town)[0]["reads"] == 3
     assert _cli(town, "audit", "verify").exit_code == 0
 
 
