@@ -60,6 +60,7 @@ class Action(StrEnum):
     CLOSED_SESSION = "closed_session"  # 図上訓練 materials naming consenting residents
     STATS = "stats"  # the store's counts (datasets, contacts, consents per 校区)
     AUDIT_PLANS = "audit_plans"  # the plan-safety audit, listing residents
+    DECLARE_DISASTER_MODE = "declare_disaster_mode"  # declare or end 災害時モード (city administrator only)
 
 
 ACTION_LABELS = {
@@ -67,7 +68,11 @@ ACTION_LABELS = {
     Action.DISTRICT_PLANS: "校区のマイプランの一括作成", Action.DISTRICT_MAP: "校区の地図", Action.CITY_MAP: "市全体の地図",
     Action.EXERCISE_PACK: "図上訓練の教材の作成", Action.CLOSED_SESSION: "氏名を使う非公開の図上訓練",
     Action.STATS: "件数の集計", Action.AUDIT_PLANS: "計画の安全点検",
+    Action.DECLARE_DISASTER_MODE: "災害時モードの宣言・終了",
 }
+
+# actions only the city administrator may take (not other city staff)
+_ADMIN_ACTIONS = frozenset({Action.DECLARE_DISASTER_MODE})
 
 # actions of each role outside the city roles (which may do everything in their city);
 # True: anywhere in the city, False: only in the principal's own 校区
@@ -127,6 +132,8 @@ class Principal:
 
 def can(principal: Principal, action: Action, district: str | None = None) -> bool:
     """May ``principal`` take ``action`` (in ``district`` when given)?"""
+    if action in _ADMIN_ACTIONS:
+        return principal.role == Role.CITY_ADMIN
     if principal.is_city:
         return True
     if action == Action.DRAFT_PLAN:  # 災害時モード: a leader gets the plans of those who did not consent

@@ -38,6 +38,8 @@ class Action(StrEnum):
     DISTRICT_PLANS = "plans.pdf"  # a 校区's マイプラン
     MAP = "map.html"  # a map showing residents (leader or city view)
     AUDIT_READ = "audit.read"  # the audit log itself
+    DISASTER_MODE_DECLARE = "disaster_mode.declare"  # 災害時モード declared (or a refused attempt)
+    DISASTER_MODE_END = "disaster_mode.end"  # 災害時モード ended early
     LOGIN = "auth.login"
     USER_ADD = "user.add"
     USER_DISABLE = "user.disable"

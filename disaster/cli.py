@@ -27,12 +27,14 @@ from disaster.codes import HazardLayer
 from disaster.db import make_engine, session_factory
 from disaster.errors import DisasterError, Rejected
 from disaster.importers.problems import ImportRejected
-from disaster.models import Resident, User
+from disaster.models import DisasterMode, Resident, User
 from disaster.settings import DEMO_DATA_DIR, PROJECT_ROOT, get_settings
 from disaster.usecases import imports
 from disaster.usecases.assess import run_assessment
 from disaster.usecases.assess import summary as assessment_summary
 from disaster.usecases.demo import load_demo, sample_district
+from disaster.usecases.disaster_mode import NO_EMERGENCY, Emergency, has_modes, principal_in_mode, require_modes
+from disaster.usecases.disaster_mode import active as active_mode
 from disaster.usecases.setup import choose_city, init_city, list_cities, remove_city
 from disaster.usecases.stats import store_stats
 from disaster.wareki import parse_date
@@ -89,9 +91,17 @@ class Store:
         return choose_city(self.engine, self.sessions, self.chosen_city)
 
     @cached_property
+    def emergency(self) -> Emergency:
+        """The 災害時モード in force in the city now (none in a store from before migration 0009)."""
+        if not has_modes(self.engine):
+            return NO_EMERGENCY
+        with self.sessions() as session:
+            return active_mode(session, self.city_code)
+
+    @cached_property
     def principal(self) -> Principal:
-        """The command line acts as the city's local administrator."""
-        return Principal.cli(self.city_code)
+        """The command line acts as the city's local administrator (under the 災害時モード in force)."""
+        return principal_in_mode(Principal.cli(self.city_code), self.emergency)
 
 
 @app.callback()
@@ -500,8 +510,10 @@ def _view_principal(store: Store, view: str, district: str | None) -> Principal:
         return store.principal
     if district is None:
         with store.sessions() as session:
-            return Principal.leader(store.city_code, repo.district_ids(session, store.city_code))
-    return Principal.leader(store.city_code, [district])
+            leader = Principal.leader(store.city_code, repo.district_ids(session, store.city_code))
+    else:
+        leader = Principal.leader(store.city_code, [district])
+    return principal_in_mode(leader, store.emergency)
 
 
 @app.command("map")
@@ -548,6 +560,9 @@ def maps_command(
         if chosen != "public":
             auditlog.require_log(store.engine)
         report = write_all_maps(store.sessions, principal, out)
+        if chosen == "leader" and store.emergency.on:
+            scope = "全校区" if store.emergency.all else "、".join(sorted(store.emergency.districts))
+            console.print(f"[bold red]災害時モード中[/bold red]（{scope}）: その校区の地図には同意のない人も表示します。")
         if chosen != "public":
             _audit_read(store, auditlog.Action.MAP, _map_residents(store, principal, None), "city",
                         {"view": chosen, "out": str(out)})
@@ -566,10 +581,11 @@ def _map_residents(store: Store, principal: Principal, district: str | None) -> 
 
 def _audit_read(store: Store, action: auditlog.Action, residents: list[str], target_kind: str,
                 details: dict[str, Any]) -> None:
-    """Record a read of personal data by the CLI's city administrator."""
+    """Record a read of personal data by the CLI's city administrator (marked with the
+    災害時モード in force, if any)."""
     with store.sessions() as session, session.begin():
         auditlog.record(session, store.principal, action, residents=residents,
-                        target_kind=target_kind, details=details)
+                        target_kind=target_kind, details={**details, **store.emergency.audit_details()})
 
 
 # --- basemap tiles (maps/tiles.py) ---
@@ -888,4 +904,90 @@ def audit_log_command(
                       row["actor"], row["role"], row["action"], row["target_kind"] or "", "、".join(row["resident_ids"]),
                       "許可" if row["allowed"] else "[red]拒否[/red]", row["origin"],
                       json.dumps(row["details"], ensure_ascii=False) if row["details"] else "")
+    console.print(table)
+
+
+# --- 災害時モード (disaster/usecases/disaster_mode.py) ---
+
+mode_app = typer.Typer(help="災害時モード（災害対策基本法 49条の11③・49条の15③）：宣言・終了・一覧。"
+                            "実施中は、対象校区のリーダー・民生委員が同意のない人の名簿と計画も見られます（閲覧は監査ログに残ります）。",
+                       no_args_is_help=True)
+app.add_typer(mode_app, name="mode")
+
+
+def _parse_until(value: str) -> dt.datetime:
+    """``--until``: an ISO date-time; without an offset it is this machine's local time."""
+    try:
+        return dt.datetime.fromisoformat(value).astimezone()
+    except ValueError:
+        errors.print(f"--until「{value}」は日時（例: 2026-06-01T18:00 / 2026-06-01 18:00、時差なしはこの機械の時刻）で指定してください。",
+                     highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _mode_scope(districts: list[str]) -> str:
+    return "、".join(districts) if districts else "全校区"
+
+
+@mode_app.command("declare")
+def mode_declare(
+    ctx: typer.Context,
+    reason: Annotated[str, typer.Option("--reason", help="理由（必須。例: 〇〇川の氾濫のおそれ、避難指示の発令）")],
+    until: Annotated[str, typer.Option("--until", help="終了日時（例: 2026-06-01T18:00。最長 7 日先まで。時差なしはこの機械の時刻）")],
+    district: Annotated[list[str], typer.Option("--district", help="対象の校区（繰り返し指定できます。省略すると全校区）")] = [],  # noqa: B006
+) -> None:
+    """災害時モードを宣言します（市の管理者のみ）。終了日時になると自動で終わります。続けるときは、もう一度宣言してください。"""
+    from disaster.usecases.disaster_mode import declare
+
+    ends_at = _parse_until(until)
+
+    def action(store: Store) -> DisasterMode:
+        auditlog.require_log(store.engine)
+        require_modes(store.engine)
+        return declare(store.sessions, store.principal, reason, district, ends_at)
+
+    mode = _run(ctx, action)
+    console.print(f"[bold red]災害時モード #{mode.id} を宣言しました[/bold red]（{_mode_scope(mode.districts)}、"
+                  f"{mode.ends_at.astimezone():%Y-%m-%d %H:%M} まで）。", highlight=False)
+    console.print("  対象校区のリーダー・民生委員は、同意のない人の名簿と計画も見られます。閲覧はすべて監査ログに残ります。")
+
+
+@mode_app.command("end")
+def mode_end(ctx: typer.Context, mode_id: Annotated[int, typer.Argument(metavar="ID", help="災害時モードの番号（mode list で表示）")]) -> None:
+    """実施中の災害時モードを終了日時より前に終えます（市の管理者のみ）。"""
+    from disaster.usecases.disaster_mode import end
+
+    def action(store: Store) -> DisasterMode:
+        auditlog.require_log(store.engine)
+        require_modes(store.engine)
+        return end(store.sessions, store.principal, mode_id)
+
+    mode = _run(ctx, action)
+    console.print(f"[green]✓[/green] 災害時モード #{mode.id}（{_mode_scope(mode.districts)}）を終了しました。", highlight=False)
+
+
+@mode_app.command("list")
+def mode_list(ctx: typer.Context,
+              as_json: Annotated[bool, typer.Option("--json", help="JSON で出力（全項目）")] = False) -> None:
+    """市町村の災害時モードの一覧（新しい順）：状態・校区・理由・宣言者・期間・その間の閲覧の記録件数。"""
+    from disaster.usecases.disaster_mode import ModeListing, list_modes
+
+    def action(store: Store) -> list[ModeListing]:
+        require_modes(store.engine)
+        return list_modes(store.sessions, store.city_code)
+
+    listings = _run(ctx, action)
+    if as_json:
+        sys.stdout.write(json.dumps([item.as_dict() for item in listings], ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title=f"災害時モード（{len(listings)} 件）")
+    for column in ("#", "状態", "校区", "理由", "宣言", "開始", "終了日時", "早期終了", "閲覧の記録"):
+        table.add_column(column, overflow="fold")
+    for item in listings:
+        m = item.mode
+        status = f"[bold red]{item.status}[/bold red]" if item.on else item.status
+        early = f"{m.ended_at.astimezone():%Y-%m-%d %H:%M}（{m.ended_by}）" if m.ended_at else ""
+        table.add_row(str(m.id), status, _mode_scope(m.districts), m.reason, m.declared_by,
+                      f"{m.starts_at.astimezone():%Y-%m-%d %H:%M}", f"{m.ends_at.astimezone():%Y-%m-%d %H:%M}", early,
+                      f"{item.reads} 件")
     console.print(table)

@@ -508,3 +508,23 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # unique: the chain cannot fork
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class DisasterMode(Base):
+    """A declaration of 災害時モード (災害対策基本法 49条の11③, 49条の15③) by a city administrator:
+    while it is on, the 校区 leaders and 民生委員 of ``districts`` (every 校区 of the city when
+    empty) see the 名簿 and plans of residents who did not consent. It is on from ``starts_at``
+    until ``ends_at`` (it ends by itself) or until ``ended_at`` when ``ended_by`` ended it early.
+    Declarations and ends are audited (disaster.usecases.disaster_mode)."""
+
+    __tablename__ = "disaster_mode"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city_code: Mapped[str] = mapped_column(ForeignKey("city.code"), index=True)
+    declared_by: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(Text)
+    districts: Mapped[list[str]] = mapped_column(JSON, default=list)  # 校区 names; empty: all
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    ended_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
