@@ -19,7 +19,6 @@ from disaster.db import make_engine, session_factory
 from disaster.models import CareProfessional, District, Resident
 from disaster.settings import Settings
 from disaster.usecases.users import add_user
-from disaster.web import create_app
 from tests.conftest import KURUME, Store
 
 PASSWORD = "correct horse battery staple"

@@ -7,7 +7,6 @@ bug: it is logged with its traceback and answered with a fixed message (never th
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError

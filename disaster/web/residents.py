@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Response
 from disaster import auditlog, errors
 from disaster.usecases import residents as usecase
 from disaster.web.deps import Caller, CurrentCaller, Store
-from disaster.web.schemas import ErrorOut, ResidentDetail, ResidentList
+from disaster.web.schemas import ErrorOut, ResidentDetail, ResidentItem, ResidentList
 
 router = APIRouter(prefix="/residents", tags=["residents"])
 ERRORS: dict[int | str, dict[str, object]] = {
@@ -29,7 +29,7 @@ RESIDENT_READ = "resident.read"
 
 @contextmanager
 def refusals_audited(store: Store, caller: Caller, action: str, residents: tuple[str, ...], target_kind: str,
-                     details: dict[str, object]) -> Iterator[None]:
+                     details: dict[str, Any]) -> Iterator[None]:
     """Record a refused read (Forbidden) before it reaches the caller."""
     try:
         yield
@@ -53,8 +53,8 @@ def list_residents(
     with store.sessions() as session, session.begin():
         caller.audit(session, RESIDENTS_LIST, residents=[item["resident_no"] for item in result.items],
                      target_kind="district" if district else "residents", details=details | {"total": result.total})
-    return ResidentList(items=result.items, page=result.page, per_page=result.per_page, total=result.total,
-                        pages=result.pages)  # type: ignore[arg-type]
+    return ResidentList(items=[ResidentItem.model_validate(item) for item in result.items], page=result.page,
+                        per_page=result.per_page, total=result.total, pages=result.pages)
 
 
 @router.get("/{resident_no}", response_model=ResidentDetail, responses=ERRORS)
