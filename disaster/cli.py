@@ -991,3 +991,33 @@ def mode_list(ctx: typer.Context,
                       f"{m.starts_at.astimezone():%Y-%m-%d %H:%M}", f"{m.ends_at.astimezone():%Y-%m-%d %H:%M}", early,
                       f"{item.reads} 件")
     console.print(table)
+
+
+# --- the web service (disaster/web) ---
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="待ち受けるアドレス（外から使うときは DISASTER_ALLOWED_HOSTS も設定）")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="ポート番号")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="サーバーのプロセス数")] = 1,
+) -> None:
+    """サービス（JSON API: /api/v1、仕様: /api/v1/openapi.json）を起動します。Ctrl-C で止まります。"""
+    import os
+
+    import uvicorn
+
+    from disaster.web import create_app
+
+    def action(store: Store) -> Any:
+        os.environ["DISASTER_DB"] = store.engine.url.render_as_string(hide_password=False)  # for every worker
+        get_settings.cache_clear()
+        return create_app()  # refuses a store that is not ready, or the default secret outside the demo
+
+    service = _run(ctx, action)
+    console.print(f"[green]✓[/green] http://{host}:{port}/api/v1/ で待ち受けます（Ctrl-C で終了）。", highlight=False)
+    if workers == 1:
+        uvicorn.run(service, host=host, port=port, server_header=False)
+    else:
+        uvicorn.run("disaster.web:create_app", factory=True, host=host, port=port, workers=workers, server_header=False)

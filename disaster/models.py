@@ -528,3 +528,20 @@ class DisasterMode(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     ended_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class WebSession(Base):
+    """A login to the web service (disaster.web): server-side, so logging out or disabling the
+    account ends it at once. ``id`` is the HMAC-SHA256 (keyed with ``settings.secret_key``) of the
+    random token in the browser's cookie, never the token itself; ``csrf_token`` must come back in
+    the ``X-CSRF-Token`` header of every state-changing request. A session ends at ``ended_at``
+    (logout, idle timeout, a new login in the same browser) or at ``expires_at``."""
+
+    __tablename__ = "web_session"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -11,6 +11,7 @@ from disaster.resources import demo_bundle_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # a source checkout: build-demo reads ../shared/data beside it
 DEMO_DATA_DIR = demo_bundle_dir()
+DEFAULT_SECRET_KEY = "insecure-default-secret-for-the-demo-only"
 
 
 class Settings(BaseSettings):
@@ -41,6 +42,22 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     password_min_length: int = 10
+
+    # The web service (`disaster serve`, disaster.web). ``secret_key`` keys the hashes of the session
+    # tokens stored in the database (changing it ends every session); the service refuses to start
+    # with the default outside a demo store. A session ends after ``session_idle_minutes`` without a
+    # request and at the latest ``session_max_hours`` after login. ``allowed_hosts``: the Host names
+    # served (JSON list in the environment, e.g. DISASTER_ALLOWED_HOSTS='["bousai.example.jp"]');
+    # ``https_only``: behind HTTPS, cookies are Secure and browsers are told to keep to HTTPS.
+    # More than ``login_throttle_failures`` failed logins from one address within
+    # ``login_throttle_minutes`` refuse that address's logins for a while (accounts lock on their own).
+    secret_key: str = DEFAULT_SECRET_KEY
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    allowed_hosts: list[str] = ["127.0.0.1", "localhost"]
+    https_only: bool = False
+    login_throttle_failures: int = 20
+    login_throttle_minutes: int = 15
 
 
 @lru_cache

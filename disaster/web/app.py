@@ -1,0 +1,95 @@
+"""The app factory: ``create_app(settings=None) -> FastAPI``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+from sqlalchemy import inspect, select
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from disaster import auditlog, errors
+from disaster.db import make_engine, session_factory
+from disaster.models import Dataset, WebSession
+from disaster.settings import DEFAULT_SECRET_KEY, Settings, get_settings
+from disaster.web import auth, city, residents
+from disaster.web import errors as web_errors
+from disaster.web.deps import WebStore, csrf_protect
+
+API = "/api/v1"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",  # every answer is about someone's account or the city's personal data
+}
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
+
+
+class SecurityHeaders:
+    """Add the security headers to every response (a route may set its own Cache-Control)."""
+
+    def __init__(self, app: ASGIApp, https_only: bool) -> None:
+        self.app = app
+        self.headers = dict(SECURITY_HEADERS) | (dict([HSTS]) if https_only else {})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.headers.items():
+                    if name == "Cache-Control":
+                        headers.setdefault(name, value)
+                    else:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def is_demo_store(store: WebStore) -> bool:
+    """Whether the store holds only the demo: datasets, all of them demo data (the city boundary,
+    public N03 data, aside)."""
+    with store.sessions() as session:
+        flags = session.scalars(select(Dataset.is_demo).where(Dataset.kind != "boundary")).all()
+    return bool(flags) and all(flags)
+
+
+def _check(store: WebStore) -> None:
+    auditlog.require_log(store.engine)
+    if not inspect(store.engine).has_table(WebSession.__tablename__):
+        raise errors.NotReady("このデータベースにはログインの記録（web_session）がまだありません（古い形式です）。"
+                              "`disaster init` で更新してから、もう一度実行してください。")
+    if store.settings.secret_key == DEFAULT_SECRET_KEY and not is_demo_store(store):
+        raise errors.NotReady("秘密鍵が既定のままです。デモ以外のデータでサービスを動かすには、環境変数 DISASTER_SECRET_KEY に"
+                              "推測できない長い値（例: `python -c \"import secrets; print(secrets.token_urlsafe(48))\"` の出力）を"
+                              "設定してください。")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service on ``settings.db`` (NotReady when the store is not ready or the secret is the
+    default outside the demo)."""
+    settings = settings or get_settings()
+    engine = make_engine(settings.db)
+    store = WebStore(settings, engine, session_factory(engine))
+    _check(store)
+    app = FastAPI(title="防災・避難支援サービス", version="1", openapi_url=f"{API}/openapi.json", docs_url=None,
+                  redoc_url=None, swagger_ui_oauth2_redirect_url=None)
+    app.state.store = store
+    web_errors.install(app)
+    api = APIRouter(prefix=API)
+    api.include_router(auth.public)
+    protected = APIRouter(dependencies=[Depends(csrf_protect)])  # every route but login: a session, CSRF
+    protected.include_router(auth.router)
+    protected.include_router(residents.router)
+    protected.include_router(city.router)
+    api.include_router(protected)
+    app.include_router(api)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(SecurityHeaders, https_only=settings.https_only)
+    return app

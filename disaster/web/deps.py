@@ -1,0 +1,109 @@
+"""FastAPI dependencies: the store, the clock, the caller's address, the logged-in principal, CSRF.
+
+Routes take them as ``Annotated`` aliases (``Now``, ``ClientAddress``, ``CurrentLogin``,
+``CurrentPrincipal`` …). Every route of the API but login depends on ``csrf_protect``, which
+requires a live session and, for a state-changing method, the session's CSRF token in the
+``X-CSRF-Token`` header.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from disaster import auditlog, errors
+from disaster.access import Principal
+from disaster.settings import Settings
+from disaster.usecases.disaster_mode import Emergency, active, principal_in_mode  # 災害時モード in force per request
+from disaster.web import sessions as web_sessions
+
+COOKIE = "disaster_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class WebStore:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+def get_store(request: Request) -> WebStore:
+    store: WebStore = request.app.state.store
+    return store
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (uvicorn puts a trusted proxy's X-Forwarded-For here)."""
+    return request.client.host if request.client else "unknown"
+
+
+Store = Annotated[WebStore, Depends(get_store)]
+Now = Annotated[dt.datetime, Depends(now)]
+ClientAddress = Annotated[str, Depends(client_address)]
+
+
+def current_login(request: Request, store: Store, at: Now) -> web_sessions.Login:
+    with store.sessions() as session:
+        try:
+            return web_sessions.resume(session, store.settings, request.cookies.get(COOKIE), at)
+        finally:
+            session.commit()  # last_seen_at, or the end of a timed-out session
+
+
+CurrentLogin = Annotated[web_sessions.Login, Depends(current_login)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The logged-in principal (with the 災害時モード in force in its city) and where it calls from."""
+
+    principal: Principal
+    emergency: Emergency
+    origin: str
+
+    def audit(self, session: Session, action: str, *, residents: list[str] | tuple[str, ...] = (),
+              allowed: bool = True, target_kind: str | None = None, details: dict[str, Any] | None = None) -> None:
+        """Record a read (or a refusal) by this caller; reads under 災害時モード name the modes in force."""
+        extra = {"disaster_mode": [mode.id for mode in self.emergency.modes]} if self.emergency.modes else {}
+        auditlog.record(session, self.principal, action, residents=residents, allowed=allowed, origin=self.origin,
+                        target_kind=target_kind, details=(details or {}) | extra)
+
+
+def current_caller(login: CurrentLogin, store: Store, at: Now, origin: ClientAddress) -> Caller:
+    principal = login.principal()
+    with store.sessions() as session:
+        emergency = active(session, principal.city_code, at)
+    return Caller(principal_in_mode(principal, emergency), emergency, origin)
+
+
+CurrentCaller = Annotated[Caller, Depends(current_caller)]
+
+
+def current_principal(caller: CurrentCaller) -> Principal:
+    return caller.principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+CSRF_MESSAGE = "操作の確認用の値（X-CSRF-Token）がないか、正しくありません。ページを読み込み直してから、もう一度お試しください。"
+
+
+def csrf_protect(request: Request, login: CurrentLogin) -> None:
+    """A live session for every request; the session's CSRF token for every state-changing one."""
+    if request.method in SAFE_METHODS:
+        return
+    given = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(given.encode("utf-8", "replace"), login.csrf_token.encode("ascii")):
+        raise errors.Forbidden(CSRF_MESSAGE)

@@ -1,0 +1,91 @@
+"""One JSON shape for every error: ``{"error": {"code": …, "message": "<Japanese>"}}``.
+
+``errors.DisasterError`` subclasses map to status codes here and nowhere else; anything else is a
+bug: it is logged with its traceback and answered with a fixed message (never the traceback).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from disaster import errors
+from disaster.accounts import AuthFailed
+
+log = logging.getLogger("disaster.web")
+
+
+class Unauthenticated(errors.DisasterError):
+    """No valid session: not logged in, logged out, or timed out."""
+
+
+class Throttled(errors.DisasterError):
+    """Too many failed logins from one address."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# most specific first: AuthFailed is a Forbidden, Rejected a ValueError
+STATUS: list[tuple[type[errors.DisasterError], int, str]] = [
+    (AuthFailed, 401, "unauthorized"),
+    (Unauthenticated, 401, "unauthorized"),
+    (Throttled, 429, "throttled"),
+    (errors.NotFound, 404, "not_found"),
+    (errors.NotReady, 409, "not_ready"),
+    (errors.Rejected, 422, "rejected"),
+    (errors.Forbidden, 403, "forbidden"),
+    (errors.Conflict, 409, "conflict"),
+]
+HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 429: "throttled"}
+HTTP_MESSAGES = {404: "お探しのページ・データはありません。", 405: "この操作はこのアドレスでは使えません。"}
+INTERNAL_MESSAGE = "サーバーで問題が起きました。時間をおいてもう一度お試しください（続く場合は市の担当者に連絡してください）。"
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def status_of(exc: errors.DisasterError) -> tuple[int, str]:
+    for kind, status, code in STATUS:
+        if isinstance(exc, kind):
+            return status, code
+    return 400, "rejected"
+
+
+async def _disaster_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.DisasterError)
+    status, code = status_of(exc)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
+    return error_response(status, code, str(exc), headers)
+
+
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = sorted({".".join(str(part) for part in e["loc"][1:]) or str(e["loc"][0]) for e in exc.errors()})
+    # the values given are not repeated (they may be a password)
+    return error_response(422, "rejected", f"入力が正しくありません（{'、'.join(fields)}）。")
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = HTTP_MESSAGES.get(exc.status_code, "この要求には応えられません。")
+    return error_response(exc.status_code, HTTP_CODES.get(exc.status_code, "rejected"), message,
+                          dict(exc.headers) if exc.headers else None)
+
+
+async def _bug(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal", INTERNAL_MESSAGE)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.DisasterError, _disaster_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _bug)

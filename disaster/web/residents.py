@@ -1,0 +1,86 @@
+"""Residents: the list, one resident, the マイプラン PDF — ``/api/v1/residents/…``.
+
+Every read is audited with the caller's address, and so is every refusal (a resident outside the
+caller's view, another 校区): allowed or not, the entry names the 名簿番号 asked for.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Response
+
+from disaster import auditlog, errors
+from disaster.usecases import residents as usecase
+from disaster.web.deps import Caller, CurrentCaller, Store
+from disaster.web.schemas import ErrorOut, ResidentDetail, ResidentItem, ResidentList
+
+router = APIRouter(prefix="/residents", tags=["residents"])
+ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}}
+RESIDENTS_LIST = "residents.list"
+RESIDENT_READ = "resident.read"
+
+
+@contextmanager
+def refusals_audited(store: Store, caller: Caller, action: str, residents: tuple[str, ...], target_kind: str,
+                     details: dict[str, Any]) -> Iterator[None]:
+    """Record a refused read (Forbidden) before it reaches the caller."""
+    try:
+        yield
+    except errors.Forbidden:
+        with store.sessions() as session, session.begin():
+            caller.audit(session, action, residents=residents, allowed=False, target_kind=target_kind, details=details)
+        raise
+
+
+@router.get("", response_model=ResidentList, responses=ERRORS)
+def list_residents(
+    store: Store, caller: CurrentCaller,
+    district: Annotated[str | None, Query(description="校区名（省略時は見られる全員）", max_length=80)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=usecase.MAX_PER_PAGE)] = 50,
+) -> ResidentList:
+    """見られる範囲の名簿（名簿番号順、ページ単位）。担当でない校区を指定すると 403。"""
+    details = {"district": district, "page": page, "per_page": per_page}
+    with refusals_audited(store, caller, RESIDENTS_LIST, (), "district" if district else "residents", details):
+        result = usecase.list_residents(store.sessions, caller.principal, district, page, per_page)
+    with store.sessions() as session, session.begin():
+        caller.audit(session, RESIDENTS_LIST, residents=[item["resident_no"] for item in result.items],
+                     target_kind="district" if district else "residents", details=details | {"total": result.total})
+    return ResidentList(items=[ResidentItem.model_validate(item) for item in result.items], page=result.page,
+                        per_page=result.per_page, total=result.total, pages=result.pages)
+
+
+@router.get("/{resident_no}", response_model=ResidentDetail, responses=ERRORS)
+def resident(resident_no: str, store: Store, caller: CurrentCaller) -> ResidentDetail:
+    """1 人分の名簿の内容と避難判定（見られる範囲にいない方は 403）。"""
+    with refusals_audited(store, caller, RESIDENT_READ, (resident_no,), "resident", {}):
+        detail = usecase.resident_detail(store.sessions, caller.principal, resident_no)
+    with store.sessions() as session, session.begin():
+        caller.audit(session, RESIDENT_READ, residents=[resident_no], target_kind="resident")
+    return ResidentDetail.model_validate(detail)
+
+
+@router.get("/{resident_no}/plan.pdf", response_class=Response, responses=ERRORS | {
+    200: {"content": {"application/pdf": {}}, "description": "マイプランの PDF"}})
+def plan_pdf(resident_no: str, store: Store, caller: CurrentCaller) -> Response:
+    """1 人分のマイプラン（PDF）。計画作成の同意がない方は市職員用の下書き（災害時モードでは担当の校区リーダーも）。"""
+    from disaster.usecases.plans import write_plan  # optional extra "pdf"
+
+    with tempfile.TemporaryDirectory(prefix="disaster-plan-") as folder:
+        out = Path(folder) / "plan.pdf"
+        with refusals_audited(store, caller, auditlog.Action.PLAN_PDF, (resident_no,), "resident", {}):
+            result = write_plan(store.sessions, caller.principal, resident_no, out)
+        pdf = out.read_bytes()
+    with store.sessions() as session, session.begin():
+        caller.audit(session, auditlog.Action.PLAN_PDF, residents=[resident_no], target_kind="resident",
+                     details={"draft": result.draft, "pages": result.pages})
+    filename = quote(f"マイプラン_{resident_no}.pdf")
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f"attachment; filename=\"plan.pdf\"; filename*=UTF-8''{filename}"})
