@@ -32,7 +32,7 @@ from disaster.settings import DEMO_DATA_DIR, PROJECT_ROOT, get_settings
 from disaster.usecases import imports
 from disaster.usecases.assess import run_assessment
 from disaster.usecases.assess import summary as assessment_summary
-from disaster.usecases.demo import load_demo, sample_district
+from disaster.usecases.demo import DemoAccount, demo_accounts, load_demo, sample_district
 from disaster.usecases.disaster_mode import NO_EMERGENCY, Emergency, has_modes, principal_in_mode, require_modes
 from disaster.usecases.disaster_mode import active as active_mode
 from disaster.usecases.setup import choose_city, init_city, list_cities, remove_city
@@ -209,8 +209,10 @@ def demo(
     bundle: Annotated[Path, typer.Option(help="デモデータのフォルダ（省略時は同梱のデモデータ）", show_default=False)] = DEMO_DATA_DIR,
     out: Annotated[Path, typer.Option(help="作成物（マイプラン等）の出力先")] = Path("out"),
     outputs: Annotated[bool, typer.Option(help="読み込み後にサンプルの作成物も作る")] = True,
+    accounts: Annotated[bool, typer.Option(help="役割ごとのデモ用アカウントを作り、パスワードを表示する（デモデータだけのとき）")] = True,
 ) -> None:
-    """同梱のデモデータ（架空の住民を含む）を読み込み（その市町村も登録します）、判定し、サンプルの作成物を作ります。"""
+    """同梱のデモデータ（架空の住民を含む）を読み込み（その市町村も登録します）、判定し、サンプルの作成物と
+    役割ごとのデモ用アカウントを作ります。サービスは続けて disaster serve で起動します。"""
 
     def action(store: Store) -> None:
         with console.status("デモデータを読み込んでいます…") as status:
@@ -220,8 +222,20 @@ def demo(
         _print_stats(store_stats(store.sessions, Principal.cli(loaded.city_code)))
         if outputs:
             _demo_outputs(store.sessions, Principal.cli(loaded.city_code), out, sample_district(bundle))
+        if accounts:
+            _print_demo_accounts(demo_accounts(store.sessions, loaded.city_code, sample_district(bundle)))
 
     _run(ctx, action)
+
+
+def _print_demo_accounts(made: list[DemoAccount]) -> None:
+    table = Table(title="デモ用アカウント（disaster serve の後、POST /api/v1/auth/login でログイン）")
+    for column in ("ログインID", "パスワード", "見られる範囲"):
+        table.add_column(column)
+    for account in made:
+        table.add_row(account.login, account.password, account.scope)
+    console.print(table)
+    console.print("  パスワードは demo を実行するたびに新しくなります。", highlight=False)
 
 
 def _demo_outputs(sessions: sessionmaker[Session], principal: Principal, out: Path, district: str) -> None:

@@ -45,6 +45,7 @@ def test_demo_loads_everything_and_is_idempotent(database_url: str) -> None:
     assert any(d["residents_without_supporter"] > 0 for d in stats["districts"])
     assert all(d["demo"] for d in stats["datasets"] if d["kind"] in {"residents", "supporters", "hazards"})
     assert "デモデータ" in result.output
+    assert all(login in result.output for login in ("demo-admin", "demo-staff", "demo-leader", "demo-trainer"))
 
     engine = make_engine(database_url)
     before = snapshot(engine)

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import secrets
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from disaster import errors
+from disaster.access import Principal, Role
 from disaster.codes import HazardLayer
 from disaster.demodata.people import TODAY
+from disaster.models import CareProfessional, Dataset, District, Resident, User
 from disaster.usecases import imports
 from disaster.usecases.exercises import import_sessions
 from disaster.usecases.setup import init_city
+from disaster.usecases.users import add_user, set_password
 
 
 @dataclass
@@ -65,3 +71,51 @@ def load_demo(
 def sample_district(bundle: Path) -> str:
     """The 校区 the demo writes sample outputs for (the bundle's manifest)."""
     return str(json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))["sample_district"])
+
+
+def is_demo_store(sessions: sessionmaker[Session]) -> bool:
+    """Whether the store holds only demo data: datasets, all of them demo (the city boundary,
+    public N03 data, aside)."""
+    with sessions() as session:
+        flags = session.scalars(select(Dataset.is_demo).where(Dataset.kind != "boundary")).all()
+    return bool(flags) and all(flags)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    login: str
+    role: Role
+    password: str
+    scope: str  # what the account may see, in Japanese
+
+
+def demo_accounts(sessions: sessionmaker[Session], city_code: str, district: str) -> list[DemoAccount]:
+    """One account per role for trying the service on the demo store, each with a new random
+    password (an existing demo account gets a new one). Refused on a store with real data."""
+    if not is_demo_store(sessions):
+        raise errors.Rejected("デモ用のアカウントは、デモデータだけのデータベースにしか作れません。")
+    with sessions() as session:
+        names = session.scalars(select(CareProfessional.name).join(Resident, CareProfessional.resident_id == Resident.id)
+                                .join(District, Resident.district_id == District.id)
+                                .where(District.city_code == city_code, District.name == district,
+                                       CareProfessional.name.is_not(None))).all()
+        existing = set(session.scalars(select(User.login).where(User.city_code == city_code)))
+    professional = Counter(names).most_common(1)[0][0] if names else None
+    wanted: list[tuple[str, Role, list[str], str | None, str]] = [
+        ("demo-admin", Role.CITY_ADMIN, [], None, "市全体（市の管理者）"),
+        ("demo-staff", Role.CITY_STAFF, [], None, "市全体（市職員）"),
+        ("demo-leader", Role.LEADER, [district], None, f"{district}校区の同意者（校区リーダー・民生委員）"),
+        ("demo-trainer", Role.TRAINER, [], None, "氏名なし（図上訓練の進行役）"),
+    ]
+    if professional:
+        wanted.append(("demo-care", Role.CARE_PROFESSIONAL, [], professional, f"{professional}さんの担当者（福祉専門職）"))
+    admin = Principal.cli(city_code)
+    accounts = []
+    for login, role, districts, name, scope in wanted:
+        password = secrets.token_urlsafe(9)
+        if login in existing:
+            set_password(sessions, admin, login, password)
+        else:
+            add_user(sessions, admin, login, role.value, password, districts, name)
+        accounts.append(DemoAccount(login, role, password, scope))
+    return accounts

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from disaster import auditlog, errors
 from disaster.db import make_engine, session_factory
-from disaster.models import Dataset, WebSession
+from disaster.models import WebSession
 from disaster.settings import DEFAULT_SECRET_KEY, Settings, get_settings
+from disaster.usecases.demo import is_demo_store
 from disaster.web import auth, city, residents
 from disaster.web import errors as web_errors
 from disaster.web.deps import WebStore, csrf_protect
@@ -52,20 +53,12 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def is_demo_store(store: WebStore) -> bool:
-    """Whether the store holds only the demo: datasets, all of them demo data (the city boundary,
-    public N03 data, aside)."""
-    with store.sessions() as session:
-        flags = session.scalars(select(Dataset.is_demo).where(Dataset.kind != "boundary")).all()
-    return bool(flags) and all(flags)
-
-
 def _check(store: WebStore) -> None:
     auditlog.require_log(store.engine)
     if not inspect(store.engine).has_table(WebSession.__tablename__):
         raise errors.NotReady("このデータベースにはログインの記録（web_session）がまだありません（古い形式です）。"
                               "`disaster init` で更新してから、もう一度実行してください。")
-    if store.settings.secret_key == DEFAULT_SECRET_KEY and not is_demo_store(store):
+    if store.settings.secret_key == DEFAULT_SECRET_KEY and not is_demo_store(store.sessions):
         raise errors.NotReady("秘密鍵が既定のままです。デモ以外のデータでサービスを動かすには、環境変数 DISASTER_SECRET_KEY に"
                               "推測できない長い値（例: `python -c \"import secrets; print(secrets.token_urlsafe(48))\"` の出力）を"
                               "設定してください。")
