@@ -7,12 +7,14 @@ import re
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from disaster.analysis.eligibility import destination_safety
+from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, assess
 from disaster.analysis.exposure import HazardIndex
 from disaster.cli import app
 from disaster.models import Assessment, AssessmentRun, District, Resident, Shelter
@@ -139,3 +141,24 @@ def test_imports_recompute_the_assessment(store) -> None:
         after = session.scalar(select(func.max(AssessmentRun.id)))
         count = session.scalar(select(func.count()).select_from(Assessment))
     assert after > before and count == 3000
+
+
+def test_the_plan_does_not_depend_on_the_order_rows_arrive_in(demo) -> None:
+    """福祉避難所 places are handed out first come, first served. PostgreSQL returns rows in
+    whatever order its pages hold them (an update moves a row), so the same data must give the
+    same plans however the rows are ordered — otherwise a resident's 福祉避難所 changes between runs."""
+    profile = load_profile("402036")
+    params = AssessmentParameters(evacuation=profile.evacuation, metric_crs=profile.crs)
+    with demo.sessions() as session:
+        inputs = load_inputs(session, "402036")
+    expected = assess(inputs, params).sort_values("resident_id").reset_index(drop=True)
+    assert expected["welfare_unplaced"].any() and expected["welfare_shelter_id"].ge(0).any()  # capacity is contested
+    rng = np.random.default_rng(7)
+
+    def shuffled(frame):
+        return frame.iloc[rng.permutation(len(frame))].reset_index(drop=True)
+
+    reordered = AssessmentInputs(shuffled(inputs.residents), shuffled(inputs.shelters), inputs.zones,
+                                 shuffled(inputs.supporters), shuffled(inputs.links), shuffled(inputs.agreements))
+    actual = assess(reordered, params).sort_values("resident_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(actual, expected)

@@ -93,8 +93,12 @@ class _Welfare:
 def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: RoadNetwork | None = None) -> pd.DataFrame:
     """One row per resident with every ``models.Assessment`` column."""
     evac = params.evacuation
-    residents = inputs.residents.reset_index(drop=True)
-    shelters = inputs.shelters.reset_index(drop=True)
+    # rows in id order: places are handed out first come, first served, so the plan must not
+    # depend on the order the database happens to return rows in
+    residents = inputs.residents.sort_values("id", kind="stable").reset_index(drop=True)
+    shelters = inputs.shelters.sort_values("id", kind="stable").reset_index(drop=True)
+    supporters = inputs.supporters.sort_values("id", kind="stable").reset_index(drop=True)
+    links = inputs.links.sort_values(["resident_id", "supporter_id"], kind="stable").reset_index(drop=True)
     index = HazardIndex(inputs.zones)
     needs = needs_frame(residents)
     exposure = index.exposure(residents["lon"].to_numpy(), residents["lat"].to_numpy())
@@ -108,12 +112,11 @@ def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: Road
     vehicle = vehicle_mode(residents, needs)
     base_prepare = prepare_minutes(needs, residents, evac.prepare)
 
-    supporter_exposure = index.exposure(inputs.supporters["lon"].fillna(0).to_numpy(),
-                                        inputs.supporters["lat"].fillna(0).to_numpy())
+    supporter_exposure = index.exposure(supporters["lon"].fillna(0).to_numpy(), supporters["lat"].fillna(0).to_numpy())
     counts, supporter_notes = supporter_issues(
-        residents["id"].to_numpy(), residents["consent_share"].to_numpy(), inputs.supporters, inputs.links,
+        residents["id"].to_numpy(), residents["consent_share"].to_numpy(), supporters, links,
         supporter_at_risk(supporter_exposure), evac.max_residents_per_supporter,
-        (inputs.supporters["lon"].notna() & inputs.supporters["lat"].notna()).to_numpy())
+        (supporters["lon"].notna() & supporters["lat"].notna()).to_numpy())
     score, score_reasons = priority(residents, exposure, needs, counts)
 
     first, second, relaxed = _nearest_regular(bits, needs, shelters, safety.safe, home, sites)

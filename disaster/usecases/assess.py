@@ -51,12 +51,12 @@ def load_inputs(session: Session, city_code: str) -> AssessmentInputs:
         columns=[*RESIDENT_COLUMNS, "district"],
     )
     shelters = pd.DataFrame(
-        session.execute(select(*Shelter.__table__.columns).where(Shelter.city_code == city_code)).all(),
+        session.execute(select(*Shelter.__table__.columns).where(Shelter.city_code == city_code).order_by(Shelter.id)).all(),
         columns=list(SHELTER_COLUMNS),
     )
     zone_rows = session.execute(repo.city_zones(
         city_code, HazardZone.layer, HazardZone.rank, HazardZone.landslide_kind, HazardZone.landslide_class, HazardZone.geom
-    )).all()
+    ).order_by(HazardZone.id)).all()
     zones = gpd.GeoDataFrame(
         pd.DataFrame([r[:4] for r in zone_rows], columns=["layer", "rank", "landslide_kind", "landslide_class"]),
         geometry=shapely.from_wkb([r.geom for r in zone_rows]) if zone_rows else [],
@@ -66,12 +66,14 @@ def load_inputs(session: Session, city_code: str) -> AssessmentInputs:
         session.execute(
             select(Supporter.id, Supporter.lon, Supporter.lat, Supporter.relation, Supporter.consent)
             .where(Supporter.city_code == city_code)
+            .order_by(Supporter.id)
         ).all(),
         columns=["id", "lon", "lat", "relation", "consent"],
     )
     links = pd.DataFrame(
         session.execute(select(resident_supporter).join(Resident, resident_supporter.c.resident_id == Resident.id)
-                        .where(Resident.city_code == city_code)).all(),
+                        .where(Resident.city_code == city_code)
+                        .order_by(resident_supporter.c.resident_id, resident_supporter.c.supporter_id)).all(),
         columns=["resident_id", "supporter_id"],
     )
     agreements = pd.DataFrame(
@@ -79,6 +81,7 @@ def load_inputs(session: Session, city_code: str) -> AssessmentInputs:
             select(WelfareAgreement.resident_id, WelfareAgreement.shelter_id, WelfareAgreement.agreed_on)
             .join(Resident, WelfareAgreement.resident_id == Resident.id)
             .where(Resident.city_code == city_code)
+            .order_by(WelfareAgreement.resident_id, WelfareAgreement.shelter_id)
         ).all(),
         columns=["resident_id", "shelter_id", "agreed_on"],
     )
