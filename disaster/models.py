@@ -530,6 +530,9 @@ class DisasterMode(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+# --- plan records (issue 12 §5) ---
+
+
 class WebSession(Base):
     """A login to the web service (disaster.web): server-side, so logging out or disabling the
     account ends it at once. ``id`` is the HMAC-SHA256 (keyed with ``settings.secret_key``) of the
@@ -545,3 +548,6 @@ class WebSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+# --- background jobs (issue 12 §6) ---

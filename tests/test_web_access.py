@@ -12,7 +12,6 @@ from __future__ import annotations
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -21,17 +20,17 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
-from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from disaster.models import AuditEntry, District, Resident
 from disaster.usecases.disaster_mode import Emergency
 from disaster.web import create_app
 from disaster.web import deps as web_deps
+from tests import access_cases_api, access_cases_jobs, access_cases_plans
+from tests.access_matrix import ANONYMOUS, CITY, MODE_ID, UNSAFE, Case, CaseMaker, World, may_plan, sees
 from tests.conftest import Store
 from tests.web_fixtures import (
     ROLES,
-    Cast,
     Person,
     add_accounts,
     cast,
@@ -41,13 +40,9 @@ from tests.web_fixtures import (
     web_store,  # noqa: F401  (fixture)
 )
 
-ANONYMOUS = "anonymous"
-CITY = ("city_admin", "city_staff")
-MODE_ID = 7  # the 災害時モード "declared" for the home 校区 in the runs with the mode on
-UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-
 # statuses of the routes that take no 名簿番号, per role (anonymous: always 401); a route missing
-# here is still checked: no server error, no personal data outside the caller's view
+# here is still checked: no server error, no personal data outside the caller's view. Each area of
+# the API adds its own statuses and request cases in tests/access_cases_*.py.
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/auth/me"): dict.fromkeys(ROLES, 200),
     ("POST", "/api/v1/auth/logout"): dict.fromkeys(ROLES, 204),
@@ -55,15 +50,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/stats"): {role: 200 if role in CITY else 403 for role in ROLES},
     ("GET", "/api/v1/audit"): {role: 200 if role == "city_admin" else 403 for role in ROLES},
     ("GET", "/api/v1/residents"): {role: 403 if role == "trainer" else 200 for role in ROLES},
-}
-
-
-@dataclass
-class World:
-    app: FastAPI
-    chosen: Cast
-    store: Store
-    clients: dict[str, TestClient]
+} | access_cases_api.EXPECTED | access_cases_jobs.EXPECTED | access_cases_plans.EXPECTED
+CASES: dict[tuple[str, str], CaseMaker] = access_cases_api.CASES | access_cases_jobs.CASES | access_cases_plans.CASES
 
 
 @pytest.fixture(scope="module")
@@ -84,23 +72,6 @@ def emergency(request: pytest.FixtureRequest, world: World, monkeypatch: pytest.
         declared = Emergency(frozenset({world.chosen.home}), False, [SimpleNamespace(id=MODE_ID)])
         monkeypatch.setattr(web_deps, "active", lambda session, city_code, at: declared)
     yield request.param
-
-
-def sees(role: str, person: Person, chosen: Cast, emergency: bool) -> bool:
-    if role in CITY:
-        return True
-    if role == "leader":
-        return person.district == chosen.home and (person.consent_share or emergency)
-    if role == "care_professional":
-        return chosen.professional in person.professionals
-    return False
-
-
-def may_plan(role: str, person: Person, chosen: Cast, emergency: bool) -> bool:
-    """A plan of a resident without plan-making consent is a 下書き: city staff, and a leader under 災害時モード."""
-    if not sees(role, person, chosen, emergency):
-        return False
-    return role in CITY or person.consent_plan or (role == "leader" and emergency)
 
 
 def api_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
@@ -130,12 +101,12 @@ def _leaks(answer: httpx.Response, hidden: list[Person]) -> list[str]:
             if value and "".join(value.split()) in body]
 
 
-def _call(world: World, role: str, method: str, path: str, params: dict[str, Any]) -> httpx.Response:
+def _call(world: World, role: str, method: str, path: str, request: dict[str, Any]) -> httpx.Response:
     c = world.clients[role]
     if method in UNSAFE and role != ANONYMOUS:  # e.g. logout: a session of its own
         c = client(world.app)
         c.headers["X-CSRF-Token"] = login(c, role)
-    return c.request(method, path, params=params)
+    return c.request(method, path, **request)
 
 
 @pytest.mark.parametrize("role", [*ROLES, ANONYMOUS])
@@ -149,25 +120,27 @@ def test_authorisation_matrix(world: World, role: str, emergency: bool) -> None:
     for method, path, route in routes:
         if path == "/api/v1/auth/login":
             continue  # the way in (tests/test_web.py)
-        cases: list[tuple[str, dict[str, Any], int | None]] = []
-        if "{resident_no}" in path:
+        cases: list[Case] = []
+        if (method, path) in CASES:
+            cases = CASES[(method, path)](world, role, emergency)
+        elif "{resident_no}" in path:
             allowed = may_plan if path.endswith(".pdf") else sees
             for person in chosen.four:
                 status = 200 if allowed(role, person, chosen, emergency) else 403
                 cases.append((path.replace("{resident_no}", person.resident_no), {}, status))
         else:
-            assert "{" not in path, f"{path}: the matrix does not know this path parameter; add it here"
+            assert "{" not in path, f"{path}: the matrix does not know this path parameter; add its cases to CASES"
             status = EXPECTED.get((method, path), {}).get(role)
             cases.append((path, {}, status))
             if any(param.name == "district" for param in route.dependant.query_params):
                 for district in (chosen.home, chosen.away):
                     in_scope = role in CITY or role == "care_professional" or (role == "leader" and district == chosen.home)
-                    cases.append((path, {"district": district}, status if in_scope or status != 200 else 403))
-        for url, params, expected in cases:
+                    cases.append((path, {"params": {"district": district}}, status if in_scope or status != 200 else 403))
+        for url, request, expected in cases:
             if role == ANONYMOUS:
                 expected = 401
-            answer = _call(world, role, method, url, params)
-            where = f"{method} {url} {params}"
+            answer = _call(world, role, method, url, request)
+            where = f"{method} {url} {request}"
             if expected is None:
                 if answer.status_code not in (200, 204, 403):
                     problems.append(f"{where}: {answer.status_code}")

@@ -13,7 +13,7 @@ from disaster.db import make_engine, session_factory
 from disaster.models import WebSession
 from disaster.settings import DEFAULT_SECRET_KEY, Settings, get_settings
 from disaster.usecases.demo import is_demo_store
-from disaster.web import auth, city, residents
+from disaster.web import auth, city, exercises, imports, jobs, maps, mode, plans, residents, users
 from disaster.web import errors as web_errors
 from disaster.web.deps import WebStore, csrf_protect
 
@@ -79,8 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(auth.public)
     protected = APIRouter(dependencies=[Depends(csrf_protect)])  # every route but login: a session, CSRF
     protected.include_router(auth.router)
-    protected.include_router(residents.router)
-    protected.include_router(city.router)
+    for area in (residents, plans, city, maps, exercises, jobs, imports, mode, users):
+        protected.include_router(area.router)
     api.include_router(protected)
     app.include_router(api)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)

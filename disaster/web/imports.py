@@ -1,0 +1,7 @@
+"""データの取り込み: ``/api/v1/…`` routes (issue 12)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["imports"])

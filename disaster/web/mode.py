@@ -1,0 +1,7 @@
+"""災害時モード: ``/api/v1/…`` routes (issue 12)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["mode"])

@@ -1,0 +1,7 @@
+"""マイプラン（計画の記録）: ``/api/v1/…`` routes (issue 12)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["plans"])
