@@ -123,7 +123,7 @@ def _suggestion(a: Assessment | None) -> Suggestion:
 
 def _agreements(session: Session, resident_id: int) -> dict[int, dt.date]:
     return dict(session.execute(select(WelfareAgreement.shelter_id, WelfareAgreement.agreed_on)
-                                .where(WelfareAgreement.resident_id == resident_id)).tuples().all())
+                                .where(WelfareAgreement.resident_id == resident_id)).all())
 
 
 def _code_of(session: Session, shelter_id: int | None) -> str | None:
@@ -143,9 +143,9 @@ def _record(session: Session, resident_id: int) -> PlanRecord | None:
 
 def _namer(session: Session, principal: Principal, city_code: str) -> Any:
     """Names for the raw values of changes: shelters by code, supporters as ``principal`` may see them."""
-    shelters = dict(session.execute(select(Shelter.code, Shelter.name).where(Shelter.city_code == city_code)).tuples().all())
+    shelters = dict(session.execute(select(Shelter.code, Shelter.name).where(Shelter.city_code == city_code)).all())
     supporters: dict[str, str | None] = dict(session.execute(select(Supporter.supporter_no, access.supporter_name(principal))
-                                      .where(Supporter.city_code == city_code)).tuples().all())
+                                      .where(Supporter.city_code == city_code)).all())
 
     def name(key: str, value: Any) -> str | None:
         if key == "destination_code":
