@@ -181,6 +181,26 @@ def test_issue_needs_plan_consent(town: Store) -> None:
         usecase.issue_plan(town.sessions, CITY, no, 1, NOW)
 
 
+def test_the_pdf_prints_the_record_and_without_one_the_assessment(
+        town: Store, tmp_path_factory: pytest.TempPathFactory) -> None:
+    (person,) = _people(town, 1)
+    with town.sessions() as session:
+        names = dict(session.execute(select(Shelter.code, Shelter.name)).all())
+    before = _pdf_text(plan_pdf(town.sessions, CITY, person.resident_no, today=NOW.date()).pdf, tmp_path_factory)
+    assert "計画の記録" not in before and f"避難先{names[person.assessed]}" in before
+    content = PlanContent(destination_code=person.second, destination_reason="長女の家に近い", transport_mode="car",
+                          transport_note="長女が車で迎えに来る", carry_items=["補聴器の電池"], made_with=["本人・家族", "地域"])
+    usecase.save_plan(town.sessions, CITY, person.resident_no, content, 0, NOW)
+    document = plan_pdf(town.sessions, CITY, person.resident_no, today=NOW.date())
+    text = _pdf_text(document.pdf, tmp_path_factory)
+    assert (document.version, document.status, document.unsafe_destination) == (1, "下書き", False)
+    assert "計画の記録第1版・下書き" in text and "この計画はまだ本人と確かめていません" in text
+    assert f"避難先{names[person.second]}" in text and f"第2の避難先{names[person.assessed]}" in text
+    assert "本人と決めた避難先です（理由：長女の家に近い）" in text and "移動の手配：長女が車で迎えに来る" in text
+    assert "□補聴器の電池" in text and "お薬手帳" not in text  # the record's 持ち出し品 replace the suggested ones
+    assert f"（{'・'.join(content.made_with)}と作成）" in text
+
+
 def _zone_around(session, lon: float, lat: float, layer: HazardLayer, rank: int | None) -> None:  # type: ignore[no-untyped-def]
     dataset = session.scalar(select(Dataset).where(Dataset.city_code == KURUME, Dataset.kind == "hazards"))
     polygon = shapely.box(lon - 0.002, lat - 0.002, lon + 0.002, lat + 0.002)
@@ -233,10 +253,13 @@ def test_issued_plans_turn_to_review_with_what_changed_and_the_pdf_never_sends_t
         now_assessed = session.scalar(select(Shelter.name).join(Assessment, Assessment.destination_shelter_id == Shelter.id)
                                       .where(Assessment.resident_id == deeper.resident_id))
     assert now_assessed is not None and now_assessed != deeper_name
-    assert f"避難先{deeper_name}" not in text and f"第2の避難先{deeper_name}" not in text
-    assert f"計画で決めた避難先（{deeper_name}）は、いまのデータでは安全と判断できない" in text
+    section = text[text.index("3.避難のしかた"):]
+    table = section.index("所在地")  # the destination table: 避難先 <name> <kinds> 所在地 …
+    cell = section[section.rindex("避難先", 0, table) + len("避難先"):table]
+    second = section[section.index("第2の避難先", table):][:40]
+    assert now_assessed in cell and deeper_name not in cell and deeper_name not in second
+    assert f"計画で決めた避難先（{deeper_name}）は、いまのデータでは安全と判断できない" in section[:table]
     assert document.unsafe_destination and document.status == "要見直し"
-    assert f"避難先{now_assessed}" in text  # the safe assessed destination, where the person goes
     assert f"第{document.version}版・要見直し" in text and "この計画は見直しが必要です" in text
     assert "次の見直し令和9年11月1日" in text and "本人確認日令和8年11月26日" in text
 

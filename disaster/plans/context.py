@@ -236,8 +236,11 @@ def resident_context(resident: Resident, assessment: Assessment | None, shelters
                 route = {"coords": [(float(x), float(y)) for x, y in line.coords], "is_road": bool(assessment.route_is_road)}
         issues = supporter_warnings(assessment.supporter_issues or [])
     unsafe: str | None = None
+    assessed = destination
     if record is not None:
-        destination, mode, route, unsafe = _record_destination(record, destination, mode, route, supporters)
+        destination, second, mode, route, unsafe = _record_destination(record, destination, second, mode, route,
+                                                                       supporters)
+    moved = destination is not None and (assessed is None or destination["name"] != assessed["name"])
     timeline_input = TimelineInput(
         decision=assessment.decision if assessment else "leave",
         hazards=hazard_keys, start_trigger=trigger, travel_mode=mode,
@@ -245,7 +248,7 @@ def resident_context(resident: Resident, assessment: Assessment | None, shelters
         stay_floor=abilities["stay_floor"], can_go_up=abilities["can_go_up"], upper_floor=abilities["upper_floor"],
         in_flat=abilities["in_flat"], under_water=abilities["under_water"],
         prepare_min=assessment.prepare_min if assessment else None,
-        travel_min=assessment.travel_min if assessment and destination else None,
+        travel_min=assessment.travel_min if assessment and destination and not moved else None,
         has_supporter=bool(supporters),
         confirm_opening=bool(welfare and welfare["direct"]),
     )
@@ -327,26 +330,31 @@ def resident_context(resident: Resident, assessment: Assessment | None, shelters
     return context
 
 
-def _record_destination(record: PrintedRecord, destination: dict[str, Any] | None, mode: str | None,
-                        route: dict[str, Any] | None, supporters: list[dict[str, Any]]
-                        ) -> tuple[dict[str, Any] | None, str | None, dict[str, Any] | None, str | None]:
-    """The destination and travel mode the person decided; a recorded destination that fails
-    today's rules is never printed as the place to go: the assessed one stays, with a warning."""
+def _record_destination(record: PrintedRecord, destination: dict[str, Any] | None, second: dict[str, Any] | None,
+                        mode: str | None, route: dict[str, Any] | None, supporters: list[dict[str, Any]]
+                        ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None, dict[str, Any] | None,
+                                   str | None]:
+    """The destination, second option and travel mode the person decided; a recorded destination
+    that fails today's rules is never printed as the place to go: the assessed one stays, with a
+    warning. When the person chose another place, the assessed one becomes the second option."""
     content = record.content
     code = content.get("destination_code")
     verdict = record.destination
     if code and (verdict is None or not verdict.allowed):
         name = verdict.name if verdict else code
         problem = verdict.problem if verdict else "登録のない施設です。"
-        warning = (f"計画で決めた避難先（{name}）は、いまのデータでは安全と判断できないため、ここには書いていません。"
-                   f"{problem} 見直しまでは、この欄の避難先へ避難してください。")
-        if destination is not None:
-            destination = destination | {"warnings": [warning, *destination["warnings"]]}
-        return destination, mode, route, warning
+        then = ("見直しが済むまでは、下の表の避難先（避難判定で安全と確かめた場所）へ避難してください。" if destination is not None
+                else "見直しが済むまでは、下の表のとおりにし、民生委員・市に相談してください。")
+        warning = f"計画で決めた避難先（{name}）は、いまのデータでは安全と判断できないため、ここには書いていません。{problem}{then}"
+        if second is not None and second["name"] == name:
+            second = None
+        return destination, second, mode, route, warning
     mode = content.get("transport_mode") or mode
     if code and verdict is not None and (destination is None or destination["name"] != verdict.name):
         lon, lat = record.destination_lonlat or (None, None)
         why = [f"本人と決めた避難先です（理由：{content.get('destination_reason')}）。", *verdict.why]
+        if destination is not None:
+            second = {key: destination[key] for key in ("name", "address", "kinds", "lon", "lat")}
         destination = {"kind": "避難先", "name": verdict.name, "address": record.destination_address, "kinds": verdict.kinds,
                        "floor": verdict.floor, "reasons": why, "warnings": [], "minutes": None,
                        "distance_km": round(verdict.distance_m / 1000, 1) if verdict.distance_m is not None else None,
@@ -356,7 +364,7 @@ def _record_destination(record: PrintedRecord, destination: dict[str, Any] | Non
         destination = destination | {"transport": _transport(mode, supporters), "minutes": None}
     if destination is not None and content.get("transport_note"):
         destination["transport"] = destination["transport"] | {"arrange": f"移動の手配：{content['transport_note']}"}
-    return destination, mode, route, None
+    return destination, second, mode, route, None
 
 
 def _record_fields(context: dict[str, Any], record: PrintedRecord, unsafe: str | None) -> None:

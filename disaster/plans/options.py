@@ -7,7 +7,9 @@ The rules are the engine's (disaster.analysis.eligibility), judged on today's da
 - a 福祉避難所 that is not also a 指定避難所 only with an agreement with this resident
   (福祉避難所ガイドライン: direct evacuation only for agreed residents, once its opening is confirmed);
 - and it is the assessment's destination, its second choice, the agreed 福祉避難所, or within
-  the distance the city profile lets this person walk (along the road: straight line × detour).
+  the distance the city profile lets this person walk (along the road: straight line × detour)
+  and, for a wheelchair user or bedridden person, barrier-free; for power-dependent devices,
+  with backup power (as the engine asks of the places it chooses).
 """
 
 from __future__ import annotations
@@ -98,7 +100,9 @@ class DestinationJudge:
         exposure = self.home_exposure(resident)
         bits = int(resident_hazard_bits(exposure)[0])
         eligible = eligible_for(bits, shelters, self.safety.safe)
-        limit = float(walk_limit_m(resident, needs_frame(resident), self.evacuation.walk_limits)[0])
+        needs = needs_frame(resident)
+        limit = float(walk_limit_m(resident, needs, self.evacuation.walk_limits)[0])
+        access_needs = (bool(needs["barrier_free"].iloc[0]), bool(needs["power"].iloc[0]))
         home = to_metric(resident["lon"].to_numpy(), resident["lat"].to_numpy(), self.metric_crs)[0]
         distance = np.hypot(*(self.sites - home).T) * self.evacuation.detour_factor
         roles = {suggestion.destination_id: ASSESSED, suggestion.second_id: SECOND}
@@ -109,7 +113,7 @@ class DestinationJudge:
             floor = int(self.safety.floor[n]) or None
             base = Verdict(str(shelter["code"]), str(shelter["name"]), kinds_of(shelter), False,
                            distance_m=float(round(distance[n])), floor=floor)
-            problem = self._problem(n, shelter, bits, bool(eligible[n]), role, float(distance[n]), limit)
+            problem = self._problem(n, shelter, bits, bool(eligible[n]), role, float(distance[n]), limit, access_needs)
             if problem is not None:
                 verdicts.append(replace(base, problem=problem))
                 continue
@@ -119,7 +123,7 @@ class DestinationJudge:
         return sorted(verdicts, key=lambda v: (not v.allowed, ROLE_ORDER.get(v.role or "", 9), v.distance_m or 0))
 
     def _problem(self, n: int, shelter: pd.Series, bits: int, eligible: bool, role: str | None, distance: float,
-                 limit: float) -> str | None:
+                 limit: float, access_needs: tuple[bool, bool]) -> str | None:
         name = shelter["name"]
         if not self.safety.safe[n]:
             return f"{name}は{self.safety.problems[n]}にあり、大雨のときの避難先として安全ではありません。"
@@ -131,6 +135,11 @@ class DestinationJudge:
         if welfare_only and role != AGREED:
             return (f"{name}は福祉避難所です。受け入れの約束（協定）がある方だけが、開設を確かめてから直接避難できます"
                     "（福祉避難所ガイドライン）。")
+        barrier, power = access_needs
+        if role is None and barrier and not flag(shelter["barrier_free"]):
+            return f"{name}は、段差のない（バリアフリーの）施設だと確かめられていません。"
+        if role is None and power and not flag(shelter["backup_power"]):
+            return f"{name}は、医療機器の電源（非常用電源）があると確かめられていません。"
         if role is None and distance > limit:
             return (f"{name}はご自宅から約{distance / 1000:.1f}kmで、歩ける上限（{limit / 1000:.1f}km）を超えます。"
                     "避難判定の避難先・第2の避難先から選んでください。")

@@ -130,6 +130,10 @@ def _code_of(session: Session, shelter_id: int | None) -> str | None:
     return session.scalar(select(Shelter.code).where(Shelter.id == shelter_id)) if shelter_id else None
 
 
+def _name_of(session: Session, shelter_id: int | None) -> str | None:
+    return session.scalar(select(Shelter.name).where(Shelter.id == shelter_id)) if shelter_id else None
+
+
 def _supporters(session: Session, principal: Principal, resident_id: int) -> list[dict[str, Any]]:
     return [dict(row) for row in session.execute(
         select(Supporter.supporter_no, access.supporter_name(principal).label("name"), Supporter.relation, Supporter.consent)
@@ -190,9 +194,9 @@ def fingerprint(session: Session, judge: DestinationJudge, resident: Resident, c
     planned: dict[str, Any] = dict.fromkeys(FINGERPRINT_LABELS["assessment"])
     if assessment is not None:
         planned = {"decision": assessment.decision,
-                   "destination": _code_of(session, assessment.destination_shelter_id) or assessment.destination_text,
-                   "second": _code_of(session, assessment.second_shelter_id),
-                   "welfare": _code_of(session, assessment.welfare_shelter_id),
+                   "destination": _name_of(session, assessment.destination_shelter_id) or assessment.destination_text,
+                   "second": _name_of(session, assessment.second_shelter_id),
+                   "welfare": _name_of(session, assessment.welfare_shelter_id),
                    "travel_mode": assessment.travel_mode, "start_trigger": assessment.start_trigger}
     return {"home": judge.home_part(frame), "shelter": judge.shelter_part(destination), "resident": people,
             "assessment": planned}
