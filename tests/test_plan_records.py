@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -148,6 +149,40 @@ def test_a_stale_save_is_a_conflict_showing_the_other_change_and_keeps_it(town: 
     assert caught.value.current is not None
     assert caught.value.current["version"] == 2 and caught.value.current["changes"] == ["メモ: 一回目 → 二回目"]
     assert usecase.get_plan(town.sessions, CITY, person.resident_no).content["notes"] == "二回目"  # type: ignore[index]
+
+
+def test_two_saves_at_the_same_moment_one_wins_the_other_conflicts_and_retries(town: Store) -> None:
+    (person,) = _people(town, 1)
+    usecase.save_plan(town.sessions, CITY, person.resident_no, PlanContent(notes="最初"), 0, NOW)
+    start = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def save(label: str, content: PlanContent) -> None:
+        start.wait()
+        try:
+            outcomes[label] = usecase.save_plan(town.sessions, CITY, person.resident_no, content, 1, NOW)
+        except errors.Conflict as exc:
+            outcomes[label] = exc
+
+    edits = {"a": PlanContent(notes="最初", carry_items=["杖"]), "b": PlanContent(notes="最初", care_notes=["耳が遠い"])}
+    threads = [threading.Thread(target=save, args=item) for item in edits.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lost = [label for label, outcome in outcomes.items() if isinstance(outcome, errors.Conflict)]
+    assert len(lost) == 1, outcomes
+    (loser,) = lost
+    winner = "b" if loser == "a" else "a"
+    conflict = outcomes[loser]
+    assert isinstance(conflict, errors.Conflict) and conflict.current is not None and conflict.current["version"] == 2
+    view = usecase.get_plan(town.sessions, CITY, person.resident_no)
+    merged = PlanContent.model_validate(view.content).model_copy(update=edits[loser].model_dump(exclude_defaults=True))
+    usecase.save_plan(town.sessions, CITY, person.resident_no, merged, view.version, NOW)
+    final = usecase.get_plan(town.sessions, CITY, person.resident_no).content
+    assert final is not None and final["carry_items"] == ["杖"] and final["care_notes"] == ["耳が遠い"]
+    assert [h.version for h in usecase.history(town.sessions, CITY, person.resident_no)] == [3, 2, 1]
+    assert winner in outcomes
 
 
 def test_only_destinations_that_pass_the_safety_rules_are_accepted(town: Store) -> None:

@@ -313,7 +313,10 @@ def _write(session: Session, principal: auditlog.PrincipalLike, record: PlanReco
                             .values(version=expected + 1, status=status, content=content, updated_at=at,
                                     next_review_on=_date(content.get("next_review_on")), **columns)
                             .execution_options(synchronize_session=False))
-    if getattr(moved, "rowcount", 0) != 1:
+    if getattr(moved, "rowcount", 0) != 1:  # saved by someone else since this save read it: show theirs
+        session.refresh(record)
+        if isinstance(principal, Principal):
+            _check_version(session, principal, record, expected)
         raise errors.Conflict("この計画は、同時に別の人が保存しました。最新の版を読み込んでからもう一度保存してください。")
     session.add(PlanVersion(record_id=record.id, version=expected + 1, saved_at=at, author_login=principal.login,
                             author_role=str(principal.role), made_with=list(content.get("made_with") or []), status=status,
