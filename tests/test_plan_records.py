@@ -9,6 +9,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import shapely
@@ -17,11 +18,12 @@ from sqlalchemy import select, update
 from disaster import errors
 from disaster.access import Principal
 from disaster.codes import HazardLayer
-from disaster.models import Assessment, Dataset, HazardZone, PlanRecord, Resident, Shelter
+from disaster.models import Assessment, Dataset, District, HazardZone, PlanRecord, Resident, Shelter
 from disaster.plans.record import Change, PlanContent, describe, diff, rejected_reasons, what_changed
 from disaster.usecases import plan_records as usecase
+from disaster.usecases import plans as plans_usecase
 from disaster.usecases.assess import run_assessment
-from disaster.usecases.plans import plan_pdf
+from disaster.usecases.plans import PlanReport, plan_pdf
 from tests.conftest import KURUME, Store
 from tests.web_fixtures import web_store  # noqa: F401  (fixture)
 
@@ -234,6 +236,32 @@ def test_the_pdf_prints_the_record_and_without_one_the_assessment(
     assert "本人と決めた避難先です（理由：長女の家に近い）" in text and "移動の手配：長女が車で迎えに来る" in text
     assert "□補聴器の電池" in text and "お薬手帳" not in text  # the record's 持ち出し品 replace the suggested ones
     assert f"（{'・'.join(content.made_with)}と作成）" in text
+
+
+def test_a_district_s_plans_print_the_records_too(town: Store, tmp_path_factory: pytest.TempPathFactory,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    (person,) = _people(town, 1)
+    usecase.save_plan(town.sessions, CITY, person.resident_no,
+                      PlanContent(destination_code=person.second, destination_reason="本人の希望"), 0, NOW)
+    with town.sessions() as session:
+        district = session.scalar(select(District.name).join(Resident, Resident.district_id == District.id)
+                                  .where(Resident.id == person.resident_id))
+        second = session.scalar(select(Shelter.name).where(Shelter.code == person.second))
+    rendered: list[dict[str, Any]] = []
+
+    def render(plans: list[dict[str, Any]], *args: Any, **kwargs: Any) -> PlanReport:
+        rendered.extend(plans)
+        return PlanReport()
+
+    monkeypatch.setattr(plans_usecase, "render_plans", render)
+    assert district is not None
+    plans_usecase.write_district_plans(town.sessions, CITY, district, tmp_path_factory.mktemp("district"), today=NOW.date())
+    plan = next(p for p in rendered if p["resident_no"] == person.resident_no)
+    assert plan["record"]["version"] == 1 and plan["destination"]["name"] == second
+    with town.sessions() as session:
+        recorded = set(session.scalars(select(Resident.resident_no).join(PlanRecord, PlanRecord.resident_id == Resident.id)))
+    listed = {p["resident_no"] for p in rendered}
+    assert {p["resident_no"] for p in rendered if p["record"]} == recorded & listed  # the others: from the assessment
 
 
 def _zone_around(session, lon: float, lat: float, layer: HazardLayer, rank: int | None) -> None:  # type: ignore[no-untyped-def]

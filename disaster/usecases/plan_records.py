@@ -468,14 +468,22 @@ class PrintedRecord:
     supporter_names: dict[str, str]
 
 
-def printed_record(session: Session, principal: Principal, resident: Resident) -> PrintedRecord | None:
-    record = _record(session, resident.id)
-    if record is None:
-        return None
+def printed_records(session: Session, principal: Principal, residents: list[Resident]) -> dict[int, PrintedRecord]:
+    """The plan records of ``residents`` (whom ``principal`` may see) as the PDF prints them, by resident id."""
+    records = {r.resident_id: r for r in session.scalars(
+        select(PlanRecord).where(PlanRecord.resident_id.in_([r.id for r in residents])))}
+    if not records:
+        return {}
+    judge = judge_for(session, principal.city_code)
+    return {resident.id: _printed(session, principal, judge, resident, records[resident.id])
+            for resident in residents if resident.id in records}
+
+
+def _printed(session: Session, principal: Principal, judge: DestinationJudge, resident: Resident,
+             record: PlanRecord) -> PrintedRecord:
     chosen = record.content.get("destination_code")
     verdict = address = lonlat = None
     if chosen:
-        judge = judge_for(session, principal.city_code)
         verdict = destination_verdict(session, judge, resident, chosen, _assessment(session, resident.id))
         shelter = session.scalar(select(Shelter).where(Shelter.city_code == principal.city_code, Shelter.code == chosen))
         if shelter is not None:

@@ -21,7 +21,7 @@ from disaster.models import Assessment, District, HazardZone, Resident
 from disaster.plans.context import blank_context, load_residents, plan_contexts
 from disaster.plans.render import MapData, PlanRenderer, init_worker, render_to_file
 from disaster.profile import load_profile
-from disaster.usecases.plan_records import printed_record
+from disaster.usecases.plan_records import printed_records
 
 MAP_MARGIN_DEG = 0.03  # hazard zones loaded this far (~3 km) around the district
 
@@ -102,8 +102,9 @@ def plan_pdf(sessions: sessionmaker[Session], principal: Principal, resident_no:
         _require_assessments(session, [resident_id])
         residents = load_residents(session, [resident_id])
         resident = residents[0]
-        record = printed_record(session, principal, resident)
-        (plan,) = plan_contexts(session, residents, today, {resident_id: record} if record else None)
+        records = printed_records(session, principal, residents)
+        (plan,) = plan_contexts(session, residents, today, records)
+        record = records.get(resident_id)
         data = map_data(session, city_code, (resident.lon - 0.02, resident.lat - 0.02, resident.lon + 0.02, resident.lat + 0.02))
     pdf, pages = PlanRenderer(data).render(plan, large_print)
     return PlanDocument(pdf, pages, bool(plan["draft"]), record.version if record else 0, record.status if record else None,
@@ -144,6 +145,7 @@ def write_district_plans(
 
     Only residents with 計画作成同意 get a plan (49条の14①). The others are listed in the index
     as not issued, unless ``include_drafts``: then a watermarked 下書き for city staff is written.
+    A resident's plan record, when there is one, is printed as in ``plan_pdf``.
     The 校区's residents are those ``principal`` may see (``access.resident_filter``)."""
     today = today or dt.date.today()
     city_code = principal.city_code
@@ -158,7 +160,8 @@ def write_district_plans(
         ids = list(session.scalars(select(Resident.id).where(access.resident_filter(principal, district))
                                    .order_by(Resident.resident_no)))
         _require_assessments(session, ids)
-        plans = plan_contexts(session, load_residents(session, ids), today)
+        residents = load_residents(session, ids)
+        plans = plan_contexts(session, residents, today, printed_records(session, principal, residents))
         data = map_data(session, city_code, (row.min_lon, row.min_lat, row.max_lon, row.max_lat))
     chosen = [p for p in plans if include_drafts or not p["draft"]]
     report = render_plans(chosen, data, out_dir, large_print, workers, progress)
