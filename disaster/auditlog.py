@@ -44,6 +44,12 @@ class Action(StrEnum):
     USER_ADD = "user.add"
     USER_DISABLE = "user.disable"
     USER_SET_PASSWORD = "user.set_password"
+    # plan records
+    PLAN_READ = "plan.read"  # one resident's plan record with its options
+    PLAN_SAVE = "plan.save"  # a new version of a plan record
+    PLAN_ISSUE = "plan.issue"  # a plan record confirmed with the person (本人確認済)
+    PLAN_HISTORY = "plan.history"  # the versions of a plan record
+    PLAN_REVIEW = "plan.review"  # issued plans turned 要見直し after their data changed
 
 
 class PrincipalLike(Protocol):

@@ -6,6 +6,8 @@ user message.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DisasterError(Exception):
     """A user-facing error; ``str(error)`` is the Japanese message."""
@@ -29,4 +31,9 @@ class Forbidden(DisasterError):
 
 
 class Conflict(DisasterError):
-    """The change clashes with the stored state (e.g. a concurrent edit)."""
+    """The change clashes with the stored state (e.g. a concurrent edit). ``current``, when given,
+    shows the stored state the change clashed with (JSON data; the API adds it to the error)."""
+
+    def __init__(self, message: str, current: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.current = current

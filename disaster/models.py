@@ -533,6 +533,49 @@ class DisasterMode(Base):
 # --- plan records (issue 12 §5) ---
 
 
+class PlanRecord(Base):
+    """The マイプラン made with the resident (issue 12 §5), distinct from the automatic assessment:
+    the current version's fields (``content``, see disaster.plans.record), its status (下書き /
+    本人確認済 / 要見直し) and, once issued, the fingerprint of the data it was issued on
+    (hazards, destination, resident, assessment) so that a change turns it 要見直し with
+    ``review_reasons``. ``version`` counts the saves (the ETag); each one is a ``PlanVersion``."""
+
+    __tablename__ = "plan_record"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id", ondelete="CASCADE"), unique=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), index=True)  # record.Status
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    next_review_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    confirmed_on: Mapped[dt.date | None] = mapped_column(Date)  # 本人確認日 (at issue)
+    fingerprint: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # inputs at issue time
+    review_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    versions: Mapped[list[PlanVersion]] = relationship(cascade="all, delete-orphan", order_by="PlanVersion.version")
+
+
+class PlanVersion(Base):
+    """One save of a plan record: who (login, role) made it with whom, when, the status and
+    fields after the save and what changed (``changes``: field, before, after — raw values,
+    described in Japanese when read, so names follow the reader's view)."""
+
+    __tablename__ = "plan_version"
+    __table_args__ = (UniqueConstraint("record_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("plan_record.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    saved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    author_login: Mapped[str] = mapped_column(String(80))
+    author_role: Mapped[str] = mapped_column(String(20))
+    made_with: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(10))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(Text)  # e.g. why it turned 要見直し
+
+
+
 class WebSession(Base):
     """A login to the web service (disaster.web): server-side, so logging out or disabling the
     account ends it at once. ``id`` is the HMAC-SHA256 (keyed with ``settings.secret_key``) of the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shapely
 from sqlalchemy import select
@@ -32,6 +32,7 @@ from disaster.plans.content import (
     medical_contacts,
     supporter_warnings,
 )
+from disaster.plans.record import RECIPIENTS
 from disaster.plans.timeline import (
     TimelineInput,
     build_rows,
@@ -43,14 +44,15 @@ from disaster.plans.timeline import (
 from disaster.profile import CityProfile, load_profile
 from disaster.wareki import to_wareki
 
+if TYPE_CHECKING:
+    from disaster.usecases.plan_records import PrintedRecord
+
 PLAN_VERSION = "2"  # the layout of the printed form (様式), not a version of the person's plan
 KIND_LABELS = {"shelter": "避難所", "welfare": "福祉避難所", "own_choice": "本人の希望する避難先"}
 # Destination reasons printed as "why this place" (the rest is written from structured columns,
 # so an engine text can never contradict the transport, start or welfare wording).
 WHY_CODES = ("NEAREST_SUITABLE", "OWN_CHOICE", "ACCESS_UNCONFIRMED")
 WARNING_CODES = ("OWN_CHOICE_UNSAFE", "OWN_CHOICE_IN_HAZARD", "NO_SHELTER", "DEEP_WATER_ROUTE", "WELFARE_UNPLACED")
-# 提供先 (49条の15②) offered as boxes to tick in the consent section
-RECIPIENTS = ("支援者", "民生委員", "自主防災組織・自治会", "社会福祉協議会", "消防", "警察")
 INFO_CHOICES = ("防災行政無線", "テレビ・ラジオ", "防災メール・アプリ", "電話（支援者から）", "FAX", "戸別訪問")
 WHEELED = ("車いす", "寝たきり")
 NEGATIVE_NUMBER = re.compile(r"(?<!\d)[-−－]\s*\d")
@@ -70,7 +72,9 @@ def load_residents(session: Session, resident_ids: list[int]) -> list[Resident]:
     ))
 
 
-def plan_contexts(session: Session, residents: list[Resident], today: dt.date) -> list[dict[str, Any]]:
+def plan_contexts(session: Session, residents: list[Resident], today: dt.date,
+                  records: dict[int, PrintedRecord] | None = None) -> list[dict[str, Any]]:
+    """The contexts of ``residents``' plans; ``records``: plan records by resident id (applied)."""
     ids = [r.id for r in residents]
     assessments = {a.resident_id: a for a in session.scalars(select(Assessment).where(Assessment.resident_id.in_(ids)))}
     shelter_ids = {s for a in assessments.values()
@@ -86,8 +90,8 @@ def plan_contexts(session: Session, residents: list[Resident], today: dt.date) -
             "issue": finding.issue, "action": finding.action, "owner": finding.owner,
             "due": to_wareki(finding.due) if finding.due else None, "status": finding.status,
             "found": to_wareki(held_on)})
-    contexts = [resident_context(r, assessments.get(r.id), shelters, today, load_profile(r.city_code))
-                for r in residents]
+    contexts = [resident_context(r, assessments.get(r.id), shelters, today, load_profile(r.city_code),
+                                 (records or {}).get(r.id)) for r in residents]
     for context, resident in zip(contexts, residents, strict=True):
         context["open_items"] = open_items.get(resident.id, [])
     return contexts
@@ -165,8 +169,11 @@ def _transport(mode: str | None, supporters: list[dict[str, Any]]) -> dict[str, 
 
 
 def resident_context(resident: Resident, assessment: Assessment | None, shelters: dict[int, Shelter],
-                     today: dt.date, profile: CityProfile | None = None) -> dict[str, Any]:
-    """Everything the template prints for one resident; None where data is missing."""
+                     today: dt.date, profile: CityProfile | None = None, record: PrintedRecord | None = None
+                     ) -> dict[str, Any]:
+    """Everything the template prints for one resident; None where data is missing. With the
+    resident's plan ``record``, what the person decided replaces the assessment's suggestion,
+    except a destination that fails today's safety rules (then the assessed one and a warning)."""
     profile = profile or load_profile(resident.city_code)
     age = _age(resident.birth_date, today)
     district = resident.district
@@ -228,6 +235,12 @@ def resident_context(resident: Resident, assessment: Assessment | None, shelters
             if line is not None and not line.is_empty:
                 route = {"coords": [(float(x), float(y)) for x, y in line.coords], "is_road": bool(assessment.route_is_road)}
         issues = supporter_warnings(assessment.supporter_issues or [])
+    unsafe: str | None = None
+    assessed = destination
+    if record is not None:
+        destination, second, mode, route, unsafe = _record_destination(record, destination, second, mode, route,
+                                                                       supporters)
+    moved = destination is not None and (assessed is None or destination["name"] != assessed["name"])
     timeline_input = TimelineInput(
         decision=assessment.decision if assessment else "leave",
         hazards=hazard_keys, start_trigger=trigger, travel_mode=mode,
@@ -235,7 +248,7 @@ def resident_context(resident: Resident, assessment: Assessment | None, shelters
         stay_floor=abilities["stay_floor"], can_go_up=abilities["can_go_up"], upper_floor=abilities["upper_floor"],
         in_flat=abilities["in_flat"], under_water=abilities["under_water"],
         prepare_min=assessment.prepare_min if assessment else None,
-        travel_min=assessment.travel_min if assessment and destination else None,
+        travel_min=assessment.travel_min if assessment and destination and not moved else None,
         has_supporter=bool(supporters),
         confirm_opening=bool(welfare and welfare["direct"]),
     )
@@ -244,7 +257,7 @@ def resident_context(resident: Resident, assessment: Assessment | None, shelters
     centres = sorted(district.centres, key=lambda c: list(CENTRE_KINDS).index(c.kind)) if district else []
     professionals = [{"role": p.role, "name": p.name, "organisation": p.organisation, "phone": p.phone}
                      for p in resident.care_professionals]
-    return {
+    context = {
         "is_demo": resident.is_demo,
         "blank": False,
         "draft": not resident.consent_plan,
@@ -309,6 +322,81 @@ def resident_context(resident: Resident, assessment: Assessment | None, shelters
         "consent_share_date": to_wareki(resident.consent_share_date) if resident.consent_share_date else None,
         "consent_plan": resident.consent_plan,
         "consent_plan_date": to_wareki(resident.consent_plan_date) if resident.consent_plan_date else None,
+        "record": None,
+        "chosen_recipients": [],
+    }
+    if record is not None:
+        _record_fields(context, record, unsafe)
+    return context
+
+
+def _record_destination(record: PrintedRecord, destination: dict[str, Any] | None, second: dict[str, Any] | None,
+                        mode: str | None, route: dict[str, Any] | None, supporters: list[dict[str, Any]]
+                        ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None, dict[str, Any] | None,
+                                   str | None]:
+    """The destination, second option and travel mode the person decided; a recorded destination
+    that fails today's rules is never printed as the place to go: the assessed one stays, with a
+    warning. When the person chose another place, the assessed one becomes the second option."""
+    content = record.content
+    code = content.get("destination_code")
+    verdict = record.destination
+    if code and (verdict is None or not verdict.allowed):
+        name = verdict.name if verdict else code
+        problem = verdict.problem if verdict else "登録のない施設です。"
+        then = ("見直しが済むまでは、下の表の避難先（避難判定で安全と確かめた場所）へ避難してください。" if destination is not None
+                else "見直しが済むまでは、下の表のとおりにし、民生委員・市に相談してください。")
+        warning = f"計画で決めた避難先（{name}）は、いまのデータでは安全と判断できないため、ここには書いていません。{problem}{then}"
+        if second is not None and second["name"] == name:
+            second = None
+        return destination, second, mode, route, warning
+    mode = content.get("transport_mode") or mode
+    if code and verdict is not None and (destination is None or destination["name"] != verdict.name):
+        lon, lat = record.destination_lonlat or (None, None)
+        why = [f"本人と決めた避難先です（理由：{content.get('destination_reason')}）。", *verdict.why]
+        if destination is not None:
+            second = {key: destination[key] for key in ("name", "address", "kinds", "lon", "lat")}
+        destination = {"kind": "避難先", "name": verdict.name, "address": record.destination_address, "kinds": verdict.kinds,
+                       "floor": verdict.floor, "reasons": why, "warnings": [], "minutes": None,
+                       "distance_km": round(verdict.distance_m / 1000, 1) if verdict.distance_m is not None else None,
+                       "transport": _transport(mode, supporters), "lon": lon, "lat": lat}
+        route = None  # the assessed route leads elsewhere
+    elif destination is not None and content.get("transport_mode"):
+        destination = destination | {"transport": _transport(mode, supporters), "minutes": None}
+    if destination is not None and content.get("transport_note"):
+        destination["transport"] = destination["transport"] | {"arrange": f"移動の手配：{content['transport_note']}"}
+    return destination, second, mode, route, None
+
+
+def _record_fields(context: dict[str, Any], record: PrintedRecord, unsafe: str | None) -> None:
+    """The rest of what the person decided: supporters, contacts, 避難情報, 配慮事項, 持ち出し品,
+    提供先, dates, status and version."""
+    content = record.content
+    chosen = [(content.get("supporter_primary"), "主"), (content.get("supporter_backup"), "予備")]
+    named = {no: label for no, label in chosen if no}
+    if named:
+        by_name = {record.supporter_names.get(no): label for no, label in named.items()}
+        supporters = [s | {"role": by_name.get(s["name"])} for s in context["supporters"]]
+        context["supporters"] = sorted(supporters, key=lambda s: {"主": 0, "予備": 1}.get(s["role"] or "", 2))
+    if content.get("contacts"):
+        context["contacts"] = [{"name": c["name"], "relation": c.get("relation"), "phone": c.get("phone")}
+                               for c in content["contacts"]]
+    if content.get("info_reception"):
+        context["situation"] = context["situation"] | {"info": "、".join(content["info_reception"])}
+    if content.get("care_notes"):
+        context["care_notes"] = list(content["care_notes"])
+    if content.get("carry_items"):
+        context["checklist"] = list(content["carry_items"])
+    if content.get("next_review_on"):
+        context["review"] = to_wareki(dt.date.fromisoformat(content["next_review_on"]))
+    if content.get("consent_on"):
+        context["consent_plan_date"] = to_wareki(dt.date.fromisoformat(content["consent_on"]))
+    made_with = "・".join(content.get("made_with") or [])
+    context["author"] = f"{record.author}（{made_with}と作成）" if made_with else record.author
+    context["chosen_recipients"] = list(content.get("recipients") or [])
+    context["record"] = {
+        "version": record.version, "status": record.status, "updated": to_wareki(record.updated_at.date()),
+        "confirmed": to_wareki(record.confirmed_on) if record.confirmed_on else None,
+        "review_reasons": record.review_reasons, "unsafe": unsafe, "notes": content.get("notes"),
     }
 
 
@@ -392,5 +480,5 @@ def blank_context(today: dt.date, profile: CityProfile) -> dict[str, Any]:
         "checklist": checklist([], [], None, None, [], None),
         "centres": _city_contacts(profile), "recipients": RECIPIENTS, "author": None,
         "consent_share": False, "consent_share_date": None, "consent_plan": False, "consent_plan_date": None,
-        "open_items": [],
+        "open_items": [], "record": None, "chosen_recipients": [],
     }

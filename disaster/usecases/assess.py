@@ -30,6 +30,7 @@ from disaster.models import (
     resident_supporter,
 )
 from disaster.profile import load_profile
+from disaster.usecases.plan_records import review_issued
 
 RESIDENT_COLUMNS = (
     "id", "lon", "lat", "care_level", "disability_types", "disability_grade", "medical_devices", "mobility",
@@ -147,7 +148,9 @@ def run_assessment(
         ]
         for start in range(0, len(records), 5000):
             session.execute(insert(Assessment), records[start : start + 5000])
-        return run.id
+        run_id = run.id
+    review_issued(sessions, city_code)  # issued plans whose data changed turn 要見直し
+    return run_id
 
 
 def refresh_if_residents(sessions: sessionmaker[Session], city_code: str) -> int | None:

@@ -21,6 +21,7 @@ from disaster.models import Assessment, District, HazardZone, Resident
 from disaster.plans.context import blank_context, load_residents, plan_contexts
 from disaster.plans.render import MapData, PlanRenderer, init_worker, render_to_file
 from disaster.profile import load_profile
+from disaster.usecases.plan_records import printed_records
 
 MAP_MARGIN_DEG = 0.03  # hazard zones loaded this far (~3 km) around the district
 
@@ -67,8 +68,21 @@ class PlanFile:
     draft: bool  # no 計画作成同意: a watermarked 下書き for city staff, not to be handed out
 
 
-def write_plan(sessions: sessionmaker[Session], principal: Principal, resident_no: str, out: Path,
-               large_print: bool = False, today: dt.date | None = None) -> PlanFile:
+@dataclass(frozen=True)
+class PlanDocument:
+    """One resident's plan as a PDF: the current plan record (overrides applied) when there is
+    one (``version`` > 0, its ``status``), otherwise the assessment as it stands."""
+
+    pdf: bytes
+    pages: int
+    draft: bool  # no 計画作成同意: a watermarked 下書き for city staff, not to be handed out
+    version: int  # of the plan record; 0: none yet
+    status: str | None
+    unsafe_destination: bool  # the recorded destination failed today's safety rules and was not printed
+
+
+def plan_pdf(sessions: sessionmaker[Session], principal: Principal, resident_no: str, large_print: bool = False,
+             today: dt.date | None = None) -> PlanDocument:
     """One resident's plan (a 下書き when the resident has not consented to plan-making), if
     ``principal`` may see the resident (``access.resident_filter``) and make that plan."""
     today = today or dt.date.today()
@@ -87,13 +101,23 @@ def write_plan(sessions: sessionmaker[Session], principal: Principal, resident_n
         access.require(principal, access.Action.ISSUE_PLAN if consent_plan else access.Action.DRAFT_PLAN, district)
         _require_assessments(session, [resident_id])
         residents = load_residents(session, [resident_id])
-        (plan,) = plan_contexts(session, residents, today)
         resident = residents[0]
+        records = printed_records(session, principal, residents)
+        (plan,) = plan_contexts(session, residents, today, records)
+        record = records.get(resident_id)
         data = map_data(session, city_code, (resident.lon - 0.02, resident.lat - 0.02, resident.lon + 0.02, resident.lat + 0.02))
     pdf, pages = PlanRenderer(data).render(plan, large_print)
+    return PlanDocument(pdf, pages, bool(plan["draft"]), record.version if record else 0, record.status if record else None,
+                        bool(plan["record"] and plan["record"]["unsafe"]))
+
+
+def write_plan(sessions: sessionmaker[Session], principal: Principal, resident_no: str, out: Path,
+               large_print: bool = False, today: dt.date | None = None) -> PlanFile:
+    """``plan_pdf`` written to ``out`` (for the command line)."""
+    document = plan_pdf(sessions, principal, resident_no, large_print, today)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(pdf)
-    return PlanFile(pages, len(pdf), bool(plan["draft"]))
+    out.write_bytes(document.pdf)
+    return PlanFile(document.pages, len(document.pdf), document.draft)
 
 
 def write_blank_form(out: Path, city_code: str, large_print: bool = False, today: dt.date | None = None) -> int:
@@ -121,6 +145,7 @@ def write_district_plans(
 
     Only residents with 計画作成同意 get a plan (49条の14①). The others are listed in the index
     as not issued, unless ``include_drafts``: then a watermarked 下書き for city staff is written.
+    A resident's plan record, when there is one, is printed as in ``plan_pdf``.
     The 校区's residents are those ``principal`` may see (``access.resident_filter``)."""
     today = today or dt.date.today()
     city_code = principal.city_code
@@ -135,7 +160,8 @@ def write_district_plans(
         ids = list(session.scalars(select(Resident.id).where(access.resident_filter(principal, district))
                                    .order_by(Resident.resident_no)))
         _require_assessments(session, ids)
-        plans = plan_contexts(session, load_residents(session, ids), today)
+        residents = load_residents(session, ids)
+        plans = plan_contexts(session, residents, today, printed_records(session, principal, residents))
         data = map_data(session, city_code, (row.min_lon, row.min_lat, row.max_lon, row.max_lat))
     chosen = [p for p in plans if include_drafts or not p["draft"]]
     report = render_plans(chosen, data, out_dir, large_print, workers, progress)

@@ -7,11 +7,12 @@ a resident outside the principal's view is ``errors.Forbidden`` (``errors.NotFou
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from disaster import access, errors
@@ -22,11 +23,13 @@ from disaster.models import (
     CareProfessional,
     District,
     EmergencyContact,
+    PlanRecord,
     Resident,
     Shelter,
     Supporter,
     resident_supporter,
 )
+from disaster.plans.record import Status
 
 LIST_FIELDS = ("resident_no", "name", "kana", "address", "phone", "care_level", "mobility", "consent_share", "consent_plan")
 DETAIL_FIELDS = ("id", "resident_no", "name", "kana", "birth_date", "sex", "address", "phone", "care_level",
@@ -47,24 +50,62 @@ class ResidentPage:
         return math.ceil(self.total / self.per_page)
 
 
+PLAN_NONE = "none"  # the plan-status filter for residents without a plan record
+
+
+@dataclass(frozen=True)
+class ResidentFilters:
+    """Narrowing the list: the assessment's plan-making priority (``priority_score`` at least
+    ``min_priority``), the plan record's status (``PLAN_NONE``: no record yet), no supporter
+    registered, review due (the next review date has passed, or the plan is 要見直し)."""
+
+    min_priority: int | None = None
+    plan_status: str | None = None
+    no_supporter: bool = False
+    review_due: bool = False
+
+    def clauses(self, today: dt.date) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.min_priority is not None:
+            found.append(Assessment.priority_score >= self.min_priority)
+        if self.plan_status == PLAN_NONE:
+            found.append(PlanRecord.id.is_(None))
+        elif self.plan_status is not None:
+            if self.plan_status not in {s.value for s in Status}:
+                raise errors.Rejected(f"plan_status は {PLAN_NONE}・{'・'.join(s.value for s in Status)} のどれかです。")
+            found.append(PlanRecord.status == self.plan_status)
+        if self.no_supporter:
+            found.append(~exists().where(resident_supporter.c.resident_id == Resident.id))
+        if self.review_due:
+            found.append(or_(PlanRecord.status == Status.REVIEW.value, PlanRecord.next_review_on < today))
+        return found
+
+
 def list_residents(sessions: sessionmaker[Session], principal: Principal, district: str | None = None,
-                   page: int = 1, per_page: int = 50) -> ResidentPage:
-    """The residents ``principal`` may see (in ``district``), by 名簿番号, one page."""
+                   page: int = 1, per_page: int = 50, filters: ResidentFilters | None = None,
+                   today: dt.date | None = None) -> ResidentPage:
+    """The residents ``principal`` may see (in ``district``, narrowed by ``filters``), by 名簿番号, one page,
+    with the assessment's priority and the plan record's status."""
     if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
         raise errors.Rejected(f"page は 1 以上、per_page は 1〜{MAX_PER_PAGE} です。")
     access.require(principal, Action.READ_RESIDENTS, district)
+    where = [access.resident_filter(principal, district), *(filters or ResidentFilters()).clauses(today or dt.date.today())]
     with sessions() as session:
         if district is not None and session.scalar(select(District.id).where(
                 District.city_code == principal.city_code, District.name == district)) is None:
             raise errors.NotFound(f"校区「{district}」は登録されていません。")
-        visible = access.resident_filter(principal, district)
-        total = session.scalar(select(func.count()).select_from(Resident).where(visible)) or 0
+        total = session.scalar(select(func.count()).select_from(Resident)
+                               .outerjoin(Assessment, Assessment.resident_id == Resident.id)
+                               .outerjoin(PlanRecord, PlanRecord.resident_id == Resident.id).where(*where)) or 0
         rows = session.execute(
             select(*access.resident_columns(principal, LIST_FIELDS), District.name.label("district"),
-                   Assessment.priority_score, Assessment.decision, Assessment.supporter_count)
+                   Assessment.priority_score, Assessment.decision, Assessment.supporter_count,
+                   PlanRecord.status.label("plan_status"), PlanRecord.version.label("plan_version"),
+                   PlanRecord.next_review_on)
             .join(District, Resident.district_id == District.id)
             .outerjoin(Assessment, Assessment.resident_id == Resident.id)
-            .where(visible).order_by(Resident.resident_no).limit(per_page).offset((page - 1) * per_page)
+            .outerjoin(PlanRecord, PlanRecord.resident_id == Resident.id)
+            .where(*where).order_by(Resident.resident_no).limit(per_page).offset((page - 1) * per_page)
         ).mappings().all()
     return ResidentPage([dict(row) for row in rows], page, per_page, total)
 

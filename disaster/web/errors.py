@@ -47,8 +47,10 @@ HTTP_MESSAGES = {404: "お探しのページ・データはありません。", 
 INTERNAL_MESSAGE = "サーバーで問題が起きました。時間をおいてもう一度お試しください（続く場合は市の担当者に連絡してください）。"
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                   current: dict[str, object] | None = None) -> JSONResponse:
+    extra = {"current": current} if current is not None else {}
+    return JSONResponse({"error": {"code": code, "message": message} | extra}, status_code=status, headers=headers)
 
 
 def status_of(exc: errors.DisasterError) -> tuple[int, str]:
@@ -62,7 +64,8 @@ async def _disaster_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.DisasterError)
     status, code = status_of(exc)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
-    return error_response(status, code, str(exc), headers)
+    current = exc.current if isinstance(exc, errors.Conflict) else None  # the stored state a save clashed with
+    return error_response(status, code, str(exc), headers, current)
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
