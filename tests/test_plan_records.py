@@ -332,3 +332,39 @@ def _four(town: Store) -> list[Person]:
     flood = _people(town, 1, flood_only=True)[0]
     others = [p for p in _people(town, 4) if p != flood and not {p.assessed, p.second} & {flood.assessed, flood.second}]
     return [flood, *others[:3]]
+
+
+def test_the_plan_safety_audit_reads_the_plans_as_printed_with_their_records(
+        town: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`disaster audit plans` checks what the person holds: the plan record's choices, not only the
+    assessment's suggestion — and a plan made with the person passes it."""
+    from disaster.audit import Kind
+    from disaster.plans import context as plan_context
+    from disaster.usecases.audit import audit_plans
+
+    people = _people(town, 3)
+    for person in people:
+        content = PlanContent(destination_code=person.second, destination_reason="家族の家に近い", transport_mode="car",
+                              transport_note="家族が車で迎えに来る", carry_items=["お薬手帳"], made_with=["本人・家族"])
+        saved = usecase.save_plan(town.sessions, CITY, person.resident_no, content, 0, NOW)
+        usecase.issue_plan(town.sessions, CITY, person.resident_no, saved.version, NOW)
+    audited: dict[str, dict[str, Any]] = {}
+    build = plan_context.plan_contexts
+
+    def spy(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        contexts = build(*args, **kwargs)
+        audited.update({c["resident_no"]: c for c in contexts})
+        return contexts
+
+    monkeypatch.setattr(plan_context, "plan_contexts", spy)
+    with town.sessions() as session:
+        names = dict(session.execute(select(Shelter.code, Shelter.name)).all())
+        districts = set(session.scalars(select(District.name).join(Resident, Resident.district_id == District.id)
+                                        .where(Resident.resident_no.in_([p.resident_no for p in people]))))
+    for district in districts:
+        report = audit_plans(town.sessions, CITY, district, today=NOW.date())
+        mine = [v for v in report.violations if v.resident_no in {p.resident_no for p in people} and v.kind is Kind.TOOLKIT]
+        assert not mine, [f"{v.resident_no} {v.rule.value}: {v.message}" for v in mine]
+    for person in people:
+        context = audited[person.resident_no]
+        assert context["record"]["version"] == 2 and context["destination"]["name"] == names[person.second]

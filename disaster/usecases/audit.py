@@ -85,6 +85,7 @@ def audit_plans(sessions: sessionmaker[Session], principal: Principal, district:
     """Audit the stored assessment of every resident ``principal`` may see in the city (or one
     校区) and the plan each would print."""
     from disaster.plans.context import plan_contexts  # plans are only built for their text
+    from disaster.usecases.plan_records import printed_records
 
     access.require(principal, access.Action.AUDIT_PLANS, district)
     today = today or dt.date.today()
@@ -108,7 +109,8 @@ def audit_plans(sessions: sessionmaker[Session], principal: Principal, district:
             inputs = _inputs(session, city_code, residents)
             inputs.walk_limits = profile.evacuation.walk_limits
             inputs.evacuation = profile.evacuation
-            inputs.contexts = plan_contexts(session, residents, today)
+            # the plans as printed: a plan record's choices replace the assessment's suggestion
+            inputs.contexts = plan_contexts(session, residents, today, printed_records(session, principal, residents))
             report = AuditReport(city_code, district, run.id, run.computed_at.isoformat(), len(residents))
         finally:
             session.rollback()  # read-only: nothing the plan code may have touched is kept
