@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.core import TyperGroup
 
 from disaster import auditlog, repo
-from disaster.access import ROLE_LABELS, Principal, Role, resident_filter, view_label
+from disaster.access import ROLE_LABELS, Action, Principal, Role, require, resident_filter, view_label
 from disaster.codes import HazardLayer
 from disaster.db import make_engine, session_factory
 from disaster.errors import DisasterError, Rejected
@@ -462,7 +462,7 @@ def exercise_record(
             raise Rejected(f"--hazard は {' / '.join(h.value for h in ExerciseHazard)} のいずれかです。")
         data = SessionInput(parse_date(date), district, ExerciseHazard(hazard), facilitator, counts,
                             (rating, None, None), strengths, improvements, items)
-    new = _run(ctx, lambda s: record_session(s.sessions, s.city_code, data))
+    new = _run(ctx, lambda s: record_session(s.sessions, s.principal, data).new)
     console.print(f"[green]✓[/green] {'登録' if new else '更新'}しました：{data.held_on} {district}（{sum(counts.values())}人）")
 
 
@@ -827,7 +827,7 @@ def user_list(ctx: typer.Context) -> None:
     """市町村の利用者の一覧（役割・担当・状態）。"""
     from disaster.usecases.users import list_users
 
-    users = _run(ctx, lambda s: list_users(s.sessions, s.city_code))
+    users = _run(ctx, lambda s: list_users(s.sessions, s.principal))
     now = dt.datetime.now(dt.UTC)
     table = Table(title=f"利用者（{len(users)} 人）")
     for column in ("ログインID", "役割", "担当", "状態", "登録", "パスワード設定"):
@@ -900,6 +900,7 @@ def audit_log_command(
 
     def action(store: Store) -> list[dict[str, Any]]:
         auditlog.require_log(store.engine)
+        require(store.principal, Action.READ_AUDIT)  # the CLI's city administrator may
         with store.sessions() as session, session.begin():
             rows = [auditlog.as_dict(e) for e in auditlog.entries(session, store.city_code, start)]
             auditlog.record(session, store.principal, auditlog.Action.AUDIT_READ, target_kind="audit_log",

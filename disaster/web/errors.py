@@ -44,11 +44,17 @@ STATUS: list[tuple[type[errors.DisasterError], int, str]] = [
 ]
 HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 429: "throttled"}
 HTTP_MESSAGES = {404: "お探しのページ・データはありません。", 405: "この操作はこのアドレスでは使えません。"}
+HOST_MESSAGE = "このアドレス（Host）ではこのサービスを使えません。サービスの正しいアドレスを使ってください。"
 INTERNAL_MESSAGE = "サーバーで問題が起きました。時間をおいてもう一度お試しください（続く場合は市の担当者に連絡してください）。"
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def host_refused() -> JSONResponse:
+    """A request whose Host is not allowed (``settings.allowed_hosts``)."""
+    return error_response(400, "rejected", HOST_MESSAGE)
 
 
 def status_of(exc: errors.DisasterError) -> tuple[int, str]:
