@@ -31,6 +31,10 @@ class Throttled(errors.DisasterError):
         self.retry_after = retry_after
 
 
+class TooLarge(errors.Rejected):
+    """An upload over the size limit (413)."""
+
+
 # most specific first: AuthFailed is a Forbidden, Rejected a ValueError
 STATUS: list[tuple[type[errors.DisasterError], int, str]] = [
     (AuthFailed, 401, "unauthorized"),
@@ -38,6 +42,7 @@ STATUS: list[tuple[type[errors.DisasterError], int, str]] = [
     (Throttled, 429, "throttled"),
     (errors.NotFound, 404, "not_found"),
     (errors.NotReady, 409, "not_ready"),
+    (TooLarge, 413, "rejected"),
     (errors.Rejected, 422, "rejected"),
     (errors.Forbidden, 403, "forbidden"),
     (errors.Conflict, 409, "conflict"),
