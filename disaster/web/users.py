@@ -71,16 +71,16 @@ def add_user(body: UserIn, store: Store, caller: CurrentCaller, at: Now) -> User
     return _out(user, at)
 
 
-@router.post("/users/{login}/disable", response_model=UserOut, responses=ERRORS)
-def disable_user(login: str, store: Store, caller: CurrentCaller, at: Now) -> UserOut:
-    """利用者を停止します（市の管理者のみ。ログイン中のセッションも終わります。記録は残ります）。"""
-    return _out(usecase.disable_user(store.sessions, caller.principal, login, caller.origin), at)
-
-
 @router.post("/users/{login}/password", status_code=204, responses=ERRORS)
 def set_password(login: str, body: PasswordIn, store: Store, caller: CurrentCaller) -> None:
     """利用者のパスワードを設定し直します（市の管理者のみ。ロックも解除し、その利用者のセッションは終わります）。"""
     usecase.set_password(store.sessions, caller.principal, login, body.password, caller.origin)
+
+
+@router.post("/users/{login}/disable", response_model=UserOut, responses=ERRORS)
+def disable_user(login: str, store: Store, caller: CurrentCaller, at: Now) -> UserOut:
+    """利用者を停止します（市の管理者のみ。ログイン中のセッションも終わります。記録は残ります）。"""
+    return _out(usecase.disable_user(store.sessions, caller.principal, login, caller.origin), at)
 
 
 @router.post("/auth/password", status_code=204, responses=ERRORS)
