@@ -538,7 +538,8 @@ def map_command(
     out: Annotated[Path, typer.Option(help="出力 HTML")] = Path("map.html"),
 ) -> None:
     """校区の地図（HTML）を作ります。表示する情報は --view で決まります（既定は公開用）。"""
-    from disaster.usecases.maps import write_district_map  # optional extra "maps"
+    from disaster.usecases.maps import district_map_page  # optional extra "maps"
+    from maps.assets import copy_assets
 
     chosen = _view(view)
 
@@ -546,7 +547,11 @@ def map_command(
         principal = _view_principal(store, chosen, district)
         if chosen != "public":
             auditlog.require_log(store.engine)
-        path = write_district_map(store.sessions, principal, district, out)
+        page = district_map_page(store.sessions, principal, district)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(page.html, encoding="utf-8")
+        copy_assets(out.parent)
+        path = out
         if chosen != "public":
             _audit_read(store, auditlog.Action.MAP, _map_residents(store, principal, district), "district",
                         {"district": district, "view": chosen, "file": str(out)})

@@ -206,7 +206,7 @@ async def _keep(upload: UploadFile, folder: Path, budget: int) -> tuple[str, int
             written += len(chunk)
             if written > budget:
                 raise TooLarge(_too_large())
-            out.write(chunk)
+            await run_in_threadpool(out.write, chunk)
     return name, written
 
 
