@@ -129,6 +129,7 @@ def test_leaders_are_limited_to_their_district_and_care_professionals_to_nothing
     assert {i["district"] for i in leader.get(SESSIONS, params={"per_page": 200}).json()["items"]} <= {people.home}
     assert care.get(SESSIONS).status_code == 403 and care.get("/api/v1/exercises/report").status_code == 403
     assert care.post(SESSIONS, json=_session(people.home, "x")).status_code == 403
+    assert leader.delete(f"{SESSIONS}/{2**40}").status_code == 422  # not a number a database holds
     with web_store.sessions() as session:
         other = session.scalar(select(ExerciseSession.id).join(ExerciseSession.district)
                                .where(ExerciseSession.district.has(name=people.away)).limit(1))
@@ -143,6 +144,7 @@ def test_leaders_are_limited_to_their_district_and_care_professionals_to_nothing
     ({"hazard": "津波"}, "津波"),
     ({"participants": {"市長": 1}}, "市長"),
     ({"participants": {"住民": -1}}, "0 以上"),
+    ({"participants": {"住民": 10**12}}, "100,000 以下"),
     ({"rating_overall": 9}, "1〜5"),
     ({"district": "存在しない校区"}, "存在しない校区"),
 ])

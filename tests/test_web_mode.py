@@ -135,5 +135,6 @@ def test_all_districts_and_an_unknown_mode(clients: dict[str, TestClient]) -> No
         assert listing["on"] and listing["all_districts"] and mode["all_districts"] and mode["districts"] == []
     finally:
         assert admin.post(f"{MODE}/{mode['id']}/end").status_code == 200
+    assert admin.post(f"{MODE}/{2**40}/end").status_code == 422
     missing = admin.post(f"{MODE}/999999/end")
     assert missing.status_code == 404 and "999999" in missing.json()["error"]["message"]

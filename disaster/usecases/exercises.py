@@ -389,6 +389,7 @@ def _store_session(session: Session, city_code: str, data: SessionInput, source:
 
 FINDING_STATUSES = ("未着手", "対応中", "完了")
 MAX_TEXT = 2000  # characters of a free-text field of a session or finding
+MAX_PARTICIPANTS = 100_000  # of one role at one session
 
 
 @dataclass(frozen=True)
@@ -420,8 +421,8 @@ def _check_input(data: SessionInput) -> None:
     unknown = [role for role in data.participants if role not in ROLES]
     if unknown:
         raise errors.Rejected(f"参加者の役割「{'」「'.join(unknown)}」はありません。役割は {'・'.join(ROLES)} のいずれかです。")
-    if any(count < 0 for count in data.participants.values()):
-        raise errors.Rejected("参加者の人数は 0 以上にしてください。")
+    if any(not 0 <= count <= MAX_PARTICIPANTS for count in data.participants.values()):
+        raise errors.Rejected(f"参加者の人数は 0 以上 {MAX_PARTICIPANTS:,} 以下にしてください。")
     if any(r is not None and not 1 <= r <= 5 for r in data.ratings):
         raise errors.Rejected("評価は 1〜5 で記入してください。")
     for text in (data.facilitator, data.strengths, data.improvements):

@@ -14,7 +14,7 @@ import datetime as dt
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from disaster import access, auditlog, errors
@@ -30,6 +30,7 @@ router = APIRouter(prefix="/exercises", tags=["exercises"])
 ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 TEXT = usecase.MAX_TEXT
+SessionId = Annotated[int, Path(ge=1, le=2_147_483_647, description="実施記録の番号")]
 
 
 class FindingIn(BaseModel):
@@ -170,14 +171,14 @@ def record_session(body: SessionIn, store: Store, caller: CurrentCaller) -> Reco
 
 
 @router.post("/sessions/{session_id}/findings", status_code=201, response_model=RecordedOut, responses=ERRORS)
-def add_finding(session_id: int, body: FindingIn, store: Store, caller: CurrentCaller) -> RecordedOut:
+def add_finding(session_id: SessionId, body: FindingIn, store: Store, caller: CurrentCaller) -> RecordedOut:
     """実施記録に課題を加えます（名簿番号は見られる範囲の方だけ）。"""
     recorded = usecase.add_finding(store.sessions, caller.principal, session_id, body.as_dict(), caller.origin)
     return RecordedOut(id=recorded.id, new=recorded.new)
 
 
 @router.delete("/sessions/{session_id}", status_code=204, responses=ERRORS)
-def delete_session(session_id: int, store: Store, caller: CurrentCaller) -> None:
+def delete_session(session_id: SessionId, store: Store, caller: CurrentCaller) -> None:
     """誤って登録した実施記録を、参加者数・課題ごと取り消します。"""
     usecase.delete_session(store.sessions, caller.principal, session_id, caller.origin)
 

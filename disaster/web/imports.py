@@ -140,9 +140,13 @@ class Pending:
 def _root(store: WebStore) -> Path:
     """The store's folder of pending uploads (private to the service's user)."""
     key = hashlib.sha256(store.engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
-    root = Path(tempfile.gettempdir()) / f"disaster-imports-{os.getuid()}" / key
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(root.parent, 0o700)
+    mine = Path(tempfile.gettempdir()) / f"disaster-imports-{os.getuid()}"
+    mine.mkdir(exist_ok=True, mode=0o700)
+    if mine.stat().st_uid != os.getuid():  # someone else made it first in the shared temporary folder
+        raise errors.NotReady(f"取り込み用のフォルダ {mine} がほかの利用者のものです。消してから、もう一度お試しください。")
+    os.chmod(mine, 0o700)
+    root = mine / key
+    root.mkdir(exist_ok=True, mode=0o700)
     return root
 
 

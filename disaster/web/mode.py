@@ -5,14 +5,16 @@ audits every declaration, every early end and every refused attempt."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from disaster.usecases import disaster_mode as usecase
 from disaster.web.deps import CurrentCaller, Now, Store
 from disaster.web.schemas import ErrorOut
 
+ModeId = Annotated[int, Path(ge=1, le=2_147_483_647, description="災害時モードの番号")]
 router = APIRouter(prefix="/disaster-mode", tags=["disaster-mode"])
 ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut},
@@ -76,7 +78,7 @@ def declare(body: DeclareIn, store: Store, caller: CurrentCaller, at: Now) -> Mo
 
 
 @router.post("/{mode_id}/end", response_model=ModeOut, responses=ERRORS)
-def end(mode_id: int, store: Store, caller: CurrentCaller, at: Now) -> ModeOut:
+def end(mode_id: ModeId, store: Store, caller: CurrentCaller, at: Now) -> ModeOut:
     """実施中の災害時モードを終了日時より前に終えます（市の管理者のみ）。"""
     usecase.require_modes(store.engine)
     usecase.end(store.sessions, caller.principal, mode_id, at, caller.origin)
