@@ -551,11 +551,10 @@ def map_command(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(page.html, encoding="utf-8")
         copy_assets(out.parent)
-        path = out
         if chosen != "public":
             _audit_read(store, auditlog.Action.MAP, _map_residents(store, principal, district), "district",
                         {"district": district, "view": chosen, "file": str(out)})
-        return path, view_label(principal, district)
+        return out, view_label(principal, district)
 
     path, label = _run(ctx, action)
     console.print(f"[green]✓[/green] {path}（{label}。assets フォルダと一緒に使ってください）")

@@ -34,6 +34,7 @@ def _admin_only(status: int) -> dict[str, int]:
 
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", f"{API}/users"): _admin_only(200),
+    ("GET", f"{API}/imports"): _admin_only(200),
     ("GET", f"{API}/disaster-mode"): dict.fromkeys(ROLES, 200),
     ("GET", f"{API}/maps/city"): dict.fromkeys(ROLES, 200),
     ("GET", f"{API}/exercises/report"): {role: 200 if role in RECORDERS else 403 for role in ROLES},

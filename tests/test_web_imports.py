@@ -143,7 +143,11 @@ def test_discard_and_bad_requests(app: FastAPI, admin: TestClient, web_store: St
                       files=[("files", ("shelters.geojson", shelters, "application/geo+json"))])
     assert made.status_code == 201 and made.json()["status"] == "valid" and made.json()["options"] == {"crs": 6668}
     assert made.json()["id"] in _pending(app)
+    listed = admin.get(IMPORTS).json()
+    assert listed[0] == made.json() and [i["uploaded_at"] for i in listed] == sorted((i["uploaded_at"] for i in listed),
+                                                                                   reverse=True)
     assert admin.delete(f"{IMPORTS}/{made.json()['id']}").status_code == 204
+    assert made.json()["id"] not in {i["id"] for i in admin.get(IMPORTS).json()}
     assert made.json()["id"] not in _pending(app)
     before = _pending(app)
     cases = [
@@ -187,6 +191,7 @@ def test_only_the_city_administrator_imports(app: FastAPI, admin: TestClient, ro
     c = client(app)
     c.headers["X-CSRF-Token"] = login(c, role)
     before, pending = _data(web_store), _pending(app)
+    assert c.get(IMPORTS).status_code == 403
     answers = [c.post(IMPORTS, data={"kind": "residents"}, files={"files": ("名簿.csv", _roster(2), "text/csv")}),
                c.get(f"{IMPORTS}/{import_id}"), c.post(f"{IMPORTS}/{import_id}/commit"), c.delete(f"{IMPORTS}/{import_id}")]
     assert [a.status_code for a in answers] == [403] * 4
@@ -198,3 +203,22 @@ def test_only_the_city_administrator_imports(app: FastAPI, admin: TestClient, ro
         (role, "import.upload", False), (role, "import.read", False), (role, "import.commit", False),
         (role, "import.discard", False)]
     assert admin.delete(f"{IMPORTS}/{import_id}").status_code == 204
+
+
+def test_a_commit_in_progress_is_not_run_twice_and_a_crashed_one_does_not_block(
+        app: FastAPI, admin: TestClient) -> None:
+    import os
+    import time
+
+    boundary = (BUNDLE / "city_boundary.geojson").read_bytes()
+    made = admin.post(IMPORTS, data={"kind": "boundary"}, files={"files": ("city_boundary.geojson", boundary, "application/json")})
+    lock = web_imports._root(app.state.store) / made.json()["id"] / "committing"
+    lock.touch()  # another worker is committing it
+    busy = admin.post(f"{IMPORTS}/{made.json()['id']}/commit")
+    assert busy.status_code == 409 and "取り込み中" in busy.json()["error"]["message"]
+    assert admin.delete(f"{IMPORTS}/{made.json()['id']}").status_code == 409
+    stale = time.time() - 2 * web_imports.STALE_LOCK.total_seconds()
+    os.utime(lock, (stale, stale))  # left by a crash: its transaction was rolled back
+    assert admin.post(f"{IMPORTS}/{made.json()['id']}/commit").status_code == 200
+    assert not lock.exists()
+    assert admin.delete(f"{IMPORTS}/{made.json()['id']}").status_code == 204

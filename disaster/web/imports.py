@@ -51,6 +51,7 @@ MAX_FILES = 20
 PENDING_HOURS = 24
 PROBLEMS_KEPT = 1000  # problems listed in a report (the count is always complete)
 PROBLEMS_IN_MESSAGE = 5
+STALE_LOCK = dt.timedelta(hours=1)  # a commit's lock older than this was left by a crash (its transaction rolled back)
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")
 TEXT_OPTIONS = ("sheet", "name_column", "river", "source")
 INT_OPTIONS = {"crs": "CRS（EPSG コード）", "header_row": "見出しの行番号"}
@@ -322,6 +323,21 @@ async def upload(request: Request, store: Store, caller: CurrentCaller, at: Now)
     return _out(pending)
 
 
+@router.get("", response_model=list[ImportOut], responses=ERRORS)
+def list_imports(store: Store, caller: CurrentCaller) -> list[ImportOut]:
+    """市町村の預かっている取り込みと取り込み済みの記録（新しい順、24 時間まで。市の管理者のみ）。"""
+    usecase.require_import(store.sessions, caller.principal, auditlog.Action.IMPORT_READ, caller.origin, {})
+    found = []
+    for folder in _root(store).iterdir():
+        try:
+            found.append(_load(store, caller, folder.name))
+        except errors.NotFound:  # another city's, or one being discarded
+            continue
+    found.sort(key=lambda pending: pending.manifest["uploaded_at"], reverse=True)
+    _audit(store, caller, auditlog.Action.IMPORT_READ, {"imports": [pending.folder.name for pending in found]})
+    return [_out(pending) for pending in found]
+
+
 @router.get("/{import_id}", response_model=ImportOut, responses=ERRORS)
 def show(import_id: str, store: Store, caller: CurrentCaller) -> ImportOut:
     """預かった取り込みと、その確認の結果（市の管理者のみ）。"""
@@ -342,6 +358,8 @@ def commit(import_id: str, store: Store, caller: CurrentCaller, at: Now) -> Impo
     if pending.manifest["status"] == "committed":
         raise errors.Conflict(f"取り込み {import_id} はすでに取り込み済みです（{pending.manifest['committed_at']}）。")
     lock = pending.folder / "committing"
+    if lock.exists() and at - dt.datetime.fromtimestamp(lock.stat().st_mtime, dt.UTC) > STALE_LOCK:
+        lock.unlink(missing_ok=True)
     try:
         os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except FileExistsError:
