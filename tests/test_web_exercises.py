@@ -163,5 +163,7 @@ def test_the_report_defaults_to_this_year_and_rejects_a_bad_year(clients: dict[s
 
     body = clients["leader"].get("/api/v1/exercises/report").json()
     assert body["year"] == fiscal_year(dt.date.today()) and body["by_year"]
-    bad = clients["leader"].get("/api/v1/exercises/report", params={"year": "去年"})
-    assert bad.status_code == 422 and "年度" in bad.json()["error"]["message"]
+    for year in ("去年", "99999"):
+        for path in ("/api/v1/exercises/report", SESSIONS):
+            bad = clients["leader"].get(path, params={"year": year})
+            assert bad.status_code == 422 and "年度" in bad.json()["error"]["message"], (path, year)

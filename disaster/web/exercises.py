@@ -117,6 +117,16 @@ class ReportOut(BaseModel):
     districts_without_session: list[str]
 
 
+def _year(text: str | None) -> int | None:
+    """A 年度 given as R8 / 令和8年度 / 2026 (None: this 年度)."""
+    if text is None:
+        return None
+    year = parse_fiscal(text)
+    if not 1989 <= year <= 2200:
+        raise errors.Rejected(f"年度「{text}」は 1989〜2200 年度の範囲で指定してください。")
+    return year
+
+
 def _hazard(text: str) -> usecase.ExerciseHazard:
     hazard = usecase.HAZARD_NAMES.get(text.strip())
     if hazard is None:
@@ -144,7 +154,7 @@ def list_sessions(
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> SessionList:
     """図上訓練の実施記録（新しい順）。校区リーダーは担当の校区だけ、進行役と市職員は全校区。"""
-    chosen = parse_fiscal(year) if year else None
+    chosen = _year(year)
     details = {"district": district, "year": chosen, "page": page}
     with refusals_audited(store, caller, auditlog.Action.EXERCISE_READ, (), "exercise_session", details):
         found = usecase.list_sessions(store.sessions, caller.principal, district, chosen, page, per_page)
@@ -191,5 +201,5 @@ def report(
 ) -> ReportOut:
     """図上訓練の参加者数（年度別・校区別・圏域別）と、市町村の目標への進み具合（人数だけ。個人は含みません）。"""
     access.require(caller.principal, Action.EXERCISE_REPORT)
-    chosen = parse_fiscal(year) if year else None
+    chosen = _year(year)
     return ReportOut.model_validate(usecase.report(store.sessions, caller.principal.city_code, chosen, idle_years))
