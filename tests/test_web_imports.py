@@ -135,6 +135,7 @@ def test_a_commit_failing_in_the_reassessment_leaves_nothing_half_written(
         k: v for k, v in before.items() if k != WebSession.__tablename__}  # not even the audit entry of the commit
     monkeypatch.undo()
     assert admin.post(f"{IMPORTS}/{answer.json()['id']}/commit").status_code == 200  # still pending: try again
+    assert admin.delete(f"{IMPORTS}/{answer.json()['id']}").status_code == 204
 
 
 def test_discard_and_bad_requests(app: FastAPI, admin: TestClient, web_store: Store) -> None:  # noqa: F811
