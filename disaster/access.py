@@ -61,6 +61,12 @@ class Action(StrEnum):
     STATS = "stats"  # the store's counts (datasets, contacts, consents per 校区)
     AUDIT_PLANS = "audit_plans"  # the plan-safety audit, listing residents
     DECLARE_DISASTER_MODE = "declare_disaster_mode"  # declare or end 災害時モード (city administrator only)
+    # --- the rest of the JSON API (issue 12 §7) ---
+    READ_AUDIT = "read_audit"  # read and export the audit log (city administrator only)
+    MANAGE_USERS = "manage_users"  # list and add accounts, disable them, set their passwords (city administrator only)
+    IMPORT_DATA = "import_data"  # replace the city's data from files (city administrator only)
+    EXERCISE_RECORDS = "exercise_records"  # record and read 図上訓練 sessions and their findings
+    EXERCISE_REPORT = "exercise_report"  # participants per 年度 against the city's target (no one's identity)
 
 
 ACTION_LABELS = {
@@ -69,20 +75,24 @@ ACTION_LABELS = {
     Action.EXERCISE_PACK: "図上訓練の教材の作成", Action.CLOSED_SESSION: "氏名を使う非公開の図上訓練",
     Action.STATS: "件数の集計", Action.AUDIT_PLANS: "計画の安全点検",
     Action.DECLARE_DISASTER_MODE: "災害時モードの宣言・終了",
+    Action.READ_AUDIT: "監査ログの閲覧・書き出し", Action.MANAGE_USERS: "利用者の管理", Action.IMPORT_DATA: "データの取り込み",
+    Action.EXERCISE_RECORDS: "図上訓練の実施記録", Action.EXERCISE_REPORT: "図上訓練の参加者数の集計",
 }
 
 # actions only the city administrator may take (not other city staff)
-_ADMIN_ACTIONS = frozenset({Action.DECLARE_DISASTER_MODE})
+_ADMIN_ACTIONS = frozenset({Action.DECLARE_DISASTER_MODE, Action.READ_AUDIT, Action.MANAGE_USERS, Action.IMPORT_DATA})
 
 # actions of each role outside the city roles (which may do everything in their city);
 # True: anywhere in the city, False: only in the principal's own 校区
 _ROLE_ACTIONS: dict[Role, dict[Action, bool]] = {
     Role.LEADER: {Action.DISTRICT_MAP: True, Action.CITY_MAP: True, Action.READ_RESIDENTS: False,
                   Action.ISSUE_PLAN: False, Action.DISTRICT_PLANS: False, Action.EXERCISE_PACK: False,
-                  Action.CLOSED_SESSION: False, Action.AUDIT_PLANS: False},
+                  Action.CLOSED_SESSION: False, Action.AUDIT_PLANS: False, Action.EXERCISE_RECORDS: False,
+                  Action.EXERCISE_REPORT: True},
     Role.CARE_PROFESSIONAL: {Action.DISTRICT_MAP: True, Action.CITY_MAP: True, Action.READ_RESIDENTS: True,
                              Action.ISSUE_PLAN: True},
-    Role.TRAINER: {Action.DISTRICT_MAP: True, Action.CITY_MAP: True, Action.EXERCISE_PACK: True},
+    Role.TRAINER: {Action.DISTRICT_MAP: True, Action.CITY_MAP: True, Action.EXERCISE_PACK: True,
+                   Action.EXERCISE_RECORDS: True, Action.EXERCISE_REPORT: True},
     Role.PUBLIC: {Action.DISTRICT_MAP: True, Action.CITY_MAP: True},
 }
 

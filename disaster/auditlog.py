@@ -44,12 +44,22 @@ class Action(StrEnum):
     USER_ADD = "user.add"
     USER_DISABLE = "user.disable"
     USER_SET_PASSWORD = "user.set_password"
-    # plan records
+    # --- plan records (issue 12 §5) ---
     PLAN_READ = "plan.read"  # one resident's plan record with its options
     PLAN_SAVE = "plan.save"  # a new version of a plan record
     PLAN_ISSUE = "plan.issue"  # a plan record confirmed with the person (本人確認済)
     PLAN_HISTORY = "plan.history"  # the versions of a plan record
     PLAN_REVIEW = "plan.review"  # issued plans turned 要見直し after their data changed
+    # --- the rest of the JSON API (issue 12 §7) ---
+    AUDIT_EXPORT = "audit.export"  # the audit log as CSV
+    USER_LIST = "user.list"  # the city's accounts
+    IMPORT_UPLOAD = "import.upload"  # files uploaded and validated, kept pending
+    IMPORT_READ = "import.read"  # a pending import's validation report
+    IMPORT_COMMIT = "import.commit"  # a pending import written to the city's data
+    IMPORT_DISCARD = "import.discard"  # a pending import thrown away
+    EXERCISE_RECORD = "exercise.record"  # a 図上訓練 session recorded
+    EXERCISE_FINDING = "exercise.finding"  # a finding added to a session
+    EXERCISE_READ = "exercise.read"  # sessions and findings (naming the residents they concern)
 
 
 class PrincipalLike(Protocol):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.core import TyperGroup
 
 from disaster import auditlog, repo
-from disaster.access import ROLE_LABELS, Principal, Role, resident_filter, view_label
+from disaster.access import ROLE_LABELS, Action, Principal, Role, require, resident_filter, view_label
 from disaster.codes import HazardLayer
 from disaster.db import make_engine, session_factory
 from disaster.errors import DisasterError, Rejected
@@ -462,7 +462,7 @@ def exercise_record(
             raise Rejected(f"--hazard は {' / '.join(h.value for h in ExerciseHazard)} のいずれかです。")
         data = SessionInput(parse_date(date), district, ExerciseHazard(hazard), facilitator, counts,
                             (rating, None, None), strengths, improvements, items)
-    new = _run(ctx, lambda s: record_session(s.sessions, s.city_code, data))
+    new = _run(ctx, lambda s: record_session(s.sessions, s.principal, data).new)
     console.print(f"[green]✓[/green] {'登録' if new else '更新'}しました：{data.held_on} {district}（{sum(counts.values())}人）")
 
 
@@ -538,7 +538,8 @@ def map_command(
     out: Annotated[Path, typer.Option(help="出力 HTML")] = Path("map.html"),
 ) -> None:
     """校区の地図（HTML）を作ります。表示する情報は --view で決まります（既定は公開用）。"""
-    from disaster.usecases.maps import write_district_map  # optional extra "maps"
+    from disaster.usecases.maps import district_map_page  # optional extra "maps"
+    from maps.assets import copy_assets
 
     chosen = _view(view)
 
@@ -546,11 +547,14 @@ def map_command(
         principal = _view_principal(store, chosen, district)
         if chosen != "public":
             auditlog.require_log(store.engine)
-        path = write_district_map(store.sessions, principal, district, out)
+        page = district_map_page(store.sessions, principal, district)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(page.html, encoding="utf-8")
+        copy_assets(out.parent)
         if chosen != "public":
             _audit_read(store, auditlog.Action.MAP, _map_residents(store, principal, district), "district",
                         {"district": district, "view": chosen, "file": str(out)})
-        return path, view_label(principal, district)
+        return out, view_label(principal, district)
 
     path, label = _run(ctx, action)
     console.print(f"[green]✓[/green] {path}（{label}。assets フォルダと一緒に使ってください）")
@@ -827,7 +831,7 @@ def user_list(ctx: typer.Context) -> None:
     """市町村の利用者の一覧（役割・担当・状態）。"""
     from disaster.usecases.users import list_users
 
-    users = _run(ctx, lambda s: list_users(s.sessions, s.city_code))
+    users = _run(ctx, lambda s: list_users(s.sessions, s.principal))
     now = dt.datetime.now(dt.UTC)
     table = Table(title=f"利用者（{len(users)} 人）")
     for column in ("ログインID", "役割", "担当", "状態", "登録", "パスワード設定"):
@@ -900,6 +904,7 @@ def audit_log_command(
 
     def action(store: Store) -> list[dict[str, Any]]:
         auditlog.require_log(store.engine)
+        require(store.principal, Action.READ_AUDIT)  # the CLI's city administrator may
         with store.sessions() as session, session.begin():
             rows = [auditlog.as_dict(e) for e in auditlog.entries(session, store.city_code, start)]
             auditlog.record(session, store.principal, auditlog.Action.AUDIT_READ, target_kind="audit_log",

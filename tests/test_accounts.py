@@ -145,12 +145,12 @@ def test_each_role_gets_its_scope(city) -> None:
     add_user(city.sessions, ADMIN, "minsei", "leader", PASSWORD, ["手作り", "手作り"])
     add_user(city.sessions, ADMIN, "care", "care_professional", PASSWORD, professional_name="医師 一郎")
     add_user(city.sessions, ADMIN, "boss", "city_admin", PASSWORD)
-    users = {u.login: u for u in list_users(city.sessions, KURUME)}
+    users = {u.login: u for u in list_users(city.sessions, ADMIN)}
     assert list(users) == ["boss", "care", "minsei"]
     assert users["minsei"].districts == ["手作り"] and users["minsei"].role == Role.LEADER
     assert users["care"].professional_name == "医師 一郎" and users["care"].districts == []
     assert users["boss"].city_code == KURUME and not users["boss"].disabled
-    assert list_users(city.sessions, "401005") == []
+    assert list_users(city.sessions, auditlog.Actor("somu", Role.CITY_ADMIN, "401005")) == []
 
 
 def test_a_login_is_unique_and_well_formed(city) -> None:

@@ -55,8 +55,10 @@ def test_user_commands_from_add_to_disable(store) -> None:
     log = _cli(store, "audit", "log", "--json")
     assert log.exit_code == 0, log.output
     entries = json.loads(log.output)
-    changes = [(e["action"], e["details"].get("login")) for e in entries if e["action"].startswith("user.")]
+    changes = [(e["action"], e["details"].get("login")) for e in entries
+               if e["action"].startswith("user.") and e["action"] != "user.list"]
     assert changes == [("user.add", "minsei"), ("user.set_password", "minsei"), ("user.disable", "minsei")]
+    assert [e["action"] for e in entries].count("user.list") == 2  # each `user list` is recorded too
     assert {e["actor"] for e in entries if e["action"].startswith("user.")} == {CLI_LOGIN}
     for output in (added.output, changed.output, log.output):
         assert PASSWORD not in output and "another-one-2026" not in output

@@ -197,7 +197,7 @@ def test_findings_about_a_resident_show_on_their_plan(demo_store) -> None:
     data = SessionInput(dt.date(2026, 6, 14), "安武", ExerciseHazard.FLOOD, "テスト進行役", {"住民": 10},
                         findings=[{"issue": "夜間の支援者がいない", "action": "近所の2人目を探す", "owner": "民生委員",
                                    "due": dt.date(2026, 9, 30), "resident_no": resident.resident_no}])
-    record_session(demo_store.sessions, demo_store.city_code, data)
+    record_session(demo_store.sessions, Principal.cli(demo_store.city_code), data)
     with demo_store.sessions() as session:
         (plan,) = plan_contexts(session, load_residents(session, [resident.id]), dt.date(2026, 7, 1))
     assert [item["issue"] for item in plan["open_items"]] == ["夜間の支援者がいない"]

@@ -126,12 +126,17 @@ def _require_admin(sessions: sessionmaker[Session], principal: Principal, action
 
 
 def declare(sessions: sessionmaker[Session], principal: Principal, reason: str, districts: Iterable[str],
-            ends_at: dt.datetime, now: dt.datetime | None = None, origin: str = "cli") -> DisasterMode:
+            ends_at: dt.datetime, now: dt.datetime | None = None, origin: str = "cli",
+            all_districts: bool | None = None) -> DisasterMode:
     """Declare 災害時モード in the principal's city for ``districts`` (all 校区 when empty) until
-    ``ends_at`` (within ``MAX_DURATION``). City administrator only; audited."""
+    ``ends_at`` (within ``MAX_DURATION``). City administrator only; audited. ``all_districts``,
+    when given, must say the same as ``districts`` (all, or some named): an empty list by mistake
+    does not open every 校区."""
     moment = _now(now)
     chosen = list(dict.fromkeys(d.strip() for d in districts if d.strip()))
     _require_admin(sessions, principal, auditlog.Action.DISASTER_MODE_DECLARE, origin, {"districts": chosen})
+    if all_districts is not None and all_districts == bool(chosen):
+        raise errors.Rejected("対象の校区を指定するか、全校区にするか、どちらか一方にしてください。")
     text = reason.strip()
     if not text:
         raise errors.Rejected("災害時モードの理由を入力してください（例: 〇〇川の氾濫のおそれ、避難指示の発令）。")
@@ -203,12 +208,14 @@ def _marks(entry: AuditEntry, mode_id: int) -> bool:
     return marked == mode_id or (isinstance(marked, list) and mode_id in marked)
 
 
-def list_modes(sessions: sessionmaker[Session], city_code: str, now: dt.datetime | None = None) -> list[ModeListing]:
-    """The city's declarations, newest first, each with its state and the number of audited
-    reads of personal data made under it."""
+def list_modes(sessions: sessionmaker[Session], city_code: str, now: dt.datetime | None = None,
+               mode_id: int | None = None) -> list[ModeListing]:
+    """The city's declarations (only ``mode_id`` when given), newest first, each with its state
+    and the number of audited reads of personal data made under it."""
     moment = _now(now)
     with sessions() as session:
-        modes = list(session.scalars(select(DisasterMode).where(DisasterMode.city_code == city_code)
+        modes = list(session.scalars(select(DisasterMode).where(DisasterMode.city_code == city_code,
+                                                                *([DisasterMode.id == mode_id] if mode_id else []))
                                      .order_by(DisasterMode.id.desc())))
         if not modes:
             return []

@@ -15,10 +15,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from disaster import access, errors, repo
+from disaster import access, auditlog, errors, repo
 from disaster.access import Principal
 from disaster.analysis.eligibility import destination_safety
 from disaster.analysis.exposure import HazardIndex
@@ -387,16 +387,212 @@ def _store_session(session: Session, city_code: str, data: SessionInput, source:
     return existing is None
 
 
-def record_session(sessions: sessionmaker[Session], city_code: str, data: SessionInput, source: str = "入力") -> bool:
-    """Record one session (re-recording the same session replaces it); True if it was new."""
-    unknown = [f["resident_no"] for f in data.findings if f.get("resident_no")]
+FINDING_STATUSES = ("未着手", "対応中", "完了")
+MAX_TEXT = 2000  # characters of a free-text field of a session or finding
+MAX_PARTICIPANTS = 100_000  # of one role at one session
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A recorded session (``new``: not a re-recording of the same session) or finding."""
+
+    id: int
+    new: bool = True
+
+
+def _allowed(sessions: sessionmaker[Session], principal: Principal, district: str, audit: auditlog.Action, origin: str,
+             details: dict[str, Any], residents: list[str] | None = None) -> None:
+    """``EXERCISE_RECORDS`` in ``district`` or Forbidden (the refusal audited)."""
+    try:
+        access.require(principal, access.Action.EXERCISE_RECORDS, district)
+    except errors.Forbidden:
+        _refused(sessions, principal, audit, origin, details, residents or [])
+        raise
+
+
+def _refused(sessions: sessionmaker[Session], principal: Principal, audit: auditlog.Action, origin: str,
+             details: dict[str, Any], residents: list[str]) -> None:
     with sessions() as session, session.begin():
-        if unknown:
-            found = repo.resident_ids(session, city_code, unknown)
-            missing = [n for n in unknown if n not in found]
-            if missing:
-                raise errors.NotFound(f"名簿番号 {'、'.join(missing)} は名簿にいません。")
-        return _store_session(session, city_code, data, source, is_demo=False)
+        auditlog.record(session, principal, audit, residents=residents, allowed=False, origin=origin,
+                        target_kind="exercise_session", details=details)
+
+
+def _check_input(data: SessionInput) -> None:
+    unknown = [role for role in data.participants if role not in ROLES]
+    if unknown:
+        raise errors.Rejected(f"参加者の役割「{'」「'.join(unknown)}」はありません。役割は {'・'.join(ROLES)} のいずれかです。")
+    if any(not 0 <= count <= MAX_PARTICIPANTS for count in data.participants.values()):
+        raise errors.Rejected(f"参加者の人数は 0 以上 {MAX_PARTICIPANTS:,} 以下にしてください。")
+    if any(r is not None and not 1 <= r <= 5 for r in data.ratings):
+        raise errors.Rejected("評価は 1〜5 で記入してください。")
+    for text in (data.facilitator, data.strengths, data.improvements):
+        if text is not None and len(text) > MAX_TEXT:
+            raise errors.Rejected(f"記入は {MAX_TEXT} 文字以内にしてください。")
+    for finding in data.findings:
+        _check_finding(finding)
+
+
+def _check_finding(finding: dict[str, Any]) -> None:
+    if not (finding.get("issue") or "").strip():
+        raise errors.Rejected("課題（issue）を記入してください。")
+    if (finding.get("status") or "未着手") not in FINDING_STATUSES:
+        raise errors.Rejected(f"課題の状態は {'・'.join(FINDING_STATUSES)} のいずれかです。")
+    if any(len(str(finding.get(key) or "")) > MAX_TEXT for key in ("issue", "action", "owner")):
+        raise errors.Rejected(f"課題の記入は {MAX_TEXT} 文字以内にしてください。")
+
+
+def _named_residents(sessions: sessionmaker[Session], principal: Principal, numbers: list[str], audit: auditlog.Action,
+                     origin: str, details: dict[str, Any]) -> None:
+    """A finding may name only residents ``principal`` may see (``access.resident_filter``): others
+    are refused (audited) whether or not they exist; for the city, an unknown number is not found."""
+    if not numbers:
+        return
+    with sessions() as session:
+        visible = set(session.scalars(select(Resident.resident_no).where(Resident.resident_no.in_(numbers),
+                                                                         access.resident_filter(principal))))
+    missing = [n for n in numbers if n not in visible]
+    if not missing:
+        return
+    if principal.is_city:  # the city roles see everyone: the number is unknown
+        raise errors.NotFound(f"名簿番号 {'、'.join(missing)} は名簿にいません。")
+    _refused(sessions, principal, audit, origin, details, missing)
+    raise errors.Forbidden(f"{access.ROLE_LABELS[principal.role]}（{principal.login}）は、名簿番号 {'、'.join(missing)} "
+                           "の方を課題に書けません（見られる範囲の方だけです）。")
+
+
+def record_session(sessions: sessionmaker[Session], principal: Principal, data: SessionInput, source: str = "入力",
+                   origin: str = "cli") -> Recorded:
+    """Record one session (re-recording the same session replaces it), if ``principal`` may record
+    sessions of its 校区 (``access.Action.EXERCISE_RECORDS``); findings may name only residents the
+    principal sees. Audited (refusals too)."""
+    details: dict[str, Any] = {"district": data.district, "held_on": data.held_on.isoformat(), "hazard": data.hazard.value}
+    _allowed(sessions, principal, data.district, auditlog.Action.EXERCISE_RECORD, origin, details)
+    _check_input(data)
+    numbers = [f["resident_no"] for f in data.findings if f.get("resident_no")]
+    _named_residents(sessions, principal, numbers, auditlog.Action.EXERCISE_RECORD, origin, details)
+    with sessions() as session, session.begin():
+        new = _store_session(session, principal.city_code, data, source, is_demo=False)
+        record_id = session.scalars(select(ExerciseSession.id).join(District, ExerciseSession.district_id == District.id)
+                                    .where(District.city_code == principal.city_code, District.name == data.district,
+                                           ExerciseSession.record_key == data.record_key)).one()
+        auditlog.record(session, principal, auditlog.Action.EXERCISE_RECORD, residents=numbers, origin=origin,
+                        target_kind="exercise_session", details=details | {"session": record_id, "new": new})
+    return Recorded(record_id, new)
+
+
+def _session_district(sessions: sessionmaker[Session], principal: Principal, session_id: int) -> str:
+    with sessions() as session:
+        name = session.scalar(select(District.name).join(ExerciseSession, ExerciseSession.district_id == District.id)
+                              .where(ExerciseSession.id == session_id, District.city_code == principal.city_code))
+    if name is None:
+        raise errors.NotFound(f"図上訓練の記録 #{session_id} はこの市町村にはありません。")
+    return name
+
+
+def add_finding(sessions: sessionmaker[Session], principal: Principal, session_id: int, finding: dict[str, Any],
+                origin: str = "cli") -> Recorded:
+    """Add a finding (課題, 対応, 担当, 期限, 状態, 名簿番号) to a recorded session; as ``record_session``."""
+    district = _session_district(sessions, principal, session_id)
+    details: dict[str, Any] = {"session": session_id, "district": district}
+    number = finding.get("resident_no") or None
+    _allowed(sessions, principal, district, auditlog.Action.EXERCISE_FINDING, origin, details)
+    _check_finding(finding)
+    _named_residents(sessions, principal, [number] if number else [], auditlog.Action.EXERCISE_FINDING, origin, details)
+    with sessions() as session, session.begin():
+        ids = repo.resident_ids(session, principal.city_code, [number]) if number else {}
+        row = ExerciseFinding(session_id=session_id, issue=finding["issue"].strip(), action=finding.get("action"),
+                              owner=finding.get("owner"), due=finding.get("due"),
+                              status=finding.get("status") or "未着手", resident_id=ids.get(number or ""))
+        session.add(row)
+        session.flush()
+        auditlog.record(session, principal, auditlog.Action.EXERCISE_FINDING, residents=[number] if number else [],
+                        origin=origin, target_kind="exercise_session", details=details | {"finding": row.id})
+        return Recorded(row.id)
+
+
+def delete_session(sessions: sessionmaker[Session], principal: Principal, session_id: int, origin: str = "cli") -> None:
+    """Remove a session recorded by mistake (with its participants and findings); audited."""
+    district = _session_district(sessions, principal, session_id)
+    details: dict[str, Any] = {"session": session_id, "district": district, "deleted": True}
+    _allowed(sessions, principal, district, auditlog.Action.EXERCISE_RECORD, origin, details)
+    with sessions() as session, session.begin():
+        record = session.get(ExerciseSession, session_id)
+        assert record is not None
+        session.delete(record)
+        auditlog.record(session, principal, auditlog.Action.EXERCISE_RECORD, origin=origin,
+                        target_kind="exercise_session", details=details)
+
+
+@dataclass(frozen=True)
+class FindingView:
+    id: int
+    issue: str
+    action: str | None
+    owner: str | None
+    due: dt.date | None
+    status: str
+    resident_no: str | None  # only when the reader may see the resident
+    names_resident: bool  # the finding is about a resident (shown or not)
+
+
+@dataclass(frozen=True)
+class SessionView:
+    id: int
+    held_on: dt.date
+    district: str
+    hazard: str
+    facilitator: str | None
+    participants: dict[str, int]
+    ratings: tuple[int | None, int | None, int | None]
+    strengths: str | None
+    improvements: str | None
+    source: str
+    findings: list[FindingView]
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    items: list[SessionView]
+    total: int
+
+
+def list_sessions(sessions: sessionmaker[Session], principal: Principal, district: str | None = None,
+                  year: int | None = None, page: int = 1, per_page: int = 50) -> SessionPage:
+    """The sessions ``principal`` may read (``EXERCISE_RECORDS``: a leader's own 校区), newest
+    first; a finding shows the 名簿番号 of its resident only to those who may see the resident."""
+    with sessions() as session:
+        names = [name for name in repo.district_ids(session, principal.city_code)
+                 if access.can(principal, access.Action.EXERCISE_RECORDS, name)]
+    if district is not None:
+        access.require(principal, access.Action.EXERCISE_RECORDS, district)
+        if district not in names:
+            raise errors.NotFound(f"校区「{district}」は登録されていません。")
+        names = [district]
+    elif not names:
+        access.require(principal, access.Action.EXERCISE_RECORDS)
+    where = [District.city_code == principal.city_code, District.name.in_(names)]
+    if year is not None:
+        where += [ExerciseSession.held_on >= dt.date(year, 4, 1), ExerciseSession.held_on < dt.date(year + 1, 4, 1)]
+    with sessions() as session:
+        query = select(ExerciseSession).join(District, ExerciseSession.district_id == District.id).where(*where)
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        records = session.scalars(query.options(selectinload(ExerciseSession.participants),
+                                                selectinload(ExerciseSession.findings),
+                                                selectinload(ExerciseSession.district))
+                                  .order_by(ExerciseSession.held_on.desc(), ExerciseSession.id.desc())
+                                  .limit(per_page).offset((page - 1) * per_page)).all()
+        concerned = {f.resident_id for r in records for f in r.findings if f.resident_id is not None}
+        shown = dict(session.execute(select(Resident.id, Resident.resident_no)
+                                     .where(Resident.id.in_(concerned), access.resident_filter(principal))).all()
+                     ) if concerned else {}
+    items = [SessionView(r.id, r.held_on, r.district.name, r.hazard, r.facilitator,
+                         {p.role: p.count for p in r.participants},
+                         (r.rating_overall, r.rating_understanding, r.rating_usefulness), r.strengths, r.improvements,
+                         r.source,
+                         [FindingView(f.id, f.issue, f.action, f.owner, f.due, f.status, shown.get(f.resident_id or 0),
+                                      f.resident_id is not None) for f in sorted(r.findings, key=lambda f: f.id)])
+             for r in records]
+    return SessionPage(items, total)
 
 
 SESSION_COLUMNS = ("実施日", "校区", "災害", "進行役")

@@ -9,16 +9,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import shapely
 import shapely.affinity
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster import errors, geo, repo
+from disaster import access, auditlog, errors, geo, repo
+from disaster.access import Principal
 from disaster.codes import HazardLayer
 from disaster.geocode import LEVEL_COORDINATES, LEVEL_TOWN, AddressIndex
 from disaster.importers import address_points, areas, hazards, roster, shelters
@@ -45,9 +48,11 @@ class ImportReport:
     notices: list[str] = field(default_factory=list)  # things the user should know (Japanese), e.g. rows ignored
 
 
-def _refreshed(report: ImportReport, sessions: sessionmaker[Session], city_code: str) -> ImportReport:
-    """Assessments depend on every input: recompute them after a successful import."""
-    report.assessment_run = assess.refresh_if_residents(sessions, city_code)
+def _refreshed(report: ImportReport, sessions: sessionmaker[Session], city_code: str, follow_up: bool) -> ImportReport:
+    """Assessments depend on every input: recompute them after a successful import (unless
+    ``follow_up`` is off: a dry run, see ``check_import``)."""
+    if follow_up:
+        report.assessment_run = assess.refresh_if_residents(sessions, city_code)
     return report
 
 
@@ -81,6 +86,8 @@ def import_shelters(
     skip_bad_rows: bool = False,
     rejects: Path | None = None,
     assume_epsg: int | None = None,
+    *,
+    follow_up: bool = True,
 ) -> ImportReport:
     """Import GSI 指定避難所/指定緊急避難場所 files (or the project format); a facility in
     several files is stored once with every kind and hazard flag it has."""
@@ -95,7 +102,7 @@ def import_shelters(
             session, city_code, "shelters", " + ".join(report.files), file_digest(paths), len(records),
             is_demo=any(r.values.get("is_demo") for r in records),
         )
-    return _refreshed(report, sessions, city_code)
+    return _refreshed(report, sessions, city_code, follow_up)
 
 
 def _refuse_repeated_codes(parts: list[Parsed[shelters.ShelterRecord]], files: list[str]) -> None:
@@ -113,7 +120,7 @@ def _refuse_repeated_codes(parts: list[Parsed[shelters.ShelterRecord]], files: l
 
 
 def import_boundary(
-    sessions: sessionmaker[Session], path: Path, city_code: str, assume_epsg: int | None = None
+    sessions: sessionmaker[Session], path: Path, city_code: str, assume_epsg: int | None = None, *, follow_up: bool = True
 ) -> ImportReport:
     """Set the city boundary from a 国土数値情報 N03 file; a city registered without a name
     takes the file's (and gets a starter profile if it has none)."""
@@ -127,9 +134,10 @@ def import_boundary(
         repo.set_boundary(session, city, boundary, path.name)
         repo.record_dataset(session, city_code, "boundary", path.name, file_digest([path]), 1, is_demo=False)
     if named:
-        profile, created = ensure_profile(city_code, name)
+        created_file = ensure_profile(city_code, name) if follow_up else None  # no file from a dry run
         report.notices.append(f"市町村名を「{name}」として登録しました。"
-                              + (f"市町村の設定ファイル {profile} を作りました（連絡先などを記入してください）。" if created else ""))
+                              + (f"市町村の設定ファイル {created_file[0]} を作りました（連絡先などを記入してください）。"
+                                 if created_file and created_file[1] else ""))
     return report
 
 
@@ -141,6 +149,8 @@ def import_districts(
     name_column: str | None = None,
     assume_epsg: int | None = None,
     is_demo: bool = False,
+    *,
+    follow_up: bool = True,
 ) -> ImportReport:
     """Import 校区 polygons (A27 or any polygon file), optionally with the 校区 table."""
     parsed = areas.read_districts(path, city_code, name_column, assume_epsg, load_profile(city_code).school_prefix_pattern)
@@ -154,7 +164,7 @@ def import_districts(
         repo.get_city(session, city_code)
         report.created, report.updated = repo.upsert_districts(session, city_code, parsed.records, path.name, is_demo)
         repo.record_dataset(session, city_code, "districts", path.name, file_digest(files), len(parsed.records), is_demo)
-    return _refreshed(report, sessions, city_code)
+    return _refreshed(report, sessions, city_code, follow_up)
 
 
 def import_hazards(
@@ -167,6 +177,7 @@ def import_hazards(
     is_demo: bool = False,
     *,
     city_code: str,
+    follow_up: bool = True,
 ) -> ImportReport:
     """Import A31a/A31/A33 files for the city. Each file is a dataset of the city (label:
     ``source`` or the file name) whose zones are replaced on re-import. When the city's
@@ -199,7 +210,7 @@ def import_hazards(
                 session, city_code, "hazards", source or path.name, file_digest([path]), len(records), is_demo
             )
             report.created += repo.replace_hazard_zones(session, dataset, records)
-    return _refreshed(report, sessions, city_code)
+    return _refreshed(report, sessions, city_code, follow_up)
 
 
 def grown(area: shapely.Geometry, metres: float) -> shapely.Geometry:
@@ -257,6 +268,8 @@ def import_residents(
     is_demo: bool = False,
     today: dt.date | None = None,
     header_row: int | None = None,
+    *,
+    follow_up: bool = True,
 ) -> ImportReport:
     """Import a 避難行動要支援者名簿 (upsert by 名簿番号); rows without 緯度/経度 are located
     from their address with the city's 位置参照情報."""
@@ -268,7 +281,7 @@ def import_residents(
     with sessions() as session, session.begin():
         report.created, report.updated = repo.upsert_residents(session, city_code, records, path.name, is_demo)
         repo.record_dataset(session, city_code, "residents", path.name, file_digest([path]), len(records), is_demo)
-    return _refreshed(report, sessions, city_code)
+    return _refreshed(report, sessions, city_code, follow_up)
 
 
 def import_supporters(
@@ -282,6 +295,8 @@ def import_supporters(
     is_demo: bool = False,
     today: dt.date | None = None,
     header_row: int | None = None,
+    *,
+    follow_up: bool = True,
 ) -> ImportReport:
     """Import 避難支援等実施者 and their links to residents (by 名簿番号); supporters without
     緯度/経度 are located from their address where the 位置参照情報 knows it."""
@@ -298,7 +313,7 @@ def import_supporters(
     with sessions() as session, session.begin():
         report.created, report.updated = repo.upsert_supporters(session, city_code, records, path.name, is_demo)
         repo.record_dataset(session, city_code, "supporters", path.name, file_digest([path]), len(records), is_demo)
-    return _refreshed(report, sessions, city_code)
+    return _refreshed(report, sessions, city_code, follow_up)
 
 
 def import_address_points(
@@ -331,4 +346,121 @@ def import_address_points(
     counts = {level: sum(r.level == level for r in records) for level in levels}
     names = {"block": "街区", "town": "大字・町丁目"}
     report.notices.append("位置参照情報: " + "、".join(f"{names[k]} {n} 地点" for k, n in counts.items()) + "（以前の同じレベルの地点は置き換えました）。")
+    return report
+
+
+# --- validate, then commit: the imports of the service (POST /api/v1/imports) ---
+
+KINDS = ("boundary", "districts", "shelters", "hazards", "residents", "supporters", "address-points")
+SINGLE_FILE = frozenset({"boundary", "districts", "residents", "supporters"})
+KIND_LABELS = {"boundary": "市の区域（N03）", "districts": "校区", "shelters": "避難所・避難場所", "hazards": "災害想定区域",
+               "residents": "避難行動要支援者名簿", "supporters": "避難支援等実施者", "address-points": "位置参照情報"}
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """One import as the CLI offers it (``disaster import KIND FILES… [options]``), all-or-nothing."""
+
+    kind: str
+    paths: list[Path]
+    table: Path | None = None  # districts: the 校区 table (圏域・相談窓口)
+    mapping: Path | None = None  # residents, supporters: the column mapping (TOML)
+    sheet: str | None = None  # residents, supporters: the Excel sheet
+    header_row: int | None = None  # residents, supporters
+    name_column: str | None = None  # districts
+    layer: HazardLayer | None = None  # hazards
+    river: str | None = None  # hazards
+    source: str | None = None  # hazards
+    crs: int | None = None  # boundary, districts, shelters, hazards
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise errors.Rejected(f"取り込みの種類「{self.kind}」はありません。{' / '.join(KINDS)} のいずれかです。")
+        if not self.paths:
+            raise errors.Rejected("取り込むファイルを指定してください。")
+        if self.kind in SINGLE_FILE and len(self.paths) != 1:
+            raise errors.Rejected(f"{KIND_LABELS[self.kind]}は 1 ファイルずつ取り込みます（{len(self.paths)} ファイルあります）。")
+        given = {"table": self.table, "name_column": self.name_column, "mapping": self.mapping, "sheet": self.sheet,
+                 "header_row": self.header_row, "layer": self.layer, "river": self.river, "source": self.source,
+                 "crs": self.crs}
+        allowed = {"boundary": {"crs"}, "districts": {"table", "name_column", "crs"}, "shelters": {"crs"},
+                   "hazards": {"layer", "river", "source", "crs"}, "address-points": set(),
+                   "residents": {"mapping", "sheet", "header_row"}, "supporters": {"mapping", "sheet", "header_row"}}
+        extra = sorted(name for name, value in given.items() if value is not None and name not in allowed[self.kind])
+        if extra:
+            raise errors.Rejected(f"{KIND_LABELS[self.kind]}の取り込みには {'・'.join(extra)} を指定できません。")
+
+
+def run_import(sessions: sessionmaker[Session], city_code: str, request: ImportRequest, follow_up: bool = True) -> ImportReport:
+    """The CLI's import of ``request.kind`` (``follow_up``: then recompute the assessments)."""
+    r, paths = request, request.paths
+    if r.kind == "boundary":
+        return import_boundary(sessions, paths[0], city_code, r.crs, follow_up=follow_up)
+    if r.kind == "districts":
+        return import_districts(sessions, paths[0], city_code, r.table, r.name_column, r.crs, follow_up=follow_up)
+    if r.kind == "shelters":
+        return import_shelters(sessions, paths, city_code, assume_epsg=r.crs, follow_up=follow_up)
+    if r.kind == "hazards":
+        return import_hazards(sessions, paths, r.layer, r.river, r.source, r.crs, city_code=city_code, follow_up=follow_up)
+    if r.kind == "residents":
+        return import_residents(sessions, paths[0], city_code, r.mapping, r.sheet, header_row=r.header_row,
+                                follow_up=follow_up)
+    if r.kind == "supporters":
+        return import_supporters(sessions, paths[0], city_code, r.mapping, r.sheet, header_row=r.header_row,
+                                 follow_up=follow_up)
+    return import_address_points(sessions, paths, city_code)
+
+
+@contextmanager
+def _one_transaction(sessions: sessionmaker[Session], commit: bool) -> Iterator[sessionmaker[Session]]:
+    """Sessions that all share one database transaction, committed at the end when ``commit``
+    (and nothing raised), else rolled back. The import's own ``session.begin()`` blocks join it."""
+    engine = sessions.kw["bind"]
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only")
+        except BaseException:
+            if transaction.is_active:
+                transaction.rollback()
+            raise
+        if commit:
+            transaction.commit()
+        else:
+            transaction.rollback()
+
+
+def require_import(sessions: sessionmaker[Session], principal: Principal, action: auditlog.Action, origin: str,
+                   details: dict[str, Any]) -> None:
+    """``access.Action.IMPORT_DATA`` or Forbidden, the refused attempt audited as ``action``."""
+    try:
+        access.require(principal, access.Action.IMPORT_DATA)
+    except errors.Forbidden:
+        with sessions() as session, session.begin():
+            auditlog.record(session, principal, action, allowed=False, origin=origin, target_kind="import", details=details)
+        raise
+
+
+def check_import(sessions: sessionmaker[Session], principal: Principal, request: ImportRequest) -> ImportReport:
+    """Validate ``request`` with the CLI's rules: parse the files and write them in a transaction
+    that is rolled back, so the report counts what the import would create and update. Nothing
+    stays written, no assessment is run. ``ImportRejected`` (or another ``DisasterError``) when
+    the import would be refused."""
+    access.require(principal, access.Action.IMPORT_DATA)
+    with _one_transaction(sessions, commit=False) as joined:
+        return run_import(joined, principal.city_code, request, follow_up=False)
+
+
+def commit_import(sessions: sessionmaker[Session], principal: Principal, request: ImportRequest, origin: str = "cli",
+                  details: dict[str, Any] | None = None) -> ImportReport:
+    """Write ``request`` exactly as the CLI import does, the recomputed assessments and the audit
+    entry included, in one transaction: all of it, or nothing (an error rolls everything back)."""
+    facts = {"kind": request.kind, "files": [p.name for p in request.paths]} | (details or {})
+    require_import(sessions, principal, auditlog.Action.IMPORT_COMMIT, origin, facts)
+    with _one_transaction(sessions, commit=True) as joined:
+        report = run_import(joined, principal.city_code, request)
+        with joined() as session, session.begin():
+            auditlog.record(session, principal, auditlog.Action.IMPORT_COMMIT, origin=origin, target_kind="import",
+                            details=facts | {"created": report.created, "updated": report.updated,
+                                             "assessment_run": report.assessment_run})
     return report

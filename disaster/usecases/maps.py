@@ -158,12 +158,37 @@ class MapReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def write_district_map(sessions: sessionmaker[Session], principal: Principal, district: str, out: Path) -> Path:
+@dataclass(frozen=True)
+class MapPage:
+    """An interactive map page: its HTML (referring to the assets as ``assets/…``) and the
+    名簿番号 of the residents it shows (none in a view without named residents)."""
+
+    html: str
+    residents: list[str]
+
+
+def district_map_page(sessions: sessionmaker[Session], principal: Principal, district: str) -> MapPage:
+    """The district map as ``principal`` may see it (``access.Action.DISTRICT_MAP``)."""
     access.require(principal, access.Action.DISTRICT_MAP, district)
     with sessions() as session:
         inputs = load_map_inputs(session, principal, district)
+    shown = sorted(inputs.residents.loc[inputs.residents["district"] == district, "resident_no"])
+    return MapPage(html(district_map(inputs, district, principal)), shown)
+
+
+def city_map_page(sessions: sessionmaker[Session], principal: Principal, link: str = "district_{name}.html") -> MapPage:
+    """The city overview (counts per 校区, no one's identity; ``access.Action.CITY_MAP``), linking
+    each 校区 to ``link`` (``{name}``: the 校区)."""
+    access.require(principal, access.Action.CITY_MAP)
+    with sessions() as session:
+        inputs = load_map_inputs(session, principal)
+    return MapPage(html(city_map(inputs, principal, link=link)), [])
+
+
+def write_district_map(sessions: sessionmaker[Session], principal: Principal, district: str, out: Path) -> Path:
+    page = district_map_page(sessions, principal, district)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html(district_map(inputs, district, principal)), encoding="utf-8")
+    out.write_text(page.html, encoding="utf-8")
     copy_assets(out.parent)
     return out
 

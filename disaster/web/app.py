@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import inspect
-from starlette.datastructures import MutableHeaders
-from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from disaster import auditlog, errors
@@ -28,8 +27,11 @@ SECURITY_HEADERS = {
 HSTS = ("Strict-Transport-Security", "max-age=31536000")
 
 
+ROUTE_MAY_SET = frozenset({"Cache-Control", "Content-Security-Policy"})  # e.g. the map pages: scripts by hash
+
+
 class SecurityHeaders:
-    """Add the security headers to every response (a route may set its own Cache-Control)."""
+    """Add the security headers to every response (a route may set its own Cache-Control and CSP)."""
 
     def __init__(self, app: ASGIApp, https_only: bool) -> None:
         self.app = app
@@ -44,13 +46,33 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in self.headers.items():
-                    if name == "Cache-Control":
+                    if name in ROUTE_MAY_SET:
                         headers.setdefault(name, value)
                     else:
                         headers[name] = value
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class AllowedHosts:
+    """Answer a request whose Host is not one of ``allowed`` with 400 in the one JSON error shape
+    (patterns as Starlette's TrustedHostMiddleware: exact names, ``*.example.jp``, or ``*``)."""
+
+    def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
+        self.app = app
+        self.any = "*" in allowed
+        self.exact = frozenset(h for h in allowed if not h.startswith("*"))
+        self.suffixes = tuple(h[1:] for h in allowed if h.startswith("*."))
+
+    def allows(self, host: str) -> bool:
+        return self.any or host in self.exact or host.endswith(self.suffixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not self.allows(Headers(scope=scope).get("host", "").split(":")[0]):
+            await web_errors.host_refused()(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def _check(store: WebStore) -> None:
@@ -83,6 +105,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         protected.include_router(area.router)
     api.include_router(protected)
     app.include_router(api)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(AllowedHosts, allowed=settings.allowed_hosts)
     app.add_middleware(SecurityHeaders, https_only=settings.https_only)
     return app

@@ -1,19 +1,22 @@
-"""The city's 校区, counts and audit log: ``/api/v1/districts``, ``/api/v1/stats``, ``/api/v1/audit``."""
+"""The city's 校区, counts and audit log: ``/api/v1/districts``, ``/api/v1/stats``, ``/api/v1/audit`` (and its CSV export)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from sqlalchemy import func, select
 
 from disaster import access, auditlog, errors
-from disaster.access import Role
+from disaster.access import Action
 from disaster.models import AuditEntry, District, Resident
 from disaster.usecases.stats import store_stats
-from disaster.web.deps import CurrentCaller, CurrentPrincipal, Store
+from disaster.web.deps import Caller, CurrentCaller, CurrentPrincipal, Store
 from disaster.web.schemas import AuditEntryOut, AuditList, DistrictOut, ErrorOut, StatsOut
 
 router = APIRouter(tags=["city"])
@@ -39,26 +42,38 @@ def stats(store: Store, principal: CurrentPrincipal) -> StatsOut:
     return StatsOut.model_validate(store_stats(store.sessions, principal))
 
 
+def _audit_readable(store: Store, caller: Caller, action: auditlog.Action, details: dict[str, Any]) -> None:
+    """``access.Action.READ_AUDIT`` or Forbidden (the refusal audited)."""
+    try:
+        access.require(caller.principal, Action.READ_AUDIT)
+    except errors.Forbidden:
+        with store.sessions() as session, session.begin():
+            caller.audit(session, action, allowed=False, target_kind="audit_log", details=details)
+        raise
+
+
+def _since(since: dt.datetime | None) -> list[Any]:
+    if since is None:
+        return []
+    if since.tzinfo is None:
+        raise errors.Rejected("since には時差（例: +09:00）をつけてください。")
+    return [AuditEntry.at >= since]
+
+
+SINCE = Query(description="この日時以降（ISO 8601、時差つき）")
+
+
 @router.get("/audit", response_model=AuditList, responses=ERRORS)
 def audit(
     store: Store, caller: CurrentCaller,
-    since: Annotated[dt.datetime | None, Query(description="この日時以降（ISO 8601、時差つき）")] = None,
+    since: Annotated[dt.datetime | None, SINCE] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditList:
     """市町村の監査ログ（新しい順。市の管理者のみ。この閲覧も記録されます）。"""
-    principal = caller.principal
     details = {"since": since.isoformat() if since else None, "page": page}
-    if principal.role is not Role.CITY_ADMIN:
-        with store.sessions() as session, session.begin():
-            caller.audit(session, auditlog.Action.AUDIT_READ, allowed=False, target_kind="audit_log", details=details)
-        raise errors.Forbidden(f"監査ログを読めるのは市の管理者だけです（{access.ROLE_LABELS[principal.role]}"
-                               f"（{principal.login}）には権限がありません）。")
-    where = [AuditEntry.city_code == principal.city_code]
-    if since is not None:
-        if since.tzinfo is None:
-            raise errors.Rejected("since には時差（例: +09:00）をつけてください。")
-        where.append(AuditEntry.at >= since)
+    _audit_readable(store, caller, auditlog.Action.AUDIT_READ, details)
+    where = [AuditEntry.city_code == caller.principal.city_code, *_since(since)]
     with store.sessions() as session, session.begin():
         total = session.scalar(select(func.count()).select_from(AuditEntry).where(*where)) or 0
         entries = session.scalars(select(AuditEntry).where(*where).order_by(AuditEntry.id.desc())
@@ -66,3 +81,42 @@ def audit(
         items = [AuditEntryOut.model_validate(auditlog.as_dict(e)) for e in entries]
         caller.audit(session, auditlog.Action.AUDIT_READ, target_kind="audit_log", details=details | {"entries": len(items)})
     return AuditList(items=items, page=page, per_page=per_page, total=total, pages=math.ceil(total / per_page))
+
+
+CSV_COLUMNS = ("id", "at", "actor", "role", "action", "target_kind", "resident_ids", "allowed", "origin", "details",
+               "prev_hash", "hash")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell a spreadsheet shows as text (a login attempt named ``=HYPERLINK(…)`` stays text)."""
+    if isinstance(value, list | dict):
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    else:
+        text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+@router.get("/audit/export.csv", response_class=Response, responses=ERRORS | {
+    200: {"content": {"text/csv": {}}, "description": "監査ログ（CSV、UTF-8 BOM つき、古い順）"}})
+def audit_export(store: Store, caller: CurrentCaller, since: Annotated[dt.datetime | None, SINCE] = None) -> Response:
+    """市町村の監査ログ全体を CSV で書き出します（古い順。市の管理者のみ。この書き出しも記録されます）。"""
+    details: dict[str, Any] = {"since": since.isoformat() if since else None}
+    _audit_readable(store, caller, auditlog.Action.AUDIT_EXPORT, details)
+    moment = _since(since)  # rejected before anything is read
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    with store.sessions() as session, session.begin():
+        rows = 0
+        for entry in session.scalars(select(AuditEntry).where(AuditEntry.city_code == caller.principal.city_code, *moment)
+                                     .order_by(AuditEntry.id).execution_options(yield_per=1000)):
+            record = auditlog.as_dict(entry)
+            writer.writerow([_cell(record[column]) for column in CSV_COLUMNS])
+            rows += 1
+        caller.audit(session, auditlog.Action.AUDIT_EXPORT, target_kind="audit_log", details=details | {"entries": rows})
+    filename = f"audit_{caller.principal.city_code}.csv"
+    return Response(("\ufeff" + out.getvalue()).encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

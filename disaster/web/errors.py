@@ -31,6 +31,10 @@ class Throttled(errors.DisasterError):
         self.retry_after = retry_after
 
 
+class TooLarge(errors.Rejected):
+    """An upload over the size limit (413)."""
+
+
 # most specific first: AuthFailed is a Forbidden, Rejected a ValueError
 STATUS: list[tuple[type[errors.DisasterError], int, str]] = [
     (AuthFailed, 401, "unauthorized"),
@@ -38,12 +42,14 @@ STATUS: list[tuple[type[errors.DisasterError], int, str]] = [
     (Throttled, 429, "throttled"),
     (errors.NotFound, 404, "not_found"),
     (errors.NotReady, 409, "not_ready"),
+    (TooLarge, 413, "rejected"),
     (errors.Rejected, 422, "rejected"),
     (errors.Forbidden, 403, "forbidden"),
     (errors.Conflict, 409, "conflict"),
 ]
 HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 429: "throttled"}
 HTTP_MESSAGES = {404: "お探しのページ・データはありません。", 405: "この操作はこのアドレスでは使えません。"}
+HOST_MESSAGE = "このアドレス（Host）ではこのサービスを使えません。サービスの正しいアドレスを使ってください。"
 INTERNAL_MESSAGE = "サーバーで問題が起きました。時間をおいてもう一度お試しください（続く場合は市の担当者に連絡してください）。"
 
 
@@ -51,6 +57,11 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
                    current: dict[str, object] | None = None) -> JSONResponse:
     extra = {"current": current} if current is not None else {}
     return JSONResponse({"error": {"code": code, "message": message} | extra}, status_code=status, headers=headers)
+
+
+def host_refused() -> JSONResponse:
+    """A request whose Host is not allowed (``settings.allowed_hosts``)."""
+    return error_response(400, "rejected", HOST_MESSAGE)
 
 
 def status_of(exc: errors.DisasterError) -> tuple[int, str]:

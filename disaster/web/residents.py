@@ -6,7 +6,6 @@ caller's view, another 校区): allowed or not, the entry names the 名簿番号
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -15,12 +14,11 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
-from pydantic import Field
 
 from disaster import auditlog, errors
 from disaster.usecases import residents as usecase
 from disaster.web.deps import Caller, CurrentCaller, Now, Store
-from disaster.web.schemas import ErrorOut, Page, ResidentDetail, ResidentItem
+from disaster.web.schemas import ErrorOut, ResidentDetail, ResidentItem, ResidentList
 
 router = APIRouter(prefix="/residents", tags=["residents"])
 ERRORS: dict[int | str, dict[str, object]] = {
@@ -42,20 +40,10 @@ def refusals_audited(store: Store, caller: Caller, action: str, residents: tuple
         raise
 
 
-class ResidentPlanItem(ResidentItem):
-    plan_status: str | None = Field(description="計画の記録の状態（下書き / 本人確認済 / 要見直し、記録がなければ null）")
-    plan_version: int | None = Field(description="計画の記録の版")
-    next_review_on: dt.date | None = Field(description="次の見直し日")
-
-
-class ResidentPlanList(Page):
-    items: list[ResidentPlanItem]
-
-
 PlanStatusFilter = Literal["none", "下書き", "本人確認済", "要見直し"]
 
 
-@router.get("", response_model=ResidentPlanList, responses=ERRORS | {422: {"model": ErrorOut}})
+@router.get("", response_model=ResidentList, responses=ERRORS | {422: {"model": ErrorOut}})
 def list_residents(
     store: Store, caller: CurrentCaller, at: Now,
     district: Annotated[str | None, Query(description="校区名（省略時は見られる全員）", max_length=80)] = None,
@@ -65,7 +53,7 @@ def list_residents(
     review_due: Annotated[bool, Query(description="見直しの時期（次の見直し日を過ぎた、または要見直し）の人だけ")] = False,
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=usecase.MAX_PER_PAGE)] = 50,
-) -> ResidentPlanList:
+) -> ResidentList:
     """見られる範囲の名簿（名簿番号順、ページ単位）と計画の記録の状態。担当でない校区を指定すると 403。"""
     filters = usecase.ResidentFilters(min_priority, plan_status, no_supporter, review_due)
     details = {"district": district, "page": page, "per_page": per_page,
@@ -76,7 +64,7 @@ def list_residents(
     with store.sessions() as session, session.begin():
         caller.audit(session, RESIDENTS_LIST, residents=[item["resident_no"] for item in result.items],
                      target_kind="district" if district else "residents", details=details | {"total": result.total})
-    return ResidentPlanList(items=[ResidentPlanItem.model_validate(item) for item in result.items], page=result.page,
+    return ResidentList(items=[ResidentItem.model_validate(item) for item in result.items], page=result.page,
                             per_page=result.per_page, total=result.total, pages=result.pages)
 
 

@@ -63,6 +63,9 @@ class ResidentItem(BaseModel):
     priority_score: int | None
     decision: str | None
     supporter_count: int | None
+    plan_status: str | None = Field(description="計画の記録の状態（下書き / 本人確認済 / 要見直し、記録がなければ null）")
+    plan_version: int | None = Field(description="計画の記録の版")
+    next_review_on: dt.date | None = Field(description="次の見直し日")
 
 
 class ResidentList(Page):
