@@ -44,6 +44,10 @@ class Action(StrEnum):
     USER_ADD = "user.add"
     USER_DISABLE = "user.disable"
     USER_SET_PASSWORD = "user.set_password"
+    # jobs
+    JOB_CREATE = "job.create"  # a background job asked for (or a refused attempt); rerun too
+    JOB_CANCEL = "job.cancel"
+    JOB_RESULT = "job.result"  # a job's result downloaded (names the residents whose data it holds)
 
 
 class PrincipalLike(Protocol):
