@@ -1,0 +1,112 @@
+"""`disaster worker` as a real process: on SQLite it takes queued jobs from the job table, on
+PostgreSQL it runs the jobs the service deferred through procrastinate. A worker killed mid-job
+leaves the job running with a dead worker; the next worker to start marks it interrupted, and a
+rerun asked through the API runs to success."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from disaster.web import create_app
+from tests.conftest import Store
+from tests.jobs_fixtures import add_leader, plans_for_leader, small_district, stored, wait
+from tests.web_fixtures import (
+    add_accounts,
+    cast,
+    client,
+    login,
+    settings_for,
+    web_store,  # noqa: F401  (fixture)
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DISASTER = Path(sys.executable).parent / "disaster"
+
+
+def _queue(store: Store) -> str:
+    return "procrastinate" if store.engine.dialect.name == "postgresql" else "embedded"
+
+
+class Workers:
+    """`disaster worker` processes started by a test (stopped at its end)."""
+
+    def __init__(self, store: Store, logs: Path) -> None:
+        self.store, self.logs, self.started = store, logs, list[subprocess.Popen[bytes]]()
+
+    def start(self) -> subprocess.Popen[bytes]:
+        env = os.environ | {"DISASTER_DB": self.store.url, "DISASTER_JOB_QUEUE": _queue(self.store),
+                            "DISASTER_JOB_HEARTBEAT_SECONDS": "0.5", "DISASTER_JOB_RENDER_PROCESSES": "1",
+                            "PYTHONPATH": str(ROOT)}
+        log = (self.logs / f"worker{len(self.started)}.log").open("wb")
+        process = subprocess.Popen([str(DISASTER), "worker", "--concurrency", "1"], env=env, cwd=self.logs,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.started.append(process)
+        return process
+
+    def stop(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+    def output(self) -> str:
+        return "\n".join(path.read_text(errors="replace") for path in sorted(self.logs.glob("worker*.log")))
+
+
+@pytest.fixture
+def workers(web_store: Store, tmp_path: Path) -> Iterator[Workers]:  # noqa: F811
+    started = Workers(web_store, tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def test_a_killed_worker_leaves_the_job_interrupted_and_a_rerun_succeeds(web_store: Store, workers: Workers) -> None:  # noqa: F811
+    chosen = cast(web_store)
+    add_accounts(web_store, chosen)
+    small = small_district(chosen)
+    add_leader(web_store, "worker_leader", small)
+    app = create_app(settings_for(web_store, job_queue=_queue(web_store), job_workers=0))
+    first = workers.start()
+    with client(app) as c:  # the service only queues (SQLite) or defers through procrastinate (PostgreSQL)
+        c.headers["X-CSRF-Token"] = login(c, "worker_leader")
+        job_id = c.post(f"/api/v1/districts/{small}/plans", json={}).json()["id"]
+        running = wait(c, job_id, lambda j: j["state"] == "running" and j["progress"] >= 2, timeout=120)[-1]
+        os.killpg(first.pid, signal.SIGKILL)  # the worker and its render processes, no chance to tidy up
+        first.wait()
+        assert c.get(f"/api/v1/jobs/{job_id}").json()["state"] == "running", workers.output()
+        workers.start()  # the restart
+        interrupted = wait(c, job_id, timeout=60)[-1]
+        assert interrupted["state"] == "interrupted", (interrupted, workers.output())
+        assert "再実行" in interrupted["error"] and interrupted["result"] is None
+        answer = c.post(f"/api/v1/jobs/{job_id}/rerun")
+        assert answer.status_code == 202, answer.text
+        again = answer.json()
+        assert (again["rerun_of"], again["kind"], again["parameters"]) == (job_id, "district_plans", running["parameters"])
+        done = wait(c, again["id"], timeout=300)[-1]
+        assert done["state"] == "succeeded", (done, workers.output())
+        download = c.get(f"/api/v1/jobs/{again['id']}/result")
+    with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+        pdfs = {name.removesuffix(".pdf") for name in archive.namelist() if name.endswith(".pdf")}
+    assert pdfs == plans_for_leader(chosen, small)
+    assert stored(web_store, job_id).result is None
+    if web_store.engine.dialect.name == "postgresql":  # the rerun travelled through procrastinate
+        with web_store.engine.connect() as conn:
+            statuses = dict(conn.execute(text("SELECT (args->>'job_id')::int, status::text FROM procrastinate_jobs")).all())
+        assert statuses[again["id"]] == "succeeded"
+        assert statuses[job_id] == "doing"  # the killed worker never finished it; our job table says interrupted
