@@ -1053,6 +1053,7 @@ def worker(
 
     def action(store: Store) -> None:
         require_jobs(store.engine)
+        embedded.isolate_child_processes()
         os.environ["DISASTER_DB"] = store.engine.url.render_as_string(hide_password=False)  # for the tasks
         get_settings.cache_clear()
         settings = get_settings()

@@ -3,17 +3,21 @@ job, progress, cancel, a creator who lost the right, a bug's traceback kept from
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
+import socket
+import subprocess
 import zipfile
 from dataclasses import dataclass
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from disaster.access import Principal
 from disaster.jobs import kinds, runner
-from disaster.models import AuditEntry, User
+from disaster.models import AuditEntry, Job, User
 from disaster.usecases.users import disable_user
 from disaster.web import create_app
 from tests.conftest import KURUME, Store
@@ -46,7 +50,7 @@ def world(web_store: Store) -> World:  # noqa: F811
     return World(web_store, chosen, small)
 
 
-def _service(world: World, workers: int = 1):  # type: ignore[no-untyped-def]
+def _service(world: World, workers: int = 1) -> FastAPI:
     return create_app(settings_for(world.store, job_workers=workers, job_heartbeat_seconds=0.5))
 
 
@@ -161,3 +165,54 @@ def test_a_bug_fails_the_job_with_its_number_and_the_traceback_goes_to_the_log(
     body = c.get(f"/api/v1/jobs/{job_id}").json()
     assert body["state"] == "failed" and str(job_id) in body["error"] and "secret" not in body["error"]
     assert "secret internals" in caplog.text and "Traceback" in caplog.text
+
+
+def test_the_other_kinds_run_in_the_service_and_the_city_administrator_sees_every_job(world: World) -> None:
+    start = _last_audit_id(world.store)
+    with client(_service(world)) as staff:
+        staff.headers["X-CSRF-Token"] = login(staff, "city_staff")
+        trainer = client(staff.app)
+        trainer.headers["X-CSRF-Token"] = login(trainer, "trainer")
+        assessment = staff.post("/api/v1/assessments", json={})
+        pack = trainer.post("/api/v1/exercises/packs", json={"district": world.small, "hazard": "flood", "seed": 2})
+        assert (assessment.status_code, pack.status_code) == (202, 202), (assessment.text, pack.text)
+        assessed = wait(staff, assessment.json()["id"])[-1]
+        packed = wait(trainer, pack.json()["id"])[-1]
+        summary = staff.get(f"/api/v1/jobs/{assessed['id']}/result")
+        materials = trainer.get(f"/api/v1/jobs/{packed['id']}/result")
+        refused = trainer.get(f"/api/v1/jobs/{assessed['id']}")
+        admin = client(staff.app)
+        login(admin, "city_admin")
+        everyone = {item["id"] for item in admin.get("/api/v1/jobs", params={"per_page": 200}).json()["items"]}
+        own = {item["id"] for item in trainer.get("/api/v1/jobs").json()["items"]}
+    assert (assessed["state"], packed["state"]) == ("succeeded", "succeeded"), (assessed, packed)
+    assert assessed["result"]["personal_data"] is False and packed["result"]["personal_data"] is False
+    assert {d["name"] for d in summary.json()["districts"]} >= {world.small}
+    with zipfile.ZipFile(io.BytesIO(materials.content)) as archive:
+        assert {"scenario.json", "facilitator_guide.pdf", "dig_map.pdf"} <= set(archive.namelist())
+    assert refused.status_code == 403 and own == {packed["id"]} and {assessed["id"], packed["id"]} <= everyone
+    reads = _audit(world.store, "job.result", start)
+    assert [(e.actor, e.resident_ids) for e in reads] == [("city_staff", []), ("trainer", [])]
+
+
+def test_running_jobs_of_a_dead_worker_are_interrupted_and_live_ones_are_not(world: World) -> None:
+    dead_pid = subprocess.Popen(["true"])
+    dead_pid.wait()
+    now = dt.datetime.now(dt.UTC)
+    settings = settings_for(world.store, job_stale_seconds=60)
+    workers = {"stale": ("elsewhere:1", now - dt.timedelta(minutes=5)), "live": ("elsewhere:2", now),
+               "dead": (f"{socket.gethostname()}:{dead_pid.pid}", now)}
+    ids = {}
+    with world.store.sessions() as session, session.begin():
+        for name, (worker, beat) in workers.items():
+            job = Job(city_code=KURUME, kind="assessment", parameters={}, state="running", progress=10, message="",
+                      created_by="city_staff", creator_role="city_staff", created_at=now, started_at=now,
+                      heartbeat_at=beat, worker=worker, cancel_requested=False, result_residents=[])
+            session.add(job)
+            session.flush()
+            ids[name] = job.id
+    assert sorted(runner.interrupt_dead(world.store.sessions, settings)) == sorted([ids["stale"], ids["dead"]])
+    states = {name: stored(world.store, job_id).state for name, job_id in ids.items()}
+    assert states == {"stale": "interrupted", "live": "running", "dead": "interrupted"}
+    with world.store.sessions() as session, session.begin():
+        session.execute(update(Job).where(Job.id == ids["live"]).values(state="cancelled"))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +15,15 @@ from disaster.settings import Settings
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 STOP_WAIT_SECONDS = 5.0
+
+
+def isolate_child_processes() -> None:
+    """Start this process's child processes (the render processes of a 校区's plans) from a fork
+    server rather than by forking the server: they then hold none of its sockets (a killed
+    server's children would keep its port) and end when it dies. Python 3.14's default on Linux."""
+    if multiprocessing.get_start_method(allow_none=True) is None and "forkserver" in multiprocessing.get_all_start_methods():
+        multiprocessing.set_forkserver_preload(["disaster.plans.render"])
+        multiprocessing.set_start_method("forkserver")
 
 
 class EmbeddedWorkers:
@@ -50,13 +60,14 @@ class EmbeddedWorkers:
             self.wakeup.clear()
 
     def stop(self) -> None:
-        """Stop taking jobs; a job still running after a short wait is marked interrupted."""
+        """Stop taking jobs; the jobs still running are marked interrupted (they stop at their next
+        progress report and can be rerun)."""
         self.stopping.set()
         self.wakeup.set()
+        runner.interrupt_own(self.sessions, self.worker)
         for thread in self.threads:
             thread.join(STOP_WAIT_SECONDS / max(len(self.threads), 1))
         self.heartbeat.stopped.set()
-        runner.interrupt_own(self.sessions, self.worker)
 
     def run_forever(self) -> None:
         """Run until interrupted (Ctrl-C / SIGTERM): `disaster worker` without a queue."""

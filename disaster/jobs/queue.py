@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from functools import cache
 
 import procrastinate
@@ -31,10 +32,8 @@ def conninfo(db_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-@cache
-def app_for(db_url: str) -> procrastinate.App:
-    """The procrastinate app of the database ``db_url``, with the one task: run job N."""
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(db_url)))
+def _with_task(app: procrastinate.App) -> procrastinate.App:
+    """Register the one task: run job N (as `disaster worker` does it)."""
 
     @app.task(name=TASK, queue=QUEUE, pass_context=False)
     def run_job(job_id: int) -> None:
@@ -44,6 +43,24 @@ def app_for(db_url: str) -> procrastinate.App:
         if runner.run_one(_sessions(settings.db), settings, runner.worker_id(), job_id) is None:
             log.info("job %s was not queued any more (cancelled or taken)", job_id)
 
+    return app
+
+
+@cache
+def app_for(db_url: str) -> procrastinate.App:
+    """The procrastinate app of the database ``db_url`` for a worker (asynchronous connections)."""
+    return _with_task(procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(db_url))))
+
+
+_opened = threading.Lock()
+
+
+@cache
+def _deferring_app(db_url: str) -> procrastinate.App:
+    """The service's app for deferring: one small pool of synchronous connections, open for the process's life."""
+    app = _with_task(procrastinate.App(connector=procrastinate.SyncPsycopgConnector(
+        conninfo=conninfo(db_url), min_size=1, max_size=4)))
+    app.open()
     return app
 
 
@@ -69,12 +86,9 @@ def ensure_schema(engine: Engine, db_url: str) -> None:
 
 def defer(db_url: str, job_id: int) -> None:
     """Queue "run job ``job_id``" for the `disaster worker` processes."""
-    app = app_for(db_url)
-    app.open()
-    try:
-        app.configure_task(TASK).defer(job_id=job_id)
-    finally:
-        app.close()
+    with _opened:
+        app = _deferring_app(db_url)
+    app.configure_task(TASK, queue=QUEUE).defer(job_id=job_id)
 
 
 def run_worker(settings: Settings, concurrency: int) -> None:

@@ -107,6 +107,13 @@ def cancel(sessions: sessionmaker[Session], principal: Principal, job_id: int, a
     return read(sessions, principal, job_id)
 
 
+def not_queued(sessions: sessionmaker[Session], job_id: int, reason: str, at: dt.datetime | None = None) -> None:
+    """The queue did not take the new job ``job_id``: it fails with ``reason`` (it can be rerun)."""
+    with sessions() as session, session.begin():
+        session.execute(update(Job).where(Job.id == job_id, Job.state == JobState.QUEUED)
+                        .values(state=JobState.FAILED, finished_at=_now(at), error=reason, message="失敗しました"))
+
+
 def rerun(sessions: sessionmaker[Session], principal: Principal, job_id: int, at: dt.datetime | None = None) -> Job:
     """A new job with the same kind and parameters, as ``principal`` (checked again)."""
     with sessions() as session:

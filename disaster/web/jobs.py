@@ -8,6 +8,7 @@ downloading its result are audited; a download names the residents whose data th
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, Literal
@@ -28,7 +29,7 @@ from disaster.web.schemas import ErrorOut
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the embedded job workers with the service (or make sure procrastinate's tables exist)."""
-    from disaster.jobs.embedded import EmbeddedWorkers
+    from disaster.jobs.embedded import EmbeddedWorkers, isolate_child_processes
     from disaster.jobs.runner import require_jobs
 
     store = app.state.store
@@ -40,6 +41,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
         queue.ensure_schema(store.engine, settings.db)
     elif settings.job_workers > 0:
+        isolate_child_processes()
         workers = EmbeddedWorkers(store.sessions, settings, settings.job_workers)
         workers.start()
     app.state.job_workers = workers
@@ -51,6 +53,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(tags=["jobs"], lifespan=lifespan)
+log = logging.getLogger(__name__)
+NOT_QUEUED = "ジョブを待ち行列（procrastinate）に入れられませんでした。管理者に連絡してください（`disaster worker` を一度起動すると待ち行列の表が作られます）。"
 ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut},
     422: {"model": ErrorOut}}
@@ -140,7 +144,12 @@ def _dispatch(request: Request, store: Store, job: Job) -> None:
     if store.settings.job_queue == "procrastinate":
         from disaster.jobs import queue
 
-        queue.defer(store.settings.db, job.id)
+        try:
+            queue.defer(store.settings.db, job.id)
+        except Exception as exc:  # the queue's database or tables: the job would wait forever
+            log.exception("job %s could not be deferred", job.id)
+            usecase.not_queued(store.sessions, job.id, NOT_QUEUED)
+            raise errors.NotReady(NOT_QUEUED) from exc
         return
     workers = getattr(request.app.state, "job_workers", None)
     if workers is not None:
