@@ -1048,7 +1048,7 @@ def worker(
     import os
     import signal
 
-    from disaster.jobs import embedded, queue
+    from disaster.jobs import embedded
     from disaster.jobs.runner import require_jobs
 
     def action(store: Store) -> None:
@@ -1059,6 +1059,8 @@ def worker(
         settings = get_settings()
         count = concurrency or max(settings.job_workers, 1)
         if settings.job_queue == "procrastinate":
+            from disaster.jobs import queue  # optional extra "postgres"
+
             queue.ensure_schema(store.engine, settings.db)
             console.print(f"[green]✓[/green] ジョブのワーカー（procrastinate、同時に {count} 件）を起動しました。", highlight=False)
             queue.run_worker(settings, count)

@@ -98,7 +98,7 @@ def _run_plans(ctx: JobContext) -> Output:
         data = map_data(session, ctx.principal.city_code,
                         (district.min_lon, district.min_lat, district.max_lon, district.max_lat))
     chosen = [p for p in plans if drafts or not p["draft"]]
-    rows: list[list[str]] = [[p["resident_no"], "", "未作成（計画作成の同意なし）"] for p in plans if p not in chosen]
+    rows: list[list[str]] = [[p["resident_no"], "", "未作成（計画作成の同意なし）"] for p in plans if p["draft"] and not drafts]
     written: list[str] = []
     with tempfile.TemporaryDirectory(prefix="disaster-job-plans-") as folder:
         out = Path(folder)

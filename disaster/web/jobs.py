@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from disaster import auditlog, errors
@@ -58,6 +58,10 @@ NOT_QUEUED = "ジョブを待ち行列（procrastinate）に入れられませ�
 ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut},
     422: {"model": ErrorOut}}
+
+
+JobId = Annotated[int, Path(ge=1, le=2**31 - 1, description="ジョブ番号")]
+DistrictName = Annotated[str, Path(min_length=1, max_length=80, description="校区名")]
 
 
 class JobResultInfo(BaseModel):
@@ -185,13 +189,13 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses=ERRORS)
-def job(job_id: int, store: Store, caller: CurrentCaller) -> JobOut:
+def job(job_id: JobId, store: Store, caller: CurrentCaller) -> JobOut:
     """ジョブの状態と進み具合。"""
     return JobOut.of(usecase.read(store.sessions, caller.principal, job_id))
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut, responses=ERRORS)
-def cancel(job_id: int, store: Store, caller: CurrentCaller) -> JobOut:
+def cancel(job_id: JobId, store: Store, caller: CurrentCaller) -> JobOut:
     """ジョブを取り消します（待機中はすぐ、実行中は次の区切りで止まり、結果は残りません）。終わったジョブは 409。"""
     details = {"job": job_id}
     with _refusals_audited(store, caller, auditlog.Action.JOB_CANCEL, details):
@@ -202,14 +206,14 @@ def cancel(job_id: int, store: Store, caller: CurrentCaller) -> JobOut:
 
 
 @router.post("/jobs/{job_id}/rerun", response_model=JobOut, status_code=202, responses=ERRORS)
-def rerun(job_id: int, request: Request, store: Store, caller: CurrentCaller) -> JobOut:
+def rerun(job_id: JobId, request: Request, store: Store, caller: CurrentCaller) -> JobOut:
     """終わったジョブ（失敗・取り消し・中断・完了）を同じ条件で新しいジョブとしてやり直します。"""
     return _start(request, store, caller, rerun_of=job_id)
 
 
 @router.get("/jobs/{job_id}/result", response_class=Response, responses=ERRORS | {
     200: {"content": {"application/zip": {}, "application/json": {}}, "description": "ジョブの結果のファイル"}})
-def result(job_id: int, store: Store, caller: CurrentCaller) -> Response:
+def result(job_id: JobId, store: Store, caller: CurrentCaller) -> Response:
     """完了したジョブの結果（ZIP・JSON）。取り出す時点の権限で確かめ直します。まだ結果がなければ 409。"""
     with _refusals_audited(store, caller, auditlog.Action.JOB_RESULT, {"job": job_id}):
         found = usecase.result(store.sessions, caller.principal, job_id)
@@ -221,7 +225,7 @@ def result(job_id: int, store: Store, caller: CurrentCaller) -> Response:
 
 
 @router.post("/districts/{district}/plans", response_model=JobOut, status_code=202, responses=ERRORS)
-def district_plans(district: str, body: DistrictPlansIn, request: Request, store: Store, caller: CurrentCaller) -> JobOut:
+def district_plans(district: DistrictName, body: DistrictPlansIn, request: Request, store: Store, caller: CurrentCaller) -> JobOut:
     """校区の全員のマイプラン（見られる範囲、同意のない人は下書きを頼んだときだけ）を ZIP にまとめるジョブを始めます。"""
     return _start(request, store, caller, "district_plans", {"district": district} | body.model_dump())
 
