@@ -25,7 +25,7 @@ from disaster.models import Assessment, District, Resident
 
 Progress = Callable[[int, str], None]  # percent 0–100, a Japanese message; raises Cancelled when asked to stop
 ZIP = "application/zip"
-PLAN_CHUNK = 8  # plans rendered between two checks for a cancel request
+PLAN_CHUNK = 8  # plans rendered (at least; twice the render processes) between two checks for a cancel request
 
 
 class Cancelled(Exception):  # noqa: N818  (a signal, not an error)
@@ -102,11 +102,13 @@ def _run_plans(ctx: JobContext) -> Output:
     written: list[str] = []
     with tempfile.TemporaryDirectory(prefix="disaster-job-plans-") as folder:
         out = Path(folder)
-        for start in range(0, len(chosen), PLAN_CHUNK):
-            chunk = chosen[start:start + PLAN_CHUNK]
+        step = max(PLAN_CHUNK, 2 * ctx.render_processes)
+        for start in range(0, len(chosen), step):
+            chunk = chosen[start:start + step]
             report = render_plans(chunk, data, out, large_print, ctx.render_processes,
                                   functools.partial(_plans_progress, ctx.progress, start, len(chosen)))
-            rows += [[number, file, "下書き（市職員用・同意なし）" if number in _draft_numbers(chunk) else "作成"]
+            unconsented = {p["resident_no"] for p in chunk if p["draft"]}
+            rows += [[number, file, "下書き（市職員用・同意なし）" if number in unconsented else "作成"]
                      for number, file, _, _ in report.written]
             rows += [[number, "", f"失敗: {message}"] for number, message in report.failed]
             written += [number for number, *_ in report.written]
@@ -117,10 +119,6 @@ def _run_plans(ctx: JobContext) -> Output:
                 zipped.write(out / f"{number}.pdf", f"{number}.pdf")
             zipped.writestr(f"{name}_index.csv", _index(rows))
     return Output(archive.getvalue(), f"{name}_マイプラン.zip", ZIP, sorted(written))
-
-
-def _draft_numbers(plans: list[dict[str, Any]]) -> set[str]:
-    return {p["resident_no"] for p in plans if p["draft"]}
 
 
 def _plans_progress(progress: Progress, before: int, total: int, done: int, _chunk_total: int) -> None:
