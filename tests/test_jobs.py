@@ -216,3 +216,31 @@ def test_running_jobs_of_a_dead_worker_are_interrupted_and_live_ones_are_not(wor
     assert states == {"stale": "interrupted", "live": "running", "dead": "interrupted"}
     with world.store.sessions() as session, session.begin():
         session.execute(update(Job).where(Job.id == ids["live"]).values(state="cancelled"))
+
+
+def test_a_result_is_refused_to_its_creator_once_they_lost_the_right_and_the_refusal_is_audited(world: World) -> None:
+    add_leader(world.store, "former_leader", world.small)
+    now = dt.datetime.now(dt.UTC)
+    numbers = sorted(plans_for_leader(world.chosen, world.small))[:2]
+    with world.store.sessions() as session, session.begin():
+        job = Job(city_code=KURUME, kind="district_plans", state="succeeded", progress=100, message="",
+                  parameters={"district": world.small, "large_print": False, "include_drafts": False},
+                  created_by="former_leader", creator_role="leader", created_at=now, cancel_requested=False,
+                  result=b"PK\x05\x06" + bytes(18), result_name="plans.zip", result_type="application/zip",
+                  result_size=22, result_residents=numbers)
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    c = client(_service(world, workers=0))
+    login(c, "former_leader")
+    assert c.get(f"/api/v1/jobs/{job_id}/result").status_code == 200
+    other = next(p.district for p in world.chosen.everyone if p.district != world.small)
+    with world.store.sessions() as session, session.begin():
+        session.execute(update(User).where(User.login == "former_leader").values(districts=[other]))
+    start = _last_audit_id(world.store)
+    c = client(_service(world, workers=0))  # a new login: the account's rights as they are now
+    login(c, "former_leader")
+    refused = c.get(f"/api/v1/jobs/{job_id}/result")
+    assert refused.status_code == 403 and refused.json()["error"]["code"]
+    (entry,) = _audit(world.store, "job.result", start)
+    assert (entry.actor, entry.allowed, entry.resident_ids, entry.details["job"]) == ("former_leader", False, [], job_id)
