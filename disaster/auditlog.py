@@ -60,6 +60,10 @@ class Action(StrEnum):
     EXERCISE_RECORD = "exercise.record"  # a 図上訓練 session recorded
     EXERCISE_FINDING = "exercise.finding"  # a finding added to a session
     EXERCISE_READ = "exercise.read"  # sessions and findings (naming the residents they concern)
+    # --- background jobs (issue 12 §6) ---
+    JOB_CREATE = "job.create"  # a background job asked for (or a refused attempt); rerun too
+    JOB_CANCEL = "job.cancel"
+    JOB_RESULT = "job.result"  # a job's result downloaded (names the residents whose data it holds)
 
 
 class PrincipalLike(Protocol):

@@ -1040,3 +1040,41 @@ def serve(
         uvicorn.run(service, host=host, port=port, server_header=False)
     else:
         uvicorn.run("disaster.web:create_app", factory=True, host=host, port=port, workers=workers, server_header=False)
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    concurrency: Annotated[int | None, typer.Option(min=1, help="同時に実行するジョブの数（既定: DISASTER_JOB_WORKERS、最低 1）")] = None,
+) -> None:
+    """時間のかかる処理（ジョブ）を実行するワーカーを起動します。DISASTER_JOB_QUEUE=procrastinate（PostgreSQL）なら
+    待ち行列からジョブを受け取ります（同じデータベースを指せば、どの機械でも何台でも動かせます）。それ以外は
+    データベースの待機中のジョブを直接取ります。Ctrl-C で止まります（実行中のジョブは「中断」になり、再実行できます）。"""
+    import os
+    import signal
+
+    from disaster.jobs import embedded
+    from disaster.jobs.runner import require_jobs
+
+    def action(store: Store) -> None:
+        require_jobs(store.engine)
+        embedded.isolate_child_processes()
+        os.environ["DISASTER_DB"] = store.engine.url.render_as_string(hide_password=False)  # for the tasks
+        get_settings.cache_clear()
+        settings = get_settings()
+        count = concurrency or max(settings.job_workers, 1)
+        if settings.job_queue == "procrastinate":
+            from disaster.jobs import queue  # optional extra "postgres"
+
+            queue.ensure_schema(store.engine, settings.db)
+            console.print(f"[green]✓[/green] ジョブのワーカー（procrastinate、同時に {count} 件）を起動しました。", highlight=False)
+            queue.run_worker(settings, count)
+            return
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop like Ctrl-C: running jobs become 中断
+        console.print(f"[green]✓[/green] ジョブのワーカー（同時に {count} 件）を起動しました。", highlight=False)
+        try:
+            embedded.EmbeddedWorkers(store.sessions, settings, count).run_forever()
+        except KeyboardInterrupt:
+            console.print("ジョブのワーカーを止めました。")
+
+    _run(ctx, action)

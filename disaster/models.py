@@ -594,3 +594,38 @@ class WebSession(Base):
 
 
 # --- background jobs (issue 12 §6) ---
+
+
+class Job(Base):
+    """A background job (disaster.jobs): long work off the request path — a 校区's マイプラン, a
+    図上訓練 pack, a re-assessment. It runs as its creator (``created_by``; the principal is rebuilt
+    from the account when it runs). ``state``: queued → running → succeeded / failed / cancelled,
+    or interrupted (its worker died; rerun makes a new job). ``progress`` 0–100 with a Japanese
+    ``message``; ``error`` is the Japanese reason a user sees (a bug's traceback goes to the log).
+    ``worker`` ("host:pid") and ``heartbeat_at`` tell a live run from a dead one. The result is kept
+    in the row (``result`` bytes, its file name and media type; ``result_residents``: the 名簿番号 of
+    the residents whose personal data it holds, for the audit of downloads)."""
+
+    __tablename__ = "job"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city_code: Mapped[str] = mapped_column(ForeignKey("city.code"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(80), index=True)
+    creator_role: Mapped[str] = mapped_column(String(20))
+    rerun_of: Mapped[int | None] = mapped_column(ForeignKey("job.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    worker: Mapped[str | None] = mapped_column(String(120))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    result_name: Mapped[str | None] = mapped_column(String(200))
+    result_type: Mapped[str | None] = mapped_column(String(100))
+    result_size: Mapped[int | None] = mapped_column(Integer)
+    result_residents: Mapped[list[str]] = mapped_column(JSON, default=list)

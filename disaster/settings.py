@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -58,6 +59,18 @@ class Settings(BaseSettings):
     https_only: bool = False
     login_throttle_failures: int = 20
     login_throttle_minutes: int = 15
+
+    # Background jobs (disaster.jobs). ``job_queue``: "embedded" runs ``job_workers`` worker threads
+    # in each `disaster serve` process (0: none; `disaster worker` can run them instead);
+    # "procrastinate" (PostgreSQL only) defers each job to procrastinate and `disaster worker` runs
+    # them on any machine using the same database. A running job's worker beats every
+    # ``job_heartbeat_seconds``; a job whose heartbeat is older than ``job_stale_seconds`` is
+    # marked interrupted. ``job_render_processes``: processes one 校区's plans render with.
+    job_queue: Literal["embedded", "procrastinate"] = "embedded"
+    job_workers: int = 2
+    job_heartbeat_seconds: float = 5.0
+    job_stale_seconds: float = 60.0
+    job_render_processes: int = 1
 
 
 @lru_cache

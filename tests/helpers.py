@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,12 @@ def snapshot(store_or_engine: Any) -> dict[str, list[tuple]]:
             table.name: sorted(tuple(map(repr, row)) for row in conn.execute(select(table)))
             for table in Base.metadata.sorted_tables
         }
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text of a PDF (pdftotext), whitespace removed: what a reader sees, for `in` checks."""
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    return "".join(text.split())
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[Any]], encoding: str = "utf-8") -> Path:

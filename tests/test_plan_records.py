@@ -5,7 +5,6 @@ the printed PDF, which never sends the person to a destination that is no longer
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from disaster.usecases import plans as plans_usecase
 from disaster.usecases.assess import run_assessment
 from disaster.usecases.plans import PlanReport, plan_pdf
 from tests.conftest import KURUME, Store
+from tests.helpers import pdf_text
 from tests.web_fixtures import web_store  # noqa: F401  (fixture)
 
 NOW = dt.datetime(2026, 11, 26, 1, 0, tzinfo=dt.UTC)
@@ -100,13 +100,6 @@ def _people(store: Store, count: int, flood_only: bool = False) -> list[Person]:
         if len(found) == count:
             return found
     raise AssertionError("the demo city has too few residents for this test")
-
-
-def _pdf_text(pdf: bytes, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("pdf") / "plan.pdf"
-    path.write_bytes(pdf)
-    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
-    return "".join(text.split())
 
 
 @pytest.fixture(scope="module")
@@ -219,17 +212,17 @@ def test_issue_needs_plan_consent(town: Store) -> None:
 
 
 def test_the_pdf_prints_the_record_and_without_one_the_assessment(
-        town: Store, tmp_path_factory: pytest.TempPathFactory) -> None:
+        town: Store) -> None:
     (person,) = _people(town, 1)
     with town.sessions() as session:
         names = dict(session.execute(select(Shelter.code, Shelter.name)).all())
-    before = _pdf_text(plan_pdf(town.sessions, CITY, person.resident_no, today=NOW.date()).pdf, tmp_path_factory)
+    before = pdf_text(plan_pdf(town.sessions, CITY, person.resident_no, today=NOW.date()).pdf)
     assert "計画の記録" not in before and f"避難先{names[person.assessed]}" in before
     content = PlanContent(destination_code=person.second, destination_reason="長女の家に近い", transport_mode="car",
                           transport_note="長女が車で迎えに来る", carry_items=["補聴器の電池"], made_with=["本人・家族", "地域"])
     usecase.save_plan(town.sessions, CITY, person.resident_no, content, 0, NOW)
     document = plan_pdf(town.sessions, CITY, person.resident_no, today=NOW.date())
-    text = _pdf_text(document.pdf, tmp_path_factory)
+    text = pdf_text(document.pdf)
     assert (document.version, document.status, document.unsafe_destination) == (1, "下書き", False)
     assert "計画の記録第1版・下書き" in text and "この計画はまだ本人と確かめていません" in text
     assert f"避難先{names[person.second]}" in text and f"第2の避難先{names[person.assessed]}" in text
@@ -273,7 +266,7 @@ def _zone_around(session, lon: float, lat: float, layer: HazardLayer, rank: int 
 
 
 def test_issued_plans_turn_to_review_with_what_changed_and_the_pdf_never_sends_to_an_unsafe_place(
-        town: Store, tmp_path_factory: pytest.TempPathFactory) -> None:
+        town: Store) -> None:
     designation, deeper, moved, untouched = _four(town)
     issued: dict[str, int] = {}
     with town.sessions() as session, session.begin():  # the designation case: a flood-designated 緊急避難場所 only
@@ -311,7 +304,7 @@ def test_issued_plans_turn_to_review_with_what_changed_and_the_pdf_never_sends_t
     assert history[0].note is not None and "浸水深ランク" in history[0].note
 
     document = plan_pdf(town.sessions, CITY, deeper.resident_no, today=dt.date(2026, 11, 26))
-    text = _pdf_text(document.pdf, tmp_path_factory)
+    text = pdf_text(document.pdf)
     with town.sessions() as session:
         now_assessed = session.scalar(select(Shelter.name).join(Assessment, Assessment.destination_shelter_id == Shelter.id)
                                       .where(Assessment.resident_id == deeper.resident_id))

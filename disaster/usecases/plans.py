@@ -183,7 +183,9 @@ def render_plans(
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> PlanReport:
     """Render plan contexts to ``out_dir/<名簿番号>.pdf`` in worker processes (one renderer,
-    font configuration and map painter per worker); failures are collected, not raised."""
+    font configuration and map painter per worker); failures are collected, not raised.
+    When ``progress`` raises (e.g. a background job asked to stop), the plans not yet started
+    are dropped and the exception goes on."""
     out_dir.mkdir(parents=True, exist_ok=True)
     report = PlanReport()
     workers = workers or os.cpu_count() or 1
@@ -200,7 +202,11 @@ def render_plans(
                 report.failed.append((number, f"{type(exc).__name__}: {exc}"))
             else:
                 report.written.append((number, name, pages, size))
-            progress(done, len(plans))
+            try:
+                progress(done, len(plans))
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     report.written.sort()
     return report
 

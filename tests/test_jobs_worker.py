@@ -1,0 +1,149 @@
+"""`disaster worker` as a real process: on SQLite it takes queued jobs from the job table, on
+PostgreSQL it runs the jobs the service deferred through procrastinate. A worker killed mid-job
+leaves the job running with a dead worker; the next worker to start marks it interrupted, and a
+rerun asked through the API runs to success."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from disaster.web import create_app
+from tests.conftest import Store
+from tests.jobs_fixtures import add_leader, plans_for_leader, small_district, stored, wait
+from tests.web_fixtures import (
+    add_accounts,
+    cast,
+    client,
+    login,
+    settings_for,
+    web_store,  # noqa: F401  (fixture)
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DISASTER = Path(sys.executable).parent / "disaster"
+
+
+def _queue(store: Store) -> str:
+    return "procrastinate" if store.engine.dialect.name == "postgresql" else "embedded"
+
+
+def _descendants(pid: int) -> set[int]:
+    """The processes under ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # not a zombie
+    except FileNotFoundError:
+        return False
+
+
+def _gone(pids: set[int], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = {pid for pid in pids if _running(pid)}
+        if not alive:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"processes {sorted(alive)} outlived their worker")
+
+
+class Workers:
+    """`disaster worker` processes started by a test (stopped at its end)."""
+
+    def __init__(self, store: Store, logs: Path) -> None:
+        self.store, self.logs, self.started = store, logs, list[subprocess.Popen[bytes]]()
+
+    def start(self) -> subprocess.Popen[bytes]:
+        env = os.environ | {"DISASTER_DB": self.store.url, "DISASTER_JOB_QUEUE": _queue(self.store),
+                            "DISASTER_JOB_HEARTBEAT_SECONDS": "0.5", "DISASTER_JOB_RENDER_PROCESSES": "1",
+                            "PYTHONPATH": str(ROOT)}
+        log = (self.logs / f"worker{len(self.started)}.log").open("wb")
+        process = subprocess.Popen([str(DISASTER), "worker", "--concurrency", "1"], env=env, cwd=self.logs,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.started.append(process)
+        return process
+
+    def stop(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+    def output(self) -> str:
+        return "\n".join(path.read_text(errors="replace") for path in sorted(self.logs.glob("worker*.log")))
+
+
+@pytest.fixture
+def workers(web_store: Store, tmp_path: Path) -> Iterator[Workers]:  # noqa: F811
+    started = Workers(web_store, tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def test_a_killed_worker_leaves_the_job_interrupted_and_a_rerun_succeeds(web_store: Store, workers: Workers) -> None:  # noqa: F811
+    chosen = cast(web_store)
+    add_accounts(web_store, chosen)
+    small = small_district(chosen)
+    add_leader(web_store, "worker_leader", small)
+    app = create_app(settings_for(web_store, job_queue=_queue(web_store), job_workers=0))
+    first = workers.start()
+    with client(app) as c:  # the service only queues (SQLite) or defers through procrastinate (PostgreSQL)
+        c.headers["X-CSRF-Token"] = login(c, "worker_leader")
+        job_id = c.post(f"/api/v1/districts/{small}/plans", json={}).json()["id"]
+        running = wait(c, job_id, lambda j: j["state"] == "running" and j["progress"] >= 2, timeout=120)[-1]
+        children = _descendants(first.pid)
+        assert children, "the plans render in child processes"
+        first.kill()  # SIGKILL: no chance to tidy up
+        first.wait()
+        _gone(children)  # its render processes do not outlive it
+        assert c.get(f"/api/v1/jobs/{job_id}").json()["state"] == "running", workers.output()
+        workers.start()  # the restart
+        interrupted = wait(c, job_id, timeout=60)[-1]
+        assert interrupted["state"] == "interrupted", (interrupted, workers.output())
+        assert "再実行" in interrupted["error"] and interrupted["result"] is None
+        answer = c.post(f"/api/v1/jobs/{job_id}/rerun")
+        assert answer.status_code == 202, answer.text
+        again = answer.json()
+        assert (again["rerun_of"], again["kind"], again["parameters"]) == (job_id, "district_plans", running["parameters"])
+        done = wait(c, again["id"], timeout=300)[-1]
+        assert done["state"] == "succeeded", (done, workers.output())
+        download = c.get(f"/api/v1/jobs/{again['id']}/result")
+    with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+        pdfs = {name.removesuffix(".pdf") for name in archive.namelist() if name.endswith(".pdf")}
+    assert pdfs == plans_for_leader(chosen, small)
+    assert stored(web_store, job_id).result is None
+    if web_store.engine.dialect.name == "postgresql":  # the rerun travelled through procrastinate
+        with web_store.engine.connect() as conn:
+            statuses = dict(conn.execute(text("SELECT (args->>'job_id')::int, status::text FROM procrastinate_jobs")).all())
+        assert statuses[again["id"]] == "succeeded"
+        assert statuses[job_id] == "doing"  # the killed worker never finished it; our job table says interrupted
