@@ -50,6 +50,7 @@ from disaster.usecases.users import add_user
 
 API = "/api/v1"
 PASSWORD = "bench password that is long enough"
+STAFF = "bench-staff"  # city staff: two clients in three; the third are leaders of the biggest 校区
 PLAN_JSON = "/residents/{resident_no}/plan"
 TARGET_READ_P95 = 0.100
 TARGET_PDF_P95 = 1.0
@@ -80,7 +81,7 @@ def build_store(url: str) -> tuple[str, list[str]]:
                                          .group_by(District.name).order_by(func.count().desc(), District.name)
                                          .limit(LEADER_DISTRICTS)))
     actor = Principal.cli(city)
-    add_user(sessions, actor, "bench-staff", "city_staff", PASSWORD)
+    add_user(sessions, actor, STAFF, "city_staff", PASSWORD)
     for n, district in enumerate(districts):
         add_user(sessions, actor, f"bench-leader{n}", "leader", PASSWORD, districts=[district])
     engine.dispose()
@@ -180,7 +181,8 @@ class Client:
     """One user: its own login (session cookie and CSRF token), the residents in its view."""
 
     def __init__(self, base: str, login: str) -> None:
-        self.http = httpx.AsyncClient(base_url=base, timeout=60)
+        # idle connections are dropped before uvicorn's 5 s keep-alive timeout closes them under a request
+        self.http = httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(keepalive_expiry=4))
         self.login = login
         self.residents: list[str] = []
 
@@ -224,7 +226,7 @@ class Client:
 
 
 async def start_clients(base: str, count: int, leaders: int, rng: random.Random) -> list[Client]:
-    logins = [f"bench-leader{n % leaders}" if n % 3 == 2 else "bench-staff" for n in range(count)]
+    logins = [f"bench-leader{n % leaders}" if n % 3 == 2 else STAFF for n in range(count)]
     clients = [Client(base, login) for login in logins]
     for c in clients:  # one after the other: setting up is not measured
         await c.start(rng)
@@ -350,11 +352,18 @@ async def measure(base: str, pid: int, args: argparse.Namespace, leaders: int) -
         print(f"\nplan JSON: GET {API}{PLAN_JSON} is not in the OpenAPI schema (not merged yet): not measured")
     rng = random.Random(args.seed)
     clients = await start_clients(base, args.clients, leaders, rng)
-    pdf_clients = clients[:args.pdf_clients]
+    staff = [c for c in clients if c.login == STAFF]  # a plan PDF of anyone in view (drafts included)
+    pdf_clients = staff[:args.pdf_clients]
     results: list[bool] = []
     try:
         await reads(clients, 2, None, plan_json, args.seed)  # warm-up: connections, caches, first PDFs
         await pdfs(pdf_clients, 1, args.seed)
+        idle = Timings()
+        for _ in range(20):
+            await staff[0].timed(idle, "me", "/auth/me")
+        print()
+        print(row("GET /auth/me, 1 client, no other load", idle.latencies["me"], len(idle.errors["me"]),
+                  "(the floor)", None))
         start = time.monotonic()
         timings = await reads(clients, args.rounds, None, plan_json, args.seed + 1000)
         results += report_reads("reads", timings, len(clients), time.monotonic() - start, plan_json)
@@ -363,7 +372,7 @@ async def measure(base: str, pid: int, args: argparse.Namespace, leaders: int) -
         results += report_pdfs(f"plan PDF, {len(pdf_clients)} concurrent", timings)
         if args.soak > 0:
             start = time.monotonic()
-            timings, samples = await soak(clients, clients[-1], args.soak, pid, plan_json, args.seed + 3000)
+            timings, samples = await soak(clients, staff[-1], args.soak, pid, plan_json, args.seed + 3000)
             results += report_reads(f"soak ({args.soak:.0f} s, reads plus one client fetching PDFs)", timings,
                                     len(clients), time.monotonic() - start, plan_json)
             results += report_pdfs("plan PDF during the soak (1 client)", timings)
