@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core import NotSet
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -222,7 +223,8 @@ def test_every_operation_as_every_role(fuzzed: Fuzzed, role: str) -> None:
         def report(problem: str, case: Case, label: str = operation.label) -> None:
             key = (label, problem.split(":")[0])
             if key not in problems:  # the first example of each kind of problem
-                request = f"{case.method} {case.formatted_path} query={case.query} body={case.body!r}"[:300]
+                body = "" if isinstance(case.body, NotSet) else f" body={case.body!r}"
+                request = f"{case.method} {case.formatted_path} query={case.query}{body}"[:300]
                 problems[key] = f"{label} as {role}: {problem}\n    request: {request}"
 
         fuzz_operation(fuzzed.schema, operation, session, known, report)
