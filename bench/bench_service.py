@@ -2,7 +2,7 @@
 or with ``--pg`` a temporary PostgreSQL server started here), creates accounts, starts
 ``disaster serve --workers 2`` as a real uvicorn subprocess, then measures over HTTP:
 
-- 50 concurrent clients (each its own login, no pause between requests) reading resident lists,
+- 50 concurrent clients (each its own login; back to back, or ``--think`` seconds apart) reading resident lists,
   resident details and plan JSON (GET /api/v1/residents/{no}/plan, when the OpenAPI schema has
   it): p50/p95/max and errors. Target p95 <= 100 ms, 0 errors.
 - plan PDF at 4 concurrent: target p95 <= 1 s.
@@ -212,14 +212,18 @@ class Client:
             error = f"{type(exc).__name__}: {exc}"
         timings.add(kind, time.perf_counter() - start, error)
 
-    async def read_round(self, timings: Timings, rng: random.Random, plan_json: bool) -> None:
-        """The reads of one round: a page of the list, a resident, their plan; the baseline."""
+    async def read_round(self, timings: Timings, rng: random.Random, plan_json: bool, think: float) -> None:
+        """The reads of one round: a page of the list, a resident, their plan; the baseline. A user
+        pauses ``think`` seconds on average (exponentially distributed) after each request."""
         no = rng.choice(self.residents)
-        await self.timed(timings, "list", "/residents", page=rng.randint(1, self.pages), per_page=50)
-        await self.timed(timings, "detail", f"/residents/{no}")
+        reads = [("list", "/residents", {"page": rng.randint(1, self.pages), "per_page": 50}),
+                 ("detail", f"/residents/{no}", {})]
         if plan_json:
-            await self.timed(timings, "plan", PLAN_JSON.format(resident_no=no))
-        await self.timed(timings, "me", "/auth/me")
+            reads.append(("plan", PLAN_JSON.format(resident_no=no), {}))
+        for kind, path, params in [*reads, ("me", "/auth/me", {})]:
+            await self.timed(timings, kind, path, **params)
+            if think:
+                await asyncio.sleep(rng.expovariate(1 / think))
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -233,15 +237,16 @@ async def start_clients(base: str, count: int, leaders: int, rng: random.Random)
     return clients
 
 
-async def reads(clients: list[Client], rounds: int | None, until: float | None, plan_json: bool, seed: int) -> Timings:
-    """Every client reads round after round, no pause, for ``rounds`` rounds or until ``until``."""
+async def reads(clients: list[Client], rounds: int | None, until: float | None, plan_json: bool, seed: int,
+                think: float = 0.0) -> Timings:
+    """Every client reads round after round for ``rounds`` rounds or until ``until``."""
     timings = Timings()
 
     async def run(n: int, c: Client) -> None:
         rng = random.Random(seed + n)
         done = 0
         while (rounds is None or done < rounds) and (until is None or time.monotonic() < until):
-            await c.read_round(timings, rng, plan_json)
+            await c.read_round(timings, rng, plan_json, think)
             done += 1
 
     await asyncio.gather(*(run(n, c) for n, c in enumerate(clients)))
@@ -261,7 +266,7 @@ async def pdfs(clients: list[Client], each: int, seed: int) -> Timings:
 
 
 async def soak(clients: list[Client], pdf_client: Client, seconds: float, pid: int, plan_json: bool,
-               seed: int) -> tuple[Timings, list[tuple[float, float]]]:
+               seed: int, think: float) -> tuple[Timings, list[tuple[float, float]]]:
     """The read mix by every client plus one client fetching PDFs, for ``seconds``; RSS every 10 s."""
     start = time.monotonic()
     until = start + seconds
@@ -278,7 +283,7 @@ async def soak(clients: list[Client], pdf_client: Client, seconds: float, pid: i
             await pdf_client.timed(timings, "pdf", f"/residents/{rng.choice(pdf_client.residents)}/plan.pdf")
 
     pdf_timings = Timings()
-    read_timings, *_ = await asyncio.gather(reads(clients, None, until, plan_json, seed), pdf_loop(pdf_timings),
+    read_timings, *_ = await asyncio.gather(reads(clients, None, until, plan_json, seed, think), pdf_loop(pdf_timings),
                                             sample())
     read_timings.latencies["pdf"] = pdf_timings.latencies["pdf"]
     read_timings.errors["pdf"] = pdf_timings.errors["pdf"]
@@ -300,14 +305,16 @@ def row(label: str, values: list[float], errors: int, target: str, ok: bool | No
             f"{target:<26} {verdict}")
 
 
-def report_reads(title: str, timings: Timings, clients: int, seconds: float, plan_json: bool) -> list[bool]:
+def report_reads(title: str, timings: Timings, clients: int, seconds: float, plan_json: bool,
+                 think: float) -> list[bool]:
     kinds = ["list", "detail"] + (["plan"] if plan_json else [])
     labels = {"list": "list GET /residents?page=…", "detail": "detail GET /residents/{no}",
               "plan": "plan JSON GET /residents/{no}/plan", "me": "baseline GET /auth/me"}
     reads_all = [t for kind in kinds for t in timings.latencies[kind]]
     errors_all = sum(len(timings.errors[kind]) for kind in kinds)
     total = len(reads_all) + len(timings.latencies["me"])
-    print(f"\n{title}: {clients} clients, {total} requests in {seconds:.1f} s = {total / seconds:.0f} req/s")
+    print(f"\n{title}: {clients} clients, {total} requests in {seconds:.1f} s = {total / seconds:.0f} req/s"
+          f"{f', mean pause {think:.2f} s after each' if think else ', back to back'}")
     print(f"{'measure':<38} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'errors':>6}  {'target':<26} result")
     for kind in kinds:
         print(row(labels[kind], timings.latencies[kind], len(timings.errors[kind]), "", None))
@@ -365,16 +372,17 @@ async def measure(base: str, pid: int, args: argparse.Namespace, leaders: int) -
         print(row("GET /auth/me, 1 client, no other load", idle.latencies["me"], len(idle.errors["me"]),
                   "(the floor)", None))
         start = time.monotonic()
-        timings = await reads(clients, args.rounds, None, plan_json, args.seed + 1000)
-        results += report_reads("reads", timings, len(clients), time.monotonic() - start, plan_json)
+        timings = await reads(clients, args.rounds, None, plan_json, args.seed + 1000, args.think)
+        results += report_reads("reads", timings, len(clients), time.monotonic() - start, plan_json, args.think)
         timings = await pdfs(pdf_clients, args.pdf_rounds, args.seed + 2000)
         print()
         results += report_pdfs(f"plan PDF, {len(pdf_clients)} concurrent", timings)
         if args.soak > 0:
             start = time.monotonic()
-            timings, samples = await soak(clients, staff[-1], args.soak, pid, plan_json, args.seed + 3000)
+            timings, samples = await soak(clients, staff[-1], args.soak, pid, plan_json, args.seed + 3000,
+                                          args.think)
             results += report_reads(f"soak ({args.soak:.0f} s, reads plus one client fetching PDFs)", timings,
-                                    len(clients), time.monotonic() - start, plan_json)
+                                    len(clients), time.monotonic() - start, plan_json, args.think)
             results += report_pdfs("plan PDF during the soak (1 client)", timings)
             results += report_rss(samples)
     finally:
@@ -387,6 +395,8 @@ def main() -> None:
     parser.add_argument("--pg", action="store_true", help="PostgreSQL (a temporary server) instead of SQLite")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=20, help="read rounds per client (list, detail, plan, me)")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean pause of a user after each request, seconds (default 0: back to back)")
     parser.add_argument("--pdf-clients", type=int, default=4)
     parser.add_argument("--pdf-rounds", type=int, default=10, help="PDFs per PDF client")
     parser.add_argument("--workers", type=int, default=2)
