@@ -245,6 +245,8 @@ async def reads(clients: list[Client], rounds: int | None, until: float | None, 
     async def run(n: int, c: Client) -> None:
         rng = random.Random(seed + n)
         done = 0
+        if think:  # users arrive spread out, not all at the same instant
+            await asyncio.sleep(rng.uniform(0, 3 * think))
         while (rounds is None or done < rounds) and (until is None or time.monotonic() < until):
             await c.read_round(timings, rng, plan_json, think)
             done += 1
