@@ -8,9 +8,12 @@ security headers on every answer, and no traceback or SQL in any body.
 The operations are read from the schema at run time: a route added later is fuzzed without
 editing this file. Path and query parameters named like the matrix's data (``resident_no``,
 ``district``) also get real values (residents inside and outside the caller's view, 校区 inside and
-outside it), so answers with data are checked too, not only 404s. Generation is derandomised and
-bounded (examples and seconds per operation and role); it runs on SQLite only (the database adds
-nothing to what is checked here; tests/test_web_access.py runs on both).
+outside it), so answers with data are checked too, not only 404s. Each operation gets
+schemathesis' coverage cases (boundaries, wrong types, missing fields, other methods) and then
+generated ones; generation is derandomised (the same requests every run for the same schema) and
+bounded by ``PLANS`` and ``SECONDS_PER_OPERATION`` (the time budget only cuts a slow operation
+short). SQLite only: the database adds nothing to what is checked here (tests/test_web_access.py
+runs on both).
 """
 
 from __future__ import annotations
