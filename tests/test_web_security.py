@@ -216,6 +216,17 @@ def test_the_session_cookie_is_a_host_only_session_cookie_with_a_long_random_val
     assert len(tokens) == 3
 
 
+@pytest.mark.parametrize("token", ["", "x" * 10_000, "é", "%00", '"quoted"', "a" * 43])
+def test_a_forged_or_malformed_session_cookie_is_not_logged_in(app: FastAPI, token: str) -> None:
+    """Cookies and headers are not in the OpenAPI schema, so the fuzz tests do not make them."""
+    answer = client(app).get(ME, headers={"Cookie": f"{COOKIE}={token}".encode()})
+    assert answer.status_code == 401 and answer.json()["error"]["code"] == "unauthorized"
+    c = client(app)
+    login(c, "city_admin")
+    refused = c.post(LOGOUT, headers={CSRF_HEADER: token.encode()})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+
+
 def test_an_error_never_repeats_the_password(app: FastAPI) -> None:
     secret = "my-secret-password-1234"
     answers = [client(app).post(LOGIN, json={"login": ["x"], "password": secret}),
