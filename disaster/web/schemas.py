@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """A stored point in time with its offset: SQLite gives back the UTC it stored without one."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+# A point in time in an answer: always with an offset (OpenAPI's date-time, RFC 3339), on every backend.
+Instant = Annotated[dt.datetime, AfterValidator(_utc)]
 
 
 class ErrorDetail(BaseModel):
@@ -36,7 +45,7 @@ class MeOut(BaseModel):
     districts: list[str]
     professional_name: str | None
     csrf_token: str = Field(description="状態を変える要求の X-CSRF-Token ヘッダーに付ける値")
-    session_expires_at: dt.datetime
+    session_expires_at: Instant
     idle_timeout_minutes: int
     view: str = Field(description="この利用者に見える範囲（言葉で）")
     disaster_mode: EmergencyOut
@@ -97,7 +106,7 @@ class ProfessionalOut(BaseModel):
 
 
 class AssessmentOut(BaseModel):
-    computed_at: dt.datetime
+    computed_at: Instant
     decision: str
     decision_reasons: list[Reason]
     destination_kind: str | None
@@ -171,7 +180,7 @@ class DatasetOut(BaseModel):
     source: str
     features: int
     demo: bool
-    imported_at: dt.datetime
+    imported_at: Instant
 
 
 class StatsOut(BaseModel):
@@ -184,7 +193,7 @@ class StatsOut(BaseModel):
 
 class AuditEntryOut(BaseModel):
     id: int
-    at: dt.datetime
+    at: Instant
     actor: str
     role: str
     action: str
