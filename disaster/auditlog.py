@@ -116,10 +116,7 @@ def record(
 ) -> AuditEntry:
     """Append one entry (``residents``: 名簿番号) in the caller's transaction. ``details`` must be
     JSON data (it is stored and hashed as JSON)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    # SQLite has one writer at a time; two appends that read the same last entry cannot both
-    # commit (primary key and unique prev_hash), so the chain never forks on either database.
+    _lock_the_chain(session)
     last = session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
     entry = AuditEntry(
         id=last.id + 1 if last else 1,
@@ -139,6 +136,20 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+def _lock_the_chain(session: Session) -> None:
+    """Take the right to append before reading the last entry, so that concurrent appends queue
+    instead of reading the same last entry (one of them would then fail on the primary key)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        return
+    # SQLite has one writer: take its write lock now. The driver starts a transaction only at the
+    # first write, so without one in progress the reads below would run outside any transaction.
+    driver = connection.connection.dbapi_connection
+    if driver is not None and not driver.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def entry_hash(entry: AuditEntry) -> str:

@@ -203,3 +203,31 @@ def test_migration_0007_downgrades_and_upgrades_again(database_url: str) -> None
     with pytest.raises(DBAPIError, match="監査ログは追記のみです"), engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_entry"))
     engine.dispose()
+
+
+def test_concurrent_appends_all_land_on_one_unbroken_chain(store) -> None:
+    """The service's workers append from many connections at once: every append lands (none is
+    refused as a duplicate entry), and the chain stays one line."""
+    import threading
+
+    failures: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def append(worker: int) -> None:
+        try:
+            start.wait()
+            for i in range(10):
+                with store.sessions() as session, session.begin():
+                    auditlog.record(session, ADMIN, auditlog.Action.PLAN_PDF, residents=[f"W{worker}-{i}"])
+        except BaseException as exc:  # noqa: BLE001  (collected for the assertion)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=append, args=(w,)) for w in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures[:3]
+    with store.sessions() as session:
+        assert session.query(AuditEntry).count() == 60
+    assert _verify(store).ok

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -274,11 +275,14 @@ def test_disaster_serve_refuses_the_default_secret_outside_the_demo(store: Store
     assert result.returncode == 1 and "DISASTER_SECRET_KEY" in result.stderr
 
 
-def test_disaster_serve_answers_over_http(web_store: Store) -> None:  # noqa: F811
+@pytest.mark.parametrize("workers", [1, 2])
+def test_disaster_serve_answers_over_http(app: FastAPI, web_store: Store, workers: int) -> None:  # noqa: F811
+    """The real server, with one process and with several: logins, reads, and concurrent audited
+    reads that all succeed (every read appends to the one audit chain). ``app`` made the accounts."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DISASTER_SECRET_KEY"}  # the demo store: default secret allowed
-    process = subprocess.Popen([_disaster(), "--db", web_store.url, "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen([_disaster(), "--db", web_store.url, "serve", "--port", str(port), "--workers", str(workers)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}/api/v1"
         deadline = time.monotonic() + 60
@@ -296,6 +300,9 @@ def test_disaster_serve_answers_over_http(web_store: Store) -> None:  # noqa: F8
             listing = http.get("/residents").json()
             assert listing["total"] > 0 and {item["district"] for item in listing["items"]} == {cast(web_store).home}
             assert "server" not in answer.headers
+            with ThreadPoolExecutor(8) as pool:
+                statuses = list(pool.map(lambda _: http.get("/residents", params={"per_page": 5}).status_code, range(40)))
+            assert statuses == [200] * 40
     finally:
         process.send_signal(signal.SIGINT)  # Ctrl-C
         try:
