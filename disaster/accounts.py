@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from disaster import auditlog, errors
 from disaster.access import Role
 from disaster.models import CareProfessional, District, Resident, User
-from disaster.settings import get_settings
+from disaster.settings import Settings, get_settings
 
 ACCOUNT_ROLES = tuple(role for role in Role if role is not Role.PUBLIC)  # public: no login
 LOGIN_PATTERN = re.compile(r"[\w.@+-]{1,80}")
@@ -112,20 +112,22 @@ def check_scope(session: Session, city_code: str, role: Role, districts: Iterabl
     return Scope(chosen, name)
 
 
-def authenticate(session: Session, login: str, password: str, now: dt.datetime, *, origin: str = "cli") -> User:
-    """The enabled, unlocked account whose password this is; else AuthFailed.
+def authenticate(session: Session, login: str, password: str, now: dt.datetime, *, origin: str = "cli",
+                 settings: Settings | None = None) -> User:
+    """The enabled, unlocked account whose password this is; else AuthFailed. The lockout follows
+    ``settings`` (the service's; default: the environment's).
 
     Runs in its own transaction (give a session with none open), so that a failure's counter,
     lockout and audit entry are committed before AuthFailed is raised."""
     with session.begin():
-        outcome = _attempt(session, login, password, now, origin)
+        outcome = _attempt(session, login, password, now, origin, settings or get_settings())
     if isinstance(outcome, AuthFailure):
         raise AuthFailed(outcome)
     return outcome
 
 
-def _attempt(session: Session, login: str, password: str, now: dt.datetime, origin: str) -> User | AuthFailure:
-    settings = get_settings()
+def _attempt(session: Session, login: str, password: str, now: dt.datetime, origin: str,
+             settings: Settings) -> User | AuthFailure:
     user = session.scalar(select(User).where(User.login == login))
     if user is None:
         _verify(_dummy_hash(), password)  # the same work as for a real account

@@ -337,3 +337,25 @@ def test_a_declared_disaster_mode_opens_the_leaders_view_until_it_ends(app: Fast
     finally:
         end(web_store.sessions, admin, mode.id)
     assert c.get(detail).status_code in (403, 404)
+
+
+def test_an_unreadable_body_is_rejected_input_in_japanese(app: FastAPI) -> None:
+    """A body that is not UTF-8 or not JSON is bad input (422 in the one error shape), not a bug and
+    not an undocumented 400; the message does not pass a character position off as a field."""
+    c = client(app)
+    for body in (b"\x86\x04\x87\xed", b'{"login": "lea'):
+        answer = c.post("/api/v1/auth/login", content=body, headers={"Content-Type": "application/json"})
+        assert answer.status_code == 422 and answer.json()["error"]["code"] == "rejected"
+        assert "読み取れませんでした" in answer.json()["error"]["message"]
+
+
+def test_the_service_s_own_settings_govern_the_lockout(web_store: Store) -> None:  # noqa: F811
+    """The lockout follows the settings the app was made with (not only the environment's)."""
+    from disaster.access import Principal
+    from disaster.usecases.users import add_user
+
+    add_user(web_store.sessions, Principal.cli(web_store.city_code), "strict_staff", "city_staff", PASSWORD)
+    c = client(create_app(settings_for(web_store, login_max_failures=2)))
+    for _ in range(2):
+        assert c.post("/api/v1/auth/login", json={"login": "strict_staff", "password": "wrong password!"}).status_code == 401
+    assert c.post("/api/v1/auth/login", json={"login": "strict_staff", "password": PASSWORD}).status_code == 401  # locked

@@ -23,6 +23,7 @@ from disaster.accounts import (
     parse_role,
 )
 from disaster.models import User
+from disaster.settings import Settings
 
 WRONG_CURRENT = ("現在のパスワードを確かめられませんでした。入力し直してください"
                  "（続けて間違えると、しばらくログインできなくなります）。")
@@ -97,13 +98,13 @@ def set_password(sessions: sessionmaker[Session], actor: auditlog.PrincipalLike,
 
 
 def change_own_password(sessions: sessionmaker[Session], actor: auditlog.PrincipalLike, current: str, password: str,
-                        now: dt.datetime, origin: str = "cli") -> User:
+                        now: dt.datetime, origin: str = "cli", settings: Settings | None = None) -> User:
     """Any account's own new password, given its current one (checked as a login is: wrong
     guesses count toward the lockout). Every session of the account ends (``web.sessions``)."""
     hashed = hash_password(password)
     with sessions() as session:
         try:
-            authenticate(session, actor.login, current, now, origin=origin)
+            authenticate(session, actor.login, current, now, origin=origin, settings=settings)
         except AuthFailed as exc:
             raise errors.Forbidden(WRONG_CURRENT) from exc
     with sessions() as session, session.begin():

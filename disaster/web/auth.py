@@ -31,7 +31,7 @@ def login(body: LoginIn, request: Request, response: Response, store: Store, at:
             web_sessions.throttle(session, settings, origin, body.login, at)
         finally:
             session.commit()
-        user = accounts.authenticate(session, body.login, body.password, at, origin=origin)
+        user = accounts.authenticate(session, body.login, body.password, at, origin=origin, settings=settings)
         with session.begin():
             token, logged_in = web_sessions.start(session, settings, user, at, request.cookies.get(COOKIE))
     response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=settings.https_only, path="/")

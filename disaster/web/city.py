@@ -10,13 +10,14 @@ import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BeforeValidator
 from sqlalchemy import func, select
 
 from disaster import access, auditlog, errors
 from disaster.access import Action
 from disaster.models import AuditEntry, District, Resident
 from disaster.usecases.stats import store_stats
-from disaster.web.deps import Caller, CurrentCaller, CurrentPrincipal, Store
+from disaster.web.deps import Caller, CurrentCaller, CurrentPrincipal, PageNumber, Store
 from disaster.web.schemas import AuditEntryOut, AuditList, DistrictOut, ErrorOut, StatsOut
 
 router = APIRouter(tags=["city"])
@@ -53,21 +54,29 @@ def _audit_readable(store: Store, caller: Caller, action: auditlog.Action, detai
 
 
 def _since(since: dt.datetime | None) -> list[Any]:
-    if since is None:
-        return []
-    if since.tzinfo is None:
-        raise errors.Rejected("since には時差（例: +09:00）をつけてください。")
-    return [AuditEntry.at >= since]
+    return [] if since is None else [AuditEntry.at >= since]
 
 
-SINCE = Query(description="この日時以降（ISO 8601、時差つき）")
+def _iso_instant(value: object) -> object:
+    """Only an ISO 8601 date and time with its offset (not a number of seconds, not a local time)."""
+    if isinstance(value, str):
+        try:
+            instant = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("ISO 8601 の日時（例: 2026-11-26T09:00:00+09:00）ではありません") from None
+        if instant.tzinfo is None:
+            raise ValueError("時差（例: +09:00）がありません")
+    return value
+
+
+Since = Annotated[dt.datetime | None, Query(description="この日時以降（ISO 8601、時差つき）"), BeforeValidator(_iso_instant)]
 
 
 @router.get("/audit", response_model=AuditList, responses=ERRORS)
 def audit(
     store: Store, caller: CurrentCaller,
-    since: Annotated[dt.datetime | None, SINCE] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    since: Since = None,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditList:
     """市町村の監査ログ（新しい順。市の管理者のみ。この閲覧も記録されます）。"""
@@ -101,7 +110,7 @@ def _cell(value: Any) -> str:
 
 @router.get("/audit/export.csv", response_class=Response, responses=ERRORS | {
     200: {"content": {"text/csv": {}}, "description": "監査ログ（CSV、UTF-8 BOM つき、古い順）"}})
-def audit_export(store: Store, caller: CurrentCaller, since: Annotated[dt.datetime | None, SINCE] = None) -> Response:
+def audit_export(store: Store, caller: CurrentCaller, since: Since = None) -> Response:
     """市町村の監査ログ全体を CSV で書き出します（古い順。市の管理者のみ。この書き出しも記録されます）。"""
     details: dict[str, Any] = {"since": since.isoformat() if since else None}
     _audit_readable(store, caller, auditlog.Action.AUDIT_EXPORT, details)

@@ -13,7 +13,7 @@ import hmac
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,6 +52,8 @@ def client_address(request: Request) -> str:
 Store = Annotated[WebStore, Depends(get_store)]
 Now = Annotated[dt.datetime, Depends(now)]
 ClientAddress = Annotated[str, Depends(client_address)]
+# the page of a list (bounded: a page number past any list is refused, never a server error)
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000, description="ページ番号（1 から）")]
 
 
 def current_login(request: Request, store: Store, at: Now) -> web_sessions.Login:

@@ -7,6 +7,7 @@ bug: it is logged with its traceback and answered with a fixed message (never th
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -79,15 +80,27 @@ async def _disaster_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(status, code, str(exc), headers, current)
 
 
+UNREADABLE_BODY = "送られた内容を読み取れませんでした（JSON などの形式や文字コード（UTF-8）が正しくありません）。"
+
+
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    fields = sorted({".".join(str(part) for part in e["loc"][1:]) or str(e["loc"][0]) for e in exc.errors()})
-    # the values given are not repeated (they may be a password)
-    return error_response(422, "rejected", f"入力が正しくありません（{'、'.join(fields)}）。")
+    if any(e["type"] == "json_invalid" for e in exc.errors()):  # its "field" is a character position
+        return error_response(422, "rejected", UNREADABLE_BODY)
+    problems = sorted({_field(e) + (f": {e['ctx']['error']}" if e["type"] == "value_error" else "") for e in exc.errors()})
+    # the values given are not repeated (they may be a password); a value_error is one of our
+    # validators' Japanese reasons, pydantic's own messages are English and left out
+    return error_response(422, "rejected", f"入力が正しくありません（{'、'.join(problems)}）。")
+
+
+def _field(error: Any) -> str:
+    return ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0])
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # FastAPI could not parse the body (e.g. not UTF-8): bad input like any other
+        return error_response(422, "rejected", UNREADABLE_BODY)
     message = HTTP_MESSAGES.get(exc.status_code, "この要求には応えられません。")
     return error_response(exc.status_code, HTTP_CODES.get(exc.status_code, "rejected"), message,
                           dict(exc.headers) if exc.headers else None)

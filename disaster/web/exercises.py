@@ -22,7 +22,7 @@ from disaster.access import Action
 from disaster.exercises.tracking import parse_fiscal
 from disaster.usecases import exercises as usecase
 from disaster.wareki import parse_date
-from disaster.web.deps import CurrentCaller, Store
+from disaster.web.deps import CurrentCaller, PageNumber, Store
 from disaster.web.residents import refusals_audited
 from disaster.web.schemas import ErrorOut, Page
 
@@ -150,7 +150,7 @@ def list_sessions(
     store: Store, caller: CurrentCaller,
     district: Annotated[str | None, Query(max_length=80, description="校区名（省略時は見られる全校区）")] = None,
     year: Annotated[str | None, Query(max_length=20, description="年度（例: R8 / 令和8年度 / 2026）")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> SessionList:
     """図上訓練の実施記録（新しい順）。校区リーダーは担当の校区だけ、進行役と市職員は全校区。"""

@@ -22,7 +22,7 @@ from disaster.jobs import STATE_LABELS, JobState
 from disaster.jobs.kinds import KINDS
 from disaster.models import Job
 from disaster.usecases import jobs as usecase
-from disaster.web.deps import Caller, CurrentCaller, Store
+from disaster.web.deps import Caller, CurrentCaller, PageNumber, Store
 from disaster.web.schemas import ErrorOut
 
 
@@ -179,7 +179,7 @@ def _start(request: Request, store: Store, caller: Caller, kind: str = "", param
 def list_jobs(
     store: Store, caller: CurrentCaller,
     state: Annotated[JobState | None, Query(description="状態で絞り込む")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=usecase.MAX_PER_PAGE)] = 50,
 ) -> JobList:
     """自分のジョブ（市の管理者は市の全員のジョブ）、新しい順。"""

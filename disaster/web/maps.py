@@ -24,8 +24,10 @@ from disaster.web.deps import Caller, CurrentCaller, Store
 from disaster.web.schemas import ErrorOut
 
 router = APIRouter(prefix="/maps", tags=["maps"])
+# a page answers HTML, its errors JSON (a ``model`` here would be documented as HTML)
 ERRORS: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}}
+    status: {"description": "エラー", "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ErrorOut.__name__}"}}}}
+    for status in (401, 403, 404, 409)}
 HTML: dict[int | str, dict[str, object]] = {200: {"content": {"text/html": {}}, "description": "地図（HTML）"}}
 TILES = "https://cyberjapandata.gsi.go.jp"  # 地理院タイル (maps.interactive.GSI_TILES)
 ASSET_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml"}

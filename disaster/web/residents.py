@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Response
 
 from disaster import auditlog, errors
 from disaster.usecases import residents as usecase
-from disaster.web.deps import Caller, CurrentCaller, Now, Store
+from disaster.web.deps import Caller, CurrentCaller, Now, PageNumber, Store
 from disaster.web.schemas import ErrorOut, ResidentDetail, ResidentItem, ResidentList
 
 router = APIRouter(prefix="/residents", tags=["residents"])
@@ -51,7 +51,7 @@ def list_residents(
     plan_status: Annotated[PlanStatusFilter | None, Query(description="計画の記録の状態（none: まだ記録がない）")] = None,
     no_supporter: Annotated[bool, Query(description="支援者が登録されていない人だけ")] = False,
     review_due: Annotated[bool, Query(description="見直しの時期（次の見直し日を過ぎた、または要見直し）の人だけ")] = False,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=usecase.MAX_PER_PAGE)] = 50,
 ) -> ResidentList:
     """見られる範囲の名簿（名簿番号順、ページ単位）と計画の記録の状態。担当でない校区を指定すると 403。"""

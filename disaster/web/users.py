@@ -90,7 +90,7 @@ def change_own_password(body: OwnPasswordIn, request: Request, response: Respons
     このブラウザには新しいセッションの cookie を設定します（X-CSRF-Token は /auth/me で取り直してください）。"""
     settings = store.settings
     user = usecase.change_own_password(store.sessions, caller.principal, body.current_password, body.new_password, at,
-                                       caller.origin)
+                                       caller.origin, settings)
     with store.sessions() as session, session.begin():
         token, _ = web_sessions.start(session, settings, user, at, request.cookies.get(COOKIE))
     response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=settings.https_only, path="/")
