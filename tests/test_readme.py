@@ -38,3 +38,33 @@ def test_quick_start_is_exactly_two_commands_and_ci_runs_the_test_one() -> None:
     lines = [line.split("#")[0].strip() for line in quick.strip().splitlines()]
     assert lines == ["./kurume demo", "./kurume test"]
     assert "./kurume test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def _api_routes() -> set[str]:
+    """``METHOD /api/v1/…`` of every API route, path parameters as the README names them."""
+    from fastapi import FastAPI
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from disaster.web.app import api_router
+
+    names = {"{resident_no}": "{名簿番号}", "{district}": "{校区}", "{name:path}": "{name}", "{job_id}": "{id}",
+             "{import_id}": "{id}", "{mode_id}": "{id}", "{session_id}": "{id}"}
+    service = FastAPI()
+    service.include_router(api_router())
+    routes = set()
+    for context in iter_route_contexts(service.routes):
+        if isinstance(context.original_route, APIRoute):
+            path = str(context.path)
+            for name, shown in names.items():
+                path = path.replace(name, shown)
+            routes |= {f"{method} {path}" for method in context.methods or ()}
+    return routes
+
+
+def test_every_api_route_is_documented_and_every_documented_one_exists() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`((?:GET|POST|PUT|PATCH|DELETE) /api/v1/[^`\s?]+)", text))
+    routes = _api_routes()
+    assert len(routes) >= 40
+    assert routes - documented == set(), "add these routes to the README's route table"
+    assert documented - routes == set(), "the README names routes the service does not have"

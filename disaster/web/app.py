@@ -86,6 +86,18 @@ def _check(store: WebStore) -> None:
                               "設定してください。")
 
 
+def api_router() -> APIRouter:
+    """Every route of the API under /api/v1: login, and behind it (a session, CSRF) the rest."""
+    api = APIRouter(prefix=API)
+    api.include_router(auth.public)
+    protected = APIRouter(dependencies=[Depends(csrf_protect)])
+    protected.include_router(auth.router)
+    for area in (residents, plans, city, maps, exercises, jobs, imports, mode, users):
+        protected.include_router(area.router)
+    api.include_router(protected)
+    return api
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The service on ``settings.db`` (NotReady when the store is not ready or the secret is the
     default outside the demo)."""
@@ -97,14 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   redoc_url=None, swagger_ui_oauth2_redirect_url=None)
     app.state.store = store
     web_errors.install(app)
-    api = APIRouter(prefix=API)
-    api.include_router(auth.public)
-    protected = APIRouter(dependencies=[Depends(csrf_protect)])  # every route but login: a session, CSRF
-    protected.include_router(auth.router)
-    for area in (residents, plans, city, maps, exercises, jobs, imports, mode, users):
-        protected.include_router(area.router)
-    api.include_router(protected)
-    app.include_router(api)
+    app.include_router(api_router())
     app.add_middleware(AllowedHosts, allowed=settings.allowed_hosts)
     app.add_middleware(SecurityHeaders, https_only=settings.https_only)
     return app
