@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     job_heartbeat_seconds: float = 5.0
     job_stale_seconds: float = 60.0
     job_render_processes: int = 1
+    # A job's result (which may hold personal data) is deleted ``job_result_days`` after the job ended.
+    job_result_days: float = 7.0
 
 
 @lru_cache

@@ -252,3 +252,33 @@ def test_a_result_is_refused_to_its_creator_once_they_lost_the_right_and_the_ref
     assert refused.status_code == 403 and refused.json()["error"]["code"]
     (entry,) = _audit(world.store, "job.result", start)
     assert (entry.actor, entry.allowed, entry.resident_ids, entry.details["job"]) == ("former_leader", False, [], job_id)
+
+
+def test_results_are_deleted_after_the_retention_period_and_the_job_says_so(world: World) -> None:
+    """A 校区's plans are personal data: a result is kept ``job_result_days`` after its job ended, then
+    deleted by the workers' sweep; the job stays, and a download says why there is nothing."""
+    add_leader(world.store, "keeper_leader", world.small)
+    now = dt.datetime.now(dt.UTC)
+    ids = {}
+    with world.store.sessions() as session, session.begin():
+        for name, ended in (("old", now - dt.timedelta(days=8)), ("recent", now - dt.timedelta(days=6))):
+            job = Job(city_code=KURUME, kind="district_plans", state="succeeded", progress=100, message="完了",
+                      parameters={"district": world.small, "large_print": False, "include_drafts": False},
+                      created_by="keeper_leader", creator_role="leader", created_at=ended, finished_at=ended,
+                      cancel_requested=False, result=b"PK\x05\x06" + bytes(18), result_name="plans.zip",
+                      result_type="application/zip", result_size=22, result_residents=["D000001"])
+            session.add(job)
+            session.flush()
+            ids[name] = job.id
+    runner.sweep(world.store.sessions, settings_for(world.store, job_result_days=7))
+    with world.store.sessions() as session:
+        old, recent = (session.get(Job, ids[name]) for name in ("old", "recent"))
+        assert (old.result, old.result_name, old.result_residents) == (None, None, [])
+        assert old.state == "succeeded" and "保存期間（7日）" in old.message
+        assert recent.result is not None and recent.result_name == "plans.zip"
+    c = client(_service(world, workers=0))
+    login(c, "keeper_leader")
+    gone = c.get(f"/api/v1/jobs/{ids['old']}/result")
+    assert gone.status_code == 409 and "保存期間" in gone.json()["error"]["message"]
+    assert c.get(f"/api/v1/jobs/{ids['old']}").json()["result"] is None
+    assert c.get(f"/api/v1/jobs/{ids['recent']}/result").status_code == 200

@@ -39,7 +39,7 @@ class EmbeddedWorkers:
         self.heartbeat = runner.Heartbeat(sessions, settings, self.worker)
 
     def start(self) -> None:
-        runner.interrupt_dead(self.sessions, self.settings)  # what a previous run left behind
+        runner.sweep(self.sessions, self.settings)  # what a previous run left behind
         self.heartbeat.start()
         for number in range(self.count):
             thread = threading.Thread(target=self._loop, name=f"disaster-job-{number + 1}", daemon=True)

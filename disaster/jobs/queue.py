@@ -95,7 +95,7 @@ def run_worker(settings: Settings, concurrency: int) -> None:
     """Run procrastinate workers (``concurrency`` jobs at a time) until interrupted."""
     sessions = _sessions(settings.db)
     heartbeat = runner.Heartbeat(sessions, settings, runner.worker_id())
-    runner.interrupt_dead(sessions, settings)
+    runner.sweep(sessions, settings)
     heartbeat.start()
     try:
         app_for(settings.db).run_worker(queues=[QUEUE], concurrency=concurrency, install_signal_handlers=True)

@@ -4,9 +4,9 @@ conditional on the state (and worker) it comes from, so two workers never both r
 job marked interrupted stays so.
 
 A worker is ``host:pid``; while it runs jobs, a heartbeat thread refreshes their ``heartbeat_at``.
-``interrupt_dead`` marks the running jobs of a worker that is gone (a dead process on this host,
-or a heartbeat older than ``job_stale_seconds``) interrupted: at the start of every worker and
-from time to time while it waits."""
+At the start of every worker and from time to time while it waits, ``sweep`` marks the running
+jobs of a worker that is gone (a dead process on this host, or a heartbeat older than
+``job_stale_seconds``) interrupted, and deletes results older than ``job_result_days``."""
 
 from __future__ import annotations
 
@@ -165,6 +165,25 @@ def interrupt_dead(sessions: sessionmaker[Session], settings: Settings) -> list[
     return dead
 
 
+def expire_results(sessions: sessionmaker[Session], settings: Settings) -> list[int]:
+    """Delete the results of jobs that ended more than ``job_result_days`` ago (they may hold
+    personal data: a 校区's plans); the job stays, saying why its result is gone. Returns their ids."""
+    cutoff = now() - dt.timedelta(days=settings.job_result_days)
+    with sessions() as session, session.begin():
+        expired = list(session.scalars(select(Job.id).where(Job.result_name.is_not(None), Job.finished_at < cutoff)))
+        if expired:
+            session.execute(update(Job).where(Job.id.in_(expired)).values(
+                result=None, result_name=None, result_type=None, result_size=None, result_residents=[],
+                message=f"結果は保存期間（{settings.job_result_days:g}日）を過ぎたため削除しました"))
+    return expired
+
+
+def sweep(sessions: sessionmaker[Session], settings: Settings) -> None:
+    """What a worker does at start and now and then: interrupt the jobs of dead workers, delete old results."""
+    interrupt_dead(sessions, settings)
+    expire_results(sessions, settings)
+
+
 def interrupt_own(sessions: sessionmaker[Session], worker: str) -> None:
     """At a clean stop: the jobs this worker still runs are interrupted (they can be rerun)."""
     with sessions() as session, session.begin():
@@ -192,7 +211,7 @@ class Heartbeat(threading.Thread):
                     session.execute(update(Job).where(Job.state == JobState.RUNNING, Job.worker == self.worker)
                                     .values(heartbeat_at=now()))
                 if beats % self.SWEEP_EVERY == 0:
-                    interrupt_dead(self.sessions, self.settings)
+                    sweep(self.sessions, self.settings)
             except Exception:  # a database hiccup must not end the heartbeat
                 log.exception("job heartbeat failed")
 

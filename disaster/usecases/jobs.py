@@ -136,8 +136,10 @@ def result(sessions: sessionmaker[Session], principal: Principal, job_id: int) -
     """The stored result of a succeeded job, if ``principal`` may still have it (its kind's rule, now)."""
     with sessions() as session:
         job = get(session, principal, job_id)
-        if job.state != JobState.SUCCEEDED or job.result is None:
+        if job.state != JobState.SUCCEEDED:
             raise errors.NotReady(f"ジョブ {job_id} の結果はありません（{job.state}）。完了したジョブの結果だけを取り出せます。")
+        if job.result is None:
+            raise errors.NotReady(f"ジョブ {job_id} の結果は保存期間を過ぎたため削除されました。「再実行」で作り直せます。")
         KINDS[job.kind].check(session, principal, dict(job.parameters))
         return JobResult(job.result, job.result_name or f"job-{job_id}", job.result_type or "application/octet-stream",
                          list(job.result_residents))
