@@ -9,22 +9,14 @@ import os
 import threading
 import time
 
+from disaster.jobs.processes import alive
+
 WORKER = os.getppid()  # imported in the fork server, whose parent is the job worker's process
 CHECK_SECONDS = 2.0
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _watch() -> None:
-    while _alive(WORKER):
+    while alive(WORKER):
         time.sleep(CHECK_SECONDS)
     os._exit(1)
 

@@ -25,6 +25,7 @@ from disaster import errors
 from disaster.access import Principal, Role
 from disaster.jobs import JobState
 from disaster.jobs.kinds import KINDS, Cancelled, JobContext, Output
+from disaster.jobs.processes import alive
 from disaster.models import Job, User
 from disaster.settings import Settings
 from disaster.usecases.disaster_mode import active, principal_in_mode
@@ -135,20 +136,10 @@ def run_one(sessions: sessionmaker[Session], settings: Settings, worker: str, jo
     return taken
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _gone(worker: str | None) -> bool:
     """A worker of this host whose process is not running any more."""
     host, _, pid = (worker or "").rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid))
+    return host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid))
 
 
 def interrupt_dead(sessions: sessionmaker[Session], settings: Settings) -> list[int]:
