@@ -123,7 +123,7 @@ def _build(store, city: Town, folder: Path, boundary: Path, hazards: Path) -> No
          city.supporters_of_s1],
     ])
     import_supporters(store.sessions, supporters, city.code, today=TODAY)
-    record_session(store.sessions, city.code, _exercise(city))
+    record_session(store.sessions, Principal.cli(city.code), _exercise(city))
 
 
 def _exercise(city: Town) -> SessionInput:
@@ -233,7 +233,7 @@ def test_re_recording_and_re_importing_one_city_leaves_the_other_intact(two_citi
     store = two_cities
     before_b = _assessments(store, CITY_B)
     # the same exercise (same date, 校区 name, hazard, facilitator) is another city's own record
-    assert record_session(store.sessions, CITY_A.code, _exercise(CITY_A)) is False
+    assert record_session(store.sessions, Principal.cli(CITY_A.code), _exercise(CITY_A)).new is False
     assert report(store.sessions, CITY_B.code, 2025, today=TODAY)["participants"] == CITY_B.participants
     # a new version of the hazard file without city A's zone: A loses its zone, B keeps its own
     emptied = write_geojson(tmp_path / HAZARD_FILE, [
