@@ -15,6 +15,7 @@ a 指定避難所/福祉避難所 (hosts); with no hazard at home only hosts are
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -100,7 +101,7 @@ def eligible_for(bits: int, shelters: pd.DataFrame, safe: np.ndarray) -> np.ndar
     return mask
 
 
-def basis_text(bits: int, shelter: pd.Series, floor: int) -> str:
+def basis_text(bits: int, shelter: pd.Series | dict[str, Any], floor: int) -> str:
     """Why this shelter suits the hazards, for the plan."""
     parts = []
     for bit, hazard in HAZARD_BITS.items():

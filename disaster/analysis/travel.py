@@ -8,6 +8,7 @@ helper, ×0.8 at night). Distances are straight lines × a detour factor unless 
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,15 @@ from disaster.geo import WGS84
 from disaster.profile import PrepareMinutes, WalkSpeeds
 
 
+@functools.lru_cache(maxsize=16)
+def _transformer(crs_wkt: str) -> Transformer:
+    """Costly to make; thread-safe to share (pyproj >= 3.1 keeps one PROJ object per thread)."""
+    return Transformer.from_crs(WGS84, CRS.from_wkt(crs_wkt), always_xy=True)
+
+
 def to_metric(lons: np.ndarray, lats: np.ndarray, crs: CRS) -> np.ndarray:
     """WGS84 points as x/y (m) in the city's metric ``crs`` (``CityProfile.crs``)."""
-    x, y = Transformer.from_crs(WGS84, crs, always_xy=True).transform(np.asarray(lons, dtype=float),
-                                                                       np.asarray(lats, dtype=float))
+    x, y = _transformer(crs.to_wkt()).transform(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
     return np.column_stack([x, y])
 
 

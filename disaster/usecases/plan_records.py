@@ -16,14 +16,16 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from disaster import access, auditlog, errors, repo
 from disaster.access import Action, Principal
+from disaster.analysis.exposure import HazardIndex
 from disaster.models import (
     Assessment,
+    Dataset,
     EmergencyContact,
     HazardZone,
     PlanRecord,
@@ -95,15 +97,43 @@ class HistoryEntry:
 
 
 def judge_for(session: Session, city_code: str) -> DestinationJudge:
-    """Today's hazards at the city's shelters, ready to judge residents."""
+    """Today's hazards at the city's shelters, ready to judge residents. Made again only when the
+    shelters, the hazard zones or the city profile changed (reading the shelters to know is cheap)."""
     profile = load_profile(city_code)
-    shelters = pd.DataFrame(session.execute(select(*Shelter.__table__.columns).where(Shelter.city_code == city_code)
-                                            .order_by(Shelter.id)).all(), columns=list(SHELTER_COLUMNS))
+    shelters = tuple(tuple(row) for row in session.execute(
+        select(*Shelter.__table__.columns).where(Shelter.city_code == city_code).order_by(Shelter.id)))
+    zones, index = _hazard_index(session, city_code)
+    state = (shelters, zones, profile)
+    cached = _judges.get(city_code)
+    if cached is not None and cached[0] == state:
+        return cached[1]
+    judge = DestinationJudge(pd.DataFrame(list(shelters), columns=list(SHELTER_COLUMNS)), index, profile.evacuation,
+                             profile.crs)
+    _judges[city_code] = (state, judge)
+    return judge
+
+
+# per city: the state a judge / hazard index was made from, and it (one process serves few cities)
+_judges: dict[str, tuple[tuple[Any, ...], DestinationJudge]] = {}
+_indexes: dict[str, tuple[tuple[Any, ...], HazardIndex]] = {}
+
+
+def _hazard_index(session: Session, city_code: str) -> tuple[tuple[Any, ...], HazardIndex]:
+    """The state of the city's hazard zones and their index, built again only when they changed:
+    an import replaces a file's zones (new rows) and records the file's digest."""
+    state = tuple(session.execute(repo.city_zones(city_code, func.count(HazardZone.id), func.max(HazardZone.id),
+                                                  func.min(HazardZone.id))).one())
+    state += tuple(tuple(row) for row in session.execute(
+        select(Dataset.id, Dataset.sha256).where(Dataset.city_code == city_code).order_by(Dataset.id)))
+    cached = _indexes.get(city_code)
+    if cached is not None and cached[0] == state:
+        return cached
     rows = session.execute(repo.city_zones(city_code, HazardZone.layer, HazardZone.rank, HazardZone.landslide_kind,
                                            HazardZone.landslide_class, HazardZone.geom).order_by(HazardZone.id)).all()
     zones = gpd.GeoDataFrame(pd.DataFrame([r[:4] for r in rows], columns=["layer", "rank", "landslide_kind", "landslide_class"]),
                              geometry=shapely.from_wkb([r.geom for r in rows]) if rows else [], crs=4326)
-    return DestinationJudge(shelters, zones, profile.evacuation, profile.crs)
+    _indexes[city_code] = (state, HazardIndex(zones))
+    return _indexes[city_code]
 
 
 def _resident_frame(session: Session, resident_id: int) -> pd.DataFrame:
