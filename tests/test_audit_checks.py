@@ -490,3 +490,13 @@ def test_e_nobody_is_told_to_stay_on_a_floor_that_will_be_under_water() -> None:
     assert plans(assessment(1), resident(1, at(10), building_floors=1), stay_put) == []  # under 0.5 m: the floor stays dry
     leave_first = context(1, timeline(level5="ここまでに必ず避難を終えておく。まだ家にいるときは、すぐに119番と支援者に助けを求める。"))
     assert plans(assessment(1), one_storey, leave_first) == []
+
+
+def test_violations_come_by_resident_whatever_order_the_rows_arrive_in() -> None:
+    """PostgreSQL returns rows in no fixed order: the same data must give the same list."""
+    people = [resident(rid, at(0)) for rid in (1, 2, 3)]
+    trips = [assessment(rid, destination_shelter_id=9) for rid in (1, 2, 3)]  # no such shelter: a violation each
+    forward = audit(inputs(trips, people, [shelter(1, at(0))]))
+    backward = audit(inputs(trips[::-1], people[::-1], [shelter(1, at(0))]))
+    assert [v.resident_no for v in forward] == sorted(v.resident_no for v in forward) and len(forward) >= 3
+    assert forward == backward

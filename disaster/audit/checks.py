@@ -724,9 +724,10 @@ def _same_person(contact: dict[str, Any], resident: dict[str, Any]) -> bool:
 
 
 def audit(inputs: AuditInputs) -> list[Violation]:
-    """Every check; one violation per (resident, rule, message)."""
+    """Every check; one violation per (resident, rule, message), by 名簿番号 (each resident's in
+    the order of the checks), whatever order the rows came in."""
     found = check_assessments(inputs) + check_plans(inputs) + check_records(inputs)
-    return list(dict.fromkeys(found))
+    return sorted(dict.fromkeys(found), key=lambda v: v.resident_no)
 
 
 def _metres(value: float) -> str:

@@ -136,7 +136,8 @@ def _inputs(session: Session, city_code: str, residents: list[Resident]) -> Audi
                                     "professionals"])
     stored: list[Assessment] = []
     for start in range(0, len(ids), 900):  # stay below SQLite's bound-parameter limit
-        stored += session.scalars(select(Assessment).where(Assessment.resident_id.in_(ids[start:start + 900]))).all()
+        stored += session.scalars(select(Assessment).where(Assessment.resident_id.in_(ids[start:start + 900]))
+                                  .order_by(Assessment.resident_id)).all()
     assessments = pd.DataFrame([{name: getattr(a, name) for name in ASSESSMENT_FIELDS} for a in stored],
                                columns=list(ASSESSMENT_FIELDS))
     shelters = pd.DataFrame(session.execute(select(*(getattr(Shelter, c) for c in SHELTER_FIELDS))
