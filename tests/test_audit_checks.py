@@ -500,3 +500,13 @@ def test_violations_come_by_resident_whatever_order_the_rows_arrive_in() -> None
     backward = audit(inputs(trips[::-1], people[::-1], [shelter(1, at(0))]))
     assert [v.resident_no for v in forward] == sorted(v.resident_no for v in forward) and len(forward) >= 3
     assert forward == backward
+
+
+def test_a_printed_walk_beyond_the_person_s_limit_is_a_toolkit_violation() -> None:
+    """A plan record may change the place or the way to go: the plan as printed is checked too."""
+    far = {"name": "避難所1", "reasons": [], "distance_km": 3.5, "transport": {"mode": "walk", "label": "歩いて"}}
+    near = far | {"distance_km": 0.4}
+    for person, where, expected in ((resident(1, at(0), mobility="寝たきり"), near, True),
+                                    (resident(1, at(0)), far, True), (resident(1, at(0)), near, False)):
+        found = check_plans(inputs([assessment(1)], [person], [shelter(1, at(1))], contexts=[context(1, destination=where)]))
+        assert (Rule.WALK_TOO_FAR in rules(found, Kind.TOOLKIT)) is expected, (person["mobility"], where)

@@ -361,3 +361,47 @@ def test_the_plan_safety_audit_reads_the_plans_as_printed_with_their_records(
     for person in people:
         context = audited[person.resident_no]
         assert context["record"]["version"] == 2 and context["destination"]["name"] == names[person.second]
+
+
+def _far_trips(store: Store) -> list[tuple[str, int, float]]:
+    """(名簿番号, id, distance m) of residents with plan consent, no record yet, planned to go by
+    vehicle: those who cannot walk at all first (wheelchair, bedridden, power-dependent devices)."""
+    with store.sessions() as session:
+        rows = session.execute(
+            select(Resident.resident_no, Resident.id, Assessment.distance_m, Resident.mobility, Resident.medical_devices)
+            .join(Assessment, Assessment.resident_id == Resident.id)
+            .where(Resident.consent_plan.is_(True), Assessment.decision == "leave",
+                   Assessment.travel_mode.in_(["car", "welfare_transport"]), Assessment.destination_kind == "shelter",
+                   Resident.id.not_in(select(PlanRecord.resident_id)))
+            .order_by(Resident.resident_no)).all()
+    unable = [r for r in rows if r.mobility in ("車いす", "寝たきり")]
+    return [(r.resident_no, r.id, float(r.distance_m)) for r in unable + [r for r in rows if r not in unable]]
+
+
+def test_walking_is_refused_to_someone_who_cannot_walk_there_and_never_printed(town: Store) -> None:
+    """A leader cannot turn a wheelchair user's welfare-taxi trip into a walk, nor send anyone
+    walking beyond their limit; a record saved before this rule (or whose person changed since)
+    prints no walk: the way to go is marked for review instead, and the audit agrees."""
+    from disaster.audit import Kind, Rule
+    from disaster.usecases.audit import audit_plans
+
+    trips = _far_trips(town)
+    (no, resident_id, distance) = trips[0]
+    with pytest.raises(errors.Rejected, match="移動の方法: ") as caught:
+        usecase.save_plan(town.sessions, CITY, no, PlanContent(transport_mode="walk"), 0, NOW)
+    assert "歩いての避難はお願いできません" in str(caught.value) or "歩ける上限" in str(caught.value)
+    usecase.save_plan(town.sessions, CITY, no, PlanContent(transport_mode="welfare_transport",
+                                                           transport_note="ケアマネジャーが介護タクシーを予約"), 0, NOW)
+    with town.sessions() as session, session.begin():  # as a record saved before the rule was
+        record = session.scalar(select(PlanRecord).where(PlanRecord.resident_id == resident_id))
+        assert record is not None
+        record.content = record.content | {"transport_mode": "walk"}
+    text = pdf_text(plan_pdf(town.sessions, CITY, no, today=NOW.date()).pdf)
+    assert "歩いて向かう" not in text and f"約{distance / 1000:.1f}km・歩いて" not in text
+    assert "移動の方法を見直してください" in text
+    with town.sessions() as session:
+        district = session.scalar(select(District.name).join(Resident, Resident.district_id == District.id)
+                                  .where(Resident.id == resident_id))
+    report = audit_plans(town.sessions, CITY, district, today=NOW.date())
+    assert not [v for v in report.violations if v.resident_no == no and v.kind is Kind.TOOLKIT
+                and v.rule is Rule.WALK_TOO_FAR]

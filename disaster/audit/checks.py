@@ -543,12 +543,27 @@ def check_plans(inputs: AuditInputs) -> list[Violation]:
             out.append(todo(no, district, Rule.PLAN_MISSING, "この方の避難判定がありません。", "disaster assess で判定をやり直してください。"))
             continue
         out += _timeline(row, context)
+        out += _printed_walk(row, context, inputs.walk_limits)
         out += _text_checks(row, _strings(context))
         out += _warnings_shown(row, context)
         floor = _int(row.a.get("destination_floor"))
         if floor is not None and floor > 1 and not any(f"{floor}階" in unicodedata.normalize("NFKC", s) for s in _strings(context)):
             out.append(toolkit(no, district, Rule.DEST_FLOOR, f"避難先で使う階（{floor}階以上）が計画に書かれていません。"))
     return out
+
+
+def _printed_walk(row: _Row, context: dict[str, Any], limits: WalkLimits) -> list[Violation]:
+    """The printed destination is not a walk beyond what the person can walk (a plan record may
+    have changed the place or the way to go since the assessment)."""
+    destination = context.get("destination")
+    if not isinstance(destination, dict) or (destination.get("transport") or {}).get("mode") != "walk":
+        return []
+    distance = _num(destination.get("distance_km"))
+    limit = walk_limit_m(limits, row.r.get("mobility"), row.r.get("care_level"))
+    if distance is None or distance * 1000 <= limit + TOLERANCE_M:
+        return []
+    return [toolkit(row.no, row.district, Rule.WALK_TOO_FAR,
+                    f"計画に{_metres(distance * 1000)}を歩くと書かれていますが、この方が歩ける道のりは{_metres(limit)}までです。")]
 
 
 def _timeline(row: _Row, context: dict[str, Any]) -> list[Violation]:

@@ -32,7 +32,7 @@ from disaster.plans.content import (
     medical_contacts,
     supporter_warnings,
 )
-from disaster.plans.record import RECIPIENTS
+from disaster.plans.record import RECIPIENTS, walking_problem
 from disaster.plans.timeline import (
     TimelineInput,
     build_rows,
@@ -364,6 +364,12 @@ def _record_destination(record: PrintedRecord, destination: dict[str, Any] | Non
         destination = destination | {"transport": _transport(mode, supporters), "minutes": None}
     if destination is not None and content.get("transport_note"):
         destination["transport"] = destination["transport"] | {"arrange": f"移動の手配：{content['transport_note']}"}
+    distance = destination.get("distance_km") if destination is not None else None
+    walking = walking_problem(mode, None if distance is None else distance * 1000, record.walk_limit_m)
+    if walking is not None and destination is not None:  # saved before the rule, or the person changed since
+        destination = destination | {"transport": {"mode": None, "label": None, "arrange": f"移動の方法を見直してください：{walking}"},
+                                     "minutes": None}
+        return destination, second, None, None, f"計画の「歩いて」は、この方には無理があります。{walking}"
     return destination, second, mode, route, None
 
 

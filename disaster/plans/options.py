@@ -103,7 +103,7 @@ class DestinationJudge:
         bits = int(resident_hazard_bits(exposure)[0])
         eligible = eligible_for(bits, shelters, self.safety.safe)
         needs = needs_frame(resident)
-        limit = float(walk_limit_m(resident, needs, self.evacuation.walk_limits)[0])
+        limit = self.walk_limit(resident, needs)
         access_needs = (bool(needs["barrier_free"].iloc[0]), bool(needs["power"].iloc[0]))
         home = to_metric(resident["lon"].to_numpy(), resident["lat"].to_numpy(), self.metric_crs)[0]
         distance = np.hypot(*(self.sites - home).T) * self.evacuation.detour_factor
@@ -123,6 +123,11 @@ class DestinationJudge:
             verdicts.append(replace(base, allowed=True, why=[why, basis_text(bits, shelter, floor or 0)],
                                     role=role or NEARBY))
         return sorted(verdicts, key=lambda v: (not v.allowed, ROLE_ORDER.get(v.role or "", 9), v.distance_m or 0))
+
+    def walk_limit(self, resident: pd.DataFrame, needs: pd.DataFrame | None = None) -> float:
+        """The longest walk (m) a plan may ask of the one resident in ``resident`` (0: none at all)."""
+        needs = needs_frame(resident) if needs is None else needs
+        return float(walk_limit_m(resident, needs, self.evacuation.walk_limits)[0])
 
     def _problem(self, n: int, shelter: dict[str, Any], bits: int, eligible: bool, role: str | None, distance: float,
                  limit: float, access_needs: tuple[bool, bool]) -> str | None:

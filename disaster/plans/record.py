@@ -81,13 +81,28 @@ FIELD_LABELS = {
 EMPTY = "（なし）"
 
 
+def walking_problem(mode: str | None, distance_m: float | None, limit_m: float) -> str | None:
+    """Why the person cannot walk there (None: walking is not planned, or is within their limit)."""
+    if mode != "walk" or distance_m is None:
+        return None
+    if limit_m <= 0:
+        return "この方に歩いての避難はお願いできません。車・福祉タクシー等を選び、移動の手配を書いてください。"
+    if distance_m > limit_m:
+        return (f"避難先まで約{distance_m / 1000:.1f}kmあり、この方が歩ける上限（約{limit_m / 1000:.1f}km）を超えます。"
+                "車・福祉タクシー等を選ぶか、近い避難先にしてください。")
+    return None
+
+
 def rejected_reasons(content: PlanContent, *, assessed_code: str | None, supporters: set[str],
-                     consent_share: bool, destination_problem: str | None) -> list[str]:
+                     consent_share: bool, destination_problem: str | None, walking: str | None = None) -> list[str]:
     """Why ``content`` cannot be saved for this resident (empty: it can), one sentence per field.
-    ``destination_problem``: why the chosen destination fails the safety rules (None: it passes)."""
+    ``destination_problem``: why the chosen destination fails the safety rules (None: it passes);
+    ``walking``: why the person cannot walk to it (``walking_problem``)."""
     problems = []
     if destination_problem:
         problems.append(f"避難先: {destination_problem}")
+    if walking:
+        problems.append(f"{FIELD_LABELS['transport_mode']}: {walking}")
     overridden = content.destination_code is not None and content.destination_code != assessed_code
     if overridden and not (content.destination_reason or "").strip():
         problems.append("避難先の理由: 避難判定と違う避難先にするときは、理由を書いてください。")

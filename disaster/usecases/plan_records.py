@@ -48,6 +48,7 @@ from disaster.plans.record import (
     describe,
     diff,
     rejected_reasons,
+    walking_problem,
     what_changed,
 )
 from disaster.profile import load_profile
@@ -365,19 +366,24 @@ def _date(value: Any) -> dt.date | None:
 def _validate(session: Session, principal: Principal, resident: Resident, content: PlanContent) -> None:
     assessment = _assessment(session, resident.id)
     assessed = _code_of(session, assessment.destination_shelter_id if assessment else None)
-    problem = None
-    if content.destination_code is not None:
-        if assessment is None:
-            problem = "避難判定がまだないため、避難先は選べません。"
-        else:
-            judge = judge_for(session, principal.city_code)
+    problem = walking = None
+    if content.destination_code is not None and assessment is None:
+        problem = "避難判定がまだないため、避難先は選べません。"
+    elif assessment is not None:
+        judge = judge_for(session, principal.city_code)
+        distance = assessment.distance_m
+        if content.destination_code is not None:
             verdict = destination_verdict(session, judge, resident, content.destination_code, assessment)
             problem = _problem(verdict, content.destination_code)
+            if verdict is not None and content.destination_code != assessed:
+                distance = verdict.distance_m
+        walking = walking_problem(content.transport_mode or assessment.travel_mode, distance,
+                                  judge.walk_limit(_resident_frame(session, resident.id)))
     supporters = set(session.scalars(select(Supporter.supporter_no).join(
         resident_supporter, resident_supporter.c.supporter_id == Supporter.id)
         .where(resident_supporter.c.resident_id == resident.id)))
     problems = rejected_reasons(content, assessed_code=assessed, supporters=supporters,
-                                consent_share=resident.consent_share, destination_problem=problem)
+                                consent_share=resident.consent_share, destination_problem=problem, walking=walking)
     if problems:
         raise errors.Rejected("保存できません。" + " ".join(problems))
 
@@ -496,6 +502,7 @@ class PrintedRecord:
     destination_address: str | None
     destination_lonlat: tuple[float, float] | None
     supporter_names: dict[str, str]
+    walk_limit_m: float  # the longest walk a plan may ask of the person (0: none)
 
 
 def printed_records(session: Session, principal: Principal, residents: list[Resident]) -> dict[int, PrintedRecord]:
@@ -522,4 +529,5 @@ def _printed(session: Session, principal: Principal, judge: DestinationJudge, re
     last = session.scalar(select(PlanVersion.author_login).where(PlanVersion.record_id == record.id)
                           .order_by(PlanVersion.version.desc()).limit(1))
     return PrintedRecord(record.version, record.status, record.content, record.confirmed_on, record.updated_at, last,
-                         list(record.review_reasons or []), verdict, address, lonlat, names)
+                         list(record.review_reasons or []), verdict, address, lonlat, names,
+                         judge.walk_limit(_resident_frame(session, resident.id)))
