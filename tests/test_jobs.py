@@ -95,6 +95,7 @@ def test_a_district_s_plans_run_in_the_service_to_a_zip_of_exactly_the_plans_the
     with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
         pdfs = {name.removesuffix(".pdf") for name in archive.namelist() if name.endswith(".pdf")}
         index = archive.read(f"{world.small}_index.csv").decode("utf-8-sig")
+        assert "計画作成同意" in index.splitlines()[0]  # the CLI's index: consents and their dates
         assert archive.read(f"{min(expected)}.pdf").startswith(b"%PDF")
         text = pdf_text(archive.read(f"{recorded}.pdf"))
     assert "計画の記録第1版" in text and "□補聴器の電池" in text

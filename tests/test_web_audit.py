@@ -4,6 +4,7 @@ that is not allowed, answered in the one JSON error shape."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 
@@ -60,6 +61,12 @@ def test_the_export_holds_every_entry_of_the_city_and_is_itself_audited(app: Fas
     assert len(since.content) < len(answer.content)
     naive = c.get(EXPORT, params={"since": "2026-01-01T00:00:00"})
     assert naive.status_code == 422 and "時差" in naive.json()["error"]["message"]
+    day = sample.at.astimezone(dt.timezone(dt.timedelta(hours=9))).date()  # a date: from 0:00 that day in Japan
+    by_day = c.get(EXPORT, params={"since": day.isoformat()})
+    assert by_day.status_code == 200
+    assert {int(r["id"]) for r in csv.DictReader(io.StringIO(by_day.content.decode("utf-8-sig")))} >= {sample.id}
+    later = c.get(EXPORT, params={"since": (day + dt.timedelta(days=1)).isoformat()})
+    assert sample.id not in {int(r["id"]) for r in csv.DictReader(io.StringIO(later.content.decode("utf-8-sig")))}
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "city_admin"])

@@ -134,6 +134,9 @@ def test_issue_the_plan_and_print_it_with_version_and_dates(world: World, tmp_pa
     assert "本人確認日令和8年11月20日" in text and "次の見直し令和9年6月30日" in text
     assert "■支援者" in text and "■民生委員" in text and "□消防" in text
     assert "お薬手帳" in text and "夜は長男が在宅" in text
+    again = c.put(url, json=content | {"notes": "見直しのメモ"}, headers={"If-Match": issued.headers["etag"]})
+    bare = c.post(f"{url}/issue", headers={"If-Match": again.headers["etag"]})  # no body: the ETag is enough
+    assert bare.status_code == 200 and bare.json()["status"] == "本人確認済", bare.text
 
 
 def test_the_list_filters_by_plan_status_review_priority_and_supporters(world: World) -> None:

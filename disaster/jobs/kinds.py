@@ -4,7 +4,6 @@ the job runs as, so the access policy applies exactly as it does to a request.""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import functools
 import io
@@ -92,30 +91,19 @@ def _run_plans(ctx: JobContext) -> Output:
                                       large_print=bool(ctx.parameters.get("large_print")),
                                       workers=ctx.render_processes, progress=functools.partial(_plans_progress, ctx.progress),
                                       include_drafts=drafts)
-        rows = [[number, "", why] for number, why in report.skipped]
-        rows += [[number, file, "下書き（市職員用・同意なし）" if number in report.drafts else "作成"]
-                 for number, file, _, _ in report.written]
-        rows += [[number, "", f"失敗: {message}"] for number, message in report.failed]
         written = sorted(number for number, *_ in report.written)
         ctx.progress(97, "ZIP にまとめています")
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zipped:  # PDFs are compressed already
             for number in written:
                 zipped.write(out / f"{number}.pdf", f"{number}.pdf")
-            zipped.writestr(f"{name}_index.csv", _index(rows))
+            if report.index is not None:  # the CLI's index: every resident, consents and their dates
+                zipped.write(report.index, report.index.name)
     return Output(archive.getvalue(), f"{name}_マイプラン.zip", ZIP, written)
 
 
 def _plans_progress(progress: Progress, done: int, total: int) -> None:
     progress(2 + (95 - 2) * done // max(total, 1), f"マイプランを作成しています（{done}/{total} 人）")
-
-
-def _index(rows: list[list[str]]) -> str:
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(["名簿番号", "ファイル", "状態"])
-    writer.writerows(sorted(rows))
-    return "\ufeff" + text.getvalue()
 
 
 # --- a 図上訓練 pack ---

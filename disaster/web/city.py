@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import math
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -57,9 +58,16 @@ def _since(since: dt.datetime | None) -> list[Any]:
     return [] if since is None else [AuditEntry.at >= since]
 
 
+DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+JAPAN = dt.timezone(dt.timedelta(hours=9), "JST")
+
+
 def _iso_instant(value: object) -> object:
-    """Only an ISO 8601 date and time with its offset (not a number of seconds, not a local time)."""
+    """Only an ISO 8601 date and time with its offset (not a number of seconds, not a local time),
+    or a date: from the start of that day in Japan (as `disaster audit log --since`)."""
     if isinstance(value, str):
+        if DATE_ONLY.fullmatch(value):
+            return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), tzinfo=JAPAN)
         try:
             instant = dt.datetime.fromisoformat(value)
         except ValueError:
@@ -69,7 +77,8 @@ def _iso_instant(value: object) -> object:
     return value
 
 
-Since = Annotated[dt.datetime | None, Query(description="この日時以降（ISO 8601、時差つき）"), BeforeValidator(_iso_instant)]
+Since = Annotated[dt.datetime | None, Query(description="この日時以降（ISO 8601、時差つき。日付だけなら日本時間のその日の0時から）"),
+                  BeforeValidator(_iso_instant)]
 
 
 @router.get("/audit", response_model=AuditList, responses=ERRORS)

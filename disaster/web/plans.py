@@ -172,9 +172,12 @@ def save_plan(resident_no: str, body: PlanIn, store: Store, caller: CurrentCalle
 
 
 @router.post("/issue", response_model=SavedOut, responses=ERRORS)
-def issue_plan(resident_no: str, body: IssueIn, store: Store, caller: CurrentCaller, at: Now, response: Response,
-               if_match: Annotated[str | None, Header(max_length=40, description="GET の ETag")] = None) -> SavedOut:
-    """本人と確かめた計画にします（本人確認済。計画作成の同意が必要）。もとのデータが変わると要見直しになります。"""
+def issue_plan(resident_no: str, store: Store, caller: CurrentCaller, at: Now, response: Response,
+               if_match: Annotated[str | None, Header(max_length=40, description="GET の ETag")] = None,
+               body: IssueIn | None = None) -> SavedOut:
+    """本人と確かめた計画にします（本人確認済。計画作成の同意が必要）。もとのデータが変わると要見直しになります。
+    本文は省略できます（If-Match ヘッダーがあれば）。"""
+    body = body or IssueIn()
     with audited(store, caller, Action.PLAN_ISSUE, resident_no, {}):
         expected = expected_version(if_match, body.version)
         saved = usecase.issue_plan(store.sessions, caller.principal, resident_no, expected, at, body.confirmed_on)
