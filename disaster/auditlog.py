@@ -16,6 +16,8 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -64,6 +66,8 @@ class Action(StrEnum):
     JOB_CREATE = "job.create"  # a background job asked for (or a refused attempt); rerun too
     JOB_CANCEL = "job.cancel"
     JOB_RESULT = "job.result"  # a job's result downloaded (names the residents whose data it holds)
+    # --- any refused request that no route recorded itself (e.g. a missing CSRF token) ---
+    REQUEST_REFUSED = "request.refused"
 
 
 class PrincipalLike(Protocol):
@@ -93,6 +97,27 @@ class VerifyResult:
     first_broken_id: int | None
     reason: str | None  # Japanese, for the user
     head_hash: str | None = None  # hash of the newest entry when the chain is whole
+
+
+# the refusals recorded while one request is answered (see ``refusals_in``); a list shared by the
+# threads the request's work runs in
+_refusals: ContextVar[list[int] | None] = ContextVar("disaster_refusals", default=None)
+
+
+@contextmanager
+def refusals_in() -> Iterator[list[int]]:
+    """Collect the ids of the refusals recorded within (e.g. one web request), so that a refusal
+    nobody recorded can be recorded once, by whoever answers it."""
+    token = _refusals.set([])
+    try:
+        yield _refusals.get() or []
+    finally:
+        _refusals.reset(token)
+
+
+def refusal_recorded() -> bool:
+    """A refusal was recorded since ``refusals_in`` began (False outside one)."""
+    return bool(_refusals.get())
 
 
 def require_log(engine: Engine) -> None:
@@ -135,6 +160,9 @@ def record(
     entry.hash = entry_hash(entry)
     session.add(entry)
     session.flush()
+    watched = _refusals.get()
+    if not allowed and watched is not None:
+        watched.append(entry.id)
     return entry
 
 

@@ -359,3 +359,35 @@ def test_the_service_s_own_settings_govern_the_lockout(web_store: Store) -> None
     for _ in range(2):
         assert c.post("/api/v1/auth/login", json={"login": "strict_staff", "password": "wrong password!"}).status_code == 401
     assert c.post("/api/v1/auth/login", json={"login": "strict_staff", "password": PASSWORD}).status_code == 401  # locked
+
+
+def test_every_refusal_is_in_the_audit_log_once(app: FastAPI, web_store: Store) -> None:  # noqa: F811
+    """A refusal no route records itself (a role without the right to a page, a missing CSRF
+    token) is recorded by the service; one a route records is not recorded twice."""
+    people = cast(web_store)
+
+    def newest(count: int) -> list[AuditEntry]:
+        with web_store.sessions() as session:
+            return list(reversed(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(count)).all()))
+
+    from disaster.access import Principal
+    from disaster.usecases.users import add_user
+
+    admin = Principal.cli(web_store.city_code)
+    add_user(web_store.sessions, admin, "refused_trainer", "trainer", PASSWORD)
+    add_user(web_store.sessions, admin, "refused_leader", "leader", PASSWORD, districts=[people.home])
+    trainer, leader = client(app), client(app)
+    login(trainer, "refused_trainer")
+    login(leader, "refused_leader")  # no X-CSRF-Token header set
+    assert trainer.get("/api/v1/stats").status_code == 403
+    (entry,) = newest(1)
+    assert (entry.actor, entry.action, entry.allowed, entry.details["path"]) == ("refused_trainer", "request.refused",
+                                                                                 False, "/api/v1/stats")
+    assert leader.post("/api/v1/auth/logout").status_code == 403
+    (entry,) = newest(1)
+    assert (entry.actor, entry.action, entry.allowed, entry.details["method"]) == ("refused_leader", "request.refused",
+                                                                                   False, "POST")
+    before = newest(1)[0].id
+    assert leader.get(f"/api/v1/residents/{people.outside_yes.resident_no}").status_code == 403
+    after = [e for e in newest(3) if e.id > before]
+    assert [(e.action, e.allowed) for e in after] == [("resident.read", False)]

@@ -57,9 +57,14 @@ def _path(path: str, chosen: Cast) -> str:
     return re.sub(r"\{[^}]+\}", "1", path)
 
 
-def _audit_count(store: Store) -> int:
+def _audit_after(store: Store, after: int) -> list[tuple[str, bool]]:
     with store.sessions() as session:
-        return session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+        return [(e.action, e.allowed) for e in session.scalars(select(AuditEntry).where(AuditEntry.id > after))]
+
+
+def _last_audit_id(store: Store) -> int:
+    with store.sessions() as session:
+        return session.scalar(select(func.max(AuditEntry.id))) or 0
 
 
 # --- CSRF: every state-changing route ---
@@ -69,7 +74,7 @@ def test_every_state_changing_route_needs_the_session_s_csrf_token(app: FastAPI,
                                                                   web_store: Store) -> None:  # noqa: F811
     """Without the header, with a wrong one, with another session's or with the token sent another
     way (query, form field, cookie), every POST/PUT/PATCH/DELETE route but login is refused with
-    403 before it does anything: no change, nothing new in the audit log."""
+    403 before it does anything: no change; the audit log records the refusal and nothing else."""
     victim, other = client(app), client(app)
     token = login(victim, "city_admin")
     foreign = login(other, "city_admin")
@@ -88,7 +93,7 @@ def test_every_state_changing_route_needs_the_session_s_csrf_token(app: FastAPI,
             "token as a cookie": {"cookies": {CSRF_HEADER: token, "csrf_token": token}},
         }
         for label, request in attempts.items():
-            before = _audit_count(web_store)
+            before = _last_audit_id(web_store)
             if "cookies" in request:
                 victim.cookies.update(request.pop("cookies"))
             answer = victim.request(method, url, **request)
@@ -99,8 +104,9 @@ def test_every_state_changing_route_needs_the_session_s_csrf_token(app: FastAPI,
             if answer.status_code != 403 or body.get("error", {}).get("code") != "forbidden" or \
                     CSRF_HEADER not in body["error"]["message"]:
                 problems.append(f"{method} {url} ({label}): {answer.status_code} {answer.text[:160]}")
-            if _audit_count(web_store) != before:
-                problems.append(f"{method} {url} ({label}): wrote to the audit log before refusing")
+            if _audit_after(web_store, before) != [("request.refused", False)]:
+                problems.append(f"{method} {url} ({label}): the audit log holds {_audit_after(web_store, before)}, "
+                                "not the one refusal")
     assert not problems, "\n".join(problems)
     assert victim.get(ME).status_code == 200  # the refused logout did not end the session
 

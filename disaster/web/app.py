@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from sqlalchemy import inspect
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from disaster import auditlog, errors
+from disaster.accounts import AuthFailed
 from disaster.db import make_engine, session_factory
 from disaster.models import WebSession
 from disaster.settings import DEFAULT_SECRET_KEY, Settings, get_settings
 from disaster.usecases.demo import is_demo_store
 from disaster.web import auth, city, exercises, imports, jobs, maps, mode, plans, residents, users
 from disaster.web import errors as web_errors
-from disaster.web.deps import WebStore, csrf_protect
+from disaster.web.deps import WebStore, csrf_protect, record_refusal
 
 API = "/api/v1"
 SECURITY_HEADERS = {
@@ -75,6 +77,28 @@ class AllowedHosts:
         await self.app(scope, receive, send)
 
 
+class RefusalWatch:
+    """Each request collects the refusals recorded while it is answered (``auditlog.refusals_in``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with auditlog.refusals_in():
+            await self.app(scope, receive, send)
+
+
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    """A refusal: recorded unless the route did (a failed login is recorded by the login itself)."""
+    assert isinstance(exc, errors.Forbidden)
+    if not isinstance(exc, AuthFailed):
+        await run_in_threadpool(record_refusal, request, str(exc))
+    return await web_errors.disaster_error(request, exc)
+
+
 def _check(store: WebStore) -> None:
     auditlog.require_log(store.engine)
     if not inspect(store.engine).has_table(WebSession.__tablename__):
@@ -109,7 +133,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   redoc_url=None, swagger_ui_oauth2_redirect_url=None)
     app.state.store = store
     web_errors.install(app)
+    app.add_exception_handler(errors.Forbidden, _forbidden)
     app.include_router(api_router())
     app.add_middleware(AllowedHosts, allowed=settings.allowed_hosts)
     app.add_middleware(SecurityHeaders, https_only=settings.https_only)
+    app.add_middleware(RefusalWatch)
     return app

@@ -59,9 +59,11 @@ PageNumber = Annotated[int, Query(ge=1, le=1_000_000, description="ページ番�
 def current_login(request: Request, store: Store, at: Now) -> web_sessions.Login:
     with store.sessions() as session:
         try:
-            return web_sessions.resume(session, store.settings, request.cookies.get(COOKIE), at)
+            login = web_sessions.resume(session, store.settings, request.cookies.get(COOKIE), at)
         finally:
             session.commit()  # last_seen_at, or the end of a timed-out session
+    request.state.login = login  # who is refused, should the request be (``record_refusal``)
+    return login
 
 
 CurrentLogin = Annotated[web_sessions.Login, Depends(current_login)]
@@ -109,3 +111,16 @@ def csrf_protect(request: Request, login: CurrentLogin) -> None:
     given = request.headers.get(CSRF_HEADER, "")
     if not hmac.compare_digest(given.encode("utf-8", "replace"), login.csrf_token.encode("ascii")):
         raise errors.Forbidden(CSRF_MESSAGE)
+
+
+def record_refusal(request: Request, reason: str) -> None:
+    """Record a refused request of a logged-in user that no route recorded itself (e.g. a missing
+    CSRF token, a role without the right to a page): every refusal is in the audit log."""
+    login: web_sessions.Login | None = getattr(request.state, "login", None)
+    if login is None or auditlog.refusal_recorded():
+        return
+    store = get_store(request)
+    with store.sessions() as session, session.begin():
+        auditlog.record(session, login.principal(), auditlog.Action.REQUEST_REFUSED, allowed=False,
+                        origin=client_address(request), target_kind="request",
+                        details={"method": request.method, "path": request.url.path, "reason": reason[:300]})

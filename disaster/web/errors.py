@@ -72,7 +72,7 @@ def status_of(exc: errors.DisasterError) -> tuple[int, str]:
     return 400, "rejected"
 
 
-async def _disaster_error(_request: Request, exc: Exception) -> JSONResponse:
+async def disaster_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.DisasterError)
     status, code = status_of(exc)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
@@ -112,7 +112,7 @@ async def _bug(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(errors.DisasterError, _disaster_error)
+    app.add_exception_handler(errors.DisasterError, disaster_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _bug)
