@@ -108,7 +108,7 @@ def demo_accounts(sessions: sessionmaker[Session], city_code: str, district: str
         ("demo-trainer", Role.TRAINER, [], None, "氏名なし（図上訓練の進行役）"),
     ]
     if professional:
-        wanted.append(("demo-care", Role.CARE_PROFESSIONAL, [], professional, f"{professional}さんの担当者（福祉専門職）"))
+        wanted.append(("demo-care", Role.CARE_PROFESSIONAL, [], professional, f"福祉専門職（{professional}さん）が担当する方"))
     admin = Principal.cli(city_code)
     accounts = []
     for login, role, districts, name, scope in wanted:
