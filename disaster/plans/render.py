@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,11 +64,24 @@ class MapData:
         return StaticMapPainter(zones, districts, CRS.from_epsg(self.metric_epsg))
 
 
-class PlanRenderer:
-    """Plan PDFs with their static maps; create one per process and reuse it."""
+_per_thread = threading.local()
 
-    def __init__(self, map_data: MapData | None):
-        self.pdf = PdfRenderer(["plan.css"])
+
+def thread_pdf_renderer() -> PdfRenderer:
+    """This thread's plan PDF renderer (WeasyPrint's font configuration is costly to make, and its
+    memory is not all given back: one per document made a long-running service grow ~0.6 MB a plan)."""
+    renderer: PdfRenderer | None = getattr(_per_thread, "renderer", None)
+    if renderer is None:
+        renderer = _per_thread.renderer = PdfRenderer(["plan.css"])
+    return renderer
+
+
+class PlanRenderer:
+    """Plan PDFs with their static maps; create one per process (or take ``pdf`` shared by the
+    thread, ``thread_pdf_renderer``) and reuse it."""
+
+    def __init__(self, map_data: MapData | None, pdf: PdfRenderer | None = None):
+        self.pdf = pdf or PdfRenderer(["plan.css"])
         self.painter = map_data.painter() if map_data is not None else None
         self.large = self.pdf.css(LARGE_PRINT_CSS)
 
