@@ -179,3 +179,23 @@ def test_cli_plan_and_errors(demo_store, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "NOPE" in result.stderr
     result = runner.invoke(app, ["plans", "--district", "どこか", "--out", str(tmp_path)], env=env)
     assert result.exit_code == 1 and "どこか" in result.stderr
+
+
+def test_concurrent_plans_share_a_few_renderers(demo_store) -> None:
+    """The service renders plans from many threads: each gets a whole PDF of its own resident,
+    and no more renderers are made than the pool holds (one per document grew the server)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from disaster.plans.render import plan_renderers
+    from disaster.usecases.plans import plan_pdf
+    from tests.helpers import pdf_text
+
+    with demo_store.sessions() as session:
+        numbers = list(session.scalars(select(Resident.resident_no).where(Resident.consent_plan.is_(True))
+                                       .order_by(Resident.resident_no).limit(6)))
+    principal = Principal.cli(demo_store.city_code)
+    with ThreadPoolExecutor(4) as pool:
+        documents = list(pool.map(lambda no: plan_pdf(demo_store.sessions, principal, no), numbers))
+    assert plan_renderers.made <= plan_renderers.size
+    for number, document in zip(numbers, documents, strict=True):
+        assert document.pdf.startswith(b"%PDF") and number in pdf_text(document.pdf)

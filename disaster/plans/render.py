@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import queue
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,21 +67,39 @@ class MapData:
         return StaticMapPainter(zones, districts, CRS.from_epsg(self.metric_epsg))
 
 
-_per_thread = threading.local()
+class RendererPool:
+    """A few plan PDF renderers shared by the threads of a service, each used by one thread at a
+    time. WeasyPrint's font configuration is costly to make and its memory is not all given back
+    (a renderer per document grew the server ~0.6 MB a plan); rendering is CPU-bound, so more
+    renderers than cores would not help."""
+
+    def __init__(self, size: int = 2) -> None:
+        self.size = size
+        self.free: queue.SimpleQueue[PdfRenderer] = queue.SimpleQueue()
+        self.made = 0
+        self.lock = threading.Lock()
+
+    @contextmanager
+    def renderer(self) -> Iterator[PdfRenderer]:
+        try:
+            renderer = self.free.get_nowait()
+        except queue.Empty:
+            with self.lock:
+                make = self.made < self.size
+                self.made += make
+            renderer = PdfRenderer(["plan.css"]) if make else self.free.get()
+        try:
+            yield renderer
+        finally:
+            self.free.put(renderer)
 
 
-def thread_pdf_renderer() -> PdfRenderer:
-    """This thread's plan PDF renderer (WeasyPrint's font configuration is costly to make, and its
-    memory is not all given back: one per document made a long-running service grow ~0.6 MB a plan)."""
-    renderer: PdfRenderer | None = getattr(_per_thread, "renderer", None)
-    if renderer is None:
-        renderer = _per_thread.renderer = PdfRenderer(["plan.css"])
-    return renderer
+plan_renderers = RendererPool()
 
 
 class PlanRenderer:
-    """Plan PDFs with their static maps; create one per process (or take ``pdf`` shared by the
-    thread, ``thread_pdf_renderer``) and reuse it."""
+    """Plan PDFs with their static maps; create one per process (or take a ``pdf`` renderer from
+    ``plan_renderers``) and reuse it."""
 
     def __init__(self, map_data: MapData | None, pdf: PdfRenderer | None = None):
         self.pdf = pdf or PdfRenderer(["plan.css"])

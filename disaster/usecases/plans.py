@@ -19,7 +19,7 @@ from disaster import access, errors, repo
 from disaster.access import Principal
 from disaster.models import Assessment, District, HazardZone, Resident
 from disaster.plans.context import blank_context, load_residents, plan_contexts
-from disaster.plans.render import MapData, PlanRenderer, init_worker, render_to_file, thread_pdf_renderer
+from disaster.plans.render import MapData, PlanRenderer, init_worker, plan_renderers, render_to_file
 from disaster.profile import load_profile
 from disaster.usecases.plan_records import printed_records
 
@@ -106,7 +106,8 @@ def plan_pdf(sessions: sessionmaker[Session], principal: Principal, resident_no:
         (plan,) = plan_contexts(session, residents, today, records)
         record = records.get(resident_id)
         data = map_data(session, city_code, (resident.lon - 0.02, resident.lat - 0.02, resident.lon + 0.02, resident.lat + 0.02))
-    pdf, pages = PlanRenderer(data, thread_pdf_renderer()).render(plan, large_print)
+    with plan_renderers.renderer() as renderer:
+        pdf, pages = PlanRenderer(data, renderer).render(plan, large_print)
     return PlanDocument(pdf, pages, bool(plan["draft"]), record.version if record else 0, record.status if record else None,
                         bool(plan["record"] and plan["record"]["unsafe"]))
 
