@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from disaster import errors
-from disaster.models import CareProfessional, District, Resident
+from disaster.models import CareProfessional, District, Resident, User
 from disaster.settings import Settings
 from disaster.usecases.demo import DemoAccount, demo_accounts
 from disaster.web import create_app
@@ -58,7 +58,9 @@ def test_each_demo_role_sees_only_what_it_may(demo_web: Store) -> None:
             professional_of.setdefault(resident_id, set()).add(name)
     everyone = {r.resident_no for r in rows}
     consenting = {r.resident_no for r in rows if r.consent_share}
-    name = accounts["demo-care"].scope.split("さん")[0]
+    with demo_web.sessions() as session:
+        name = session.scalar(select(User.professional_name).where(User.login == "demo-care"))
+    assert name and name in accounts["demo-care"].scope
     assigned = {r.resident_no for r in rows if name in professional_of.get(r.id, set())}
     assert consenting and consenting != everyone and assigned
 
