@@ -229,7 +229,7 @@ def test_plans_are_made_only_for_the_principals_residents(town, tmp_path: Path, 
     content as JSON (the content is what the policy decides)."""
 
     class Renderer:
-        def __init__(self, data: Any) -> None:
+        def __init__(self, data: Any, pdf: Any = None) -> None:
             pass
 
         def render(self, plan: dict[str, Any], large_print: bool = False) -> tuple[bytes, int]:

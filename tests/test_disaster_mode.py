@@ -102,7 +102,7 @@ def plans_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
     """The plan PDF replaced by the plan's content as JSON (the content is what the policy decides)."""
 
     class Renderer:
-        def __init__(self, data: Any) -> None:
+        def __init__(self, data: Any, pdf: Any = None) -> None:
             pass
 
         def render(self, plan: dict[str, Any], large_print: bool = False) -> tuple[bytes, int]:
