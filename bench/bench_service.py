@@ -9,7 +9,8 @@ or with ``--pg`` a temporary PostgreSQL server started here), creates accounts, 
 - baseline measured in the same run, under the same load: GET /api/v1/auth/me (a session lookup
   and nothing else), interleaved with the reads by the same clients.
 - a soak run (``--soak`` seconds, default 600) of the same mix, sampling the server processes'
-  RSS every 10 s: target no growth beyond the warm-up (the first third of the run).
+  memory (PSS of the server's processes) every 10 s: target no growth beyond the warm-up (the first
+  third of the run).
 
 Every read of personal data writes an audit entry (hash-chained), so these "reads" also write.
 The load generator runs on the same machine as the server (asyncio + httpx, one process).
@@ -54,8 +55,8 @@ STAFF = "bench-staff"  # city staff: two clients in three; the third are leaders
 PLAN_JSON = "/residents/{resident_no}/plan"
 TARGET_READ_P95 = 0.100
 TARGET_PDF_P95 = 1.0
-RSS_EVERY = 10.0  # seconds between RSS samples
-RSS_TOLERANCE_MB = 10.0  # growth below this (after warm-up) is noise, not a leak
+MEMORY_EVERY = 10.0  # seconds between memory samples
+MEMORY_TOLERANCE_MB = 10.0  # growth below this (after warm-up) is noise, not a leak
 LEADER_DISTRICTS = 5
 
 
@@ -165,12 +166,15 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def rss_mb(pid: int) -> float:
+def memory_mb(pid: int) -> float:
+    """The memory of ``pid`` and its descendants: the sum of their PSS (a page shared by n processes
+    counts 1/n in each: the render processes share the modules of the fork server they come from,
+    which a sum of RSS would count once per process)."""
     total = 0
     for each in descendants(pid):
         try:
-            for line in Path(f"/proc/{each}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{each}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
                     total += int(line.split()[1])
         except OSError:
             continue
@@ -269,15 +273,15 @@ async def pdfs(clients: list[Client], each: int, seed: int) -> Timings:
 
 async def soak(clients: list[Client], pdf_client: Client, seconds: float, pid: int, plan_json: bool,
                seed: int, think: float) -> tuple[Timings, list[tuple[float, float]]]:
-    """The read mix by every client plus one client fetching PDFs, for ``seconds``; RSS every 10 s."""
+    """The read mix by every client plus one client fetching PDFs, for ``seconds``; memory every 10 s."""
     start = time.monotonic()
     until = start + seconds
-    samples = [(0.0, rss_mb(pid))]
+    samples = [(0.0, memory_mb(pid))]
 
     async def sample() -> None:
         while time.monotonic() < until:
-            await asyncio.sleep(min(RSS_EVERY, max(0.0, until - time.monotonic())))
-            samples.append((time.monotonic() - start, rss_mb(pid)))
+            await asyncio.sleep(min(MEMORY_EVERY, max(0.0, until - time.monotonic())))
+            samples.append((time.monotonic() - start, memory_mb(pid)))
 
     async def pdf_loop(timings: Timings) -> None:
         rng = random.Random(seed)
@@ -338,9 +342,9 @@ def report_pdfs(title: str, timings: Timings) -> list[bool]:
     return [passed]
 
 
-def report_rss(samples: list[tuple[float, float]]) -> list[bool]:
+def report_memory(samples: list[tuple[float, float]]) -> list[bool]:
     """Growth after the warm-up: the last sample against the highest of the warm-up (first third)."""
-    print("\nserver RSS (master + workers), MB: " + ", ".join(f"{t:.0f}s {mb:.0f}" for t, mb in samples))
+    print("\nserver memory (PSS of all its processes), MB: " + ", ".join(f"{t:.0f}s {mb:.0f}" for t, mb in samples))
     if len(samples) < 3:
         print("soak too short for a verdict (fewer than 3 samples)")
         return []
@@ -348,9 +352,9 @@ def report_rss(samples: list[tuple[float, float]]) -> list[bool]:
     after_warm_up = max(mb for _, mb in samples[:warm + 1])
     last = samples[-1][1]
     growth = last - after_warm_up
-    passed = growth <= RSS_TOLERANCE_MB
-    print(f"{'soak RSS growth after warm-up':<38} {after_warm_up:>8.0f} MB -> {last:.0f} MB = {growth:+.1f} MB"
-          f"  target <= +{RSS_TOLERANCE_MB:.0f} MB  {'PASS' if passed else 'FAIL'}")
+    passed = growth <= MEMORY_TOLERANCE_MB
+    print(f"{'soak memory growth after warm-up':<38} {after_warm_up:>8.0f} MB -> {last:.0f} MB = {growth:+.1f} MB"
+          f"  target <= +{MEMORY_TOLERANCE_MB:.0f} MB  {'PASS' if passed else 'FAIL'}")
     return [passed]
 
 
@@ -386,7 +390,7 @@ async def measure(base: str, pid: int, args: argparse.Namespace, leaders: int) -
             results += report_reads(f"soak ({args.soak:.0f} s, reads plus one client fetching PDFs)", timings,
                                     len(clients), time.monotonic() - start, plan_json, args.think)
             results += report_pdfs("plan PDF during the soak (1 client)", timings)
-            results += report_rss(samples)
+            results += report_memory(samples)
     finally:
         await asyncio.gather(*(c.close() for c in clients))
     return results
@@ -414,7 +418,7 @@ def main() -> None:
               f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the run; "
               f"server: disaster serve --workers {args.workers}")
         service = stack.enter_context(server(url, args.workers, folder))
-        print(f"server RSS after start: {rss_mb(service.pid):.0f} MB ({len(descendants(service.pid))} processes)")
+        print(f"server memory (PSS) after start: {memory_mb(service.pid):.0f} MB ({len(descendants(service.pid))} processes)")
         results = asyncio.run(measure(service.base, service.pid, args, len(districts)))
         print(f"\nload average after the run: {os.getloadavg()[0]:.1f}")
         logged = service.errors()

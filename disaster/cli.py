@@ -1073,11 +1073,12 @@ def worker(
     import signal
 
     from disaster.jobs import embedded
+    from disaster.jobs.processes import isolate_child_processes
     from disaster.jobs.runner import require_jobs
 
     def action(store: Store) -> None:
         require_jobs(store.engine)
-        embedded.isolate_child_processes()
+        isolate_child_processes()
         os.environ["DISASTER_DB"] = store.engine.url.render_as_string(hide_password=False)  # for the tasks
         get_settings.cache_clear()
         settings = get_settings()

@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from disaster.resources import demo_bundle_dir
@@ -73,6 +74,11 @@ class Settings(BaseSettings):
     job_render_processes: int = 1
     # A job's result (which may hold personal data) is deleted ``job_result_days`` after the job ended.
     job_result_days: float = 7.0
+
+    # Plan PDFs asked of a `disaster serve` process render in ``pdf_processes`` processes of its own
+    # (CPU-bound: about the number of cores), each replaced after ``pdf_recycle_after`` plans.
+    pdf_processes: int = Field(default=2, ge=1)
+    pdf_recycle_after: int = Field(default=200, ge=1)
 
 
 @lru_cache

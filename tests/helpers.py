@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +59,37 @@ def square(lon: float, lat: float, size: float) -> dict:
 
 def point(lon: float, lat: float) -> dict:
     return {"type": "Point", "coordinates": [lon, lat]}
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes under ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # not a zombie
+    except FileNotFoundError:
+        return False
+
+
+def processes_gone(pids: set[int], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = {pid for pid in pids if running(pid)}
+        if not alive:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"processes {sorted(alive)} outlived their parent")

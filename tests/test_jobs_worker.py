@@ -9,7 +9,6 @@ import io
 import os
 import subprocess
 import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from sqlalchemy import text
 
 from disaster.web import create_app
 from tests.conftest import Store
+from tests.helpers import descendants, processes_gone
 from tests.jobs_fixtures import add_leader, plans_for_leader, small_district, stored, wait
 from tests.web_fixtures import (
     add_accounts,
@@ -35,40 +35,6 @@ DISASTER = Path(sys.executable).parent / "disaster"
 
 def _queue(store: Store) -> str:
     return "procrastinate" if store.engine.dialect.name == "postgresql" else "embedded"
-
-
-def _descendants(pid: int) -> set[int]:
-    """The processes under ``pid`` (from /proc)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def _running(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # not a zombie
-    except FileNotFoundError:
-        return False
-
-
-def _gone(pids: set[int], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        alive = {pid for pid in pids if _running(pid)}
-        if not alive:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"processes {sorted(alive)} outlived their worker")
 
 
 class Workers:
@@ -121,11 +87,11 @@ def test_a_killed_worker_leaves_the_job_interrupted_and_a_rerun_succeeds(web_sto
         c.headers["X-CSRF-Token"] = login(c, "worker_leader")
         job_id = c.post(f"/api/v1/districts/{small}/plans", json={}).json()["id"]
         running = wait(c, job_id, lambda j: j["state"] == "running" and j["progress"] >= 2, timeout=120)[-1]
-        children = _descendants(first.pid)
+        children = descendants(first.pid)
         assert children, "the plans render in child processes"
         first.kill()  # SIGKILL: no chance to tidy up
         first.wait()
-        _gone(children)  # its render processes do not outlive it
+        processes_gone(children)  # its render processes do not outlive it
         assert c.get(f"/api/v1/jobs/{job_id}").json()["state"] == "running", workers.output()
         workers.start()  # the restart
         interrupted = wait(c, job_id, timeout=60)[-1]

@@ -181,12 +181,14 @@ def test_cli_plan_and_errors(demo_store, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "どこか" in result.stderr
 
 
-def test_concurrent_plans_share_a_few_renderers(demo_store) -> None:
-    """The service renders plans from many threads: each gets a whole PDF of its own resident,
-    and no more renderers are made than the pool holds (one per document grew the server)."""
+@pytest.mark.parametrize("demo_store", ["sqlite"], indirect=True)  # the rendering, not the database
+def test_render_processes_give_each_thread_its_own_plan_and_are_replaced(demo_store) -> None:
+    """The service renders plans from many threads in a few processes of its own: each caller gets
+    the whole PDF of its own resident, and a process is replaced after ``recycle_after`` tasks
+    (WeasyPrint's memory goes with it)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from disaster.plans.render import plan_renderers
+    from disaster.plans.render import RenderProcesses
     from disaster.usecases.plans import plan_pdf
     from tests.helpers import pdf_text
 
@@ -194,8 +196,37 @@ def test_concurrent_plans_share_a_few_renderers(demo_store) -> None:
         numbers = list(session.scalars(select(Resident.resident_no).where(Resident.consent_plan.is_(True))
                                        .order_by(Resident.resident_no).limit(6)))
     principal = Principal.cli(demo_store.city_code)
-    with ThreadPoolExecutor(4) as pool:
-        documents = list(pool.map(lambda no: plan_pdf(demo_store.sessions, principal, no), numbers))
-    assert plan_renderers.made <= plan_renderers.size
+    processes = RenderProcesses(size=2, recycle_after=2)
+    try:
+        first = processes.start()
+        with ThreadPoolExecutor(4) as pool:
+            documents = list(pool.map(lambda no: plan_pdf(demo_store.sessions, principal, no,
+                                                          render=processes.render), numbers))
+        assert not set(processes.start()) & set(first)
+    finally:
+        processes.close()
     for number, document in zip(numbers, documents, strict=True):
         assert document.pdf.startswith(b"%PDF") and number in pdf_text(document.pdf)
+
+
+@pytest.mark.parametrize("demo_store", ["sqlite"], indirect=True)  # the rendering, not the database
+def test_a_render_process_that_dies_is_replaced(demo_store) -> None:
+    """A render process killed (e.g. by the kernel for memory) costs no plan: the next one renders."""
+    import os
+    import signal
+
+    from disaster.plans.render import RenderProcesses
+    from disaster.usecases.plans import plan_pdf
+    from tests.helpers import pdf_text
+
+    number = _first_resident(demo_store).resident_no
+    principal = Principal.cli(demo_store.city_code)
+    processes = RenderProcesses(size=1, recycle_after=100)
+    try:
+        (pid,) = processes.start()
+        os.kill(pid, signal.SIGKILL)
+        document = plan_pdf(demo_store.sessions, principal, number, render=processes.render)
+        assert pid not in processes.start()
+    finally:
+        processes.close()
+    assert number in pdf_text(document.pdf)

@@ -26,6 +26,7 @@ from disaster.settings import Settings
 from disaster.web import create_app
 from disaster.web.deps import COOKIE, now
 from tests.conftest import Store
+from tests.helpers import descendants, processes_gone
 from tests.web_fixtures import (
     PASSWORD,
     SECRET,
@@ -277,8 +278,9 @@ def test_disaster_serve_refuses_the_default_secret_outside_the_demo(store: Store
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_disaster_serve_answers_over_http(app: FastAPI, web_store: Store, workers: int) -> None:  # noqa: F811
-    """The real server, with one process and with several: logins, reads, and concurrent audited
-    reads that all succeed (every read appends to the one audit chain). ``app`` made the accounts."""
+    """The real server, with one process and with several: logins, reads, concurrent audited reads
+    that all succeed (every read appends to the one audit chain), and a plan PDF, rendered in
+    processes of the server's own that end with it. ``app`` made the accounts."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DISASTER_SECRET_KEY"}  # the demo store: default secret allowed
     process = subprocess.Popen([_disaster(), "--db", web_store.url, "serve", "--port", str(port), "--workers", str(workers)],
@@ -303,6 +305,10 @@ def test_disaster_serve_answers_over_http(app: FastAPI, web_store: Store, worker
             with ThreadPoolExecutor(8) as pool:
                 statuses = list(pool.map(lambda _: http.get("/residents", params={"per_page": 5}).status_code, range(40)))
             assert statuses == [200] * 40
+            plan = http.get(f"/residents/{listing['items'][0]['resident_no']}/plan.pdf", timeout=60)
+            assert plan.status_code == 200 and plan.content.startswith(b"%PDF")
+        family = descendants(process.pid)
+        assert len(family) > workers, "plans render in processes of their own"
     finally:
         process.send_signal(signal.SIGINT)  # Ctrl-C
         try:
@@ -310,6 +316,7 @@ def test_disaster_serve_answers_over_http(app: FastAPI, web_store: Store, worker
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    processes_gone(family)
 
 
 def test_a_declared_disaster_mode_opens_the_leaders_view_until_it_ends(app: FastAPI, web_store: Store) -> None:  # noqa: F811

@@ -1,7 +1,8 @@
-"""Preloaded by the fork server of a job worker (``embedded.isolate_child_processes``) and nowhere
-else: every process the fork server starts (a render process of a 校区's plans) ends itself once
-the worker process is gone. A render process would otherwise outlive a killed worker, waiting on
-its task queue for ever (it holds both ends of the queue's pipe)."""
+"""Preloaded by the fork server of a server or job worker process
+(``processes.isolate_child_processes``) and nowhere else: every process the fork server starts (a
+render process of plan PDFs or of a 校区's plans) ends itself once that process is gone. A render
+process would otherwise outlive a killed worker, waiting on its task queue for ever (it holds both
+ends of the queue's pipe)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import threading
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,16 +14,6 @@ from disaster.settings import Settings
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 STOP_WAIT_SECONDS = 5.0
-
-
-def isolate_child_processes() -> None:
-    """Start this process's child processes (the render processes of a 校区's plans) from a fork
-    server rather than by forking the server (Python 3.14's default on Linux): they hold none of
-    its sockets (a killed server's children would keep its port), and they end when it dies
-    (``disaster.jobs.child``)."""
-    if multiprocessing.get_start_method(allow_none=True) is None and "forkserver" in multiprocessing.get_all_start_methods():
-        multiprocessing.set_forkserver_preload(["disaster.jobs.child", "disaster.plans.render"])
-        multiprocessing.set_start_method("forkserver")
 
 
 class EmbeddedWorkers:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import queue
+import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,10 @@ from typing import Any
 import geopandas as gpd
 import shapely
 from pyproj import CRS
+from weasyprint import CSS
 from weasyprint.document import Document
 
+from disaster.jobs.processes import child_context
 from disaster.pdf.renderer import PdfRenderer
 from maps.static_svg import Marker, Route, StaticMapPainter
 
@@ -67,51 +70,23 @@ class MapData:
         return StaticMapPainter(zones, districts, CRS.from_epsg(self.metric_epsg))
 
 
-class RendererPool:
-    """A few plan PDF renderers shared by the threads of a service, each used by one thread at a
-    time. WeasyPrint's font configuration is costly to make and its memory is not all given back
-    (a renderer per document grew the server ~0.6 MB a plan); rendering is CPU-bound, so more
-    renderers than cores would not help."""
-
-    def __init__(self, size: int = 2) -> None:
-        self.size = size
-        self.free: queue.SimpleQueue[PdfRenderer] = queue.SimpleQueue()
-        self.made = 0
-        self.lock = threading.Lock()
-
-    @contextmanager
-    def renderer(self) -> Iterator[PdfRenderer]:
-        try:
-            renderer = self.free.get_nowait()
-        except queue.Empty:
-            with self.lock:
-                make = self.made < self.size
-                self.made += make
-            renderer = PdfRenderer(["plan.css"]) if make else self.free.get()
-        try:
-            yield renderer
-        finally:
-            self.free.put(renderer)
-
-
-plan_renderers = RendererPool()
-
-
 class PlanRenderer:
-    """Plan PDFs with their static maps; create one per process (or take a ``pdf`` renderer from
-    ``plan_renderers``) and reuse it."""
+    """Plan PDFs with their static maps on the hazards and 校区 of ``map_data``; made with a
+    ``pdf`` renderer of its own unless given one (a process keeps one: ``RenderProcesses``)."""
 
     def __init__(self, map_data: MapData | None, pdf: PdfRenderer | None = None):
         self.pdf = pdf or PdfRenderer(["plan.css"])
         self.painter = map_data.painter() if map_data is not None else None
-        self.large = self.pdf.css(LARGE_PRINT_CSS)
 
     def render(self, plan: dict[str, Any], large_print: bool = False) -> tuple[bytes, int]:
-        return self.pdf.pdf("plan.html.j2", self.context(plan, large_print), self.large if large_print else None)
+        return self.pdf.pdf("plan.html.j2", self.context(plan, large_print), self._extra_css(large_print))
 
     def document(self, plan: dict[str, Any], large_print: bool = False) -> Document:
         """The laid-out plan (for checks on pages and boxes)."""
-        return self.pdf.document("plan.html.j2", self.context(plan, large_print), self.large if large_print else None)
+        return self.pdf.document("plan.html.j2", self.context(plan, large_print), self._extra_css(large_print))
+
+    def _extra_css(self, large_print: bool) -> CSS | None:
+        return self.pdf.css(LARGE_PRINT_CSS) if large_print else None
 
     def context(self, plan: dict[str, Any], large_print: bool = False) -> dict[str, Any]:
         size = LARGE_MAP_MM if large_print else MAP_MM
@@ -137,6 +112,85 @@ def plan_markers(plan: dict[str, Any]) -> list[Marker]:
     if plan.get("second"):
         markers.append(Marker(plan["second"]["lon"], plan["second"]["lat"], "第2", "second"))
     return markers
+
+
+def render_here(data: MapData | None, plan: dict[str, Any], large_print: bool) -> tuple[bytes, int]:
+    """One plan rendered in this process with a renderer of its own (the command line: one plan, then exit)."""
+    return PlanRenderer(data).render(plan, large_print)
+
+
+RenderPlan = Callable[[MapData | None, dict[str, Any], bool], tuple[bytes, int]]  # render_here or RenderProcesses.render
+
+
+# --- the service: plans rendered in a few processes of its own ---
+
+_process_renderer: PdfRenderer | None = None  # in a render process: made once, used for every plan
+
+
+def _renderer_of_this_process() -> PdfRenderer:
+    global _process_renderer
+    if _process_renderer is None:
+        _process_renderer = PdfRenderer(["plan.css"])
+    return _process_renderer
+
+
+def _render_in_process(data: MapData | None, plan: dict[str, Any], large_print: bool) -> tuple[bytes, int]:
+    return PlanRenderer(data, _renderer_of_this_process()).render(plan, large_print)
+
+
+def _ready() -> int:
+    _renderer_of_this_process()
+    return os.getpid()
+
+
+class RenderProcesses:
+    """Plan PDFs of one service process, rendered in ``size`` processes of its own, each replaced
+    after ``recycle_after`` tasks.
+
+    Rendering is CPU-bound Python: in the server's own threads, the PDFs asked of one server
+    process would share one core (the GIL) while another core idles, and slow down every other
+    answer of that process. WeasyPrint also keeps some memory of every document; a fresh process
+    now and then gives it back. The processes start from the fork server that
+    ``disaster.jobs.processes.child_context`` prepares (modules already loaded; they end with the server)."""
+
+    def __init__(self, size: int, recycle_after: int) -> None:
+        self.size, self.recycle_after = size, recycle_after
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def render(self, data: MapData | None, plan: dict[str, Any], large_print: bool) -> tuple[bytes, int]:
+        """(PDF, pages); a pool whose process died (e.g. killed for memory) is replaced and the plan tried again once."""
+        pool = self._current()
+        try:
+            return pool.submit(_render_in_process, data, plan, large_print).result()
+        except BrokenProcessPool:
+            self._discard(pool)
+            return self._current().submit(_render_in_process, data, plan, large_print).result()
+
+    def start(self) -> list[int]:
+        """Start the processes (each with its renderer ready); returns their process ids. Each
+        start counts as one task of the process that ran it."""
+        pool = self._current()
+        return sorted({future.result() for future in [pool.submit(_ready) for _ in range(self.size)]})
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _current(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.size, mp_context=child_context(),
+                                                 max_tasks_per_child=self.recycle_after)
+            return self._pool
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 # --- worker processes (bulk rendering) ---

@@ -19,7 +19,7 @@ from disaster import access, errors, repo
 from disaster.access import Principal
 from disaster.models import Assessment, District, HazardZone, Resident
 from disaster.plans.context import blank_context, load_residents, plan_contexts
-from disaster.plans.render import MapData, PlanRenderer, init_worker, plan_renderers, render_to_file
+from disaster.plans.render import MapData, RenderPlan, init_worker, render_here, render_to_file
 from disaster.profile import load_profile
 from disaster.usecases.plan_records import printed_records
 
@@ -82,9 +82,10 @@ class PlanDocument:
 
 
 def plan_pdf(sessions: sessionmaker[Session], principal: Principal, resident_no: str, large_print: bool = False,
-             today: dt.date | None = None) -> PlanDocument:
+             today: dt.date | None = None, render: RenderPlan = render_here) -> PlanDocument:
     """One resident's plan (a 下書き when the resident has not consented to plan-making), if
-    ``principal`` may see the resident (``access.resident_filter``) and make that plan."""
+    ``principal`` may see the resident (``access.resident_filter``) and make that plan; ``render``:
+    in this process, or e.g. in the service's render processes (``RenderProcesses.render``)."""
     today = today or dt.date.today()
     city_code = principal.city_code
     with sessions() as session:
@@ -106,8 +107,7 @@ def plan_pdf(sessions: sessionmaker[Session], principal: Principal, resident_no:
         (plan,) = plan_contexts(session, residents, today, records)
         record = records.get(resident_id)
         data = map_data(session, city_code, (resident.lon - 0.02, resident.lat - 0.02, resident.lon + 0.02, resident.lat + 0.02))
-    with plan_renderers.renderer() as renderer:
-        pdf, pages = PlanRenderer(data, renderer).render(plan, large_print)
+    pdf, pages = render(data, plan, large_print)
     return PlanDocument(pdf, pages, bool(plan["draft"]), record.version if record else 0, record.status if record else None,
                         bool(plan["record"] and plan["record"]["unsafe"]))
 
@@ -124,7 +124,7 @@ def write_plan(sessions: sessionmaker[Session], principal: Principal, resident_n
 def write_blank_form(out: Path, city_code: str, large_print: bool = False, today: dt.date | None = None) -> int:
     """The city's paper form with every statutory item as a line to fill in; returns the page count."""
     profile = load_profile(city_code)
-    pdf, pages = PlanRenderer(None).render(blank_context(today or dt.date.today(), profile), large_print)
+    pdf, pages = render_here(None, blank_context(today or dt.date.today(), profile), large_print)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(pdf)
     return pages

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from sqlalchemy import inspect
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +21,7 @@ from disaster.settings import DEFAULT_SECRET_KEY, Settings, get_settings
 from disaster.usecases.demo import is_demo_store
 from disaster.web import auth, city, exercises, imports, jobs, maps, mode, plans, residents, users
 from disaster.web import errors as web_errors
-from disaster.web.deps import WebStore, csrf_protect, record_refusal
+from disaster.web.deps import WebStore, csrf_protect, plan_render_processes, record_refusal
 
 API = "/api/v1"
 SECURITY_HEADERS = {
@@ -110,6 +115,20 @@ def _check(store: WebStore) -> None:
                               "設定してください。")
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the processes for plan PDFs in the background (when the "pdf" extra is installed), so
+    that the first plan asked for is not slowed by their start; stop them with the app."""
+    if importlib.util.find_spec("weasyprint") is not None:
+        processes = plan_render_processes(app)
+        threading.Thread(target=processes.start, name="disaster-pdf-start", daemon=True).start()
+    try:
+        yield
+    finally:
+        if getattr(app.state, "plan_pdfs", None) is not None:
+            await run_in_threadpool(app.state.plan_pdfs.close)
+
+
 def api_router() -> APIRouter:
     """Every route of the API under /api/v1: login, and behind it (a session, CSRF) the rest."""
     api = APIRouter(prefix=API)
@@ -130,7 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store = WebStore(settings, engine, session_factory(engine))
     _check(store)
     app = FastAPI(title="防災・避難支援サービス", version="1", openapi_url=f"{API}/openapi.json", docs_url=None,
-                  redoc_url=None, swagger_ui_oauth2_redirect_url=None)
+                  redoc_url=None, swagger_ui_oauth2_redirect_url=None, lifespan=lifespan)
     app.state.store = store
     web_errors.install(app)
     app.add_exception_handler(errors.Forbidden, _forbidden)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +24,9 @@ from disaster.access import Principal
 from disaster.settings import Settings
 from disaster.usecases.disaster_mode import Emergency, active, principal_in_mode  # 災害時モード in force per request
 from disaster.web import sessions as web_sessions
+
+if TYPE_CHECKING:  # the optional extra "pdf"
+    from disaster.plans.render import RenderPlan, RenderProcesses
 
 COOKIE = "disaster_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -35,9 +40,33 @@ class WebStore:
     sessions: sessionmaker[Session]
 
 
-def get_store(request: Request) -> WebStore:
-    store: WebStore = request.app.state.store
+def get_store_of(app: FastAPI) -> WebStore:
+    store: WebStore = app.state.store
     return store
+
+
+def get_store(request: Request) -> WebStore:
+    return get_store_of(request.app)
+
+
+_render_lock = threading.Lock()
+
+
+def plan_render_processes(app: FastAPI) -> RenderProcesses:
+    """The app's processes for plan PDFs, made at the first use (the optional "pdf" extra is
+    imported only then); the app's lifespan starts them early and stops them."""
+    from disaster.plans.render import RenderProcesses
+
+    with _render_lock:
+        if getattr(app.state, "plan_pdfs", None) is None:
+            settings = get_store_of(app).settings
+            app.state.plan_pdfs = RenderProcesses(settings.pdf_processes, settings.pdf_recycle_after)
+    processes: RenderProcesses = app.state.plan_pdfs
+    return processes
+
+
+def plan_renderer(request: Request) -> RenderPlan:
+    return plan_render_processes(request.app).render
 
 
 def now() -> dt.datetime:
@@ -50,6 +79,8 @@ def client_address(request: Request) -> str:
 
 
 Store = Annotated[WebStore, Depends(get_store)]
+# renders one plan PDF (disaster.plans.render.RenderPlan) in the app's render processes
+PlanRender = Annotated[Callable[..., tuple[bytes, int]], Depends(plan_renderer)]
 Now = Annotated[dt.datetime, Depends(now)]
 ClientAddress = Annotated[str, Depends(client_address)]
 # the page of a list (bounded: a page number past any list is refused, never a server error)

@@ -29,7 +29,8 @@ from disaster.web.schemas import ErrorOut
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the embedded job workers with the service (or make sure procrastinate's tables exist)."""
-    from disaster.jobs.embedded import EmbeddedWorkers, isolate_child_processes
+    from disaster.jobs.embedded import EmbeddedWorkers
+    from disaster.jobs.processes import isolate_child_processes
     from disaster.jobs.runner import require_jobs
 
     store = app.state.store

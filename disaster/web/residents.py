@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Response
 
 from disaster import auditlog, errors
 from disaster.usecases import residents as usecase
-from disaster.web.deps import Caller, CurrentCaller, Now, PageNumber, Store
+from disaster.web.deps import Caller, CurrentCaller, Now, PageNumber, PlanRender, Store
 from disaster.web.schemas import ErrorOut, ResidentDetail, ResidentItem, ResidentList
 
 router = APIRouter(prefix="/residents", tags=["residents"])
@@ -80,12 +80,13 @@ def resident(resident_no: str, store: Store, caller: CurrentCaller) -> ResidentD
 
 @router.get("/{resident_no}/plan.pdf", response_class=Response, responses=ERRORS | {
     200: {"content": {"application/pdf": {}}, "description": "マイプランの PDF"}})
-def plan_pdf(resident_no: str, store: Store, caller: CurrentCaller, at: Now) -> Response:
+def plan_pdf(resident_no: str, store: Store, caller: CurrentCaller, at: Now, renderer: PlanRender) -> Response:
     """1 人分のマイプラン（PDF）。計画作成の同意がない方は市職員用の下書き（災害時モードでは担当の校区リーダーも）。"""
-    from disaster.usecases.plans import plan_pdf as render  # optional extra "pdf"
+    from disaster.usecases.plans import plan_pdf as build_pdf  # optional extra "pdf"
 
     with refusals_audited(store, caller, auditlog.Action.PLAN_PDF, (resident_no,), "resident", {}):
-        result = render(store.sessions, caller.principal, resident_no, today=at.astimezone(TIMEZONE).date())
+        result = build_pdf(store.sessions, caller.principal, resident_no, today=at.astimezone(TIMEZONE).date(),
+                           render=renderer)
     with store.sessions() as session, session.begin():
         caller.audit(session, auditlog.Action.PLAN_PDF, residents=[resident_no], target_kind="resident",
                      details={"draft": result.draft, "pages": result.pages, "version": result.version})
