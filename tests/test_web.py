@@ -232,15 +232,21 @@ def test_disaster_errors_map_to_status_codes_and_a_bug_shows_no_traceback(web_st
         return fail
 
     for name, exc in raised.items():
-        app.add_api_route(f"/boom/{name}", failing(exc))
+        app.add_api_route(f"/api/v1/boom/{name}", failing(exc))
+        app.add_api_route(f"/boom/{name}", failing(exc))  # a page
     c = TestClient(app, raise_server_exceptions=False)
     expected = {"not_found": 404, "not_ready": 409, "rejected": 422, "forbidden": 403, "conflict": 409}
     for name, status in expected.items():
-        answer = c.get(f"/boom/{name}")
+        answer = c.get(f"/api/v1/boom/{name}")
         assert (answer.status_code, answer.json()) == (status, {"error": {"code": name, "message": str(raised[name])}})
-    bug = c.get("/boom/bug")
-    assert bug.status_code == 500 and bug.json()["error"]["code"] == "internal"
-    assert "secret internals" not in bug.text and "Traceback" not in bug.text and "ValueError" not in bug.text
+        page = c.get(f"/boom/{name}")
+        assert page.status_code == status and "text/html" in page.headers["content-type"]
+        assert str(raised[name]) in page.text
+    for path in ("/api/v1/boom/bug", "/boom/bug"):
+        bug = c.get(path)
+        assert bug.status_code == 500 and "サーバーで問題が起きました" in bug.text
+        assert "secret internals" not in bug.text and "Traceback" not in bug.text and "ValueError" not in bug.text
+    assert c.get("/api/v1/boom/bug").json()["error"]["code"] == "internal"
 
 
 def test_openapi_lists_the_api(app: FastAPI) -> None:

@@ -26,7 +26,7 @@ from disaster.models import AuditEntry, District, Resident
 from disaster.usecases.disaster_mode import Emergency
 from disaster.web import create_app
 from disaster.web import deps as web_deps
-from tests import access_cases_api, access_cases_jobs, access_cases_plans
+from tests import access_cases_api, access_cases_jobs, access_cases_pages, access_cases_plans
 from tests.access_matrix import ANONYMOUS, CITY, MODE_ID, UNSAFE, Case, CaseMaker, World, may_plan, sees
 from tests.conftest import Store
 from tests.web_fixtures import (
@@ -40,7 +40,8 @@ from tests.web_fixtures import (
     web_store,  # noqa: F401  (fixture)
 )
 
-# statuses of the routes that take no 名簿番号, per role (anonymous: always 401); a route missing
+# statuses of the routes that take no 名簿番号, per role (anonymous: 401 from the API, the login
+# page from a page but the public ones); a route missing
 # here is still checked: no server error, no personal data outside the caller's view. Each area of
 # the API adds its own statuses and request cases in tests/access_cases_*.py.
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
@@ -50,8 +51,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/stats"): {role: 200 if role in CITY else 403 for role in ROLES},
     ("GET", "/api/v1/audit"): {role: 200 if role == "city_admin" else 403 for role in ROLES},
     ("GET", "/api/v1/residents"): {role: 403 if role == "trainer" else 200 for role in ROLES},
-} | access_cases_api.EXPECTED | access_cases_jobs.EXPECTED | access_cases_plans.EXPECTED
-CASES: dict[tuple[str, str], CaseMaker] = access_cases_api.CASES | access_cases_jobs.CASES | access_cases_plans.CASES
+} | access_cases_api.EXPECTED | access_cases_jobs.EXPECTED | access_cases_plans.EXPECTED | access_cases_pages.EXPECTED
+CASES: dict[tuple[str, str], CaseMaker] = (access_cases_api.CASES | access_cases_jobs.CASES | access_cases_plans.CASES
+                                          | access_cases_pages.CASES)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +108,7 @@ def _call(world: World, role: str, method: str, path: str, request: dict[str, An
     if method in UNSAFE and role != ANONYMOUS:  # e.g. logout: a session of its own
         c = client(world.app)
         c.headers["X-CSRF-Token"] = login(c, role)
-    return c.request(method, path, **request)
+    return c.request(method, path, follow_redirects=False, **request)
 
 
 @pytest.mark.parametrize("role", [*ROLES, ANONYMOUS])
@@ -118,8 +120,8 @@ def test_authorisation_matrix(world: World, role: str, emergency: bool) -> None:
     routes = api_routes(world.app)
     assert routes, "no routes found"
     for method, path, route in routes:
-        if path == "/api/v1/auth/login":
-            continue  # the way in (tests/test_web.py)
+        if method == "POST" and path in ("/api/v1/auth/login", "/login"):
+            continue  # the way in (tests/test_web.py, tests/test_pages.py)
         cases: list[Case] = []
         if (method, path) in CASES:
             cases = CASES[(method, path)](world, role, emergency)
@@ -137,8 +139,10 @@ def test_authorisation_matrix(world: World, role: str, emergency: bool) -> None:
                     in_scope = role in CITY or role == "care_professional" or (role == "leader" and district == chosen.home)
                     cases.append((path, {"params": {"district": district}}, status if in_scope or status != 200 else 403))
         for url, request, expected in cases:
-            if role == ANONYMOUS:
+            if role == ANONYMOUS and path.startswith("/api/"):
                 expected = 401
+            elif role == ANONYMOUS and path not in access_cases_pages.PUBLIC:
+                expected = 303  # a page leads to the login page
             answer = _call(world, role, method, url, request)
             where = f"{method} {url} {request}"
             if expected is None:

@@ -78,7 +78,8 @@ def test_every_state_changing_route_needs_the_session_s_csrf_token(app: FastAPI,
     victim, other = client(app), client(app)
     token = login(victim, "city_admin")
     foreign = login(other, "city_admin")
-    unsafe = [(method, path) for method, path, _ in api_routes(app) if method in UNSAFE and path != LOGIN]
+    unsafe = [(method, path) for method, path, _ in api_routes(app)
+              if method in UNSAFE and path != LOGIN and path.startswith("/api/")]
     assert (("POST", LOGOUT)) in unsafe
     problems = []
     for method, path in unsafe:
@@ -103,6 +104,44 @@ def test_every_state_changing_route_needs_the_session_s_csrf_token(app: FastAPI,
             body = answer.json() if json_body else {}
             if answer.status_code != 403 or body.get("error", {}).get("code") != "forbidden" or \
                     CSRF_HEADER not in body["error"]["message"]:
+                problems.append(f"{method} {url} ({label}): {answer.status_code} {answer.text[:160]}")
+            if _audit_after(web_store, before) != [("request.refused", False)]:
+                problems.append(f"{method} {url} ({label}): the audit log holds {_audit_after(web_store, before)}, "
+                                "not the one refusal")
+    assert not problems, "\n".join(problems)
+    assert victim.get(ME).status_code == 200  # the refused logout did not end the session
+
+
+def test_every_page_form_needs_the_session_s_csrf_token(app: FastAPI, chosen: Cast,
+                                                        web_store: Store) -> None:  # noqa: F811
+    """The pages' forms carry the token in the field ``csrf_token``: without it, with a wrong one,
+    with another session's, or with it in the query or a cookie, every state-changing page route
+    (but the login form, which has no session yet) answers 403 before it does anything, and the
+    audit log records the one refusal."""
+    victim, other = client(app), client(app)
+    token = login(victim, "city_admin")
+    foreign = login(other, "city_admin")
+    unsafe = [(method, path) for method, path, _ in api_routes(app)
+              if method in UNSAFE and not path.startswith("/api/") and path != "/login"]
+    assert ("POST", "/logout") in unsafe
+    problems = []
+    for method, path in unsafe:
+        url = _path(path, chosen)
+        attempts = {
+            "no field": {"data": {}},
+            "empty field": {"data": {"csrf_token": ""}},
+            "wrong token": {"data": {"csrf_token": token[:-2] + "xx"}},
+            "another session's token": {"data": {"csrf_token": foreign}},
+            "token in the query": {"params": {"csrf_token": token}, "data": {}},
+            "token as a cookie": {"cookies": {"csrf_token": token}, "data": {}},
+        }
+        for label, request in attempts.items():
+            before = _last_audit_id(web_store)
+            if "cookies" in request:
+                victim.cookies.update(request.pop("cookies"))
+            answer = victim.request(method, url, follow_redirects=False, **request)
+            victim.cookies.delete("csrf_token")
+            if answer.status_code != 403 or "text/html" not in answer.headers.get("content-type", ""):
                 problems.append(f"{method} {url} ({label}): {answer.status_code} {answer.text[:160]}")
             if _audit_after(web_store, before) != [("request.refused", False)]:
                 problems.append(f"{method} {url} ({label}): the audit log holds {_audit_after(web_store, before)}, "

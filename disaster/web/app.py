@@ -22,6 +22,7 @@ from disaster.usecases.demo import is_demo_store
 from disaster.web import auth, city, exercises, imports, jobs, maps, mode, plans, residents, users
 from disaster.web import errors as web_errors
 from disaster.web.deps import WebStore, csrf_protect, plan_render_processes, record_refusal
+from disaster.web.pages import pages_router
 
 API = "/api/v1"
 SECURITY_HEADERS = {
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web_errors.install(app)
     app.add_exception_handler(errors.Forbidden, _forbidden)
     app.include_router(api_router())
+    app.include_router(pages_router())
     app.add_middleware(AllowedHosts, allowed=settings.allowed_hosts)
     app.add_middleware(SecurityHeaders, https_only=settings.https_only)
     app.add_middleware(RefusalWatch)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter, Request, Response
 
 from disaster import access, accounts
@@ -22,28 +24,43 @@ def _me(store: WebStore, login: web_sessions.Login, p: access.Principal) -> MeOu
                                             all_districts=p.emergency_all, districts=sorted(p.emergency_districts)))
 
 
-@public.post("/login", response_model=MeOut, responses={401: {"model": ErrorOut}, 429: {"model": ErrorOut}})
-def login(body: LoginIn, request: Request, response: Response, store: Store, at: Now, origin: ClientAddress) -> MeOut:
-    """ログインします（セッションの cookie を設定し、X-CSRF-Token に使う値を返します）。"""
+def log_in(request: Request, store: WebStore, at: dt.datetime, origin: str, login_name: str,
+           password: str) -> tuple[str, web_sessions.Login]:
+    """Check the password (throttled per address, audited) and start a new session; returns the
+    cookie's token and the session (the API's login and the login page)."""
     settings = store.settings
     with store.sessions() as session:
         try:
-            web_sessions.throttle(session, settings, origin, body.login, at)
+            web_sessions.throttle(session, settings, origin, login_name, at)
         finally:
             session.commit()
-        user = accounts.authenticate(session, body.login, body.password, at, origin=origin, settings=settings)
+        user = accounts.authenticate(session, login_name, password, at, origin=origin, settings=settings)
         with session.begin():
-            token, logged_in = web_sessions.start(session, settings, user, at, request.cookies.get(COOKIE))
-    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=settings.https_only, path="/")
+            return web_sessions.start(session, settings, user, at, request.cookies.get(COOKIE))
+
+
+def set_session_cookie(response: Response, store: WebStore, token: str) -> None:
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=store.settings.https_only, path="/")
+
+
+def log_out(request: Request, response: Response, store: WebStore, at: dt.datetime) -> None:
+    with store.sessions() as session, session.begin():
+        web_sessions.end(session, store.settings, request.cookies.get(COOKIE, ""), at)
+    response.delete_cookie(COOKIE, httponly=True, samesite="lax", secure=store.settings.https_only, path="/")
+
+
+@public.post("/login", response_model=MeOut, responses={401: {"model": ErrorOut}, 429: {"model": ErrorOut}})
+def login(body: LoginIn, request: Request, response: Response, store: Store, at: Now, origin: ClientAddress) -> MeOut:
+    """ログインします（セッションの cookie を設定し、X-CSRF-Token に使う値を返します）。"""
+    token, logged_in = log_in(request, store, at, origin, body.login, body.password)
+    set_session_cookie(response, store, token)
     return _me(store, logged_in, logged_in.principal())
 
 
 @router.post("/logout", status_code=204, responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}})
 def logout(request: Request, response: Response, store: Store, at: Now, _login: CurrentLogin) -> None:
     """ログアウトします（セッションを終え、cookie を消します）。"""
-    with store.sessions() as session, session.begin():
-        web_sessions.end(session, store.settings, request.cookies.get(COOKIE, ""), at)
-    response.delete_cookie(COOKIE, httponly=True, samesite="lax", secure=store.settings.https_only, path="/")
+    log_out(request, response, store, at)
 
 
 @router.get("/me", response_model=MeOut, responses={401: {"model": ErrorOut}})

@@ -1,4 +1,6 @@
-"""One JSON shape for every error: ``{"error": {"code": …, "message": "<Japanese>"}}``.
+"""One JSON shape for every error of the API: ``{"error": {"code": …, "message": "<Japanese>"}}``,
+and for the pages (any path outside ``/api/``) an error page in Japanese with the same message;
+a page asked for without a session leads to the login page.
 
 ``errors.DisasterError`` subclasses map to status codes here and nowhere else; anything else is a
 bug: it is logged with its traceback and answered with a fixed message (never the traceback).
@@ -11,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from disaster import errors
@@ -50,6 +52,8 @@ STATUS: list[tuple[type[errors.DisasterError], int, str]] = [
 ]
 HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 429: "throttled"}
 HTTP_MESSAGES = {404: "お探しのページ・データはありません。", 405: "この操作はこのアドレスでは使えません。"}
+PAGE_TITLES = {401: "ログインが必要です", 403: "見られません", 404: "見つかりません", 409: "できませんでした",
+               413: "ファイルが大きすぎます", 422: "入力を確かめてください", 429: "しばらくお待ちください", 500: "サーバーの問題"}
 HOST_MESSAGE = "このアドレス（Host）ではこのサービスを使えません。サービスの正しいアドレスを使ってください。"
 INTERNAL_MESSAGE = "サーバーで問題が起きました。時間をおいてもう一度お試しください（続く場合は市の担当者に連絡してください）。"
 
@@ -58,6 +62,26 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
                    current: dict[str, object] | None = None) -> JSONResponse:
     extra = {"current": current} if current is not None else {}
     return JSONResponse({"error": {"code": code, "message": message} | extra}, status_code=status, headers=headers)
+
+
+def is_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
+def answer(request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None,
+           current: dict[str, object] | None = None) -> Response:
+    """The error as JSON for the API, as a page for the pages (without a session: to the login page)."""
+    if not is_page(request):
+        return error_response(status, code, message, headers, current)
+    from disaster.web.pages.auth import login_url
+    from disaster.web.pages.render import page
+
+    if status == 401 and code == "unauthorized" and request.url.path != "/login":
+        return RedirectResponse(login_url(request.url.path), status_code=303)
+    response = page(request, "error.html.j2", {"status": status, "message": message}, status_code=status,
+                    title=PAGE_TITLES.get(status, "エラー"))
+    response.headers.update(headers or {})
+    return response
 
 
 def host_refused() -> JSONResponse:
@@ -72,43 +96,43 @@ def status_of(exc: errors.DisasterError) -> tuple[int, str]:
     return 400, "rejected"
 
 
-async def disaster_error(_request: Request, exc: Exception) -> JSONResponse:
+async def disaster_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.DisasterError)
     status, code = status_of(exc)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
     current = exc.current if isinstance(exc, errors.Conflict) else None  # the stored state a save clashed with
-    return error_response(status, code, str(exc), headers, current)
+    return answer(request, status, code, str(exc), headers, current)
 
 
 UNREADABLE_BODY = "送られた内容を読み取れませんでした（JSON などの形式や文字コード（UTF-8）が正しくありません）。"
 
 
-async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+async def _invalid_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if any(e["type"] == "json_invalid" for e in exc.errors()):  # its "field" is a character position
-        return error_response(422, "rejected", UNREADABLE_BODY)
+        return answer(request, 422, "rejected", UNREADABLE_BODY)
     problems = sorted({_field(e) + (f": {e['ctx']['error']}" if e["type"] == "value_error" else "") for e in exc.errors()})
     # the values given are not repeated (they may be a password); a value_error is one of our
     # validators' Japanese reasons, pydantic's own messages are English and left out
-    return error_response(422, "rejected", f"入力が正しくありません（{'、'.join(problems)}）。")
+    return answer(request, 422, "rejected", f"入力が正しくありません（{'、'.join(problems)}）。")
 
 
 def _field(error: Any) -> str:
     return ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0])
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:  # FastAPI could not parse the body (e.g. not UTF-8): bad input like any other
-        return error_response(422, "rejected", UNREADABLE_BODY)
+        return answer(request, 422, "rejected", UNREADABLE_BODY)
     message = HTTP_MESSAGES.get(exc.status_code, "この要求には応えられません。")
-    return error_response(exc.status_code, HTTP_CODES.get(exc.status_code, "rejected"), message,
-                          dict(exc.headers) if exc.headers else None)
+    return answer(request, exc.status_code, HTTP_CODES.get(exc.status_code, "rejected"), message,
+                  dict(exc.headers) if exc.headers else None)
 
 
-async def _bug(request: Request, exc: Exception) -> JSONResponse:
+async def _bug(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal", INTERNAL_MESSAGE)
+    return answer(request, 500, "internal", INTERNAL_MESSAGE)
 
 
 def install(app: FastAPI) -> None:

@@ -161,8 +161,9 @@ def _dispatch(request: Request, store: Store, job: Job) -> None:
         workers.wake()
 
 
-def _start(request: Request, store: Store, caller: Caller, kind: str = "", parameters: dict[str, Any] | None = None,
-           rerun_of: int | None = None) -> JobOut:
+def start_job(request: Request, store: Store, caller: Caller, kind: str = "", parameters: dict[str, Any] | None = None,
+              rerun_of: int | None = None) -> JobOut:
+    """Create (or rerun) a job as ``caller``, audited, and hand it to a worker (the API and the pages)."""
     details: dict[str, Any] = {"kind": kind, "parameters": parameters} if rerun_of is None else {"rerun_of": rerun_of}
     with _refusals_audited(store, caller, auditlog.Action.JOB_CREATE, details):
         if rerun_of is None:
@@ -209,7 +210,7 @@ def cancel(job_id: JobId, store: Store, caller: CurrentCaller) -> JobOut:
 @router.post("/jobs/{job_id}/rerun", response_model=JobOut, status_code=202, responses=ERRORS)
 def rerun(job_id: JobId, request: Request, store: Store, caller: CurrentCaller) -> JobOut:
     """終わったジョブ（失敗・取り消し・中断・完了）を同じ条件で新しいジョブとしてやり直します。"""
-    return _start(request, store, caller, rerun_of=job_id)
+    return start_job(request, store, caller, rerun_of=job_id)
 
 
 @router.get("/jobs/{job_id}/result", response_class=Response, responses=ERRORS | {
@@ -228,16 +229,16 @@ def result(job_id: JobId, store: Store, caller: CurrentCaller) -> Response:
 @router.post("/districts/{district}/plans", response_model=JobOut, status_code=202, responses=ERRORS)
 def district_plans(district: DistrictName, body: DistrictPlansIn, request: Request, store: Store, caller: CurrentCaller) -> JobOut:
     """校区の全員のマイプラン（見られる範囲、同意のない人は下書きを頼んだときだけ）を ZIP にまとめるジョブを始めます。"""
-    return _start(request, store, caller, "district_plans", {"district": district} | body.model_dump())
+    return start_job(request, store, caller, "district_plans", {"district": district} | body.model_dump())
 
 
 @router.post("/exercises/packs", response_model=JobOut, status_code=202, responses=ERRORS)
 def exercise_pack(body: ExercisePackIn, request: Request, store: Store, caller: CurrentCaller) -> JobOut:
     """図上訓練の教材一式（手引き・カード・ワークシート・地図）を ZIP にまとめるジョブを始めます。"""
-    return _start(request, store, caller, "exercise_pack", body.model_dump(mode="json"))
+    return start_job(request, store, caller, "exercise_pack", body.model_dump(mode="json"))
 
 
 @router.post("/assessments", response_model=JobOut, status_code=202, responses=ERRORS)
 def assessment(request: Request, store: Store, caller: CurrentCaller, body: AssessmentIn | None = None) -> JobOut:
     """全員の避難判定をやり直すジョブを始めます（市職員・市の管理者。取り込みの後など）。結果は集計の JSON。"""
-    return _start(request, store, caller, "assessment", {})
+    return start_job(request, store, caller, "assessment", {})

@@ -1,0 +1,49 @@
+"""Authorisation-matrix cases of the pages' foundation (see tests/access_matrix.py): the login
+page, logout, each role's home, the static files and a job's page. Without a session a page
+leads to the login page (303), except the pages in ``PUBLIC``. Each area's pages add theirs in
+``tests/access_cases_pages_<area>.py``."""
+
+from __future__ import annotations
+
+from tests.access_cases_jobs import MISSING, _fixed, _insert, _owner_or_admin, _tidy
+from tests.access_matrix import CITY, Case, CaseMaker, World
+from tests.web_fixtures import ROLES
+
+PUBLIC = frozenset({"/login", "/public", "/static/{name}"})  # answered without a session
+NEIGHBOURS = ("leader", "care_professional")
+
+EXPECTED: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "/"): dict.fromkeys(ROLES, 303),
+    ("GET", "/login"): dict.fromkeys(ROLES, 200),
+    ("POST", "/logout"): dict.fromkeys(ROLES, 303),
+    ("GET", "/public"): dict.fromkeys(ROLES, 200),
+    ("GET", "/leader"): {role: 200 if role in (*NEIGHBOURS, *CITY) else 403 for role in ROLES},
+    ("GET", "/trainer"): {role: 403 if role == "care_professional" else 200 for role in ROLES},
+    ("GET", "/city"): {role: 200 if role in CITY else 403 for role in ROLES},
+    ("GET", "/safety"): {role: 200 if role in (*NEIGHBOURS, *CITY) else 403 for role in ROLES},
+}
+
+
+def _static(world: World, role: str, emergency: bool) -> list[Case]:
+    return [("/static/pages.css", {}, 200), ("/static/pages.js", {}, 200), ("/static/nothing.css", {}, 404),
+            ("/static/..%2Fpages%2Fbase.html.j2", {}, 404)]
+
+
+def _job_page(world: World, role: str, emergency: bool) -> list[Case]:
+    _tidy(world)
+    return [(f"/jobs/{_fixed(world, 'staff_failed')}", {}, _owner_or_admin("city_staff", 200).get(role)),
+            (f"/jobs/{MISSING}", {}, 404)]
+
+
+def _job_cancel(world: World, role: str, emergency: bool) -> list[Case]:
+    _tidy(world)
+    own = _insert(world, role, "assessment", {}, "queued")
+    return [(f"/jobs/{own}/cancel", {}, 303),
+            (f"/jobs/{_fixed(world, 'staff_failed')}/cancel", {}, _owner_or_admin("city_staff", 409).get(role))]
+
+
+CASES: dict[tuple[str, str], CaseMaker] = {
+    ("GET", "/static/{name}"): _static,
+    ("GET", "/jobs/{job_id}"): _job_page,
+    ("POST", "/jobs/{job_id}/cancel"): _job_cancel,
+}
