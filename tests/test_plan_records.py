@@ -17,9 +17,9 @@ import shapely
 from sqlalchemy import or_, select, update
 
 from disaster import errors
-from disaster.access import Principal
+from disaster.access import Principal, Role
 from disaster.codes import HazardLayer
-from disaster.models import Assessment, Dataset, District, HazardZone, PlanRecord, Resident, Shelter
+from disaster.models import Assessment, CareProfessional, Dataset, District, HazardZone, PlanRecord, Resident, Shelter
 from disaster.plans.context import load_residents, plan_contexts
 from disaster.plans.options import NEARBY, Verdict
 from disaster.plans.record import Change, PlanContent, describe, diff, rejected_reasons, what_changed
@@ -29,9 +29,10 @@ from disaster.usecases import plan_records as usecase
 from disaster.usecases import plans as plans_usecase
 from disaster.usecases.assess import run_assessment
 from disaster.usecases.plans import PlanReport, map_data, plan_pdf
+from disaster.usecases.users import add_user
 from tests.conftest import KURUME, Store
 from tests.helpers import pdf_text
-from tests.web_fixtures import web_store  # noqa: F401  (fixture)
+from tests.web_fixtures import PASSWORD, web_store  # noqa: F401  (fixture)
 
 NOW = dt.datetime(2026, 11, 26, 1, 0, tzinfo=dt.UTC)
 CITY = Principal.cli(KURUME)
@@ -324,6 +325,7 @@ def test_issued_plans_turn_to_review_with_what_changed_and_the_pdf_never_sends_t
     assert document.unsafe_destination and document.status == "要見直し"
     assert f"第{document.version}版・要見直し" in text and "この計画は見直しが必要です" in text
     assert "次の見直し令和9年11月1日" in text and "本人確認日令和8年11月26日" in text
+    assert "作成者市の管理者（本人・家族と作成）" in text and "自動点検" not in text  # the person who made it, not the review
 
 
 def _four(town: Store) -> list[Person]:
@@ -413,7 +415,7 @@ def test_walking_is_refused_to_someone_who_cannot_walk_there_and_never_printed(t
                 and v.rule is Rule.WALK_TOO_FAR]
 
 
-# --- the recorded destination's travel time and route ---
+# --- the recorded destination's travel time and route, and who made the plan ---
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -523,3 +525,25 @@ def test_the_assessed_destination_keeps_the_assessed_time_and_route(town: Store)
     text = pdf_text(plan_pdf(town.sessions, CITY, no, today=NOW.date()).pdf)
     assert f"{distance}・車で約{drive}分" in text and "歩いて約" not in text
 
+
+def test_the_pdf_names_who_made_the_plan_by_role_never_by_login(town: Store) -> None:
+    """Accounts have no display name: the plan says 校区リーダー・民生委員, or 福祉専門職 with the name
+    the residents' records give, never a login ID such as leader-3."""
+    (person,) = _people(town, 1)
+    with town.sessions() as session:
+        district = session.scalar(select(District.name).join(Resident, Resident.district_id == District.id)
+                                  .where(Resident.id == person.resident_id))
+        professional = session.scalar(select(CareProfessional.name).where(
+            CareProfessional.resident_id == person.resident_id, CareProfessional.name.is_not(None)))
+    assert district is not None and professional is not None
+    add_user(town.sessions, CITY, "leader-3", "leader", PASSWORD, districts=[district])
+    add_user(town.sessions, CITY, "care-7", "care_professional", PASSWORD, professional_name=professional)
+    leader = Principal.leader(KURUME, [district], login="leader-3")
+    usecase.save_plan(town.sessions, leader, person.resident_no, PlanContent(made_with=["本人・家族"]), 0, NOW)
+    text = pdf_text(plan_pdf(town.sessions, CITY, person.resident_no, today=NOW.date()).pdf)
+    assert "作成者校区リーダー・民生委員（本人・家族と作成）" in text and "leader-3" not in text
+
+    carer = Principal("care-7", Role.CARE_PROFESSIONAL, KURUME, professional_name=professional)
+    usecase.save_plan(town.sessions, carer, person.resident_no, PlanContent(made_with=["福祉専門職"]), 1, NOW)
+    text = pdf_text(plan_pdf(town.sessions, CITY, person.resident_no, today=NOW.date()).pdf)
+    assert f"作成者福祉専門職{''.join(professional.split())}（福祉専門職と作成）" in text and "care-7" not in text
