@@ -5,27 +5,34 @@ the printed PDF, which never sends the person to a destination that is no longer
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import shapely
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from disaster import errors
-from disaster.access import Principal
+from disaster.access import Principal, Role
 from disaster.codes import HazardLayer
-from disaster.models import Assessment, Dataset, District, HazardZone, PlanRecord, Resident, Shelter
+from disaster.models import Assessment, CareProfessional, Dataset, District, HazardZone, PlanRecord, Resident, Shelter
+from disaster.plans.context import load_residents, plan_contexts
+from disaster.plans.options import NEARBY, Verdict
 from disaster.plans.record import Change, PlanContent, describe, diff, rejected_reasons, what_changed
+from disaster.plans.render import PlanRenderer, plan_renderers
+from disaster.profile import load_profile
 from disaster.usecases import plan_records as usecase
 from disaster.usecases import plans as plans_usecase
 from disaster.usecases.assess import run_assessment
-from disaster.usecases.plans import PlanReport, plan_pdf
+from disaster.usecases.plans import PlanReport, map_data, plan_pdf
+from disaster.usecases.users import add_user
 from tests.conftest import KURUME, Store
 from tests.helpers import pdf_text
-from tests.web_fixtures import web_store  # noqa: F401  (fixture)
+from tests.web_fixtures import PASSWORD, web_store  # noqa: F401  (fixture)
 
 NOW = dt.datetime(2026, 11, 26, 1, 0, tzinfo=dt.UTC)
 CITY = Principal.cli(KURUME)
@@ -318,6 +325,7 @@ def test_issued_plans_turn_to_review_with_what_changed_and_the_pdf_never_sends_t
     assert document.unsafe_destination and document.status == "要見直し"
     assert f"第{document.version}版・要見直し" in text and "この計画は見直しが必要です" in text
     assert "次の見直し令和9年11月1日" in text and "本人確認日令和8年11月26日" in text
+    assert "作成者市の管理者（本人・家族と作成）" in text and "自動点検" not in text  # the person who made it, not the review
 
 
 def _four(town: Store) -> list[Person]:
@@ -405,3 +413,137 @@ def test_walking_is_refused_to_someone_who_cannot_walk_there_and_never_printed(t
     report = audit_plans(town.sessions, CITY, district, today=NOW.date())
     assert not [v for v in report.violations if v.resident_no == no and v.kind is Kind.TOOLKIT
                 and v.rule is Rule.WALK_TOO_FAR]
+
+
+# --- the recorded destination's travel time and route, and who made the plan ---
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _walker(store: Store) -> tuple[str, Verdict]:
+    """(名簿番号, a place other than the assessed ones within the walking limit) of a resident with
+    plan consent, no care level and no walking aid: someone who walks at the profile's able pace."""
+    with store.sessions() as session:
+        numbers = list(session.scalars(
+            select(Resident.resident_no).join(Assessment, Assessment.resident_id == Resident.id)
+            .where(Resident.consent_plan.is_(True), Resident.care_level.is_(None),
+                   or_(Resident.mobility.is_(None), Resident.mobility == "自立"), Assessment.destination_kind == "shelter",
+                   Resident.id.not_in(select(PlanRecord.resident_id)))
+            .order_by(Resident.resident_no)))
+    for no in numbers:
+        nearby = [d for d in usecase.get_plan(store.sessions, CITY, no).destinations if d.role == NEARBY and d.distance_m]
+        if nearby:
+            return no, nearby[0]
+    raise AssertionError("the demo city has nobody with a place nearby to walk to")
+
+
+def _plan_and_map(store: Store, resident_no: str) -> tuple[dict[str, Any], ET.Element]:
+    """The plan context as the PDF prints it (records applied) and its map."""
+    with store.sessions() as session:
+        resident_id = session.scalar(select(Resident.id).where(Resident.resident_no == resident_no))
+        assert resident_id is not None
+        residents = load_residents(session, [resident_id])
+        (plan,) = plan_contexts(session, residents, NOW.date(), usecase.printed_records(session, CITY, residents))
+        home = residents[0]
+        data = map_data(session, KURUME, (home.lon - 0.02, home.lat - 0.02, home.lon + 0.02, home.lat + 0.02))
+    with plan_renderers.renderer() as pdf:
+        svg = PlanRenderer(data, pdf).map_svg(plan)
+    assert svg is not None
+    return plan, ET.fromstring(svg)
+
+
+def _route_end_and_destination(root: ET.Element) -> tuple[tuple[float, float], tuple[float, float], str]:
+    """(last point of the map's route line, centre of the destination mark, the line's class)."""
+    (line,) = [p for p in root.iter(f"{SVG}path") if "route" in (p.get("class") or "")]
+    numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", line.get("d") or "")]
+    (mark,) = [r for r in root.iter(f"{SVG}rect") if r.get("class") == "marker-destination"]
+    centre = (float(mark.get("x") or 0) + float(mark.get("width") or 0) / 2,
+              float(mark.get("y") or 0) + float(mark.get("height") or 0) / 2)
+    return (numbers[-2], numbers[-1]), centre, line.get("class") or ""
+
+
+def test_a_recorded_destination_prints_its_own_travel_time_and_route(town: Store) -> None:
+    """Another safe place than the assessed one prints how long the trip takes by the chosen way
+    (the distance by the profile's car speed in rain, or the person's walking pace) and the way
+    there: a straight line on the map, said to be one, from home to that place."""
+    evacuation = load_profile(KURUME).evacuation
+    (person,) = _people(town, 1)
+    second = next(d for d in usecase.get_plan(town.sessions, CITY, person.resident_no).destinations
+                  if d.code == person.second)
+    assert second.distance_m
+    usecase.save_plan(town.sessions, CITY, person.resident_no,
+                      PlanContent(destination_code=person.second, destination_reason="長女の家に近い", transport_mode="car"),
+                      0, NOW)
+    drive = round(second.distance_m / (evacuation.car_speed_kmh * 1000 / 60))
+    text = pdf_text(plan_pdf(town.sessions, CITY, person.resident_no, today=NOW.date()).pdf)
+    assert f"避難先{second.name}" in text and f"約{second.distance_m / 1000:.1f}km・車で約{drive}分" in text
+    assert "地図の破線は直線です。実際の道を書き入れてください。" in text
+
+    plan, root = _plan_and_map(town, person.resident_no)
+    with town.sessions() as session:
+        place = session.scalar(select(Shelter).where(Shelter.code == person.second))
+        home = session.scalar(select(Resident).where(Resident.resident_no == person.resident_no))
+        assert place is not None and home is not None
+        home_xy, place_xy = (home.lon, home.lat), (place.lon, place.lat)
+    assert plan["destination"]["minutes"] == drive
+    assert plan["route"] == {"coords": [home_xy, place_xy], "is_road": False}
+    end, mark, kind = _route_end_and_destination(root)
+    assert kind == "route route-straight" and abs(end[0] - mark[0]) <= 2 and abs(end[1] - mark[1]) <= 2
+
+    no, nearby = _walker(town)
+    assert nearby.distance_m
+    usecase.save_plan(town.sessions, CITY, no, PlanContent(destination_code=nearby.code, destination_reason="通い慣れた道",
+                                                           transport_mode="walk"), 0, NOW)
+    walk = round(nearby.distance_m / evacuation.walk_speeds.able_mps / 60)
+    text = pdf_text(plan_pdf(town.sessions, CITY, no, today=NOW.date()).pdf)
+    assert f"避難先{nearby.name}" in text and f"約{nearby.distance_m / 1000:.1f}km・歩いて約{walk}分" in text
+
+
+def test_the_assessed_destination_keeps_the_assessed_time_and_route(town: Store) -> None:
+    """Confirming the assessed place and way prints the assessment's own time and route; another
+    way to the same place prints that way's time."""
+    evacuation = load_profile(KURUME).evacuation
+    with town.sessions() as session:
+        no, assessment = session.execute(
+            select(Resident.resident_no, Assessment).join(Assessment, Assessment.resident_id == Resident.id)
+            .where(Resident.consent_plan.is_(True), Assessment.destination_kind == "shelter",
+                   Assessment.travel_mode == "walk", Assessment.route.is_not(None),
+                   Resident.id.not_in(select(PlanRecord.resident_id)))
+            .order_by(Resident.resident_no).limit(1)).one()
+        code = session.scalar(select(Shelter.code).where(Shelter.id == assessment.destination_shelter_id))
+        stored = shapely.from_wkb(assessment.route)
+    distance = f"約{round(assessment.distance_m / 1000, 1)}km"
+    usecase.save_plan(town.sessions, CITY, no, PlanContent(destination_code=code, transport_mode="walk"), 0, NOW)
+    text = pdf_text(plan_pdf(town.sessions, CITY, no, today=NOW.date()).pdf)
+    assert f"{distance}・歩いて約{round(assessment.travel_min)}分" in text
+    plan, _ = _plan_and_map(town, no)
+    assert plan["route"] == {"coords": [tuple(c) for c in stored.coords], "is_road": bool(assessment.route_is_road)}
+
+    usecase.save_plan(town.sessions, CITY, no, PlanContent(destination_code=code, transport_mode="car",
+                                                           transport_note="長男が車で迎えに来る"), 1, NOW)
+    drive = round(assessment.distance_m / (evacuation.car_speed_kmh * 1000 / 60))
+    text = pdf_text(plan_pdf(town.sessions, CITY, no, today=NOW.date()).pdf)
+    assert f"{distance}・車で約{drive}分" in text and "歩いて約" not in text
+
+
+def test_the_pdf_names_who_made_the_plan_by_role_never_by_login(town: Store) -> None:
+    """Accounts have no display name: the plan says 校区リーダー・民生委員, or 福祉専門職 with the name
+    the residents' records give, never a login ID such as leader-3."""
+    (person,) = _people(town, 1)
+    with town.sessions() as session:
+        district = session.scalar(select(District.name).join(Resident, Resident.district_id == District.id)
+                                  .where(Resident.id == person.resident_id))
+        professional = session.scalar(select(CareProfessional.name).where(
+            CareProfessional.resident_id == person.resident_id, CareProfessional.name.is_not(None)))
+    assert district is not None and professional is not None
+    add_user(town.sessions, CITY, "leader-3", "leader", PASSWORD, districts=[district])
+    add_user(town.sessions, CITY, "care-7", "care_professional", PASSWORD, professional_name=professional)
+    leader = Principal.leader(KURUME, [district], login="leader-3")
+    usecase.save_plan(town.sessions, leader, person.resident_no, PlanContent(made_with=["本人・家族"]), 0, NOW)
+    text = pdf_text(plan_pdf(town.sessions, CITY, person.resident_no, today=NOW.date()).pdf)
+    assert "作成者校区リーダー・民生委員（本人・家族と作成）" in text and "leader-3" not in text
+
+    carer = Principal("care-7", Role.CARE_PROFESSIONAL, KURUME, professional_name=professional)
+    usecase.save_plan(town.sessions, carer, person.resident_no, PlanContent(made_with=["福祉専門職"]), 1, NOW)
+    text = pdf_text(plan_pdf(town.sessions, CITY, person.resident_no, today=NOW.date()).pdf)
+    assert f"作成者福祉専門職{''.join(professional.split())}（福祉専門職と作成）" in text and "care-7" not in text

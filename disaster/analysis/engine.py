@@ -38,8 +38,9 @@ from disaster.analysis.transport import (
     trips,
     vehicle_mode,
     walk_limit_m,
+    walk_minutes,
 )
-from disaster.analysis.travel import RoadNetwork, prepare_minutes, to_metric, walking_speed
+from disaster.analysis.travel import RoadNetwork, prepare_minutes, straight_routes, to_metric, walking_speed
 from disaster.codes import DEPTH_RANKS
 from disaster.profile import EvacuationProfile
 from disaster.wareki import to_wareki
@@ -389,7 +390,7 @@ def _trip_minutes(distance: np.ndarray, person: np.ndarray, speed: np.ndarray, l
                   prepare: np.ndarray, evac: EvacuationProfile) -> tuple[np.ndarray, np.ndarray]:
     """(travel minutes by the person's mode, preparation minutes incl. a driver's arrival)."""
     walk = (distance <= limit[person]) & (limit[person] > 0)
-    travel = np.where(walk, distance / speed[person] / 60.0, car_minutes(distance, evac))
+    travel = np.where(walk, walk_minutes(distance, speed[person]), car_minutes(distance, evac))
     return travel, prepare[person] + np.where(walk, 0.0, evac.car_arrange_min)
 
 
@@ -406,7 +407,7 @@ def _routes(residents: pd.DataFrame, shelters: pd.DataFrame, home: np.ndarray, s
     origin = residents[["lon", "lat"]].to_numpy(dtype=float)[routed]
     target = shelters[["lon", "lat"]].to_numpy(dtype=float)[chosen[routed]]
     distance[routed] = np.linalg.norm(home[routed] - sites[chosen[routed]], axis=1) * detour
-    route[routed] = shapely.linestrings(np.stack([origin, target], axis=1))
+    route[routed] = straight_routes(origin, target)
     if network is not None:
         lengths, paths = network.paths(home[routed], sites, np.column_stack([np.arange(len(routed)), chosen[routed]]))
         for k, path in enumerate(paths):

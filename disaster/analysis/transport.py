@@ -18,6 +18,7 @@ from enum import StrEnum
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from disaster.profile import EvacuationProfile, WalkLimits
 
@@ -62,8 +63,12 @@ def vehicle_mode(residents: pd.DataFrame, needs: pd.DataFrame) -> np.ndarray:
     return np.where(special, TravelMode.WELFARE_TRANSPORT.value, TravelMode.CAR.value).astype(object)
 
 
-def car_minutes(distance_m: np.ndarray, evacuation: EvacuationProfile) -> np.ndarray:
+def car_minutes(distance_m: ArrayLike, evacuation: EvacuationProfile) -> np.ndarray:
     return np.asarray(distance_m, dtype=float) / (evacuation.car_speed_kmh * 1000.0 / 60.0)
+
+
+def walk_minutes(distance_m: ArrayLike, speed_mps: ArrayLike) -> np.ndarray:
+    return np.asarray(distance_m, dtype=float) / np.asarray(speed_mps, dtype=float) / 60.0
 
 
 def trips(distance_m: np.ndarray, speed: np.ndarray, limit: np.ndarray, vehicle: np.ndarray,
@@ -73,7 +78,7 @@ def trips(distance_m: np.ndarray, speed: np.ndarray, limit: np.ndarray, vehicle:
     distance = np.asarray(distance_m, dtype=float)
     known = np.isfinite(distance)
     walk = known & (distance <= limit) & (limit > 0)  # a limit of 0: never on foot, however near
-    walk_min = distance / speed / 60.0
+    walk_min = walk_minutes(distance, speed)
     travel = np.where(walk, walk_min, car_minutes(distance, evacuation))
     mode = np.where(walk, TravelMode.WALK.value, vehicle).astype(object)
     mode[~known] = None

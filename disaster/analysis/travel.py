@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import CRS, Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
@@ -34,6 +35,12 @@ def to_metric(lons: np.ndarray, lats: np.ndarray, crs: CRS) -> np.ndarray:
     """WGS84 points as x/y (m) in the city's metric ``crs`` (``CityProfile.crs``)."""
     x, y = _transformer(crs.to_wkt()).transform(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
     return np.column_stack([x, y])
+
+
+def straight_routes(origins: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """WGS84 LineStrings from each origin to its target (lon/lat rows): the route kept where no
+    road graph connects the two (not along roads: maps draw it as a straight line to be checked)."""
+    return shapely.linestrings(np.stack([np.asarray(origins, dtype=float), np.asarray(targets, dtype=float)], axis=1))
 
 
 def walking_speed(residents: pd.DataFrame, care_index: np.ndarray, speeds: WalkSpeeds, night: bool) -> np.ndarray:

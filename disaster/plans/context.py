@@ -5,12 +5,16 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from disaster.analysis.transport import TravelMode, car_minutes, walk_minutes
+from disaster.analysis.travel import straight_routes
 from disaster.codes import CENTRE_KINDS
 from disaster.geocode import LEVEL_TOWN, TOWN_POINT_NOTE
 from disaster.models import (
@@ -41,7 +45,7 @@ from disaster.plans.timeline import (
     warning_edition,
     warnings_for,
 )
-from disaster.profile import CityProfile, load_profile
+from disaster.profile import CityProfile, EvacuationProfile, load_profile
 from disaster.wareki import to_wareki
 
 if TYPE_CHECKING:
@@ -233,14 +237,18 @@ def resident_context(resident: Resident, assessment: Assessment | None, shelters
         if assessment.route:
             line = shapely.from_wkb(assessment.route)
             if line is not None and not line.is_empty:
-                route = {"coords": [(float(x), float(y)) for x, y in line.coords], "is_road": bool(assessment.route_is_road)}
+                route = _route(line, bool(assessment.route_is_road))
         issues = supporter_warnings(assessment.supporter_issues or [])
     unsafe: str | None = None
-    assessed = destination
+    assessed, assessed_mode = destination, mode
     if record is not None:
+        trip = _Trip((resident.lon, resident.lat), assessment.walk_speed_mps if assessment else None,
+                     assessment.distance_m if assessment else None, profile.evacuation)
         destination, second, mode, route, unsafe = _record_destination(record, destination, second, mode, route,
-                                                                       supporters)
-    moved = destination is not None and (assessed is None or destination["name"] != assessed["name"])
+                                                                       supporters, trip)
+    # the start trigger and preparation time are the assessed trip's: only that trip's time goes with them
+    assessed_trip = (destination is not None and assessed is not None and destination["name"] == assessed["name"]
+                     and mode == assessed_mode)
     timeline_input = TimelineInput(
         decision=assessment.decision if assessment else "leave",
         hazards=hazard_keys, start_trigger=trigger, travel_mode=mode,
@@ -248,7 +256,7 @@ def resident_context(resident: Resident, assessment: Assessment | None, shelters
         stay_floor=abilities["stay_floor"], can_go_up=abilities["can_go_up"], upper_floor=abilities["upper_floor"],
         in_flat=abilities["in_flat"], under_water=abilities["under_water"],
         prepare_min=assessment.prepare_min if assessment else None,
-        travel_min=assessment.travel_min if assessment and destination and not moved else None,
+        travel_min=assessment.travel_min if assessment and assessed_trip else None,
         has_supporter=bool(supporters),
         confirm_opening=bool(welfare and welfare["direct"]),
     )
@@ -330,13 +338,47 @@ def resident_context(resident: Resident, assessment: Assessment | None, shelters
     return context
 
 
+@dataclass(frozen=True)
+class _Trip:
+    """What the time and route of a trip the plan record chose are worked out from: the home, the
+    person's walking speed and the distance of the assessed trip (both as the engine took them),
+    and the city's evacuation profile."""
+
+    home: tuple[float, float]
+    walk_speed_mps: float | None
+    assessed_distance_m: float | None
+    evacuation: EvacuationProfile
+
+    def minutes(self, mode: str | None, distance_m: float | None) -> int | None:
+        """The travel time printed for a trip of ``distance_m`` by ``mode``, worked out as the
+        engine works out its own (None: the mode or the distance is unknown, or a walk's speed)."""
+        if mode is None or distance_m is None:
+            return None
+        if mode != TravelMode.WALK:
+            return round(float(car_minutes(distance_m, self.evacuation)))
+        return None if self.walk_speed_mps is None else round(float(walk_minutes(distance_m, self.walk_speed_mps)))
+
+    def route(self, to: tuple[float, float] | None) -> dict[str, Any] | None:
+        """The way to a place the assessment did not route to: the straight line the engine keeps
+        where no road graph connects home and place (printing has no road graph at hand)."""
+        if to is None:
+            return None
+        (line,) = straight_routes(np.array([self.home]), np.array([to]))
+        return _route(line, False)
+
+
+def _route(line: shapely.LineString, is_road: bool) -> dict[str, Any]:
+    return {"coords": [(float(x), float(y)) for x, y in line.coords], "is_road": is_road}
+
+
 def _record_destination(record: PrintedRecord, destination: dict[str, Any] | None, second: dict[str, Any] | None,
-                        mode: str | None, route: dict[str, Any] | None, supporters: list[dict[str, Any]]
+                        mode: str | None, route: dict[str, Any] | None, supporters: list[dict[str, Any]], trip: _Trip
                         ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None, dict[str, Any] | None,
                                    str | None]:
     """The destination, second option and travel mode the person decided; a recorded destination
     that fails today's rules is never printed as the place to go: the assessed one stays, with a
-    warning. When the person chose another place, the assessed one becomes the second option."""
+    warning. When the person chose another place, the assessed one becomes the second option.
+    A place or mode other than the assessed one gets its own travel time and route (``trip``)."""
     content = record.content
     code = content.get("destination_code")
     verdict = record.destination
@@ -349,19 +391,21 @@ def _record_destination(record: PrintedRecord, destination: dict[str, Any] | Non
         if second is not None and second["name"] == name:
             second = None
         return destination, second, mode, route, warning
-    mode = content.get("transport_mode") or mode
+    assessed_mode, mode = mode, content.get("transport_mode") or mode
     if code and verdict is not None and (destination is None or destination["name"] != verdict.name):
         lon, lat = record.destination_lonlat or (None, None)
         why = [f"本人と決めた避難先です（理由：{content.get('destination_reason')}）。", *verdict.why]
         if destination is not None:
             second = {key: destination[key] for key in ("name", "address", "kinds", "lon", "lat")}
         destination = {"kind": "避難先", "name": verdict.name, "address": record.destination_address, "kinds": verdict.kinds,
-                       "floor": verdict.floor, "reasons": why, "warnings": [], "minutes": None,
+                       "floor": verdict.floor, "reasons": why, "warnings": [],
+                       "minutes": trip.minutes(mode, verdict.distance_m),
                        "distance_km": round(verdict.distance_m / 1000, 1) if verdict.distance_m is not None else None,
                        "transport": _transport(mode, supporters), "lon": lon, "lat": lat}
-        route = None  # the assessed route leads elsewhere
-    elif destination is not None and content.get("transport_mode"):
-        destination = destination | {"transport": _transport(mode, supporters), "minutes": None}
+        route = trip.route(record.destination_lonlat)  # the assessed route leads elsewhere
+    elif destination is not None and mode != assessed_mode:
+        destination = destination | {"transport": _transport(mode, supporters),
+                                     "minutes": trip.minutes(mode, trip.assessed_distance_m)}
     if destination is not None and content.get("transport_note"):
         destination["transport"] = destination["transport"] | {"arrange": f"移動の手配：{content['transport_note']}"}
     distance = destination.get("distance_km") if destination is not None else None

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from disaster import access, auditlog, errors, repo
-from disaster.access import Action, Principal
+from disaster.access import Action, Principal, Role
 from disaster.analysis.exposure import HazardIndex
 from disaster.models import (
     Assessment,
@@ -33,6 +33,7 @@ from disaster.models import (
     Resident,
     Shelter,
     Supporter,
+    User,
     WelfareAgreement,
     resident_supporter,
 )
@@ -496,7 +497,7 @@ class PrintedRecord:
     content: dict[str, Any]
     confirmed_on: dt.date | None
     updated_at: dt.datetime
-    author: str | None
+    author: str | None  # who made it, as the resident reads it (``_author``)
     review_reasons: list[str]
     destination: Verdict | None  # the recorded destination, judged today (None: none recorded)
     destination_address: str | None
@@ -526,8 +527,22 @@ def _printed(session: Session, principal: Principal, judge: DestinationJudge, re
         if shelter is not None:
             address, lonlat = shelter.address, (shelter.lon, shelter.lat)
     names = {s["supporter_no"]: s["name"] for s in _supporters(session, principal, resident.id) if s["name"]}
-    last = session.scalar(select(PlanVersion.author_login).where(PlanVersion.record_id == record.id)
-                          .order_by(PlanVersion.version.desc()).limit(1))
-    return PrintedRecord(record.version, record.status, record.content, record.confirmed_on, record.updated_at, last,
-                         list(record.review_reasons or []), verdict, address, lonlat, names,
+    return PrintedRecord(record.version, record.status, record.content, record.confirmed_on, record.updated_at,
+                         _author(session, record), list(record.review_reasons or []), verdict, address, lonlat, names,
                          judge.walk_limit(_resident_frame(session, resident.id)))
+
+
+def _author(session: Session, record: PlanRecord) -> str | None:
+    """Who made the plan, as the resident reads it: the role of the last person who saved or
+    issued it (not the automatic review), and a 福祉専門職's name as the residents' records write
+    it. Accounts have no display name, and a login ID means nothing to the resident."""
+    last = session.execute(
+        select(PlanVersion.author_role, User.professional_name)
+        .outerjoin(User, User.login == PlanVersion.author_login)
+        .where(PlanVersion.record_id == record.id, PlanVersion.author_role != SYSTEM.role)
+        .order_by(PlanVersion.version.desc()).limit(1)).first()
+    if last is None:
+        return None
+    role = Role(last.author_role)
+    label = access.ROLE_LABELS[role]
+    return f"{label}　{last.professional_name}" if role == Role.CARE_PROFESSIONAL and last.professional_name else label
