@@ -6,21 +6,15 @@ leads to the login page (303), except the pages in ``PUBLIC``. Each area's pages
 from __future__ import annotations
 
 from tests.access_cases_jobs import MISSING, _fixed, _insert, _owner_or_admin, _tidy
-from tests.access_matrix import CITY, Case, CaseMaker, World
+from tests.access_matrix import Case, CaseMaker, World
 from tests.web_fixtures import ROLES
 
 PUBLIC = frozenset({"/login", "/public", "/static/{name}"})  # answered without a session
-NEIGHBOURS = ("leader", "care_professional")
 
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/"): dict.fromkeys(ROLES, 303),
     ("GET", "/login"): dict.fromkeys(ROLES, 200),
     ("POST", "/logout"): dict.fromkeys(ROLES, 303),
-    ("GET", "/public"): dict.fromkeys(ROLES, 200),
-    ("GET", "/leader"): {role: 200 if role in (*NEIGHBOURS, *CITY) else 403 for role in ROLES},
-    ("GET", "/trainer"): {role: 403 if role == "care_professional" else 200 for role in ROLES},
-    ("GET", "/city"): {role: 200 if role in CITY else 403 for role in ROLES},
-    ("GET", "/safety"): {role: 200 if role in (*NEIGHBOURS, *CITY) else 403 for role in ROLES},
 }
 
 

@@ -5,12 +5,14 @@ script error or CSP violation, text ≥ 16 px, touch targets ≥ 44 px)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -137,6 +139,15 @@ def check_page(opened: Tab) -> None:
     assert page.evaluate("window.__violations") == [] and opened.problems == [], (opened.problems, page.evaluate("window.__violations"))
     assert (small := page.evaluate(SMALL_TEXT)) == [], f"{page.url}: text under 16 px: {small}"
     assert (small := page.evaluate(SMALL_TARGETS)) == [], f"{page.url}: touch targets under 44 px: {small}"
+
+
+def screenshot(opened: Tab, name: str) -> None:
+    """Save the page as ``$DISASTER_SCREENSHOTS/<name>.png`` when that variable is set (the README's
+    screenshots: ``DISASTER_SCREENSHOTS=docs/screenshots pytest tests/test_pages*.py``)."""
+    folder = os.environ.get("DISASTER_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        opened.page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def api(site: Site, login: str, password: str = PASSWORD) -> httpx.Client:

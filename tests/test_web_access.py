@@ -26,7 +26,16 @@ from disaster.models import AuditEntry, District, Resident
 from disaster.usecases.disaster_mode import Emergency
 from disaster.web import create_app
 from disaster.web import deps as web_deps
-from tests import access_cases_api, access_cases_jobs, access_cases_pages, access_cases_plans
+from tests import (
+    access_cases_api,
+    access_cases_jobs,
+    access_cases_pages,
+    access_cases_pages_city,
+    access_cases_pages_leader,
+    access_cases_pages_safety,
+    access_cases_pages_trainer,
+    access_cases_plans,
+)
 from tests.access_matrix import ANONYMOUS, CITY, MODE_ID, UNSAFE, Case, CaseMaker, World, may_plan, sees
 from tests.conftest import Store
 from tests.web_fixtures import (
@@ -51,9 +60,12 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/stats"): {role: 200 if role in CITY else 403 for role in ROLES},
     ("GET", "/api/v1/audit"): {role: 200 if role == "city_admin" else 403 for role in ROLES},
     ("GET", "/api/v1/residents"): {role: 403 if role == "trainer" else 200 for role in ROLES},
-} | access_cases_api.EXPECTED | access_cases_jobs.EXPECTED | access_cases_plans.EXPECTED | access_cases_pages.EXPECTED
-CASES: dict[tuple[str, str], CaseMaker] = (access_cases_api.CASES | access_cases_jobs.CASES | access_cases_plans.CASES
-                                          | access_cases_pages.CASES)
+}
+AREAS = (access_cases_api, access_cases_jobs, access_cases_plans, access_cases_pages, access_cases_pages_leader,
+         access_cases_pages_trainer, access_cases_pages_city, access_cases_pages_safety)
+for _area in AREAS:
+    EXPECTED |= _area.EXPECTED
+CASES: dict[tuple[str, str], CaseMaker] = {key: maker for area in AREAS for key, maker in area.CASES.items()}
 
 
 @pytest.fixture(scope="module")

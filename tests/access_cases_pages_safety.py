@@ -1,0 +1,14 @@
+"""Authorisation-matrix cases of the 安否確認 pages and the public pages (see tests/access_matrix.py and tests/access_cases_pages.py)."""
+
+from __future__ import annotations
+
+from tests.access_matrix import CITY, CaseMaker
+from tests.web_fixtures import ROLES
+
+NEIGHBOURS = ("leader", "care_professional")
+
+EXPECTED: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "/safety"): {role: 200 if role in (*NEIGHBOURS, *CITY) else 403 for role in ROLES},
+    ("GET", "/public"): dict.fromkeys(ROLES, 200),
+}
+CASES: dict[tuple[str, str], CaseMaker] = {}
