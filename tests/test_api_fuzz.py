@@ -49,8 +49,7 @@ from tests.conftest import Store
 from tests.web_fixtures import (
     ROLES,
     Cast,
-    add_accounts,
-    cast,
+    chosen,  # noqa: F401  (fixture)
     client,
     login,
     settings_for,
@@ -97,9 +96,7 @@ class Fuzzed:
 
 
 @pytest.fixture(scope="module")
-def fuzzed(web_store: Store) -> Fuzzed:  # noqa: F811
-    chosen = cast(web_store)
-    add_accounts(web_store, chosen)
+def fuzzed(web_store: Store, chosen: Cast) -> Fuzzed:  # noqa: F811
     # the fuzzed logins fail from one address: throttled after two, they cost no Argon2 hashing
     app = create_app(settings_for(web_store, login_throttle_failures=2))
     return Fuzzed(app, chosen, schemathesis.openapi.from_asgi(OPENAPI, app))
@@ -132,7 +129,7 @@ class Session:
             self.csrf = login(self.browser, self.role)
 
 
-def known_values(chosen: Cast) -> dict[str, list[str]]:
+def known_values(chosen: Cast) -> dict[str, list[str]]:  # noqa: F811
     return {"resident_no": [p.resident_no for p in chosen.four], "district": [chosen.home, chosen.away]}
 
 

@@ -3,7 +3,6 @@ the default secret, and each demo role sees over HTTP only what it may see."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,15 +15,10 @@ from disaster.settings import Settings
 from disaster.usecases.demo import DemoAccount, demo_accounts
 from disaster.web import create_app
 from tests.conftest import BUNDLE, Store
-from tests.web_fixtures import copy_store
+from tests.web_fixtures import web_store  # noqa: F401  (fixture)
 
 DISTRICT = "安武"  # the demo's sample 校区 (manifest)
 LOGIN = "/api/v1/auth/login"
-
-
-@pytest.fixture(scope="module")
-def demo_web(demo_store: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    yield from copy_store(demo_store, tmp_path_factory.mktemp("demo-web"))
 
 
 def _client(store: Store) -> TestClient:
@@ -46,11 +40,11 @@ def _residents(client: TestClient, account: DemoAccount, district: str) -> tuple
     return 200, seen
 
 
-def test_each_demo_role_sees_only_what_it_may(demo_web: Store) -> None:
+def test_each_demo_role_sees_only_what_it_may(web_store: Store) -> None:  # noqa: F811
     assert BUNDLE.is_dir()
-    accounts = {a.login: a for a in demo_accounts(demo_web.sessions, demo_web.city_code, DISTRICT)}
+    accounts = {a.login: a for a in demo_accounts(web_store.sessions, web_store.city_code, DISTRICT)}
     assert set(accounts) == {"demo-admin", "demo-staff", "demo-leader", "demo-trainer", "demo-care"}
-    with demo_web.sessions() as session:
+    with web_store.sessions() as session:
         rows = session.execute(select(Resident.resident_no, Resident.consent_share, Resident.id)
                                .join(District, Resident.district_id == District.id).where(District.name == DISTRICT)).all()
         professional_of = {}
@@ -58,25 +52,25 @@ def test_each_demo_role_sees_only_what_it_may(demo_web: Store) -> None:
             professional_of.setdefault(resident_id, set()).add(name)
     everyone = {r.resident_no for r in rows}
     consenting = {r.resident_no for r in rows if r.consent_share}
-    with demo_web.sessions() as session:
+    with web_store.sessions() as session:
         name = session.scalar(select(User.professional_name).where(User.login == "demo-care"))
     assert name and name in accounts["demo-care"].scope
     assigned = {r.resident_no for r in rows if name in professional_of.get(r.id, set())}
     assert consenting and consenting != everyone and assigned
 
-    assert _residents(_client(demo_web), accounts["demo-admin"], DISTRICT) == (200, everyone)
-    assert _residents(_client(demo_web), accounts["demo-staff"], DISTRICT) == (200, everyone)
-    assert _residents(_client(demo_web), accounts["demo-leader"], DISTRICT) == (200, consenting)
-    assert _residents(_client(demo_web), accounts["demo-leader"], "荒木")[0] == 403  # another 校区
-    trainer = _residents(_client(demo_web), accounts["demo-trainer"], DISTRICT)
+    assert _residents(_client(web_store), accounts["demo-admin"], DISTRICT) == (200, everyone)
+    assert _residents(_client(web_store), accounts["demo-staff"], DISTRICT) == (200, everyone)
+    assert _residents(_client(web_store), accounts["demo-leader"], DISTRICT) == (200, consenting)
+    assert _residents(_client(web_store), accounts["demo-leader"], "荒木")[0] == 403  # another 校区
+    trainer = _residents(_client(web_store), accounts["demo-trainer"], DISTRICT)
     assert trainer[0] == 403 or trainer[1] == set()  # never a named resident
-    assert _residents(_client(demo_web), accounts["demo-care"], DISTRICT) == (200, assigned)
+    assert _residents(_client(web_store), accounts["demo-care"], DISTRICT) == (200, assigned)
 
 
-def test_running_the_demo_again_gives_new_passwords(demo_web: Store) -> None:
-    first = {a.login: a.password for a in demo_accounts(demo_web.sessions, demo_web.city_code, DISTRICT)}
-    second = {a.login: a.password for a in demo_accounts(demo_web.sessions, demo_web.city_code, DISTRICT)}
-    client = _client(demo_web)
+def test_running_the_demo_again_gives_new_passwords(web_store: Store) -> None:  # noqa: F811
+    first = {a.login: a.password for a in demo_accounts(web_store.sessions, web_store.city_code, DISTRICT)}
+    second = {a.login: a.password for a in demo_accounts(web_store.sessions, web_store.city_code, DISTRICT)}
+    client = _client(web_store)
     assert client.post(LOGIN, json={"login": "demo-admin", "password": first["demo-admin"]}).status_code == 401
     assert client.post(LOGIN, json={"login": "demo-admin", "password": second["demo-admin"]}).status_code == 200
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from disaster.access import Principal
 from disaster.jobs import kinds, runner
@@ -27,11 +27,13 @@ from tests.helpers import pdf_text
 from tests.jobs_fixtures import add_leader, plans_for_leader, small_district, stored, wait
 from tests.web_fixtures import (
     Cast,
-    add_accounts,
-    cast,
+    audit_after,
+    chosen,  # noqa: F401  (fixture)
     client,
+    last_audit_id,
     login,
     settings_for,
+    signed_in,
     web_store,  # noqa: F401  (fixture)
 )
 
@@ -44,9 +46,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(web_store: Store) -> World:  # noqa: F811
-    chosen = cast(web_store)
-    add_accounts(web_store, chosen)
+def world(web_store: Store, chosen: Cast) -> World:  # noqa: F811
     small = small_district(chosen)
     for name in ("small_leader", "gone_leader", "moved_leader"):
         add_leader(web_store, name, small)
@@ -58,18 +58,11 @@ def _service(world: World, workers: int = 1) -> FastAPI:
 
 
 def _audit(store: Store, action: str, after: int) -> list[AuditEntry]:
-    with store.sessions() as session:
-        return list(session.scalars(select(AuditEntry).where(AuditEntry.id > after, AuditEntry.action == action)
-                                    .order_by(AuditEntry.id)))
-
-
-def _last_audit_id(store: Store) -> int:
-    with store.sessions() as session:
-        return session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1)) or 0
+    return [entry for entry in audit_after(store, after) if entry.action == action]
 
 
 def test_a_district_s_plans_run_in_the_service_to_a_zip_of_exactly_the_plans_the_creator_may_see(world: World) -> None:
-    start = _last_audit_id(world.store)
+    start = last_audit_id(world.store)
     expected = plans_for_leader(world.chosen, world.small)
     hidden = {p.resident_no for p in world.chosen.everyone} - expected
     assert expected and hidden
@@ -110,7 +103,7 @@ def test_a_district_s_plans_run_in_the_service_to_a_zip_of_exactly_the_plans_the
 
 
 def test_cancel_stops_a_running_job_early_and_leaves_no_result(world: World) -> None:
-    chosen = world.chosen
+    chosen = world.chosen  # noqa: F811
     biggest = max({p.district for p in chosen.everyone},
                   key=lambda d: sum(p.district == d and p.consent_plan for p in chosen.everyone))
     with client(_service(world)) as c:
@@ -130,8 +123,7 @@ def test_cancel_stops_a_running_job_early_and_leaves_no_result(world: World) -> 
 
 def test_a_queued_job_is_cancelled_at_once_and_never_runs(world: World) -> None:
     app = _service(world, workers=0)
-    c = client(app)
-    c.headers["X-CSRF-Token"] = login(c, "city_staff")
+    c = signed_in(app, "city_staff")
     job_id = c.post("/api/v1/assessments", json={}).json()["id"]
     assert c.post(f"/api/v1/jobs/{job_id}/cancel").json()["state"] == "cancelled"
     assert runner.run_one(world.store.sessions, app.state.store.settings, "test:1", job_id) is None
@@ -142,8 +134,7 @@ def test_a_queued_job_is_cancelled_at_once_and_never_runs(world: World) -> None:
 def test_a_job_runs_as_its_creator_now_a_disabled_account_or_a_lost_right_fails_it(world: World, change: str) -> None:
     login_name = {"disabled": "gone_leader", "moved": "moved_leader"}[change]
     app = _service(world, workers=0)  # nothing runs it until the test does
-    c = client(app)
-    c.headers["X-CSRF-Token"] = login(c, login_name)
+    c = signed_in(app, login_name)
     job_id = c.post(f"/api/v1/districts/{world.small}/plans", json={}).json()["id"]
     if change == "disabled":
         disable_user(world.store.sessions, Principal.cli(KURUME), login_name)
@@ -166,8 +157,7 @@ def test_a_bug_fails_the_job_with_its_number_and_the_traceback_goes_to_the_log(
     monkeypatch.setitem(kinds.KINDS, "assessment", kinds.JobKind("assessment", "避難判定のやり直し",
                                                                  kinds.KINDS["assessment"].check, broken))
     app = _service(world, workers=0)
-    c = client(app)
-    c.headers["X-CSRF-Token"] = login(c, "city_staff")
+    c = signed_in(app, "city_staff")
     job_id = c.post("/api/v1/assessments", json={}).json()["id"]
     with caplog.at_level(logging.ERROR, logger="disaster.jobs.runner"):
         runner.run_one(world.store.sessions, app.state.store.settings, "test:1", job_id)
@@ -177,7 +167,7 @@ def test_a_bug_fails_the_job_with_its_number_and_the_traceback_goes_to_the_log(
 
 
 def test_the_other_kinds_run_in_the_service_and_the_city_administrator_sees_every_job(world: World) -> None:
-    start = _last_audit_id(world.store)
+    start = last_audit_id(world.store)
     with client(_service(world)) as staff:
         staff.headers["X-CSRF-Token"] = login(staff, "city_staff")
         trainer = client(staff.app)
@@ -246,7 +236,7 @@ def test_a_result_is_refused_to_its_creator_once_they_lost_the_right_and_the_ref
     other = next(p.district for p in world.chosen.everyone if p.district != world.small)
     with world.store.sessions() as session, session.begin():
         session.execute(update(User).where(User.login == "former_leader").values(districts=[other]))
-    start = _last_audit_id(world.store)
+    start = last_audit_id(world.store)
     c = client(_service(world, workers=0))  # a new login: the account's rights as they are now
     login(c, "former_leader")
     refused = c.get(f"/api/v1/jobs/{job_id}/result")

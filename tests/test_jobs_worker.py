@@ -21,8 +21,8 @@ from tests.conftest import Store
 from tests.helpers import descendants, processes_gone
 from tests.jobs_fixtures import add_leader, plans_for_leader, small_district, stored, wait
 from tests.web_fixtures import (
-    add_accounts,
-    cast,
+    Cast,
+    chosen,  # noqa: F401  (fixture)
     client,
     login,
     settings_for,
@@ -76,9 +76,8 @@ def workers(web_store: Store, tmp_path: Path) -> Iterator[Workers]:  # noqa: F81
         started.stop()
 
 
-def test_a_killed_worker_leaves_the_job_interrupted_and_a_rerun_succeeds(web_store: Store, workers: Workers) -> None:  # noqa: F811
-    chosen = cast(web_store)
-    add_accounts(web_store, chosen)
+def test_a_killed_worker_leaves_the_job_interrupted_and_a_rerun_succeeds(
+        web_store: Store, chosen: Cast, workers: Workers) -> None:  # noqa: F811
     small = small_district(chosen)
     add_leader(web_store, "worker_leader", small)
     app = create_app(settings_for(web_store, job_queue=_queue(web_store), job_workers=0))

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from disaster import errors
 from disaster.accounts import AuthFailed
-from disaster.models import AuditEntry, WebSession
+from disaster.models import WebSession
 from disaster.settings import Settings
 from disaster.web import create_app
 from disaster.web.deps import COOKIE, now
@@ -30,9 +30,13 @@ from tests.helpers import descendants, processes_gone
 from tests.web_fixtures import (
     PASSWORD,
     SECRET,
-    add_accounts,
-    cast,
+    Cast,
+    app,  # noqa: F401  (fixture)
+    audit_after,
+    chosen,  # noqa: F401  (fixture)
     client,
+    last_audit,
+    last_audit_id,
     login,
     settings_for,
     web_store,  # noqa: F401  (fixture)
@@ -41,12 +45,6 @@ from tests.web_fixtures import (
 ME = "/api/v1/auth/me"
 LOGIN = "/api/v1/auth/login"
 LOGOUT = "/api/v1/auth/logout"
-
-
-@pytest.fixture(scope="module")
-def app(web_store: Store) -> FastAPI:  # noqa: F811
-    add_accounts(web_store, cast(web_store))
-    return create_app(settings_for(web_store))
 
 
 class Clock:
@@ -58,14 +56,14 @@ class Clock:
 
 
 @pytest.fixture
-def clock(app: FastAPI) -> Iterator[Clock]:
+def clock(app: FastAPI) -> Iterator[Clock]:  # noqa: F811
     ticking = Clock()
     app.dependency_overrides[now] = ticking
     yield ticking
     app.dependency_overrides.pop(now)
 
 
-def test_login_me_logout(app: FastAPI) -> None:
+def test_login_me_logout(app: FastAPI) -> None:  # noqa: F811
     c = client(app)
     assert c.get(ME).status_code == 401
     csrf = login(c, "leader")
@@ -78,7 +76,7 @@ def test_login_me_logout(app: FastAPI) -> None:
     assert answer.json() == {"error": {"code": "unauthorized", "message": "ログインしてください。"}}
 
 
-def test_a_wrong_password_and_an_unknown_login_look_the_same(app: FastAPI) -> None:
+def test_a_wrong_password_and_an_unknown_login_look_the_same(app: FastAPI) -> None:  # noqa: F811
     c = client(app, "10.0.0.2")
     wrong = c.post(LOGIN, json={"login": "city_staff", "password": "not the password"})
     unknown = c.post(LOGIN, json={"login": "nobody-at-all", "password": "not the password"})
@@ -94,15 +92,13 @@ def test_repeated_failures_lock_the_account(app: FastAPI, web_store: Store) -> N
         assert c.post(LOGIN, json={"login": "trainer", "password": "wrong password"}).status_code == 401
     locked = c.post(LOGIN, json={"login": "trainer", "password": PASSWORD})
     assert locked.status_code == 401 and locked.json()["error"]["message"] == AuthFailed.MESSAGE
-    with web_store.sessions() as session:
-        last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
-    assert last is not None and (last.actor, last.allowed, last.origin, last.details) == (
-        "trainer", False, "10.0.0.3", {"reason": "locked"})
+    last = last_audit(web_store)
+    assert (last.actor, last.allowed, last.origin, last.details) == ("trainer", False, "10.0.0.3", {"reason": "locked"})
 
 
 def test_failed_logins_from_one_address_are_throttled(web_store: Store) -> None:  # noqa: F811
-    app = create_app(settings_for(web_store, login_throttle_failures=3))
-    attacker, other = client(app, "10.0.0.4"), client(app, "10.0.0.5")
+    service = create_app(settings_for(web_store, login_throttle_failures=3))
+    attacker, other = client(service, "10.0.0.4"), client(service, "10.0.0.5")
     for name in ("x1", "x2", "x3"):
         assert attacker.post(LOGIN, json={"login": name, "password": "guess guess"}).status_code == 401
     refused = attacker.post(LOGIN, json={"login": "city_admin", "password": PASSWORD})  # even the right password
@@ -141,7 +137,7 @@ def test_login_starts_a_new_session(app: FastAPI, web_store: Store) -> None:  # 
     assert first not in ids and second not in ids and all(len(i) == 64 for i in ids)
 
 
-def test_idle_timeout(app: FastAPI, clock: Clock) -> None:
+def test_idle_timeout(app: FastAPI, clock: Clock) -> None:  # noqa: F811
     c = client(app)
     login(c, "city_staff")
     idle = Settings().session_idle_minutes
@@ -170,7 +166,7 @@ def test_a_disabled_account_loses_its_session(app: FastAPI, web_store: Store) ->
 
 
 @pytest.mark.parametrize("token", [None, "", "wrong-token"])
-def test_logout_needs_the_csrf_token(app: FastAPI, token: str | None) -> None:
+def test_logout_needs_the_csrf_token(app: FastAPI, token: str | None) -> None:  # noqa: F811
     c = client(app)
     login(c, "city_admin")
     headers = {} if token is None else {"X-CSRF-Token": token}
@@ -190,7 +186,7 @@ SECURITY_HEADERS = {
 }
 
 
-def test_security_headers_on_every_kind_of_response(app: FastAPI) -> None:
+def test_security_headers_on_every_kind_of_response(app: FastAPI) -> None:  # noqa: F811
     c = client(app)
     answers = [c.get(ME), c.get("/api/v1/no-such-page"), c.post(LOGIN, json={"login": "x"}), c.delete(ME),
                c.get("/api/v1/openapi.json")]
@@ -202,7 +198,7 @@ def test_security_headers_on_every_kind_of_response(app: FastAPI) -> None:
         assert "Strict-Transport-Security" not in answer.headers  # only with https_only
 
 
-def test_errors_share_one_json_shape_in_japanese(app: FastAPI) -> None:
+def test_errors_share_one_json_shape_in_japanese(app: FastAPI) -> None:  # noqa: F811
     c = client(app)
     login(c, "city_admin")
     cases = {
@@ -222,7 +218,7 @@ def test_errors_share_one_json_shape_in_japanese(app: FastAPI) -> None:
 
 
 def test_disaster_errors_map_to_status_codes_and_a_bug_shows_no_traceback(web_store: Store) -> None:  # noqa: F811
-    app = create_app(settings_for(web_store))
+    service = create_app(settings_for(web_store))
     raised = {"not_found": errors.NotFound("見つかりません。"), "not_ready": errors.NotReady("準備ができていません。"),
               "rejected": errors.Rejected("入力が違います。"), "forbidden": errors.Forbidden("権限がありません。"),
               "conflict": errors.Conflict("ほかの人が先に変更しました。"), "bug": ValueError("secret internals")}
@@ -232,9 +228,9 @@ def test_disaster_errors_map_to_status_codes_and_a_bug_shows_no_traceback(web_st
         return fail
 
     for name, exc in raised.items():
-        app.add_api_route(f"/api/v1/boom/{name}", failing(exc))
-        app.add_api_route(f"/boom/{name}", failing(exc))  # a page
-    c = TestClient(app, raise_server_exceptions=False)
+        service.add_api_route(f"/api/v1/boom/{name}", failing(exc))
+        service.add_api_route(f"/boom/{name}", failing(exc))  # a page
+    c = TestClient(service, raise_server_exceptions=False)
     expected = {"not_found": 404, "not_ready": 409, "rejected": 422, "forbidden": 403, "conflict": 409}
     for name, status in expected.items():
         answer = c.get(f"/api/v1/boom/{name}")
@@ -249,7 +245,7 @@ def test_disaster_errors_map_to_status_codes_and_a_bug_shows_no_traceback(web_st
     assert c.get("/api/v1/boom/bug").json()["error"]["code"] == "internal"
 
 
-def test_openapi_lists_the_api(app: FastAPI) -> None:
+def test_openapi_lists_the_api(app: FastAPI) -> None:  # noqa: F811
     schema = client(app).get("/api/v1/openapi.json").json()
     assert {"/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/auth/me", "/api/v1/residents",
             "/api/v1/residents/{resident_no}", "/api/v1/residents/{resident_no}/plan.pdf", "/api/v1/districts",
@@ -283,10 +279,10 @@ def test_disaster_serve_refuses_the_default_secret_outside_the_demo(store: Store
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_disaster_serve_answers_over_http(app: FastAPI, web_store: Store, workers: int) -> None:  # noqa: F811
+def test_disaster_serve_answers_over_http(chosen: Cast, web_store: Store, workers: int) -> None:  # noqa: F811
     """The real server, with one process and with several: logins, reads, concurrent audited reads
     that all succeed (every read appends to the one audit chain), and a plan PDF, rendered in
-    processes of the server's own that end with it. ``app`` made the accounts."""
+    processes of the server's own that end with it. ``chosen`` made the accounts."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DISASTER_SECRET_KEY"}  # the demo store: default secret allowed
     process = subprocess.Popen([_disaster(), "--db", web_store.url, "serve", "--port", str(port), "--workers", str(workers)],
@@ -306,7 +302,7 @@ def test_disaster_serve_answers_over_http(app: FastAPI, web_store: Store, worker
             assert answer.status_code == 200 and "httponly" in answer.headers["set-cookie"].lower()
             assert http.get("/auth/me").json()["login"] == "leader"
             listing = http.get("/residents").json()
-            assert listing["total"] > 0 and {item["district"] for item in listing["items"]} == {cast(web_store).home}
+            assert listing["total"] > 0 and {item["district"] for item in listing["items"]} == {chosen.home}
             assert "server" not in answer.headers
             with ThreadPoolExecutor(8) as pool:
                 statuses = list(pool.map(lambda _: http.get("/residents", params={"per_page": 5}).status_code, range(40)))
@@ -325,34 +321,33 @@ def test_disaster_serve_answers_over_http(app: FastAPI, web_store: Store, worker
     processes_gone(family)
 
 
-def test_a_declared_disaster_mode_opens_the_leaders_view_until_it_ends(app: FastAPI, web_store: Store) -> None:  # noqa: F811
+def test_a_declared_disaster_mode_opens_the_leaders_view_until_it_ends(
+        app: FastAPI, chosen: Cast, web_store: Store) -> None:  # noqa: F811
     """No stand-in: the city administrator declares 災害時モード for the leader's 校区 with the real
     use-case; over HTTP the leader then sees a resident who did not consent, and no longer once
     it has ended. The reads under the mode are audited with its number."""
     from disaster.access import Principal
     from disaster.usecases.disaster_mode import declare, end
 
-    people = cast(web_store)
     c = client(app)
     login(c, "leader")
-    detail = f"/api/v1/residents/{people.inside_no.resident_no}"
+    detail = f"/api/v1/residents/{chosen.inside_no.resident_no}"
     assert c.get(detail).status_code in (403, 404)
     admin = Principal.cli(web_store.city_code)
-    mode = declare(web_store.sessions, admin, "川の氾濫のおそれ（試験）", [people.home],
+    mode = declare(web_store.sessions, admin, "川の氾濫のおそれ（試験）", [chosen.home],
                    dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
     try:
         shown = c.get(detail)
-        assert shown.status_code == 200 and shown.json()["name"] == people.inside_no.name
-        assert c.get(f"/api/v1/residents/{people.outside_no.resident_no}").status_code in (403, 404)  # another 校区
-        with web_store.sessions() as session:
-            entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
-        assert entry is not None and entry.details and mode.id in entry.details.get("disaster_mode", [])
+        assert shown.status_code == 200 and shown.json()["name"] == chosen.inside_no.name
+        assert c.get(f"/api/v1/residents/{chosen.outside_no.resident_no}").status_code in (403, 404)  # another 校区
+        entry = last_audit(web_store)
+        assert entry.details and mode.id in entry.details.get("disaster_mode", [])
     finally:
         end(web_store.sessions, admin, mode.id)
     assert c.get(detail).status_code in (403, 404)
 
 
-def test_an_unreadable_body_is_rejected_input_in_japanese(app: FastAPI) -> None:
+def test_an_unreadable_body_is_rejected_input_in_japanese(app: FastAPI) -> None:  # noqa: F811
     """A body that is not UTF-8 or not JSON is bad input (422 in the one error shape), not a bug and
     not an undocumented 400; the message does not pass a character position off as a field."""
     c = client(app)
@@ -374,33 +369,26 @@ def test_the_service_s_own_settings_govern_the_lockout(web_store: Store) -> None
     assert c.post("/api/v1/auth/login", json={"login": "strict_staff", "password": PASSWORD}).status_code == 401  # locked
 
 
-def test_every_refusal_is_in_the_audit_log_once(app: FastAPI, web_store: Store) -> None:  # noqa: F811
+def test_every_refusal_is_in_the_audit_log_once(app: FastAPI, chosen: Cast, web_store: Store) -> None:  # noqa: F811
     """A refusal no route records itself (a role without the right to a page, a missing CSRF
     token) is recorded by the service; one a route records is not recorded twice."""
-    people = cast(web_store)
-
-    def newest(count: int) -> list[AuditEntry]:
-        with web_store.sessions() as session:
-            return list(reversed(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(count)).all()))
-
     from disaster.access import Principal
     from disaster.usecases.users import add_user
 
     admin = Principal.cli(web_store.city_code)
     add_user(web_store.sessions, admin, "refused_trainer", "trainer", PASSWORD)
-    add_user(web_store.sessions, admin, "refused_leader", "leader", PASSWORD, districts=[people.home])
+    add_user(web_store.sessions, admin, "refused_leader", "leader", PASSWORD, districts=[chosen.home])
     trainer, leader = client(app), client(app)
     login(trainer, "refused_trainer")
     login(leader, "refused_leader")  # no X-CSRF-Token header set
     assert trainer.get("/api/v1/stats").status_code == 403
-    (entry,) = newest(1)
+    entry = last_audit(web_store)
     assert (entry.actor, entry.action, entry.allowed, entry.details["path"]) == ("refused_trainer", "request.refused",
                                                                                  False, "/api/v1/stats")
     assert leader.post("/api/v1/auth/logout").status_code == 403
-    (entry,) = newest(1)
+    entry = last_audit(web_store)
     assert (entry.actor, entry.action, entry.allowed, entry.details["method"]) == ("refused_leader", "request.refused",
                                                                                    False, "POST")
-    before = newest(1)[0].id
-    assert leader.get(f"/api/v1/residents/{people.outside_yes.resident_no}").status_code == 403
-    after = [e for e in newest(3) if e.id > before]
-    assert [(e.action, e.allowed) for e in after] == [("resident.read", False)]
+    before = last_audit_id(web_store)
+    assert leader.get(f"/api/v1/residents/{chosen.outside_yes.resident_no}").status_code == 403
+    assert [(e.action, e.allowed) for e in audit_after(web_store, before)] == [("resident.read", False)]

@@ -20,11 +20,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from disaster.models import AuditEntry, District, Resident
+from disaster.models import District, Resident
 from disaster.usecases.disaster_mode import Emergency
-from disaster.web import create_app
 from disaster.web import deps as web_deps
 from tests import (
     access_cases_api,
@@ -40,12 +40,16 @@ from tests.access_matrix import ANONYMOUS, CITY, MODE_ID, UNSAFE, Case, CaseMake
 from tests.conftest import Store
 from tests.web_fixtures import (
     ROLES,
+    Cast,
     Person,
-    add_accounts,
-    cast,
+    app,  # noqa: F401  (fixture)
+    audit_after,
+    chosen,  # noqa: F401  (fixture)
     client,
+    clients,  # noqa: F401  (fixture)
+    last_audit_id,
     login,
-    settings_for,
+    signed_in,
     web_store,  # noqa: F401  (fixture)
 )
 
@@ -69,15 +73,8 @@ CASES: dict[tuple[str, str], CaseMaker] = {key: maker for area in AREAS for key,
 
 
 @pytest.fixture(scope="module")
-def world(web_store: Store) -> World:  # noqa: F811
-    chosen = cast(web_store)
-    add_accounts(web_store, chosen)
-    app = create_app(settings_for(web_store))
-    clients = {role: client(app) for role in ROLES}
-    for role, c in clients.items():
-        c.headers["X-CSRF-Token"] = login(c, role)
-    clients[ANONYMOUS] = client(app)
-    return World(app, chosen, web_store, clients)
+def world(app: FastAPI, chosen: Cast, web_store: Store, clients: dict[str, TestClient]) -> World:  # noqa: F811
+    return World(app, chosen, web_store, clients | {ANONYMOUS: client(app)})
 
 
 @pytest.fixture(params=[False, True], ids=["normal", "disaster_mode"])
@@ -88,7 +85,7 @@ def emergency(request: pytest.FixtureRequest, world: World, monkeypatch: pytest.
     yield request.param
 
 
-def api_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
+def api_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:  # noqa: F811
     found = []
     for context in iter_route_contexts(app.routes):
         route = context.original_route
@@ -118,14 +115,13 @@ def _leaks(answer: httpx.Response, hidden: list[Person]) -> list[str]:
 def _call(world: World, role: str, method: str, path: str, request: dict[str, Any]) -> httpx.Response:
     c = world.clients[role]
     if method in UNSAFE and role != ANONYMOUS:  # e.g. logout: a session of its own
-        c = client(world.app)
-        c.headers["X-CSRF-Token"] = login(c, role)
+        c = signed_in(world.app, role)
     return c.request(method, path, follow_redirects=False, **request)
 
 
 @pytest.mark.parametrize("role", [*ROLES, ANONYMOUS])
 def test_authorisation_matrix(world: World, role: str, emergency: bool) -> None:
-    chosen = world.chosen
+    chosen = world.chosen  # noqa: F811
     hidden = [p for p in chosen.four if not sees(role, p, chosen, emergency)]
     visible_numbers = {p.resident_no for p in chosen.everyone if sees(role, p, chosen, emergency)}
     problems: list[str] = []
@@ -176,7 +172,7 @@ def test_authorisation_matrix(world: World, role: str, emergency: bool) -> None:
 
 @pytest.mark.parametrize("role", ["city_staff", "leader", "care_professional"])
 def test_the_list_holds_exactly_the_residents_in_view(world: World, role: str, emergency: bool) -> None:
-    chosen = world.chosen
+    chosen = world.chosen  # noqa: F811
     c = world.clients[role]
     expected = sorted(p.resident_no for p in chosen.everyone if sees(role, p, chosen, emergency))
     listed: list[str] = []
@@ -191,27 +187,17 @@ def test_the_list_holds_exactly_the_residents_in_view(world: World, role: str, e
     assert listed == expected
 
 
-def _entries(store: Store, after: int) -> list[AuditEntry]:
-    with store.sessions() as session:
-        return list(session.scalars(select(AuditEntry).where(AuditEntry.id > after).order_by(AuditEntry.id)))
-
-
-def _last_id(store: Store) -> int:
-    with store.sessions() as session:
-        return session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1)) or 0
-
-
 def test_reads_and_refusals_are_audited_with_the_address(world: World, emergency: bool) -> None:
-    chosen, store = world.chosen, world.store
+    chosen, store = world.chosen, world.store  # noqa: F811
     leader = client(world.app, "192.0.2.10")
     login(leader, "leader")
-    start = _last_id(store)
+    start = last_audit_id(store)
     assert leader.get(f"/api/v1/residents/{chosen.inside_yes.resident_no}").status_code == 200
     assert leader.get(f"/api/v1/residents/{chosen.outside_yes.resident_no}").status_code == 403
     listing = leader.get("/api/v1/residents", params={"per_page": 5}).json()
     assert leader.get(f"/api/v1/residents/{chosen.inside_yes.resident_no}/plan.pdf").status_code == 200
     mode = {"disaster_mode": [MODE_ID]} if emergency else {}
-    got = [(e.actor, e.action, e.resident_ids, e.allowed, e.origin, e.details) for e in _entries(store, start)]
+    got = [(e.actor, e.action, e.resident_ids, e.allowed, e.origin, e.details) for e in audit_after(store, start)]
     assert [g[:5] for g in got] == [
         ("leader", "resident.read", [chosen.inside_yes.resident_no], True, "192.0.2.10"),
         ("leader", "resident.read", [chosen.outside_yes.resident_no], False, "192.0.2.10"),
@@ -223,11 +209,11 @@ def test_reads_and_refusals_are_audited_with_the_address(world: World, emergency
 
 
 def test_the_audit_log_is_for_the_city_administrator(world: World) -> None:
-    start = _last_id(world.store)
+    start = last_audit_id(world.store)
     body = world.clients["city_admin"].get("/api/v1/audit", params={"per_page": 3}).json()
     assert len(body["items"]) == 3 and body["items"][0]["id"] == start  # newest first
     assert world.clients["city_staff"].get("/api/v1/audit").status_code == 403
-    entries = _entries(world.store, start)
+    entries = audit_after(world.store, start)
     assert [(e.actor, e.action, e.allowed) for e in entries] == [
         ("city_admin", "audit.read", True), ("city_staff", "audit.read", False)]
 
@@ -236,7 +222,7 @@ SCRIPT = "<script>alert(1)</script>"
 
 
 def test_a_resident_named_like_a_script_stays_a_json_string(world: World) -> None:
-    chosen, store = world.chosen, world.store
+    chosen, store = world.chosen, world.store  # noqa: F811
     target = next(p for p in chosen.everyone if p.district == chosen.home and p.consent_share and p not in chosen.four)
     with store.sessions() as session, session.begin():
         session.execute(update(Resident).where(Resident.resident_no == target.resident_no).values(name=SCRIPT))

@@ -20,21 +20,15 @@ from tests.conftest import Store
 from tests.web_fixtures import (
     ROLES,
     SECRET,
-    add_accounts,
-    cast,
+    app,  # noqa: F401  (fixture)
+    chosen,  # noqa: F401  (fixture)
     client,
+    last_audit,
     login,
-    settings_for,
     web_store,  # noqa: F401  (fixture)
 )
 
 EXPORT = "/api/v1/audit/export.csv"
-
-
-@pytest.fixture(scope="module")
-def app(web_store: Store) -> FastAPI:  # noqa: F811
-    add_accounts(web_store, cast(web_store))
-    return create_app(settings_for(web_store))
 
 
 def test_the_export_holds_every_entry_of_the_city_and_is_itself_audited(app: FastAPI, web_store: Store) -> None:  # noqa: F811
@@ -75,9 +69,8 @@ def test_only_the_city_administrator_exports(app: FastAPI, role: str, web_store:
     login(c, role)
     answer = c.get(EXPORT)
     assert answer.status_code == 403 and answer.json()["error"]["code"] == "forbidden"
-    with web_store.sessions() as session:
-        last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
-    assert last is not None and (last.actor, last.action, last.allowed) == (role, "audit.export", False)
+    last = last_audit(web_store)
+    assert (last.actor, last.action, last.allowed) == (role, "audit.export", False)
 
 
 def test_the_audit_routes_and_the_cli_follow_the_access_policy(app: FastAPI, web_store: Store,  # noqa: F811
@@ -102,7 +95,7 @@ def test_the_audit_routes_and_the_cli_follow_the_access_policy(app: FastAPI, web
     assert result.exit_code == 1 and "監査ログの閲覧・書き出し" in result.output
 
 
-def test_openapi_lists_the_rest_of_the_api(app: FastAPI) -> None:
+def test_openapi_lists_the_rest_of_the_api(app: FastAPI) -> None:  # noqa: F811
     paths = client(app).get("/api/v1/openapi.json").json()["paths"]
     assert {"/api/v1/imports", "/api/v1/imports/{import_id}", "/api/v1/imports/{import_id}/commit",
             "/api/v1/disaster-mode", "/api/v1/disaster-mode/{mode_id}/end", "/api/v1/users", "/api/v1/users/{login}/disable",

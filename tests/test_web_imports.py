@@ -15,34 +15,20 @@ from sqlalchemy import select
 from disaster import errors
 from disaster.models import AssessmentRun, AuditEntry, Resident, WebSession
 from disaster.usecases import assess
-from disaster.web import create_app
 from disaster.web import imports as web_imports
 from tests.conftest import BUNDLE, Store
 from tests.helpers import snapshot
 from tests.web_fixtures import (
-    add_accounts,
-    cast,
-    client,
-    login,
-    settings_for,
+    admin,  # noqa: F401  (fixture)
+    app,  # noqa: F401  (fixture)
+    audit_tail,
+    chosen,  # noqa: F401  (fixture)
+    signed_in,
     web_store,  # noqa: F401  (fixture)
 )
 
 IMPORTS = "/api/v1/imports"
 LOGS = {AuditEntry.__tablename__, WebSession.__tablename__, "user"}  # what a request itself may change
-
-
-@pytest.fixture(scope="module")
-def app(web_store: Store) -> FastAPI:  # noqa: F811
-    add_accounts(web_store, cast(web_store))
-    return create_app(settings_for(web_store))
-
-
-@pytest.fixture
-def admin(app: FastAPI) -> TestClient:
-    c = client(app)
-    c.headers["X-CSRF-Token"] = login(c, "city_admin")
-    return c
 
 
 def _data(store: Store) -> dict[str, list[tuple[object, ...]]]:
@@ -64,7 +50,7 @@ def _roster(rows: int, change: dict[int, dict[str, str]] | None = None) -> bytes
     return out.getvalue().encode("utf-8")
 
 
-def _pending(app: FastAPI) -> set[str]:
+def _pending(app: FastAPI) -> set[str]:  # noqa: F811
     return {p.name for p in web_imports._root(app.state.store).iterdir()}
 
 
@@ -173,7 +159,7 @@ def test_discard_and_bad_requests(app: FastAPI, admin: TestClient, web_store: St
         assert admin.get(f"{IMPORTS}/{path}").status_code == 404
 
 
-def test_uploads_over_the_size_limit_are_refused(app: FastAPI, admin: TestClient,
+def test_uploads_over_the_size_limit_are_refused(app: FastAPI, admin: TestClient,  # noqa: F811
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(web_imports, "MAX_UPLOAD_BYTES", 1000)
     before = _pending(app)
@@ -184,13 +170,12 @@ def test_uploads_over_the_size_limit_are_refused(app: FastAPI, admin: TestClient
 
 
 @pytest.mark.parametrize("role", ["city_staff", "leader", "trainer", "care_professional"])
-def test_only_the_city_administrator_imports(app: FastAPI, admin: TestClient, role: str,
-                                             web_store: Store) -> None:  # noqa: F811
+def test_only_the_city_administrator_imports(
+        app: FastAPI, admin: TestClient, role: str, web_store: Store) -> None:  # noqa: F811
     made = admin.post(IMPORTS, data={"kind": "boundary"},
                       files={"files": ("city_boundary.geojson", (BUNDLE / "city_boundary.geojson").read_bytes(), "application/json")})
     import_id = made.json()["id"]
-    c = client(app)
-    c.headers["X-CSRF-Token"] = login(c, role)
+    c = signed_in(app, role)
     before, pending = _data(web_store), _pending(app)
     assert c.get(IMPORTS).status_code == 403
     answers = [c.post(IMPORTS, data={"kind": "residents"}, files={"files": ("名簿.csv", _roster(2), "text/csv")}),
@@ -198,16 +183,14 @@ def test_only_the_city_administrator_imports(app: FastAPI, admin: TestClient, ro
     assert [a.status_code for a in answers] == [403] * 4
     assert all(a.json()["error"]["code"] == "forbidden" for a in answers)
     assert _data(web_store) == before and _pending(app) == pending
-    with web_store.sessions() as session:
-        entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(4)).all()
-    assert [(e.actor, e.action, e.allowed) for e in reversed(entries)] == [
+    assert [(e.actor, e.action, e.allowed) for e in audit_tail(web_store, 4)] == [
         (role, "import.upload", False), (role, "import.read", False), (role, "import.commit", False),
         (role, "import.discard", False)]
     assert admin.delete(f"{IMPORTS}/{import_id}").status_code == 204
 
 
 def test_a_commit_in_progress_is_not_run_twice_and_a_crashed_one_does_not_block(
-        app: FastAPI, admin: TestClient) -> None:
+        app: FastAPI, admin: TestClient) -> None:  # noqa: F811
     import os
     import time
 

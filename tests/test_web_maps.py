@@ -8,23 +8,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
-from disaster.models import AuditEntry
-from disaster.web import create_app
 from disaster.web.maps import TILES
 from tests.conftest import Store
 from tests.web_fixtures import (
-    ROLES,
     Cast,
-    add_accounts,
-    cast,
-    client,
-    login,
-    settings_for,
+    app,  # noqa: F401  (fixture)
+    chosen,  # noqa: F401  (fixture)
+    clients,  # noqa: F401  (fixture)
+    last_audit,
     web_store,  # noqa: F401  (fixture)
 )
 
@@ -33,65 +26,37 @@ WATCH_CSP = """window.__violations = [];
 document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));"""
 
 
-@pytest.fixture(scope="module")
-def people(web_store: Store) -> Cast:  # noqa: F811
-    chosen = cast(web_store)
-    add_accounts(web_store, chosen)
-    return chosen
-
-
-@pytest.fixture(scope="module")
-def app(web_store: Store, people: Cast) -> FastAPI:  # noqa: F811
-    return create_app(settings_for(web_store))
-
-
-@pytest.fixture(scope="module")
-def clients(app: FastAPI) -> dict[str, TestClient]:
-    made = {}
-    for role in ROLES:
-        made[role] = client(app)
-        login(made[role], role)
-    return made
-
-
-def _last(store: Store) -> AuditEntry:
-    with store.sessions() as session:
-        entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
-    assert entry is not None
-    return entry
-
-
 def _names(body: str, people: list[Any]) -> set[str]:
     return {p.resident_no for p in people if p.name in body or p.phone in body}
 
 
 def test_each_view_shows_what_it_may_and_reads_of_residents_are_audited(
-        clients: dict[str, TestClient], people: Cast, web_store: Store) -> None:  # noqa: F811
-    home = [p for p in people.everyone if p.district == people.home]
+        clients: dict[str, TestClient], chosen: Cast, web_store: Store) -> None:  # noqa: F811
+    home = [p for p in chosen.everyone if p.district == chosen.home]
     consenting = {p.resident_no for p in home if p.consent_share}
-    leader = clients["leader"].get(f"{MAPS}/districts/{people.home}")
+    leader = clients["leader"].get(f"{MAPS}/districts/{chosen.home}")
     assert leader.status_code == 200 and leader.headers["content-type"].startswith("text/html")
     assert leader.headers["cache-control"] == "no-store"
     assert _names(leader.text, home) == consenting
-    entry = _last(web_store)
+    entry = last_audit(web_store)
     assert (entry.actor, entry.action, entry.target_kind, set(entry.resident_ids)) == ("leader", "map.html", "district", consenting)
-    staff = clients["city_staff"].get(f"{MAPS}/districts/{people.home}")
+    staff = clients["city_staff"].get(f"{MAPS}/districts/{chosen.home}")
     assert _names(staff.text, home) == {p.resident_no for p in home}
-    assert set(_last(web_store).resident_ids) == {p.resident_no for p in home}
-    start = _last(web_store).id
-    for role, district in (("trainer", people.home), ("leader", people.away)):
+    assert set(last_audit(web_store).resident_ids) == {p.resident_no for p in home}
+    start = last_audit(web_store).id
+    for role, district in (("trainer", chosen.home), ("leader", chosen.away)):
         public = clients[role].get(f"{MAPS}/districts/{district}")
-        assert public.status_code == 200 and _names(public.text, people.everyone) == set(), role
+        assert public.status_code == 200 and _names(public.text, chosen.everyone) == set(), role
     city = clients["leader"].get(f"{MAPS}/city")
-    assert city.status_code == 200 and _names(city.text, people.everyone) == set()
-    assert _last(web_store).id == start  # no one shown: nothing to audit
+    assert city.status_code == 200 and _names(city.text, chosen.everyone) == set()
+    assert last_audit(web_store).id == start  # no one shown: nothing to audit
     missing = clients["leader"].get(f"{MAPS}/districts/存在しない校区")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
 def test_pages_run_under_a_csp_without_unsafe_inline_and_use_the_service_s_assets(
-        clients: dict[str, TestClient], people: Cast) -> None:
-    page = clients["city_admin"].get(f"{MAPS}/districts/{people.home}")
+        clients: dict[str, TestClient], chosen: Cast) -> None:  # noqa: F811
+    page = clients["city_admin"].get(f"{MAPS}/districts/{chosen.home}")
     csp = page.headers["content-security-policy"]
     assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp and "frame-ancestors 'none'" in csp
     assert "script-src 'self' 'sha256-" in csp
@@ -138,13 +103,13 @@ class Browser:
         return self.page
 
 
-def test_the_served_district_map_loads_in_chromium(browser: Any, clients: dict[str, TestClient], people: Cast) -> None:
+def test_the_served_district_map_loads_in_chromium(browser: Any, clients: dict[str, TestClient], chosen: Cast) -> None:  # noqa: F811
     tab = Browser(browser, clients["leader"])
     try:
-        page = tab.open(f"{MAPS}/districts/{people.home}")
+        page = tab.open(f"{MAPS}/districts/{chosen.home}")
         page.wait_for_function("window.disasterLayers !== undefined", timeout=20_000)
         drawn = page.evaluate("disasterLayers.residents ? disasterLayers.residents.getLayers().length : 0")
-        assert drawn == len([p for p in people.everyone if p.district == people.home and p.consent_share])
+        assert drawn == len([p for p in chosen.everyone if p.district == chosen.home and p.consent_share])
         assert page.locator(".leaflet-control-layers").count() == 1 and page.locator(".map-legend").count() == 1
         assert page.evaluate("window.__violations") == [] and tab.errors == []
         assert f"{MAPS}/assets/leaflet.js" in tab.served and f"{MAPS}/assets/disaster-map.js" in tab.served
@@ -153,7 +118,7 @@ def test_the_served_district_map_loads_in_chromium(browser: Any, clients: dict[s
         tab.context.close()
 
 
-def test_the_city_map_links_to_district_maps_in_chromium(browser: Any, clients: dict[str, TestClient]) -> None:
+def test_the_city_map_links_to_district_maps_in_chromium(browser: Any, clients: dict[str, TestClient]) -> None:  # noqa: F811
     tab = Browser(browser, clients["city_staff"])
     try:
         page = tab.open(f"{MAPS}/city")
@@ -165,12 +130,12 @@ def test_the_city_map_links_to_district_maps_in_chromium(browser: Any, clients: 
         tab.context.close()
 
 
-def test_without_the_hashes_the_browser_refuses_the_inline_script(browser: Any, clients: dict[str, TestClient],
-                                                                  people: Cast) -> None:
+def test_without_the_hashes_the_browser_refuses_the_inline_script(
+        browser: Any, clients: dict[str, TestClient], chosen: Cast) -> None:  # noqa: F811
     """The check above is real: the same page under a CSP without its hashes does not run."""
     tab = Browser(browser, clients["leader"], strip_hashes=True)
     try:
-        page = tab.open(f"{MAPS}/districts/{people.home}")
+        page = tab.open(f"{MAPS}/districts/{chosen.home}")
         page.wait_for_timeout(1500)
         assert page.evaluate("window.disasterLayers === undefined")
         assert any(v.startswith("script-src") for v in page.evaluate("window.__violations"))

@@ -6,79 +6,48 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from disaster.models import AuditEntry, DisasterMode
-from disaster.web import create_app
+from disaster.models import DisasterMode
 from tests.conftest import Store
 from tests.web_fixtures import (
     ROLES,
     Cast,
-    add_accounts,
-    cast,
-    client,
-    login,
-    settings_for,
+    app,  # noqa: F401  (fixture)
+    chosen,  # noqa: F401  (fixture)
+    clients,  # noqa: F401  (fixture)
+    last_audit,
     web_store,  # noqa: F401  (fixture)
 )
 
 MODE = "/api/v1/disaster-mode"
 
 
-@pytest.fixture(scope="module")
-def people(web_store: Store) -> Cast:  # noqa: F811
-    chosen = cast(web_store)
-    add_accounts(web_store, chosen)
-    return chosen
-
-
-@pytest.fixture(scope="module")
-def app(web_store: Store, people: Cast) -> FastAPI:  # noqa: F811
-    return create_app(settings_for(web_store))
-
-
-@pytest.fixture(scope="module")
-def clients(app: FastAPI) -> dict[str, TestClient]:
-    made = {}
-    for role in ROLES:
-        made[role] = client(app)
-        made[role].headers["X-CSRF-Token"] = login(made[role], role)
-    return made
-
-
 def _later(hours: float = 2) -> str:
     return (dt.datetime.now(dt.UTC) + dt.timedelta(hours=hours)).isoformat()
 
 
-def _last(store: Store) -> AuditEntry:
-    with store.sessions() as session:
-        entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
-    assert entry is not None
-    return entry
-
-
 def test_declare_shows_to_every_role_and_opens_the_leaders_view_until_ended(
-        clients: dict[str, TestClient], people: Cast, web_store: Store) -> None:  # noqa: F811
+        clients: dict[str, TestClient], chosen: Cast, web_store: Store) -> None:  # noqa: F811
     admin, leader = clients["city_admin"], clients["leader"]
-    hidden = f"/api/v1/residents/{people.inside_no.resident_no}"
+    hidden = f"/api/v1/residents/{chosen.inside_no.resident_no}"
     assert leader.get(hidden).status_code == 403
-    answer = admin.post(MODE, json={"reason": "筑後川の氾濫のおそれ（試験）", "districts": [people.home], "ends_at": _later()})
+    answer = admin.post(MODE, json={"reason": "筑後川の氾濫のおそれ（試験）", "districts": [chosen.home], "ends_at": _later()})
     assert answer.status_code == 201, answer.text
     mode = answer.json()
     assert (mode["on"], mode["status"], mode["districts"], mode["all_districts"], mode["declared_by"]) == (
-        True, "実施中", [people.home], False, "city_admin")
-    entry = _last(web_store)
+        True, "実施中", [chosen.home], False, "city_admin")
+    entry = last_audit(web_store)
     assert (entry.actor, entry.action, entry.allowed, entry.details["disaster_mode"]) == (
         "city_admin", "disaster_mode.declare", True, mode["id"])
     try:
         for role in ROLES:
             listing = clients[role].get(MODE).json()
-            assert listing["on"] and listing["districts"] == [people.home], role
+            assert listing["on"] and listing["districts"] == [chosen.home], role
             assert listing["items"][0]["id"] == mode["id"] and listing["items"][0]["on"]
-        assert leader.get(hidden).json()["name"] == people.inside_no.name
-        assert "disaster_mode" in _last(web_store).details  # the read under the mode names it
+        assert leader.get(hidden).json()["name"] == chosen.inside_no.name
+        assert "disaster_mode" in last_audit(web_store).details  # the read under the mode names it
     finally:
         ended = admin.post(f"{MODE}/{mode['id']}/end")
     assert ended.status_code == 200 and (ended.json()["on"], ended.json()["status"]) == (False, "早期に終了")
@@ -90,16 +59,16 @@ def test_declare_shows_to_every_role_and_opens_the_leaders_view_until_ended(
 
 
 @pytest.mark.parametrize("role", ["city_staff", "leader", "trainer", "care_professional"])
-def test_only_the_city_administrator_declares_and_ends(clients: dict[str, TestClient], people: Cast, role: str,
-                                                      web_store: Store) -> None:  # noqa: F811
+def test_only_the_city_administrator_declares_and_ends(
+        clients: dict[str, TestClient], chosen: Cast, role: str, web_store: Store) -> None:  # noqa: F811
     with web_store.sessions() as session:
         before = session.scalar(select(func.count()).select_from(DisasterMode))
-    refused = clients[role].post(MODE, json={"reason": "試験", "districts": [people.home], "ends_at": _later()})
+    refused = clients[role].post(MODE, json={"reason": "試験", "districts": [chosen.home], "ends_at": _later()})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
-    entry = _last(web_store)
+    entry = last_audit(web_store)
     assert (entry.actor, entry.action, entry.allowed) == (role, "disaster_mode.declare", False)
     assert clients[role].post(f"{MODE}/1/end").status_code == 403
-    assert (_last(web_store).action, _last(web_store).allowed) == ("disaster_mode.end", False)
+    assert (last_audit(web_store).action, last_audit(web_store).allowed) == ("disaster_mode.end", False)
     with web_store.sessions() as session:
         assert session.scalar(select(func.count()).select_from(DisasterMode)) == before
 
@@ -114,8 +83,8 @@ def test_only_the_city_administrator_declares_and_ends(clients: dict[str, TestCl
     ({"reason": "試験", "all_districts": True, "ends_at": "+200"}, "最長 7 日間"),
     ({"reason": "試験", "all_districts": True, "ends_at": "2030-01-01T00:00:00"}, "時差"),
 ])
-def test_bad_declarations_are_refused_in_japanese(clients: dict[str, TestClient], body: dict[str, object], words: str,
-                                                   web_store: Store) -> None:  # noqa: F811
+def test_bad_declarations_are_refused_in_japanese(
+        clients: dict[str, TestClient], body: dict[str, object], words: str, web_store: Store) -> None:  # noqa: F811
     ends = str(body["ends_at"])
     if ends[0] in "+-":
         body = body | {"ends_at": _later(float(ends))}
@@ -127,7 +96,7 @@ def test_bad_declarations_are_refused_in_japanese(clients: dict[str, TestClient]
         assert session.scalar(select(func.count()).select_from(DisasterMode)) == before
 
 
-def test_all_districts_and_an_unknown_mode(clients: dict[str, TestClient]) -> None:
+def test_all_districts_and_an_unknown_mode(clients: dict[str, TestClient]) -> None:  # noqa: F811
     admin = clients["city_admin"]
     mode = admin.post(MODE, json={"reason": "大雨特別警報（試験）", "all_districts": True, "ends_at": _later()}).json()
     try:

@@ -6,46 +6,40 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from disaster.access import Principal
-from disaster.models import Assessment, AuditEntry, PlanRecord, Resident, Shelter
+from disaster.models import Assessment, PlanRecord, Resident, Shelter
 from disaster.usecases.users import add_user
-from disaster.web import create_app
 from tests.conftest import KURUME, Store
 from tests.web_fixtures import (
     PASSWORD,
     Cast,
-    add_accounts,
-    cast,
-    client,
-    login,
-    settings_for,
+    app,  # noqa: F401  (fixture)
+    audit_tail,
+    chosen,  # noqa: F401  (fixture)
+    signed_in,
     web_store,  # noqa: F401  (fixture)
 )
 
 
+@dataclass(frozen=True)
 class World:
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.chosen: Cast = cast(store)
-        add_accounts(store, self.chosen)
-        add_user(store.sessions, Principal.cli(KURUME), "leader2", "leader", PASSWORD, districts=[self.chosen.home])
-        self.app = create_app(settings_for(store))
-
-    def client(self, login_name: str) -> TestClient:
-        c = client(self.app)
-        c.headers["X-CSRF-Token"] = login(c, login_name)
-        return c
+    store: Store
+    chosen: Cast
+    app: FastAPI
 
 
 @pytest.fixture(scope="module")
-def world(web_store: Store) -> World:  # noqa: F811
-    return World(web_store)
+def world(web_store: Store, chosen: Cast, app: FastAPI) -> World:  # noqa: F811
+    add_user(web_store.sessions, Principal.cli(KURUME), "leader2", "leader", PASSWORD, districts=[chosen.home])
+    return World(web_store, chosen, app)
 
 
 def _plan(world: World) -> str:
@@ -53,14 +47,9 @@ def _plan(world: World) -> str:
     return world.chosen.inside_yes.resident_no
 
 
-def _last_audit(store: Store, count: int) -> list[AuditEntry]:
-    with store.sessions() as session:
-        return list(reversed(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(count)).all()))
-
-
 def test_two_leaders_save_the_same_version_one_conflict_nothing_lost(world: World) -> None:
     number = _plan(world)
-    first, second = world.client("leader"), world.client("leader2")
+    first, second = signed_in(world.app, "leader"), signed_in(world.app, "leader2")
     url = f"/api/v1/residents/{number}/plan"
     loaded = [c.get(url) for c in (first, second)]
     assert all(r.status_code == 200 for r in loaded)
@@ -99,7 +88,7 @@ def test_two_leaders_save_the_same_version_one_conflict_nothing_lost(world: Worl
 
 def test_an_unsafe_destination_is_refused_naming_the_field(world: World) -> None:
     number = world.chosen.inside_yes.resident_no
-    c = world.client("leader")
+    c = signed_in(world.app, "leader")
     url = f"/api/v1/residents/{number}/plan"
     current = c.get(url)
     offered = {d["code"] for d in current.json()["destinations"]}
@@ -114,7 +103,7 @@ def test_an_unsafe_destination_is_refused_naming_the_field(world: World) -> None
 
 def test_issue_the_plan_and_print_it_with_version_and_dates(world: World, tmp_path: Path) -> None:
     number = _plan(world)
-    c = world.client("leader")
+    c = signed_in(world.app, "leader")
     url = f"/api/v1/residents/{number}/plan"
     current = c.get(url)
     content = current.json()["content"] | {"next_review_on": "2027-06-30", "recipients": ["支援者", "民生委員"]}
@@ -140,7 +129,7 @@ def test_issue_the_plan_and_print_it_with_version_and_dates(world: World, tmp_pa
 
 
 def test_the_list_filters_by_plan_status_review_priority_and_supporters(world: World) -> None:
-    c = world.client("city_staff")
+    c = signed_in(world.app, "city_staff")
     everyone = c.get("/api/v1/residents", params={"per_page": 200}).json()
     number = _plan(world)
     issued = c.get("/api/v1/residents", params={"plan_status": "本人確認済", "per_page": 200}).json()
@@ -167,13 +156,13 @@ def test_the_list_filters_by_plan_status_review_priority_and_supporters(world: W
 
 
 def test_reads_changes_and_refusals_of_plans_are_audited(world: World) -> None:
-    chosen = world.chosen
-    c = world.client("leader")
+    chosen = world.chosen  # noqa: F811
+    c = signed_in(world.app, "leader")
     c.get(f"/api/v1/residents/{chosen.inside_yes.resident_no}/plan")
     c.get(f"/api/v1/residents/{chosen.outside_yes.resident_no}/plan")
     c.put(f"/api/v1/residents/{chosen.inside_yes.resident_no}/plan", json={"version": 0})
     c.get(f"/api/v1/residents/{chosen.inside_yes.resident_no}/plan/history")
-    got = [(e.action, e.resident_ids, e.allowed, e.details.get("outcome")) for e in _last_audit(world.store, 4)]
+    got = [(e.action, e.resident_ids, e.allowed, e.details.get("outcome")) for e in audit_tail(world.store, 4)]
     assert got == [
         ("plan.read", [chosen.inside_yes.resident_no], True, None),
         ("plan.read", [chosen.outside_yes.resident_no], False, None),

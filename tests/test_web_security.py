@@ -14,9 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
 
-from disaster.models import AuditEntry
 from disaster.settings import Settings
 from disaster.web import create_app
 from disaster.web.deps import COOKIE, CSRF_HEADER, now
@@ -26,9 +24,11 @@ from tests.test_web_access import api_routes
 from tests.web_fixtures import (
     PASSWORD,
     Cast,
-    add_accounts,
-    cast,
+    app,  # noqa: F401  (fixture)
+    audit_after,
+    chosen,  # noqa: F401  (fixture)
     client,
+    last_audit_id,
     login,
     settings_for,
     web_store,  # noqa: F401  (fixture)
@@ -39,39 +39,17 @@ LOGOUT = "/api/v1/auth/logout"
 ME = "/api/v1/auth/me"
 
 
-@pytest.fixture(scope="module")
-def chosen(web_store: Store) -> Cast:  # noqa: F811
-    people = cast(web_store)
-    add_accounts(web_store, people)
-    return people
-
-
-@pytest.fixture(scope="module")
-def app(web_store: Store, chosen: Cast) -> FastAPI:  # noqa: F811
-    return create_app(settings_for(web_store))
-
-
-def _path(path: str, chosen: Cast) -> str:
+def _path(path: str, chosen: Cast) -> str:  # noqa: F811
     """A route's path with its parameters filled: a resident in view for 名簿番号, else a plain value."""
     path = path.replace("{resident_no}", chosen.inside_yes.resident_no).replace("{district}", chosen.home)
     return re.sub(r"\{[^}]+\}", "1", path)
 
 
-def _audit_after(store: Store, after: int) -> list[tuple[str, bool]]:
-    with store.sessions() as session:
-        return [(e.action, e.allowed) for e in session.scalars(select(AuditEntry).where(AuditEntry.id > after))]
-
-
-def _last_audit_id(store: Store) -> int:
-    with store.sessions() as session:
-        return session.scalar(select(func.max(AuditEntry.id))) or 0
-
-
 # --- CSRF: every state-changing route ---
 
 
-def test_every_state_changing_route_needs_the_session_s_csrf_token(app: FastAPI, chosen: Cast,
-                                                                  web_store: Store) -> None:  # noqa: F811
+def test_every_state_changing_route_needs_the_session_s_csrf_token(
+        app: FastAPI, chosen: Cast, web_store: Store) -> None:  # noqa: F811
     """Without the header, with a wrong one, with another session's or with the token sent another
     way (query, form field, cookie), every POST/PUT/PATCH/DELETE route but login is refused with
     403 before it does anything: no change; the audit log records the refusal and nothing else."""
@@ -94,7 +72,7 @@ def test_every_state_changing_route_needs_the_session_s_csrf_token(app: FastAPI,
             "token as a cookie": {"cookies": {CSRF_HEADER: token, "csrf_token": token}},
         }
         for label, request in attempts.items():
-            before = _last_audit_id(web_store)
+            before = last_audit_id(web_store)
             if "cookies" in request:
                 victim.cookies.update(request.pop("cookies"))
             answer = victim.request(method, url, **request)
@@ -105,14 +83,14 @@ def test_every_state_changing_route_needs_the_session_s_csrf_token(app: FastAPI,
             if answer.status_code != 403 or body.get("error", {}).get("code") != "forbidden" or \
                     CSRF_HEADER not in body["error"]["message"]:
                 problems.append(f"{method} {url} ({label}): {answer.status_code} {answer.text[:160]}")
-            if _audit_after(web_store, before) != [("request.refused", False)]:
-                problems.append(f"{method} {url} ({label}): the audit log holds {_audit_after(web_store, before)}, "
-                                "not the one refusal")
+            recorded = [(e.action, e.allowed) for e in audit_after(web_store, before)]
+            if recorded != [("request.refused", False)]:
+                problems.append(f"{method} {url} ({label}): the audit log holds {recorded}, not the one refusal")
     assert not problems, "\n".join(problems)
     assert victim.get(ME).status_code == 200  # the refused logout did not end the session
 
 
-def test_every_page_form_needs_the_session_s_csrf_token(app: FastAPI, chosen: Cast,
+def test_every_page_form_needs_the_session_s_csrf_token(app: FastAPI, chosen: Cast,  # noqa: F811
                                                         web_store: Store) -> None:  # noqa: F811
     """The pages' forms carry the token in the field ``csrf_token``: without it, with a wrong one,
     with another session's, or with it in the query or a cookie, every state-changing page route
@@ -136,21 +114,21 @@ def test_every_page_form_needs_the_session_s_csrf_token(app: FastAPI, chosen: Ca
             "token as a cookie": {"cookies": {"csrf_token": token}, "data": {}},
         }
         for label, request in attempts.items():
-            before = _last_audit_id(web_store)
+            before = last_audit_id(web_store)
             if "cookies" in request:
                 victim.cookies.update(request.pop("cookies"))
             answer = victim.request(method, url, follow_redirects=False, **request)
             victim.cookies.delete("csrf_token")
             if answer.status_code != 403 or "text/html" not in answer.headers.get("content-type", ""):
                 problems.append(f"{method} {url} ({label}): {answer.status_code} {answer.text[:160]}")
-            if _audit_after(web_store, before) != [("request.refused", False)]:
-                problems.append(f"{method} {url} ({label}): the audit log holds {_audit_after(web_store, before)}, "
-                                "not the one refusal")
+            recorded = [(e.action, e.allowed) for e in audit_after(web_store, before)]
+            if recorded != [("request.refused", False)]:
+                problems.append(f"{method} {url} ({label}): the audit log holds {recorded}, not the one refusal")
     assert not problems, "\n".join(problems)
     assert victim.get(ME).status_code == 200  # the refused logout did not end the session
 
 
-def test_the_csrf_token_belongs_to_one_session(app: FastAPI) -> None:
+def test_the_csrf_token_belongs_to_one_session(app: FastAPI) -> None:  # noqa: F811
     """A new login gives a new token; the previous session's token no longer works."""
     c = client(app)
     first = login(c, "city_staff")
@@ -181,7 +159,7 @@ def _csp_problems(policy: str) -> list[str]:
     return problems
 
 
-def test_every_get_route_answers_with_the_security_headers(app: FastAPI, chosen: Cast) -> None:
+def test_every_get_route_answers_with_the_security_headers(app: FastAPI, chosen: Cast) -> None:  # noqa: F811
     """Every GET route of the route table, as the city administrator (who may see everything) and
     without a login: whatever the content type (JSON, PDF, HTML), the answer may not be framed,
     sniffed, cached or referred, and its CSP allows no inline script."""
@@ -207,7 +185,7 @@ def test_every_get_route_answers_with_the_security_headers(app: FastAPI, chosen:
     assert not problems, "\n".join(problems)
 
 
-def test_a_personal_pdf_is_not_stored_and_is_downloaded(app: FastAPI, chosen: Cast) -> None:
+def test_a_personal_pdf_is_not_stored_and_is_downloaded(app: FastAPI, chosen: Cast) -> None:  # noqa: F811
     c = client(app)
     login(c, "leader")
     answer = c.get(f"/api/v1/residents/{chosen.inside_yes.resident_no}/plan.pdf")
@@ -219,7 +197,7 @@ def test_a_personal_pdf_is_not_stored_and_is_downloaded(app: FastAPI, chosen: Ca
 # --- sessions ---
 
 
-def test_a_logged_out_session_stays_ended(app: FastAPI) -> None:
+def test_a_logged_out_session_stays_ended(app: FastAPI) -> None:  # noqa: F811
     """The browser forgets the cookie at logout, and the server ends the session: the same token
     replayed afterwards (e.g. copied from the machine) is refused."""
     c = client(app)
@@ -235,7 +213,7 @@ def test_a_logged_out_session_stays_ended(app: FastAPI) -> None:
     assert client(app).post(LOGOUT, headers=replay | {CSRF_HEADER: csrf}).status_code == 401
 
 
-def test_a_login_ends_the_session_the_browser_had(app: FastAPI) -> None:
+def test_a_login_ends_the_session_the_browser_had(app: FastAPI) -> None:  # noqa: F811
     """Session fixation with a real session: an attacker logs in, plants their cookie in the
     victim's browser; the victim's login gets a new session and the planted one ends."""
     attacker = client(app)
@@ -250,7 +228,7 @@ def test_a_login_ends_the_session_the_browser_had(app: FastAPI) -> None:
     assert attacker.get(ME).status_code == 401  # the planted session can no longer be used by anyone
 
 
-def test_the_session_cookie_is_a_host_only_session_cookie_with_a_long_random_value(app: FastAPI) -> None:
+def test_the_session_cookie_is_a_host_only_session_cookie_with_a_long_random_value(app: FastAPI) -> None:  # noqa: F811
     answer = client(app).post(LOGIN, json={"login": "leader", "password": PASSWORD})
     cookie = answer.headers["set-cookie"]
     name, value = cookie.split(";")[0].split("=", 1)
@@ -262,7 +240,7 @@ def test_the_session_cookie_is_a_host_only_session_cookie_with_a_long_random_val
 
 
 @pytest.mark.parametrize("token", ["", "x" * 10_000, "é", "%00", '"quoted"', "a" * 43])
-def test_a_forged_or_malformed_session_cookie_is_not_logged_in(app: FastAPI, token: str) -> None:
+def test_a_forged_or_malformed_session_cookie_is_not_logged_in(app: FastAPI, token: str) -> None:  # noqa: F811
     """Cookies and headers are not in the OpenAPI schema, so the fuzz tests do not make them."""
     answer = client(app).get(ME, headers={"Cookie": f"{COOKIE}={token}".encode()})
     assert answer.status_code == 401 and answer.json()["error"]["code"] == "unauthorized"
@@ -272,7 +250,7 @@ def test_a_forged_or_malformed_session_cookie_is_not_logged_in(app: FastAPI, tok
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
 
 
-def test_an_error_never_repeats_the_password(app: FastAPI) -> None:
+def test_an_error_never_repeats_the_password(app: FastAPI) -> None:  # noqa: F811
     secret = "my-secret-password-1234"
     answers = [client(app).post(LOGIN, json={"login": ["x"], "password": secret}),
                client(app).post(LOGIN, json={"login": "leader", "password": [secret]}),
@@ -285,18 +263,18 @@ def test_an_error_never_repeats_the_password(app: FastAPI) -> None:
 
 
 @pytest.fixture
-def clock(app: FastAPI) -> Iterator[list[dt.datetime]]:
+def clock(app: FastAPI) -> Iterator[list[dt.datetime]]:  # noqa: F811
     at = [dt.datetime.now(dt.UTC)]
     app.dependency_overrides[now] = lambda: at[0]
     yield at
     app.dependency_overrides.pop(now)
 
 
-def _try(app: FastAPI, address: str, name: str, password: str) -> httpx.Response:
+def _try(app: FastAPI, address: str, name: str, password: str) -> httpx.Response:  # noqa: F811
     return client(app, address).post(LOGIN, json={"login": name, "password": password})
 
 
-def test_guessing_from_many_addresses_still_locks_the_account(app: FastAPI, clock: list[dt.datetime]) -> None:
+def test_guessing_from_many_addresses_still_locks_the_account(app: FastAPI, clock: list[dt.datetime]) -> None:  # noqa: F811
     """The account's lockout counts failures from anywhere (the per-address throttle alone would
     let a botnet guess on)."""
     limit = Settings().login_max_failures
@@ -306,7 +284,7 @@ def test_guessing_from_many_addresses_still_locks_the_account(app: FastAPI, cloc
     assert locked.status_code == 401 and COOKIE not in locked.headers.get("set-cookie", "")
 
 
-def test_a_lockout_ends_after_its_time_and_a_success_resets_the_count(app: FastAPI, clock: list[dt.datetime]) -> None:
+def test_a_lockout_ends_after_its_time_and_a_success_resets_the_count(app: FastAPI, clock: list[dt.datetime]) -> None:  # noqa: F811
     settings = Settings()
     for n in range(settings.login_max_failures):
         _try(app, "203.0.113.1", "city_staff", f"wrong {n}")

@@ -8,18 +8,21 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from disaster.models import AuditEntry, User
-from disaster.web import create_app
+from disaster.models import User
 from disaster.web.deps import COOKIE
 from tests.conftest import Store
 from tests.web_fixtures import (
     PASSWORD,
     ROLES,
-    add_accounts,
-    cast,
+    Cast,
+    admin,  # noqa: F401  (fixture)
+    app,  # noqa: F401  (fixture)
+    audit_after,
+    chosen,  # noqa: F401  (fixture)
     client,
+    last_audit_id,
     login,
-    settings_for,
+    signed_in,
     web_store,  # noqa: F401  (fixture)
 )
 
@@ -27,32 +30,10 @@ USERS = "/api/v1/users"
 ME = "/api/v1/auth/me"
 
 
-@pytest.fixture(scope="module")
-def app(web_store: Store) -> FastAPI:  # noqa: F811
-    add_accounts(web_store, cast(web_store))
-    return create_app(settings_for(web_store))
-
-
-@pytest.fixture
-def admin(app: FastAPI) -> TestClient:
-    c = client(app)
-    c.headers["X-CSRF-Token"] = login(c, "city_admin")
-    return c
-
-
-def _entries(store: Store, after: int) -> list[AuditEntry]:
-    with store.sessions() as session:
-        return list(session.scalars(select(AuditEntry).where(AuditEntry.id > after).order_by(AuditEntry.id)))
-
-
-def _last_id(store: Store) -> int:
-    with store.sessions() as session:
-        return session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1)) or 0
-
-
-def test_add_list_disable_and_set_a_password(app: FastAPI, admin: TestClient, web_store: Store) -> None:  # noqa: F811
-    start = _last_id(web_store)
-    home = cast(web_store).home
+def test_add_list_disable_and_set_a_password(
+        app: FastAPI, admin: TestClient, chosen: Cast, web_store: Store) -> None:  # noqa: F811
+    start = last_audit_id(web_store)
+    home = chosen.home
     made = admin.post(USERS, json={"login": "minsei.tanaka", "role": "leader", "password": PASSWORD, "districts": [home]})
     assert made.status_code == 201, made.text
     assert made.json()["districts"] == [home] and made.json()["role_label"] == "校区リーダー・民生委員"
@@ -76,13 +57,13 @@ def test_add_list_disable_and_set_a_password(app: FastAPI, admin: TestClient, we
     assert newcomer.get(ME).status_code == 401
     assert newcomer.post("/api/v1/auth/login", json={"login": "minsei.tanaka", "password": "another long password"}
                          ).status_code == 401
-    got = [(e.actor, e.action, e.allowed, e.origin, e.details.get("login")) for e in _entries(web_store, start)
+    got = [(e.actor, e.action, e.allowed, e.origin, e.details.get("login")) for e in audit_after(web_store, start)
            if e.action.startswith("user.")]
     assert got == [("city_admin", "user.add", True, "testclient", "minsei.tanaka"),
                    ("city_admin", "user.list", True, "testclient", None),
                    ("city_admin", "user.set_password", True, "testclient", "minsei.tanaka"),
                    ("city_admin", "user.disable", True, "testclient", "minsei.tanaka")]
-    assert all(PASSWORD not in str(e.details) for e in _entries(web_store, start))
+    assert all(PASSWORD not in str(e.details) for e in audit_after(web_store, start))
 
 
 @pytest.mark.parametrize(("body", "status", "words"), [
@@ -94,8 +75,8 @@ def test_add_list_disable_and_set_a_password(app: FastAPI, admin: TestClient, we
     ({"login": "city_staff", "role": "city_staff", "password": PASSWORD}, 422, "すでに使われています"),
     ({"login": "nobody5", "role": "city_staff"}, 422, "password"),
 ])
-def test_bad_accounts_are_refused_in_japanese(admin: TestClient, body: dict[str, object], status: int, words: str,
-                                              web_store: Store) -> None:  # noqa: F811
+def test_bad_accounts_are_refused_in_japanese(
+        admin: TestClient, body: dict[str, object], status: int, words: str, web_store: Store) -> None:  # noqa: F811
     with web_store.sessions() as session:
         before = set(session.scalars(select(User.login)))
     answer = admin.post(USERS, json=body)
@@ -107,23 +88,21 @@ def test_bad_accounts_are_refused_in_japanese(admin: TestClient, body: dict[str,
 
 @pytest.mark.parametrize("role", ["city_staff", "leader", "trainer", "care_professional"])
 def test_only_the_city_administrator_manages_accounts(app: FastAPI, role: str, web_store: Store) -> None:  # noqa: F811
-    c = client(app)
-    c.headers["X-CSRF-Token"] = login(c, role)
-    start = _last_id(web_store)
+    c = signed_in(app, role)
+    start = last_audit_id(web_store)
     answers = [c.get(USERS), c.post(USERS, json={"login": f"by-{role}", "role": "city_admin", "password": PASSWORD}),
                c.post(f"{USERS}/city_admin/disable"), c.post(f"{USERS}/city_admin/password", json={"password": PASSWORD * 2})]
     assert [a.status_code for a in answers] == [403] * 4
-    assert [(e.actor, e.action, e.allowed) for e in _entries(web_store, start)] == [
+    assert [(e.actor, e.action, e.allowed) for e in audit_after(web_store, start)] == [
         (role, "user.list", False), (role, "user.add", False), (role, "user.disable", False),
         (role, "user.set_password", False)]
     login(client(app), "city_admin")  # untouched
 
 
-def test_own_password_needs_the_current_one_and_renews_the_session(app: FastAPI, admin: TestClient,
-                                                                   web_store: Store) -> None:  # noqa: F811
+def test_own_password_needs_the_current_one_and_renews_the_session(
+        app: FastAPI, admin: TestClient, web_store: Store) -> None:  # noqa: F811
     assert admin.post(USERS, json={"login": "self.changer", "role": "trainer", "password": PASSWORD}).status_code == 201
-    me, elsewhere = client(app), client(app)
-    me.headers["X-CSRF-Token"] = login(me, "self.changer")
+    me, elsewhere = signed_in(app, "self.changer"), client(app)
     login(elsewhere, "self.changer")
     wrong = me.post("/api/v1/auth/password", json={"current_password": "not my password", "new_password": "a new long one"})
     assert wrong.status_code == 403 and "現在のパスワード" in wrong.json()["error"]["message"]
@@ -136,5 +115,5 @@ def test_own_password_needs_the_current_one_and_renews_the_session(app: FastAPI,
     assert elsewhere.get(ME).status_code == 401  # every other session ended
     assert client(app).get(ME, headers={"Cookie": f"{COOKIE}={old_cookie}"}).status_code == 401
     login(client(app), "self.changer", "a new long one")
-    entry = [e for e in _entries(web_store, 0) if e.action == "user.set_password"][-1]
+    entry = [e for e in audit_after(web_store, 0) if e.action == "user.set_password"][-1]
     assert (entry.actor, entry.details) == ("self.changer", {"login": "self.changer", "own": True})

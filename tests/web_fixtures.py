@@ -1,5 +1,11 @@
 """Shared pieces of the web service tests: a private copy of the demo store per test module (the
-tests add accounts, sessions and audit entries), accounts of every role, logged-in clients."""
+tests add accounts, sessions and audit entries), accounts of every role, the service on that copy,
+logged-in clients, and the newest audit entries.
+
+The fixtures but ``admin`` are module-scoped like ``web_store``: each test module gets its own
+store, accounts, app and clients. Pytest finds a fixture only where the test module imports it, so
+a module imports the fixtures it uses and those they stand on: ``clients`` and ``admin`` need
+``app``, which needs ``chosen``, which needs ``web_store``."""
 
 from __future__ import annotations
 
@@ -12,13 +18,15 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from disaster.access import Principal
 from disaster.db import make_engine, session_factory
-from disaster.models import CareProfessional, District, Resident
+from disaster.models import AuditEntry, CareProfessional, District, Resident
 from disaster.settings import Settings
 from disaster.usecases.users import add_user
+from disaster.web import create_app
+from disaster.web.deps import CSRF_HEADER
 from tests.conftest import KURUME, Store
 
 PASSWORD = "correct horse battery staple"
@@ -70,6 +78,13 @@ def login(test_client: TestClient, name: str, password: str = PASSWORD) -> str:
     response = test_client.post("/api/v1/auth/login", json={"login": name, "password": password})
     assert response.status_code == 200, response.text
     return str(response.json()["csrf_token"])
+
+
+def signed_in(app: FastAPI, name: str, password: str = PASSWORD) -> TestClient:
+    """A new client logged in as ``name`` that sends the session's CSRF token with every request."""
+    test_client = client(app)
+    test_client.headers[CSRF_HEADER] = login(test_client, name, password)
+    return test_client
 
 
 @dataclass(frozen=True)
@@ -151,3 +166,53 @@ def add_accounts(store: Store, chosen: Cast) -> None:
         add_user(store.sessions, actor, role, role, PASSWORD,
                  districts=[chosen.home] if role == "leader" else [],
                  professional_name=chosen.professional if role == "care_professional" else None)
+
+
+@pytest.fixture(scope="module")
+def chosen(web_store: Store) -> Cast:
+    """The module's cast, with an account of every role (``add_accounts``)."""
+    picked = cast(web_store)
+    add_accounts(web_store, picked)
+    return picked
+
+
+@pytest.fixture(scope="module")
+def app(web_store: Store, chosen: Cast) -> FastAPI:
+    """The service on the module's store, the accounts of every role in it."""
+    return create_app(settings_for(web_store))
+
+
+@pytest.fixture(scope="module")
+def clients(app: FastAPI) -> dict[str, TestClient]:
+    """A client per role, each logged in with its CSRF token set (``signed_in``)."""
+    return {role: signed_in(app, role) for role in ROLES}
+
+
+@pytest.fixture
+def admin(app: FastAPI) -> TestClient:
+    """A fresh login of the city administrator."""
+    return signed_in(app, "city_admin")
+
+
+def audit_tail(store: Store, count: int) -> list[AuditEntry]:
+    """The newest ``count`` audit entries, oldest first."""
+    with store.sessions() as session:
+        return list(reversed(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(count)).all()))
+
+
+def last_audit(store: Store) -> AuditEntry:
+    """The newest audit entry (there must be one)."""
+    (entry,) = audit_tail(store, 1)
+    return entry
+
+
+def last_audit_id(store: Store) -> int:
+    """The newest audit entry's id (0 for none): the ``after`` of ``audit_after``."""
+    with store.sessions() as session:
+        return session.scalar(select(func.max(AuditEntry.id))) or 0
+
+
+def audit_after(store: Store, after: int) -> list[AuditEntry]:
+    """The audit entries after id ``after``, oldest first."""
+    with store.sessions() as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.id > after).order_by(AuditEntry.id)))
