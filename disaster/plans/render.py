@@ -125,6 +125,7 @@ RenderPlan = Callable[[MapData | None, dict[str, Any], bool], tuple[bytes, int]]
 # --- the service: plans rendered in a few processes of its own ---
 
 _process_renderer: PdfRenderer | None = None  # in a render process: made once, used for every plan
+NICENESS = 10  # added to a render process's niceness: interactive answers come first
 
 
 def _renderer_of_this_process() -> PdfRenderer:
@@ -149,8 +150,9 @@ class RenderProcesses:
 
     Rendering is CPU-bound Python: in the server's own threads, the PDFs asked of one server
     process would share one core (the GIL) while another core idles, and slow down every other
-    answer of that process. WeasyPrint also keeps some memory of every document; a fresh process
-    now and then gives it back. The processes start from the fork server that
+    answer of that process. The render processes run at a lower priority (``NICENESS``), so that a
+    plan being printed does not slow the pages and lists others are waiting for. WeasyPrint also
+    keeps some memory of every document; a fresh process now and then gives it back. The processes start from the fork server that
     ``disaster.jobs.processes.child_context`` prepares (modules already loaded; they end with the server)."""
 
     def __init__(self, size: int, recycle_after: int) -> None:
@@ -182,8 +184,8 @@ class RenderProcesses:
     def _current(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(self.size, mp_context=child_context(),
-                                                 max_tasks_per_child=self.recycle_after)
+                self._pool = ProcessPoolExecutor(self.size, mp_context=child_context(), initializer=os.nice,
+                                                 initargs=(NICENESS,), max_tasks_per_child=self.recycle_after)
             return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
