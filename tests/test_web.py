@@ -289,7 +289,7 @@ def test_disaster_serve_answers_over_http(chosen: Cast, web_store: Store, worker
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}/api/v1"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # two workers and their PDF processes, on a busy 2-core machine
         while True:
             try:
                 httpx.get(f"{base}/openapi.json", timeout=2)
