@@ -5,7 +5,7 @@ leads to the login page (303), except the pages in ``PUBLIC``. Each area's pages
 
 from __future__ import annotations
 
-from tests.access_cases_jobs import MISSING, _fixed, _insert, _owner_or_admin, _tidy
+from tests.access_cases_jobs import _cancel, _job_read
 from tests.access_matrix import Case, CaseMaker, World
 from tests.web_fixtures import ROLES
 
@@ -24,16 +24,14 @@ def _static(world: World, role: str, emergency: bool) -> list[Case]:
 
 
 def _job_page(world: World, role: str, emergency: bool) -> list[Case]:
-    _tidy(world)
-    return [(f"/jobs/{_fixed(world, 'staff_failed')}", {}, _owner_or_admin("city_staff", 200).get(role)),
-            (f"/jobs/{MISSING}", {}, 404)]
+    """The job's page answers as the API's job does (tests/access_cases_jobs.py)."""
+    return [(url.removeprefix("/api/v1"), request, status) for url, request, status in _job_read(world, role, emergency)]
 
 
 def _job_cancel(world: World, role: str, emergency: bool) -> list[Case]:
-    _tidy(world)
-    own = _insert(world, role, "assessment", {}, "queued")
-    return [(f"/jobs/{own}/cancel", {}, 303),
-            (f"/jobs/{_fixed(world, 'staff_failed')}/cancel", {}, _owner_or_admin("city_staff", 409).get(role))]
+    """Cancel from the page: as the API's cancel, but a done cancel leads back to the page (303)."""
+    return [(url.removeprefix("/api/v1"), request, 303 if status == 200 else status)
+            for url, request, status in _cancel(world, role, emergency)]
 
 
 CASES: dict[tuple[str, str], CaseMaker] = {
