@@ -232,7 +232,7 @@ def demo(
 
 
 def _print_demo_accounts(made: list[DemoAccount]) -> None:
-    table = Table(title="デモ用アカウント（disaster serve の後、POST /api/v1/auth/login でログイン）")
+    table = Table(title="デモ用アカウント（disaster serve の後、ブラウザで http://127.0.0.1:8000/ を開いてログイン）")
     for column in ("ログインID", "パスワード", "見られる範囲"):
         table.add_column(column)
     for account in made:
@@ -1038,7 +1038,8 @@ def serve(
         return create_app()  # refuses a store that is not ready, or the default secret outside the demo
 
     service = _run(ctx, action)
-    console.print(f"[green]✓[/green] http://{host}:{port}/api/v1/ で待ち受けます（Ctrl-C で終了）。", highlight=False)
+    console.print(f"[green]✓[/green] http://{host}:{port}/ で待ち受けます（画面: / 、API: /api/v1/ 。Ctrl-C で終了）。",
+                  highlight=False)
     if workers == 1:
         uvicorn.run(service, host=host, port=port, server_header=False)
     else:
