@@ -32,7 +32,6 @@ from disaster.models import (
     resident_supporter,
 )
 from disaster.profile import load_profile
-from disaster.usecases.assess import run_assessment
 from disaster.usecases.dashboard import dashboard
 from disaster.usecases.imports import ImportRequest
 from disaster.usecases.staged_imports import commit_data
@@ -210,7 +209,11 @@ def test_the_dashboard_s_figures_are_the_tables_counts(browser: Any, site: Site,
         # the chart's description and the table give every 年度's participants
         description = page.locator("svg.chart desc").text_content() or ""
         for fiscal_year_, participants in by_year.items():
-            assert f"{participants:,}人" in description, fiscal_year_
+            assert f"令和{fiscal_year_ - 2018}年度 {participants:,}人" in description, fiscal_year_
+        table = page.evaluate("""() => [...document.querySelectorAll('table.numbers tbody tr')].map(tr =>
+            [tr.querySelector('th').textContent.trim(), tr.querySelectorAll('td')[1].textContent.trim()])""")
+        first_year = min([*by_year, goal.baseline_year])
+        assert table == [[f"令和{y - 2018}年度", f"{by_year.get(y, 0):,}人"] for y in range(first_year, year + 1)]
         assert page.locator("svg.chart rect.bar").count() == year - min([*by_year, goal.baseline_year]) + 1
         # 校区 without a session in the last N 年度: the SQL answer against the sessions' own dates
         with site.store.sessions() as session:
@@ -253,7 +256,8 @@ def test_the_year_s_total_follows_a_session_recorded_over_the_api(browser: Any, 
         assert district not in [item.split("（")[0] for item in page.locator("ul.idle li").all_inner_texts()]
 
 
-def test_the_dashboard_sees_an_import_awaiting_its_re_assessment(site: Site, tmp_path: Path) -> None:  # noqa: F811
+def test_the_dashboard_sees_an_import_awaiting_its_re_assessment_and_runs_it(
+        browser: Any, site: Site, tmp_path: Path) -> None:  # noqa: F811
     staff = Principal("city_staff", Role.CITY_STAFF, KURUME)
     board = dashboard(site.store.sessions, staff)
     assert not board.assessment_stale and board.assessment_at is not None
@@ -266,8 +270,34 @@ def test_the_dashboard_sees_an_import_awaiting_its_re_assessment(site: Site, tmp
     with site.store.sessions() as session:
         assert len(session.scalars(select(AssessmentRun.id)).all()) == runs  # written, not re-assessed
     assert dashboard(site.store.sessions, staff).assessment_stale
-    run_assessment(site.store.sessions, KURUME)
+    with tab(browser, site, "city_staff") as opened:
+        page = opened.open("/city")
+        assert "避難判定が、いまのデータで計算されていません" in page.inner_text("main")
+        check_page(opened)
+        page.get_by_role("button", name="避難判定を計算し直す").click()
+        page.wait_for_url(re.compile(r"/jobs/\d+$"))
+        page.locator("[data-job-done]").wait_for(state="visible", timeout=180_000)
+        opened.open("/city")
+        assert page.locator(".warning-card, .notice-card").count() == 0
+    with site.store.sessions() as session:
+        assert len(session.scalars(select(AssessmentRun.id)).all()) == runs + 1
     assert not dashboard(site.store.sessions, staff).assessment_stale
+
+
+def test_the_chart_without_a_target_in_the_profile(site: Site) -> None:  # noqa: F811
+    """A city whose profile has no participant target: bars only, and the description says so."""
+    import dataclasses
+
+    from disaster.web.pages.city_chart import participants_chart
+
+    board = dataclasses.replace(dashboard(site.store.sessions, Principal("city_staff", Role.CITY_STAFF, KURUME)),
+                                target=None, progress_percent=None)
+    chart = participants_chart(board)
+    assert chart.path is None and "目標は市の設定ファイルにありません" in chart.description
+    assert [bar.value for bar in chart.bars] == [f"{y.participants:,}" for y in board.years]
+    tallest = max(board.years, key=lambda y: y.participants)
+    top = min(bar.y for bar in chart.bars)
+    assert chart.bars[board.years.index(tallest)].y == top >= chart.top  # the highest bar fits under the top gridline
 
 
 # --- imports ---
