@@ -162,7 +162,7 @@ def _delete_session(world: World, role: str, emergency: bool) -> list[Case]:
 # --- imports: the administrator uploads the city's own boundary, reads, commits, discards ---
 
 def _pending(world: World) -> list[str]:
-    root = web_imports._root(world.app.state.store)
+    root = web_imports.pending_root(world.app.state.store)
     found = []
     for folder in sorted(root.iterdir()):
         manifest = json.loads((folder / "manifest.json").read_text("utf-8"))

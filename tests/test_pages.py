@@ -22,6 +22,13 @@ def test_the_login_page_passes_the_page_checks(browser: Any, site: Site) -> None
             check_page(opened)
 
 
+def test_every_page_says_the_data_is_demo_data_on_a_demo_store(site: Site) -> None:  # noqa: F811
+    with httpx.Client(base_url=site.url) as client:
+        assert "デモデータです" in client.get("/login").text
+        client.post("/api/v1/auth/login", json={"login": "city_staff", "password": PASSWORD})
+        assert "デモデータです" in client.get("/city").text
+
+
 def test_a_wrong_password_is_said_on_the_form_which_keeps_the_login(browser: Any, site: Site) -> None:  # noqa: F811
     with tab(browser, site) as opened:
         opened.log_in("leader", "not the password at all")

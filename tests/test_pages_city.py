@@ -33,8 +33,7 @@ from disaster.models import (
 )
 from disaster.profile import load_profile
 from disaster.usecases.dashboard import dashboard
-from disaster.usecases.imports import ImportRequest
-from disaster.usecases.staged_imports import commit_data
+from disaster.usecases.imports import ImportRequest, commit_import
 from disaster.usecases.users import add_user
 from tests.conftest import BUNDLE, KURUME
 from tests.helpers import snapshot
@@ -266,7 +265,8 @@ def test_the_dashboard_sees_an_import_awaiting_its_re_assessment_and_runs_it(
     changed = tmp_path / "supporters.csv"  # the demo's file with one phone number changed
     text = (BUNDLE / "supporters.csv").read_text(encoding="utf-8-sig")
     changed.write_text(text.replace("090-0000-4790", "090-0000-4791", 1), encoding="utf-8")
-    commit_data(site.store.sessions, Principal.cli(KURUME), ImportRequest("supporters", [changed]), "test")
+    commit_import(site.store.sessions, Principal.cli(KURUME), ImportRequest("supporters", [changed]), "test",
+                  reassess=False)
     with site.store.sessions() as session:
         assert len(session.scalars(select(AssessmentRun.id)).all()) == runs  # written, not re-assessed
     assert dashboard(site.store.sessions, staff).assessment_stale

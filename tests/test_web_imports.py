@@ -51,7 +51,7 @@ def _roster(rows: int, change: dict[int, dict[str, str]] | None = None) -> bytes
 
 
 def _pending(app: FastAPI) -> set[str]:  # noqa: F811
-    return {p.name for p in web_imports._root(app.state.store).iterdir()}
+    return {p.name for p in web_imports.pending_root(app.state.store).iterdir()}
 
 
 def test_upload_reports_without_writing_then_commit_writes_and_reassesses(
@@ -81,7 +81,7 @@ def test_upload_reports_without_writing_then_commit_writes_and_reassesses(
     assert done["report"]["assessment_run"] == run
     assert (entry.actor, entry.allowed, entry.details["import"], entry.details["updated"]) == ("city_admin", True, body["id"], 3)
     assert admin.post(f"{IMPORTS}/{body['id']}/commit").status_code == 409  # once only
-    assert not any((web_imports._root(app.state.store) / body["id"]).glob("files*"))  # the 名簿 file is gone
+    assert not any((web_imports.pending_root(app.state.store) / body["id"]).glob("files*"))  # the 名簿 file is gone
     assert admin.delete(f"{IMPORTS}/{body['id']}").status_code == 204
     assert admin.get(f"{IMPORTS}/{body['id']}").status_code == 404
 
@@ -196,7 +196,7 @@ def test_a_commit_in_progress_is_not_run_twice_and_a_crashed_one_does_not_block(
 
     boundary = (BUNDLE / "city_boundary.geojson").read_bytes()
     made = admin.post(IMPORTS, data={"kind": "boundary"}, files={"files": ("city_boundary.geojson", boundary, "application/json")})
-    lock = web_imports._root(app.state.store) / made.json()["id"] / "committing"
+    lock = web_imports.pending_root(app.state.store) / made.json()["id"] / "committing"
     lock.touch()  # another worker is committing it
     busy = admin.post(f"{IMPORTS}/{made.json()['id']}/commit")
     assert busy.status_code == 409 and "取り込み中" in busy.json()["error"]["message"]

@@ -106,7 +106,7 @@ CSV_COLUMNS = ("id", "at", "actor", "role", "action", "target_kind", "resident_i
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
 
 
-def _cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
     """A CSV cell a spreadsheet shows as text (a login attempt named ``=HYPERLINK(…)`` stays text)."""
     if isinstance(value, list | dict):
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -132,7 +132,7 @@ def audit_export(store: Store, caller: CurrentCaller, since: Since = None) -> Re
         for entry in session.scalars(select(AuditEntry).where(AuditEntry.city_code == caller.principal.city_code, *moment)
                                      .order_by(AuditEntry.id).execution_options(yield_per=1000)):
             record = auditlog.as_dict(entry)
-            writer.writerow([_cell(record[column]) for column in CSV_COLUMNS])
+            writer.writerow([csv_cell(record[column]) for column in CSV_COLUMNS])
             rows += 1
         caller.audit(session, auditlog.Action.AUDIT_EXPORT, target_kind="audit_log", details=details | {"entries": rows})
     filename = f"audit_{caller.principal.city_code}.csv"

@@ -138,7 +138,7 @@ class Pending:
                 shutil.rmtree(child, ignore_errors=True)
 
 
-def _root(store: WebStore) -> Path:
+def pending_root(store: WebStore) -> Path:
     """The store's folder of pending uploads (private to the service's user)."""
     key = hashlib.sha256(store.engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
     mine = Path(tempfile.gettempdir()) / f"disaster-imports-{os.getuid()}"
@@ -151,7 +151,7 @@ def _root(store: WebStore) -> Path:
     return root
 
 
-def _sweep(root: Path, at: dt.datetime) -> None:
+def sweep_pending(root: Path, at: dt.datetime) -> None:
     """Remove uploads older than ``PENDING_HOURS``."""
     for folder in root.iterdir():
         try:
@@ -162,8 +162,8 @@ def _sweep(root: Path, at: dt.datetime) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _load(store: WebStore, caller: Caller, import_id: str) -> Pending:
-    folder = _root(store) / import_id
+def load_pending(store: WebStore, caller: Caller, import_id: str) -> Pending:
+    folder = pending_root(store) / import_id
     manifest_file = folder / "manifest.json"
     if not ID_PATTERN.fullmatch(import_id) or not manifest_file.is_file():
         raise errors.NotFound(f"取り込み {import_id} はありません（取り消したか、{PENDING_HOURS} 時間を過ぎて消えました）。")
@@ -177,7 +177,7 @@ def _problem(p: Problem) -> dict[str, Any]:
     return {"file": p.file, "row": p.row, "field": p.field, "message": p.message, "text": str(p)}
 
 
-def _report(report: ImportReport | None, problems: list[Problem] | None = None, message: str | None = None) -> dict[str, Any]:
+def report_of(report: ImportReport | None, problems: list[Problem] | None = None, message: str | None = None) -> dict[str, Any]:
     problems = problems or []
     return {"created": report.created if report else 0, "updated": report.updated if report else 0,
             "notices": report.notices if report else [], "problem_count": len(problems),
@@ -185,7 +185,7 @@ def _report(report: ImportReport | None, problems: list[Problem] | None = None, 
             "assessment_run": report.assessment_run if report else None}
 
 
-def _out(pending: Pending) -> ImportOut:
+def pending_out(pending: Pending) -> ImportOut:
     m = pending.manifest
     uploaded = dt.datetime.fromisoformat(m["uploaded_at"])
     return ImportOut(id=pending.folder.name, kind=m["kind"], kind_label=usecase.KIND_LABELS[m["kind"]], status=m["status"],
@@ -201,7 +201,7 @@ def _file_name(upload: UploadFile) -> str:
     return name
 
 
-async def _keep(upload: UploadFile, folder: Path, budget: int) -> tuple[str, int]:
+async def keep_upload(upload: UploadFile, folder: Path, budget: int) -> tuple[str, int]:
     """Copy ``upload`` to ``folder/<its name>``; returns the name and the bytes written."""
     name = _file_name(upload)
     folder.mkdir(mode=0o700)
@@ -210,16 +210,16 @@ async def _keep(upload: UploadFile, folder: Path, budget: int) -> tuple[str, int
         while chunk := await upload.read(1024 * 1024):
             written += len(chunk)
             if written > budget:
-                raise TooLarge(_too_large())
+                raise TooLarge(too_large())
             await run_in_threadpool(out.write, chunk)
     return name, written
 
 
-def _too_large() -> str:
+def too_large() -> str:
     return f"ファイルが大きすぎます（1 回の取り込みは合わせて {MAX_UPLOAD_BYTES // (1024 * 1024)} MB までです）。分けて取り込んでください。"
 
 
-def _options(form: FormData) -> dict[str, str | int]:
+def import_options(form: FormData) -> dict[str, str | int]:
     options: dict[str, str | int] = {}
     for name in TEXT_OPTIONS:
         value = str(form.get(name) or "").strip()
@@ -247,7 +247,7 @@ async def _receive(request: Request, folder: Path, by: str, at: dt.datetime, cit
     if not length.isdigit():
         raise TooLarge("ファイルの大きさがわかりません（Content-Length がありません）。")
     if int(length) > MAX_UPLOAD_BYTES:
-        raise TooLarge(_too_large())
+        raise TooLarge(too_large())
     form = await request.form(max_files=MAX_FILES + 2, max_fields=20)
     try:
         kind = str(form.get("kind") or "").strip()
@@ -256,14 +256,14 @@ async def _receive(request: Request, folder: Path, by: str, at: dt.datetime, cit
             raise errors.Rejected(f"1 回に取り込めるのは {MAX_FILES} ファイルまでです。")
         if any(len(uploads[name]) > 1 for name in ("table", "mapping")):
             raise errors.Rejected("table と mapping はそれぞれ 1 ファイルです。")
-        options = _options(form)
+        options = import_options(form)
         folder.mkdir(mode=0o700)
         stored: dict[str, Any] = {"files": [], "table": None, "mapping": None}
         names: list[str] = []
         budget = MAX_UPLOAD_BYTES
         for field_name in FILE_FIELDS:
             for index, upload in enumerate(uploads[field_name]):
-                name, size = await _keep(upload, folder / f"{field_name}{index}", budget)
+                name, size = await keep_upload(upload, folder / f"{field_name}{index}", budget)
                 budget -= size
                 relative = f"{field_name}{index}/{name}"
                 if field_name == "files":
@@ -277,25 +277,25 @@ async def _receive(request: Request, folder: Path, by: str, at: dt.datetime, cit
         await form.close()
     pending = Pending(folder, {"kind": kind, "city_code": city_code, "files": names, "stored": stored, "options": options,
                                "uploaded_by": by, "uploaded_at": at.isoformat(), "status": "invalid",
-                               "report": _report(None)})
+                               "report": report_of(None)})
     pending.request()  # the kind, the number of files and the options fit together (else Rejected)
     return pending
 
 
-def _validated(pending: Pending, store: WebStore, caller: Caller) -> None:
+def validate_pending(pending: Pending, store: WebStore, caller: Caller) -> None:
     """Check the pending import (a rolled-back run of the CLI's import) and keep its report."""
     try:
         report = usecase.check_import(store.sessions, caller.principal, pending.request())
     except ImportRejected as exc:
-        pending.manifest |= {"status": "invalid", "report": _report(None, exc.problems, str(exc))}
+        pending.manifest |= {"status": "invalid", "report": report_of(None, exc.problems, str(exc))}
     except (errors.Rejected, errors.NotReady, errors.NotFound) as exc:
-        pending.manifest |= {"status": "invalid", "report": _report(None, [], str(exc))}
+        pending.manifest |= {"status": "invalid", "report": report_of(None, [], str(exc))}
     else:
-        pending.manifest |= {"status": "valid", "report": _report(report)}
+        pending.manifest |= {"status": "valid", "report": report_of(report)}
     pending.save()
 
 
-def _audit(store: WebStore, caller: Caller, action: auditlog.Action, details: dict[str, Any], allowed: bool = True) -> None:
+def audit_import(store: WebStore, caller: Caller, action: auditlog.Action, details: dict[str, Any], allowed: bool = True) -> None:
     with store.sessions() as session, session.begin():
         caller.audit(session, action, allowed=allowed, target_kind="import", details=details)
 
@@ -307,20 +307,20 @@ async def upload(request: Request, store: Store, caller: CurrentCaller, at: Now)
     結果（新規・更新の件数、問題のあるファイル・行・項目）を返します。取り込むには /imports/{import_id}/commit。"""
     await run_in_threadpool(usecase.require_import, store.sessions, caller.principal, auditlog.Action.IMPORT_UPLOAD,
                             caller.origin, {})
-    root = await run_in_threadpool(_root, store)
-    await run_in_threadpool(_sweep, root, at)
+    root = await run_in_threadpool(pending_root, store)
+    await run_in_threadpool(sweep_pending, root, at)
     folder = root / secrets.token_urlsafe(16)
     try:
         pending = await _receive(request, folder, caller.principal.login, at, caller.principal.city_code)
-        await run_in_threadpool(_validated, pending, store, caller)
+        await run_in_threadpool(validate_pending, pending, store, caller)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     m = pending.manifest
-    await run_in_threadpool(_audit, store, caller, auditlog.Action.IMPORT_UPLOAD, {
+    await run_in_threadpool(audit_import, store, caller, auditlog.Action.IMPORT_UPLOAD, {
         "import": folder.name, "kind": m["kind"], "files": m["files"], "status": m["status"],
         "problems": m["report"]["problem_count"]})
-    return _out(pending)
+    return pending_out(pending)
 
 
 @router.get("", response_model=list[ImportOut], responses=ERRORS)
@@ -328,14 +328,14 @@ def list_imports(store: Store, caller: CurrentCaller) -> list[ImportOut]:
     """市町村の預かっている取り込みと取り込み済みの記録（新しい順、24 時間まで。市の管理者のみ）。"""
     usecase.require_import(store.sessions, caller.principal, auditlog.Action.IMPORT_READ, caller.origin, {})
     found = []
-    for folder in _root(store).iterdir():
+    for folder in pending_root(store).iterdir():
         try:
-            found.append(_load(store, caller, folder.name))
+            found.append(load_pending(store, caller, folder.name))
         except errors.NotFound:  # another city's, or one being discarded
             continue
     found.sort(key=lambda pending: pending.manifest["uploaded_at"], reverse=True)
-    _audit(store, caller, auditlog.Action.IMPORT_READ, {"imports": [pending.folder.name for pending in found]})
-    return [_out(pending) for pending in found]
+    audit_import(store, caller, auditlog.Action.IMPORT_READ, {"imports": [pending.folder.name for pending in found]})
+    return [pending_out(pending) for pending in found]
 
 
 @router.get("/{import_id}", response_model=ImportOut, responses=ERRORS)
@@ -343,9 +343,9 @@ def show(import_id: str, store: Store, caller: CurrentCaller) -> ImportOut:
     """預かった取り込みと、その確認の結果（市の管理者のみ）。"""
     usecase.require_import(store.sessions, caller.principal, auditlog.Action.IMPORT_READ, caller.origin,
                            {"import": import_id})
-    pending = _load(store, caller, import_id)
-    _audit(store, caller, auditlog.Action.IMPORT_READ, {"import": import_id, "kind": pending.manifest["kind"]})
-    return _out(pending)
+    pending = load_pending(store, caller, import_id)
+    audit_import(store, caller, auditlog.Action.IMPORT_READ, {"import": import_id, "kind": pending.manifest["kind"]})
+    return pending_out(pending)
 
 
 @router.post("/{import_id}/commit", response_model=ImportOut, responses=ERRORS)
@@ -354,7 +354,7 @@ def commit(import_id: str, store: Store, caller: CurrentCaller, at: Now) -> Impo
     その時点のデータでもう一度確かめ、問題があれば何も書き込みません（市の管理者のみ）。"""
     usecase.require_import(store.sessions, caller.principal, auditlog.Action.IMPORT_COMMIT, caller.origin,
                            {"import": import_id})
-    pending = _load(store, caller, import_id)
+    pending = load_pending(store, caller, import_id)
     if pending.manifest["status"] == "committed":
         raise errors.Conflict(f"取り込み {import_id} はすでに取り込み済みです（{pending.manifest['committed_at']}）。")
     lock = pending.folder / "committing"
@@ -369,18 +369,18 @@ def commit(import_id: str, store: Store, caller: CurrentCaller, at: Now) -> Impo
             report = usecase.commit_import(store.sessions, caller.principal, pending.request(), caller.origin,
                                            {"import": import_id})
         except ImportRejected as exc:
-            pending.manifest |= {"status": "invalid", "report": _report(None, exc.problems, str(exc))}
+            pending.manifest |= {"status": "invalid", "report": report_of(None, exc.problems, str(exc))}
             pending.save()
             shown = "／".join(str(p) for p in exc.problems[:PROBLEMS_IN_MESSAGE])
             more = f"（ほか {len(exc.problems) - PROBLEMS_IN_MESSAGE} 件）" if len(exc.problems) > PROBLEMS_IN_MESSAGE else ""
             raise errors.Rejected(f"{exc} {shown}{more}") from exc
-        pending.manifest |= {"status": "committed", "report": _report(report), "committed_by": caller.principal.login,
+        pending.manifest |= {"status": "committed", "report": report_of(report), "committed_by": caller.principal.login,
                              "committed_at": at.isoformat()}
         pending.save()
         pending.remove_files()
     finally:
         lock.unlink(missing_ok=True)
-    return _out(pending)
+    return pending_out(pending)
 
 
 @router.delete("/{import_id}", status_code=204, responses=ERRORS)
@@ -388,8 +388,8 @@ def discard(import_id: str, store: Store, caller: CurrentCaller) -> None:
     """預かった取り込みを取り消します（ファイルを消します。市のデータは変わりません）。"""
     usecase.require_import(store.sessions, caller.principal, auditlog.Action.IMPORT_DISCARD, caller.origin,
                            {"import": import_id})
-    pending = _load(store, caller, import_id)
+    pending = load_pending(store, caller, import_id)
     if (pending.folder / "committing").exists():
         raise errors.Conflict(f"取り込み {import_id} はいま取り込み中です。")
     shutil.rmtree(pending.folder)
-    _audit(store, caller, auditlog.Action.IMPORT_DISCARD, {"import": import_id, "kind": pending.manifest["kind"]})
+    audit_import(store, caller, auditlog.Action.IMPORT_DISCARD, {"import": import_id, "kind": pending.manifest["kind"]})

@@ -19,8 +19,7 @@ from disaster import access, auditlog, errors
 from disaster.access import Action
 from disaster.usecases import audit_search
 from disaster.usecases.audit_search import AuditFilters
-from disaster.web.city import CSV_COLUMNS
-from disaster.web.city import _cell as csv_cell
+from disaster.web.city import CSV_COLUMNS, csv_cell
 from disaster.web.deps import Caller, CurrentCaller, PageNumber, Store
 from disaster.web.pages.city_common import Problems, city_page, require
 

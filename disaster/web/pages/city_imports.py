@@ -27,7 +27,6 @@ from disaster.codes import HazardLayer
 from disaster.importers.problems import ImportRejected
 from disaster.usecases import imports as usecase
 from disaster.usecases import jobs as jobs_usecase
-from disaster.usecases import staged_imports
 from disaster.web import imports as api
 from disaster.web.deps import Caller, CurrentCaller, Now, Store
 from disaster.web.errors import TooLarge
@@ -112,14 +111,14 @@ def _check(form: FormData) -> tuple[dict[str, Any], Problems]:
     return {"kind": kind} | typed, problems
 
 
-async def _keep(form: FormData, folder: Path) -> tuple[dict[str, Any], list[str]]:
+async def keep_upload(form: FormData, folder: Path) -> tuple[dict[str, Any], list[str]]:
     """Copy the chosen files into ``folder`` as the API does (``<field><n>/<name>``)."""
     stored: dict[str, Any] = {"files": [], "table": None, "mapping": None}
     names: list[str] = []
     budget = api.MAX_UPLOAD_BYTES
     for field_name in api.FILE_FIELDS:
         for index, upload in enumerate(_chosen(form, field_name)[: 1 if field_name != "files" else None]):
-            name, size = await api._keep(upload, folder / f"{field_name}{index}", budget)
+            name, size = await api.keep_upload(upload, folder / f"{field_name}{index}", budget)
             budget -= size
             relative = f"{field_name}{index}/{name}"
             if field_name == "files":
@@ -135,24 +134,24 @@ async def upload(request: Request, store: Store, caller: CurrentCaller, at: Now)
     await run_in_threadpool(_require, store, caller, auditlog.Action.IMPORT_UPLOAD, {})
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > api.MAX_UPLOAD_BYTES:
-        raise TooLarge(api._too_large())
+        raise TooLarge(api.too_large())
     form = await request.form()  # read once already, for its CSRF token
     typed, problems = _check(form)
     if problems:
         return await run_in_threadpool(_form_page, request, store, caller, typed, problems)
-    root = await run_in_threadpool(api._root, store)
-    await run_in_threadpool(api._sweep, root, at)
+    root = await run_in_threadpool(api.pending_root, store)
+    await run_in_threadpool(api.sweep_pending, root, at)
     folder = root / secrets.token_urlsafe(16)
     try:
         folder.mkdir(mode=0o700)
-        stored, names = await _keep(form, folder)
-        options = api._options(form)
+        stored, names = await keep_upload(form, folder)
+        options = api.import_options(form)
         pending = api.Pending(folder, {
             "kind": typed["kind"], "city_code": caller.principal.city_code, "files": names, "stored": stored,
             "options": options, "uploaded_by": caller.principal.login, "uploaded_at": at.isoformat(), "status": "invalid",
-            "report": api._report(None)})
+            "report": api.report_of(None)})
         pending.request()  # the kind and the options fit together (else Rejected)
-        await run_in_threadpool(api._validated, pending, store, caller)
+        await run_in_threadpool(api.validate_pending, pending, store, caller)
     except errors.Rejected as exc:
         shutil.rmtree(folder, ignore_errors=True)
         return await run_in_threadpool(_form_page, request, store, caller, typed, {"form": str(exc)})
@@ -160,7 +159,7 @@ async def upload(request: Request, store: Store, caller: CurrentCaller, at: Now)
         shutil.rmtree(folder, ignore_errors=True)
         raise
     m = pending.manifest
-    await run_in_threadpool(api._audit, store, caller, auditlog.Action.IMPORT_UPLOAD, {
+    await run_in_threadpool(api.audit_import, store, caller, auditlog.Action.IMPORT_UPLOAD, {
         "import": folder.name, "kind": m["kind"], "files": m["files"], "status": m["status"],
         "problems": m["report"]["problem_count"]})
     return RedirectResponse(f"/city/imports/{folder.name}", status_code=303)
@@ -176,15 +175,15 @@ def _report_page(request: Request, store: Store, caller: Caller, pending: api.Pe
         except (errors.NotFound, errors.Forbidden):
             job = None
     return city_page(request, "import.html.j2", {
-        "item": api._out(pending), "job": job, "again": again, "kept": api.PROBLEMS_KEPT, "hours": api.PENDING_HOURS},
+        "item": api.pending_out(pending), "job": job, "again": again, "kept": api.PROBLEMS_KEPT, "hours": api.PENDING_HOURS},
         caller, "取り込みの確認", status_code=status_code)
 
 
 @router.get("/city/imports/{import_id}", response_class=HTMLResponse)
 def import_page(import_id: str, request: Request, store: Store, caller: CurrentCaller) -> HTMLResponse:
     _require(store, caller, auditlog.Action.IMPORT_READ, {"import": import_id})
-    pending = api._load(store, caller, import_id)
-    api._audit(store, caller, auditlog.Action.IMPORT_READ, {"import": import_id, "kind": pending.manifest["kind"]})
+    pending = api.load_pending(store, caller, import_id)
+    api.audit_import(store, caller, auditlog.Action.IMPORT_READ, {"import": import_id, "kind": pending.manifest["kind"]})
     return _report_page(request, store, caller, pending)
 
 
@@ -193,7 +192,7 @@ def commit(import_id: str, request: Request, store: Store, caller: CurrentCaller
     """Write the import (validated again) and its audit entry in one transaction, then start the
     re-assessment as a job; the import's page follows the job."""
     _require(store, caller, auditlog.Action.IMPORT_COMMIT, {"import": import_id})
-    pending = api._load(store, caller, import_id)
+    pending = api.load_pending(store, caller, import_id)
     if pending.manifest["status"] == "committed":
         raise errors.Conflict(f"この取り込みはすでに取り込み済みです（{pending.manifest['committed_at']}）。")
     lock = pending.folder / "committing"
@@ -205,19 +204,19 @@ def commit(import_id: str, request: Request, store: Store, caller: CurrentCaller
         raise errors.Conflict("この取り込みはいま取り込み中です。終わってから確かめてください。") from None
     try:
         try:
-            report = staged_imports.commit_data(store.sessions, caller.principal, pending.request(), caller.origin,
-                                                {"import": import_id})
+            report = usecase.commit_import(store.sessions, caller.principal, pending.request(), caller.origin,
+                                           {"import": import_id}, reassess=False)
         except ImportRejected as exc:  # the data changed since the upload: nothing written, the new report shown
-            pending.manifest |= {"status": "invalid", "report": api._report(None, exc.problems, str(exc))}
+            pending.manifest |= {"status": "invalid", "report": api.report_of(None, exc.problems, str(exc))}
             pending.save()
             return _report_page(request, store, caller, pending, status_code=422, again=True)
-        pending.manifest |= {"status": "committed", "report": api._report(report), "committed_by": caller.principal.login,
+        pending.manifest |= {"status": "committed", "report": api.report_of(report), "committed_by": caller.principal.login,
                              "committed_at": at.isoformat()}
         pending.save()
         pending.remove_files()
     finally:
         lock.unlink(missing_ok=True)
-    if staged_imports.needs_assessment(store.sessions, caller.principal, pending.manifest["kind"]):
+    if usecase.needs_assessment(store.sessions, caller.principal, pending.manifest["kind"]):
         job = start_job(request, store, caller, "assessment", {})
         pending.manifest["assessment_job"] = job.id
         pending.save()
