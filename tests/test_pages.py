@@ -75,6 +75,14 @@ def test_a_form_without_the_session_s_csrf_token_changes_nothing(site: Site) -> 
         assert client.get("/api/v1/auth/me").status_code == 200  # still logged in
 
 
+def test_a_form_too_large_is_refused_before_it_is_read(site: Site) -> None:  # noqa: F811
+    with httpx.Client(base_url=site.url) as client:
+        client.post("/api/v1/auth/login", json={"login": "leader", "password": PASSWORD})
+        answer = client.post("/logout", data={"csrf_token": "x", "filler": "あ" * 400_000})
+        assert answer.status_code == 413 and "大きすぎます" in answer.text
+        assert client.get("/api/v1/auth/me").status_code == 200
+
+
 def test_errors_of_pages_are_pages_and_the_api_keeps_json(site: Site) -> None:  # noqa: F811
     with httpx.Client(base_url=site.url) as client:
         client.post("/api/v1/auth/login", json={"login": "leader", "password": PASSWORD})
