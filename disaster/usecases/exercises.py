@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from disaster import access, auditlog, errors, repo
@@ -168,6 +169,46 @@ FACT_FIELDS = ("id", "birth_date", "mobility", "medical_devices", "lives_alone",
                "can_use_stairs", "lon", "lat", "is_demo")  # no identity: pseudonymised people
 
 
+def _fact_rows(session: Session, principal: Principal, district_name: str, closed_session: bool) -> list[Any]:
+    """The 校区's residents with their assessment, highest priority first, without identity (the
+    names and 名簿番号 of ``access.community_filter`` only in a ``closed_session``)."""
+    named = ([access.named_column(principal, Resident.name, district_name).label("name"),
+              access.named_column(principal, Resident.resident_no, district_name).label("resident_no")]
+             if closed_session else [])
+    return list(session.execute(select(*access.resident_columns(principal, FACT_FIELDS), *named, Assessment)
+                                .join(Assessment, Assessment.resident_id == Resident.id)
+                                .where(access.counted_filter(principal, district_name))
+                                .order_by(Assessment.priority_score.desc(), Resident.resident_no)).all())
+
+
+def _home(building_floors: int | None, home_floor: int | None) -> str | None:
+    """The kind of home as a sticker says it (平屋 / 2階建て / 集合住宅の3階), when known."""
+    if not building_floors and not home_floor:
+        return None
+    return Person(0, "", "", False, False, building_floors, home_floor).home
+
+
+def _people(rows: list[Any], hazard: ExerciseHazard, grid: Any, closed_session: bool, today: dt.date) -> list[Person]:
+    """The people at risk in ``hazard`` as the exercise shows them: Aさん, Bさん… in priority order
+    (a name and 名簿番号 only where ``closed_session`` loaded them)."""
+    people: list[Person] = []
+    for r in rows:
+        a = r.Assessment
+        if not _at_risk(a, hazard):
+            continue
+        age = None if r.birth_date is None else today.year - r.birth_date.year
+        name = r.name if closed_session else None  # only consenting residents' names were loaded
+        label = f"{name}（{r.resident_no}）" if name else PSEUDONYMS[len(people) % len(PSEUDONYMS)]
+        person = Person(r.id, label, "", a.supporter_count > 0,
+                        any(d in ("人工呼吸器", "在宅酸素", "たん吸引器") for d in r.medical_devices),
+                        r.building_floors, r.home_floor,
+                        False if r.mobility in NO_STAIRS else r.can_use_stairs, grid.ref(r.lon, r.lat))
+        descriptor = describe(age, r.mobility, r.medical_devices, r.lives_alone)
+        home = _home(r.building_floors, r.home_floor)
+        people.append(dataclasses.replace(person, descriptor=f"{descriptor}・{home}" if home else descriptor))
+    return people
+
+
 def district_facts(session: Session, principal: Principal, district_name: str, hazard: ExerciseHazard,
                    closed_session: bool = False, today: dt.date | None = None) -> DistrictFacts:
     """The district's people and places for a scenario. People are pseudonymised; in a
@@ -183,32 +224,12 @@ def district_facts(session: Session, principal: Principal, district_name: str, h
     district = session.scalars(select(District).where(District.city_code == city_code, District.name == district_name)).first()
     if district is None:
         raise errors.NotFound(f"校区「{district_name}」は登録されていません。")
-    named = ([access.named_column(principal, Resident.name, district_name).label("name"),
-              access.named_column(principal, Resident.resident_no, district_name).label("resident_no")]
-             if closed_session else [])
-    rows = session.execute(select(*access.resident_columns(principal, FACT_FIELDS), *named, Assessment)
-                           .join(Assessment, Assessment.resident_id == Resident.id)
-                           .where(access.counted_filter(principal, district_name))
-                           .order_by(Assessment.priority_score.desc(), Resident.resident_no)).all()
+    rows = _fact_rows(session, principal, district_name, closed_session)
     if not rows and session.scalar(select(Resident.id).where(Resident.district_id == district.id)) is not None:
         raise errors.NotReady("避難判定がまだありません。先に `disaster assess` を実行してください。")
     geometry = shapely.from_wkb(district.geom)
     grid = exercise_grid(geometry)
-    people: list[Person] = []
-    for r in rows:
-        a = r.Assessment
-        if not _at_risk(a, hazard):
-            continue
-        age = None if r.birth_date is None else today.year - r.birth_date.year
-        name = r.name if closed_session else None  # only consenting residents' names were loaded
-        label = f"{name}（{r.resident_no}）" if name else PSEUDONYMS[len(people) % len(PSEUDONYMS)]
-        person = Person(r.id, label, "", a.supporter_count > 0,
-                        any(d in ("人工呼吸器", "在宅酸素", "たん吸引器") for d in r.medical_devices),
-                        r.building_floors, r.home_floor,
-                        False if r.mobility in NO_STAIRS else r.can_use_stairs, grid.ref(r.lon, r.lat))
-        descriptor = describe(age, r.mobility, r.medical_devices, r.lives_alone)
-        people.append(dataclasses.replace(person, descriptor=f"{descriptor}・{person.home}"
-                                          if person.building_floors or person.home_floor else descriptor))
+    people = _people(rows, hazard, grid, closed_session, today)
     near = _metric_buffer(geometry, NEAR_M, city_code)
     places: list[Place] = []
     welfare: list[tuple[float, Place]] = []
@@ -379,7 +400,8 @@ def _store_session(session: Session, city_code: str, data: SessionInput, source:
     numbers = [f["resident_no"] for f in data.findings if f.get("resident_no")]
     ids = repo.resident_ids(session, city_code, numbers) if numbers else {}
     record.findings = [ExerciseFinding(issue=f["issue"], action=f.get("action"), owner=f.get("owner"), due=f.get("due"),
-                                       status=f.get("status") or "未着手", resident_id=ids.get(f.get("resident_no") or ""))
+                                       status=f.get("status") or "未着手",
+                                       resident_id=ids.get(f.get("resident_no") or "") or f.get("resident_id"))
                        for f in data.findings]
     if existing is None:
         session.add(record)
@@ -460,6 +482,24 @@ def _named_residents(sessions: sessionmaker[Session], principal: Principal, numb
                            "の方を課題に書けません（見られる範囲の方だけです）。")
 
 
+def _picked_residents(sessions: sessionmaker[Session], principal: Principal, district: str, ids: list[Any]) -> list[int]:
+    """A finding may point at a person of the 校区 chosen from the pseudonymised list
+    (``pseudonymised_people``) by their internal id: a resident of ``district`` the principal may
+    count (``access.counted_filter``), or Rejected. Nothing of their identity is loaded."""
+    if not ids:
+        return []
+    try:
+        wanted = sorted({int(i) for i in ids})
+    except (TypeError, ValueError):
+        raise errors.Rejected("課題が関わる方は、一覧から選んでください。") from None
+    with sessions() as session:
+        found = set(session.scalars(select(Resident.id).where(Resident.id.in_(wanted),
+                                                              access.counted_filter(principal, district))))
+    if set(wanted) - found:
+        raise errors.Rejected(f"課題が関わる方は、{district}校区の方の一覧から選んでください。")
+    return wanted
+
+
 def record_session(sessions: sessionmaker[Session], principal: Principal, data: SessionInput, source: str = "入力",
                    origin: str = "cli") -> Recorded:
     """Record one session (re-recording the same session replaces it), if ``principal`` may record
@@ -470,6 +510,10 @@ def record_session(sessions: sessionmaker[Session], principal: Principal, data: 
     _check_input(data)
     numbers = [f["resident_no"] for f in data.findings if f.get("resident_no")]
     _named_residents(sessions, principal, numbers, auditlog.Action.EXERCISE_RECORD, origin, details)
+    picked = _picked_residents(sessions, principal, data.district,
+                               [f["resident_id"] for f in data.findings if f.get("resident_id") and not f.get("resident_no")])
+    if picked:
+        details["pseudonymised_residents"] = picked  # internal ids: no identity is loaded for the caller
     with sessions() as session, session.begin():
         new = _store_session(session, principal.city_code, data, source, is_demo=False)
         record_id = session.scalars(select(ExerciseSession.id).join(District, ExerciseSession.district_id == District.id)
@@ -498,11 +542,14 @@ def add_finding(sessions: sessionmaker[Session], principal: Principal, session_i
     _allowed(sessions, principal, district, auditlog.Action.EXERCISE_FINDING, origin, details)
     _check_finding(finding)
     _named_residents(sessions, principal, [number] if number else [], auditlog.Action.EXERCISE_FINDING, origin, details)
+    picked = None if number else finding.get("resident_id") or None
+    if picked is not None:
+        details["pseudonymised_residents"] = _picked_residents(sessions, principal, district, [picked])
     with sessions() as session, session.begin():
         ids = repo.resident_ids(session, principal.city_code, [number]) if number else {}
         row = ExerciseFinding(session_id=session_id, issue=finding["issue"].strip(), action=finding.get("action"),
                               owner=finding.get("owner"), due=finding.get("due"),
-                              status=finding.get("status") or "未着手", resident_id=ids.get(number or ""))
+                              status=finding.get("status") or "未着手", resident_id=ids.get(number or "") or picked)
         session.add(row)
         session.flush()
         auditlog.record(session, principal, auditlog.Action.EXERCISE_FINDING, residents=[number] if number else [],
@@ -556,10 +603,8 @@ class SessionPage:
     total: int
 
 
-def list_sessions(sessions: sessionmaker[Session], principal: Principal, district: str | None = None,
-                  year: int | None = None, page: int = 1, per_page: int = 50) -> SessionPage:
-    """The sessions ``principal`` may read (``EXERCISE_RECORDS``: a leader's own 校区), newest
-    first; a finding shows the 名簿番号 of its resident only to those who may see the resident."""
+def _readable_districts(sessions: sessionmaker[Session], principal: Principal, district: str | None) -> list[str]:
+    """The 校区 whose sessions ``principal`` may read (``EXERCISE_RECORDS``), or just ``district``."""
     with sessions() as session:
         names = [name for name in repo.district_ids(session, principal.city_code)
                  if access.can(principal, access.Action.EXERCISE_RECORDS, name)]
@@ -570,6 +615,34 @@ def list_sessions(sessions: sessionmaker[Session], principal: Principal, distric
         names = [district]
     elif not names:
         access.require(principal, access.Action.EXERCISE_RECORDS)
+    return names
+
+
+def _shown_numbers(session: Session, principal: Principal, resident_ids: set[int]) -> dict[int, str]:
+    """The 名簿番号 of the residents ``principal`` may see among ``resident_ids`` (for a trainer no
+    query selects one)."""
+    if not resident_ids or not access.loads_identity(principal):
+        return {}
+    return dict(session.execute(select(Resident.id, Resident.resident_no)
+                                .where(Resident.id.in_(resident_ids), access.resident_filter(principal))).all())
+
+
+def _finding_view(f: ExerciseFinding, shown: dict[int, str]) -> FindingView:
+    return FindingView(f.id, f.issue, f.action, f.owner, f.due, f.status, shown.get(f.resident_id or 0),
+                       f.resident_id is not None)
+
+
+def _session_view(r: ExerciseSession, shown: dict[int, str]) -> SessionView:
+    return SessionView(r.id, r.held_on, r.district.name, r.hazard, r.facilitator, {p.role: p.count for p in r.participants},
+                       (r.rating_overall, r.rating_understanding, r.rating_usefulness), r.strengths, r.improvements,
+                       r.source, [_finding_view(f, shown) for f in sorted(r.findings, key=lambda f: f.id)])
+
+
+def list_sessions(sessions: sessionmaker[Session], principal: Principal, district: str | None = None,
+                  year: int | None = None, page: int = 1, per_page: int = 50) -> SessionPage:
+    """The sessions ``principal`` may read (``EXERCISE_RECORDS``: a leader's own 校区), newest
+    first; a finding shows the 名簿番号 of its resident only to those who may see the resident."""
+    names = _readable_districts(sessions, principal, district)
     where = [District.city_code == principal.city_code, District.name.in_(names)]
     if year is not None:
         where += [ExerciseSession.held_on >= dt.date(year, 4, 1), ExerciseSession.held_on < dt.date(year + 1, 4, 1)]
@@ -581,18 +654,231 @@ def list_sessions(sessions: sessionmaker[Session], principal: Principal, distric
                                                 selectinload(ExerciseSession.district))
                                   .order_by(ExerciseSession.held_on.desc(), ExerciseSession.id.desc())
                                   .limit(per_page).offset((page - 1) * per_page)).all()
-        concerned = {f.resident_id for r in records for f in r.findings if f.resident_id is not None}
-        shown = dict(session.execute(select(Resident.id, Resident.resident_no)
-                                     .where(Resident.id.in_(concerned), access.resident_filter(principal))).all()
-                     ) if concerned else {}
-    items = [SessionView(r.id, r.held_on, r.district.name, r.hazard, r.facilitator,
-                         {p.role: p.count for p in r.participants},
-                         (r.rating_overall, r.rating_understanding, r.rating_usefulness), r.strengths, r.improvements,
-                         r.source,
-                         [FindingView(f.id, f.issue, f.action, f.owner, f.due, f.status, shown.get(f.resident_id or 0),
-                                      f.resident_id is not None) for f in sorted(r.findings, key=lambda f: f.id)])
-             for r in records]
+        shown = _shown_numbers(session, principal, {f.resident_id for r in records for f in r.findings
+                                                    if f.resident_id is not None})
+        items = [_session_view(r, shown) for r in records]
     return SessionPage(items, total)
+
+
+# --- the pages of a trainer: one session, its findings on a board, edits (issue 13 §2) ---
+
+def exercise_districts(sessions: sessionmaker[Session], principal: Principal,
+                       action: access.Action = access.Action.EXERCISE_RECORDS) -> list[str]:
+    """The 校区 where ``principal`` may take ``action`` (records or packs), by name."""
+    with sessions() as session:
+        return sorted(name for name in repo.district_ids(session, principal.city_code)
+                      if access.can(principal, action, name))
+
+
+def pseudonymised_people(sessions: sessionmaker[Session], principal: Principal, district: str, hazard: ExerciseHazard,
+                         today: dt.date | None = None) -> list[Person]:
+    """The 校区's people at risk in ``hazard`` as a pack shows them without names (Aさん（80代・
+    車いす・独居・平屋）, the DIG grid cell of their home), for pointing a finding at one of them.
+    Nobody's identity is loaded, whoever asks."""
+    from maps.dig import exercise_grid
+
+    access.require(principal, access.Action.EXERCISE_RECORDS, district)
+    with sessions() as session:
+        geom = session.scalar(select(District.geom).where(District.city_code == principal.city_code,
+                                                         District.name == district))
+        if geom is None:
+            raise errors.NotFound(f"校区「{district}」は登録されていません。")
+        rows = _fact_rows(session, principal, district, closed_session=False)
+    return _people(rows, hazard, exercise_grid(shapely.from_wkb(geom)), False, today or dt.date.today())
+
+
+ABOUT_FIELDS = ("id", "birth_date", "mobility", "medical_devices", "lives_alone", "building_floors", "home_floor")
+
+
+def _about(session: Session, principal: Principal, resident_ids: set[int], today: dt.date) -> dict[int, str]:
+    """Who a finding is about, without identity (80代・車いす・独居・平屋), as the pack's person sheet says."""
+    if not resident_ids:
+        return {}
+    rows = session.execute(select(*access.resident_columns(principal, ABOUT_FIELDS))
+                           .where(Resident.id.in_(resident_ids), access.counted_filter(principal))).all()
+    out = {}
+    for r in rows:
+        words = describe(None if r.birth_date is None else today.year - r.birth_date.year, r.mobility,
+                         r.medical_devices, r.lives_alone)
+        home = _home(r.building_floors, r.home_floor)
+        out[r.id] = f"{words}・{home}" if home else words
+    return out
+
+
+def finding_version(f: ExerciseFinding) -> str:
+    """A short fingerprint of what a finding says now: a form sends it back, and an update made
+    from an older state is refused (someone else changed the finding in between)."""
+    text = json.dumps([f.issue, f.action, f.owner, f.due.isoformat() if f.due else None, f.status, f.resident_id],
+                      ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class FindingItem:
+    """A finding with its session, who it is about in words (no identity), and its version."""
+
+    view: FindingView
+    version: str
+    about: str | None
+    session_id: int
+    held_on: dt.date
+    district: str
+    hazard: str
+
+    def overdue(self, today: dt.date) -> bool:
+        return self.view.status != "完了" and self.view.due is not None and self.view.due < today
+
+
+@dataclass(frozen=True)
+class SessionDetail:
+    session: SessionView
+    findings: list[FindingItem]
+
+
+def _items(session: Session, principal: Principal, pairs: list[tuple[ExerciseFinding, ExerciseSession]],
+           today: dt.date) -> list[FindingItem]:
+    concerned = {f.resident_id for f, _ in pairs if f.resident_id is not None}
+    shown = _shown_numbers(session, principal, concerned)
+    about = _about(session, principal, concerned, today)
+    return [FindingItem(_finding_view(f, shown), finding_version(f), about.get(f.resident_id or 0), r.id, r.held_on,
+                        r.district.name, r.hazard) for f, r in pairs]
+
+
+def read_session(sessions: sessionmaker[Session], principal: Principal, session_id: int,
+                 today: dt.date | None = None) -> SessionDetail:
+    """One session ``principal`` may read (``EXERCISE_RECORDS`` in its 校区) with its findings."""
+    district = _session_district(sessions, principal, session_id)
+    access.require(principal, access.Action.EXERCISE_RECORDS, district)
+    with sessions() as session:
+        record = session.scalars(select(ExerciseSession).where(ExerciseSession.id == session_id)
+                                 .options(selectinload(ExerciseSession.participants),
+                                          selectinload(ExerciseSession.findings),
+                                          selectinload(ExerciseSession.district))).one()
+        items = _items(session, principal, [(f, record) for f in sorted(record.findings, key=lambda f: f.id)],
+                       today or dt.date.today())
+        view = dataclasses.replace(_session_view(record, {}), findings=[i.view for i in items])
+    return SessionDetail(view, items)
+
+
+def recorded_session(sessions: sessionmaker[Session], principal: Principal, data: SessionInput) -> int | None:
+    """The id of the session already recorded with ``data``'s key (date, 校区, hazard, facilitator), if any."""
+    access.require(principal, access.Action.EXERCISE_RECORDS, data.district)
+    with sessions() as session:
+        return session.scalar(select(ExerciseSession.id).join(District, ExerciseSession.district_id == District.id)
+                              .where(District.city_code == principal.city_code, District.name == data.district,
+                                     ExerciseSession.record_key == data.record_key))
+
+
+def update_session(sessions: sessionmaker[Session], principal: Principal, session_id: int,
+                   participants: dict[str, int], ratings: tuple[int | None, int | None, int | None],
+                   strengths: str | None, improvements: str | None, origin: str = "cli") -> None:
+    """Correct what a recorded session says (participants, ratings, comments), keeping its date,
+    校区, hazard, facilitator and findings; audited."""
+    district = _session_district(sessions, principal, session_id)
+    details: dict[str, Any] = {"session": session_id, "district": district, "updated": True}
+    _allowed(sessions, principal, district, auditlog.Action.EXERCISE_RECORD, origin, details)
+    with sessions() as session, session.begin():
+        record = session.get(ExerciseSession, session_id)
+        assert record is not None
+        _check_input(SessionInput(record.held_on, district, ExerciseHazard(record.hazard), record.facilitator,
+                                  participants, ratings, strengths, improvements))
+        record.participants = [ExerciseParticipants(role=role, count=count) for role, count in participants.items() if count]
+        record.rating_overall, record.rating_understanding, record.rating_usefulness = ratings
+        record.strengths, record.improvements = strengths, improvements
+        auditlog.record(session, principal, auditlog.Action.EXERCISE_RECORD, origin=origin,
+                        target_kind="exercise_session", details=details | {"participants": sum(participants.values())})
+
+
+OPEN_STATUSES = ("未着手", "対応中")
+
+
+@dataclass(frozen=True)
+class FindingBoard:
+    items: list[FindingItem]
+    total: int  # of the chosen status
+    counts: dict[str, int]  # per status, in the chosen 校区
+    overdue: int  # open findings past their 期限
+
+
+def list_findings(sessions: sessionmaker[Session], principal: Principal, district: str | None = None,
+                  status: str | None = "open", today: dt.date | None = None, page: int = 1,
+                  per_page: int = 50) -> FindingBoard:
+    """The findings of the sessions ``principal`` may read: ``status`` "open" (未着手 and 対応中),
+    one of FINDING_STATUSES, or None for all. Open work first, the earliest 期限 first (none last)."""
+    today = today or dt.date.today()
+    names = _readable_districts(sessions, principal, district)
+    scope = [District.city_code == principal.city_code, District.name.in_(names)]
+    chosen: list[Any] = []
+    if status == "open":
+        chosen = [ExerciseFinding.status.in_(OPEN_STATUSES)]
+    elif status is not None:
+        if status not in FINDING_STATUSES:
+            raise errors.Rejected(f"課題の状態は {'・'.join(FINDING_STATUSES)} のいずれかです。")
+        chosen = [ExerciseFinding.status == status]
+    joined = (select(ExerciseFinding, ExerciseSession).join(ExerciseSession, ExerciseFinding.session_id == ExerciseSession.id)
+              .join(District, ExerciseSession.district_id == District.id).where(*scope))
+    with sessions() as session:
+        counts = dict(session.execute(select(ExerciseFinding.status, func.count())
+                                      .join(ExerciseSession, ExerciseFinding.session_id == ExerciseSession.id)
+                                      .join(District, ExerciseSession.district_id == District.id).where(*scope)
+                                      .group_by(ExerciseFinding.status)).all())
+        overdue = session.scalar(select(func.count()).select_from(
+            joined.where(ExerciseFinding.status.in_(OPEN_STATUSES), ExerciseFinding.due < today).subquery())) or 0
+        query = joined.where(*chosen)
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        done_last = case((ExerciseFinding.status == "完了", 1), else_=0)
+        pairs = [(f, r) for f, r in session.execute(
+            query.options(selectinload(ExerciseSession.district))
+            .order_by(done_last, ExerciseFinding.due.is_(None), ExerciseFinding.due, ExerciseSession.held_on.desc(),
+                      ExerciseFinding.id).limit(per_page).offset((page - 1) * per_page)).all()]
+        items = _items(session, principal, pairs, today)
+    return FindingBoard(items, total, {s: counts.get(s, 0) for s in FINDING_STATUSES}, overdue)
+
+
+def read_finding(sessions: sessionmaker[Session], principal: Principal, finding_id: int,
+                 today: dt.date | None = None) -> FindingItem:
+    """One finding of a session ``principal`` may read."""
+    with sessions() as session:
+        session_id = session.scalar(select(ExerciseFinding.session_id).where(ExerciseFinding.id == finding_id))
+    if session_id is None:
+        raise errors.NotFound(f"課題 #{finding_id} はありません。")
+    district = _session_district(sessions, principal, session_id)
+    access.require(principal, access.Action.EXERCISE_RECORDS, district)
+    with sessions() as session:
+        f, r = session.execute(select(ExerciseFinding, ExerciseSession)
+                               .join(ExerciseSession, ExerciseFinding.session_id == ExerciseSession.id)
+                               .where(ExerciseFinding.id == finding_id)
+                               .options(selectinload(ExerciseSession.district))).one()
+        return _items(session, principal, [(f, r)], today or dt.date.today())[0]
+
+
+def update_finding(sessions: sessionmaker[Session], principal: Principal, finding_id: int, changes: dict[str, Any],
+                   version: str | None = None, origin: str = "cli") -> None:
+    """Change a finding's 課題, 対応, 担当, 期限 or status (the keys of ``changes``). With ``version``
+    (``finding_version`` when the form was shown), a finding changed since then is not
+    overwritten: Conflict. Audited (refusals too); who it points at does not change here."""
+    with sessions() as session:
+        session_id = session.scalar(select(ExerciseFinding.session_id).where(ExerciseFinding.id == finding_id))
+    if session_id is None:
+        raise errors.NotFound(f"課題 #{finding_id} はありません。")
+    district = _session_district(sessions, principal, session_id)
+    details: dict[str, Any] = {"session": session_id, "district": district, "finding": finding_id}
+    _allowed(sessions, principal, district, auditlog.Action.EXERCISE_FINDING, origin, details)
+    unknown = set(changes) - {"issue", "action", "owner", "due", "status"}
+    if unknown:
+        raise errors.Rejected(f"課題の項目「{'」「'.join(sorted(unknown))}」は変えられません。")
+    with sessions() as session, session.begin():
+        row = session.scalars(select(ExerciseFinding).where(ExerciseFinding.id == finding_id).with_for_update()).one()
+        if version is not None and finding_version(row) != version:
+            raise errors.Conflict("この課題は、画面を開いた後にほかの人が更新しました。いまの内容を確かめてから、もう一度保存してください。")
+        merged = {"issue": row.issue, "action": row.action, "owner": row.owner, "due": row.due, "status": row.status} | changes
+        _check_finding(merged)
+        changed = {key: (value.isoformat() if isinstance(value, dt.date) else value)
+                   for key, value in changes.items() if getattr(row, key) != value}
+        row.issue, row.action, row.owner = str(merged["issue"]).strip(), merged["action"], merged["owner"]
+        row.due, row.status = merged["due"], merged["status"]
+        auditlog.record(session, principal, auditlog.Action.EXERCISE_FINDING, origin=origin,
+                        target_kind="exercise_session", details=details | {"changes": changed})
 
 
 SESSION_COLUMNS = ("実施日", "校区", "災害", "進行役")
