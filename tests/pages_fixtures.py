@@ -28,13 +28,16 @@ TABLET_LANDSCAPE = {"width": 1024, "height": 768}
 # Collect CSP violations in the page (the browser reports them as events, not as errors).
 WATCH_CSP = """window.__violations = [];
 document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));"""
-# Elements a finger must hit: at least 44×44 CSS px (WCAG 2.5.5), unless inline in a sentence or
-# off screen until focused (the skip link).
+# Elements a finger must hit: at least 44×44 CSS px (WCAG 2.5.5), wherever they are on the page,
+# unless inline in a sentence or off screen until focused (the skip link); a check box or radio
+# button is hit through its label, which must be that large.
 SMALL_TARGETS = """() => [...document.querySelectorAll('a, button, input:not([type=hidden]), select, textarea, summary')]
   .filter(e => e.offsetParent !== null && !(e.tagName === 'A' && getComputedStyle(e).display === 'inline'
                                             && e.closest('p, li, td, dd')))
-  .filter(e => { const r = e.getBoundingClientRect(); return r.right > 0 && r.bottom > 0 && (r.width < 44 || r.height < 44); })
-  .map(e => e.outerHTML.slice(0, 120))"""
+  .map(e => [e, ['checkbox', 'radio'].includes(e.type) && e.closest('label') ? e.closest('label') : e])
+  .filter(([e, target]) => { const r = target.getBoundingClientRect();
+                             return r.right > 0 && (r.width < 44 || r.height < 44); })
+  .map(([e]) => e.outerHTML.slice(0, 120))"""
 SMALL_TEXT = """() => [...document.querySelectorAll('body *')]
   .filter(e => e.offsetParent !== null && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
   .filter(e => parseFloat(getComputedStyle(e).fontSize) < 16)

@@ -244,7 +244,7 @@ def test_plans_are_made_only_for_the_principals_residents(town, tmp_path: Path, 
             report.written.append((plan["resident_no"], f"{plan['resident_no']}.pdf", 1, len(content)))
         return report
 
-    monkeypatch.setattr(plans_usecase, "PlanRenderer", Renderer)
+    monkeypatch.setattr(plans_usecase, "render_here", lambda data, plan, large_print: Renderer(data).render(plan))
     monkeypatch.setattr(plans_usecase, "render_plans", render_plans)
     principal = PRINCIPALS[key]
     for person in PEOPLE:

@@ -101,14 +101,10 @@ def test_a_declaration_for_all_districts_covers_every_leader_of_the_city(town) -
 def plans_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
     """The plan PDF replaced by the plan's content as JSON (the content is what the policy decides)."""
 
-    class Renderer:
-        def __init__(self, data: Any, pdf: Any = None) -> None:
-            pass
+    def as_json(data: Any, plan: dict[str, Any], large_print: bool) -> tuple[bytes, int]:
+        return json.dumps(plan, default=str, ensure_ascii=False).encode(), 1
 
-        def render(self, plan: dict[str, Any], large_print: bool = False) -> tuple[bytes, int]:
-            return json.dumps(plan, default=str, ensure_ascii=False).encode(), 1
-
-    monkeypatch.setattr(plans_usecase, "PlanRenderer", Renderer)
+    monkeypatch.setattr(plans_usecase, "render_here", as_json)
 
 
 def test_a_leader_gets_the_plan_of_a_non_consenting_resident_only_under_the_mode(town, tmp_path: Path,

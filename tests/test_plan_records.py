@@ -23,7 +23,7 @@ from disaster.models import Assessment, CareProfessional, Dataset, District, Haz
 from disaster.plans.context import load_residents, plan_contexts
 from disaster.plans.options import NEARBY, Verdict
 from disaster.plans.record import Change, PlanContent, describe, diff, rejected_reasons, what_changed
-from disaster.plans.render import PlanRenderer, plan_renderers
+from disaster.plans.render import PlanRenderer
 from disaster.profile import load_profile
 from disaster.usecases import plan_records as usecase
 from disaster.usecases import plans as plans_usecase
@@ -446,8 +446,7 @@ def _plan_and_map(store: Store, resident_no: str) -> tuple[dict[str, Any], ET.El
         (plan,) = plan_contexts(session, residents, NOW.date(), usecase.printed_records(session, CITY, residents))
         home = residents[0]
         data = map_data(session, KURUME, (home.lon - 0.02, home.lat - 0.02, home.lon + 0.02, home.lat + 0.02))
-    with plan_renderers.renderer() as pdf:
-        svg = PlanRenderer(data, pdf).map_svg(plan)
+    svg = PlanRenderer(data).map_svg(plan)
     assert svg is not None
     return plan, ET.fromstring(svg)
 

@@ -82,10 +82,10 @@ class PlanDocument:
 
 
 def plan_pdf(sessions: sessionmaker[Session], principal: Principal, resident_no: str, large_print: bool = False,
-             today: dt.date | None = None, render: RenderPlan = render_here) -> PlanDocument:
+             today: dt.date | None = None, render: RenderPlan | None = None) -> PlanDocument:
     """One resident's plan (a 下書き when the resident has not consented to plan-making), if
     ``principal`` may see the resident (``access.resident_filter``) and make that plan; ``render``:
-    in this process, or e.g. in the service's render processes (``RenderProcesses.render``)."""
+    e.g. the service's render processes (``RenderProcesses.render``), by default this process."""
     today = today or dt.date.today()
     city_code = principal.city_code
     with sessions() as session:
@@ -107,7 +107,7 @@ def plan_pdf(sessions: sessionmaker[Session], principal: Principal, resident_no:
         (plan,) = plan_contexts(session, residents, today, records)
         record = records.get(resident_id)
         data = map_data(session, city_code, (resident.lon - 0.02, resident.lat - 0.02, resident.lon + 0.02, resident.lat + 0.02))
-    pdf, pages = render(data, plan, large_print)
+    pdf, pages = (render or render_here)(data, plan, large_print)
     return PlanDocument(pdf, pages, bool(plan["draft"]), record.version if record else 0, record.status if record else None,
                         bool(plan["record"] and plan["record"]["unsafe"]))
 
