@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +27,7 @@ from disaster.models import District, Resident
 from disaster.usecases.users import add_user
 from tests.conftest import KURUME
 from tests.pages_fixtures import TABLET_LANDSCAPE, Site, Tab, api, check_page, screenshot, site, tab  # noqa: F401
-from tests.web_fixtures import PASSWORD, Person, web_store  # noqa: F401  (fixture)
+from tests.web_fixtures import PASSWORD, audit_after, last_audit_id, web_store  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.parametrize("demo_store", ["sqlite"], indirect=True)  # the pages; the database: test_pages_safety_store
 
@@ -61,6 +63,33 @@ def disaster_mode(site: Site) -> Iterator[int]:  # noqa: F811
         assert admin.post(f"/disaster-mode/{answer.json()['id']}/end").status_code == 200
 
 
+@contextmanager
+def real_names(site: Site, town: dict[str, Any]) -> Iterator[None]:  # noqa: F811
+    """The residents renamed by the module (like a script, like a formula) with their own names
+    back for a while (the README's screenshot)."""
+    def name(person: Any, value: str) -> None:
+        with site.store.sessions() as session, session.begin():
+            session.execute(update(Resident).where(Resident.resident_no == person.resident_no).values(name=value))
+    for person in (town["xss"], town["formula"]):
+        name(person, person.name)
+    try:
+        yield
+    finally:
+        name(town["xss"], XSS)
+        name(town["formula"], FORMULA)
+
+
+def tablet_shot(opened: Tab, name: str, height: int = 1800) -> None:
+    """Like ``screenshot``, but the top ``height`` px of the page only (a list of 60 people is
+    9,000 px long; the README shows its top: the counts and the first rows)."""
+    folder = os.environ.get("DISASTER_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        tall = int(opened.page.evaluate("document.documentElement.scrollHeight"))
+        opened.page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True,
+                               clip={"x": 0, "y": 0, "width": opened.page.viewport_size["width"], "height": min(height, tall)})
+
+
 def statuses_of(opened: Tab) -> list[str]:
     return [s.strip() for s in opened.page.locator("table.safety-list tbody td:first-child .status").all_inner_texts()]
 
@@ -74,7 +103,8 @@ def watch_dialogs(opened: Tab) -> list[str]:
 def test_two_leaders_report_on_the_same_person_and_no_report_is_lost(browser: Any, site: Site, town: dict[str, Any]) -> None:  # noqa: F811
     person = site.people.inside_no  # did not consent to sharing: in the leaders' view only under 災害時モード
     path = f"/safety/residents/{person.resident_no}"
-    with disaster_mode(site), tab(browser, site, "leader") as first, tab(browser, site, "leader2") as second:
+    start = last_audit_id(site.store)
+    with disaster_mode(site) as mode, tab(browser, site, "leader") as first, tab(browser, site, "leader2") as second:
         for opened in (first, second):
             opened.open(path)
             assert opened.page.locator(".current .status").inner_text() == "未確認"
@@ -105,7 +135,8 @@ def test_two_leaders_report_on_the_same_person_and_no_report_is_lost(browser: An
         assert len(first.page.locator("table.history tbody tr").all()) == 2
         # the list (under 災害時モード, the non-consenting too), with a few more reports for the screenshot
         reporter = api(site, "leader")
-        others = [p for p in site.people.everyone if p.district == site.people.home and p != person][:5]
+        others = [p for p in site.people.everyone if p.district == site.people.home
+                  and p not in (person, town["xss"], town["formula"])][:5]
         for other, body in zip(others, [{"status": "要救助", "note": "酸素の残りが少ない"}, {"status": "避難済", "place": "長女の家"},
                                         {"status": "連絡不通"}, {"status": "無事・在宅"}, {"status": "不在"}], strict=True):
             assert reporter.post(f"/safety/residents/{other.resident_no}", json=body).status_code == 201
@@ -116,11 +147,21 @@ def test_two_leaders_report_on_the_same_person_and_no_report_is_lost(browser: An
         assert [ORDER.index(s) for s in shown] == sorted(ORDER.index(s) for s in shown)
         assert "災害時モード" in first.page.locator(".round").inner_text()
         check_page(first)
-        screenshot(first, "safety-list")
+        with real_names(site, town):
+            first.page.reload()
+            tablet_shot(first, "safety-list")
     with tab(browser, site, "leader") as after:  # the mode is over: the person is out of her view again
         answer = after.page.goto(site.url + path)
         assert answer is not None and answer.status == 403
         assert person.name not in after.page.content()
+    # every read and report is in the audit log, naming the person; under the mode with its number
+    entries = [(e.actor, e.action, e.allowed, e.details.get("disaster_mode")) for e in audit_after(site.store, start)
+               if person.resident_no in e.resident_ids]
+    assert ("leader", "safety.record", True, [mode]) in entries and ("leader2", "safety.record", True, [mode]) in entries
+    assert ("leader", "safety.read", True, [mode]) in entries and ("leader2", "safety.read", True, [mode]) in entries
+    assert entries[-1] == ("leader", "safety.read", False, None)  # the refusal after the end
+    listed = [e for e in audit_after(site.store, start) if e.action == "safety.list" and e.actor == "leader"]
+    assert any(person.resident_no in e.resident_ids for e in listed)
 
 
 def test_the_list_puts_who_needs_someone_first_and_its_counts_are_the_api_s(browser: Any, site: Site, town: dict[str, Any]) -> None:  # noqa: F811
@@ -147,6 +188,20 @@ def test_the_list_puts_who_needs_someone_first_and_its_counts_are_the_api_s(brow
             opened.page.locator(".status-counts .count.rescue").click()
             opened.page.wait_for_load_state()
             assert set(statuses_of(opened)) == {"要救助"} and len(statuses_of(opened)) == expected["counts"]["要救助"]
+            opened.page.get_by_role("link", name="全員を表示する").click()
+            opened.page.wait_for_load_state()
+            assert len(statuses_of(opened)) == min(expected["total"], 100)
+
+
+def test_every_page_reads_in_landscape_too(browser: Any, site: Site, town: dict[str, Any]) -> None:  # noqa: F811
+    pages = [("leader", "/safety"), ("leader", f"/safety/residents/{town['consenting'][2].resident_no}"),
+             ("leader", "/safety/map"), ("city_staff", f"/safety/shelters?district={site.people.home}"),
+             ("city_staff", "/safety"), (None, "/public")]
+    for login, path in pages:
+        with tab(browser, site, login, viewport=TABLET_LANDSCAPE) as opened:
+            opened.open(path)
+            assert opened.page.url.startswith(site.url + path.split("?")[0])
+            check_page(opened)
 
 
 def test_a_report_with_a_problem_keeps_what_was_typed_and_says_what_to_fix(browser: Any, site: Site, town: dict[str, Any]) -> None:  # noqa: F811
@@ -212,6 +267,7 @@ def test_the_map_draws_everyone_in_view_and_city_staff_report_a_shelter_count(br
 def test_the_downloads_open_in_excel_and_keep_formula_like_names_as_text(browser: Any, site: Site, town: dict[str, Any]) -> None:  # noqa: F811
     from openpyxl import load_workbook
 
+    start = last_audit_id(site.store)
     with tab(browser, site, "city_staff") as opened:
         opened.open(f"/safety?district={site.people.home}")
         with opened.page.expect_download() as got:
@@ -234,6 +290,9 @@ def test_the_downloads_open_in_excel_and_keep_formula_like_names_as_text(browser
     lines = text.splitlines()
     assert len(lines) == everyone + 1 and lines[0].startswith("状態,校区,名簿番号,氏名")
     assert f"'{FORMULA}".replace('"', '""') in text  # the CSV cell is quoted and prefixed
+    exports = [e for e in audit_after(site.store, start) if e.action == "safety.export"]
+    assert [(e.actor, e.details["format"], len(e.resident_ids)) for e in exports] == [("city_staff", "xlsx", everyone),
+                                                                                   ("city_staff", "csv", everyone)]
 
 
 def test_a_resident_named_like_a_script_shows_as_text_on_every_page(browser: Any, site: Site, town: dict[str, Any]) -> None:  # noqa: F811

@@ -70,6 +70,8 @@ def test_two_reports_from_the_same_form_both_stay_and_the_later_is_the_status(we
     found = safety.resident_safety(web_store.sessions, town["leader"], rnd, person)
     assert [r.id for r in found.history][:2] == [second.id, first.id]
     assert found.status == "無事・在宅" and found.current is not None and found.current.recorded_by == "leader_b"
+    listed = {i["resident_no"]: i for i in safety.list_status(web_store.sessions, town["leader"], rnd, per_page=500).items}
+    assert (listed[person]["status"], listed[person]["recorded_by"], listed[person]["check_id"]) == ("無事・在宅", "leader_b", second.id)
     # each reporter is told what the other did after the form both opened
     told_second = safety.changes_since(web_store.sessions, town["leader2"], rnd, person, seen, second.id)
     told_first = safety.changes_since(web_store.sessions, town["leader"], rnd, person, seen, first.id)
@@ -105,7 +107,9 @@ def test_reports_made_at_the_same_moment_are_all_kept(web_store: Store, town: di
     history = safety.resident_safety(web_store.sessions, STAFF, rnd, person).history
     assert len(history) == before + len(statuses)
     assert sorted(made) == sorted(r.id for r in history[: len(statuses)])
-    assert history[0].id == max(made)  # the last one saved is the status
+    assert history[0].id == max(made)  # the last one saved is the status, in the lists too
+    listed = {i["resident_no"]: i for i in safety.list_status(web_store.sessions, STAFF, rnd, district=town["home"], per_page=500).items}
+    assert (listed[person]["check_id"], listed[person]["status"]) == (history[0].id, history[0].status)
     assert sorted(r.recorded_by for r in history[: len(statuses)]) == sorted(f"leader_{i}" for i in range(len(statuses)))
 
 
