@@ -164,6 +164,27 @@ def test_two_leaders_report_on_the_same_person_and_no_report_is_lost(browser: An
     assert any(person.resident_no in e.resident_ids for e in listed)
 
 
+def test_the_api_answers_a_stale_report_with_what_changed(site: Site, town: dict[str, Any]) -> None:  # noqa: F811
+    person = town["consenting"][9].resident_no
+    first, second = api(site, "leader"), api(site, "leader2")
+    seen = first.get(f"/safety/residents/{person}").json()["seen"]
+    assert second.get(f"/safety/residents/{person}").json()["seen"] == seen
+    one = first.post(f"/safety/residents/{person}", json={"status": "不在", "note": "鍵がかかっている", "based_on": seen})
+    assert one.status_code == 201 and one.json()["changed_since_seen"] == []
+    two = second.post(f"/safety/residents/{person}", json={"status": "避難済", "shelter_code": None, "place": "長女の家",
+                                                           "based_on": seen})
+    assert two.status_code == 201
+    answer = two.json()
+    assert answer["status"] == "避難済" and answer["current"]["id"] == answer["report"]["id"]
+    assert [(r["id"], r["status"], r["note"], r["recorded_by"]) for r in answer["changed_since_seen"]] == \
+        [(one.json()["report"]["id"], "不在", "鍵がかかっている", "leader")]
+    read = first.get(f"/safety/residents/{person}").json()
+    assert [r["status"] for r in read["history"][:2]] == ["避難済", "不在"] and read["seen"] == answer["report"]["id"]
+    refused = second.post(f"/safety/residents/{person}", json={"status": "避難済"})  # no place
+    assert refused.status_code == 422 and "避難先" in refused.json()["error"]["message"]
+    assert len(first.get(f"/safety/residents/{person}").json()["history"]) == len(read["history"])
+
+
 def test_the_list_puts_who_needs_someone_first_and_its_counts_are_the_api_s(browser: Any, site: Site, town: dict[str, Any]) -> None:  # noqa: F811
     reporter = api(site, "leader")
     people = town["consenting"][1:7]

@@ -251,9 +251,10 @@ class Listing:
 
 def list_status(sessions: sessionmaker[Session], principal: Principal, rnd: Round, *, district: str | None = None,
                 status: str | None = None, leader: str | None = None, page: int = 1,
-                per_page: int = 200) -> Listing:
+                per_page: int = 200, everyone: bool = False) -> Listing:
     """The residents in the principal's view (``_scope``) with their current status, who needs
-    someone first (``PRIORITY``, then the plan-making priority, then 名簿番号), one page."""
+    someone first (``PRIORITY``, then the plan-making priority, then 名簿番号), one page (all of
+    them when ``everyone``: an export)."""
     if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
         raise errors.Rejected(f"page は 1 以上、per_page は 1〜{MAX_PER_PAGE} です。")
     with sessions() as session:
@@ -284,8 +285,10 @@ def list_status(sessions: sessionmaker[Session], principal: Principal, rnd: Roun
             .outerjoin(SafetyCheck, SafetyCheck.id == latest.c.check_id)
             .where(*chosen)
             .order_by(status_rank, func.coalesce(Assessment.priority_score, -1).desc(), Resident.resident_no)
-            .limit(per_page).offset((page - 1) * per_page)).mappings().all()
+            .limit(None if everyone else per_page).offset(0 if everyone else (page - 1) * per_page)).mappings().all()
     counts = {s.value: int(counted.get(s.value, 0)) for s in PRIORITY}
+    if everyone:
+        return Listing(rnd, [dict(row) for row in rows], counts, total, 1, max(1, total))
     return Listing(rnd, [dict(row) for row in rows], counts, total, page, per_page)
 
 

@@ -294,13 +294,9 @@ def export_listing(store: Store, caller: Caller, rnd: usecase.Round, district: s
     """Every resident of the list (no paging), audited as an export naming them."""
     details = {"district": district, "leader": leader, "format": kind, "round": rnd.kind}
     with audited(store, caller, usecase.EXPORT, [], "residents", details):
-        first = usecase.list_status(store.sessions, caller.principal, rnd, district=district, leader=leader,
-                                    per_page=usecase.MAX_PER_PAGE)
-        items = list(first.items)
-        for page in range(2, first.pages + 1):
-            items += usecase.list_status(store.sessions, caller.principal, rnd, district=district, leader=leader,
-                                         page=page, per_page=usecase.MAX_PER_PAGE).items
-    listing = usecase.Listing(rnd, items, first.counts, first.total, 1, max(1, len(items)))
+        listing = usecase.list_status(store.sessions, caller.principal, rnd, district=district, leader=leader,
+                                      everyone=True)
+    items = listing.items
     record_read(store, caller, usecase.EXPORT, [i["resident_no"] for i in items], "residents", details | {"total": len(items)})
     return listing
 
