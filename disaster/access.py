@@ -67,6 +67,10 @@ class Action(StrEnum):
     IMPORT_DATA = "import_data"  # replace the city's data from files (city administrator only)
     EXERCISE_RECORDS = "exercise_records"  # record and read 図上訓練 sessions and their findings
     EXERCISE_REPORT = "exercise_report"  # participants per 年度 against the city's target (no one's identity)
+    # --- 安否確認 (issue 13 §4) ---
+    SAFETY_CHECK = "safety_check"  # record and read residents' safety during 災害時モード or a training
+    SHELTER_COUNT = "shelter_count"  # report the number of people at a shelter (city staff)
+    SAFETY_TRAINING = "safety_training"  # start a 安否確認 training on demo data (city staff)
 
 
 ACTION_LABELS = {
@@ -77,6 +81,7 @@ ACTION_LABELS = {
     Action.DECLARE_DISASTER_MODE: "災害時モードの宣言・終了",
     Action.READ_AUDIT: "監査ログの閲覧・書き出し", Action.MANAGE_USERS: "利用者の管理", Action.IMPORT_DATA: "データの取り込み",
     Action.EXERCISE_RECORDS: "図上訓練の実施記録", Action.EXERCISE_REPORT: "図上訓練の参加者数の集計",
+    Action.SAFETY_CHECK: "安否確認", Action.SHELTER_COUNT: "避難所の避難者数の報告", Action.SAFETY_TRAINING: "安否確認の訓練の開始",
 }
 
 # actions only the city administrator may take (not other city staff)
@@ -88,9 +93,9 @@ _ROLE_ACTIONS: dict[Role, dict[Action, bool]] = {
     Role.LEADER: {Action.DISTRICT_MAP: True, Action.CITY_MAP: True, Action.READ_RESIDENTS: False,
                   Action.ISSUE_PLAN: False, Action.DISTRICT_PLANS: False, Action.EXERCISE_PACK: False,
                   Action.CLOSED_SESSION: False, Action.AUDIT_PLANS: False, Action.EXERCISE_RECORDS: False,
-                  Action.EXERCISE_REPORT: True},
+                  Action.EXERCISE_REPORT: True, Action.SAFETY_CHECK: False},
     Role.CARE_PROFESSIONAL: {Action.DISTRICT_MAP: True, Action.CITY_MAP: True, Action.READ_RESIDENTS: True,
-                             Action.ISSUE_PLAN: True},
+                             Action.ISSUE_PLAN: True, Action.SAFETY_CHECK: True},
     Role.TRAINER: {Action.DISTRICT_MAP: True, Action.CITY_MAP: True, Action.EXERCISE_PACK: True,
                    Action.EXERCISE_RECORDS: True, Action.EXERCISE_REPORT: True},
     Role.PUBLIC: {Action.DISTRICT_MAP: True, Action.CITY_MAP: True},

@@ -629,3 +629,60 @@ class Job(Base):
     result_type: Mapped[str | None] = mapped_column(String(100))
     result_size: Mapped[int | None] = mapped_column(Integer)
     result_residents: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+# --- 安否確認 (issue 13 §4) ---
+
+
+class SafetyCheck(Base):
+    """One report of a resident's safety (安否確認) during 災害時モード, or during a training on demo
+    data (``training``): the status (disaster.usecases.safety.Status), where the person went (a
+    shelter, whose name is kept in ``place`` too, or another place), a note, who reported it and
+    when, the 災害時モード declarations in force, and ``based_on``: the newest report the reporter
+    had seen when the form was opened (a later one by someone else is shown to them afterwards).
+
+    The history is append-only (triggers of migration 0012 refuse changing a report): a resident's
+    current status is their newest report (highest ``id``) of the disaster or training under way, so
+    two people reporting at once both stay on record and the later one is the current status."""
+
+    __tablename__ = "safety_check"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city_code: Mapped[str] = mapped_column(ForeignKey("city.code"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id", ondelete="CASCADE"), index=True)
+    training: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(10))
+    shelter_id: Mapped[int | None] = mapped_column(ForeignKey("shelter.id", ondelete="SET NULL"), index=True)
+    place: Mapped[str | None] = mapped_column(String(200))  # 避難先: the shelter's name or another place
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(80))  # login
+    recorded_role: Mapped[str] = mapped_column(String(20))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    disaster_modes: Mapped[list[int]] = mapped_column(JSON, default=list)  # declarations in force
+    based_on: Mapped[int | None] = mapped_column(Integer)  # the newest report the reporter had seen
+
+
+class ShelterCount(Base):
+    """The number of people at a shelter as reported (避難者数) during 災害時モード or a training;
+    append-only like ``SafetyCheck``: the newest report is the shelter's current count."""
+
+    __tablename__ = "shelter_count"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city_code: Mapped[str] = mapped_column(ForeignKey("city.code"), index=True)
+    shelter_id: Mapped[int] = mapped_column(ForeignKey("shelter.id", ondelete="CASCADE"), index=True)
+    training: Mapped[bool] = mapped_column(Boolean)
+    people: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_role: Mapped[str] = mapped_column(String(20))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    disaster_modes: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class SafetyTraining(Base):
+    """A 安否確認 training started by city staff on demo data: the training's statuses and shelter
+    counts are those reported since the newest start (everyone is 未確認 again)."""
+
+    __tablename__ = "safety_training"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city_code: Mapped[str] = mapped_column(ForeignKey("city.code"), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    started_by: Mapped[str] = mapped_column(String(80))

@@ -5,11 +5,12 @@ leads to the login page (303), except the pages in ``PUBLIC``. Each area's pages
 
 from __future__ import annotations
 
+from tests import access_cases_pages_safety
 from tests.access_cases_jobs import _cancel, _job_read
 from tests.access_matrix import Case, CaseMaker, World
 from tests.web_fixtures import ROLES
 
-PUBLIC = frozenset({"/login", "/public", "/static/{name}"})  # answered without a session
+PUBLIC = frozenset({"/login", "/public", "/static/{name}"}) | access_cases_pages_safety.PUBLIC  # answered without a session
 
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/"): dict.fromkeys(ROLES, 303),

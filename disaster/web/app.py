@@ -19,7 +19,7 @@ from disaster.db import make_engine, session_factory
 from disaster.models import WebSession
 from disaster.settings import DEFAULT_SECRET_KEY, Settings, get_settings
 from disaster.usecases.demo import is_demo_store
-from disaster.web import auth, city, exercises, imports, jobs, maps, mode, plans, residents, users
+from disaster.web import auth, city, exercises, imports, jobs, maps, mode, plans, residents, safety, users
 from disaster.web import errors as web_errors
 from disaster.web.deps import WebStore, csrf_protect, plan_render_processes, record_refusal
 from disaster.web.pages import pages_router
@@ -136,7 +136,7 @@ def api_router() -> APIRouter:
     api.include_router(auth.public)
     protected = APIRouter(dependencies=[Depends(csrf_protect)])
     protected.include_router(auth.router)
-    for area in (residents, plans, city, maps, exercises, jobs, imports, mode, users):
+    for area in (residents, plans, city, maps, exercises, jobs, imports, mode, users, safety):
         protected.include_router(area.router)
     api.include_router(protected)
     return api
