@@ -453,7 +453,7 @@ def _conflict(store: Store, caller: Caller, resident_no: str, form: PlanForm, co
         merged_form.supporter_primary = NEW
     if form.supporter_backup == NEW:
         merged_form.supporter_backup = NEW
-    merged_content = PlanContent.model_validate(merged)
+    merged_content = PlanContent.model_validate({k: v for k, v in merged.items() if v is not None})
     saved_at = current.get("saved_at")
     return merged_form, Conflict(
         str(exc), str(current.get("saved_by") or ""),
