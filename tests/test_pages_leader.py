@@ -253,6 +253,7 @@ def test_a_leader_edits_and_issues_a_plan_and_the_pdf_shows_the_edit(browser: An
         assert page.get_by_text("本人（または家族）と一緒に内容を確かめてから").is_visible()
         assert page.get_by_text("本人と確かめた日を入れてください。").is_visible()
         check_page(opened)
+        screenshot(opened, "leader-issue-problems")
         page.get_by_label("本人と確かめた日").fill(confirmed.isoformat())
         talked.check()
         page.get_by_label("計画作成への同意を確かめました", exact=False).check()
@@ -275,6 +276,7 @@ def test_a_leader_edits_and_issues_a_plan_and_the_pdf_shows_the_edit(browser: An
         assert "第2版" in history.nth(0).inner_text() and "状態: 下書き → 本人確認済" in history.nth(0).inner_text()
         assert "持ち出し品: （なし） → お薬手帳、補聴器の予備の電池" in history.nth(1).inner_text()
         check_page(opened)
+        screenshot(opened, "leader-history")
     actions = [(e.action, e.resident_ids, e.allowed) for e in audit_after(site.store, start)
                if e.resident_ids == [person.resident_no]]
     for action in ("resident.read", "plan.read", "plan.save", "plan.issue", "plan.pdf", "plan.history"):
@@ -306,11 +308,20 @@ def test_two_browsers_save_the_same_plan_the_second_sees_the_conflict_and_loses_
         assert page.get_by_label("メモ").input_value() == "鍵は郵便受けの中"
         assert plan_of(site, person.resident_no).version == 1  # the stale save wrote nothing
         check_page(second)
+        screenshot(second, "leader-conflict")
         page.get_by_role("button", name="下書きとして保存").click()
         page.wait_for_load_state()
         assert "?saved=2" in page.url
+        # the first browser still shows version 1: issuing it is refused, and it is told why
+        first.page.get_by_label("本人（または家族）と一緒に、計画の内容を確かめました").check()
+        first.page.get_by_label("計画作成への同意を確かめました", exact=False).check()
+        first.page.get_by_role("button", name="本人確認済にする").click()
+        first.page.wait_for_load_state()
+        assert first.page.get_by_text("ほかの人が計画を保存しました", exact=False).is_visible()
+        assert first.page.url.endswith("/plan/issue#issue-title")
+        assert first.page.locator("input[name=version]").first.get_attribute("value") == "2"
     record = plan_of(site, person.resident_no)
-    assert record is not None and record.version == 2
+    assert record is not None and record.version == 2 and record.status == "下書き"
     assert record.content["notes"] == "鍵は郵便受けの中" and record.content["carry_items"] == ["老眼鏡", "入れ歯ケース"]
     assert record.content["transport_note"] == "長男の車"
 
@@ -395,6 +406,7 @@ def test_an_issued_plan_whose_data_changed_says_it_needs_review(browser: Any, si
 
 def test_a_new_supporter_is_registered_only_with_consent(browser: Any, site: Site) -> None:  # noqa: F811
     person = unused(site, TAKEN)
+    start = last_audit_id(site.store)
     with tab(browser, site, "leader") as opened:
         page = opened.open(f"/leader/residents/{person.resident_no}")
         page.get_by_text("新しい支援者を登録する").click()
@@ -423,6 +435,9 @@ def test_a_new_supporter_is_registered_only_with_consent(browser: Any, site: Sit
             resident_supporter.c.supporter_id == supporter.id))
     assert supporter.consent and supporter.consent_date == dt.date(2026, 1, 10) and linked == person.resident_no
     assert plan_of(site, person.resident_no).content["supporter_primary"] == supporter.supporter_no
+    added = [e for e in audit_after(site.store, start) if e.action == "supporter.add"]
+    assert [(e.actor, e.resident_ids, e.details["supporter_no"]) for e in added] == [
+        ("leader", [person.resident_no], supporter.supporter_no)]
 
 
 def test_disaster_mode_shows_the_non_consenting_residents_then_hides_them(browser: Any, site: Site) -> None:  # noqa: F811
@@ -461,6 +476,7 @@ def test_bulk_print_is_a_job_with_a_progress_bar_and_a_zip(browser: Any, site: S
         page.get_by_role("link", name="マイプランの一括印刷").click()
         page.wait_for_load_state()
         check_page(opened)
+        screenshot(opened, "leader-print")
         page.get_by_role("button", name="作り始める").click()
         page.wait_for_url("**/jobs/*")
         assert page.locator("progress").count() == 1
@@ -479,6 +495,7 @@ def test_the_map_page_opens_the_leader_view_of_the_district(browser: Any, site: 
     with tab(browser, site, "leader") as opened:
         page = opened.open("/leader/map")
         check_page(opened)
+        screenshot(opened, "leader-map")
         page.get_by_role("link", name=f"{site.people.home}の地図を開く").click()
         page.wait_for_load_state()
         assert unquote(page.url) == f"{site.url}/api/v1/maps/districts/{site.people.home}"
@@ -537,3 +554,21 @@ def test_a_care_professional_sees_only_the_residents_assigned_to_them(browser: A
         assert 0 < len(assigned) <= 50 and set(listed(opened)) == assigned
         check_page(opened)
         assert opened.page.get_by_role("link", name="マイプランの一括印刷").count() == 0
+
+
+def test_city_staff_get_the_same_list_for_every_district(browser: Any, site: Site) -> None:  # noqa: F811
+    with site.store.sessions() as session:
+        total = session.scalar(select(func.count()).select_from(Resident).where(Resident.city_code == KURUME))
+        away = session.scalar(select(func.count()).select_from(Resident).join(District).where(
+            District.name == site.people.away))
+    with tab(browser, site, "city_staff") as opened:
+        page = opened.open("/leader")
+        assert tally(opened)["人（全員）"] == total
+        check_page(opened)
+        page.get_by_text("条件で絞り込む").click()
+        page.get_by_label("校区").select_option(site.people.away)
+        page.get_by_role("button", name="この条件で表示").click()
+        page.wait_for_load_state()
+        assert tally(opened)["人（全員）"] == away
+        assert len(listed(opened)) == min(away, 50)
+        check_page(opened)

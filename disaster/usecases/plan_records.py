@@ -601,3 +601,11 @@ def version_content(sessions: sessionmaker[Session], principal: Principal, resid
         stored = session.scalar(select(PlanVersion.content).where(PlanVersion.record_id == record.id,
                                                                   PlanVersion.version == version))
     return {key: value for key, value in (stored or {}).items() if key in PlanContent.model_fields}
+
+
+def changes_between(sessions: sessionmaker[Session], principal: Principal, before: dict[str, Any],
+                    after: dict[str, Any]) -> list[str]:
+    """The changes from one plan's fields to another's, in words, with names as ``principal`` may see them."""
+    with sessions() as session:
+        name = _namer(session, principal, principal.city_code)
+        return [describe(c, name) for c in diff(before, after)]

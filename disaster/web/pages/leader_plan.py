@@ -248,6 +248,11 @@ def _prefilled(view: plan_records.PlanView, plan: dict[str, Any] | None, today: 
     """The form of the stored plan, or (no record yet) the assessment's suggestion."""
     if view.content is not None:
         return PlanForm.of_content(view.version, view.content)
+    return _suggested(view, plan, today, city_code)
+
+
+def _suggested(view: plan_records.PlanView, plan: dict[str, Any] | None, today: dt.date, city_code: str) -> PlanForm:
+    """The form as a new plan starts: what the assessment suggests and the 名簿 holds."""
     suggestion = view.suggestion
     supporters = list(suggestion.get("supporters") or [])
     consent_on = suggestion.get("consent_on")
@@ -333,8 +338,8 @@ def _no_walk_beyond_limit(form: PlanForm, options: list[dict[str, Any]], walking
 
 def resident_page(request: Request, store: Store, caller: Caller, resident_no: str, at: dt.datetime, *,
                   form: PlanForm | None = None, issue: IssueForm | None = None, conflict: Conflict | None = None,
-                  problem: str | None = None, done: dict[str, Any] | None = None, status_code: int = 200,
-                  audit: bool = True) -> HTMLResponse:
+                  problem: str | None = None, problem_at: str = "plan", done: dict[str, Any] | None = None,
+                  status_code: int = 200, audit: bool = True) -> HTMLResponse:
     principal = caller.principal
     today = today_in_japan(at)
     with refusals_audited(store, caller, RESIDENT_READ, (resident_no,), "resident", {"page": "leader"}):
@@ -366,7 +371,7 @@ def resident_page(request: Request, store: Store, caller: Caller, resident_no: s
         "transport_labels": TRANSPORT_LABELS, "supporters": view.supporters, "relations": SUPPORTER_RELATIONS,
         "info_choices": INFO_CHOICES, "made_with_choices": MADE_WITH, "recipient_choices": RECIPIENTS,
         "form": form, "contacts": form.padded_contacts(), "issue": issue or IssueForm(today.isoformat()),
-        "conflict": conflict, "problem": problem, "done": done, "today": today,
+        "conflict": conflict, "problem": problem, "problem_at": problem_at, "done": done, "today": today,
         "status_label": view.status or "未作成", "updated": _when(view.updated_at),
         "updated_role": None, "confirmed": to_wareki(view.confirmed_on) if view.confirmed_on else None,
         "url": resident_url(resident_no), "wareki": to_wareki, "wareki_of": _wareki_of,
@@ -430,13 +435,19 @@ def _rule_problems(form: PlanForm, content: PlanContent, view: plan_records.Plan
 
 
 def _conflict(store: Store, caller: Caller, resident_no: str, form: PlanForm, content: PlanContent,
-              exc: errors.Conflict) -> tuple[PlanForm, Conflict]:
+              exc: errors.Conflict, today: dt.date) -> tuple[PlanForm, Conflict]:
     """The conflict screen: the other save and a merged form (the other save's fields where this
-    user did not change them, this user's fields where they did)."""
+    user did not change them, this user's fields where they did). The base both started from is
+    the version this user loaded, or for a new plan the suggestion the form started with."""
     principal = caller.principal
     current = exc.current or {}
-    base = plan_records.version_content(store.sessions, principal, resident_no, form.version)
     stored_view = plan_records.get_plan(store.sessions, principal, resident_no)
+    if form.version == 0:
+        sheet = plan_sheet(store.sessions, principal, resident_no, today, with_map=False)
+        started = _suggested(stored_view, sheet.plan, today, principal.city_code).content()
+        base = started.stored() if started is not None else {}
+    else:
+        base = plan_records.version_content(store.sessions, principal, resident_no, form.version)
     theirs = stored_view.content or {}
     mine = content.stored()
     merged: dict[str, Any] = {}
@@ -447,19 +458,22 @@ def _conflict(store: Store, caller: Caller, resident_no: str, form: PlanForm, co
         merged[key] = mine.get(key) if mine_changed else theirs.get(key)
         if mine_changed and theirs_changed and _norm(mine.get(key)) != _norm(theirs.get(key)):
             both.append(FIELD_LABELS.get(key, key))
+    merged = {key: value for key, value in merged.items() if value is not None}
     merged_form = PlanForm.of_content(stored_view.version, merged)
     merged_form.new = form.new
     if form.supporter_primary == NEW:
         merged_form.supporter_primary = NEW
     if form.supporter_backup == NEW:
         merged_form.supporter_backup = NEW
-    merged_content = PlanContent.model_validate({k: v for k, v in merged.items() if v is not None})
     saved_at = current.get("saved_at")
+    message = (f"あなたがこの画面を開いた後に、ほかの人がこの方の計画を保存しました（いまは第{stored_view.version}版）。"
+               "あなたの入力は、まだ保存していません。")
     return merged_form, Conflict(
-        str(exc), str(current.get("saved_by") or ""),
+        message, str(current.get("saved_by") or stored_view.updated_by or ""),
         _when(dt.datetime.fromisoformat(saved_at)) if isinstance(saved_at, str) else "",
-        list(current.get("changes") or []),
-        plan_records.changes_from_stored(store.sessions, principal, resident_no, merged_content), both)
+        plan_records.changes_between(store.sessions, principal, base, theirs),
+        plan_records.changes_from_stored(store.sessions, principal, resident_no, PlanContent.model_validate(merged)),
+        both)
 
 
 def _norm(value: Any) -> Any:
@@ -502,7 +516,7 @@ def save(resident_no: ResidentNo, request: Request, store: Store, caller: Curren
         with audited(store, caller, Action.PLAN_SAVE, resident_no, {"page": "leader"}):
             saved = plan_records.save_plan(store.sessions, principal, resident_no, content, form.version, at)
     except errors.Conflict as exc:
-        merged, conflict = _conflict(store, caller, resident_no, form, content, exc)
+        merged, conflict = _conflict(store, caller, resident_no, form, content, exc, today_in_japan(at))
         return resident_page(request, store, caller, resident_no, at, form=merged, conflict=conflict, status_code=409,
                              audit=False)
     except errors.Rejected as exc:  # the data changed since the form was shown (the rules are checked again there)
@@ -558,20 +572,23 @@ def issue(resident_no: ResidentNo, request: Request, store: Store, caller: Curre
         given.problems["consent"] = "計画作成の同意を確かめてから、チェックを入れてください。"
     if given.problems:
         _audit_failure(store, caller, resident_no, "Rejected", Action.PLAN_ISSUE)
-        return resident_page(request, store, caller, resident_no, at, issue=given, status_code=422, audit=False,
+        return resident_page(request, store, caller, resident_no, at, problem_at="issue", issue=given, status_code=422,
+                             audit=False,
                              problem="本人確認済にできませんでした。赤い字のところを直してください。")
     try:
         with audited(store, caller, Action.PLAN_ISSUE, resident_no, {"page": "leader"}):
             saved = plan_records.issue_plan(store.sessions, principal, resident_no, int(version), at, confirmed)
-    except errors.Conflict as exc:
-        return resident_page(request, store, caller, resident_no, at, status_code=409, audit=False,
-                             problem=f"{exc} いま保存されている版を表示しています。内容を確かめてから、もう一度「本人確認済にする」を押してください。")
+    except errors.Conflict:
+        return resident_page(request, store, caller, resident_no, at, problem_at="issue", status_code=409, audit=False,
+                             problem="本人確認済にできませんでした。この画面を開いた後に、ほかの人が計画を保存しました。"
+                                     "いま保存されている計画を表示しています。内容を本人と確かめてから、"
+                                     "もう一度「本人確認済にする」を押してください。")
     except errors.NotReady as exc:  # nothing saved yet
-        return resident_page(request, store, caller, resident_no, at, issue=given, problem=str(exc), status_code=409,
-                             audit=False)
+        return resident_page(request, store, caller, resident_no, at, problem_at="issue", issue=given,
+                             problem=str(exc), status_code=409, audit=False)
     except errors.Rejected as exc:
-        return resident_page(request, store, caller, resident_no, at, issue=given, problem=str(exc), status_code=422,
-                             audit=False)
+        return resident_page(request, store, caller, resident_no, at, problem_at="issue", issue=given,
+                             problem=str(exc), status_code=422, audit=False)
     with store.sessions() as session, session.begin():
         caller.audit(session, Action.PLAN_ISSUE, residents=[resident_no], target_kind="plan",
                      details={"version": saved.version, "page": "leader"})
