@@ -546,3 +546,66 @@ def _author(session: Session, record: PlanRecord) -> str | None:
     role = Role(last.author_role)
     label = access.ROLE_LABELS[role]
     return f"{label}　{last.professional_name}" if role == Role.CARE_PROFESSIONAL and last.professional_name else label
+
+
+# --- the leader's pages ---
+
+
+def changes_from_stored(sessions: sessionmaker[Session], principal: Principal, resident_no: str,
+                        content: PlanContent) -> list[str]:
+    """What ``content`` (e.g. a form that lost a race) would change in the stored plan, in words."""
+    with sessions() as session:
+        resident_id, _, _ = _target(session, principal, resident_no)
+        record = _record(session, resident_id)
+        name = _namer(session, principal, principal.city_code)
+        return [describe(c, name) for c in diff(record.content if record else {}, content.stored())]
+
+
+@dataclass(frozen=True)
+class Walking:
+    """How far the plan may ask the person to walk, and the assessed trip it is measured against."""
+
+    limit_m: float  # 0: no walk at all
+    assessed_code: str | None
+    assessed_distance_m: float | None
+
+    def distance_to(self, verdict: Verdict) -> float | None:
+        """The distance a walk to ``verdict``'s place is judged on (the assessed trip's own for its place)."""
+        return self.assessed_distance_m if verdict.code == self.assessed_code else verdict.distance_m
+
+    def problem(self, verdict: Verdict | None) -> str | None:
+        """Why walking to ``verdict``'s place (None: the assessed destination) cannot be the plan."""
+        distance = self.assessed_distance_m if verdict is None else self.distance_to(verdict)
+        return walking_problem("walk", distance, self.limit_m)
+
+
+def walking(sessions: sessionmaker[Session], principal: Principal, resident_no: str) -> Walking:
+    """The person's walking limit (the rule ``save_plan`` applies) and the assessed trip."""
+    with sessions() as session:
+        resident_id, _, _ = _target(session, principal, resident_no)
+        assessment = _assessment(session, resident_id)
+        limit = judge_for(session, principal.city_code).walk_limit(_resident_frame(session, resident_id))
+        return Walking(limit, _code_of(session, assessment.destination_shelter_id if assessment else None),
+                       assessment.distance_m if assessment else None)
+
+
+def version_content(sessions: sessionmaker[Session], principal: Principal, resident_no: str,
+                    version: int) -> dict[str, Any]:
+    """The plan's fields as saved in ``version`` (empty for version 0 or a version not stored):
+    the common base when two people edited the same version."""
+    with sessions() as session:
+        resident_id, _, _ = _target(session, principal, resident_no)
+        record = _record(session, resident_id)
+        if record is None or version < 1:
+            return {}
+        stored = session.scalar(select(PlanVersion.content).where(PlanVersion.record_id == record.id,
+                                                                  PlanVersion.version == version))
+    return {key: value for key, value in (stored or {}).items() if key in PlanContent.model_fields}
+
+
+def changes_between(sessions: sessionmaker[Session], principal: Principal, before: dict[str, Any],
+                    after: dict[str, Any]) -> list[str]:
+    """The changes from one plan's fields to another's, in words, with names as ``principal`` may see them."""
+    with sessions() as session:
+        name = _namer(session, principal, principal.city_code)
+        return [describe(c, name) for c in diff(before, after)]

@@ -12,17 +12,21 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, case, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from disaster import access, errors
 from disaster.access import Action, Principal
+from disaster.codes import SUPPORTER_RELATIONS
 from disaster.models import (
     Assessment,
     AssessmentRun,
     CareProfessional,
     District,
     EmergencyContact,
+    ExerciseFinding,
+    ExerciseSession,
     PlanRecord,
     Resident,
     Shelter,
@@ -173,3 +177,193 @@ def _assessment(session: Session, resident_id: int) -> dict[str, Any] | None:
         "priority_score": a.priority_score, "priority_reasons": a.priority_reasons, "supporter_count": a.supporter_count,
         "supporter_issues": a.supporter_issues,
     }
+
+
+# --- the leader's pages: the list in priority order, its counts, a new supporter, open findings ---
+
+ORDER_FIELDS = ("resident_no", "name", "kana", "care_level", "mobility", "consent_share", "consent_plan")
+SEARCH_MAX = 40
+
+
+def _supporter_count() -> Any:
+    """The supporters registered for each resident (the 名簿 as it is now, not as last assessed)."""
+    return (select(func.count()).select_from(resident_supporter)
+            .where(resident_supporter.c.resident_id == Resident.id).correlate(Resident).scalar_subquery())
+
+
+def _search_clause(text: str) -> ColumnElement[bool]:
+    """名簿番号, 氏名 or ふりがな containing ``text`` (spaces ignored on both sides)."""
+    words = "".join(text.split())[:SEARCH_MAX]
+    if not words:
+        raise errors.Rejected("探す名前か名簿番号を入れてください。")
+    pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+    def squeezed(column: Any) -> Any:
+        return func.replace(func.replace(func.coalesce(column, ""), " ", ""), "　", "")
+
+    return or_(Resident.resident_no.like(pattern, escape="\\"), squeezed(Resident.name).like(pattern, escape="\\"),
+               squeezed(Resident.kana).like(pattern, escape="\\"))
+
+
+def priority_list(sessions: sessionmaker[Session], principal: Principal, district: str | None = None,
+                  filters: ResidentFilters | None = None, decision: str | None = None, search: str | None = None,
+                  page: int = 1, per_page: int = 50, today: dt.date | None = None) -> ResidentPage:
+    """The residents ``principal`` may see, the most urgent plan first (the assessment's priority,
+    then 名簿番号), with the plan record's status, the supporters registered now and the review
+    date; narrowed like ``list_residents``, by the assessment's ``decision`` and by ``search``
+    (名簿番号, 氏名 or ふりがな: the caller must not put it in a URL)."""
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        raise errors.Rejected(f"page は 1 以上、per_page は 1〜{MAX_PER_PAGE} です。")
+    access.require(principal, Action.READ_RESIDENTS, district)
+    where = [access.resident_filter(principal, district), *(filters or ResidentFilters()).clauses(today or dt.date.today())]
+    if decision is not None:
+        where.append(Assessment.decision == decision)
+    if search is not None:
+        where.append(_search_clause(search))
+    with sessions() as session:
+        if district is not None and session.scalar(select(District.id).where(
+                District.city_code == principal.city_code, District.name == district)) is None:
+            raise errors.NotFound(f"校区「{district}」は登録されていません。")
+        total = session.scalar(select(func.count()).select_from(Resident)
+                               .outerjoin(Assessment, Assessment.resident_id == Resident.id)
+                               .outerjoin(PlanRecord, PlanRecord.resident_id == Resident.id).where(*where)) or 0
+        rows = session.execute(
+            select(*access.resident_columns(principal, ORDER_FIELDS), District.name.label("district"),
+                   Assessment.priority_score, Assessment.decision, Assessment.travel_mode,
+                   _supporter_count().label("supporters"),
+                   PlanRecord.status.label("plan_status"), PlanRecord.version.label("plan_version"),
+                   PlanRecord.next_review_on)
+            .join(District, Resident.district_id == District.id)
+            .outerjoin(Assessment, Assessment.resident_id == Resident.id)
+            .outerjoin(PlanRecord, PlanRecord.resident_id == Resident.id)
+            .where(*where)
+            .order_by(func.coalesce(Assessment.priority_score, -1).desc(), Resident.resident_no)
+            .limit(per_page).offset((page - 1) * per_page)
+        ).mappings().all()
+    return ResidentPage([dict(row) for row in rows], page, per_page, total)
+
+
+@dataclass(frozen=True)
+class ViewCounts:
+    """How many residents of the view are in each state (SQL aggregates over the whole view)."""
+
+    total: int
+    no_plan: int
+    draft: int
+    issued: int
+    review: int
+    no_supporter: int
+    review_due: int
+    without_consent: int  # shown only under 災害時モード (no 名簿情報提供の同意)
+
+
+def view_counts(sessions: sessionmaker[Session], principal: Principal, district: str | None = None,
+                today: dt.date | None = None) -> ViewCounts:
+    """The counts at the top of the leader's list, over every resident ``principal`` may see."""
+    access.require(principal, Action.READ_RESIDENTS, district)
+    today = today or dt.date.today()
+
+    def counted(condition: ColumnElement[bool]) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    no_supporter = ~exists().where(resident_supporter.c.resident_id == Resident.id)
+    with sessions() as session:
+        row = session.execute(
+            select(func.count(), counted(PlanRecord.id.is_(None)), counted(PlanRecord.status == Status.DRAFT.value),
+                   counted(PlanRecord.status == Status.ISSUED.value), counted(PlanRecord.status == Status.REVIEW.value),
+                   counted(no_supporter),
+                   counted(or_(PlanRecord.status == Status.REVIEW.value, PlanRecord.next_review_on < today)),
+                   counted(Resident.consent_share.is_not(True)))
+            .select_from(Resident).outerjoin(PlanRecord, PlanRecord.resident_id == Resident.id)
+            .where(access.resident_filter(principal, district))).one()
+    return ViewCounts(*(int(value or 0) for value in row))
+
+
+def districts_in_view(sessions: sessionmaker[Session], principal: Principal) -> list[str]:
+    """The 校区 where ``principal`` sees residents (a leader's own 校区 even when empty)."""
+    access.require(principal, Action.READ_RESIDENTS)
+    with sessions() as session:
+        names = set(session.scalars(select(District.name).join(Resident, Resident.district_id == District.id)
+                                    .where(access.resident_filter(principal)).distinct()))
+    return sorted(names | set(principal.districts))
+
+
+@dataclass(frozen=True)
+class NewSupporter:
+    """A 避難支援等実施者 found while making the plan, who agreed to receive the 名簿 data."""
+
+    name: str
+    relation: str | None
+    phone: str | None
+    address: str | None
+    consent: bool
+    consent_date: dt.date | None
+
+
+SUPPORTER_SOURCE = "画面から登録"
+SUPPORTER_PREFIX = "W"  # numbers of supporters registered on the pages (the city's own 支援者番号 differ)
+
+
+def supporter_problems(new: NewSupporter) -> dict[str, str]:
+    """What is wrong with ``new``, per field (empty: it can be registered)."""
+    problems = {}
+    if not new.name.strip():
+        problems["name"] = "支援者の氏名を入れてください。"
+    elif len(new.name) > 80:
+        problems["name"] = "氏名は80文字までです。"
+    if new.relation is not None and new.relation not in SUPPORTER_RELATIONS:
+        problems["relation"] = f"続柄は{'・'.join(SUPPORTER_RELATIONS)}から選んでください。"
+    if new.phone is not None and len(new.phone) > 40:
+        problems["phone"] = "電話番号は40文字までです。"
+    if new.address is not None and len(new.address) > 200:
+        problems["address"] = "住所は200文字までです。"
+    if not new.consent:
+        problems["consent"] = ("支援者本人が、名簿の情報を受け取ることに同意していないと登録できません"
+                               "（同意をもらってから登録してください）。")
+    if new.consent and new.consent_date is None:
+        problems["consent_date"] = "同意をもらった日を入れてください。"
+    return problems
+
+
+def add_supporter(sessions: sessionmaker[Session], principal: Principal, resident_no: str, new: NewSupporter,
+                  at: dt.datetime) -> str:
+    """Register ``new`` as a supporter of the resident (who must be in view, and whose plan
+    ``principal`` may make); returns the new 支援者番号. The caller records it in the audit log.
+    The supporter is linked to this resident only; an import of the city's 支援者 file keeps it
+    (imports update the numbers they hold)."""
+    problems = supporter_problems(new)
+    if problems:
+        raise errors.Rejected(" ".join(problems.values()))
+    with sessions() as session, session.begin():
+        resident_id, district = locate(session, principal, resident_no)
+        consent_plan = session.scalar(select(Resident.consent_plan).where(Resident.id == resident_id))
+        access.require(principal, Action.ISSUE_PLAN if consent_plan else Action.DRAFT_PLAN, district)
+        taken = session.scalars(select(Supporter.supporter_no).where(
+            Supporter.city_code == principal.city_code, Supporter.supporter_no.like(f"{SUPPORTER_PREFIX}%")))
+        highest = max((int(n[len(SUPPORTER_PREFIX):]) for n in taken if n[len(SUPPORTER_PREFIX):].isdigit()), default=0)
+        number = f"{SUPPORTER_PREFIX}{highest + 1:05d}"
+        supporter = Supporter(city_code=principal.city_code, supporter_no=number, name=new.name.strip(),
+                              relation=new.relation, phone=(new.phone or "").strip() or None,
+                              address=(new.address or "").strip() or None, consent=True,
+                              consent_date=new.consent_date, source=SUPPORTER_SOURCE, is_demo=False)
+        session.add(supporter)
+        try:
+            session.flush()
+        except IntegrityError as exc:  # another page registered the same number at the same moment
+            raise errors.Conflict("同時に別の支援者が登録されました。もう一度保存してください。") from exc
+        session.execute(resident_supporter.insert().values(resident_id=resident_id, supporter_id=supporter.id))
+    return number
+
+
+def open_findings(sessions: sessionmaker[Session], principal: Principal, resident_no: str) -> list[dict[str, Any]]:
+    """The 図上訓練 findings about the resident that are not 完了, oldest session first."""
+    with sessions() as session:
+        resident_id, district = locate(session, principal, resident_no)
+        access.require(principal, Action.READ_RESIDENTS, district)
+        rows = session.execute(
+            select(ExerciseFinding, ExerciseSession.held_on, ExerciseSession.hazard)
+            .join(ExerciseSession, ExerciseFinding.session_id == ExerciseSession.id)
+            .where(ExerciseFinding.resident_id == resident_id, ExerciseFinding.status != "完了")
+            .order_by(ExerciseSession.held_on, ExerciseFinding.id)).all()
+    return [{"issue": f.issue, "action": f.action, "owner": f.owner, "due": f.due, "status": f.status,
+             "held_on": held_on, "hazard": hazard} for f, held_on, hazard in rows]
