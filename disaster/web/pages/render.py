@@ -78,7 +78,7 @@ def page(request: Request, template: str, context: dict[str, Any] | None = None,
         "nav": navigation(principal) if principal is not None else [],
         "csrf_token": login.csrf_token if login is not None else "",
         "emergency": caller.emergency if caller is not None else None,
-        "demo": is_demo_store(request.app.state.store.sessions),
+        "demo_store": is_demo_store(request.app.state.store.sessions),
     }
     html = environment().get_template(template).render(**layout, **(context or {}))
     return HTMLResponse(html, status_code=status_code, headers={"Content-Security-Policy": PAGE_CSP})
