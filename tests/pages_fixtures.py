@@ -144,13 +144,19 @@ def check_page(opened: Tab) -> None:
     assert (small := page.evaluate(SMALL_TARGETS)) == [], f"{page.url}: touch targets under 44 px: {small}"
 
 
+SHOT_HEIGHT = 2400  # px: the top of a long page is what a README reader needs
+
+
 def screenshot(opened: Tab, name: str) -> None:
-    """Save the page as ``$DISASTER_SCREENSHOTS/<name>.png`` when that variable is set (the README's
-    screenshots: ``DISASTER_SCREENSHOTS=docs/screenshots pytest tests/test_pages*.py``)."""
+    """Save the page (its top ``SHOT_HEIGHT`` px) as ``$DISASTER_SCREENSHOTS/<name>.png`` when that
+    variable is set (the README's screenshots: ``DISASTER_SCREENSHOTS=docs/screenshots pytest
+    tests/test_pages*.py``)."""
     folder = os.environ.get("DISASTER_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        opened.page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+        width, height = opened.page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+        opened.page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True,
+                               clip={"x": 0, "y": 0, "width": width, "height": min(height, SHOT_HEIGHT)})
 
 
 def api(site: Site, login: str, password: str = PASSWORD) -> httpx.Client:
