@@ -49,6 +49,37 @@ def test_each_role_lands_on_its_home_and_can_log_out(browser: Any, site: Site, l
         assert opened.page.url.startswith(site.url + "/login?next=")
 
 
+def test_the_pages_work_with_the_keyboard_alone(browser: Any, site: Site) -> None:  # noqa: F811
+    """Log in and open the first resident of the leader's list with Tab and Enter only: every step
+    reachable in order, with a visible focus ring."""
+    with tab(browser, site) as opened:
+        page = opened.page
+        opened.open("/login")
+        focused: list[str] = []
+
+        def press_tab_until(condition: str, most: int = 40) -> None:
+            for _ in range(most):
+                if page.evaluate(condition):  # e.g. the login field has the focus when the page opens
+                    return
+                page.keyboard.press("Tab")
+                focused.append(page.evaluate("document.activeElement.outerHTML.slice(0, 80)"))
+                outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+                assert outline != "none", f"no visible focus on {focused[-1]}"
+            raise AssertionError(f"not reached by Tab: {condition}; focused {focused}")
+
+        press_tab_until("document.activeElement.id === 'login'")
+        page.keyboard.type("leader")
+        press_tab_until("document.activeElement.id === 'password'")
+        page.keyboard.type(PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/leader")
+        press_tab_until("document.activeElement.matches('a[href^=\"/leader/residents/\"]')", most=80)
+        target = page.evaluate("document.activeElement.getAttribute('href')")
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"**{target}")
+        assert opened.problems == []
+
+
 def test_a_page_asked_for_without_a_session_comes_back_after_login(browser: Any, site: Site) -> None:  # noqa: F811
     with tab(browser, site) as opened:
         opened.open("/jobs/1")
