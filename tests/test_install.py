@@ -86,3 +86,8 @@ def test_a_wheel_installed_elsewhere_renders_plans_maps_and_exercises(tmp_path: 
     assert "assets/disaster-map.js" in page and (run / "maps" / "assets" / "disaster-map.js").is_file()
     assert (run / "maps" / "assets" / "leaflet.js").is_file()
     assert (run / "exercise" / "facilitator_guide.pdf").read_bytes().startswith(b"%PDF")
+    # the pages: their templates and static files come with the wheel
+    pages = _run([*python, "-c", "from fastapi.testclient import TestClient; from disaster.web import create_app; "
+                  "c = TestClient(create_app(), base_url='http://127.0.0.1'); "
+                  "print(c.get('/login').text); print(c.get('/static/pages.css').status_code)"], run, env)
+    assert "パスワード" in pages and pages.rstrip().endswith("200")
