@@ -85,22 +85,33 @@ class ResidentFilters:
         return found
 
 
+def _in_view(principal: Principal, district: str | None, filters: ResidentFilters | None, today: dt.date | None,
+             page: int, per_page: int) -> list[Any]:
+    """The conditions of a list of the residents in ``principal``'s view (a page in range, the right to read them)."""
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        raise errors.Rejected(f"page は 1 以上、per_page は 1〜{MAX_PER_PAGE} です。")
+    access.require(principal, Action.READ_RESIDENTS, district)
+    return [access.resident_filter(principal, district), *(filters or ResidentFilters()).clauses(today or dt.date.today())]
+
+
+def _count_in_view(session: Session, principal: Principal, district: str | None, where: list[Any]) -> int:
+    """How many residents match ``where`` (NotFound for a 校区 the city does not have)."""
+    if district is not None and session.scalar(select(District.id).where(
+            District.city_code == principal.city_code, District.name == district)) is None:
+        raise errors.NotFound(f"校区「{district}」は登録されていません。")
+    return session.scalar(select(func.count()).select_from(Resident)
+                          .outerjoin(Assessment, Assessment.resident_id == Resident.id)
+                          .outerjoin(PlanRecord, PlanRecord.resident_id == Resident.id).where(*where)) or 0
+
+
 def list_residents(sessions: sessionmaker[Session], principal: Principal, district: str | None = None,
                    page: int = 1, per_page: int = 50, filters: ResidentFilters | None = None,
                    today: dt.date | None = None) -> ResidentPage:
     """The residents ``principal`` may see (in ``district``, narrowed by ``filters``), by 名簿番号, one page,
     with the assessment's priority and the plan record's status."""
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise errors.Rejected(f"page は 1 以上、per_page は 1〜{MAX_PER_PAGE} です。")
-    access.require(principal, Action.READ_RESIDENTS, district)
-    where = [access.resident_filter(principal, district), *(filters or ResidentFilters()).clauses(today or dt.date.today())]
+    where = _in_view(principal, district, filters, today, page, per_page)
     with sessions() as session:
-        if district is not None and session.scalar(select(District.id).where(
-                District.city_code == principal.city_code, District.name == district)) is None:
-            raise errors.NotFound(f"校区「{district}」は登録されていません。")
-        total = session.scalar(select(func.count()).select_from(Resident)
-                               .outerjoin(Assessment, Assessment.resident_id == Resident.id)
-                               .outerjoin(PlanRecord, PlanRecord.resident_id == Resident.id).where(*where)) or 0
+        total = _count_in_view(session, principal, district, where)
         rows = session.execute(
             select(*access.resident_columns(principal, LIST_FIELDS), District.name.label("district"),
                    Assessment.priority_score, Assessment.decision, Assessment.supporter_count,
@@ -212,21 +223,13 @@ def priority_list(sessions: sessionmaker[Session], principal: Principal, distric
     then 名簿番号), with the plan record's status, the supporters registered now and the review
     date; narrowed like ``list_residents``, by the assessment's ``decision`` and by ``search``
     (名簿番号, 氏名 or ふりがな: the caller must not put it in a URL)."""
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise errors.Rejected(f"page は 1 以上、per_page は 1〜{MAX_PER_PAGE} です。")
-    access.require(principal, Action.READ_RESIDENTS, district)
-    where = [access.resident_filter(principal, district), *(filters or ResidentFilters()).clauses(today or dt.date.today())]
+    where = _in_view(principal, district, filters, today, page, per_page)
     if decision is not None:
         where.append(Assessment.decision == decision)
     if search is not None:
         where.append(_search_clause(search))
     with sessions() as session:
-        if district is not None and session.scalar(select(District.id).where(
-                District.city_code == principal.city_code, District.name == district)) is None:
-            raise errors.NotFound(f"校区「{district}」は登録されていません。")
-        total = session.scalar(select(func.count()).select_from(Resident)
-                               .outerjoin(Assessment, Assessment.resident_id == Resident.id)
-                               .outerjoin(PlanRecord, PlanRecord.resident_id == Resident.id).where(*where)) or 0
+        total = _count_in_view(session, principal, district, where)
         rows = session.execute(
             select(*access.resident_columns(principal, ORDER_FIELDS), District.name.label("district"),
                    Assessment.priority_score, Assessment.decision, Assessment.travel_mode,

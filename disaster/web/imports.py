@@ -219,6 +219,24 @@ def too_large() -> str:
     return f"ファイルが大きすぎます（1 回の取り込みは合わせて {MAX_UPLOAD_BYTES // (1024 * 1024)} MB までです）。分けて取り込んでください。"
 
 
+async def keep_uploads(uploads: dict[str, list[UploadFile]], folder: Path, stored: dict[str, Any]) -> list[str]:
+    """Copy the uploads of each file field into ``folder`` (``<field><n>/<name>``) within the upload
+    limit, noting their paths in ``stored``; returns the names of the data files."""
+    names: list[str] = []
+    budget = MAX_UPLOAD_BYTES
+    for field_name in FILE_FIELDS:
+        for index, upload in enumerate(uploads[field_name]):
+            name, size = await keep_upload(upload, folder / f"{field_name}{index}", budget)
+            budget -= size
+            relative = f"{field_name}{index}/{name}"
+            if field_name == "files":
+                stored["files"].append(relative)
+                names.append(name)
+            else:
+                stored[field_name] = relative
+    return names
+
+
 def import_options(form: FormData) -> dict[str, str | int]:
     options: dict[str, str | int] = {}
     for name in TEXT_OPTIONS:
@@ -259,18 +277,7 @@ async def _receive(request: Request, folder: Path, by: str, at: dt.datetime, cit
         options = import_options(form)
         folder.mkdir(mode=0o700)
         stored: dict[str, Any] = {"files": [], "table": None, "mapping": None}
-        names: list[str] = []
-        budget = MAX_UPLOAD_BYTES
-        for field_name in FILE_FIELDS:
-            for index, upload in enumerate(uploads[field_name]):
-                name, size = await keep_upload(upload, folder / f"{field_name}{index}", budget)
-                budget -= size
-                relative = f"{field_name}{index}/{name}"
-                if field_name == "files":
-                    stored["files"].append(relative)
-                    names.append(name)
-                else:
-                    stored[field_name] = relative
+        names = await keep_uploads(uploads, folder, stored)
         if len(set(names)) < len(names):
             raise errors.Rejected("同じ名前のファイルが 2 つあります（同じファイルを 2 回指定していませんか）。")
     finally:

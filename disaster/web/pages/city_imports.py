@@ -114,19 +114,8 @@ def _check(form: FormData) -> tuple[dict[str, Any], Problems]:
 async def keep_upload(form: FormData, folder: Path) -> tuple[dict[str, Any], list[str]]:
     """Copy the chosen files into ``folder`` as the API does (``<field><n>/<name>``)."""
     stored: dict[str, Any] = {"files": [], "table": None, "mapping": None}
-    names: list[str] = []
-    budget = api.MAX_UPLOAD_BYTES
-    for field_name in api.FILE_FIELDS:
-        for index, upload in enumerate(_chosen(form, field_name)[: 1 if field_name != "files" else None]):
-            name, size = await api.keep_upload(upload, folder / f"{field_name}{index}", budget)
-            budget -= size
-            relative = f"{field_name}{index}/{name}"
-            if field_name == "files":
-                stored["files"].append(relative)
-                names.append(name)
-            else:
-                stored[field_name] = relative
-    return stored, names
+    uploads = {name: _chosen(form, name)[: 1 if name != "files" else None] for name in api.FILE_FIELDS}
+    return stored, await api.keep_uploads(uploads, folder, stored)
 
 
 @router.post("/city/imports", response_class=HTMLResponse)
