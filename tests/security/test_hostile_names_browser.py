@@ -164,7 +164,7 @@ def hostile(demo_store: Store, tmp_path_factory: pytest.TempPathFactory) -> Iter
         plant(store)
         home = IDENTIFIERS[0]
         actor = Principal.cli(KURUME)
-        for role in ("leader", "city_staff", "trainer"):
+        for role in ("leader", "city_staff", "trainer", "city_admin"):
             add_user(store.sessions, actor, role, role, PASSWORD, districts=[home] if role == "leader" else [])
         write_all_maps(store.sessions, actor, folder / "maps")
         exercises.new_pack(store.sessions, actor, home, ExerciseHazard.FLOOD, folder / "pack", dt.datetime(2026, 7, 8, 18))
@@ -293,7 +293,7 @@ def test_the_served_maps_of_each_view_show_every_name_as_text(chromium: Any, hos
 def test_the_service_pages_show_every_name_as_text(chromium: Any, hostile: Hostile) -> None:
     home = quote(hostile.home, safe="")
     leader = chromium("leader")
-    for path in ("/leader", "/leader/map", f"/leader/residents/{hostile.resident}",
+    for path in ("/leader", "/leader/print", "/leader/map", f"/leader/residents/{hostile.resident}",
                  f"/leader/residents/{hostile.resident}/history", "/safety", "/safety/map", "/safety/shelters"):
         leader.open(path)
         leader.check(hostile.home)
@@ -313,6 +313,12 @@ def test_the_service_pages_show_every_name_as_text(chromium: Any, hostile: Hosti
     staff.check(*hostile.session_texts)
     staff.open("/trainer/findings?status=all")
     staff.check(hostile.issue)
+    admin = chromium("city_admin")
+    for path in ("/city/audit", "/city/users", "/city/users/leader", "/city/mode", "/city/imports"):
+        admin.open(path)
+        admin.check()
+    admin.open("/city/users/leader")
+    admin.check(hostile.home)  # the leader's 校区
     public = chromium()
     public.open("/public")
     public.check(*IDENTIFIERS)
