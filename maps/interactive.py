@@ -2,13 +2,17 @@
 
 Pure functions from frames to HTML. What each principal may see is decided by ``disaster.access``
 (the use-case loads only the residents it allows; counts are labelled by it).
+
+Data never becomes HTML: the page embeds it as JSON (``disaster.csp.script_json``) and
+``disaster-map.js`` puts every name and text into the page as text; the page carries its Content
+Security Policy (``html``), so an inline handler could not run even if one got in.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import folium
 import geopandas as gpd
@@ -35,13 +39,14 @@ from disaster.codes import (
     Hazard,
     HazardLayer,
 )
+from disaster.csp import MAP_TILES, script_json, with_meta_policy
 from disaster.geocode import LEVEL_TOWN, TOWN_POINT_NOTE
 from maps.assets import APP_CSS, APP_JS, CLUSTER_CSS, CLUSTER_JS, FULLSCREEN_CSS, FULLSCREEN_JS, LEAFLET_CSS, LEAFLET_JS
 
 GSI_ATTRIBUTION = '<a href="https://maps.gsi.go.jp/development/ichiran.html" target="_blank">地理院タイル</a>'
 GSI_TILES = {
-    "地理院地図（淡色）": "https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png",
-    "地理院地図（標準）": "https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png",
+    "地理院地図（淡色）": f"{MAP_TILES}/xyz/pale/{{z}}/{{x}}/{{y}}.png",
+    "地理院地図（標準）": f"{MAP_TILES}/xyz/std/{{z}}/{{x}}/{{y}}.png",
 }
 DECISION_COLOURS = {Decision.LEAVE.value: "#D7263D", Decision.STAY_UPSTAIRS.value: "#F4A300", Decision.STAY.value: "#2E9E4F"}
 DURATION_COLOURS = {1: "#DCEEF7", 2: "#B3D7EC", 3: "#7FB6DB", 4: "#4B8CC4", 5: "#2A62A5", 6: "#173F7D", 7: "#0B2350"}
@@ -94,8 +99,7 @@ class DataLayers(JSCSSMixin, MacroElement):
     def __init__(self, data: dict[str, Any], bases: list[tuple[str, folium.TileLayer]]):
         super().__init__()
         self._name = "DisasterData"
-        # JSON inside <script>: escape "<" so no data can close the script element
-        self.data_json = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+        self.data_json = script_json(data)
         self.bases = bases
 
 
@@ -364,7 +368,8 @@ def city_map(inputs: MapInputs, principal: Principal, link: str = "district_{nam
             features.append((geometry, {"color": colour, "stroke": "#555555", "weight": 1, "opacity": 0.75,
                                         "label": f"{name}：{shown}",
                                         "popup": {"title": f"{name}校区", "rows": rows,
-                                                  "link": {"href": link.format(name=name), "label": "校区の地図を開く"}}}))
+                                                  "link": {"href": link.format(name=quote(name, safe="")),
+                                                           "label": "校区の地図を開く"}}}))
         choropleths.append({"label": label, "geojson": _collection(features)})
         if not legend:
             legend = [{"colour": c, "label": f"{edges[i]:.0f}〜{edges[i + 1]:.0f}"} for i, c in enumerate(CHORO_COLOURS)
@@ -431,8 +436,8 @@ class InjectPlayer(MacroElement):
     def __init__(self, injects: list[dict[str, Any]], grid: dict[str, Any]):
         super().__init__()
         self._name = "InjectPlayer"
-        self.injects_json = json.dumps(injects, ensure_ascii=False).replace("<", "\\u003c")
-        self.grid_json = json.dumps(grid)
+        self.injects_json = script_json(injects)
+        self.grid_json = script_json(grid)
 
 
 def exercise_map(inputs: MapInputs, district: str, scenario: Any, city_code: str) -> folium.Map:
@@ -453,4 +458,6 @@ def exercise_map(inputs: MapInputs, district: str, scenario: Any, city_code: str
 
 
 def html(m: folium.Map) -> str:
-    return m.get_root().render()
+    """The page, with its Content Security Policy in a ``<meta>`` element (a file opened from disk
+    has no headers; the service sends the same policy as a header too)."""
+    return with_meta_policy(m.get_root().render())

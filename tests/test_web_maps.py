@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
 
-from disaster.web.maps import TILES
+from disaster.csp import MAP_TILES as TILES
 from tests.conftest import Store
 from tests.web_fixtures import (
     Cast,

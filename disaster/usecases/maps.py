@@ -17,6 +17,7 @@ from disaster.access import Principal
 from disaster.analysis.eligibility import destination_safety
 from disaster.analysis.exposure import HazardIndex
 from disaster.codes import CENTRE_KINDS
+from disaster.csp import with_meta_policy
 from disaster.exercises.tracking import fiscal_label, fiscal_year
 from disaster.models import (
     Assessment,
@@ -218,7 +219,7 @@ def write_all_maps(sessions: sessionmaker[Session], principal: Principal, out_di
         view=access.view_label(principal), districts=[(n, a, district_file(n)) for n, a in zip(inputs.districts["name"],
                                                                                               inputs.districts["area"], strict=True)],
         is_demo=inputs.is_demo, title=inputs.map_title)
-    index.write_text(page, encoding="utf-8")
+    index.write_text(with_meta_policy(page), encoding="utf-8")
     report.files.append(index)
     copy_assets(out_dir)
     return report

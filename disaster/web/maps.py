@@ -11,14 +11,13 @@ their SHA-256 hashes only, so nothing injected into the page could run. Tiles co
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
 
 from disaster import access, auditlog, errors
+from disaster.csp import map_policy
 from disaster.resources import map_assets_dirs
 from disaster.web.deps import Caller, CurrentCaller, Store
 from disaster.web.schemas import ErrorOut
@@ -29,31 +28,13 @@ ERRORS: dict[int | str, dict[str, object]] = {
     status: {"description": "エラー", "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ErrorOut.__name__}"}}}}
     for status in (401, 403, 404, 409)}
 HTML: dict[int | str, dict[str, object]] = {200: {"content": {"text/html": {}}, "description": "地図（HTML）"}}
-TILES = "https://cyberjapandata.gsi.go.jp"  # 地理院タイル (maps.interactive.GSI_TILES)
 ASSET_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml"}
-INLINE = re.compile(r"<(script|style)((?:\s[^>]*)?)>(.*?)</\1>", re.DOTALL)
 ASSET_LINK = re.compile(r'(src|href)="assets/')
-
-
-def _hash(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
-
-
-def content_security_policy(page: str) -> str:
-    """The page's CSP: scripts and styles from the service, inline ones only by hash."""
-    hashes: dict[str, list[str]] = {"script": [], "style": []}
-    for element, attributes, body in INLINE.findall(page):
-        if "src=" not in attributes:
-            hashes[element].append(_hash(body))
-    return ("default-src 'none'; "
-            f"script-src 'self' {' '.join(sorted(set(hashes['script'])))}; "
-            f"style-src 'self' {' '.join(sorted(set(hashes['style'])))}; "
-            f"img-src 'self' data: {TILES}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
 def _page(html: str, assets: str) -> HTMLResponse:
     page = ASSET_LINK.sub(rf'\1="{assets}', html)
-    return HTMLResponse(page, headers={"Content-Security-Policy": content_security_policy(page)})
+    return HTMLResponse(page, headers={"Content-Security-Policy": map_policy(page)})
 
 
 def _audit_map(store: Store, caller: Caller, district: str | None, residents: list[str]) -> None:

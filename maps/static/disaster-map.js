@@ -1,6 +1,8 @@
-/* Disaster-preparedness maps: data layers, popups, legend, search.
- * All text from data is inserted with textContent (never innerHTML), so names such as
- * "<img src=x onerror=...>" show as text. Works offline: tiles are optional. */
+/* Disaster-preparedness maps: data layers, tooltips, popups, legend, search.
+ * All text from data reaches the page as text: elements are built with textContent, and tooltips
+ * and popups get a DOM node (a string given to Leaflet would be parsed as HTML), so names such as
+ * "<img src=x onerror=...>" show as text. The page's CSP (disaster/csp.py) forbids inline
+ * handlers besides. Works offline: tiles are optional. */
 (function () {
   "use strict";
 
@@ -9,6 +11,23 @@
     if (cls) { e.className = cls; }
     if (text !== undefined && text !== null) { e.textContent = String(text); }
     return e;
+  }
+
+  // Leaflet's layer control takes each layer's name as HTML: give it the name as escaped text.
+  function markup(text) {
+    return el("span", null, text).innerHTML;
+  }
+
+  function named(layers) {
+    var out = {};
+    Object.keys(layers).forEach(function (name) { out[markup(name)] = layers[name]; });
+    return out;
+  }
+
+  // A link from data leads to a page of the maps, never to a script (javascript:, data: ...).
+  function safeHref(href) {
+    var url = new URL(href, document.baseURI);
+    return ["http:", "https:", "file:"].indexOf(url.protocol) >= 0 ? url.href : null;
   }
 
   function popup(title, rows, link) {
@@ -21,9 +40,9 @@
       line.appendChild(el("span", "km-val", row[1]));
       box.appendChild(line);
     });
-    if (link) {
+    if (link && safeHref(link.href)) {
       var a = el("a", "km-link", link.label);
-      a.setAttribute("href", link.href);
+      a.setAttribute("href", safeHref(link.href));
       box.appendChild(a);
     }
     return box;
@@ -37,7 +56,9 @@
                 fillOpacity: p.opacity === undefined ? 0.6 : p.opacity, dashArray: p.dash || null};
       },
       onEachFeature: function (f, layer) {
-        if (f.properties.label) { layer.bindTooltip(f.properties.label, {sticky: true}); }
+        if (f.properties.label) {
+          layer.bindTooltip(function () { return el("span", null, f.properties.label); }, {sticky: true});
+        }
         if (f.properties.popup) {
           layer.bindPopup(function () { return popup(f.properties.popup.title, f.properties.popup.rows, f.properties.popup.link); });
         }
@@ -157,7 +178,7 @@
         });
         overlays["支援者"] = layers.supporters;
       }
-      L.control.layers(baseLayers, overlays, {collapsed: false}).addTo(map);
+      L.control.layers(named(baseLayers), named(overlays), {collapsed: false}).addTo(map);
       legendControl(data.legend, data.legendTitle).addTo(map);
       if (data.info) {
         var info = L.control({position: "bottomleft"});

@@ -14,13 +14,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from disaster import access
 from disaster.access import Role
+from disaster.csp import policy
 from disaster.profile import load_profile
 from disaster.resources import templates_dir
 from disaster.usecases.demo import is_demo_store
 from disaster.web.deps import Caller
 
-PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+PAGE_CSP = policy(connect=("'self'",), form_action="'self'")  # no inline script or style at all
 SERVICE_NAME = "防災・避難支援"
 CITY = (Role.CITY_ADMIN, Role.CITY_STAFF)
 NEIGHBOURS = (Role.LEADER, Role.CARE_PROFESSIONAL)

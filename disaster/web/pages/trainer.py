@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from disaster import access, auditlog, errors
+from disaster.csp import map_policy
 from disaster.exercises.tracking import fiscal_label
 from disaster.jobs import JobState
 from disaster.profile import load_profile
@@ -27,7 +28,7 @@ from disaster.usecases import exercises as usecase
 from disaster.usecases import jobs as jobs_usecase
 from disaster.web.deps import CurrentCaller, Store
 from disaster.web.jobs import ExercisePackIn, JobId, JobOut, start_job
-from disaster.web.maps import ASSET_LINK, content_security_policy
+from disaster.web.maps import ASSET_LINK
 from disaster.web.pages import trainer_records
 from disaster.web.pages.render import page
 from disaster.web.pages.trainer_common import (
@@ -226,4 +227,4 @@ def pack_map(job_id: JobId, store: Store, caller: CurrentCaller) -> HTMLResponse
     with store.sessions() as session, session.begin():
         caller.audit(session, auditlog.Action.JOB_RESULT, residents=found.residents, target_kind="job", details=details)
     body = ASSET_LINK.sub(rf'\1="{ASSETS}', html)
-    return HTMLResponse(body, headers={"Content-Security-Policy": content_security_policy(body)})
+    return HTMLResponse(body, headers={"Content-Security-Policy": map_policy(body)})
