@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -1026,8 +1027,6 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="サーバーのプロセス数")] = 1,
 ) -> None:
     """サービス（JSON API: /api/v1、仕様: /api/v1/openapi.json）を起動します。Ctrl-C で止まります。"""
-    import os
-
     import uvicorn
 
     from disaster.web import create_app
@@ -1070,7 +1069,6 @@ def worker(
     """時間のかかる処理（ジョブ）を実行するワーカーを起動します。DISASTER_JOB_QUEUE=procrastinate（PostgreSQL）なら
     待ち行列からジョブを受け取ります（同じデータベースを指せば、どの機械でも何台でも動かせます）。それ以外は
     データベースの待機中のジョブを直接取ります。Ctrl-C で止まります（実行中のジョブは「中断」になり、再実行できます）。"""
-    import os
     import signal
 
     from disaster.jobs import embedded
@@ -1099,3 +1097,112 @@ def worker(
             console.print("ジョブのワーカーを止めました。")
 
     _run(ctx, action)
+
+
+# --- jobs asked for from the command line (run by `disaster worker` on any machine) ---
+
+jobs_app = typer.Typer(help="ジョブ：時間のかかる処理を待ち行列に入れ、状態を見て、結果を取り出します（実行は `disaster worker`）。",
+                       no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+AsLogin = Annotated[str, typer.Option("--as", help="ジョブを実行するアカウントのログインID（その権限で実行され、結果はそのアカウントと市の管理者が取り出せます）")]
+
+
+def _queue_jobs(store: Store, login: str, kind: str, parameter_sets: list[dict[str, Any]]) -> list[int]:
+    """Create a job of ``kind`` per parameter set as account ``login`` (checked as the service checks
+    a request of theirs), audit each, and hand them to the queue; their ids."""
+    from disaster.jobs.runner import run_as
+    from disaster.usecases import jobs as job_usecases
+
+    with store.sessions() as session:
+        principal = run_as(session, login, store.city_code)
+    created = [job_usecases.create(store.sessions, principal, kind, parameters) for parameters in parameter_sets]
+    with store.sessions() as session, session.begin():
+        for job in created:
+            auditlog.record(session, principal, auditlog.Action.JOB_CREATE, target_kind="job",
+                            details={"job": job.id, "kind": job.kind, "parameters": job.parameters,
+                                     "asked_by": store.principal.login})
+    job_queue, url = get_settings().job_queue, store.engine.url.render_as_string(hide_password=False)
+    if job_queue == "procrastinate":
+        from disaster.jobs import queue  # optional extra "postgres"
+
+        queue.ensure_schema(store.engine, url)
+    for job in created:
+        job_usecases.hand_over(store.sessions, job_queue, url, job.id)
+    return [job.id for job in created]
+
+
+def _print_queued(ids: list[int]) -> None:
+    console.print(f"[green]✓[/green] ジョブ {len(ids)} 件を待ち行列に入れました（番号: {', '.join(map(str, ids))}）。"
+                  "`disaster worker` が実行します（`disaster jobs list` で状態を確認）。", highlight=False)
+
+
+@jobs_app.command("plans")
+def jobs_plans(
+    ctx: typer.Context,
+    as_login: AsLogin,
+    district: Annotated[list[str] | None, typer.Option(help="校区名（繰り返し可。省略時はそのアカウントが作れる全校区）")] = None,
+    large_print: Annotated[bool, typer.Option("--large-print", help="大きな文字（16pt）")] = False,
+    drafts: Annotated[bool, typer.Option("--drafts", help="計画作成の同意がない人の下書き（市職員用・透かし入り）も作る")] = False,
+) -> None:
+    """校区ごとに「マイプランの一括作成」のジョブを 1 件ずつ入れます。ワーカーが何台あっても校区単位で分担します。"""
+    from disaster.jobs.runner import run_as
+    from disaster.usecases.jobs import plan_districts
+
+    def action(store: Store) -> list[int]:
+        with store.sessions() as session:
+            principal = run_as(session, as_login, store.city_code)
+        names = plan_districts(store.sessions, principal, district)
+        return _queue_jobs(store, as_login, "district_plans",
+                           [{"district": name, "large_print": large_print, "include_drafts": drafts} for name in names])
+
+    _print_queued(_run(ctx, action))
+
+
+@jobs_app.command("assess")
+def jobs_assess(ctx: typer.Context, as_login: AsLogin) -> None:
+    """「避難判定のやり直し」のジョブを入れます（市ごとに 1 件。複数の市を別々のワーカーが並行して計算できます）。"""
+    _print_queued(_run(ctx, lambda store: _queue_jobs(store, as_login, "assessment", [{}])))
+
+
+@jobs_app.command("list")
+def jobs_list(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1, max=200, help="表示する件数")] = 50) -> None:
+    """市のジョブを新しい順に表示します。"""
+    from disaster.jobs import STATE_LABELS
+    from disaster.jobs.kinds import KINDS
+    from disaster.usecases.jobs import list_jobs
+
+    page = _run(ctx, lambda store: list_jobs(store.sessions, store.principal, None, 1, limit))
+    table = Table(title="ジョブ")
+    for column in ("番号", "種類", "校区", "状態", "進み具合", "依頼者", "依頼日時"):
+        table.add_column(column)
+    for job in page.items:
+        table.add_row(str(job.id), KINDS[job.kind].label if job.kind in KINDS else job.kind,
+                      str(job.parameters.get("district", "")), STATE_LABELS[job.state], f"{job.progress}%",
+                      job.created_by, job.created_at.strftime("%Y-%m-%d %H:%M"))
+    console.print(table)
+
+
+@jobs_app.command("result")
+def jobs_result(
+    ctx: typer.Context,
+    job_id: Annotated[int, typer.Argument(metavar="番号", help="ジョブの番号（jobs list で表示）")],
+    out: Annotated[Path | None, typer.Option(help="保存先（既定: ジョブの結果の名前で現在のフォルダ）")] = None,
+) -> None:
+    """完了したジョブの結果（ZIP など）を保存します。個人情報を含む結果の取り出しは監査ログに記録します。"""
+    from disaster.usecases.jobs import result
+
+    def action(store: Store) -> Path:
+        found = result(store.sessions, store.principal, job_id)
+        target = out or Path(found.filename)
+        with store.sessions() as session, session.begin():  # no entry for a file that was not written
+            auditlog.record(session, store.principal, auditlog.Action.JOB_RESULT, residents=found.residents,
+                            target_kind="job", details={"job": job_id, "file": str(target), **store.emergency.audit_details()})
+            try:
+                with open(target, "xb", opener=functools.partial(os.open, mode=0o600)) as handle:
+                    handle.write(found.data)
+            except FileExistsError as exc:
+                raise Rejected(f"{target} はすでにあります。別の保存先を --out で指定してください。") from exc
+        return target
+
+    target = _run(ctx, action)
+    console.print(f"[green]✓[/green] ジョブ {job_id} の結果を {target} に保存しました。", highlight=False)

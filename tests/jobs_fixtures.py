@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -17,6 +21,8 @@ from tests.conftest import KURUME, Store
 from tests.web_fixtures import PASSWORD, Cast, Person
 
 FINISHED = {"succeeded", "failed", "cancelled", "interrupted"}
+ROOT = Path(__file__).resolve().parent.parent
+DISASTER = Path(sys.executable).parent / "disaster"
 
 
 def small_district(chosen: Cast) -> str:
@@ -60,3 +66,37 @@ def stored(store: Store, job_id: int) -> Job:
 
 def people_named(chosen: Cast, numbers: set[str]) -> list[Person]:
     return [p for p in chosen.everyone if p.resident_no in numbers]
+
+
+def queue_of(store: Store) -> str:
+    return "procrastinate" if store.engine.dialect.name == "postgresql" else "embedded"
+
+
+class Workers:
+    """`disaster worker` processes started by a test (stopped at its end)."""
+
+    def __init__(self, store: Store, logs: Path) -> None:
+        self.store, self.logs, self.started = store, logs, list[subprocess.Popen[bytes]]()
+
+    def start(self) -> subprocess.Popen[bytes]:
+        env = os.environ | {"DISASTER_DB": self.store.url, "DISASTER_JOB_QUEUE": queue_of(self.store),
+                            "DISASTER_JOB_HEARTBEAT_SECONDS": "0.5", "DISASTER_JOB_RENDER_PROCESSES": "1",
+                            "PYTHONPATH": str(ROOT)}
+        log = (self.logs / f"worker{len(self.started)}.log").open("wb")
+        process = subprocess.Popen([str(DISASTER), "worker", "--concurrency", "1"], env=env, cwd=self.logs,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.started.append(process)
+        return process
+
+    def stop(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+    def output(self) -> str:
+        return "\n".join(path.read_text(errors="replace") for path in sorted(self.logs.glob("worker*.log")))

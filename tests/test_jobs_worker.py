@@ -6,9 +6,6 @@ rerun asked through the API runs to success."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +16,7 @@ from sqlalchemy import text
 from disaster.web import create_app
 from tests.conftest import Store
 from tests.helpers import descendants, processes_gone
-from tests.jobs_fixtures import add_leader, plans_for_leader, small_district, stored, wait
+from tests.jobs_fixtures import Workers, add_leader, plans_for_leader, queue_of, small_district, stored, wait
 from tests.web_fixtures import (
     Cast,
     chosen,  # noqa: F401  (fixture)
@@ -28,43 +25,6 @@ from tests.web_fixtures import (
     settings_for,
     web_store,  # noqa: F401  (fixture)
 )
-
-ROOT = Path(__file__).resolve().parent.parent
-DISASTER = Path(sys.executable).parent / "disaster"
-
-
-def _queue(store: Store) -> str:
-    return "procrastinate" if store.engine.dialect.name == "postgresql" else "embedded"
-
-
-class Workers:
-    """`disaster worker` processes started by a test (stopped at its end)."""
-
-    def __init__(self, store: Store, logs: Path) -> None:
-        self.store, self.logs, self.started = store, logs, list[subprocess.Popen[bytes]]()
-
-    def start(self) -> subprocess.Popen[bytes]:
-        env = os.environ | {"DISASTER_DB": self.store.url, "DISASTER_JOB_QUEUE": _queue(self.store),
-                            "DISASTER_JOB_HEARTBEAT_SECONDS": "0.5", "DISASTER_JOB_RENDER_PROCESSES": "1",
-                            "PYTHONPATH": str(ROOT)}
-        log = (self.logs / f"worker{len(self.started)}.log").open("wb")
-        process = subprocess.Popen([str(DISASTER), "worker", "--concurrency", "1"], env=env, cwd=self.logs,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.started.append(process)
-        return process
-
-    def stop(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-
-    def output(self) -> str:
-        return "\n".join(path.read_text(errors="replace") for path in sorted(self.logs.glob("worker*.log")))
 
 
 @pytest.fixture
@@ -80,7 +40,7 @@ def test_a_killed_worker_leaves_the_job_interrupted_and_a_rerun_succeeds(
         web_store: Store, chosen: Cast, workers: Workers) -> None:  # noqa: F811
     small = small_district(chosen)
     add_leader(web_store, "worker_leader", small)
-    app = create_app(settings_for(web_store, job_queue=_queue(web_store), job_workers=0))
+    app = create_app(settings_for(web_store, job_queue=queue_of(web_store), job_workers=0))
     first = workers.start()
     with client(app) as c:  # the service only queues (SQLite) or defers through procrastinate (PostgreSQL)
         c.headers["X-CSRF-Token"] = login(c, "worker_leader")

@@ -70,7 +70,7 @@ def run_as(session: Session, login: str, city_code: str) -> Principal:
     account is gone or disabled."""
     user = session.scalars(select(User).where(User.login == login, User.city_code == city_code)).first()
     if user is None or user.disabled:
-        raise errors.Forbidden(f"ジョブを作成したアカウント（{login}）が停止または削除されているため、実行できません。")
+        raise errors.Forbidden(f"アカウント（{login}）がないか停止されているため、そのアカウントのジョブは実行できません。")
     principal = Principal(user.login, Role(user.role), user.city_code, frozenset(user.districts), user.professional_name)
     return principal_in_mode(principal, active(session, city_code))
 

@@ -8,6 +8,7 @@ every job of the city."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -15,13 +16,16 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster import errors
-from disaster.access import Principal, Role
+from disaster import access, errors
+from disaster.access import Action, Principal, Role
 from disaster.jobs import FINISHED, JobState
 from disaster.jobs.kinds import KINDS
-from disaster.models import Job
+from disaster.models import District, Job
 
 MAX_PER_PAGE = 200
+NOT_QUEUED = ("ジョブを待ち行列（procrastinate）に入れられませんでした。管理者に連絡してください"
+              "（`disaster worker` を一度起動すると待ち行列の表が作られます）。")
+log = logging.getLogger(__name__)
 
 
 def _now(at: dt.datetime | None) -> dt.datetime:
@@ -50,6 +54,38 @@ def create(sessions: sessionmaker[Session], principal: Principal, kind: str, par
         session.flush()
         session.expunge(job)
     return job
+
+
+def hand_over(sessions: sessionmaker[Session], job_queue: str, db_url: str, job_id: int) -> None:
+    """Give the new job ``job_id`` to the procrastinate queue in ``db_url`` when the store uses one
+    (`disaster worker` processes on any machine take it). Otherwise the job table is the queue: the
+    embedded workers and `disaster worker` find the job there. A job the queue refused fails (NotReady)."""
+    if job_queue != "procrastinate":
+        return
+    from disaster.jobs import queue  # optional extra "postgres"
+
+    try:
+        queue.defer(db_url, job_id)
+    except Exception as exc:  # the queue's database or tables: the job would wait forever
+        log.exception("job %s could not be deferred", job_id)
+        not_queued(sessions, job_id, NOT_QUEUED)
+        raise errors.NotReady(NOT_QUEUED) from exc
+
+
+def plan_districts(sessions: sessionmaker[Session], principal: Principal, districts: list[str] | None) -> list[str]:
+    """The 校区 whose マイプラン ``principal`` asks for in one job each: the named ones (each checked
+    as the job will be), or every 校区 of the city they may make plans for."""
+    with sessions() as session:
+        if districts:
+            for name in districts:
+                KINDS["district_plans"].check(session, principal, {"district": name})
+            return list(dict.fromkeys(districts))
+        names = session.scalars(select(District.name).where(District.city_code == principal.city_code)
+                                .order_by(District.name))
+        allowed = [name for name in names if access.can(principal, Action.DISTRICT_PLANS, name)]
+    if not allowed:
+        raise errors.Forbidden(f"{access.ROLE_LABELS[principal.role]}（{principal.login}）がマイプランを作れる校区はありません。")
+    return allowed
 
 
 def get(session: Session, principal: Principal, job_id: int) -> Job:

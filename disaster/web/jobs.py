@@ -8,7 +8,6 @@ downloading its result are audited; a download names the residents whose data th
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, Literal
@@ -54,8 +53,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(tags=["jobs"], lifespan=lifespan)
-log = logging.getLogger(__name__)
-NOT_QUEUED = "ジョブを待ち行列（procrastinate）に入れられませんでした。管理者に連絡してください（`disaster worker` を一度起動すると待ち行列の表が作られます）。"
 ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut},
     422: {"model": ErrorOut}}
@@ -146,16 +143,7 @@ def _refusals_audited(store: Store, caller: Caller, action: str, details: dict[s
 
 def _dispatch(request: Request, store: Store, job: Job) -> None:
     """Hand the new job to the queue (procrastinate) or wake the embedded workers."""
-    if store.settings.job_queue == "procrastinate":
-        from disaster.jobs import queue
-
-        try:
-            queue.defer(store.settings.db, job.id)
-        except Exception as exc:  # the queue's database or tables: the job would wait forever
-            log.exception("job %s could not be deferred", job.id)
-            usecase.not_queued(store.sessions, job.id, NOT_QUEUED)
-            raise errors.NotReady(NOT_QUEUED) from exc
-        return
+    usecase.hand_over(store.sessions, store.settings.job_queue, store.settings.db, job.id)
     workers = getattr(request.app.state, "job_workers", None)
     if workers is not None:
         workers.wake()
