@@ -19,7 +19,7 @@ from disaster.importers.hazards import read_hazards
 from disaster.importers.roster import RESIDENT_COLUMNS, CityContext, read_residents
 from disaster.importers.shelters import read_shelters
 from disaster.models import Shelter
-from disaster.settings import DEMO_DATA_DIR
+from disaster.resources import DEMO_DATA_DIR
 
 BUNDLE = DEMO_DATA_DIR
 
