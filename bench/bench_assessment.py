@@ -24,6 +24,7 @@ from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, ass
 from disaster.analysis.exposure import HazardIndex
 from disaster.analysis.needs import needs_frame
 from disaster.codes import HazardLayer
+from disaster.demodata.spec import demo_city_code
 from disaster.profile import load_profile
 
 GEOD = Geod(ellps="GRS80")
@@ -85,7 +86,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--sample", type=int, default=300)
     args = parser.parse_args()
-    profile = load_profile("402036")
+    profile = load_profile(demo_city_code())
     params = AssessmentParameters(profile.evacuation, profile.crs)
     print(f"{'residents':>10} {'engine s':>9} {'per 1k s':>9}")
     timings = {}

@@ -21,7 +21,7 @@ import shapely
 
 from disaster.access import Principal
 from disaster.db import make_engine, session_factory
-from disaster.settings import DEMO_DATA_DIR
+from disaster.resources import DEMO_DATA_DIR
 from disaster.usecases.demo import load_demo
 from disaster.usecases.maps import load_map_inputs, write_all_maps
 from maps.assets import copy_assets

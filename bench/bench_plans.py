@@ -5,13 +5,19 @@ Japanese), a new font configuration per document, WeasyPrint's full user-agent s
 The baseline is timed twice: with WeasyPrint's fontTools subsetting (what a machine without
 Debian's libharfbuzz-subset0 does) and with HarfBuzz subsetting (which ./kurume installs).
 
-    python -m bench.bench_plans [--plans 200] [--baseline 4]
+It also prints the CPU time per plan of bulk rendering (every worker process included) against
+WeasyPrint's own floor for the same documents (layout and paint of the plans' pre-built HTML, with
+the same fonts, stylesheets and fetcher, in one warm process), and the throughput of bulk
+rendering with 1, 2 … worker processes (linear: N workers give N× on N free cores).
+
+    python -m bench.bench_plans [--plans 200] [--baseline 4] [--workers 1,2]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -25,8 +31,8 @@ from weasyprint.pdf import fonts as weasyprint_fonts
 from weasyprint.text.fonts import FontConfiguration
 
 from bench.demo_plans import demo_plans
-from disaster.pdf.renderer import template_environment
-from disaster.plans.render import PlanRenderer, plan_markers
+from disaster.pdf.renderer import TemplateHTML, template_environment
+from disaster.plans.render import MapData, PlanRenderer, plan_markers
 from disaster.resources import templates_dir
 from disaster.usecases.plans import PlanReport, render_plans
 from tests.tile_server import TileServer
@@ -55,10 +61,52 @@ def naive_plan(plan: dict, map_svg: str) -> bytes:
     return HTML(string=html).write_pdf(stylesheets=[CSS(string=css, font_config=fonts)], font_config=fonts)
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of its waited-for children so far."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def bulk_scaling(plans: list[dict], data: MapData, out: Path, workers: list[int]) -> dict[int, tuple[float, float]]:
+    """Bulk rendering (``render_plans``) with each number of worker processes: (wall s, CPU s per
+    plan), the CPU of the workers (start-up, maps, templates, layout, PDF) and of this process."""
+    result = {}
+    for count in workers:
+        cpu, start = cpu_seconds(), time.perf_counter()
+        report = render_plans(plans, data, out / f"workers-{count}", workers=count)  # the pool is joined on return
+        wall = time.perf_counter() - start
+        if report.failed:
+            raise SystemExit(f"{len(report.failed)} plans failed: {report.failed[:3]}")
+        result[count] = (wall, (cpu_seconds() - cpu) / len(plans))
+    return result
+
+
+def weasyprint_floor(plans: list[dict], data: MapData) -> float:
+    """CPU s per plan of WeasyPrint alone on the same documents: each plan's HTML (map included) is
+    built first, untimed; then layout and paint (``render`` + ``write_pdf``) with the renderer's own
+    fonts, stylesheets, user-agent stylesheet and fetcher, in this process, after a warm-up plan."""
+    renderer = PlanRenderer(data)
+    pdf = renderer.pdf
+    pages = [pdf.html("plan.html.j2", renderer.context(plan)) for plan in plans]
+
+    def layout_and_paint(html_text: str) -> None:
+        html = TemplateHTML(string=html_text, url_fetcher=pdf.fetcher, base_url="asset:")
+        html.ua_stylesheet = pdf.ua
+        html.render(stylesheets=pdf.stylesheets, font_config=pdf.font_config).write_pdf()
+
+    layout_and_paint(pages[0])  # warm-up: fonts loaded and cached as in a bulk worker
+    start = time.process_time()
+    for html_text in pages:
+        layout_and_paint(html_text)
+    return (time.process_time() - start) / len(pages)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--plans", type=int, default=200)
     parser.add_argument("--baseline", type=int, default=4, help="plans rendered by the naive baseline")
+    parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2],
+                        help="worker processes for the throughput and CPU figures")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         plans, data = demo_plans(Path(tmp), args.plans)
@@ -104,6 +152,10 @@ def main() -> None:
             naive[label] = (time.perf_counter() - start) / args.baseline
         weasyprint_fonts.harfbuzz_subset = harfbuzz
 
+        with tile_environment(DISASTER_TILE_OFFLINE="1", DISASTER_TILE_CACHE_DIR=str(Path(tmp) / "none")):
+            scaling = bulk_scaling(plans, data, Path(tmp) / "scaling", args.workers)
+            floor = weasyprint_floor(plans, data)
+
     font = subprocess.run(["fc-match", "sans-serif:lang=ja"], capture_output=True, text=True).stdout.strip()
     for label, (seconds, result) in bulk.items():
         print(f"bulk {label}: {len(result.written)} plans in {seconds:.1f} s on {os.cpu_count()} cores = "
@@ -118,6 +170,13 @@ def main() -> None:
     for label, seconds in naive.items():
         print(f"naive baseline, {font}, {label}: {seconds:.2f} s per plan = {1 / seconds:.2f} plans/s "
               f"-> bulk speed-up {rate * seconds:.1f}x")
+    print(f"WeasyPrint floor (layout + paint of the pre-built HTML, same fonts/stylesheets/fetcher, one warm "
+          f"process): {floor:.3f} s CPU per plan")
+    first = min(scaling)
+    for count, (wall, cpu) in scaling.items():
+        print(f"bulk without a basemap, {count} worker(s): {len(plans)} plans in {wall:.1f} s = {len(plans) / wall:.1f} plans/s "
+              f"({scaling[first][0] / wall:.2f}× the {first}-worker rate); CPU {cpu:.3f} s per plan = "
+              f"{(cpu / floor - 1) * 100:+.0f} % over the floor (goal ≤ +15 %)")
 
 
 if __name__ == "__main__":

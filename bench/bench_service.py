@@ -49,7 +49,7 @@ from bench.pg_server import postgres_database
 from disaster.access import Principal
 from disaster.db import make_engine, session_factory
 from disaster.models import District, Resident
-from disaster.settings import DEMO_DATA_DIR
+from disaster.resources import DEMO_DATA_DIR
 from disaster.usecases.demo import load_demo
 from disaster.usecases.users import add_user
 

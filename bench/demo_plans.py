@@ -13,7 +13,7 @@ from disaster.db import make_engine, session_factory
 from disaster.models import Resident
 from disaster.plans.context import load_residents, plan_contexts
 from disaster.plans.render import MapData
-from disaster.settings import DEMO_DATA_DIR
+from disaster.resources import DEMO_DATA_DIR
 from disaster.usecases.demo import load_demo
 from disaster.usecases.plans import map_data
 

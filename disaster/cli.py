@@ -18,30 +18,27 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
 from typer.core import TyperGroup
 
-from disaster import auditlog, repo
-from disaster.access import ROLE_LABELS, Action, Principal, Role, require, resident_filter, view_label
+# Only light modules at start-up (`disaster --help` must not wait for SQLAlchemy, GeoPandas, the
+# engine or pydantic-settings): each command imports what it uses (tests/test_startup.py).
 from disaster.codes import HazardLayer
-from disaster.db import make_engine, session_factory
 from disaster.errors import DisasterError, Rejected
 from disaster.importers.problems import ImportRejected
-from disaster.models import DisasterMode, Resident, User
-from disaster.settings import DEMO_DATA_DIR, PROJECT_ROOT, get_settings
-from disaster.usecases import imports
-from disaster.usecases.assess import run_assessment
-from disaster.usecases.assess import summary as assessment_summary
-from disaster.usecases.demo import DemoAccount, demo_accounts, load_demo, sample_district
-from disaster.usecases.disaster_mode import NO_EMERGENCY, Emergency, has_modes, principal_in_mode, require_modes
-from disaster.usecases.disaster_mode import active as active_mode
-from disaster.usecases.setup import choose_city, init_city, list_cities, remove_city
-from disaster.usecases.stats import store_stats
+from disaster.resources import DEMO_DATA_DIR, PROJECT_ROOT
 from disaster.wareki import parse_date
 
 if TYPE_CHECKING:
     import uvicorn
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from disaster import auditlog
+    from disaster.access import Principal
+    from disaster.models import DisasterMode, User
+    from disaster.usecases.demo import DemoAccount
+    from disaster.usecases.disaster_mode import Emergency
+    from disaster.usecases.imports import ImportReport
 
 GLOBAL_OPTIONS = ("--db", "--city")
 
@@ -92,19 +89,26 @@ class Store:
     @cached_property
     def city_code(self) -> str:
         """The city the command works on (the chosen one, else the store's only city)."""
+        from disaster.usecases.setup import choose_city
+
         return choose_city(self.engine, self.sessions, self.chosen_city)
 
     @cached_property
     def emergency(self) -> Emergency:
         """The 災害時モード in force in the city now (none in a store from before migration 0009)."""
+        from disaster.usecases.disaster_mode import NO_EMERGENCY, active, has_modes
+
         if not has_modes(self.engine):
             return NO_EMERGENCY
         with self.sessions() as session:
-            return active_mode(session, self.city_code)
+            return active(session, self.city_code)
 
     @cached_property
     def principal(self) -> Principal:
         """The command line acts as the city's local administrator (under the 災害時モード in force)."""
+        from disaster.access import Principal
+        from disaster.usecases.disaster_mode import principal_in_mode
+
         return principal_in_mode(Principal.cli(self.city_code), self.emergency)
 
 
@@ -115,15 +119,16 @@ def main(
     city: Annotated[str | None, typer.Option("--city", envvar="DISASTER_CITY",
                                              help="市町村の団体コード（6 桁。データベースに 1 市町村だけなら省略可）")] = None,
 ) -> None:
+    ctx.obj = lambda: _store(db, city)
+
+
+def _store(db: str | None, city: str | None) -> Store:
+    from disaster.db import make_engine, session_factory
+    from disaster.settings import get_settings
+
     settings = get_settings()
-    url = db or settings.db
-    chosen = city or settings.city
-    ctx.obj = lambda: _store(url, chosen)
-
-
-def _store(url: str, city: str | None) -> Store:
-    engine = make_engine(url)
-    return Store(engine, session_factory(engine), city)
+    engine = make_engine(db or settings.db)
+    return Store(engine, session_factory(engine), city or settings.city)
 
 
 @contextmanager
@@ -157,7 +162,7 @@ def _run(ctx: typer.Context, action: Callable[[Store], Any]) -> Any:
             store.engine.dispose()
 
 
-def _print_report(report: imports.ImportReport) -> None:
+def _print_report(report: ImportReport) -> None:
     console.print(f"[green]✓[/green] {report.kind}: 新規 {report.created} 件、更新 {report.updated} 件（{', '.join(report.files)}）")
     if report.assessment_run is not None:
         console.print("  避難判定を更新しました（disaster assess で集計を表示）。")
@@ -174,6 +179,8 @@ def init(
     name: Annotated[str | None, typer.Option(help="市町村名（省略時は市町村の設定ファイル、なければ import boundary の N03 から）")] = None,
 ) -> None:
     """データベースを作成・更新し、--city 団体コード の市町村を登録します（5 桁なら検査数字を補います）。"""
+
+    from disaster.usecases.setup import init_city
 
     def action(store: Store) -> Any:
         code = store.chosen_city if store.chosen_city is not None else store.city_code  # no --city: the store's city
@@ -195,6 +202,7 @@ app.add_typer(city_app, name="city")
 @city_app.command("list")
 def city_list(ctx: typer.Context) -> None:
     """このデータベースに登録した市町村を表示します。"""
+    from disaster.usecases.setup import list_cities
 
     for code, name in _run(ctx, lambda s: list_cities(s.engine, s.sessions)):
         console.print(f"{code}　{name or '（名称未設定）'}", highlight=False)
@@ -203,6 +211,8 @@ def city_list(ctx: typer.Context) -> None:
 @city_app.command("remove")
 def city_remove(ctx: typer.Context, code: Annotated[str, typer.Argument(help="取り消す市町村の団体コード")]) -> None:
     """誤って登録した市町村の登録を取り消します（データのある市町村は取り消せません）。"""
+    from disaster.usecases.setup import remove_city
+
     _run(ctx, lambda s: remove_city(s.sessions, code))
     console.print(f"[green]✓[/green] 団体コード {code} の登録を取り消しました。", highlight=False)
 
@@ -217,6 +227,9 @@ def demo(
 ) -> None:
     """同梱のデモデータ（架空の住民を含む）を読み込み（その市町村も登録します）、判定し、サンプルの作成物と
     役割ごとのデモ用アカウントを作ります。サービスは続けて disaster serve で起動します。"""
+    from disaster.access import Principal
+    from disaster.usecases.demo import demo_accounts, load_demo, sample_district
+    from disaster.usecases.stats import store_stats
 
     def action(store: Store) -> None:
         with console.status("デモデータを読み込んでいます…") as status:
@@ -243,6 +256,7 @@ def _print_demo_accounts(made: list[DemoAccount]) -> None:
 
 
 def _demo_outputs(sessions: sessionmaker[Session], principal: Principal, out: Path, district: str) -> None:
+    from disaster.access import Principal
     from disaster.usecases.plans import write_blank_form, write_district_plans  # optional extra "pdf"
 
     with Progress(console=console) as progress:
@@ -297,6 +311,8 @@ def assess(
     night: Annotated[bool, typer.Option(help="夜間の歩行速度（×0.8）で計算")] = False,
 ) -> None:
     """全員の避難判定（立退き/屋内安全確保・避難先・時間・優先度・支援者）を行い、校区別に集計します。"""
+    from disaster.usecases.assess import run_assessment
+    from disaster.usecases.assess import summary as assessment_summary
 
     def action(store: Store) -> dict[str, Any]:
         if recompute:
@@ -328,6 +344,7 @@ def plan(
     blank: Annotated[bool, typer.Option("--blank", help="手書き用の空欄の様式")] = False,
 ) -> None:
     """災害時マイプラン（個別避難計画）の PDF を 1 人分作ります。"""
+    from disaster import auditlog
     from disaster.usecases.plans import PlanFile, write_blank_form, write_plan  # optional extra "pdf"
 
     if blank:
@@ -360,6 +377,7 @@ def plans(
     drafts: Annotated[bool, typer.Option("--drafts", help="計画作成の同意がない人の下書き（市職員用・透かし入り）も作る")] = False,
 ) -> None:
     """校区の全員のマイプランを並列で作ります（一覧 CSV つき。同意のない人は一覧に記録して作りません）。"""
+    from disaster import auditlog
     from disaster.usecases.plans import PlanReport, write_district_plans  # optional extra "pdf"
 
     def action(store: Store) -> PlanReport:
@@ -522,6 +540,10 @@ def _view(value: str) -> str:
 def _view_principal(store: Store, view: str, district: str | None) -> Principal:
     """The principal a map is drawn for: ``public``, the city administrator (``city``), or a
     校区 leader of ``district`` (of every 校区 when None: each map shows its own 校区)."""
+    from disaster import repo
+    from disaster.access import Principal
+    from disaster.usecases.disaster_mode import principal_in_mode
+
     if view == "public":
         return Principal.public(store.city_code)
     if view == "city":
@@ -542,6 +564,8 @@ def map_command(
     out: Annotated[Path, typer.Option(help="出力 HTML")] = Path("map.html"),
 ) -> None:
     """校区の地図（HTML）を作ります。表示する情報は --view で決まります（既定は公開用）。"""
+    from disaster import auditlog
+    from disaster.access import view_label
     from disaster.usecases.maps import district_map_page  # optional extra "maps"
     from maps.assets import copy_assets
 
@@ -571,6 +595,7 @@ def maps_command(
     out: Annotated[Path, typer.Option(help="出力フォルダ")] = Path("maps"),
 ) -> None:
     """全校区の地図と市全体の地図、一覧ページを作ります。"""
+    from disaster import auditlog
     from disaster.usecases.maps import write_all_maps  # optional extra "maps"
 
     chosen = _view(view)
@@ -596,6 +621,11 @@ def maps_command(
 
 def _map_residents(store: Store, principal: Principal, district: str | None) -> list[str]:
     """The 名簿番号 that the maps drawn for ``principal`` show (one 校区, or every 校区 map)."""
+    from sqlalchemy import select
+
+    from disaster.access import resident_filter
+    from disaster.models import Resident
+
     with store.sessions() as session:
         return list(session.scalars(select(Resident.resident_no).where(resident_filter(principal, district))
                                     .order_by(Resident.resident_no)))
@@ -605,6 +635,8 @@ def _audit_read(store: Store, action: auditlog.Action, residents: list[str], tar
                 details: dict[str, Any]) -> None:
     """Record a read of personal data by the CLI's city administrator (marked with the
     災害時モード in force, if any)."""
+    from disaster import auditlog
+
     with store.sessions() as session, session.begin():
         auditlog.record(session, store.principal, action, residents=residents,
                         target_kind=target_kind, details={**details, **store.emergency.audit_details()})
@@ -647,6 +679,8 @@ def tiles_fetch(
 @app.command()
 def stats(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="JSON で出力")] = False) -> None:
     """市町村全体の件数（校区・名簿・支援者・避難所など）を表示します。校区別の集計は disaster assess。"""
+    from disaster.usecases.stats import store_stats
+
     result = _run(ctx, lambda s: store_stats(s.sessions, s.principal))
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
@@ -731,12 +765,16 @@ HeaderRow = Annotated[int | None, typer.Option("--header-row", help="見出し�
 def import_shelters(ctx: typer.Context, paths: list[Path], skip_bad_rows: Skip = False,
                     rejects: Rejects = None, crs: Crs = None) -> None:
     """国土地理院の指定緊急避難場所・指定避難所（GeoJSON/CSV）。同じ施設は 1 件にまとめます。"""
+    from disaster.usecases import imports
+
     _print_report(_run(ctx, lambda s: imports.import_shelters(s.sessions, paths, s.city_code, skip_bad_rows, rejects, crs)))
 
 
 @import_app.command("boundary")
 def import_boundary(ctx: typer.Context, path: Path, crs: Crs = None) -> None:
     """国土数値情報 N03（行政区域）から市の区域を設定します。"""
+    from disaster.usecases import imports
+
     _print_report(_run(ctx, lambda s: imports.import_boundary(s.sessions, path, s.city_code, crs)))
 
 
@@ -749,6 +787,8 @@ def import_districts(
     crs: Crs = None,
 ) -> None:
     """校区の区域（国土数値情報 A27 または校区名の列を持つ面データ）。"""
+    from disaster.usecases import imports
+
     _print_report(_run(ctx, lambda s: imports.import_districts(s.sessions, path, s.city_code, table, name_column, crs)))
 
 
@@ -762,6 +802,8 @@ def import_hazards(
     crs: Crs = None,
 ) -> None:
     """国土数値情報 A31a/A31（洪水浸水想定区域）・A33（土砂災害警戒区域）。"""
+    from disaster.usecases import imports
+
     _print_report(_run(ctx, lambda s: imports.import_hazards(s.sessions, paths, layer, river, source, crs, city_code=s.city_code)))
 
 
@@ -769,6 +811,8 @@ def import_hazards(
 def import_residents(ctx: typer.Context, path: Path, mapping: Mapping = None, sheet: Sheet = None,
                      skip_bad_rows: Skip = False, rejects: Rejects = None, header_row: HeaderRow = None) -> None:
     """避難行動要支援者名簿（CSV/Excel、UTF-8/Shift_JIS、和暦可）。緯度・経度のない行は住所から位置を求めます。"""
+    from disaster.usecases import imports
+
     _print_report(_run(ctx, lambda s: imports.import_residents(
         s.sessions, path, s.city_code, mapping, sheet, skip_bad_rows, rejects, header_row=header_row)))
 
@@ -777,6 +821,8 @@ def import_residents(ctx: typer.Context, path: Path, mapping: Mapping = None, sh
 def import_supporters(ctx: typer.Context, path: Path, mapping: Mapping = None, sheet: Sheet = None,
                       skip_bad_rows: Skip = False, rejects: Rejects = None, header_row: HeaderRow = None) -> None:
     """避難支援等実施者（支援対象者の名簿番号つき）。"""
+    from disaster.usecases import imports
+
     _print_report(_run(ctx, lambda s: imports.import_supporters(
         s.sessions, path, s.city_code, mapping, sheet, skip_bad_rows, rejects, header_row=header_row)))
 
@@ -785,6 +831,8 @@ def import_supporters(ctx: typer.Context, path: Path, mapping: Mapping = None, s
 def import_address_points(ctx: typer.Context, paths: list[Path], skip_bad_rows: Skip = False,
                           rejects: Rejects = None) -> None:
     """国土交通省 位置参照情報（街区レベル・大字・町丁目レベルの CSV または ZIP）。名簿の住所から位置を求めるのに使います。"""
+    from disaster.usecases import imports
+
     _print_report(_run(ctx, lambda s: imports.import_address_points(s.sessions, paths, s.city_code, skip_bad_rows, rejects)))
 
 
@@ -820,6 +868,7 @@ def user_add(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """利用者を登録します（パスワードは Argon2id のハッシュだけを保存します）。"""
+    from disaster.access import ROLE_LABELS, Role
     from disaster.usecases.users import add_user
 
     password = _read_password(password_stdin)
@@ -833,6 +882,7 @@ def user_add(
 @user_app.command("list")
 def user_list(ctx: typer.Context) -> None:
     """市町村の利用者の一覧（役割・担当・状態）。"""
+    from disaster.access import ROLE_LABELS, Role
     from disaster.usecases.users import list_users
 
     users = _run(ctx, lambda s: list_users(s.sessions, s.principal))
@@ -878,6 +928,7 @@ def user_set_password(ctx: typer.Context, login: Annotated[str, typer.Argument(h
 @audit_app.command("verify")
 def audit_verify_command(ctx: typer.Context) -> None:
     """監査ログのつながり（ハッシュの連鎖）を確かめます。改ざん・削除があれば、最初の記録を示して終了コード 1。"""
+    from disaster import auditlog
 
     def action(store: Store) -> auditlog.VerifyResult:
         auditlog.require_log(store.engine)
@@ -900,6 +951,9 @@ def audit_log_command(
     since: Annotated[str | None, typer.Option(help="この日時以降（例: 2026-06-01 / 2026-06-01T09:00、時差なしはこの機械の時刻）")] = None,
 ) -> None:
     """市町村の監査ログ（誰が・いつ・何を・どの方の情報を、許可・拒否、どこから）。この閲覧も記録されます。"""
+    from disaster import auditlog
+    from disaster.access import Action, require
+
     try:
         start = dt.datetime.fromisoformat(since).astimezone() if since else None
     except ValueError:
@@ -960,7 +1014,8 @@ def mode_declare(
     district: Annotated[list[str], typer.Option("--district", help="対象の校区（繰り返し指定できます。省略すると全校区）")] = [],  # noqa: B006
 ) -> None:
     """災害時モードを宣言します（市の管理者のみ）。終了日時になると自動で終わります。続けるときは、もう一度宣言してください。"""
-    from disaster.usecases.disaster_mode import declare
+    from disaster import auditlog
+    from disaster.usecases.disaster_mode import declare, require_modes
 
     ends_at = _parse_until(until)
 
@@ -978,7 +1033,8 @@ def mode_declare(
 @mode_app.command("end")
 def mode_end(ctx: typer.Context, mode_id: Annotated[int, typer.Argument(metavar="ID", help="災害時モードの番号（mode list で表示）")]) -> None:
     """実施中の災害時モードを終了日時より前に終えます（市の管理者のみ）。"""
-    from disaster.usecases.disaster_mode import end
+    from disaster import auditlog
+    from disaster.usecases.disaster_mode import end, require_modes
 
     def action(store: Store) -> DisasterMode:
         auditlog.require_log(store.engine)
@@ -993,7 +1049,7 @@ def mode_end(ctx: typer.Context, mode_id: Annotated[int, typer.Argument(metavar=
 def mode_list(ctx: typer.Context,
               as_json: Annotated[bool, typer.Option("--json", help="JSON で出力（全項目）")] = False) -> None:
     """市町村の災害時モードの一覧（新しい順）：状態・校区・理由・宣言者・期間・その間の閲覧の記録件数。"""
-    from disaster.usecases.disaster_mode import ModeListing, list_modes
+    from disaster.usecases.disaster_mode import ModeListing, list_modes, require_modes
 
     def action(store: Store) -> list[ModeListing]:
         require_modes(store.engine)
@@ -1029,6 +1085,7 @@ def serve(
     """サービス（JSON API: /api/v1、仕様: /api/v1/openapi.json）を起動します。Ctrl-C で止まります。"""
     import uvicorn
 
+    from disaster.settings import get_settings
     from disaster.web import create_app
 
     def action(store: Store) -> Any:
@@ -1074,6 +1131,7 @@ def worker(
     from disaster.jobs import embedded
     from disaster.jobs.processes import isolate_child_processes
     from disaster.jobs.runner import require_jobs
+    from disaster.settings import get_settings
 
     def action(store: Store) -> None:
         require_jobs(store.engine)

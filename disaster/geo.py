@@ -6,14 +6,17 @@ No database access here; functions take and return GeoPandas/shapely objects.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import CRS
 
 from disaster import errors
 from disaster.codes import ACCEPTED_GEOGRAPHIC_CRS, JAPAN_BOUNDS
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 WGS84 = CRS.from_epsg(4326)
 

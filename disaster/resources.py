@@ -17,7 +17,7 @@ from pathlib import Path
 
 from disaster.errors import NotReady
 
-_CHECKOUT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # a source checkout: build-demo reads ../shared/data beside it
 _INSTALLED = {"templates": "_templates", "data": "_data"}  # repository folder -> folder inside the package
 
 
@@ -28,8 +28,8 @@ class ResourceMissing(NotReady, FileNotFoundError):
 @cache
 def _folder(name: str) -> Path:
     """The top-level folder ``name`` of the repository, or its installed copy."""
-    if (_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / name).is_dir():
-        return _CHECKOUT / name
+    if (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / name).is_dir():
+        return PROJECT_ROOT / name
     installed = Path(str(files("disaster") / _INSTALLED[name]))
     if not installed.is_dir():
         raise ResourceMissing(f"同梱のファイル（{name}/）が見つかりません: {installed}。パッケージを入れ直してください。")
@@ -64,6 +64,9 @@ def demo_specs_dir() -> Path:
 def demo_bundle_dir() -> Path:
     """The bundled demo dataset loaded by ``disaster demo``."""
     return data_dir() / "demo_bundle"
+
+
+DEMO_DATA_DIR = demo_bundle_dir()
 
 
 def map_assets_dirs() -> tuple[Path, Path]:

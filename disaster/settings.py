@@ -9,10 +9,6 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from disaster.resources import demo_bundle_dir
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent  # a source checkout: build-demo reads ../shared/data beside it
-DEMO_DATA_DIR = demo_bundle_dir()
 DEFAULT_SECRET_KEY = "insecure-default-secret-for-the-demo-only"
 
 

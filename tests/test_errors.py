@@ -47,7 +47,7 @@ def test_the_cli_prints_a_user_error_in_one_line(store, monkeypatch: pytest.Monk
     def fail(*args: object) -> None:
         raise kind("これは利用者向けの説明です。")
 
-    monkeypatch.setattr("disaster.cli.store_stats", fail)
+    monkeypatch.setattr("disaster.usecases.stats.store_stats", fail)
     result = CliRunner().invoke(app, ["stats"], env={"DISASTER_DB": store.url})
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == ["エラー: これは利用者向けの説明です。"]
@@ -63,7 +63,7 @@ def test_a_bugs_value_error_is_not_shown_as_a_user_message(store, monkeypatch: p
     def bug(*args: object) -> None:
         raise ValueError("invalid literal for int() with base 10: 'x'")
 
-    monkeypatch.setattr("disaster.cli.store_stats", bug)
+    monkeypatch.setattr("disaster.usecases.stats.store_stats", bug)
     result = CliRunner().invoke(app, ["stats"], env={"DISASTER_DB": store.url})
     assert result.exit_code != 0 and isinstance(result.exception, ValueError)
     assert "エラー:" not in result.output and "invalid literal" not in result.output

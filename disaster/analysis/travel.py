@@ -16,9 +16,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 
 from disaster.analysis.needs import is_true
 from disaster.geo import WGS84
@@ -68,6 +65,9 @@ class RoadNetwork:
     projected to the city's metric ``crs``."""
 
     def __init__(self, graph: Any, crs: CRS):  # a networkx graph
+        from scipy.sparse import csr_matrix  # SciPy only with a road network (start-up time)
+        from scipy.spatial import cKDTree
+
         nodes = list(graph.nodes)
         index = {node: i for i, node in enumerate(nodes)}
         xy = np.array([[float(graph.nodes[n]["x"]), float(graph.nodes[n]["y"])] for n in nodes])
@@ -101,6 +101,8 @@ class RoadNetwork:
         """(network distance in m, WGS84 node coordinates along the path) for each
         (origin i, target j) in ``pairs``; inf and None where the graph does not connect them.
         One Dijkstra (with predecessors) per distinct target."""
+        from scipy.sparse.csgraph import dijkstra
+
         origin_nodes, origin_snap = self.snap(origins)
         target_nodes, target_snap = self.snap(targets)
         result = np.full(len(pairs), np.inf)

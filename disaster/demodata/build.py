@@ -37,7 +37,7 @@ from disaster.importers.areas import read_city_boundary
 from disaster.importers.roster import RESIDENT_COLUMNS, SUPPORTER_COLUMNS
 from disaster.models import Shelter
 from disaster.profile import load_profile
-from disaster.settings import PROJECT_ROOT
+from disaster.resources import PROJECT_ROOT
 from disaster.usecases.imports import import_shelters
 from disaster.usecases.setup import init_store
 
@@ -244,7 +244,7 @@ def _write_csv(rows: list[dict[str, Any]], header: list[str], path: Path, kind: 
 if __name__ == "__main__":
     import sys
 
-    from disaster.settings import DEMO_DATA_DIR
+    from disaster.resources import DEMO_DATA_DIR
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else None
     result = build_demo(PROJECT_ROOT.parent / "shared" / "data", DEMO_DATA_DIR, count)
