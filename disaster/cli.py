@@ -1168,7 +1168,9 @@ AsLogin = Annotated[str, typer.Option("--as", help="ジョブを実行するア�
 def _queue_jobs(store: Store, login: str, kind: str, parameter_sets: list[dict[str, Any]]) -> list[int]:
     """Create a job of ``kind`` per parameter set as account ``login`` (checked as the service checks
     a request of theirs), audit each, and hand them to the queue; their ids."""
+    from disaster import auditlog
     from disaster.jobs.runner import run_as
+    from disaster.settings import get_settings
     from disaster.usecases import jobs as job_usecases
 
     with store.sessions() as session:
@@ -1247,6 +1249,7 @@ def jobs_result(
     out: Annotated[Path | None, typer.Option(help="保存先（既定: ジョブの結果の名前で現在のフォルダ）")] = None,
 ) -> None:
     """完了したジョブの結果（ZIP など）を保存します。個人情報を含む結果の取り出しは監査ログに記録します。"""
+    from disaster import auditlog
     from disaster.usecases.jobs import result
 
     def action(store: Store) -> Path:
