@@ -78,7 +78,7 @@ def city_map(store: Store, caller: CurrentCaller) -> HTMLResponse:
     """市全体の地図（校区ごとの人数。個人は含みません）。各校区から校区の地図を開けます。"""
     from disaster.usecases.maps import city_map_page  # optional extra "maps"
 
-    page = city_map_page(store.sessions, caller.principal, link="districts/{name}")
+    page = city_map_page(store.sessions, caller.principal, link=lambda name: f"districts/{name}")
     return _page(page.html, "assets/")
 
 

@@ -42,7 +42,7 @@ def city_map(store: Store) -> HTMLResponse:
     """The city overview for the public (per 校区 counts, small numbers withheld)."""
     from disaster.usecases.maps import city_map_page  # optional extra "maps"
 
-    found = city_map_page(store.sessions, Principal.public(_city(store)), link="districts/{name}")
+    found = city_map_page(store.sessions, Principal.public(_city(store)), link=lambda name: f"districts/{name}")
     return api_maps._page(found.html, "assets/")
 
 
