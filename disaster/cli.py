@@ -260,8 +260,8 @@ def _demo_outputs(sessions: sessionmaker[Session], principal: Principal, out: Pa
     from disaster.usecases.maps import district_file, write_all_maps, write_district_map  # optional extra "maps"
 
     maps = write_all_maps(sessions, Principal.public(city_code), out / "maps", force)
-    leader = out / "maps_leader" / district_file(district)
-    write_district_map(sessions, Principal.leader(city_code, [district]), district, leader, force)
+    leader = write_district_map(sessions, Principal.leader(city_code, [district]), district,
+                                out / "maps_leader" / district_file(district), force)
     console.print(f"[green]✓[/green] 公開用の地図 {len(maps.files)} ファイル: {out / 'maps' / 'index.html'}")
     console.print(f"[green]✓[/green] 校区リーダー用の地図（同意者のみ）: {leader}")
     from disaster.exercises.scenario import ExerciseHazard

@@ -3,7 +3,8 @@
 Names from the data (a 名簿番号, a 校区) are never used as paths: ``file_name`` turns one into an
 allow-listed slug (letters and digits of any script, so Japanese stays readable; ``-`` and ``_``)
 followed by a stable id (the first 8 hex digits of the SHA-256 of the name), e.g.
-``plan_0001_888b19a4.pdf``. Two different names never share a file, on any file system.
+``plan_0001_888b19a4.pdf``. Names that differ only in what the slug drops (``a/b`` and ``a_b``)
+or in case (on a case-insensitive disk) still get different files through the id.
 
 ``OutputFolder`` writes one folder: each write
 
@@ -19,10 +20,10 @@ followed by a stable id (the first 8 hex digits of the SHA-256 of the name), e.g
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
-import stat
 import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -129,8 +130,7 @@ class OutputFolder:
             if overwrite:
                 os.replace(temporary, target)  # a symlink at the target is replaced, not followed
             else:
-                os.link(temporary, target, follow_symlinks=False)  # fails if something appeared meanwhile
-                os.unlink(temporary)
+                _move_new(temporary, target)
         except FileExistsError:
             os.unlink(temporary)
             raise errors.Rejected(f"{target} がすでにあります。上書きするときは --force を付けてください。") from None
@@ -160,10 +160,22 @@ class OutputFolder:
         return target.root
 
 
-def private_file(path: Path) -> None:
-    """Make an existing file readable by its owner only (e.g. a SQLite file and its WAL/SHM)."""
-    if path.exists() and not path.is_symlink():
-        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+def _move_new(temporary: Path, target: Path) -> None:
+    """Move ``temporary`` to ``target`` unless something is there (``FileExistsError``): a hard
+    link fails if the target appeared meanwhile; where links are not supported (some network
+    shares), the target is checked just before the move."""
+    try:
+        os.link(temporary, target, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        if os.path.lexists(target):
+            raise FileExistsError(target) from None
+        os.replace(temporary, target)
+    else:
+        os.unlink(temporary)
 
 
 def write_file(path: Path, data: bytes, private: bool = True, force: bool = False) -> Path:

@@ -188,15 +188,14 @@ def city_map_page(sessions: sessionmaker[Session], principal: Principal, link: C
 
 
 def write_district_map(sessions: sessionmaker[Session], principal: Principal, district: str, out: Path,
-                       force: bool = False) -> MapPage:
+                       force: bool = False) -> Path:
     """The district map as ``district_map_page`` to the file ``out``, with its assets next to it;
     readable by its owner only unless it is a public view (``disaster.outputs``)."""
     folder = OutputFolder(out.parent, private=access.loads_identity(principal), force=force)
     folder.check_free([out.name])
-    page = district_map_page(sessions, principal, district)
-    folder.write_text(out.name, page.html)
+    path = folder.write_text(out.name, district_map_page(sessions, principal, district).html)
     copy_assets(folder)
-    return page
+    return path
 
 
 def district_file(name: str) -> str:

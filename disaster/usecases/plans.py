@@ -114,9 +114,10 @@ def plan_pdf(sessions: sessionmaker[Session], principal: Principal, resident_no:
 def write_plan(sessions: sessionmaker[Session], principal: Principal, resident_no: str, out: Path,
                large_print: bool = False, today: dt.date | None = None, force: bool = False) -> PlanFile:
     """``plan_pdf`` written to ``out`` (for the command line; owner-only, ``disaster.outputs``)."""
-    outputs.OutputFolder(out.parent, force=force).check_free([out.name])
+    folder = outputs.OutputFolder(out.parent, force=force)
+    folder.check_free([out.name])  # before the plan is made
     document = plan_pdf(sessions, principal, resident_no, large_print, today)
-    outputs.write_file(out, document.pdf, force=force)
+    folder.write_bytes(out.name, document.pdf)
     return PlanFile(document.pages, len(document.pdf), document.draft)
 
 
