@@ -216,7 +216,6 @@ def demo(
     out: Annotated[Path, typer.Option(help="作成物（マイプラン等）の出力先")] = Path("out"),
     outputs: Annotated[bool, typer.Option(help="読み込み後にサンプルの作成物も作る")] = True,
     accounts: Annotated[bool, typer.Option(help="役割ごとのデモ用アカウントを作り、パスワードを表示する（デモデータだけのとき）")] = True,
-    force: Force = False,
 ) -> None:
     """同梱のデモデータ（架空の住民を含む）を読み込み（その市町村も登録します）、判定し、サンプルの作成物と
     役割ごとのデモ用アカウントを作ります。サービスは続けて disaster serve で起動します。"""
@@ -228,7 +227,7 @@ def demo(
             _print_report(report)
         _print_stats(store_stats(store.sessions, Principal.cli(loaded.city_code)))
         if outputs:
-            _demo_outputs(store.sessions, Principal.cli(loaded.city_code), out, sample_district(bundle), force)
+            _demo_outputs(store.sessions, Principal.cli(loaded.city_code), out, sample_district(bundle))
         if accounts:
             _print_demo_accounts(demo_accounts(store.sessions, loaded.city_code, sample_district(bundle)))
 
@@ -245,23 +244,24 @@ def _print_demo_accounts(made: list[DemoAccount]) -> None:
     console.print("  パスワードは demo を実行するたびに新しくなります。", highlight=False)
 
 
-def _demo_outputs(sessions: sessionmaker[Session], principal: Principal, out: Path, district: str, force: bool) -> None:
+def _demo_outputs(sessions: sessionmaker[Session], principal: Principal, out: Path, district: str) -> None:
+    """The sample outputs, made afresh on every run (an earlier run's files are replaced)."""
     from disaster.usecases.plans import write_blank_form, write_district_plans  # optional extra "pdf"
 
     with Progress(console=console) as progress:
         task = progress.add_task(f"{district}校区のマイプラン", total=None)
         report = write_district_plans(sessions, principal, district, out / "plans" / district,
                                       progress=lambda done, total: progress.update(task, completed=done, total=total),
-                                      force=force)
+                                      force=True)
     city_code = principal.city_code
-    write_blank_form(out / "plans" / "blank_form.pdf", city_code, force=force)
+    write_blank_form(out / "plans" / "blank_form.pdf", city_code, force=True)
     console.print(f"[green]✓[/green] マイプラン {len(report.written)} 人分: {out / 'plans' / district}（一覧 {report.index}）")
     console.print(f"[green]✓[/green] 手書き用の様式: {out / 'plans' / 'blank_form.pdf'}")
     from disaster.usecases.maps import district_file, write_all_maps, write_district_map  # optional extra "maps"
 
-    maps = write_all_maps(sessions, Principal.public(city_code), out / "maps", force)
+    maps = write_all_maps(sessions, Principal.public(city_code), out / "maps", force=True)
     leader = write_district_map(sessions, Principal.leader(city_code, [district]), district,
-                                out / "maps_leader" / district_file(district), force)
+                                out / "maps_leader" / district_file(district), force=True)
     console.print(f"[green]✓[/green] 公開用の地図 {len(maps.files)} ファイル: {out / 'maps' / 'index.html'}")
     console.print(f"[green]✓[/green] 校区リーダー用の地図（同意者のみ）: {leader}")
     from disaster.exercises.scenario import ExerciseHazard
@@ -269,10 +269,10 @@ def _demo_outputs(sessions: sessionmaker[Session], principal: Principal, out: Pa
     from disaster.usecases.exercises import report as exercise_report
 
     pack = new_pack(sessions, principal, district, ExerciseHazard.FLOOD, out / "exercise" / district,
-                    dt.datetime(2026, 7, 8, 18, 0), seed=1, basemap=_dig_basemap(), force=force)
+                    dt.datetime(2026, 7, 8, 18, 0), seed=1, basemap=_dig_basemap(), force=True)
     console.print(f"[green]✓[/green] 図上訓練の教材（{pack.scenario.title}）: {out / 'exercise' / district}")
     result = exercise_report(sessions, city_code, 2024)
-    export_report(result, out / "exercise_report", force)
+    export_report(result, out / "exercise_report", force=True)
     console.print(f"[green]✓[/green] 図上訓練の集計（{result['year_label']} 参加者 {result['participants']:,} 人）: {out / 'exercise_report'}")
 
 
