@@ -217,6 +217,9 @@ def city_remove(ctx: typer.Context, code: Annotated[str, typer.Argument(help="�
     console.print(f"[green]✓[/green] 団体コード {code} の登録を取り消しました。", highlight=False)
 
 
+Force = Annotated[bool, typer.Option("--force", help="同じ名前のファイルが出力先にあれば上書きする（既定: 上書きせずに中止）")]
+
+
 @app.command()
 def demo(
     ctx: typer.Context,
@@ -256,22 +259,24 @@ def _print_demo_accounts(made: list[DemoAccount]) -> None:
 
 
 def _demo_outputs(sessions: sessionmaker[Session], principal: Principal, out: Path, district: str) -> None:
+    """The sample outputs, made afresh on every run (an earlier run's files are replaced)."""
     from disaster.access import Principal
     from disaster.usecases.plans import write_blank_form, write_district_plans  # optional extra "pdf"
 
     with Progress(console=console) as progress:
         task = progress.add_task(f"{district}校区のマイプラン", total=None)
         report = write_district_plans(sessions, principal, district, out / "plans" / district,
-                                      progress=lambda done, total: progress.update(task, completed=done, total=total))
+                                      progress=lambda done, total: progress.update(task, completed=done, total=total),
+                                      force=True)
     city_code = principal.city_code
-    write_blank_form(out / "plans" / "blank_form.pdf", city_code)
+    write_blank_form(out / "plans" / "blank_form.pdf", city_code, force=True)
     console.print(f"[green]✓[/green] マイプラン {len(report.written)} 人分: {out / 'plans' / district}（一覧 {report.index}）")
     console.print(f"[green]✓[/green] 手書き用の様式: {out / 'plans' / 'blank_form.pdf'}")
-    from disaster.usecases.maps import write_all_maps, write_district_map  # optional extra "maps"
+    from disaster.usecases.maps import district_file, write_all_maps, write_district_map  # optional extra "maps"
 
-    maps = write_all_maps(sessions, Principal.public(city_code), out / "maps")
+    maps = write_all_maps(sessions, Principal.public(city_code), out / "maps", force=True)
     leader = write_district_map(sessions, Principal.leader(city_code, [district]), district,
-                                out / "maps_leader" / f"{district}.html")
+                                out / "maps_leader" / district_file(district), force=True)
     console.print(f"[green]✓[/green] 公開用の地図 {len(maps.files)} ファイル: {out / 'maps' / 'index.html'}")
     console.print(f"[green]✓[/green] 校区リーダー用の地図（同意者のみ）: {leader}")
     from disaster.exercises.scenario import ExerciseHazard
@@ -279,10 +284,10 @@ def _demo_outputs(sessions: sessionmaker[Session], principal: Principal, out: Pa
     from disaster.usecases.exercises import report as exercise_report
 
     pack = new_pack(sessions, principal, district, ExerciseHazard.FLOOD, out / "exercise" / district,
-                    dt.datetime(2026, 7, 8, 18, 0), seed=1, basemap=_dig_basemap())
+                    dt.datetime(2026, 7, 8, 18, 0), seed=1, basemap=_dig_basemap(), force=True)
     console.print(f"[green]✓[/green] 図上訓練の教材（{pack.scenario.title}）: {out / 'exercise' / district}")
     result = exercise_report(sessions, city_code, 2024)
-    export_report(result, out / "exercise_report")
+    export_report(result, out / "exercise_report", force=True)
     console.print(f"[green]✓[/green] 図上訓練の集計（{result['year_label']} 参加者 {result['participants']:,} 人）: {out / 'exercise_report'}")
 
 
@@ -342,13 +347,14 @@ def plan(
     out: Annotated[Path, typer.Option(help="出力 PDF")] = Path("plan.pdf"),
     large_print: Annotated[bool, typer.Option("--large-print", help="大きな文字（16pt）")] = False,
     blank: Annotated[bool, typer.Option("--blank", help="手書き用の空欄の様式")] = False,
+    force: Force = False,
 ) -> None:
     """災害時マイプラン（個別避難計画）の PDF を 1 人分作ります。"""
     from disaster import auditlog
     from disaster.usecases.plans import PlanFile, write_blank_form, write_plan  # optional extra "pdf"
 
     if blank:
-        pages = _run(ctx, lambda s: write_blank_form(out, s.city_code, large_print))
+        pages = _run(ctx, lambda s: write_blank_form(out, s.city_code, large_print, force=force))
         console.print(f"[green]✓[/green] 空欄の様式を {out} に書き出しました（{pages} ページ）。")
         return
     if resident_no is None:
@@ -356,7 +362,7 @@ def plan(
         raise typer.Exit(2)
     def action(store: Store) -> PlanFile:
         auditlog.require_log(store.engine)
-        result = write_plan(store.sessions, store.principal, resident_no, out, large_print)
+        result = write_plan(store.sessions, store.principal, resident_no, out, large_print, force=force)
         _audit_read(store, auditlog.Action.PLAN_PDF, [resident_no], "resident", {"file": str(out), "draft": result.draft})
         return result
 
@@ -375,6 +381,7 @@ def plans(
     archive: Annotated[bool, typer.Option("--zip", help="1 つの ZIP にもまとめる")] = False,
     workers: Annotated[int | None, typer.Option(help="並列数（既定: CPU 数）")] = None,
     drafts: Annotated[bool, typer.Option("--drafts", help="計画作成の同意がない人の下書き（市職員用・透かし入り）も作る")] = False,
+    force: Force = False,
 ) -> None:
     """校区の全員のマイプランを並列で作ります（一覧 CSV つき。同意のない人は一覧に記録して作りません）。"""
     from disaster import auditlog
@@ -386,7 +393,7 @@ def plans(
             task = progress.add_task(f"{district}校区のマイプラン", total=None)
             report = write_district_plans(
                 store.sessions, store.principal, district, out, large_print, archive, workers,
-                lambda done, total: progress.update(task, completed=done, total=total), include_drafts=drafts)
+                lambda done, total: progress.update(task, completed=done, total=total), include_drafts=drafts, force=force)
         _audit_read(store, auditlog.Action.DISTRICT_PLANS, [number for number, *_ in report.written], "district",
                     {"district": district, "out": str(out), "drafts": len(report.drafts)})
         return report
@@ -422,6 +429,7 @@ def exercise_new(
     closed: Annotated[bool, typer.Option("--closed", help="非公開の訓練：同意を得た名簿の氏名を使う")] = False,
     monochrome: Annotated[bool, typer.Option("--monochrome", help="DIG 基図を白黒で")] = False,
     size: Annotated[str, typer.Option(help="DIG 基図の大きさ（A1 / A0）")] = "A1",
+    force: Force = False,
 ) -> None:
     """校区のデータから図上訓練の教材一式を作ります（手引き・カード・ワークシート・地図）。"""
     from disaster.exercises.scenario import ExerciseHazard
@@ -437,7 +445,7 @@ def exercise_new(
         errors.print("--size は A1 または A0 です。")
         raise typer.Exit(2)
     pack = _run(ctx, lambda s: new_pack(s.sessions, s.principal, district, chosen, out, begins, duration, difficulty,
-                                        seed, closed, monochrome, size, basemap=_dig_basemap()))
+                                        seed, closed, monochrome, size, basemap=_dig_basemap(), force=force))
     console.print(f"[green]✓[/green] {pack.scenario.title}：カード {len(pack.scenario.injects)} 枚、{len(pack.files)} ファイルを {out} に書き出しました。")
 
 
@@ -504,6 +512,7 @@ def exercise_report(
     as_json: Annotated[bool, typer.Option("--json", help="JSON で出力")] = False,
     idle_years: Annotated[int, typer.Option(help="この年数、実施のない校区を表示")] = 3,
     out: Annotated[Path | None, typer.Option(help="CSV・Excel・グラフ（SVG）の出力フォルダ")] = None,
+    force: Force = False,
 ) -> None:
     """図上訓練の参加者数（年度別・校区別・圏域別）と、市町村の設定ファイルにある目標への進み具合。"""
     from disaster.exercises.tracking import parse_fiscal
@@ -513,7 +522,9 @@ def exercise_report(
         chosen = parse_fiscal(year) if year else None
     result = _run(ctx, lambda s: report(s.sessions, s.city_code, chosen, idle_years))
     if out is not None:
-        for path in export_report(result, out):
+        with _user_errors():
+            written = export_report(result, out, force)
+        for path in written:
             console.print(f"  {path}")
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
@@ -562,12 +573,12 @@ def map_command(
     district: Annotated[str, typer.Option(help="校区名")],
     view: ViewOption = "public",
     out: Annotated[Path, typer.Option(help="出力 HTML")] = Path("map.html"),
+    force: Force = False,
 ) -> None:
     """校区の地図（HTML）を作ります。表示する情報は --view で決まります（既定は公開用）。"""
     from disaster import auditlog
     from disaster.access import view_label
-    from disaster.usecases.maps import district_map_page  # optional extra "maps"
-    from maps.assets import copy_assets
+    from disaster.usecases.maps import write_district_map  # optional extra "maps"
 
     chosen = _view(view)
 
@@ -575,10 +586,7 @@ def map_command(
         principal = _view_principal(store, chosen, district)
         if chosen != "public":
             auditlog.require_log(store.engine)
-        page = district_map_page(store.sessions, principal, district)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(page.html, encoding="utf-8")
-        copy_assets(out.parent)
+        write_district_map(store.sessions, principal, district, out, force)
         if chosen != "public":
             _audit_read(store, auditlog.Action.MAP, _map_residents(store, principal, district), "district",
                         {"district": district, "view": chosen, "file": str(out)})
@@ -593,6 +601,7 @@ def maps_command(
     ctx: typer.Context,
     view: ViewOption = "public",
     out: Annotated[Path, typer.Option(help="出力フォルダ")] = Path("maps"),
+    force: Force = False,
 ) -> None:
     """全校区の地図と市全体の地図、一覧ページを作ります。"""
     from disaster import auditlog
@@ -606,7 +615,7 @@ def maps_command(
         principal = _view_principal(store, chosen, None)
         if chosen != "public":
             auditlog.require_log(store.engine)
-        report = write_all_maps(store.sessions, principal, out)
+        report = write_all_maps(store.sessions, principal, out, force)
         if chosen == "leader" and store.emergency.on:
             scope = "全校区" if store.emergency.all else "、".join(sorted(store.emergency.districts))
             console.print(f"[bold red]災害時モード中[/bold red]（{scope}）: その校区の地図には同意のない人も表示します。")

@@ -6,6 +6,9 @@ transaction, so an import either lands whole or not at all.
 
 from __future__ import annotations
 
+import functools
+import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,16 +30,43 @@ def make_engine(url: str) -> Engine:
     # SQLite has one writer: another waits for it (an import's commit re-assesses the whole city)
     engine = create_engine(url, connect_args={"timeout": SQLITE_WAIT_SECONDS} if sqlite else {})
     if sqlite:
-        event.listen(engine, "connect", _sqlite_pragmas)
+        database = sqlite_file(engine)
+        if database is not None:
+            _create_private(database)
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, database))
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of a SQLite store (None: in memory)."""
+    name = engine.url.database
+    return Path(name) if name and name != ":memory:" and not name.startswith("file:") else None
+
+
+def _create_private(database: Path) -> None:
+    """A new store file is created readable by its owner only (0600) before SQLite opens it; an
+    existing one keeps the mode its owner gave it."""
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    except FileNotFoundError:
+        return  # no such folder: SQLite says so when it connects
+    os.chmod(database, 0o600)
+
+
+def _sqlite_pragmas(database: Path | None, dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    if database is not None:  # SQLite gives the WAL and SHM files the store's mode; made sure here
+        mode = stat.S_IMODE(os.stat(database).st_mode)
+        for suffix in ("-wal", "-shm"):
+            companion = database.with_name(database.name + suffix)
+            if companion.exists() and not companion.is_symlink() and companion.stat().st_uid == os.getuid():
+                os.chmod(companion, mode & 0o666)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

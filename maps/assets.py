@@ -3,9 +3,9 @@ writer copies them next to the HTML."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
+from disaster.outputs import OutputFolder
 from disaster.resources import map_assets_dirs
 
 ASSET_DIR = "assets"
@@ -21,9 +21,10 @@ APP_JS = [("disaster_map", f"{ASSET_DIR}/disaster-map.js")]
 APP_CSS = [("disaster_map_css", f"{ASSET_DIR}/disaster-map.css")]
 
 
-def copy_assets(directory: Path) -> Path:
-    """Copy the vendored and project assets into ``directory/assets`` (idempotent)."""
-    target = directory / ASSET_DIR
+def copy_assets(directory: Path | OutputFolder) -> Path:
+    """Copy the vendored and project assets into ``directory/assets`` (idempotent; static files,
+    so earlier copies are replaced, through ``disaster.outputs``)."""
+    folder = directory if isinstance(directory, OutputFolder) else OutputFolder(directory, private=False)
     for source in map_assets_dirs():
-        shutil.copytree(source, target, dirs_exist_ok=True)
+        target = folder.copy_tree(source, ASSET_DIR)
     return target

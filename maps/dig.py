@@ -33,6 +33,7 @@ LEGEND_MM = 165.0  # width of the legend panel on the right of the sheet
 GAP_MM = 6.0
 FONT = 'font-family="PlanGothic, PlanGothicFull"'
 SAFE_COLOUR = "#1B7F3B"
+CLOSED_LABEL = "非公開の訓練用・取扱注意（個人情報）"  # a closed session's map: never 公開用
 UNSAFE_COLOUR = "#7A7A7A"
 WELFARE_COLOUR = "#1B5E9F"
 COLUMNS = "ABCDEFGHIJKLMNOP"
@@ -256,14 +257,15 @@ def _zones(zones: gpd.GeoDataFrame, sheet: DigSheet, opacity: float) -> tuple[li
 def dig_svg(district: shapely.Geometry, zones: gpd.GeoDataFrame, shelters: list[DigShelter],
             width_mm: float, height_mm: float, monochrome: bool = False, *, name: str = "",
             neighbours: list[tuple[str, shapely.Geometry]] | None = None,
-            basemap_uri: str | None = None, attribution: str | None = None) -> str:
+            basemap_uri: str | None = None, attribution: str | None = None, closed: bool = False) -> str:
     """A large DIG base map of a 校区: the whole district at a round scale, hazards, shelters
     (usable in heavy rain or not), neighbouring 校区 names, the exercise grid, a legend, scale and
     north arrow; no people. With ``basemap_uri`` (a PNG data URI covering
     ``dig_sheet(...).map_bounds_wgs84`` in Web Mercator) roads, waterways and place names show
     under the hazards, and ``attribution`` is printed.
 
-    ``district`` and ``zones`` are WGS84."""
+    ``district`` and ``zones`` are WGS84. ``closed``: for a closed session (名簿 names on the
+    stickers): the sheet says 取扱注意, never that it is for the public."""
     sheet = dig_sheet(district, width_mm, height_mm)
     mw, mh = sheet.map_width_mm, sheet.map_height_mm
     opacity = 0.4 if basemap_uri else 0.85  # let roads and names of the basemap show through
@@ -303,7 +305,7 @@ def dig_svg(district: shapely.Geometry, zones: gpd.GeoDataFrame, shelters: list[
     parts += _north_arrow(mw - 14, 10)
     if attribution:
         parts.append(_text(mw - 3, mh - 3, attribution, 4.2, "#333333", "end"))
-    parts += _legend(sheet, name, legend, shelters, monochrome, attribution, off_sheet(district, shelters, sheet))
+    parts += _legend(sheet, name, legend, shelters, monochrome, attribution, off_sheet(district, shelters, sheet), closed)
     parts.append("</svg>")
     return "".join(parts)
 
@@ -442,13 +444,14 @@ def off_sheet(district: shapely.Geometry, shelters: list[DigShelter], sheet: Dig
 
 
 def _legend(sheet: DigSheet, name: str, zones: dict[str, tuple[str, str]], shelters: list[DigShelter],
-            monochrome: bool, attribution: str | None, beyond: list[str]) -> list[str]:
+            monochrome: bool, attribution: str | None, beyond: list[str], closed: bool = False) -> list[str]:
     x0 = sheet.map_width_mm + GAP_MM
     width = LEGEND_MM
     out = [f'<rect x="{x0:.1f}" y="0" width="{width:.1f}" height="{sheet.map_height_mm:.1f}" fill="#FFFFFF" '
            'stroke="#000000" stroke-width="0.6"/>']
     y = 14.0
-    out.append(_text(x0 + 6, y, f"{name}校区　DIG 基図" if name else "DIG 基図", 9, halo=False))
+    out.append(_text(x0 + 6, y, (f"{name}校区　DIG 基図" if name else "DIG 基図") + ("　" + CLOSED_LABEL if closed else ""), 9,
+                     halo=False))
     y += 9
     out.append(_text(x0 + 6, y, f"縮尺 1:{sheet.scale:,}　1マス = {sheet.grid.cell_m:,.0f}m 四方", 5.5, halo=False))
     y += 12
@@ -485,8 +488,9 @@ def _legend(sheet: DigSheet, name: str, zones: dict[str, tuple[str, str]], shelt
     y += 16
     notes = [
         "この地図に個人の名前・住所は載せていません。",
-        "手助けが必要な人は、仮名のシール（人物シート）で",
-        "　地図づくり③のときに貼ります。",
+        *(("手助けが必要な人は、同意を得た人の氏名のシール", "　（人物シート）を地図づくり③のときに貼ります。",
+           "訓練が終わったら回収して処分します。") if closed else
+          ("手助けが必要な人は、仮名のシール（人物シート）で", "　地図づくり③のときに貼ります。")),
         "避難所の×は、洪水・内水・土砂災害の想定区域の",
         "　中にあり、大雨のときは使わないことを示します。",
         "浸水の色は想定最大規模（L2）の浸水の深さです。",

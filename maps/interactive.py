@@ -10,9 +10,9 @@ Security Policy (``html``), so an inline handler could not run even if one got i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import folium
 import geopandas as gpd
@@ -285,8 +285,12 @@ def _legend(hazards: list[dict[str, Any]], with_residents: bool) -> list[dict[st
     return items
 
 
-def district_map(inputs: MapInputs, district: str, principal: Principal) -> folium.Map:
-    """The map of one 校区 for ``principal`` (the residents in ``inputs`` are those it may see)."""
+PRIVATE_MARK = "取扱注意（個人情報）"  # on every map that shows residents
+
+
+def district_map(inputs: MapInputs, district: str, principal: Principal, label: str | None = None) -> folium.Map:
+    """The map of one 校区 for ``principal`` (the residents in ``inputs`` are those it may see);
+    ``label`` instead of ``access.view_label`` (a closed exercise's map is not 公開用)."""
     row = inputs.districts[inputs.districts["name"] == district]
     if row.empty:
         raise errors.NotFound(f"校区「{district}」は登録されていません。")
@@ -307,7 +311,7 @@ def district_map(inputs: MapInputs, district: str, principal: Principal) -> foli
         "legend": _legend(hazards, named),
         "legendTitle": "凡例",
         "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
-        "info": _district_info(inputs, district, principal, len(visible), row["area"].iloc[0]),
+        "info": _district_info(inputs, district, principal, len(visible), row["area"].iloc[0], label),
     }
     if named:
         data["residents"] = resident_rows(visible, principal)
@@ -316,10 +320,13 @@ def district_map(inputs: MapInputs, district: str, principal: Principal) -> foli
     return m
 
 
-def _district_info(inputs: MapInputs, district: str, principal: Principal, shown: int, area: str | None) -> list[str]:
+def _district_info(inputs: MapInputs, district: str, principal: Principal, shown: int, area: str | None,
+                   label: str | None = None) -> list[str]:
     counts = inputs.counts.loc[district] if district in inputs.counts.index else None
     total, at_risk = (0, 0) if counts is None else (int(counts["residents"]), int(counts["at_risk"]))
-    lines = [f"{district}校区（{area or '圏域不明'}）　{access.view_label(principal, district)}",
+    private = access.shows_residents(principal, district)
+    lines = [f"{district}校区（{area or '圏域不明'}）　{label or access.view_label(principal, district)}"
+             + (f"　{PRIVATE_MARK}" if private else ""),
              f"要支援者 {access.count_label(principal, total, district)} 人"
              f"（危険な区域に住む人 {access.count_label(principal, at_risk, district)} 人）"]
     if principal.role == access.Role.LEADER and access.shows_residents(principal, district):
@@ -338,7 +345,7 @@ CITY_METRICS = (
 )
 
 
-def city_map(inputs: MapInputs, principal: Principal, link: str = "district_{name}.html") -> folium.Map:
+def city_map(inputs: MapInputs, principal: Principal, link: Callable[[str], str] | None = None) -> folium.Map:
     """The city overview: one choropleth layer per metric, with links to the district maps. Counts
     only; small numbers are hidden unless ``principal`` may see the whole city."""
     suppress = access.suppresses_counts(principal)
@@ -368,8 +375,8 @@ def city_map(inputs: MapInputs, principal: Principal, link: str = "district_{nam
             features.append((geometry, {"color": colour, "stroke": "#555555", "weight": 1, "opacity": 0.75,
                                         "label": f"{name}：{shown}",
                                         "popup": {"title": f"{name}校区", "rows": rows,
-                                                  "link": {"href": link.format(name=quote(name, safe="")),
-                                                           "label": "校区の地図を開く"}}}))
+                                                  "link": {"href": link(name), "label": "校区の地図を開く"}
+                                                  if link else None}}))
         choropleths.append({"label": label, "geojson": _collection(features)})
         if not legend:
             legend = [{"colour": c, "label": f"{edges[i]:.0f}〜{edges[i + 1]:.0f}"} for i, c in enumerate(CHORO_COLOURS)
@@ -440,11 +447,12 @@ class InjectPlayer(MacroElement):
         self.grid_json = script_json(grid)
 
 
-def exercise_map(inputs: MapInputs, district: str, scenario: Any, city_code: str) -> folium.Map:
-    """The public district map with the scenario's injects, shown step by step (no names)."""
-    from maps.dig import exercise_grid
+def exercise_map(inputs: MapInputs, district: str, scenario: Any, city_code: str, closed: bool = False) -> folium.Map:
+    """The public district map with the scenario's injects, shown step by step (no names); a
+    ``closed`` session's map says so (``maps.dig.CLOSED_LABEL``), not 公開用."""
+    from maps.dig import CLOSED_LABEL, exercise_grid
 
-    m = district_map(inputs, district, Principal.public(city_code))
+    m = district_map(inputs, district, Principal.public(city_code), CLOSED_LABEL if closed else None)
     geometry = inputs.districts.set_index("name").geometry[district]
     injects = [{k: getattr(i, k) for k in ("number", "time", "level", "synopsis", "message", "to", "map_ref")}
                for i in scenario.injects]

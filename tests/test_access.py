@@ -27,9 +27,10 @@ from disaster import access, errors, repo
 from disaster.access import Action, Principal, Role, resident_filter
 from disaster.exercises.scenario import ExerciseHazard
 from disaster.models import AssessmentRun, CareProfessional, District, Resident, Supporter
+from disaster.outputs import OutputFolder
 from disaster.usecases.audit import audit_plans
 from disaster.usecases.exercises import district_facts, new_pack
-from disaster.usecases.maps import load_map_inputs, write_all_maps, write_district_map
+from disaster.usecases.maps import district_file, load_map_inputs, write_all_maps, write_district_map
 from disaster.usecases.plans import PlanReport, write_district_plans, write_plan
 from disaster.usecases.stats import store_stats
 from tests.conftest import KURUME, ROOT
@@ -191,7 +192,7 @@ def test_map_data_and_maps_show_only_the_principals_residents(town, tmp_path: Pa
         page = path.read_text(encoding="utf-8")
         assert _leaks(page, EXPECTED[key]) == [], (key, path.name)
         assert "他市" not in page
-    north = (tmp_path / "all" / "district_北.html").read_text(encoding="utf-8")
+    north = (tmp_path / "all" / district_file("北")).read_text(encoding="utf-8")
     for number in EXPECTED[key]:
         if BY_NUMBER[number].district == "北":
             assert BY_NUMBER[number].name in north
@@ -235,13 +236,13 @@ def test_plans_are_made_only_for_the_principals_residents(town, tmp_path: Path, 
         def render(self, plan: dict[str, Any], large_print: bool = False) -> tuple[bytes, int]:
             return json.dumps(plan, default=str, ensure_ascii=False).encode(), 1
 
-    def render_plans(plans: list[dict[str, Any]], data: Any, out_dir: Path, *args: Any) -> PlanReport:
-        out_dir.mkdir(parents=True, exist_ok=True)
+    def render_plans(plans: list[dict[str, Any]], data: Any, folder: OutputFolder, *args: Any) -> PlanReport:
         report = PlanReport()
         for plan in plans:
             content, _ = Renderer(data).render(plan)
-            (out_dir / f"{plan['resident_no']}.pdf").write_bytes(content)
-            report.written.append((plan["resident_no"], f"{plan['resident_no']}.pdf", 1, len(content)))
+            name = plans_usecase.plan_file(plan["resident_no"])
+            folder.write_bytes(name, content)
+            report.written.append((plan["resident_no"], name, 1, len(content)))
         return report
 
     monkeypatch.setattr(plans_usecase, "render_here", lambda data, plan, large_print: Renderer(data).render(plan))

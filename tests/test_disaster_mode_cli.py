@@ -19,6 +19,7 @@ from disaster import auditlog, repo
 from disaster.cli import app
 from disaster.db import alembic_config, make_engine, session_factory
 from disaster.models import DisasterMode
+from disaster.usecases.maps import district_file
 from tests.conftest import KURUME
 from tests.test_access import BY_NUMBER, _build
 
@@ -97,8 +98,8 @@ def test_reads_under_the_mode_are_marked_and_a_leader_map_shows_those_without_co
     _cli(town, "map", "--district", "北", "--view", "city", "--out", str(tmp_path / "city.html"))
     all_maps = _cli(town, "maps", "--view", "leader", "--out", str(tmp_path / "maps"))
     assert "災害時モード中（北）" in all_maps.output
-    assert BY_NUMBER["A0002"].name in (tmp_path / "maps" / "district_北.html").read_text(encoding="utf-8")
-    assert BY_NUMBER["A0004"].name not in (tmp_path / "maps" / "district_南.html").read_text(encoding="utf-8")
+    assert BY_NUMBER["A0002"].name in (tmp_path / "maps" / district_file("北")).read_text(encoding="utf-8")
+    assert BY_NUMBER["A0004"].name not in (tmp_path / "maps" / district_file("南")).read_text(encoding="utf-8")
     _cli(town, "mode", "end", "1")
     _cli(town, "map", "--district", "北", "--view", "leader", "--out", str(tmp_path / "after.html"))
     assert BY_NUMBER["A0002"].name not in (tmp_path / "after.html").read_text(encoding="utf-8")

@@ -20,6 +20,7 @@ from disaster.jobs import kinds, runner
 from disaster.models import AuditEntry, Job, User
 from disaster.plans.record import PlanContent
 from disaster.usecases.plan_records import save_plan
+from disaster.usecases.plans import index_file, plan_file
 from disaster.usecases.users import disable_user
 from disaster.web import create_app
 from tests.conftest import KURUME, Store
@@ -86,13 +87,13 @@ def test_a_district_s_plans_run_in_the_service_to_a_zip_of_exactly_the_plans_the
         listed = c.get("/api/v1/jobs").json()
     assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
-        pdfs = {name.removesuffix(".pdf") for name in archive.namelist() if name.endswith(".pdf")}
-        index = archive.read(f"{world.small}_index.csv").decode("utf-8-sig")
+        pdfs = {name for name in archive.namelist() if name.endswith(".pdf")}
+        index = archive.read(index_file(world.small)).decode("utf-8-sig")
         assert "計画作成同意" in index.splitlines()[0]  # the CLI's index: consents and their dates
-        assert archive.read(f"{min(expected)}.pdf").startswith(b"%PDF")
-        text = pdf_text(archive.read(f"{recorded}.pdf"))
+        assert archive.read(plan_file(min(expected))).startswith(b"%PDF")
+        text = pdf_text(archive.read(plan_file(recorded)))
     assert "計画の記録第1版" in text and "□補聴器の電池" in text
-    assert pdfs == expected
+    assert pdfs == {plan_file(number) for number in expected}
     assert not any(number in index for number in hidden - {p.resident_no for p in world.chosen.everyone
                                                           if p.district == world.small and p.consent_share})
     assert [item["id"] for item in listed["items"]] == [created["id"]]  # the caller's own jobs only

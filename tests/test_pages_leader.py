@@ -28,6 +28,7 @@ from sqlalchemy import exists, func, select, update
 from disaster.access import Principal, Role
 from disaster.models import Assessment, District, PlanRecord, Resident, Shelter, Supporter, resident_supporter
 from disaster.usecases import plan_records
+from disaster.usecases.plans import plan_file
 from disaster.usecases.users import add_user
 from tests.conftest import KURUME
 from tests.pages_fixtures import TABLET_LANDSCAPE, Site, Tab, api, check_page, screenshot, site, tab  # noqa: F401
@@ -487,8 +488,8 @@ def test_bulk_print_is_a_job_with_a_progress_bar_and_a_zip(browser: Any, site: S
         with page.expect_download() as download:
             page.get_by_role("link", name="結果をダウンロード", exact=False).click()
         with zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes())) as archive:
-            pdfs = {Path(name).stem for name in archive.namelist() if name.endswith(".pdf")}
-    assert pdfs == consenting
+            pdfs = {name for name in archive.namelist() if name.endswith(".pdf")}
+    assert pdfs == {plan_file(number) for number in consenting}
 
 
 def test_the_map_page_opens_the_leader_view_of_the_district(browser: Any, site: Site) -> None:  # noqa: F811

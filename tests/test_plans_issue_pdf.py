@@ -18,7 +18,7 @@ from disaster.access import Principal
 from disaster.cli import app
 from disaster.db import make_engine, session_factory
 from disaster.plans.render import PlanRenderer
-from disaster.usecases.plans import map_data, write_blank_form, write_district_plans, write_plan
+from disaster.usecases.plans import map_data, plan_file, write_blank_form, write_district_plans, write_plan
 from disaster.usecases.setup import init_store
 from tests import plans_fixtures as F
 from tests.conftest import KURUME
@@ -141,7 +141,7 @@ def test_bulk_skips_drafts_and_the_index_shows_consent(built, tmp_path: Path) ->
     draft = F.SCENARIOS["draft"].number
     written = [number for number, *_ in report.written]
     assert draft not in written and len(written) == len(F.SCENARIOS) - 1
-    assert not (tmp_path / f"{draft}.pdf").exists()
+    assert not (tmp_path / plan_file(draft)).exists()
     with report.index.open(encoding="utf-8-sig") as handle:
         rows = {r["名簿番号"]: r for r in csv.DictReader(handle)}
     assert set(rows) == {s.number for s in F.SCENARIOS.values()}
@@ -153,7 +153,7 @@ def test_bulk_skips_drafts_and_the_index_shows_consent(built, tmp_path: Path) ->
     with_drafts = write_district_plans(sessions, Principal.cli("402036"), F.DISTRICT, tmp_path / "all", workers=2, today=F.TODAY,
                                        include_drafts=True)
     assert with_drafts.drafts == [draft]
-    assert all("下書き" in page for page in F.pdf_pages(tmp_path / "all" / f"{draft}.pdf"))
+    assert all("下書き" in page for page in F.pdf_pages(tmp_path / "all" / plan_file(draft)))
     with with_drafts.index.open(encoding="utf-8-sig") as handle:
         status = {r["名簿番号"]: r["状態"] for r in csv.DictReader(handle)}
     assert status[draft].startswith("下書き")
@@ -169,7 +169,7 @@ def test_cli_plans_drafts_flag(built, tmp_path: Path) -> None:
     result = runner.invoke(app, ["plans", "--district", F.DISTRICT, "--out", str(tmp_path / "b"), "--workers", "1",
                                  "--drafts"], env={"DISASTER_DB": url})
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "b" / f"{F.SCENARIOS['draft'].number}.pdf").exists()
+    assert (tmp_path / "b" / plan_file(F.SCENARIOS["draft"].number)).exists()
     one = runner.invoke(app, ["plan", F.SCENARIOS["draft"].number, "--out", str(tmp_path / "draft.pdf")],
                         env={"DISASTER_DB": url})
     assert one.exit_code == 0 and "下書き" in one.output and "渡せません" in one.output, one.output

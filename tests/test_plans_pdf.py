@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from disaster.access import Principal
 from disaster.cli import app
 from disaster.models import District, Resident
+from disaster.outputs import OutputFolder
 from disaster.pdf.fetcher import AssetFetcher, AssetRefused
 from disaster.plans.context import load_residents, plan_contexts
 from disaster.plans.render import PlanRenderer
@@ -163,7 +164,7 @@ def test_one_bad_record_is_reported_and_the_rest_complete(demo_store, tmp_path: 
         data = map_data(session, demo_store.city_code, None)
     victim = plans[2]["resident_no"]
     plans[2]["home"] = {"lon": "壊れた座標", "lat": None}  # a corrupt record: its map cannot be drawn
-    report = render_plans(plans, data, tmp_path, workers=2)
+    report = render_plans(plans, data, OutputFolder(tmp_path), workers=2)
     assert [number for number, _ in report.failed] == [victim]
     assert sorted(n for n, *_ in report.written) == sorted(p["resident_no"] for p in plans if p["resident_no"] != victim)
 

@@ -27,6 +27,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
+from disaster.outputs import file_name
 from tests.conftest import BUNDLE, ROOT
 from tests.second_city import check_digit, write_second_city
 
@@ -107,9 +108,9 @@ def test_a_second_city_beside_kurume_shows_no_kurume_and_both_stay_apart(
     assert report["participants"] == 15 and report["target"] == city.participant_target
 
     # plans: one per resident of the 校区 with 計画作成同意; the 町丁目-level location is said on the plan
-    plans = {p.no: _pdf_text(out / "plans" / f"{p.no}.pdf") for p in city.people
+    plans = {p.no: _pdf_text(out / "plans" / file_name("plan", p.no, ".pdf")) for p in city.people
              if p.district == district and p.consent_plan == "はい"}
-    assert sorted(path.stem for path in (out / "plans").glob("*.pdf")) == sorted(plans)
+    assert sorted(path.name for path in (out / "plans").glob("*.pdf")) == sorted(file_name("plan", no, ".pdf") for no in plans)
     for person in city.people:
         if person.no in plans:
             assert _plain(person.name) in plans[person.no]

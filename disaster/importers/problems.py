@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from disaster import exports, outputs
 from disaster.errors import Rejected
 
 T = TypeVar("T")
@@ -59,15 +59,12 @@ class Parsed(Generic[T]):
 
 
 def write_rejects(path: Path, parts: list[Parsed[Any]]) -> None:
-    """Write every rejected row with its problems as UTF-8 CSV with BOM (opens in Excel)."""
+    """Write every rejected row with its problems as UTF-8 CSV with BOM (opens in Excel), readable
+    by its owner only; an earlier rejects file (or a symlink) at ``path`` is replaced."""
     entries = [(p, part.rejected.get(p.row, {})) for part in parts for p in part.problems]
     fieldnames: list[str] = ["ファイル", "行", "項目", "問題"]
     for _, raw in entries:
         fieldnames += [str(k) for k in raw if str(k) not in fieldnames]
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fieldnames)
-        writer.writeheader()
-        for problem, raw in entries:
-            row = {str(k): v for k, v in raw.items()}
-            row |= {"ファイル": problem.file, "行": problem.row, "項目": problem.field, "問題": problem.message}
-            writer.writerow(row)
+    rows = [{str(k): v for k, v in raw.items()} | {"ファイル": problem.file, "行": problem.row, "項目": problem.field,
+                                                   "問題": problem.message} for problem, raw in entries]
+    outputs.write_file(path, exports.csv_bytes(fieldnames, exports.dict_rows(fieldnames, rows)), force=True)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster import access, errors
+from disaster import access, errors, outputs
 from disaster.access import Action, Principal
 from disaster.models import District, Resident
 
@@ -78,7 +78,7 @@ def _run_plans(ctx: JobContext) -> Output:
     """Every plan of the 校区 the principal may make (drafts on request), as the CLI writes them
     (plan records printed); a zip of the PDFs and an index. A cancel request stops the rendering
     after the plans already started."""
-    from disaster.usecases.plans import write_district_plans  # optional extra "pdf"
+    from disaster.usecases.plans import archive_file, write_district_plans  # optional extra "pdf"
 
     name = str(ctx.parameters["district"])
     drafts = bool(ctx.parameters.get("include_drafts"))
@@ -95,11 +95,11 @@ def _run_plans(ctx: JobContext) -> Output:
         ctx.progress(97, "ZIP にまとめています")
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zipped:  # PDFs are compressed already
-            for number in written:
-                zipped.write(out / f"{number}.pdf", f"{number}.pdf")
+            for _, file, _, _ in report.written:  # names from disaster.outputs: never a path
+                zipped.write(out / file, file)
             if report.index is not None:  # the CLI's index: every resident, consents and their dates
                 zipped.write(report.index, report.index.name)
-    return Output(archive.getvalue(), f"{name}_マイプラン.zip", ZIP, written)
+    return Output(archive.getvalue(), archive_file(name), ZIP, written)
 
 
 def _plans_progress(progress: Progress, done: int, total: int) -> None:
@@ -138,14 +138,14 @@ def _run_pack(ctx: JobContext) -> Output:
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
             for path in sorted(out.rglob("*")):
-                if path.is_file():
+                if path.is_file() and not path.is_symlink():
                     zipped.write(path, path.relative_to(out).as_posix())
     named: list[str] = []
     if p["closed_session"]:  # the names of the 校区's consenting residents may appear in it
         with ctx.sessions() as session:
             named = list(session.scalars(select(Resident.resident_no)
                                          .where(access.community_filter(ctx.principal, name)).order_by(Resident.resident_no)))
-    return Output(archive.getvalue(), f"{name}_図上訓練_{p['hazard']}.zip", ZIP, named)
+    return Output(archive.getvalue(), outputs.file_name("図上訓練", f"{name}_{p['hazard']}", ".zip"), ZIP, named)
 
 
 # --- a re-assessment ---

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -18,6 +17,7 @@ from weasyprint import CSS
 from weasyprint.document import Document
 
 from disaster.jobs.processes import child_context
+from disaster.outputs import OutputFolder
 from disaster.pdf.renderer import PdfRenderer
 from maps.static_svg import Marker, Route, StaticMapPainter
 
@@ -205,11 +205,9 @@ def init_worker(map_data: MapData | None) -> None:
     _worker = PlanRenderer(map_data)
 
 
-def render_to_file(plan: dict[str, Any], path: Path, large_print: bool) -> tuple[str, int, int]:
-    """Render in a worker; returns (file name, pages, bytes)."""
+def render_to_file(plan: dict[str, Any], folder: OutputFolder, name: str, large_print: bool) -> tuple[str, int, int]:
+    """Render in a worker to ``name`` in ``folder``; returns (file name, pages, bytes)."""
     assert _worker is not None, "init_worker was not called"
     data, pages = _worker.render(plan, large_print)
-    partial = path.with_suffix(".part")
-    partial.write_bytes(data)
-    partial.replace(path)
-    return path.name, pages, len(data)
+    folder.write_bytes(name, data)
+    return name, pages, len(data)

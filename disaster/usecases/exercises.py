@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import hashlib
@@ -19,7 +18,7 @@ import shapely
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from disaster import access, auditlog, errors, repo
+from disaster import access, auditlog, errors, exports, repo
 from disaster.access import Principal
 from disaster.analysis.eligibility import destination_safety
 from disaster.analysis.exposure import HazardIndex
@@ -59,6 +58,7 @@ from disaster.models import (
     Resident,
     Shelter,
 )
+from disaster.outputs import OutputFolder
 from disaster.profile import load_profile
 from disaster.wareki import DateFormatError, parse_date
 
@@ -284,18 +284,29 @@ MSEL_HEADER = ["番号", "想定時刻", "訓練での配布（開始から分�
 DIG_SHELTER_REACH_M = 6000  # shelters off the sheet within this distance are listed on it (where injects send people)
 DEMO_PAGE_CSS = ('@page { @top-left { content: "デモデータ（架空の人物・区域を含みます。実際の訓練には使えません）"; '
                  'font-size: 9pt; color: #B00020; } }')
+CLOSED_PAGE_CSS = '@page { @top-right { content: "取扱注意（個人情報）"; font-size: 9pt; color: #B00020; } }'
+PACK_DOCUMENTS = (("exercise_guide.html.j2", "facilitator_guide.pdf"), ("exercise_cards.html.j2", "inject_cards.pdf"),
+                  ("exercise_worksheet.html.j2", "worksheets.pdf"), ("exercise_dilemmas.html.j2", "dilemma_cards.pdf"),
+                  ("exercise_roles.html.j2", "role_cards.pdf"), ("exercise_people.html.j2", "person_sheet.pdf"),
+                  ("exercise_chronology.html.j2", "chronology.pdf"), ("exercise_materials.html.j2", "materials_list.pdf"),
+                  ("exercise_feedback.html.j2", "feedback_form.pdf"))
+MAP_FILE = "exercise_map.html"
+PACK_FILES = ["scenario.json", "msel.csv", *(name for _, name in PACK_DOCUMENTS), "dig_map.pdf", MAP_FILE]
 
 
 def new_pack(sessions: sessionmaker[Session], principal: Principal, district: str, hazard: ExerciseHazard, out_dir: Path,
              start: dt.datetime, duration_h: int = 2, difficulty: int = 2, seed: int = 1, closed_session: bool = False,
              monochrome: bool = False, dig_size: str = "A1", basemap: BasemapProvider | None = None,
-             participants: int = 30) -> Pack:
+             participants: int = 30, force: bool = False) -> Pack:
     """The whole 図上訓練 pack for a 校区: scenario (JSON/CSV), guide, inject cards, worksheets,
     dilemma cards, role cards, person sheet (stickers), クロノロジー sheet, materials list,
     feedback form, a large DIG base map and an interactive exercise map.
 
     ``basemap(bounds_wgs84, width_px, height_px)`` (e.g. ``maps.tiles.basemap``) may return an
-    object with ``data_uri`` and ``attribution`` for the DIG map's background, or None."""
+    object with ``data_uri`` and ``attribution`` for the DIG map's background, or None.
+
+    A closed session's pack names consenting residents: its files are readable by their owner only
+    and carry 取扱注意; an open pack's may be shared. Nothing is overwritten unless ``force``."""
     from disaster.pdf.renderer import PdfRenderer
     from disaster.usecases.maps import load_map_inputs
     from maps.assets import copy_assets
@@ -315,18 +326,14 @@ def new_pack(sessions: sessionmaker[Session], principal: Principal, district: st
                       session.execute(select(District.name, District.geom).where(District.city_code == city_code))]
         map_inputs = load_map_inputs(session, Principal.public(city_code), district)  # the exercise map is public
     scenario = generate(facts, hazard, start, duration_h, difficulty, seed, closed_session)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    folder = OutputFolder(out_dir, private=closed_session, force=force)
+    folder.check_free(PACK_FILES)
     pack = Pack(scenario)
-    data = out_dir / "scenario.json"
-    data.write_text(json.dumps(scenario.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
-    msel = out_dir / "msel.csv"
-    with msel.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(MSEL_HEADER)
-        for i in scenario.injects:
-            writer.writerow([i.number, i.time, i.session_min, i.level or "—", i.synopsis, i.type, i.delivery, i.sender, i.to,
-                             i.message, i.expected_actions, i.objective, "○" if i.contingency else "", i.map_ref,
-                             i.evaluator_notes])
+    data = folder.write_text("scenario.json", json.dumps(scenario.as_dict(), ensure_ascii=False, indent=2))
+    msel = folder.write_bytes("msel.csv", exports.csv_bytes(MSEL_HEADER, (
+        [i.number, i.time, i.session_min, i.level or "—", i.synopsis, i.type, i.delivery, i.sender, i.to, i.message,
+         i.expected_actions, i.objective, "○" if i.contingency else "", i.map_ref, i.evaluator_notes]
+        for i in scenario.injects)))
     pack.files += [data, msel]
     renderer = PdfRenderer(["exercise.css"])
     demo_css = DEMO_PAGE_CSS if facts.is_demo else ""
@@ -337,14 +344,10 @@ def new_pack(sessions: sessionmaker[Session], principal: Principal, district: st
                "roles": role_cards(scenario), "materials": materials_list(scenario, dig_size, participants),
                "stickers": person_stickers(facts.at_risk), "ratings": RATINGS, "rating_scale": RATING_SCALE,
                "participant_roles": ROLES, "dig_size": dig_size}
-    for template, name in (("exercise_guide.html.j2", "facilitator_guide.pdf"), ("exercise_cards.html.j2", "inject_cards.pdf"),
-                           ("exercise_worksheet.html.j2", "worksheets.pdf"), ("exercise_dilemmas.html.j2", "dilemma_cards.pdf"),
-                           ("exercise_roles.html.j2", "role_cards.pdf"), ("exercise_people.html.j2", "person_sheet.pdf"),
-                           ("exercise_chronology.html.j2", "chronology.pdf"), ("exercise_materials.html.j2", "materials_list.pdf"),
-                           ("exercise_feedback.html.j2", "feedback_form.pdf")):
-        pdf, _ = renderer.pdf(template, context, renderer.css(demo_css) if demo_css else None)
-        (out_dir / name).write_bytes(pdf)
-        pack.files.append(out_dir / name)
+    page_css = demo_css + (CLOSED_PAGE_CSS if closed_session else "")
+    for template, name in PACK_DOCUMENTS:
+        pdf, _ = renderer.pdf(template, context, renderer.css(page_css) if page_css else None)
+        pack.files.append(folder.write_bytes(name, pdf))
     width, height = DIG_SIZES[dig_size]
     sheet_w, sheet_h = width - 20, height - 32
     uri = attribution = None
@@ -354,16 +357,13 @@ def new_pack(sessions: sessionmaker[Session], principal: Principal, district: st
         if image is not None:
             uri, attribution = image.data_uri, image.attribution
     svg = dig_svg(geometry, zones, dig_shelters, sheet_w, sheet_h, monochrome, name=district, neighbours=neighbours,
-                  basemap_uri=uri, attribution=attribution)
+                  basemap_uri=uri, attribution=attribution, closed=closed_session)
     pdf, _ = renderer.pdf("exercise_dig.html.j2", {**context, "svg": svg, "size": dig_size, "monochrome": monochrome},
                           renderer.css(f"@page {{ size: {dig_size} landscape; margin: 10mm; "
-                                       "@bottom-right { content: none; } }" + demo_css))
-    (out_dir / "dig_map.pdf").write_bytes(pdf)
-    pack.files.append(out_dir / "dig_map.pdf")
-    page = out_dir / "exercise_map.html"
-    page.write_text(html(exercise_map(map_inputs, district, scenario, city_code)), encoding="utf-8")
-    copy_assets(out_dir)
-    pack.files.append(page)
+                                       "@bottom-right { content: none; } }" + page_css))
+    pack.files.append(folder.write_bytes("dig_map.pdf", pdf))
+    pack.files.append(folder.write_text(MAP_FILE, html(exercise_map(map_inputs, district, scenario, city_code, closed_session))))
+    copy_assets(folder)
     return pack
 
 
@@ -978,39 +978,23 @@ def report(sessions: sessionmaker[Session], city_code: str, year: int | None = N
     }
 
 
-def export_report(result: dict[str, Any], out_dir: Path) -> list[Path]:
-    """CSV, Excel and SVG charts of a report."""
-    from openpyxl import Workbook
-
-    out_dir.mkdir(parents=True, exist_ok=True)
+def export_report(result: dict[str, Any], out_dir: Path, force: bool = False) -> list[Path]:
+    """CSV, Excel and SVG charts of a report (counts only; owner-only files all the same, as
+    every export; nothing overwritten unless ``force``)."""
+    folder = OutputFolder(out_dir, force=force)
     label = result["year_label"]
-    csv_path = out_dir / f"図上訓練_{label}.csv"
-    with csv_path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["区分", "名前", "参加者数"])
-        writer.writerows(["年度", y["label"], y["participants"]] for y in result["by_year"])
-        writer.writerows([f"校区（{label}）", k, v] for k, v in result["by_district"].items())
-        writer.writerows([f"圏域（{label}）", k, v] for k, v in result["by_area"].items())
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "年度別"
-    sheet.append(["年度", "参加者数"])
-    for y in result["by_year"]:
-        sheet.append([y["label"], y["participants"]])
-    districts = workbook.create_sheet(f"校区別（{label}）")
-    districts.append(["校区", "参加者数"])
-    for name, n in result["by_district"].items():
-        districts.append([name, n])
-    idle = workbook.create_sheet("未実施の校区")
-    idle.append([f"直近{result['idle_years']}年度に実施のない校区"])
-    for name in result["districts_without_session"]:
-        idle.append([name])
-    xlsx_path = out_dir / f"図上訓練_{label}.xlsx"
-    workbook.save(xlsx_path)
-    chart_year = out_dir / "参加者数_年度別.svg"
-    chart_year.write_text(bar_chart_svg({y["label"]: y["participants"] for y in result["by_year"]},
-                                        "図上訓練の参加者数（年度別）", result["target"]), encoding="utf-8")
-    chart_area = out_dir / f"参加者数_圏域別_{label}.svg"
-    chart_area.write_text(bar_chart_svg(result["by_area"], f"{label} 圏域別の参加者数"), encoding="utf-8")
-    return [csv_path, xlsx_path, chart_year, chart_area]
-
+    names = [f"図上訓練_{label}.csv", f"図上訓練_{label}.xlsx", "参加者数_年度別.svg", f"参加者数_圏域別_{label}.svg"]
+    folder.check_free(names)
+    rows = [["年度", y["label"], y["participants"]] for y in result["by_year"]]
+    rows += [[f"校区（{label}）", k, v] for k, v in result["by_district"].items()]
+    rows += [[f"圏域（{label}）", k, v] for k, v in result["by_area"].items()]
+    book = exports.workbook()
+    exports.sheet(book, "年度別", [["年度", "参加者数"], *([y["label"], y["participants"]] for y in result["by_year"])])
+    exports.sheet(book, f"校区別（{label}）", [["校区", "参加者数"], *([k, v] for k, v in result["by_district"].items())])
+    exports.sheet(book, "未実施の校区", [[f"直近{result['idle_years']}年度に実施のない校区"],
+                                         *([name] for name in result["districts_without_session"])])
+    return [folder.write_bytes(names[0], exports.csv_bytes(["区分", "名前", "参加者数"], rows)),
+            folder.write_bytes(names[1], exports.workbook_bytes(book)),
+            folder.write_text(names[2], bar_chart_svg({y["label"]: y["participants"] for y in result["by_year"]},
+                                                      "図上訓練の参加者数（年度別）", result["target"])),
+            folder.write_text(names[3], bar_chart_svg(result["by_area"], f"{label} 圏域別の参加者数"))]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,10 +33,11 @@ from disaster.models import (
     resident_supporter,
 )
 from disaster.models import ConsultationCentre as Centre
+from disaster.outputs import OutputFolder, file_name
 from disaster.pdf.renderer import template_environment
 from disaster.profile import load_profile
 from maps.assets import copy_assets
-from maps.interactive import COUNT_COLUMNS, MapInputs, city_map, district_map, html
+from maps.interactive import COUNT_COLUMNS, PRIVATE_MARK, MapInputs, city_map, district_map, html
 
 
 def load_map_inputs(session: Session, principal: Principal, district: str | None = None) -> MapInputs:
@@ -177,49 +179,50 @@ def district_map_page(sessions: sessionmaker[Session], principal: Principal, dis
     return MapPage(html(district_map(inputs, district, principal)), shown)
 
 
-def city_map_page(sessions: sessionmaker[Session], principal: Principal, link: str = "district_{name}.html") -> MapPage:
+def city_map_page(sessions: sessionmaker[Session], principal: Principal, link: Callable[[str], str]) -> MapPage:
     """The city overview (counts per 校区, no one's identity; ``access.Action.CITY_MAP``), linking
-    each 校区 to ``link`` (``{name}``: the 校区)."""
+    each 校区 to ``link(校区)``."""
     access.require(principal, access.Action.CITY_MAP)
     with sessions() as session:
         inputs = load_map_inputs(session, principal)
     return MapPage(html(city_map(inputs, principal, link=link)), [])
 
 
-def write_district_map(sessions: sessionmaker[Session], principal: Principal, district: str, out: Path) -> Path:
-    page = district_map_page(sessions, principal, district)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page.html, encoding="utf-8")
-    copy_assets(out.parent)
-    return out
+def write_district_map(sessions: sessionmaker[Session], principal: Principal, district: str, out: Path,
+                       force: bool = False) -> Path:
+    """The district map as ``district_map_page`` to the file ``out``, with its assets next to it;
+    readable by its owner only unless it is a public view (``disaster.outputs``)."""
+    folder = OutputFolder(out.parent, private=access.loads_identity(principal), force=force)
+    folder.check_free([out.name])
+    path = folder.write_text(out.name, district_map_page(sessions, principal, district).html)
+    copy_assets(folder)
+    return path
 
 
 def district_file(name: str) -> str:
-    return f"district_{name}.html"
+    """A district map's file name, e.g. ``district_北_3f8c1a20.html`` (``disaster.outputs.file_name``)."""
+    return file_name("district", name, ".html")
 
 
-def write_all_maps(sessions: sessionmaker[Session], principal: Principal, out_dir: Path) -> MapReport:
-    """Every district map, the city overview and an index page, with the assets."""
+def write_all_maps(sessions: sessionmaker[Session], principal: Principal, out_dir: Path, force: bool = False) -> MapReport:
+    """Every district map, the city overview and an index page, with the assets; readable by their
+    owner only unless a public view; nothing is overwritten unless ``force`` (checked first)."""
     access.require(principal, access.Action.CITY_MAP)
     with sessions() as session:
         inputs = load_map_inputs(session, principal)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    folder = OutputFolder(out_dir, private=access.loads_identity(principal), force=force)
+    names = list(inputs.districts["name"])
+    folder.check_free([district_file(n) for n in names] + ["city.html", "index.html"])
     report = MapReport()
-    for name in inputs.districts["name"]:
+    for name in names:
         start = time.perf_counter()
-        path = out_dir / district_file(name)
-        path.write_text(html(district_map(inputs, name, principal)), encoding="utf-8")
+        report.files.append(folder.write_text(district_file(name), html(district_map(inputs, name, principal))))
         report.seconds[name] = time.perf_counter() - start
-        report.files.append(path)
-    city = out_dir / "city.html"
-    city.write_text(html(city_map(inputs, principal, link=district_file("{name}"))), encoding="utf-8")
-    report.files.append(city)
-    index = out_dir / "index.html"
+    report.files.append(folder.write_text("city.html", html(city_map(inputs, principal, link=district_file))))
     page = template_environment().get_template("maps_index.html.j2").render(
-        view=access.view_label(principal), districts=[(n, a, district_file(n)) for n, a in zip(inputs.districts["name"],
+        view=access.view_label(principal) + (f"　{PRIVATE_MARK}" if folder.private else ""), districts=[(n, a, district_file(n)) for n, a in zip(inputs.districts["name"],
                                                                                               inputs.districts["area"], strict=True)],
         is_demo=inputs.is_demo, title=inputs.map_title)
-    index.write_text(with_meta_policy(page), encoding="utf-8")
-    report.files.append(index)
-    copy_assets(out_dir)
+    report.files.append(folder.write_text("index.html", with_meta_policy(page)))
+    copy_assets(folder)
     return report

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
 import zipfile
@@ -15,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster import access, errors, repo
+from disaster import access, errors, exports, outputs, repo
 from disaster.access import Principal
 from disaster.models import Assessment, District, HazardZone, Resident
 from disaster.plans.context import blank_context, load_residents, plan_contexts
@@ -113,20 +112,22 @@ def plan_pdf(sessions: sessionmaker[Session], principal: Principal, resident_no:
 
 
 def write_plan(sessions: sessionmaker[Session], principal: Principal, resident_no: str, out: Path,
-               large_print: bool = False, today: dt.date | None = None) -> PlanFile:
-    """``plan_pdf`` written to ``out`` (for the command line)."""
+               large_print: bool = False, today: dt.date | None = None, force: bool = False) -> PlanFile:
+    """``plan_pdf`` written to ``out`` (for the command line; owner-only, ``disaster.outputs``)."""
+    folder = outputs.OutputFolder(out.parent, force=force)
+    folder.check_free([out.name])  # before the plan is made
     document = plan_pdf(sessions, principal, resident_no, large_print, today)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(document.pdf)
+    folder.write_bytes(out.name, document.pdf)
     return PlanFile(document.pages, len(document.pdf), document.draft)
 
 
-def write_blank_form(out: Path, city_code: str, large_print: bool = False, today: dt.date | None = None) -> int:
-    """The city's paper form with every statutory item as a line to fill in; returns the page count."""
+def write_blank_form(out: Path, city_code: str, large_print: bool = False, today: dt.date | None = None,
+                     force: bool = False) -> int:
+    """The city's paper form with every statutory item as a line to fill in (no personal data);
+    returns the page count."""
     profile = load_profile(city_code)
     pdf, pages = render_here(None, blank_context(today or dt.date.today(), profile), large_print)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(pdf)
+    outputs.write_file(out, pdf, private=False, force=force)
     return pages
 
 
@@ -141,13 +142,16 @@ def write_district_plans(
     progress: Callable[[int, int], None] = lambda done, total: None,
     today: dt.date | None = None,
     include_drafts: bool = False,
+    force: bool = False,
 ) -> PlanReport:
     """Every plan of a 校区, rendered in parallel; a record that fails is reported and skipped.
 
     Only residents with 計画作成同意 get a plan (49条の14①). The others are listed in the index
     as not issued, unless ``include_drafts``: then a watermarked 下書き for city staff is written.
     A resident's plan record, when there is one, is printed as in ``plan_pdf``.
-    The 校区's residents are those ``principal`` may see (``access.resident_filter``)."""
+    The 校区's residents are those ``principal`` may see (``access.resident_filter``).
+    Files are named by ``plan_file``, ``index_file`` and ``archive_file``, readable by their owner
+    only; none is overwritten unless ``force`` (checked before anything is rendered)."""
     today = today or dt.date.today()
     city_code = principal.city_code
     access.require(principal, access.Action.DISTRICT_PLANS, district)
@@ -165,34 +169,49 @@ def write_district_plans(
         plans = plan_contexts(session, residents, today, printed_records(session, principal, residents))
         data = map_data(session, city_code, (row.min_lon, row.min_lat, row.max_lon, row.max_lat))
     chosen = [p for p in plans if include_drafts or not p["draft"]]
-    report = render_plans(chosen, data, out_dir, large_print, workers, progress)
+    folder = outputs.OutputFolder(out_dir, force=force)
+    folder.check_free([plan_file(p["resident_no"]) for p in chosen] + [index_file(district)]
+                      + ([archive_file(district)] if archive else []))
+    report = render_plans(chosen, data, folder, large_print, workers, progress)
     report.consents = {p["resident_no"]: _consent_columns(p) for p in plans}
     report.skipped = [(p["resident_no"], "未作成（計画作成の同意なし）") for p in plans if p["draft"] and not include_drafts]
     report.drafts = sorted(p["resident_no"] for p in chosen if p["draft"])
-    report.index = _write_index(out_dir, district, report)
+    report.index = _write_index(folder, district, report)
     if archive:
-        report.archive = _zip(out_dir, district, report)
+        report.archive = _zip(folder, district, report)
     return report
+
+
+def plan_file(resident_no: str) -> str:
+    """A plan's file name, e.g. ``plan_0001_888b19a4.pdf`` (``disaster.outputs.file_name``)."""
+    return outputs.file_name("plan", resident_no, ".pdf")
+
+
+def index_file(district: str) -> str:
+    return outputs.file_name("マイプラン一覧", district, ".csv")
+
+
+def archive_file(district: str) -> str:
+    return outputs.file_name("マイプラン", district, ".zip")
 
 
 def render_plans(
     plans: list[dict[str, Any]],
     data: MapData,
-    out_dir: Path,
+    folder: outputs.OutputFolder,
     large_print: bool = False,
     workers: int | None = None,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> PlanReport:
-    """Render plan contexts to ``out_dir/<名簿番号>.pdf`` in worker processes (one renderer,
+    """Render plan contexts to ``folder``/``plan_file(名簿番号)`` in worker processes (one renderer,
     font configuration and map painter per worker); failures are collected, not raised.
     When ``progress`` raises (e.g. a background job asked to stop), the plans not yet started
     are dropped and the exception goes on."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     report = PlanReport()
     workers = workers or os.cpu_count() or 1
     with ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=(data,)) as pool:
         futures = {
-            pool.submit(render_to_file, plan, out_dir / f"{plan['resident_no']}.pdf", large_print): plan["resident_no"]
+            pool.submit(render_to_file, plan, folder, plan_file(plan["resident_no"]), large_print): plan["resident_no"]
             for plan in plans
         }
         for done, future in enumerate(as_completed(futures), start=1):
@@ -224,9 +243,8 @@ def _consent_columns(plan: dict[str, Any]) -> dict[str, Any]:
 INDEX_COLUMNS = ["名簿番号", "ファイル", "ページ数", "バイト", "状態", "計画作成同意", "計画作成同意日", "情報提供同意", "情報提供同意日"]
 
 
-def _write_index(out_dir: Path, district: str, report: PlanReport) -> Path:
+def _write_index(folder: outputs.OutputFolder, district: str, report: PlanReport) -> Path:
     """One row per resident of the 校区 (written, draft, skipped or failed) with the consents."""
-    path = out_dir / f"{district}_index.csv"
     drafts = set(report.drafts)
     rows: list[list[Any]] = []
     for number, name, pages, size in report.written:
@@ -236,19 +254,15 @@ def _write_index(out_dir: Path, district: str, report: PlanReport) -> Path:
     for number, why in report.skipped:
         rows.append([number, "", "", "", why])
     empty = dict.fromkeys(INDEX_COLUMNS[5:], "")
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(INDEX_COLUMNS)
-        for row in sorted(rows, key=lambda r: str(r[0])):
-            writer.writerow(row + list(report.consents.get(str(row[0]), empty).values()))
-    return path
+    lines = (row + list(report.consents.get(str(row[0]), empty).values()) for row in sorted(rows, key=lambda r: str(r[0])))
+    return folder.write_bytes(index_file(district), exports.csv_bytes(INDEX_COLUMNS, lines))
 
 
-def _zip(out_dir: Path, district: str, report: PlanReport) -> Path:
-    path = out_dir / f"{district}_マイプラン.zip"
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
+def _zip(folder: outputs.OutputFolder, district: str, report: PlanReport) -> Path:
+    with folder.writing(archive_file(district)) as handle, \
+            zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
         for _, name, _, _ in report.written:
-            archive.write(out_dir / name, name)
+            archive.write(folder.path(name), name)
         if report.index is not None:
             archive.write(report.index, report.index.name)
-    return path
+    return folder.path(archive_file(district))

@@ -1,26 +1,22 @@
 """安否確認 for the 災害対策本部: the list as CSV (UTF-8 with BOM, which Excel opens as such) and as
 an Excel workbook (集計 per 校区, the list, the shelters).
 
-Text from the data is never run as a formula by a spreadsheet: in the CSV a cell starting with
-``= + - @``, a tab or a carriage return gets a leading ``'`` (as the audit log's CSV does); in the
-workbook every text cell is stored as a string, never as a formula.
+Text from the data is never run as a formula by a spreadsheet (``disaster.exports``).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from disaster import exports
 from disaster.analysis.decision import DECISION_LABELS, Decision
 from disaster.usecases.safety import PRIORITY, DistrictSummary, Listing, Round, ShelterState, needs_label
 
 TIMEZONE = ZoneInfo("Asia/Tokyo")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # as disaster.web.city's audit CSV: a spreadsheet would run these
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_TYPE = exports.XLSX_TYPE
 
 COLUMNS = ("状態", "校区", "名簿番号", "氏名", "ふりがな", "住所", "電話番号", "避難先", "メモ", "記録した人", "記録日時",
            "配慮が必要なこと", "避難判定", "作成の優先度", "支援者の数")
@@ -64,46 +60,28 @@ def shelter_row(state: ShelterState) -> list[Any]:
             local(state.reported_at), state.checked_in, state.planned if state.welfare else None]
 
 
-def text_cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet shows as text (a name like ``=HYPERLINK(…)`` stays text)."""
-    if value is None:
-        return ""
-    text = f"{value:%Y-%m-%d %H:%M}" if isinstance(value, dt.datetime) else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 def to_csv(listing: Listing) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for item in listing.items:
-        writer.writerow([text_cell(value) for value in row_of(item)])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return exports.csv_bytes(COLUMNS, (row_of(item) for item in listing.items))
 
 
 def _sheet(book: Any, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]], widths: Sequence[int],
            start_row: int = 1) -> Any:
     from openpyxl.styles import Alignment, Font, PatternFill
 
-    sheet = book.create_sheet(title)
+    sheet = exports.sheet(book, title)
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE4EE")
     for column, name in enumerate(header, start=1):
-        cell = sheet.cell(row=start_row, column=column, value=name)
+        cell = exports.set_cell(sheet, start_row, column, name)
         cell.font, cell.fill = bold, fill
     count = 0
     for number, row in enumerate(rows, start=start_row + 1):
         count += 1
         for column, value in enumerate(row, start=1):
-            cell = sheet.cell(row=number, column=column)
+            cell = exports.set_cell(sheet, number, column, value)
             if isinstance(value, str):
-                cell.value = value
-                cell.data_type = "s"  # text, never a formula (openpyxl would store "=…" as one)
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
             elif isinstance(value, dt.datetime):
-                cell.value = value
                 cell.number_format = "yyyy-mm-dd hh:mm"
-            else:
-                cell.value = value
     for column, width in enumerate(widths, start=1):
         sheet.column_dimensions[sheet.cell(row=start_row, column=column).column_letter].width = width
     sheet.freeze_panes = sheet.cell(row=start_row + 1, column=1)
@@ -115,23 +93,17 @@ def _sheet(book: Any, title: str, header: Sequence[str], rows: Iterable[Sequence
 def to_xlsx(listing: Listing, districts: list[DistrictSummary], shelters: list[ShelterState], exported_by: str,
             at: dt.datetime) -> bytes:
     """The workbook: 集計 (per 校区, what the export holds), 安否確認 (the list), 避難所."""
-    from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    book = Workbook()
-    book.remove(book.active)
+    book = exports.workbook()
     summary_rows = [[d.district, *(d.counts[s.value] for s in PRIORITY), d.total] for d in districts]
     summary = _sheet(book, "集計", ["校区", *(s.value for s in PRIORITY), "計"], summary_rows,
                      [14, *([10] * len(PRIORITY)), 8], start_row=4)
     for row, text in enumerate((f"安否確認　{round_label(listing.round)}",
                                 f"出力 {local(at):%Y-%m-%d %H:%M}（{exported_by}）　一覧 {listing.total} 人"), start=1):
-        cell = summary.cell(row=row, column=1)
-        cell.value = text
-        cell.data_type = "s"
+        cell = exports.set_cell(summary, row, 1, text)
         cell.font = Font(bold=row == 1, size=14 if row == 1 else 11)
     _sheet(book, "安否確認", COLUMNS, (row_of(item) for item in listing.items),
            [10, 10, 12, 16, 16, 32, 16, 24, 32, 14, 17, 28, 22, 8, 8])
     _sheet(book, "避難所", SHELTER_COLUMNS, (shelter_row(s) for s in shelters), [28, 22, 10, 10, 12, 12, 17, 12, 14])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return exports.workbook_bytes(book)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
 import math
 import re
 from typing import Annotated, Any
@@ -14,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BeforeValidator
 from sqlalchemy import func, select
 
-from disaster import access, auditlog, errors
+from disaster import access, auditlog, errors, exports
 from disaster.access import Action
 from disaster.models import AuditEntry, District, Resident
 from disaster.usecases.stats import store_stats
@@ -103,19 +100,6 @@ def audit(
 
 CSV_COLUMNS = ("id", "at", "actor", "role", "action", "target_kind", "resident_ids", "allowed", "origin", "details",
                "prev_hash", "hash")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
-
-
-def csv_cell(value: Any) -> str:
-    """A CSV cell a spreadsheet shows as text (a login attempt named ``=HYPERLINK(…)`` stays text)."""
-    if isinstance(value, list | dict):
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    else:
-        text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
 
 @router.get("/audit/export.csv", response_class=Response, responses=ERRORS | {
     200: {"content": {"text/csv": {}}, "description": "監査ログ（CSV、UTF-8 BOM つき、古い順）"}})
@@ -124,17 +108,11 @@ def audit_export(store: Store, caller: CurrentCaller, since: Since = None) -> Re
     details: dict[str, Any] = {"since": since.isoformat() if since else None}
     _audit_readable(store, caller, auditlog.Action.AUDIT_EXPORT, details)
     moment = _since(since)  # rejected before anything is read
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
     with store.sessions() as session, session.begin():
-        rows = 0
-        for entry in session.scalars(select(AuditEntry).where(AuditEntry.city_code == caller.principal.city_code, *moment)
-                                     .order_by(AuditEntry.id).execution_options(yield_per=1000)):
-            record = auditlog.as_dict(entry)
-            writer.writerow([csv_cell(record[column]) for column in CSV_COLUMNS])
-            rows += 1
-        caller.audit(session, auditlog.Action.AUDIT_EXPORT, target_kind="audit_log", details=details | {"entries": rows})
+        rows = [[auditlog.as_dict(entry)[column] for column in CSV_COLUMNS]
+                for entry in session.scalars(select(AuditEntry).where(AuditEntry.city_code == caller.principal.city_code, *moment)
+                                             .order_by(AuditEntry.id).execution_options(yield_per=1000))]
+        caller.audit(session, auditlog.Action.AUDIT_EXPORT, target_kind="audit_log", details=details | {"entries": len(rows)})
     filename = f"audit_{caller.principal.city_code}.csv"
-    return Response(("\ufeff" + out.getvalue()).encode("utf-8"), media_type="text/csv; charset=utf-8",
+    return Response(exports.csv_bytes(CSV_COLUMNS, rows), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -12,6 +12,7 @@ their SHA-256 hashes only, so nothing injected into the page could run. Tiles co
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
@@ -59,7 +60,7 @@ def city_map(store: Store, caller: CurrentCaller) -> HTMLResponse:
     """市全体の地図（校区ごとの人数。個人は含みません）。各校区から校区の地図を開けます。"""
     from disaster.usecases.maps import city_map_page  # optional extra "maps"
 
-    page = city_map_page(store.sessions, caller.principal, link="districts/{name}")
+    page = city_map_page(store.sessions, caller.principal, link=lambda name: f"districts/{quote(name, safe='')}")
     return _page(page.html, "assets/")
 
 

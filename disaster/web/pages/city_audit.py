@@ -6,20 +6,18 @@ export does). Reading and exporting are audited like the API's ``/audit`` and
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from disaster import access, auditlog, errors
+from disaster import access, auditlog, errors, exports
 from disaster.access import Action
 from disaster.usecases import audit_search
 from disaster.usecases.audit_search import AuditFilters
-from disaster.web.city import CSV_COLUMNS, csv_cell
+from disaster.web.city import CSV_COLUMNS
 from disaster.web.deps import Caller, CurrentCaller, PageNumber, Store
 from disaster.web.pages.city_common import Problems, city_page, require
 
@@ -111,18 +109,12 @@ def audit_export(store: Store, caller: CurrentCaller, since: Field = "", until: 
     filters, problems = _filters(_typed(since, until, actor, action, result, resident_no))
     if problems:
         raise errors.Rejected(" ".join(problems.values()))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    rows = 0
     with store.sessions() as session, session.begin():
-        for entry in audit_search.matching(session, caller.principal, filters):
-            record = auditlog.as_dict(entry)
-            writer.writerow([csv_cell(record[column]) for column in CSV_COLUMNS])
-            rows += 1
+        rows = [[auditlog.as_dict(entry)[column] for column in CSV_COLUMNS]
+                for entry in audit_search.matching(session, caller.principal, filters)]
         caller.audit(session, auditlog.Action.AUDIT_EXPORT, target_kind="audit_log",
-                     details=filters.as_details() | {"entries": rows})
+                     details=filters.as_details() | {"entries": len(rows)})
     filename = f"audit_{caller.principal.city_code}.csv"
-    return Response(("\ufeff" + out.getvalue()).encode("utf-8"), media_type="text/csv; charset=utf-8",
+    return Response(exports.csv_bytes(CSV_COLUMNS, rows), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

@@ -5,6 +5,8 @@ need, and the aggregate figures per 校区. They show no one's identity: they ar
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
@@ -42,7 +44,7 @@ def city_map(store: Store) -> HTMLResponse:
     """The city overview for the public (per 校区 counts, small numbers withheld)."""
     from disaster.usecases.maps import city_map_page  # optional extra "maps"
 
-    found = city_map_page(store.sessions, Principal.public(_city(store)), link="districts/{name}")
+    found = city_map_page(store.sessions, Principal.public(_city(store)), link=lambda name: f"districts/{quote(name, safe='')}")
     return api_maps._page(found.html, "assets/")
 
 
