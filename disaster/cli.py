@@ -1256,9 +1256,11 @@ def jobs_result(
     ctx: typer.Context,
     job_id: Annotated[int, typer.Argument(metavar="番号", help="ジョブの番号（jobs list で表示）")],
     out: Annotated[Path | None, typer.Option(help="保存先（既定: ジョブの結果の名前で現在のフォルダ）")] = None,
+    force: Force = False,
 ) -> None:
-    """完了したジョブの結果（ZIP など）を保存します。個人情報を含む結果の取り出しは監査ログに記録します。"""
+    """完了したジョブの結果（ZIP など）を保存します（本人だけが読めるファイル）。取り出しは監査ログに記録します。"""
     from disaster import auditlog
+    from disaster.outputs import write_file
     from disaster.usecases.jobs import result
 
     def action(store: Store) -> Path:
@@ -1267,12 +1269,7 @@ def jobs_result(
         with store.sessions() as session, session.begin():  # no entry for a file that was not written
             auditlog.record(session, store.principal, auditlog.Action.JOB_RESULT, residents=found.residents,
                             target_kind="job", details={"job": job_id, "file": str(target), **store.emergency.audit_details()})
-            try:
-                with open(target, "xb", opener=functools.partial(os.open, mode=0o600)) as handle:
-                    handle.write(found.data)
-            except FileExistsError as exc:
-                raise Rejected(f"{target} はすでにあります。別の保存先を --out で指定してください。") from exc
-        return target
+            return write_file(target, found.data, private=True, force=force)
 
     target = _run(ctx, action)
     console.print(f"[green]✓[/green] ジョブ {job_id} の結果を {target} に保存しました。", highlight=False)

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from disaster.models import AuditEntry, Job
+from disaster.usecases.plans import plan_file
 from tests.conftest import Store
 from tests.jobs_fixtures import DISASTER, FINISHED, ROOT, Workers, plans_for_leader, queue_of, small_district, stored
 from tests.web_fixtures import (
@@ -83,18 +84,21 @@ def test_bulk_plans_go_out_one_job_per_district_and_two_workers_share_them(
     assert answer.returncode == 0, answer.stderr
     assert saved.stat().st_mode & 0o077 == 0  # personal data: the owner's only
     with zipfile.ZipFile(saved) as archive:
-        pdfs = {name.removesuffix(".pdf") for name in archive.namelist() if name.endswith(".pdf")}
+        pdfs = {name for name in archive.namelist() if name.endswith(".pdf")}
     consenting = {p.resident_no for p in chosen.everyone if p.district == small and p.consent_plan}
-    assert pdfs == consenting  # the city's plans: everyone who consented to plan-making
+    assert pdfs == {plan_file(number) for number in consenting}  # the city's plans: all who consented to plan-making
     again = cli(web_store, tmp_path, "jobs", "result", str(ids[0]), "--out", str(saved))
     assert again.returncode == 1 and "すでにあります" in again.stderr and "Traceback" not in again.stderr
+    assert cli(web_store, tmp_path, "jobs", "result", str(ids[0]), "--out", str(saved), "--force").returncode == 0
 
     with web_store.sessions() as session:
         entries = list(session.scalars(select(AuditEntry).where(AuditEntry.action.in_(["job.create", "job.result"]))
-                                       .order_by(AuditEntry.id.desc()).limit(3)))
-    result, *created = entries
-    assert result.action == "job.result" and set(result.resident_ids) == pdfs
-    assert {e.details["job"] for e in created} == set(ids) and {e.actor for e in created} == {"city_admin"}
+                                       .order_by(AuditEntry.id)))
+    created = [e for e in entries if e.action == "job.create" and e.details["job"] in ids]
+    results = [e for e in entries if e.action == "job.result" and e.details["job"] == ids[0]]
+    assert {e.actor for e in created} == {"city_admin"} and len(created) == 2
+    assert len(results) == 2  # the refused second download wrote no file and no entry; the forced one did
+    assert all(set(e.resident_ids) == consenting for e in results)
 
     listing = cli(web_store, tmp_path, "jobs", "list")
     assert listing.returncode == 0 and small in listing.stdout and "完了" in listing.stdout
