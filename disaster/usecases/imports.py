@@ -253,8 +253,11 @@ def city_context(session: Session, city_code: str) -> roster.CityContext:
     addresses = address_index(session, city)
     stored = session.execute(select(Resident.resident_no, Resident.address, Resident.lon, Resident.lat)
                              .where(Resident.city_code == city_code, Resident.location_level == LEVEL_COORDINATES)).all()
+    people = session.execute(select(Resident.resident_no, Resident.name, Resident.birth_date)
+                             .where(Resident.city_code == city_code)).all()
     return roster.CityContext(boundary, [row.name for row in rows], geoms, shelters, frozenset(welfare), addresses,
-                              {r.resident_no: (r.address, r.lon, r.lat) for r in stored})
+                              {r.resident_no: (r.address, r.lon, r.lat) for r in stored},
+                              {p.resident_no: (p.name, p.birth_date) for p in people})
 
 
 def import_residents(
@@ -270,12 +273,14 @@ def import_residents(
     header_row: int | None = None,
     *,
     follow_up: bool = True,
+    replace: bool = False,
 ) -> ImportReport:
     """Import a 避難行動要支援者名簿 (upsert by 名簿番号); rows without 緯度/経度 are located
-    from their address with the city's 位置参照情報."""
+    from their address with the city's 位置参照情報. ``replace`` lets a 名簿番号 pass to a
+    different person."""
     with sessions() as session:
         context = city_context(session, city_code)
-    parsed = roster.read_residents(path, context, mapping, sheet, today, header_row)
+    parsed = roster.read_residents(path, context, mapping, sheet, today, header_row, replace)
     records, problems, rejects_file = _settle([parsed], skip_bad_rows, rejects)
     report = ImportReport("residents", [path.name], problems=problems, rejects_file=rejects_file, notices=parsed.notices)
     with sessions() as session, session.begin():
