@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from disaster.errors import Rejected
@@ -103,8 +103,10 @@ ENV_FILE_VARIABLE = "DISASTER_ENV_FILE"
 def get_settings() -> Settings:
     """The settings; an env file only when ``DISASTER_ENV_FILE`` names one (it must exist)."""
     env_file = os.environ.get(ENV_FILE_VARIABLE)
-    if not env_file:
-        return Settings()
-    if not Path(env_file).is_file():
+    if env_file and not Path(env_file).is_file():
         raise Rejected(f"設定ファイル（{ENV_FILE_VARIABLE} / --env-file）が見つかりません: {env_file}")
-    return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    try:
+        return Settings(_env_file=env_file or None)  # type: ignore[call-arg]
+    except ValidationError as exc:  # the values are not repeated: a setting may be a secret
+        names = "、".join(sorted({f"DISASTER_{str(e['loc'][0]).upper()}" for e in exc.errors() if e["loc"]}))
+        raise Rejected(f"設定の値が正しくありません: {names}（環境変数または設定ファイル）。") from exc
