@@ -204,9 +204,11 @@ def _engine(url: str) -> Engine:
         raise Rejected(f"データベース URL を使えません。{hint}") from exc
     shown = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        folder = Path(parsed.database).parent
-        if not folder.is_dir():
-            raise Rejected(f"データベース（{shown}）のフォルダ {folder} がありません。{hint}")
+        file = Path(parsed.database)
+        if not file.parent.is_dir():
+            raise Rejected(f"データベース（{shown}）のフォルダ {file.parent} がありません。{hint}")
+        if not file.exists():
+            return engine  # created by the first write (`disaster init`), not by this check
     try:
         with engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
