@@ -117,11 +117,11 @@ def read_table(
     if check_header is not None:
         check_header(table)
     body = cells[last + 1 :]
-    for values in rows:
+    while len(body) <= limits.import_max_rows and (values := next(rows, None)) is not None:
         body.append(values)
-        if len(body) > limits.import_max_rows:
-            raise TableError(f"{path.name}: データの行が上限（{limits.import_max_rows:,} 行）を超えています"
-                             "（上限は DISASTER_IMPORT_MAX_ROWS で変えられます）。")
+    if len(body) > limits.import_max_rows:
+        raise TableError(f"{path.name}: データの行が上限（{limits.import_max_rows:,} 行）を超えています"
+                         "（上限は DISASTER_IMPORT_MAX_ROWS で変えられます）。")
     _check_cells(table, table.first_row, body, limits.import_max_cell_chars)
     if drop_totals:
         body = _drop_totals(table, body)
