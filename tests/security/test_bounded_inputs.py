@@ -213,6 +213,7 @@ def test_non_finite_or_out_of_range_resident_coordinates_are_refused(kurume, tmp
         import_residents(kurume.sessions, write_csv(tmp_path / "m.csv", HEADER, rows), kurume.city_code, today=TODAY)
     assert {p.row for p in caught.value.problems} == set(range(3, 3 + len(probes)))
     assert all(p.field in {"緯度", "経度"} for p in caught.value.problems)
+    assert not any(v in p.message for p in caught.value.problems for v in ("999", "1e309", "33.292", "130.476"))
     assert snapshot(kurume) == before
 
 
