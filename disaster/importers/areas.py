@@ -48,8 +48,10 @@ class DistrictRecord:
     centres: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)  # kind, name, tel, fax
 
 
-def read_city_boundary(path: Path, city_code: str, assume_epsg: int | None = None) -> tuple[str, shapely.Geometry]:
-    """Return (city name, boundary) from an N03 file (all features of the city merged)."""
+def read_city_boundary(path: Path, city_code: str, assume_epsg: int | None = None,
+                       notices: list[str] | None = None) -> tuple[str, shapely.Geometry]:
+    """Return (city name, boundary) from an N03 file (all features of the city merged). A
+    feature without an area is an error; a repaired one is reported in ``notices``."""
     frame, problems = read_geodata(path, assume_epsg)
     if problems:
         raise GeoFileError("; ".join(str(p) for p in problems))
@@ -61,9 +63,12 @@ def read_city_boundary(path: Path, city_code: str, assume_epsg: int | None = Non
     name = cell_text(city.iloc[0].get("N03_004")) or cell_text(city.iloc[0].get("N03_003"))
     parts = []
     for index, geom in city.geometry.items():
-        part, _ = polygonal(geom)
+        part, repaired = polygonal(geom)
+        feature = f"{path.name} 地物{int(index) + 1}"  # type: ignore[call-overload]
         if part is None:
-            raise GeoFileError(f"{path.name} 地物{int(index) + 1}: {not_polygon(geom)}")  # type: ignore[call-overload]
+            raise GeoFileError(f"{feature}: {not_polygon(geom)}")
+        if repaired and notices is not None:
+            notices.append(f"{feature}: {REPAIRED}")
         parts.append(part)
     return name, shapely.make_valid(shapely.union_all(parts))
 

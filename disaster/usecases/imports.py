@@ -124,8 +124,9 @@ def import_boundary(
 ) -> ImportReport:
     """Set the city boundary from a 国土数値情報 N03 file; a city registered without a name
     takes the file's (and gets a starter profile if it has none)."""
-    name, boundary = areas.read_city_boundary(path, city_code, assume_epsg)
-    report = ImportReport("boundary", [path.name], updated=1)
+    notices: list[str] = []
+    name, boundary = areas.read_city_boundary(path, city_code, assume_epsg, notices)
+    report = ImportReport("boundary", [path.name], updated=1, notices=notices)
     with sessions() as session, session.begin():
         city = repo.get_city(session, city_code)
         named = not city.name and bool(name)
@@ -159,7 +160,7 @@ def import_districts(
     if parsed.problems:
         raise ImportRejected(parsed.problems)
     files = [path] + ([table] if table else [])
-    report = ImportReport("districts", [p.name for p in files])
+    report = ImportReport("districts", [p.name for p in files], notices=parsed.notices)
     with sessions() as session, session.begin():
         repo.get_city(session, city_code)
         report.created, report.updated = repo.upsert_districts(session, city_code, parsed.records, path.name, is_demo)
@@ -187,16 +188,18 @@ def import_hazards(
         raise errors.Rejected("--source は 1 ファイルずつ指定してください。")
     parsed_files = []
     problems: list[Problem] = []
+    notices: list[str] = []
     for path in paths:
         parsed, _ = hazards.read_hazards(path, layer, river_name, assume_epsg)
         problems += parsed.problems
+        notices += parsed.notices
         parsed_files.append((path, parsed))
     if problems:
         raise ImportRejected(problems)
     with sessions() as session:
         boundary = repo.get_city(session, city_code).boundary
     area = grown(shapely.from_wkb(boundary), HAZARD_MARGIN_M) if boundary is not None else None
-    report = ImportReport("hazards", [p.name for p in paths])
+    report = ImportReport("hazards", [p.name for p in paths], notices=notices)
     with sessions() as session, session.begin():
         for path, parsed in parsed_files:
             records = parsed.records

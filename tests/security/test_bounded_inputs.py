@@ -28,7 +28,13 @@ from disaster.importers.problems import ImportRejected
 from disaster.importers.tabular import TableError, check_workbook, read_table
 from disaster.models import Resident
 from disaster.settings import get_settings
-from disaster.usecases.imports import import_boundary, import_districts, import_residents, import_supporters
+from disaster.usecases.imports import (
+    import_boundary,
+    import_districts,
+    import_hazards,
+    import_residents,
+    import_supporters,
+)
 from tests.conftest import BUNDLE
 from tests.helpers import snapshot, square, write_csv, write_geojson
 
@@ -289,3 +295,17 @@ def test_a_resident_number_reused_for_another_person_needs_replace(kurume, tmp_p
     assert report.updated == 2
     with kurume.sessions() as session:
         assert session.query(Resident.name).filter_by(resident_no="002").scalar() == "明治 次郎"
+
+
+def test_repairs_reach_the_import_report_of_boundary_districts_and_hazards(store, tmp_path: Path) -> None:
+    x, y = 130.45, 33.25
+    bowtie = {"type": "Polygon", "coordinates": [[[x, y], [x + 0.1, y + 0.1], [x + 0.1, y], [x, y + 0.1], [x, y]]]}
+    boundary = write_geojson(tmp_path / "n03.geojson", [(square(x, y, 0.1), {"N03_004": "久留米市", "N03_007": "40203"}),
+                                                        (bowtie, {"N03_004": "久留米市", "N03_007": "40203"})])
+    assert any("n03.geojson 地物2" in n and "修正" in n for n in import_boundary(store.sessions, boundary, store.city_code).notices)
+    districts = write_geojson(tmp_path / "d.geojson", [(square(x, y, 0.05), {"name": "安武"}), (bowtie, {"name": "荒木"})])
+    report = import_districts(store.sessions, districts, store.city_code)
+    assert report.created == 2 and any("d.geojson 地物2（校区「荒木」）" in n for n in report.notices)
+    zones = write_geojson(tmp_path / "A31a-10-40_x.geojson", [(bowtie, {"A31a_101": "1", "A31a_102": "川", "A31a_105": "2"})])
+    report = import_hazards(store.sessions, [zones], city_code=store.city_code)
+    assert report.created == 1 and any("A31a-10-40_x.geojson 地物1" in n for n in report.notices)
