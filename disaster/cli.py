@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import Engine, select
@@ -229,7 +230,7 @@ def _user_errors() -> Iterator[None]:
     except ImportRejected as exc:
         _debug_traceback()
         for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
-            errors.print(f"[red]✗[/red] {problem}", markup=True, highlight=False)
+            errors.print(f"[red]✗[/red] {escape(str(problem))}", markup=True, highlight=False)
         hidden = len(exc.problems) - MAX_PROBLEMS_SHOWN
         if hidden > 0:
             errors.print(f"…ほか {hidden} 件（--skip-bad-rows --rejects FILE で全件を書き出せます）")
@@ -237,11 +238,11 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(1) from exc
     except DisasterError as exc:
         _debug_traceback()
-        errors.print(f"[bold red]エラー:[/bold red] {exc}", highlight=False)
+        errors.print(f"[bold red]エラー:[/bold red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from exc
     except FileNotFoundError as exc:  # a path given on the command line
         _debug_traceback()
-        errors.print(f"[bold red]エラー:[/bold red] ファイルが見つかりません: {exc.filename}", highlight=False)
+        errors.print(f"[bold red]エラー:[/bold red] ファイルが見つかりません: {escape(str(exc.filename))}", highlight=False)
         raise typer.Exit(1) from exc
 
 
@@ -264,7 +265,7 @@ def _print_report(report: imports.ImportReport) -> None:
     if report.assessment_run is not None:
         console.print("  避難判定を更新しました（disaster assess で集計を表示）。")
     for notice in report.notices:
-        console.print(f"[yellow]![/yellow] {notice}", highlight=False)
+        console.print(f"[yellow]![/yellow] {escape(notice)}", highlight=False)
     if report.problems:
         console.print(f"[yellow]! {len(report.problems)} 件の問題がある行を飛ばしました[/yellow]"
                       + (f"（{report.rejects_file} に書き出しました）" if report.rejects_file else ""))

@@ -69,7 +69,7 @@ def test_a_bug_says_so_and_logs_no_personal_value(tmp_path: Path) -> None:
     log = logs[0].read_text(encoding="utf-8")
     assert "ValueError" in log and "choose_city" not in log and "bug" in log  # where, not what
     assert "秘匿" not in log and "1940" not in log and "090" not in log
-    debug = _disaster(tmp_path, "--db", f"sqlite:///{tmp_path}/s.sqlite3", "stats", "--debug", code=BUG)
+    debug = _disaster(tmp_path, "--db", f"sqlite:///{tmp_path}/s.sqlite3", "stats", env={"DISASTER_DEBUG": "1"}, code=BUG)
     assert debug.returncode != 0 and "Traceback" in debug.stderr and "秘匿 花子" in debug.stderr
 
 
@@ -94,6 +94,15 @@ def test_import_messages_name_row_and_column_but_not_personal_values(tmp_path: P
         assert where in result.stderr, result.stderr
     leaked = {value for value in _personal_values() if value in result.stderr}
     assert not leaked, leaked
+
+
+def test_a_file_name_that_looks_like_terminal_markup_is_printed_as_it_is(tmp_path: Path) -> None:
+    db = ["--db", f"sqlite:///{tmp_path}/s.sqlite3"]
+    assert _disaster(tmp_path, *db, "init", "--city", "402036").returncode == 0
+    odd = tmp_path / "[bold]名簿[red].csv"
+    odd.write_text("支援者番号,氏名,支援対象者番号\n", encoding="utf-8")
+    line = _one_user_error(_disaster(tmp_path, *db, "import", "supporters", str(odd)))
+    assert "[bold]名簿[red].csv: 見出しの行（1行目）だけで" in line
 
 
 def test_a_dot_env_in_the_working_directory_is_not_read_unless_named(tmp_path: Path) -> None:
