@@ -13,6 +13,7 @@ import zipfile
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from disaster.errors import Rejected
 from disaster.settings import get_settings
@@ -98,7 +99,7 @@ def read_table(
     limits = get_settings()
     suffix = path.suffix.lower()
     if suffix in {".xlsx", ".xlsm"}:
-        rows: Iterator[list[object]] = iter(_excel_rows(path, sheet))
+        rows: Iterator[list[object]] = _excel_rows(path, sheet)
         encoding, merged = None, True
     elif suffix in {".csv", ".txt", ".tsv"}:
         check_size(path, path.stat().st_size, limits.import_max_bytes)
@@ -167,28 +168,81 @@ def _check_cells(table: Table, first_row: int, rows: list[list[object]], cell_ch
                                  f"（{cell_chars:,} 文字）を超えています（上限は DISASTER_IMPORT_MAX_CELL_CHARS で変えられます）。")
 
 
-def _excel_rows(path: Path, sheet: str | None) -> list[list[object]]:
-    """Every row of the sheet; a merged range's value is copied into each cell it spans.
-    The workbook's size and row counts are checked from its zip directory first."""
+def _excel_rows(path: Path, sheet: str | None) -> Iterator[list[object]]:
+    """The sheet's rows, streamed (openpyxl read-only mode: memory stays small and the header
+    is checked before the data rows are parsed); a merged range's value is copied into each
+    cell it spans. The workbook's size and row counts are checked from its zip first."""
     from openpyxl import load_workbook
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
     check_workbook(path)
     try:
-        workbook = load_workbook(path, data_only=True)  # not read-only: merged ranges are needed
+        workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a corrupt file
         raise TableError(f"{path.name}: Excel ファイルとして読めません（{type(exc).__name__}）。") from exc
     try:
         worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
     except KeyError as exc:
+        workbook.close()
         raise TableError(f"{path.name}: シート「{sheet}」がありません。") from exc
-    rows = [list(r) for r in worksheet.iter_rows(values_only=True)]
-    for merged in worksheet.merged_cells.ranges:
-        value = rows[merged.min_row - 1][merged.min_col - 1]
-        for r in range(merged.min_row - 1, min(merged.max_row, len(rows))):
-            for c in range(merged.min_col - 1, merged.max_col):
-                rows[r][c] = value
-    workbook.close()
-    return rows
+    if not isinstance(worksheet, ReadOnlyWorksheet):
+        workbook.close()
+        raise TableError(f"{path.name}: シート「{worksheet.title}」は表ではありません。")
+    with workbook._archive.open(worksheet._worksheet_path) as stream:  # the sheet's XML (openpyxl's own handle)
+        merged = _merged_ranges(stream)
+    worksheet.reset_dimensions()  # a stale <dimension> must not cut rows off
+    return _with_merged_values(path, worksheet.iter_rows(values_only=True), merged, workbook.close)
+
+
+MERGE_CELL = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+Merged = tuple[int, int, int, int]  # first row, first column, last row, last column (1-based)
+
+
+def _merged_ranges(stream: IO[bytes]) -> list[Merged]:
+    """The sheet's merged ranges (<mergeCell>, after the rows), found by scanning its bytes."""
+    from openpyxl.utils import column_index_from_string
+
+    found: list[Merged] = []
+    tail = b""
+    while chunk := stream.read(CHUNK):
+        data = tail + chunk
+        last = 0
+        for match in MERGE_CELL.finditer(data):
+            found.append((int(match[2]), column_index_from_string(match[1].decode()),
+                          int(match[4]), column_index_from_string(match[3].decode())))
+            last = match.end()
+        tail = data[max(last, len(data) - 128):]
+    return found
+
+
+def _with_merged_values(path: Path, rows: Iterator[tuple[object, ...]], merged: list[Merged],
+                        close: Callable[[], None]) -> Iterator[list[object]]:
+    """Each row with the value of a merged range's first cell copied into every cell it spans;
+    a row openpyxl cannot parse is a TableError naming it."""
+    starting: dict[int, list[Merged]] = {}
+    for cell_range in merged:
+        starting.setdefault(cell_range[0], []).append(cell_range)
+    active: list[tuple[Merged, object]] = []
+    number = 0
+    try:
+        while True:
+            number += 1
+            try:
+                values = next(rows, None)
+            except Exception as exc:  # openpyxl raises many kinds on a corrupt cell
+                raise TableError(f"{path.name}: {number}行目以降に Excel のセルとして読めないものがあります（{type(exc).__name__}）。") from exc
+            if values is None:
+                return
+            row = list(values)
+            for cell_range in starting.get(number, []):
+                active.append((cell_range, row[cell_range[1] - 1] if cell_range[1] <= len(row) else None))
+            for (_, first_col, _, last_col), value in active:
+                row += [None] * (last_col - len(row))
+                row[first_col - 1 : last_col] = [value] * (last_col - first_col + 1)
+            active = [(r, v) for r, v in active if r[2] > number]
+            yield row
+    finally:
+        close()
 
 
 DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]*(\d*)(?::[A-Z]+(\d+))?\"")

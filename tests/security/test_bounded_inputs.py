@@ -15,7 +15,7 @@ import csv
 import datetime as dt
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from disaster.importers.areas import read_districts
 from disaster.importers.geofile import GeoFileError, read_geodata
 from disaster.importers.hazards import read_hazards
 from disaster.importers.problems import ImportRejected
-from disaster.importers.tabular import TableError, check_workbook, read_table
+from disaster.importers.tabular import Table, TableError, check_workbook, read_table
 from disaster.models import Resident
 from disaster.settings import get_settings
 from disaster.usecases.imports import (
@@ -190,6 +190,49 @@ def test_the_header_is_checked_before_any_row_is_read(kurume, tmp_path: Path) ->
         writer.writerow(["51", "x" * 200_000, "y"])
     with pytest.raises(TableError, match="必須の列 名簿番号、氏名、生年月日 がありません"):
         import_residents(kurume.sessions, path, kurume.city_code)
+
+
+def test_an_excel_header_is_checked_before_its_rows_are_parsed(tmp_path: Path) -> None:
+    """The sheet streams: a wrong header is reported before a broken cell further down (which
+    loading the whole workbook first would trip on) is parsed."""
+    book = Workbook()
+    book.active.append(["番号", "なまえ", "住所"])
+    for n in range(50):
+        book.active.append([n, "x", "y"])
+    book.save(tmp_path / "template.xlsx")
+    broken = b'<row r="99"><c r="A99" t="n"><v>not a number</v></c></row></sheetData>'
+    _rewrite_sheet(tmp_path / "template.xlsx", tmp_path / "wrong.xlsx", lambda xml: xml.replace(b"</sheetData>", broken))
+    with pytest.raises(TableError, match="必須の列 名簿番号 がありません"):
+        read_table(tmp_path / "wrong.xlsx", check_header=_require("名簿番号"))
+    with pytest.raises(TableError, match="wrong.xlsx: 52行目以降に Excel のセルとして読めないもの"):  # named, not a traceback
+        read_table(tmp_path / "wrong.xlsx")
+
+
+def _require(name: str) -> Callable[[Table], None]:
+    def check(table: Table) -> None:
+        if name not in table.header:
+            raise TableError(f"必須の列 {name} がありません")
+    return check
+
+
+def _rewrite_sheet(source: Path, target: Path, change: Callable[[bytes], bytes]) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            data = old.read(info)
+            new.writestr(info, change(data) if info.filename == "xl/worksheets/sheet1.xml" else data)
+
+
+def test_a_stale_excel_dimension_does_not_cut_rows_off(tmp_path: Path) -> None:
+    book = Workbook()
+    book.active.append(HEADER)
+    for n in range(1, 6):
+        book.active.append(_resident(f"{n:03d}"))
+    book.save(tmp_path / "full.xlsx")
+    stale = b'<dimension ref="A1:G2" />'
+    _rewrite_sheet(tmp_path / "full.xlsx", tmp_path / "stale.xlsx", lambda xml: xml.replace(b'<dimension ref="A1:G6" />', stale))
+    assert [row["名簿番号"] for row in read_table(tmp_path / "stale.xlsx").rows] == ["001", "002", "003", "004", "005"]
 
 
 def test_a_header_only_file_is_an_error_not_zero_rows(kurume, tmp_path: Path) -> None:
