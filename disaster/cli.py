@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 from typer.core import TyperGroup
@@ -40,12 +42,13 @@ if TYPE_CHECKING:
     from disaster.usecases.disaster_mode import Emergency
     from disaster.usecases.imports import ImportReport
 
-GLOBAL_OPTIONS = ("--db", "--city")
+GLOBAL_OPTIONS = ("--db", "--city", "--env-file")
+GLOBAL_FLAGS = ("--debug",)
 
 
 def hoist_global_options(args: list[str]) -> list[str]:
-    """Move ``--db``/``--city`` (and their values) to the front, so that they work before or
-    after the subcommand; arguments after ``--`` are left alone."""
+    """Move ``--db``/``--city``/``--env-file`` (and their values) and ``--debug`` to the front,
+    so that they work before or after the subcommand; arguments after ``--`` are left alone."""
     front: list[str] = []
     rest: list[str] = []
     i = 0
@@ -54,6 +57,10 @@ def hoist_global_options(args: list[str]) -> list[str]:
         if arg == "--":
             rest += args[i:]
             break
+        if arg in GLOBAL_FLAGS:
+            front.append(arg)
+            i += 1
+            continue
         if arg.split("=", 1)[0] in GLOBAL_OPTIONS:
             step = 1 if "=" in arg else 2
             front += args[i : i + step]
@@ -69,9 +76,58 @@ class GlobalOptionsAnywhere(TyperGroup):
         return super().parse_args(ctx, hoist_global_options(args))
 
 
-app = typer.Typer(cls=GlobalOptionsAnywhere, no_args_is_help=True, add_completion=False,
-                  help="防災・避難支援ツールキット：避難行動要支援者の個別避難計画（マイプラン）・図上訓練・地図・集計。"
-                       "--db と --city はコマンドの前後どちらにも書けます。")
+DEBUG_VARIABLE = "DISASTER_DEBUG"
+BUG_EXIT = 70  # sysexits EX_SOFTWARE: an unexpected error (a bug), not the user's input
+
+
+def debugging() -> bool:
+    """``--debug`` or DISASTER_DEBUG=1: errors show their traceback."""
+    return os.environ.get(DEBUG_VARIABLE, "") not in {"", "0"}
+
+
+class DisasterTyper(typer.Typer):
+    """The command line as run by the ``disaster`` script: an unexpected exception (a bug) is
+    written to a log file without its message (which may hold personal data) and reported in
+    one Japanese line with exit code 70; with ``--debug`` it shows the traceback instead.
+    (Tests that invoke the click command directly still see the exception.)"""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return typer.main.get_command(self)(*args, **kwargs)
+        except Exception as exc:
+            if debugging():
+                raise
+            where = _log_bug(exc)
+            errors.print(f"[bold red]内部エラー:[/bold red] 想定外のエラーが起きました（プログラムの不具合です）。"
+                         f"状況の記録（個人の情報は含みません）: {where}　--debug を付けて実行すると詳細を表示します。",
+                         highlight=False)
+            sys.exit(BUG_EXIT)
+
+
+def _log_bug(exc: BaseException) -> str:
+    """Write where ``exc`` happened (exception types, files, lines, functions; no messages or
+    values) to an owner-only file under $XDG_STATE_HOME/disaster (default ~/.local/state)."""
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "disaster"
+    lines = [f"disaster {dt.datetime.now().isoformat(timespec='seconds')} argv[1]={sys.argv[1] if len(sys.argv) > 1 else ''}"]
+    current: BaseException | None = exc
+    while current is not None:
+        lines.append(type(current).__module__ + "." + type(current).__qualname__)
+        lines += [f"  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(current.__traceback__)]
+        current = current.__cause__ or current.__context__
+    try:
+        state.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = state / f"error-{dt.datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+    except OSError:
+        return "（記録ファイルを書けませんでした）"
+    return str(path)
+
+
+app = DisasterTyper(cls=GlobalOptionsAnywhere, no_args_is_help=True, add_completion=False,
+                    help="防災・避難支援ツールキット：避難行動要支援者の個別避難計画（マイプラン）・図上訓練・地図・集計。"
+                         "--db・--city・--env-file・--debug はコマンドの前後どちらにも書けます。")
 import_app = typer.Typer(help="公式形式のファイルを取り込みます（問題があれば何も書き込みません）。", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 console = Console(soft_wrap=True)
@@ -118,39 +174,91 @@ def main(
     db: Annotated[str | None, typer.Option("--db", envvar="DISASTER_DB", help="データベース URL（既定: sqlite:///disaster.sqlite3）")] = None,
     city: Annotated[str | None, typer.Option("--city", envvar="DISASTER_CITY",
                                              help="市町村の団体コード（6 桁。データベースに 1 市町村だけなら省略可）")] = None,
+    env_file: Annotated[Path | None, typer.Option("--env-file", help="設定ファイル（DISASTER_*=値 の行）。指定したときだけ読みます（カレントの .env は読みません）")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="エラーのときに詳細（トレースバック）を表示する（DISASTER_DEBUG=1 と同じ）")] = False,
 ) -> None:
+    if debug:
+        os.environ[DEBUG_VARIABLE] = "1"
+    if env_file is not None:
+        from disaster.settings import ENV_FILE_VARIABLE, get_settings
+
+        os.environ[ENV_FILE_VARIABLE] = str(env_file)  # also for the processes a command starts
+        get_settings.cache_clear()
     ctx.obj = lambda: _store(db, city)
 
 
 def _store(db: str | None, city: str | None) -> Store:
-    from disaster.db import make_engine, session_factory
+    """The store the command works on (settings read here, not at start-up: a bad setting is a
+    one-line user error of the command that needs it)."""
+    from disaster.db import session_factory
     from disaster.settings import get_settings
 
     settings = get_settings()
-    engine = make_engine(db or settings.db)
+    engine = _engine(db or settings.db)
     return Store(engine, session_factory(engine), city or settings.city)
+
+
+def _engine(url: str) -> Engine:
+    """An engine for ``url`` that has connected once: a malformed URL, an unknown scheme, an
+    unreachable server, a SQLite file in a missing folder or a file that is not a database is
+    a one-line user error (the URL shown without its password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from disaster.db import make_engine
+
+    hint = "--db または DISASTER_DB を確かめてください（例: sqlite:///disaster.sqlite3、postgresql://利用者@ホスト/データベース）。"
+    try:
+        parsed = make_url(url)
+        engine = make_engine(url)
+    except (ArgumentError, ValueError, ImportError) as exc:  # NoSuchModuleError is an ArgumentError
+        raise Rejected(f"データベース URL を使えません。{hint}") from exc
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        file = Path(parsed.database)
+        if not file.parent.is_dir():
+            raise Rejected(f"データベース（{shown}）のフォルダ {file.parent} がありません。{hint}")
+        if not file.exists():
+            return engine  # created by the first write (`disaster init`), not by this check
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = "はデータベースのファイルではありません" if "not a database" in str(exc) else "に接続できません"
+        raise Rejected(f"データベース（{shown}）{reason}。{hint}") from exc
+    return engine
 
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Print user-facing errors (``errors.DisasterError``) in Japanese, one line, and exit 1.
-    Anything else is a bug and is not dressed up as a user message."""
+    """Print user-facing errors (``errors.DisasterError``) in Japanese, one line, and exit 1
+    (with ``--debug`` after their traceback). Anything else is a bug and is not dressed up as a
+    user message (see ``DisasterTyper``)."""
     try:
         yield
     except ImportRejected as exc:
+        _debug_traceback()
         for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
-            errors.print(f"[red]✗[/red] {problem}", markup=True, highlight=False)
+            errors.print(f"[red]✗[/red] {escape(str(problem))}", markup=True, highlight=False)
         hidden = len(exc.problems) - MAX_PROBLEMS_SHOWN
         if hidden > 0:
             errors.print(f"…ほか {hidden} 件（--skip-bad-rows --rejects FILE で全件を書き出せます）")
         errors.print(f"[bold red]{exc}[/bold red]")
         raise typer.Exit(1) from exc
     except DisasterError as exc:
-        errors.print(f"[bold red]エラー:[/bold red] {exc}", highlight=False)
+        _debug_traceback()
+        errors.print(f"[bold red]エラー:[/bold red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from exc
     except FileNotFoundError as exc:  # a path given on the command line
-        errors.print(f"[bold red]エラー:[/bold red] ファイルが見つかりません: {exc.filename}", highlight=False)
+        _debug_traceback()
+        errors.print(f"[bold red]エラー:[/bold red] ファイルが見つかりません: {escape(str(exc.filename))}", highlight=False)
         raise typer.Exit(1) from exc
+
+
+def _debug_traceback() -> None:
+    if debugging():
+        errors.print(traceback.format_exc(), highlight=False, markup=False)
 
 
 def _run(ctx: typer.Context, action: Callable[[Store], Any]) -> Any:
@@ -167,7 +275,7 @@ def _print_report(report: ImportReport) -> None:
     if report.assessment_run is not None:
         console.print("  避難判定を更新しました（disaster assess で集計を表示）。")
     for notice in report.notices:
-        console.print(f"[yellow]![/yellow] {notice}", highlight=False)
+        console.print(f"[yellow]![/yellow] {escape(notice)}", highlight=False)
     if report.problems:
         console.print(f"[yellow]! {len(report.problems)} 件の問題がある行を飛ばしました[/yellow]"
                       + (f"（{report.rejects_file} に書き出しました）" if report.rejects_file else ""))
@@ -817,13 +925,16 @@ def import_hazards(
 
 
 @import_app.command("residents")
-def import_residents(ctx: typer.Context, path: Path, mapping: Mapping = None, sheet: Sheet = None,
-                     skip_bad_rows: Skip = False, rejects: Rejects = None, header_row: HeaderRow = None) -> None:
+def import_residents(
+    ctx: typer.Context, path: Path, mapping: Mapping = None, sheet: Sheet = None, skip_bad_rows: Skip = False,
+    rejects: Rejects = None, header_row: HeaderRow = None,
+    replace: Annotated[bool, typer.Option("--replace", help="登録済みの名簿番号を別の方（氏名も生年月日も異なる方）に付け替えることを認める")] = False,
+) -> None:
     """避難行動要支援者名簿（CSV/Excel、UTF-8/Shift_JIS、和暦可）。緯度・経度のない行は住所から位置を求めます。"""
     from disaster.usecases import imports
 
     _print_report(_run(ctx, lambda s: imports.import_residents(
-        s.sessions, path, s.city_code, mapping, sheet, skip_bad_rows, rejects, header_row=header_row)))
+        s.sessions, path, s.city_code, mapping, sheet, skip_bad_rows, rejects, header_row=header_row, replace=replace)))
 
 
 @import_app.command("supporters")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike
 from pyproj import CRS
 
 from disaster import errors
@@ -94,18 +95,40 @@ def to_wgs84(frame: gpd.GeoDataFrame, assume_epsg: int | None = None) -> gpd.Geo
     return frame.to_crs(WGS84)
 
 
-def outside_japan(geoms: gpd.GeoSeries) -> np.ndarray:
-    """Boolean mask of geometries whose bounding box leaves Japan's extent (WGS84)."""
-    bounds = geoms.bounds
+def in_japan(lons: ArrayLike, lats: ArrayLike) -> np.ndarray:
+    """Boolean mask of points (WGS84) that are finite and inside Japan's extent: ``nan``,
+    ``inf`` and values such as 999 are outside."""
+    lon, lat = np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)
     min_lon, min_lat, max_lon, max_lat = JAPAN_BOUNDS
-    return np.asarray(
-        (bounds.minx < min_lon)
-        | (bounds.maxx > max_lon)
-        | (bounds.miny < min_lat)
-        | (bounds.maxy > max_lat)
-        | geoms.is_empty
-        | geoms.isna()
-    )
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(lon) & np.isfinite(lat) & (min_lon <= lon) & (lon <= max_lon) & (min_lat <= lat) & (lat <= max_lat)
+
+
+def outside_japan(geoms: gpd.GeoSeries) -> np.ndarray:
+    """Boolean mask of geometries without coordinates, with a non-finite coordinate or whose
+    bounding box leaves Japan's extent (WGS84)."""
+    bounds = geoms.bounds
+    inside = in_japan(bounds.minx, bounds.miny) & in_japan(bounds.maxx, bounds.maxy)
+    return np.asarray(~inside | geoms.is_empty.to_numpy() | geoms.isna().to_numpy())
+
+
+def polygonal(geom: shapely.Geometry) -> tuple[shapely.Geometry | None, bool]:
+    """The polygonal part of ``geom`` with a positive area, repaired when invalid.
+
+    Returns (polygon or multipolygon, repaired); None when nothing polygonal with an area is
+    left (a "polygon" of two points, an empty or zero-area ring, a line or point). ``repaired``
+    says that ``make_valid`` changed an invalid input (e.g. a self-intersection), which the
+    importers report as a notice naming the feature."""
+    if geom is None or geom.is_empty or geom.geom_type not in {"Polygon", "MultiPolygon"}:
+        return None, False
+    repaired = not geom.is_valid
+    if repaired:
+        geom = shapely.make_valid(geom)
+        parts = [g for g in shapely.get_parts(geom) if g.geom_type in {"Polygon", "MultiPolygon"}]
+        geom = shapely.union_all(parts) if parts else None
+    if geom is None or geom.is_empty or geom.area <= 0:
+        return None, repaired
+    return geom, repaired
 
 
 def wkb(geom: shapely.Geometry) -> bytes:

@@ -1,13 +1,18 @@
-"""Runtime settings, read from the environment (``DISASTER_*``) or a ``.env`` file."""
+"""Runtime settings, read from the environment (``DISASTER_*``) and, only when one is named by
+``DISASTER_ENV_FILE`` (or the CLI's ``--env-file``), from an env file. A ``.env`` in the working
+directory is never read by itself."""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from disaster.errors import Rejected
 
 DEFAULT_SECRET_KEY = "insecure-default-secret-for-the-demo-only"
 
@@ -15,7 +20,7 @@ DEFAULT_SECRET_KEY = "insecure-default-secret-for-the-demo-only"
 class Settings(BaseSettings):
     """Toolkit settings. ``db`` is a SQLAlchemy URL; the default is an embedded SQLite file."""
 
-    model_config = SettingsConfigDict(env_prefix="DISASTER_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DISASTER_", extra="ignore")
 
     db: str = "sqlite:///disaster.sqlite3"
     # The city commands work on (団体コード, DISASTER_CITY or --city); unset: the store's only city.
@@ -76,7 +81,29 @@ class Settings(BaseSettings):
     pdf_processes: int = Field(default=2, ge=1)
     pdf_recycle_after: int = Field(default=200, ge=1)
 
+    # Bounds on imported files (disaster/importers), checked before a file is loaded: the most
+    # data rows of a table (a prefecture's 名簿 or a city's 位置参照情報 has fewer; Excel's own
+    # limit, 1,048,576, is refused), the most bytes of a CSV or of a workbook once uncompressed
+    # (the sum of its zip members), the most characters in one cell, and for geodata the
+    # largest file and the most features.
+    import_max_rows: int = Field(default=500_000, ge=1)
+    import_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
+    import_max_cell_chars: int = Field(default=1_000, ge=1)
+    import_max_geo_bytes: int = Field(default=1024 * 1024 * 1024, ge=1)
+    import_max_features: int = Field(default=500_000, ge=1)
+
+
+ENV_FILE_VARIABLE = "DISASTER_ENV_FILE"
+
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings; an env file only when ``DISASTER_ENV_FILE`` names one (it must exist)."""
+    env_file = os.environ.get(ENV_FILE_VARIABLE)
+    if env_file and not Path(env_file).is_file():
+        raise Rejected(f"設定ファイル（{ENV_FILE_VARIABLE} / --env-file）が見つかりません: {env_file}")
+    try:
+        return Settings(_env_file=env_file or None)  # type: ignore[call-arg]
+    except ValidationError as exc:  # the values are not repeated: a setting may be a secret
+        names = "、".join(sorted({f"DISASTER_{str(e['loc'][0]).upper()}" for e in exc.errors() if e["loc"]}))
+        raise Rejected(f"設定の値が正しくありません: {names}（環境変数または設定ファイル）。") from exc

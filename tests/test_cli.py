@@ -46,7 +46,7 @@ def test_missing_file_and_unknown_format_are_errors_not_tracebacks(tmp_path: Pat
     runner.invoke(app, ["init", "--city", KURUME], env=env)
     result = runner.invoke(app, ["import", "hazards", str(tmp_path / "nope.geojson")], env=env)
     assert result.exit_code == 1 and "ファイルがありません" in result.stderr
-    (tmp_path / "x.txt").write_text("not a table", encoding="utf-8")
+    (tmp_path / "x.txt").write_text("not a table\nreally not\n", encoding="utf-8")
     result = runner.invoke(app, ["import", "shelters", str(tmp_path / "x.txt")], env=env)
     assert result.exit_code == 1 and "「共通ID」列がありません" in result.stderr
     assert "Traceback" not in result.output

@@ -27,7 +27,8 @@ from pyproj import Transformer
 from disaster import geocode
 from disaster.codes import JAPAN_BOUNDS
 from disaster.importers.problems import Parsed, Problem
-from disaster.importers.tabular import Table, TableError, cell_text, header_key, read_table
+from disaster.importers.tabular import Table, TableError, cell_text, check_size, header_key, read_table
+from disaster.settings import get_settings
 
 BLOCK_COLUMNS = ("都道府県名", "市区町村名", "大字・町丁目名", "小字・通称名", "街区符号・地番", "座標系番号",
                  "X座標", "Y座標", "緯度", "経度", "代表フラグ")
@@ -126,6 +127,7 @@ def _table(path: Path) -> Table:
             members = [n for n in archive.namelist() if n.lower().endswith(".csv")]
             if len(members) != 1:
                 raise TableError(f"{path.name}: ZIP の中に CSV がちょうど 1 つ必要です（{len(members)} 個あります）。")
+            check_size(path, archive.getinfo(members[0]).file_size, get_settings().import_max_bytes, "展開後の大きさ")
             with tempfile.TemporaryDirectory() as tmp:
                 target = Path(tmp) / Path(members[0]).name
                 target.write_bytes(archive.read(members[0]))

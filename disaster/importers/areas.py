@@ -11,9 +11,10 @@ import pandas as pd
 import shapely
 
 from disaster.codes import CENTRE_KINDS
+from disaster.geo import polygonal
 from disaster.importers.geofile import GeoFileError, read_geodata
-from disaster.importers.problems import Parsed, Problem
-from disaster.importers.tabular import cell_text, header_key, read_table
+from disaster.importers.problems import Parsed, Problem, identifier_problem
+from disaster.importers.tabular import Table, cell_text, header_key, read_table
 
 NAME_COLUMNS = ("name", "校区名", "校区", "district")
 # 国土数値情報 A27: 令和3年度 and later have 学校コード in A27_003, so the school name is A27_004
@@ -47,8 +48,10 @@ class DistrictRecord:
     centres: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)  # kind, name, tel, fax
 
 
-def read_city_boundary(path: Path, city_code: str, assume_epsg: int | None = None) -> tuple[str, shapely.Geometry]:
-    """Return (city name, boundary) from an N03 file (all features of the city merged)."""
+def read_city_boundary(path: Path, city_code: str, assume_epsg: int | None = None,
+                       notices: list[str] | None = None) -> tuple[str, shapely.Geometry]:
+    """Return (city name, boundary) from an N03 file (all features of the city merged). A
+    feature without an area is an error; a repaired one is reported in ``notices``."""
     frame, problems = read_geodata(path, assume_epsg)
     if problems:
         raise GeoFileError("; ".join(str(p) for p in problems))
@@ -58,7 +61,23 @@ def read_city_boundary(path: Path, city_code: str, assume_epsg: int | None = Non
     if city.empty:
         raise GeoFileError(f"{path.name}: 行政区域コード {city_code[:5]} の地物がありません。")
     name = cell_text(city.iloc[0].get("N03_004")) or cell_text(city.iloc[0].get("N03_003"))
-    return name, shapely.make_valid(shapely.union_all(city.geometry.values))
+    parts = []
+    for index, geom in city.geometry.items():
+        part, repaired = polygonal(geom)
+        feature = f"{path.name} 地物{int(index) + 1}"  # type: ignore[call-overload]
+        if part is None:
+            raise GeoFileError(f"{feature}: {not_polygon(geom)}")
+        if repaired and notices is not None:
+            notices.append(f"{feature}: {REPAIRED}")
+        parts.append(part)
+    return name, shapely.make_valid(shapely.union_all(parts))
+
+
+def not_polygon(geom: shapely.Geometry | None) -> str:
+    """Why a feature is no 校区/zone: not a polygon with an area (a point, a line, a "polygon" of two points)."""
+    kind = geom.geom_type if geom is not None else "ジオメトリなし"
+    return f"面積のある面（ポリゴン）ではありません（{kind}。点・線、2 点だけの面、空または面積 0 の面は使えません）。"
+REPAIRED = "自己交差などの不正な形を修正して取り込みました（形を確かめてください）。"
 
 
 def district_name_from(value: str, school_prefix: str = GENERIC_SCHOOL_PREFIX) -> str:
@@ -88,21 +107,27 @@ def read_districts(
     area_column = next((c for c in AREA_COLUMNS if c in frame.columns), None)
     bad = {p.row for p in problems}
     by_name: dict[str, list[int]] = {}
+    shapes: dict[int, shapely.Geometry] = {}
     for index, row in frame.iterrows():
         row_no = int(index) + 1  # type: ignore[call-overload]
         if row_no in bad:
             continue
         name = district_name_from(cell_text(row[column]), school_prefix)
-        geom = row.geometry
+        geom, repaired = polygonal(row.geometry)
         if not name:
             parsed.problems.append(Problem(path.name, row_no, column, "校区名が空です。"))
-        elif geom.geom_type not in {"Polygon", "MultiPolygon"}:
-            parsed.problems.append(Problem(path.name, row_no, "(feature)", f"面ではなく {geom.geom_type} です。"))
+        elif reason := identifier_problem(name):
+            parsed.problems.append(Problem(path.name, row_no, column, reason))
+        elif geom is None:
+            parsed.problems.append(Problem(path.name, row_no, "(feature)", not_polygon(row.geometry)))
         else:
+            if repaired:
+                parsed.notices.append(f"{path.name} 地物{row_no}（校区「{name}」）: {REPAIRED}")
+            shapes[int(index)] = geom  # type: ignore[call-overload]
             by_name.setdefault(name, []).append(int(index))  # type: ignore[call-overload]
     for name, indexes in by_name.items():
         rows = frame.loc[indexes]
-        geometry = shapely.make_valid(shapely.union_all(rows.geometry.values))
+        geometry = shapely.make_valid(shapely.union_all([shapes[i] for i in indexes]))
         area = cell_text(rows.iloc[0][area_column]) or None if area_column else None
         parsed.add(DistrictRecord(name, geometry, area), indexes[0] + 1)
     return parsed
@@ -127,13 +152,19 @@ Centre = tuple[str, str, str | None, str | None]  # kind, name, tel, fax
 def read_district_table(path: Path) -> dict[str, tuple[str | None, list[Centre]]]:
     """Read the 校区 table: name -> (圏域, centres). Only the 校区 column is required; 圏域 and
     each kind of consultation centre (name, 電話, FAX) are optional."""
-    table = read_table(path, expected=[name for names in TABLE_COLUMNS.values() for name in names])
-    present = {header_key(h): h for h in table.header if h}
-    columns = {key: next((present[header_key(n)] for n in names if header_key(n) in present), None)
-               for key, names in TABLE_COLUMNS.items()}
-    if columns["district"] is None:
-        raise GeoFileError(f"{path.name}: 校区名の列（{'・'.join(TABLE_COLUMNS['district'])}）がありません"
-                           f"（{table.header_label()}を見出しとして読みました）。")
+
+    def columns_of(table: Table) -> dict[str, str | None]:
+        present = {header_key(h): h for h in table.header if h}
+        return {key: next((present[header_key(n)] for n in names if header_key(n) in present), None)
+                for key, names in TABLE_COLUMNS.items()}
+
+    def check(table: Table) -> None:  # before any data row is read
+        if columns_of(table)["district"] is None:
+            raise GeoFileError(f"{path.name}: 校区名の列（{'・'.join(TABLE_COLUMNS['district'])}）がありません"
+                               f"（{table.header_label()}を見出しとして読みました）。")
+
+    table = read_table(path, expected=[name for names in TABLE_COLUMNS.values() for name in names], check_header=check)
+    columns = columns_of(table)
 
     def get(row: dict[str, object], key: str) -> str:
         column = columns[key]
@@ -144,8 +175,9 @@ def read_district_table(path: Path) -> dict[str, tuple[str | None, list[Centre]]
         if not any(cell_text(v) for v in row.values()):
             continue
         name = district_name_from(get(row, "district"))
-        if not name:
-            raise GeoFileError(f"{path.name} {offset + table.first_row}行目「{columns['district']}」: 校区名が空です。")
+        if not name or (reason := identifier_problem(name)):
+            raise GeoFileError(f"{path.name} {offset + table.first_row}行目「{columns['district']}」: "
+                               f"{reason if name else '校区名が空です。'}")
         centres = [(kind, get(row, f"{kind}_center"), get(row, f"{kind}_tel") or None, get(row, f"{kind}_fax") or None)
                    for kind in CENTRE_KINDS if get(row, f"{kind}_center")]
         result[name] = (get(row, "area") or None, centres)

@@ -26,6 +26,8 @@ from disaster.codes import (
     OLD_A31_DEPTH_CODES,
     HazardLayer,
 )
+from disaster.geo import polygonal
+from disaster.importers.areas import REPAIRED, not_polygon
 from disaster.importers.geofile import GeoFileError, read_geodata
 from disaster.importers.problems import Parsed, Problem
 from disaster.importers.tabular import cell_text
@@ -91,10 +93,10 @@ def read_hazards(
         row_no = index + 1
         if row_no in bad:
             continue
-        geom = frame.geometry.iloc[index]
+        geom, repaired = polygonal(frame.geometry.iloc[index])
         errors: list[Problem] = []
-        if geom.geom_type not in {"Polygon", "MultiPolygon"}:
-            errors.append(Problem(name, row_no, "(feature)", f"面ではなく {geom.geom_type} です。"))
+        if geom is None:
+            errors.append(Problem(name, row_no, "(feature)", not_polygon(frame.geometry.iloc[index])))
         rank = kind = klass = None
         river = river_name
         feature_id = str(row_no)
@@ -118,8 +120,9 @@ def read_hazards(
         if errors:
             parsed.reject(errors, row_no, row)
             continue
-        record = HazardRecord(layer, shapely.make_valid(geom), river, rank, kind, klass, feature_id)
-        parsed.add(record, row_no)
+        if repaired:
+            parsed.notices.append(f"{name} 地物{row_no}: {REPAIRED}")
+        parsed.add(HazardRecord(layer, geom, river, rank, kind, klass, feature_id), row_no)
     return parsed, layer
 
 

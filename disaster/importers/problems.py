@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -29,6 +30,23 @@ class Problem:
         if self.field and self.field != "(feature)":
             where += f"「{self.field}」"
         return f"{where}: {self.message}"
+
+
+PATH_FORMS = frozenset({".", ".."})
+
+
+def identifier_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an identifier or a name used as a key (名簿番号, 支援者番号, 校区,
+    shelter code): it would act as a path (``/``, ``\\``, ``.``/``..``) or holds a control
+    character (NUL, a line break, a tab, a bidirectional override …). None when it is fine.
+    The reason names the kind of character, never the value itself."""
+    if value in PATH_FORMS:
+        return "「.」「..」は番号・名前に使えません。"
+    if "/" in value or "\\" in value:
+        return "「/」「\\」（パスの区切り）は番号・名前に使えません。"
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Zl", "Zp"} for ch in value):
+        return "制御文字（改行・タブ・NUL など）は番号・名前に使えません。"
+    return None
 
 
 class ImportRejected(Rejected):

@@ -15,6 +15,7 @@ Columns are matched by the canonical Japanese headers below, or by a column-mapp
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import tomllib
 import unicodedata
@@ -36,9 +37,10 @@ from disaster.codes import (
     SUPPORTER_RELATIONS,
 )
 from disaster.errors import Rejected
+from disaster.geo import in_japan
 from disaster.geocode import LEVEL_COORDINATES, LEVEL_TOWN, AddressIndex
 from disaster.importers.flags import parse_optional_flag
-from disaster.importers.problems import Parsed, Problem
+from disaster.importers.problems import Parsed, Problem, identifier_problem
 from disaster.importers.tabular import Table, TableError, cell_text, header_key, normalise_header, read_table
 from disaster.wareki import DateFormatError, parse_date
 
@@ -223,6 +225,9 @@ class CityContext:
     # 名簿番号 -> (address, lon, lat) of stored residents whose coordinates came from a 名簿:
     # kept when a later file has no coordinates for the same address
     stored_coordinates: dict[str, tuple[str, float, float]] = field(default_factory=dict)
+    # 名簿番号 -> (氏名, 生年月日) of stored residents: a file that gives a stored number to a
+    # different person (both differ) is refused unless the import says ``replace``
+    stored_people: dict[str, tuple[str, dt.date | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         shapely.prepare(self.boundary)
@@ -264,6 +269,13 @@ class _Row:
             self.error(key, "必須項目が空です。")
         return value
 
+    def identifier(self, key: str) -> str:
+        """A required number or name used as a key (名簿番号, 支援者番号)."""
+        value = self.required(key)
+        if value and (reason := identifier_problem(value)):
+            self.error(key, reason)
+        return value
+
     def optional(self, key: str) -> str | None:
         return self.text(key) or None
 
@@ -273,18 +285,19 @@ class _Row:
             return None
         try:
             value = parse_date(text)
-        except DateFormatError as exc:
-            self.error(key, str(exc))
+        except DateFormatError:
+            self.error(key, "日付として読めません（形式の例: 1940-03-02、昭和15年3月2日、S15.3.2。"
+                            "存在しない日付や年だけの日付は使えません）。")
             return None
         if value > today:
-            self.error(key, f"「{text}」は未来の日付です。")
+            self.error(key, "未来の日付です。")
             return None
         return value
 
     def flag(self, key: str) -> bool | None:
         value, ok = parse_optional_flag(self.text(key))
         if not ok:
-            self.error(key, f"「{self.text(key)}」は はい/いいえ（1/0, ○/空欄）で記入してください。")
+            self.error(key, "はい/いいえ（1/0, ○/空欄）で記入してください。")
         return value
 
     def integer(self, key: str, low: int, high: int) -> int | None:
@@ -292,18 +305,32 @@ class _Row:
         if not text:
             return None
         if not text.isdigit() or not low <= int(text) <= high:
-            self.error(key, f"「{text}」は {low}〜{high} の整数で記入してください。")
+            self.error(key, f"{low}〜{high} の整数で記入してください。")
             return None
         return int(text)
 
-    def number(self, key: str) -> float | None:
+    def coordinate(self, key: str) -> float | None:
+        """緯度 or 経度: a finite number; whether the point is in Japan is checked with both."""
         text = self.text(key)
         try:
-            return float(text)
+            value = float(text)
         except ValueError:
             if text:
-                self.error(key, f"「{text}」は数値ではありません。")
+                self.error(key, "数値ではありません。")
             return None
+        if not math.isfinite(value):
+            self.error(key, "有限の数値ではありません（nan・inf は使えません）。")
+            return None
+        return value
+
+    def point(self, values: dict[str, Any]) -> None:
+        """Check 緯度/経度 together: both or neither, and inside Japan (else both are dropped)."""
+        if (self.text("lat") == "") != (self.text("lon") == ""):
+            self.error("lat", "緯度と経度の片方だけが空です（両方を記入するか、両方を空にして住所から求めてください）。")
+        lat, lon = values.get("lat"), values.get("lon")
+        if lat is not None and lon is not None and not in_japan([lon], [lat])[0]:
+            self.error("lat", "緯度・経度が日本の範囲外です（緯度と経度の取り違え・桁の誤りを確かめてください）。")
+            values["lat"] = values["lon"] = None
 
     def choice(self, key: str, allowed: tuple[str, ...] | dict[str, str]) -> str | None:
         text = self.text(key)
@@ -312,7 +339,7 @@ class _Row:
         canonical = _canonical(allowed)
         if text in canonical:
             return canonical[text]
-        self.error(key, f"「{text}」は使えません（{'、'.join(dict.fromkeys(canonical.values()))} のいずれか）。")
+        self.error(key, f"使えない値です（{'、'.join(dict.fromkeys(canonical.values()))} のいずれか）。")
         return None
 
     def choices(self, key: str, allowed: tuple[str, ...] | dict[str, str]) -> list[str]:
@@ -321,7 +348,7 @@ class _Row:
         unknown = [item for item in items if item not in canonical]
         if unknown:
             names = "、".join(dict.fromkeys(canonical.values()))
-            self.error(key, f"「{'、'.join(unknown)}」は使えません（{names} から選んでください）。")
+            self.error(key, f"使えない値が {len(unknown)} 個あります（{names} から選んでください）。")
         return list(dict.fromkeys(canonical[item] for item in items if item in canonical))
 
 
@@ -336,17 +363,21 @@ HEADERS_SHOWN = 8
 
 def _open(path: Path, mapping: ColumnMapping, required: tuple[str, ...], sheet: str | None,
           header_row: int | None) -> tuple[Table, Columns]:
-    table = read_table(path, sheet, header_row, expected=list(mapping.headers.values()), drop_totals=True)
-    columns = Columns.of(mapping, table)
-    missing = [mapping.headers[k] for k in required if not columns.has(k)]
-    if missing:
-        read = [h for h in table.header if h]
-        shown = "、".join(read[:HEADERS_SHOWN]) + ("…" if len(read) > HEADERS_SHOWN else "")
-        raise TableError(
-            f"{path.name}: 必須の列 {'、'.join(missing)} がありません（{table.header_label()}を見出しとして読みました: "
-            f"{shown}）。見出しの行は --header-row で、列の対応は列の対応表 --mapping で指定できます。"
-        )
-    return table, columns
+
+    def check(table: Table) -> None:  # before any data row is read
+        columns = Columns.of(mapping, table)
+        missing = [mapping.headers[k] for k in required if not columns.has(k)]
+        if missing:
+            read = [h for h in table.header if h]
+            shown = "、".join(read[:HEADERS_SHOWN]) + ("…" if len(read) > HEADERS_SHOWN else "")
+            raise TableError(
+                f"{path.name}: 必須の列 {'、'.join(missing)} がありません（{table.header_label()}を見出しとして読みました: "
+                f"{shown}）。見出しの行は --header-row で、列の対応は列の対応表 --mapping で指定できます。"
+            )
+
+    table = read_table(path, sheet, header_row, expected=list(mapping.headers.values()), drop_totals=True,
+                       check_header=check)
+    return table, Columns.of(mapping, table)
 
 
 def read_residents(
@@ -356,10 +387,13 @@ def read_residents(
     sheet: str | None = None,
     today: dt.date | None = None,
     header_row: int | None = None,
+    replace: bool = False,
 ) -> Parsed[ResidentRecord]:
     """Read and validate a 名簿. Duplicate 名簿番号, impossible dates, points outside the city,
     unknown 校区 and addresses without 緯度/経度 that the 位置参照情報 does not know are errors
-    naming the row and column."""
+    naming the row and column; so is a stored 名簿番号 given to a different person (氏名 and
+    生年月日 both differ) unless ``replace``. Messages say what is wrong with a field without
+    repeating its value."""
     today = today or dt.date.today()
     mapping = ColumnMapping.load(mapping_path, RESIDENT_COLUMNS)
     table, columns = _open(path, mapping, REQUIRED_RESIDENT, sheet, header_row)
@@ -377,8 +411,13 @@ def read_residents(
             row.error("resident_no", f"名簿番号「{number}」が {seen[number]} 行目と重複しています。")
         elif number:
             seen[number] = row.row_no
+        if not replace and _reused(number, record.values, context):
+            row.error("resident_no", "この名簿番号は、氏名も生年月日も異なる別の方として登録済みです（番号の付け替えなら "
+                                     "--replace を指定してください）。")
         district = record.values["district"]
-        if district and district not in known:
+        if district and (reason := identifier_problem(district)):
+            row.error("district", reason)
+        elif district and district not in known:
             row.error("district", f"校区「{district}」は登録されていません。")
         wanted = record.values.pop("preferred_shelter")
         if wanted and wanted not in context.shelters:
@@ -397,12 +436,25 @@ def read_residents(
     return parsed
 
 
+def _reused(number: str, values: dict[str, Any], context: CityContext) -> bool:
+    """Whether the stored resident with this 名簿番号 is someone else (氏名 and 生年月日 both differ)."""
+    stored = context.stored_people.get(number)
+    if stored is None or values["birth_date"] is None:
+        return False
+    name, birth = stored
+    return _same_name(name) != _same_name(values["name"]) and birth != values["birth_date"]
+
+
+def _same_name(name: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", name).split())
+
+
 def _resident(row: _Row, today: dt.date) -> ResidentRecord:
     birth = row.date("birth_date", today)
     if birth is None and row.text("birth_date") == "":
         row.error("birth_date", "必須項目が空です。")
     if birth is not None and (today.year - birth.year) > MAX_AGE:
-        row.error("birth_date", f"「{row.text('birth_date')}」では年齢が {MAX_AGE} 歳を超えます。")
+        row.error("birth_date", f"年齢が {MAX_AGE} 歳を超えます。")
     floors = row.integer("building_floors", 1, 60)
     bedroom = row.integer("bedroom_floor", 1, 60)
     if floors is not None and bedroom is not None and bedroom > floors:
@@ -411,7 +463,7 @@ def _resident(row: _Row, today: dt.date) -> ResidentRecord:
     if floors is not None and home_floor is not None and home_floor > floors:
         row.error("home_floor", f"住戸の階（{home_floor}）が建物階数（{floors}）を超えています。")
     values: dict[str, Any] = {
-        "resident_no": row.required("resident_no"),
+        "resident_no": row.identifier("resident_no"),
         "name": row.required("name"),
         "kana": row.optional("kana"),
         "birth_date": birth,
@@ -419,8 +471,8 @@ def _resident(row: _Row, today: dt.date) -> ResidentRecord:
         "address": row.required("address"),
         "phone": row.optional("phone"),
         "district": row.optional("district"),
-        "lat": row.number("lat"),
-        "lon": row.number("lon"),
+        "lat": row.coordinate("lat"),
+        "lon": row.coordinate("lon"),
         "care_level": row.choice("care_level", CARE_LEVELS),
         "disability_types": row.choices("disability_types", DISABILITY_TYPES),
         "disability_grade": row.optional("disability_grade"),
@@ -445,8 +497,7 @@ def _resident(row: _Row, today: dt.date) -> ResidentRecord:
         "day_service": row.optional("day_service"),
         "home_floor": home_floor,
     }
-    if (row.text("lat") == "") != (row.text("lon") == ""):
-        row.error("lat", "緯度と経度の片方だけが空です（両方を記入するか、両方を空にして住所から求めてください）。")
+    row.point(values)
     values["location_level"] = LEVEL_COORDINATES if values["lat"] is not None and values["lon"] is not None else None
     for key in [k for k in values if k not in ALWAYS_WRITTEN and k != "preferred_shelter" and not row.columns.has(k)]:
         del values[key]
@@ -512,7 +563,7 @@ def _geocode(pending: list[tuple[_Row, ResidentRecord]], context: CityContext) -
     levels: dict[str, int] = {}
     for (row, record), found in zip(wanting, context.addresses.locate([r.values["address"] for _, r in wanting]), strict=True):
         if found is None:
-            row.error("address", f"住所「{record.values['address']}」の位置が位置参照情報（街区・町丁目）に見つかりません"
+            row.error("address", "住所の位置が位置参照情報（街区・町丁目）に見つかりません"
                                  "（町名・丁目・番地の書き方を確かめるか、緯度・経度を記入してください）。")
             continue
         record.values |= {"lon": found.lon, "lat": found.lat, "location_level": found.level}
@@ -534,7 +585,7 @@ def _check_locations(pending: list[tuple[_Row, ResidentRecord]], context: CityCo
     districts = context.districts_of(lons, lats)
     for (row, rec), ok, district in zip(located, inside, districts, strict=True):
         if not ok:
-            row.error("lat", f"位置（緯度 {rec.values['lat']}, 経度 {rec.values['lon']}）が市の区域外です。")
+            row.error("lat", "緯度・経度の位置が市の区域外です。")
         elif rec.values["district"] is None:
             if district is None:
                 row.error("district", "校区が空で、位置からも校区を決められません。")
@@ -563,7 +614,7 @@ def read_supporters(
         if not any(cell_text(v) for v in raw.values()):
             continue
         row = _Row(path.name, offset + table.first_row, raw, columns)
-        number = row.required("supporter_no")
+        number = row.identifier("supporter_no")
         if number in seen:
             row.error("supporter_no", f"支援者番号「{number}」が {seen[number]} 行目と重複しています。")
         elif number:
@@ -574,14 +625,18 @@ def read_supporters(
             "address": row.optional("address"),
             "phone": row.optional("phone"),
             "relation": row.choice("relation", SUPPORTER_RELATIONS),
-            "lat": row.number("lat"),
-            "lon": row.number("lon"),
+            "lat": row.coordinate("lat"),
+            "lon": row.coordinate("lon"),
             "consent": bool(row.flag("consent")),
             "consent_date": row.date("consent_date", today),
         }
+        row.point(values)
         for key in [k for k in values if k not in REQUIRED_SUPPORTER and not columns.has(k)]:
             del values[key]  # a column the file does not have leaves the stored value as it is
         numbers = [n for n in LIST_SEPARATORS.split(row.text("resident_nos")) if n]
+        if any(identifier_problem(n) for n in numbers):
+            row.error("resident_nos", next(r for n in numbers if (r := identifier_problem(n))))
+            numbers = [n for n in numbers if not identifier_problem(n)]
         pending.append((row, SupporterRecord(values, numbers)))
     parsed.notices += _locate_supporters(pending, addresses)
     wanted = sorted({n for _, rec in pending for n in rec.resident_nos})

@@ -19,9 +19,10 @@ import pandas as pd
 import shapely
 
 from disaster.codes import HAZARD_LABELS, Hazard
+from disaster.geo import in_japan
 from disaster.importers.flags import parse_flag, parse_optional_flag
 from disaster.importers.geofile import GeoFileError, read_geodata
-from disaster.importers.problems import Parsed, Problem
+from disaster.importers.problems import Parsed, Problem, identifier_problem
 from disaster.importers.tabular import cell_text, read_table
 
 GSI_ID = re.compile(r"^[A-Z](\d{5})(\d{5})(\d{3})$")
@@ -205,16 +206,15 @@ def _csv_point(
 ) -> tuple[float, float, list[Problem]]:
     errors = []
     coords = []
-    for column, low, high in ((lon_col, 122.0, 154.0), (lat_col, 20.0, 46.0)):
+    for column in (lon_col, lat_col):
         try:
             value = float(cell_text(row.get(column)))
         except ValueError:
-            errors.append(Problem(name, row_no, column, f"「{row.get(column)}」は数値ではありません。"))
+            errors.append(Problem(name, row_no, column, "数値ではありません。"))
             value = 0.0
-        else:
-            if not low <= value <= high:
-                errors.append(Problem(name, row_no, column, f"{value} は日本の範囲外です。"))
         coords.append(value)
+    if not errors and not in_japan([coords[0]], [coords[1]])[0]:
+        errors.append(Problem(name, row_no, lat_col, "緯度・経度が日本の範囲外か、有限の数値ではありません。"))
     return coords[0], coords[1], errors
 
 
@@ -233,6 +233,8 @@ def _read_project(path: Path, frame: gpd.GeoDataFrame, problems: list[Problem]) 
         code = cell_text(row.get("code"))
         if not code or code in seen:
             errors.append(Problem(name, row_no, "code", f"code「{code}」が空か重複しています。"))
+        elif reason := identifier_problem(code):
+            errors.append(Problem(name, row_no, "code", reason))
         values: dict[str, Any] = {
             "name": cell_text(row.get("name")),
             "lon": float(points[i][0]),

@@ -124,8 +124,9 @@ def import_boundary(
 ) -> ImportReport:
     """Set the city boundary from a 国土数値情報 N03 file; a city registered without a name
     takes the file's (and gets a starter profile if it has none)."""
-    name, boundary = areas.read_city_boundary(path, city_code, assume_epsg)
-    report = ImportReport("boundary", [path.name], updated=1)
+    notices: list[str] = []
+    name, boundary = areas.read_city_boundary(path, city_code, assume_epsg, notices)
+    report = ImportReport("boundary", [path.name], updated=1, notices=notices)
     with sessions() as session, session.begin():
         city = repo.get_city(session, city_code)
         named = not city.name and bool(name)
@@ -159,7 +160,7 @@ def import_districts(
     if parsed.problems:
         raise ImportRejected(parsed.problems)
     files = [path] + ([table] if table else [])
-    report = ImportReport("districts", [p.name for p in files])
+    report = ImportReport("districts", [p.name for p in files], notices=parsed.notices)
     with sessions() as session, session.begin():
         repo.get_city(session, city_code)
         report.created, report.updated = repo.upsert_districts(session, city_code, parsed.records, path.name, is_demo)
@@ -187,16 +188,18 @@ def import_hazards(
         raise errors.Rejected("--source は 1 ファイルずつ指定してください。")
     parsed_files = []
     problems: list[Problem] = []
+    notices: list[str] = []
     for path in paths:
         parsed, _ = hazards.read_hazards(path, layer, river_name, assume_epsg)
         problems += parsed.problems
+        notices += parsed.notices
         parsed_files.append((path, parsed))
     if problems:
         raise ImportRejected(problems)
     with sessions() as session:
         boundary = repo.get_city(session, city_code).boundary
     area = grown(shapely.from_wkb(boundary), HAZARD_MARGIN_M) if boundary is not None else None
-    report = ImportReport("hazards", [p.name for p in paths])
+    report = ImportReport("hazards", [p.name for p in paths], notices=notices)
     with sessions() as session, session.begin():
         for path, parsed in parsed_files:
             records = parsed.records
@@ -253,8 +256,11 @@ def city_context(session: Session, city_code: str) -> roster.CityContext:
     addresses = address_index(session, city)
     stored = session.execute(select(Resident.resident_no, Resident.address, Resident.lon, Resident.lat)
                              .where(Resident.city_code == city_code, Resident.location_level == LEVEL_COORDINATES)).all()
+    people = session.execute(select(Resident.resident_no, Resident.name, Resident.birth_date)
+                             .where(Resident.city_code == city_code)).all()
     return roster.CityContext(boundary, [row.name for row in rows], geoms, shelters, frozenset(welfare), addresses,
-                              {r.resident_no: (r.address, r.lon, r.lat) for r in stored})
+                              {r.resident_no: (r.address, r.lon, r.lat) for r in stored},
+                              {p.resident_no: (p.name, p.birth_date) for p in people})
 
 
 def import_residents(
@@ -270,12 +276,14 @@ def import_residents(
     header_row: int | None = None,
     *,
     follow_up: bool = True,
+    replace: bool = False,
 ) -> ImportReport:
     """Import a 避難行動要支援者名簿 (upsert by 名簿番号); rows without 緯度/経度 are located
-    from their address with the city's 位置参照情報."""
+    from their address with the city's 位置参照情報. ``replace`` lets a 名簿番号 pass to a
+    different person."""
     with sessions() as session:
         context = city_context(session, city_code)
-    parsed = roster.read_residents(path, context, mapping, sheet, today, header_row)
+    parsed = roster.read_residents(path, context, mapping, sheet, today, header_row, replace)
     records, problems, rejects_file = _settle([parsed], skip_bad_rows, rejects)
     report = ImportReport("residents", [path.name], problems=problems, rejects_file=rejects_file, notices=parsed.notices)
     with sessions() as session, session.begin():
