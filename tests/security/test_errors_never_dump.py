@@ -19,10 +19,10 @@ from tests.conftest import BUNDLE, ROOT
 PROBES = Path(__file__).parent / "probes" / "inputs"
 CLI = "import sys; from disaster.cli import app; sys.exit(app())"
 # A bug: a function the command calls raises with personal data in its message.
-BUG = ("import sys, disaster.cli as cli\n"
+BUG = ("import sys, disaster.cli as cli, disaster.usecases.setup as setup\n"
        "def bug(*args):\n"
        "    raise ValueError('秘匿 花子 1940-03-02 090-1234-5678')\n"
-       "cli.choose_city = bug\n"
+       "setup.choose_city = bug\n"
        "sys.argv = ['disaster', *sys.argv[1:]]\n"
        "cli.app()\n")
 
