@@ -317,7 +317,7 @@ def _district_info(inputs: MapInputs, district: str, principal: Principal, shown
     total, at_risk = (0, 0) if counts is None else (int(counts["residents"]), int(counts["at_risk"]))
     lines = [f"{district}校区（{area or '圏域不明'}）　{access.view_label(principal, district)}",
              f"要支援者 {access.count_label(principal, total, district)} 人"
-             f"（危険な区域に住む人 {access.count_label(principal, at_risk, district)} 人）"]
+             f"（危険な区域に住む人 {access.count_label(principal, at_risk, district, whole=total)} 人）"]
     if principal.role == access.Role.LEADER and access.shows_residents(principal, district):
         lines.append(f"地図に表示：{shown} 人（災害時モード：同意のない人を含む）" if principal.in_emergency(district)
                      else f"地図に表示：情報提供に同意した {shown} 人")
@@ -327,6 +327,7 @@ def _district_info(inputs: MapInputs, district: str, principal: Principal, shown
     return lines
 
 
+PARTS = ("at_risk", "unsupported")  # metrics counting some of the 校区's residents
 CITY_METRICS = (
     ("at_risk", "危険な区域に住む要支援者（人）"),
     ("plan_rate", "マイプラン作成の同意率（%）"),
@@ -358,7 +359,7 @@ def city_map(inputs: MapInputs, principal: Principal, link: str = "district_{nam
             value = float(values[name])
             colour = CHORO_COLOURS[min(int(np.searchsorted(edges, value, side="right")) - 1, len(CHORO_COLOURS) - 1)]
             n = int(stats["residents"].get(name, 0))
-            shown = (access.count_label(principal, int(value)) if key != "plan_rate"
+            shown = (access.count_label(principal, int(value), whole=n if key in PARTS else None) if key != "plan_rate"
                      else suppression.share(int(stats["planned"].get(name, 0)), n) if suppress else f"{int(value)}%")
             rows = [["圏域", area], [label, shown], ["要支援者", access.count_label(principal, n)]]
             features.append((geometry, {"color": colour, "stroke": "#555555", "weight": 1, "opacity": 0.75,

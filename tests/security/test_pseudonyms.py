@@ -38,7 +38,7 @@ from disaster.usecases.maps import city_map_page, district_map_page
 from disaster.usecases.public import public_figures
 from disaster.wareki import to_wareki
 from tests.conftest import KURUME
-from tests.plans_fixtures import X0, Y0, _assessment, _bbox, _resident
+from tests.plans_fixtures import X0, Y0, _assessment, _bbox, _resident, _shelter
 
 START = dt.datetime(2026, 7, 8, 18, 0)
 K = 5  # the bundled profile's [exercise] pseudonym_k (the default)
@@ -372,7 +372,7 @@ def _hand_districts(store, spec: dict[str, list[tuple[bool, bool]]]) -> None:
     with store.sessions() as session, session.begin():
         run = AssessmentRun(city_code=KURUME, computed_at=dt.datetime(2026, 4, 1, tzinfo=dt.UTC), data_versions={},
                             parameters={}, resident_count=sum(len(people) for people in spec.values()))
-        session.add(run)
+        session.add_all([run, _shelter("T-S1", "手作り小学校", X0 + 0.01, Y0 + 0.02)])  # maps need a shelter
         for k, (name, people) in enumerate(spec.items()):
             area = shapely.box(X0 + 0.03 * k, Y0, X0 + 0.03 * (k + 1), Y0 + 0.03)
             district = District(city_code=KURUME, name=name, source="test", is_demo=True, **_bbox(area))
@@ -398,6 +398,10 @@ def test_public_figures_hide_what_subtraction_would_reveal(store) -> None:
     (middle,) = [d for d in figures.districts if d.name == "中"]
     assert str(middle.residents) == "10" and str(middle.at_risk) == "6〜9"  # not 8: 10 − 8 = 2 not at risk
     assert middle.plan_rate == suppression.HIDDEN_SHARE  # not 10%: one person
+    public = Principal.public(KURUME)
+    assert "危険な区域に住む人 6〜9 人" in district_map_page(store.sessions, public, "中").html  # the public map too
+    city = city_map_page(store.sessions, public).html
+    assert "中：6〜9" in city and "中：8" not in city and "中：10%" not in city
 
 
 def test_an_open_pack_lists_nobody_when_few_people_are_at_risk(store) -> None:
