@@ -124,6 +124,7 @@ def _supporter(t: Traits, level: int) -> Word | None:
 # coarsening steps per facet; among descriptors equally coarse, the home is coarsened first, then
 # the supporter, then the age, and the need last (what the exercise is about)
 FACETS = (("need", _need, 3), ("age", _age, 3), ("supporter", _supporter, 2), ("home", _home, 3))
+PRINTED = ("age", "need", "home", "supporter")  # the order of the words: 80代・車いす・平屋・支援者なし
 _ORDER = sorted(itertools.product(*(range(n) for _, _, n in FACETS)),
                 key=lambda levels: (sum(levels), -levels[3], -levels[2], -levels[1]))
 
@@ -150,14 +151,17 @@ def describe(t: Traits, population: Sequence[Traits], k: int = DEFAULT_K) -> Des
     if len(population) < k:
         return None
     for levels in _ORDER:
-        words = [facet(t, level) for (_, facet, _), level in zip(FACETS, levels, strict=True)]
-        descriptor = Descriptor(tuple(w for w in words if w is not None))
+        descriptor = _descriptor(t, levels)
         if sum(1 for other in population if descriptor.fits(other)) >= k:
             return descriptor
     return None  # pragma: no cover - the last candidate has no words and fits everyone
 
 
+def _descriptor(t: Traits, levels: Sequence[int]) -> Descriptor:
+    words = {name: facet(t, level) for (name, facet, _), level in zip(FACETS, levels, strict=True)}
+    return Descriptor(tuple(w for w in (words[name] for name in PRINTED) if w is not None))
+
+
 def full(t: Traits) -> Descriptor:
     """Every word at its most precise (a named person of a closed session)."""
-    words = [facet(t, 0) for _, facet, _ in FACETS]
-    return Descriptor(tuple(w for w in words if w is not None))
+    return _descriptor(t, [0] * len(FACETS))

@@ -226,6 +226,15 @@ def test_every_pseudonymised_person_of_every_district_fits_k_residents(demo_stor
     assert checked >= 100
 
 
+def test_descriptors_are_as_precise_as_k_allows() -> None:
+    person = pseudonyms.Traits(83, "車いす", ("在宅酸素",), True, 1, None, False)
+    assert pseudonyms.describe(person, [person] * 5, 5).text == "80代・在宅酸素・平屋・支援者なし"  # type: ignore[union-attr]
+    others = [pseudonyms.Traits(70 + i, "自立", (), False, 2, None, True) for i in range(4)]
+    assert pseudonyms.describe(person, [person, *others], 5).text == "65歳以上・一戸建て"  # type: ignore[union-attr]
+    assert pseudonyms.describe(person, [person] * 4, 5) is None  # a 校区 of four hides nobody
+    assert [pseudonyms.pseudonym(i) for i in (0, 25, 26, 27)] == ["Aさん", "Zさん", "A2さん", "B2さん"]
+
+
 TRAITS = st.builds(
     pseudonyms.Traits,
     age=st.one_of(st.none(), st.integers(0, 105)),
