@@ -11,7 +11,8 @@ and the service) asks this module, and the answers are applied **in the queries*
   name them. Trainer and public: nobody.
 - ``counted_filter``: the residents a principal may count (aggregates, pseudonymised exercise
   people): the city's residents; counts are shown with small-number suppression
-  (``count_label``) unless the principal may see the 校区's residents by name.
+  (``count_label``, the rule of ``disaster.suppression``) unless the principal may see the
+  校区's residents by name.
 - ``allowed_fields``: the resident columns a principal may load.
 - ``can`` / ``require``: the actions a principal may take.
 """
@@ -28,10 +29,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, null, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from disaster import errors
+from disaster import errors, suppression
 from disaster.models import CareProfessional, District, Resident, Supporter
-
-SMALL_NUMBER = 5  # counts 1–4 are shown as "5未満" where people could be singled out
 
 
 class Role(StrEnum):
@@ -261,11 +260,21 @@ def suppresses_counts(principal: Principal, district: str | None = None) -> bool
     return not (principal.is_city or (principal.role == Role.LEADER and district in principal.districts))
 
 
-def count_label(principal: Principal, n: int, district: str | None = None) -> str:
-    """A count as ``principal`` may see it: 1–4 become "5未満" where it could single someone out."""
-    if suppresses_counts(principal, district) and 0 < n < SMALL_NUMBER:
-        return f"{SMALL_NUMBER}未満"
-    return str(n)
+def count_label(principal: Principal, n: int, district: str | None = None, whole: int | None = None) -> str:
+    """A count as ``principal`` may see it: 1–4 become "5未満" where it could single someone out;
+    a part of a shown ``whole`` whose rest is 1–4 becomes a range (``disaster.suppression``)."""
+    if not suppresses_counts(principal, district):
+        return str(n)
+    return str(suppression.count(n) if whole is None else suppression.part(n, whole))
+
+
+def capacity_labels(principal: Principal, capacity: int, assigned: int, district: str | None = None) -> tuple[str, str]:
+    """(people assigned, places left) of a place with a shown ``capacity``, as ``principal`` may see
+    them: where counts are suppressed, the places left never give a withheld number away."""
+    if not suppresses_counts(principal, district):
+        return str(assigned), str(max(0, capacity - assigned))
+    used, left = suppression.remaining(capacity, assigned)
+    return str(used), str(left)
 
 
 PUBLIC_LABEL = "公開用（個人情報なし）"

@@ -153,6 +153,9 @@ class ExerciseProfile(_Strict):
     landslide_area: str = "山ぎわ"  # where landslide scenarios rain, e.g. a mountain foot
     sluice: str = "支川の水門"  # what is closed when the main river rises (内水)
     participants: ParticipantTarget | None = None
+    # an open pack describes each pseudonymised person only as precisely as at least this many
+    # residents of the 校区 (disaster.exercises.pseudonyms)
+    pseudonym_k: int = Field(default=5, ge=2, le=50)
 
     def gauge_for(self, district: str) -> Gauge | None:
         """The district's own reference gauge (else the first gauge listed without districts, else
@@ -367,6 +370,7 @@ confirmation_contact = {_quoted(name + "の福祉担当課")}
 # earthquake_intensity = "6強"
 # landslide_area = "山ぎわ"          # 土砂災害の想定の場所
 # sluice = "支川の水門"              # 本川の水位が上がったときに閉める水門
+# pseudonym_k = 5                    # 公開の教材の仮名の人物は、校区の少なくともこの人数に当てはまる書き方にする
 
 # 図上訓練の参加者数の基準と目標（年度は始まりの西暦年）。書かなければ集計に進み具合を出しません。
 # [exercise.participants]

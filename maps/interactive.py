@@ -24,7 +24,7 @@ from folium.elements import JSCSSMixin
 from folium.plugins import Fullscreen
 from folium.template import Template
 
-from disaster import access, errors
+from disaster import access, errors, suppression
 from disaster.access import Principal
 from disaster.analysis.decision import DECISION_LABELS, Decision
 from disaster.codes import (
@@ -198,9 +198,9 @@ def shelter_features(shelters: pd.DataFrame, principal: Principal, district: str
         if s.is_welfare_shelter:
             capacity = 0 if pd.isna(s.capacity) else int(s.capacity)
             assigned = int(s.welfare_assigned)
+            used, left = access.capacity_labels(principal, capacity, assigned, district)
             rows += [["受入対象者", s.accepted_groups], ["直接避難", _flag(s.accepts_direct)],
-                     ["割り当て済み", access.count_label(principal, assigned, district)],
-                     ["残り", access.count_label(principal, max(0, capacity - assigned), district)]]
+                     ["割り当て済み", used], ["残り", left]]
         features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(s.lon, 6), round(s.lat, 6)]},
                          "properties": {"name": s.name, "colour": SHELTER_COLOURS[kind] if for_rain else NOT_FOR_RAIN_COLOUR,
                                         "kind": "shelter",
@@ -328,7 +328,7 @@ def _district_info(inputs: MapInputs, district: str, principal: Principal, shown
     lines = [f"{district}校区（{area or '圏域不明'}）　{label or access.view_label(principal, district)}"
              + (f"　{PRIVATE_MARK}" if private else ""),
              f"要支援者 {access.count_label(principal, total, district)} 人"
-             f"（危険な区域に住む人 {access.count_label(principal, at_risk, district)} 人）"]
+             f"（危険な区域に住む人 {access.count_label(principal, at_risk, district, whole=total)} 人）"]
     if principal.role == access.Role.LEADER and access.shows_residents(principal, district):
         lines.append(f"地図に表示：{shown} 人（災害時モード：同意のない人を含む）" if principal.in_emergency(district)
                      else f"地図に表示：情報提供に同意した {shown} 人")
@@ -338,6 +338,7 @@ def _district_info(inputs: MapInputs, district: str, principal: Principal, shown
     return lines
 
 
+PARTS = ("at_risk", "unsupported")  # metrics counting some of the 校区's residents
 CITY_METRICS = (
     ("at_risk", "危険な区域に住む要支援者（人）"),
     ("plan_rate", "マイプラン作成の同意率（%）"),
@@ -369,8 +370,8 @@ def city_map(inputs: MapInputs, principal: Principal, link: Callable[[str], str]
             value = float(values[name])
             colour = CHORO_COLOURS[min(int(np.searchsorted(edges, value, side="right")) - 1, len(CHORO_COLOURS) - 1)]
             n = int(stats["residents"].get(name, 0))
-            shown = (access.count_label(principal, int(value)) if key != "plan_rate"
-                     else (f"{int(value)}%" if not suppress or n >= access.SMALL_NUMBER else "非表示（人数が少ないため）"))
+            shown = (access.count_label(principal, int(value), whole=n if key in PARTS else None) if key != "plan_rate"
+                     else suppression.share(int(stats["planned"].get(name, 0)), n) if suppress else f"{int(value)}%")
             rows = [["圏域", area], [label, shown], ["要支援者", access.count_label(principal, n)]]
             features.append((geometry, {"color": colour, "stroke": "#555555", "weight": 1, "opacity": 0.75,
                                         "label": f"{name}：{shown}",

@@ -90,12 +90,13 @@ def test_every_hazard_gives_a_coherent_timeline_from_the_districts_data(demo_sto
         assert all(i.level is None for i in scenario.injects)
     else:
         assert max(i.level for i in scenario.injects if i.level) >= 4
-    ids = {r.id for r in _district_residents(demo_store, district)}
+    ids = {p.resident_id: p.label for p in facts.at_risk}
+    assert set(ids) <= {r.id for r in _district_residents(demo_store, district)}
     places = {p.name for p in facts.shelters} | set(facts.welfare_shelters) | set(facts.landslide_zones)
     used = [i.refs for i in scenario.injects]
     assert any(r["residents"] for r in used)
     for refs in used:
-        assert set(refs["residents"]) <= ids
+        assert set(refs["residents"]) <= set(ids.values())  # labels, never internal ids
         assert set(refs["places"]) <= places
     text = json.dumps(scenario.as_dict(), ensure_ascii=False)
     for resident in _district_residents(demo_store, district):

@@ -86,13 +86,11 @@ def materials_list(scenario: Scenario, dig_size: str, people: int) -> list[tuple
 class Sticker:
     label: str  # pseudonym
     descriptor: str
-    home: str
-    supporter: str
     cell: str
 
 
 def person_stickers(people: list[Person], limit: int = 18) -> list[Sticker]:
-    """Stickers for DIG step ③: pseudonym, age band and needs, kind of home, whether a supporter
-    is registered and the grid cell of the home (never a name, address or phone number)."""
-    return [Sticker(p.label, p.descriptor, p.home, "支援者あり" if p.has_supporter else "支援者なし", p.cell or "—")
-            for p in people[:limit]]
+    """Stickers for DIG step ③: pseudonym, the descriptor (age band, one need, kind of home,
+    whether a supporter is registered, as precise as ``pseudonyms`` allows) and the grid cell of
+    the home (never a name, address or phone number)."""
+    return [Sticker(p.label, p.descriptor, p.cell or "—") for p in people[:limit]]

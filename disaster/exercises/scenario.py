@@ -10,19 +10,21 @@ city profile, and level 3 is issued when 避難判断水位 is reached, as the i
 Places never contradict each other: a shelter that is closed, full or cut off is never
 recommended again, only shelters safe against every rain hazard at their own location are
 recommended, and when no safe place is left the card says so and asks the group to decide.
-People appear pseudonymised ("Aさん（80代・車いす・独居・平屋）") with what they can do at home
-(a one-storey house has no upper floor; a flat only its own floor). The same inputs and seed
-give the same scenario.
+People appear pseudonymised ("Aさん（80代・車いす・平屋）", see ``pseudonyms``) with what they can
+do at home (a one-storey house has no upper floor; a flat only its own floor); cards refer to
+them by that label, never by an internal id. The same inputs and seed give the same scenario.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
+
+from disaster import suppression
 
 
 class ExerciseHazard(StrEnum):
@@ -75,28 +77,18 @@ def hazard_title(hazard: ExerciseHazard, setting: CitySetting) -> str:
 
 @dataclass(frozen=True)
 class Person:
-    """A resident as the scenario may show them (no name unless a closed session)."""
+    """A resident as the scenario may show them (no name unless a closed session). For a
+    pseudonymised person, the home, stairs and device are set only where the descriptor says them;
+    ``resident_id`` stays in memory (a trainer points a finding at the person) and is never written."""
 
     resident_id: int
     label: str  # pseudonym, or name (名簿番号) in a closed session
-    descriptor: str  # 80代・車いす・独居
-    has_supporter: bool
+    descriptor: str  # 80代・車いす・平屋
     power_device: bool
     building_floors: int | None = None  # storeys of the building (house or flat)
     home_floor: int | None = None  # floor of the person's unit in a flat; None: a house
     can_use_stairs: bool | None = None
     cell: str | None = None  # exercise grid cell of the home
-
-    @property
-    def home(self) -> str:
-        """The kind of home, for stickers and cards (平屋 / 2階建て / 集合住宅の3階)."""
-        if self.home_floor is not None:
-            return f"集合住宅の{self.home_floor}階"
-        if self.building_floors == 1:
-            return "平屋"
-        if self.building_floors:
-            return f"{self.building_floors}階建て"
-        return "住まいの形は未確認"
 
     @property
     def upper_floor(self) -> int | None:
@@ -147,6 +139,18 @@ class DistrictFacts:
     zone_cells: dict[str, str] = field(default_factory=dict)
     district_cell: str | None = None
     is_demo: bool = False  # drawn from demo data (fictional people and zones): every page says so
+    at_risk_total: int | None = None  # residents at risk, when ``at_risk`` leaves some out (None: all listed)
+
+    def figures(self, closed_session: bool) -> dict[str, str]:
+        """The 校区's counts as the pack prints them ("12人"): exact in a closed session, else with
+        small numbers withheld (``disaster.suppression``; every count is part of the 名簿's whole)."""
+        whole = self.residents
+        counts = {"at_risk": len(self.at_risk) if self.at_risk_total is None else self.at_risk_total,
+                  "unsupported": self.unsupported, "shortage": self.welfare_shortage}
+        if closed_session:
+            return {"residents": f"{whole}人"} | {key: f"{n}人" for key, n in counts.items()}
+        return ({"residents": suppression.persons(suppression.count(whole))}
+                | {key: suppression.persons(suppression.part(n, whole)) for key, n in counts.items()})
 
     @property
     def safe_shelters(self) -> list[str]:
@@ -180,7 +184,7 @@ class Inject:
     map_ref: str
     evaluator_notes: str
     eased: bool = False
-    refs: dict[str, Any] = field(default_factory=dict)  # residents, places, recommended, closed, gauge_level
+    refs: dict[str, Any] = field(default_factory=dict)  # residents (labels), places, recommended, closed, gauge_level
 
 
 @dataclass(frozen=True)
@@ -321,7 +325,7 @@ TIMELINES: dict[ExerciseHazard, list[Step]] = {
              "要支援者班が、電源のある行き先と移動手段を決め、だれが運ぶかを決めたか。",
              map="person1"),
         Step(500, 4, "事案", "電話", "福祉避難所", "避難所班", "福祉避難所の受け入れ枠",
-             "{welfare}から「受け入れはいっぱいです」と連絡がありました。あと{shortage}人分の場所が足りません。",
+             "{welfare}から「受け入れはいっぱいです」と連絡がありました。あと{shortage}分の場所が足りません。",
              "指定避難所に福祉スペースを用意し、福祉避難所への移送を市と調整する",
              "福祉避難所の限られた枠",
              "避難所班が、福祉スペースの場所と、移送を市に頼む人の順番を決めたか。",
@@ -457,7 +461,7 @@ TIMELINES: dict[ExerciseHazard, list[Step]] = {
              "消防に状況を伝え、救助を要請する", "安否確認の手順",
              "要支援者班が、最後に連絡が取れた時刻と家の場所を消防に伝えたか。", contingency=True, map="person1"),
         Step(330, 5, "事案", "電話", "福祉避難所", "避難所班", "福祉避難所の受け入れ枠",
-             "{welfare}の受け入れは、あと{shortage}人分足りません。",
+             "{welfare}の受け入れは、あと{shortage}分足りません。",
              "指定避難所に福祉スペースを用意する", "限られた受け入れ枠",
              "避難所班が、福祉スペースの場所と、移送を市に頼む人の順番を決めたか。",
              contingency=True, minimum=2, map="welfare", effect="welfare_full"),
@@ -488,7 +492,7 @@ TIMELINES: dict[ExerciseHazard, list[Step]] = {
              "安否確認に出ている人の安全を確かめる", "二次被害を防ぐ",
              "各班が、安否確認に出ている人を呼び戻す・数える手順を決めたか。", contingency=True, minimum=2),
         Step(90, None, "事案", "電話", "福祉避難所", "避難所班", "福祉避難所の開設の遅れ",
-             "{welfare}は職員が集まらず、受け入れはあと{shortage}人分足りません。",
+             "{welfare}は職員が集まらず、受け入れはあと{shortage}分足りません。",
              "配慮が必要な人の受け入れ先を市と調整する", "福祉避難所の開設の遅れ",
              "避難所班が、福祉スペースの場所と、移送を市に頼む人の順番を決めたか。", map="welfare", effect="welfare_full"),
         Step(120, None, "進行", "口頭", "進行役", "全グループ", "振り返りへ",
@@ -498,23 +502,6 @@ TIMELINES: dict[ExerciseHazard, list[Step]] = {
 }
 
 DELIVERY_GROUPS = ["情報班", "要支援者班", "避難所班"]
-
-
-MOBILITY_WORDS = {"杖・歩行器": "杖や歩行器"}  # the descriptor itself is joined with "・"
-
-
-def _age_band(age: int | None) -> str:
-    return f"{(age // 10) * 10}代" if age is not None else "年代不明"
-
-
-def describe(age: int | None, mobility: str | None, devices: list[str], lives_alone: bool | None) -> str:
-    parts = [_age_band(age)]
-    if mobility and mobility != "自立":
-        parts.append(MOBILITY_WORDS.get(mobility, mobility))
-    parts += devices[:1]
-    if lives_alone:
-        parts.append("独居")
-    return "・".join(parts)
 
 
 def session_plan(duration_h: int) -> list[SessionBlock]:
@@ -637,7 +624,7 @@ def generate(facts: DistrictFacts, hazard: ExerciseHazard, start: dt.datetime, d
         "eq_event": f"{setting.earthquake_source}を震源とする地震" if setting.earthquake_source else "大きな地震",
         "eq_intensity": setting.earthquake_intensity,
         "area": setting.landslide_area, "sluice": setting.sluice,
-        "welfare": welfare[0].name if welfare else "市内の福祉避難所", "shortage": max(facts.welfare_shortage, 1),
+        "welfare": welfare[0].name if welfare else "市内の福祉避難所", "shortage": replace(facts, welfare_shortage=max(facts.welfare_shortage, 1)).figures(closed_session)["shortage"],
         "zone": zone or f"{facts.district}校区の山ぎわ",
     }
     for i in range(3):
@@ -706,9 +693,9 @@ def generate(facts: DistrictFacts, hazard: ExerciseHazard, start: dt.datetime, d
             refs["places"].append(zone)
         for i in range(3):
             if f"{{person{i}}}" in text and i < len(chosen):
-                refs["residents"].append(chosen[i].resident_id)
+                refs["residents"].append(chosen[i].label)
         if step.map == "person2" and len(chosen) > 2:
-            refs["residents"].append(chosen[2].resident_id)
+            refs["residents"].append(chosen[2].label)
         map_ref = _map_ref(step.map, chosen, recommend, closed, welfare, zone, facts)
         number = len(injects) + 1
         injects.append(Inject(

@@ -18,11 +18,12 @@ import shapely
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from disaster import access, auditlog, errors, exports, repo
+from disaster import access, auditlog, errors, exports, repo, suppression
 from disaster.access import Principal
 from disaster.analysis.eligibility import destination_safety
 from disaster.analysis.exposure import HazardIndex
 from disaster.codes import HAZARD_LABELS, Hazard, HazardLayer
+from disaster.exercises import pseudonyms
 from disaster.exercises.dilemmas import DILEMMAS
 from disaster.exercises.materials import RATING_SCALE, RATINGS, ROLES, materials_list, person_stickers, role_cards
 from disaster.exercises.scenario import (
@@ -34,7 +35,6 @@ from disaster.exercises.scenario import (
     Person,
     Place,
     Scenario,
-    describe,
     generate,
     hazard_title,
 )
@@ -62,7 +62,6 @@ from disaster.outputs import OutputFolder
 from disaster.profile import load_profile
 from disaster.wareki import DateFormatError, parse_date
 
-PSEUDONYMS = [f"{c}さん" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
 NO_STAIRS = ("車いす", "寝たきり")
 SAME_PLACE_M = 60.0  # shelters this close are entries of the same facility
 NEAR_M = 1000.0  # 指定避難所 this close outside the district may be recommended too
@@ -181,39 +180,56 @@ def _fact_rows(session: Session, principal: Principal, district_name: str, close
                                 .order_by(Assessment.priority_score.desc(), Resident.resident_no)).all())
 
 
-def _home(building_floors: int | None, home_floor: int | None) -> str | None:
-    """The kind of home as a sticker says it (平屋 / 2階建て / 集合住宅の3階), when known."""
-    if not building_floors and not home_floor:
-        return None
-    return Person(0, "", "", False, False, building_floors, home_floor).home
+def _traits(r: Any, has_supporter: bool, today: dt.date) -> pseudonyms.Traits:
+    return pseudonyms.Traits(pseudonyms.age_on(r.birth_date, today), r.mobility, tuple(r.medical_devices or ()),
+                             r.lives_alone, r.building_floors, r.home_floor, has_supporter)
 
 
-def _people(rows: list[Any], hazard: ExerciseHazard, grid: Any, closed_session: bool, today: dt.date) -> list[Person]:
-    """The people at risk in ``hazard`` as the exercise shows them: Aさん, Bさん… in priority order
-    (a name and 名簿番号 only where ``closed_session`` loaded them)."""
+def _named(r: Any, traits: pseudonyms.Traits, grid: Any) -> Person:
+    """A consenting resident of a closed session: name (名簿番号) and every word of the descriptor."""
+    return Person(r.id, f"{r.name}（{r.resident_no}）", pseudonyms.full(traits).text,
+                  any(d in pseudonyms.POWER_DEVICES for d in traits.devices), r.building_floors, r.home_floor,
+                  False if r.mobility in NO_STAIRS else r.can_use_stairs, grid.ref(r.lon, r.lat))
+
+
+def _pseudonymised(r: Any, label: str, descriptor: pseudonyms.Descriptor, grid: Any) -> Person:
+    """A person under a pseudonym: the home, the stairs and a powered device only where the
+    descriptor says them exactly (a card must not tell more than the sticker)."""
+    stairs = (False if r.mobility in NO_STAIRS else None) if descriptor.exact("mobility") else None
+    return Person(r.id, label, descriptor.text,
+                  descriptor.exact("device") and any(d in pseudonyms.POWER_DEVICES for d in r.medical_devices),
+                  r.building_floors if descriptor.exact("house") else None,
+                  r.home_floor if descriptor.exact("flat") else None, stairs, grid.ref(r.lon, r.lat))
+
+
+def _people(rows: list[Any], hazard: ExerciseHazard, grid: Any, closed_session: bool, today: dt.date,
+            k: int) -> list[Person]:
+    """The people at risk in ``hazard`` as the exercise shows them, in priority order: a name and
+    名簿番号 only where ``closed_session`` loaded them, else Aさん, Bさん… with a descriptor at least
+    ``k`` residents of the 校区 (``rows``) fit (``pseudonyms.describe``; a person no descriptor
+    hides is left out)."""
+    population = [_traits(r, r.Assessment.supporter_count > 0, today) for r in rows]
     people: list[Person] = []
-    for r in rows:
-        a = r.Assessment
-        if not _at_risk(a, hazard):
+    hidden = 0
+    for r, traits in zip(rows, population, strict=True):
+        if not _at_risk(r.Assessment, hazard):
             continue
-        age = None if r.birth_date is None else today.year - r.birth_date.year
-        name = r.name if closed_session else None  # only consenting residents' names were loaded
-        label = f"{name}（{r.resident_no}）" if name else PSEUDONYMS[len(people) % len(PSEUDONYMS)]
-        person = Person(r.id, label, "", a.supporter_count > 0,
-                        any(d in ("人工呼吸器", "在宅酸素", "たん吸引器") for d in r.medical_devices),
-                        r.building_floors, r.home_floor,
-                        False if r.mobility in NO_STAIRS else r.can_use_stairs, grid.ref(r.lon, r.lat))
-        descriptor = describe(age, r.mobility, r.medical_devices, r.lives_alone)
-        home = _home(r.building_floors, r.home_floor)
-        people.append(dataclasses.replace(person, descriptor=f"{descriptor}・{home}" if home else descriptor))
+        if closed_session and r.name:  # only consenting residents' names were loaded
+            people.append(_named(r, traits, grid))
+            continue
+        descriptor = pseudonyms.describe(traits, population, k)
+        if descriptor is not None:
+            people.append(_pseudonymised(r, pseudonyms.pseudonym(hidden), descriptor, grid))
+            hidden += 1
     return people
 
 
 def district_facts(session: Session, principal: Principal, district_name: str, hazard: ExerciseHazard,
                    closed_session: bool = False, today: dt.date | None = None) -> DistrictFacts:
-    """The district's people and places for a scenario. People are pseudonymised; in a
-    ``closed_session`` the residents of ``access.community_filter`` are named (their names are the
-    only ones the query loads)."""
+    """The district's people and places for a scenario. People are pseudonymised (``_people``);
+    in a ``closed_session`` the residents of ``access.community_filter`` are named (their names are
+    the only ones the query loads). An open pack lists nobody when 1–4 people are at risk (the
+    number of stickers would give a withheld count away)."""
     from maps.dig import exercise_grid
 
     access.require(principal, access.Action.EXERCISE_PACK, district_name)
@@ -229,7 +245,10 @@ def district_facts(session: Session, principal: Principal, district_name: str, h
         raise errors.NotReady("避難判定がまだありません。先に `disaster assess` を実行してください。")
     geometry = shapely.from_wkb(district.geom)
     grid = exercise_grid(geometry)
-    people = _people(rows, hazard, grid, closed_session, today)
+    people = _people(rows, hazard, grid, closed_session, today, load_profile(city_code).exercise.pseudonym_k)
+    at_risk = sum(1 for r in rows if _at_risk(r.Assessment, hazard))
+    if not closed_session and suppression.is_small(at_risk):
+        people = []
     near = _metric_buffer(geometry, NEAR_M, city_code)
     places: list[Place] = []
     welfare: list[tuple[float, Place]] = []
@@ -258,7 +277,7 @@ def district_facts(session: Session, principal: Principal, district_name: str, h
             landslide[name] = grid.ref(point.x, point.y) or ""
     names = sorted(landslide)
     return DistrictFacts(
-        district=district.name, area=district.area, residents=len(rows), at_risk=people,
+        district=district.name, area=district.area, residents=len(rows), at_risk=people, at_risk_total=at_risk,
         unsupported=sum(1 for r in rows if r.Assessment.supporter_count == 0),
         shelters=places, welfare=[p for _, p in sorted(welfare, key=lambda w: w[0])][:3],
         welfare_shortage=sum(1 for r in rows if r.Assessment.welfare_unplaced), landslide_zones=names,
@@ -342,7 +361,8 @@ def new_pack(sessions: sessionmaker[Session], principal: Principal, district: st
                "levels": sorted({i.level for i in scenario.injects if i.level}), "closed": closed_session,
                "gauge": gauge if hazard == ExerciseHazard.FLOOD else None, "city": facts.setting.city,
                "roles": role_cards(scenario), "materials": materials_list(scenario, dig_size, participants),
-               "stickers": person_stickers(facts.at_risk), "ratings": RATINGS, "rating_scale": RATING_SCALE,
+               "stickers": person_stickers(facts.at_risk), "figures": facts.figures(closed_session),
+               "ratings": RATINGS, "rating_scale": RATING_SCALE,
                "participant_roles": ROLES, "dig_size": dig_size}
     page_css = demo_css + (CLOSED_PAGE_CSS if closed_session else "")
     for template, name in PACK_DOCUMENTS:
@@ -673,7 +693,7 @@ def exercise_districts(sessions: sessionmaker[Session], principal: Principal,
 def pseudonymised_people(sessions: sessionmaker[Session], principal: Principal, district: str, hazard: ExerciseHazard,
                          today: dt.date | None = None) -> list[Person]:
     """The 校区's people at risk in ``hazard`` as a pack shows them without names (Aさん（80代・
-    車いす・独居・平屋）, the DIG grid cell of their home), for pointing a finding at one of them.
+    車いす・平屋）, the DIG grid cell of their home), for pointing a finding at one of them.
     Nobody's identity is loaded, whoever asks."""
     from maps.dig import exercise_grid
 
@@ -684,24 +704,34 @@ def pseudonymised_people(sessions: sessionmaker[Session], principal: Principal, 
         if geom is None:
             raise errors.NotFound(f"校区「{district}」は登録されていません。")
         rows = _fact_rows(session, principal, district, closed_session=False)
-    return _people(rows, hazard, exercise_grid(shapely.from_wkb(geom)), False, today or dt.date.today())
+    return _people(rows, hazard, exercise_grid(shapely.from_wkb(geom)), False, today or dt.date.today(),
+                   load_profile(principal.city_code).exercise.pseudonym_k)
 
 
-ABOUT_FIELDS = ("id", "birth_date", "mobility", "medical_devices", "lives_alone", "building_floors", "home_floor")
+ABOUT_FIELDS = ("id", "district_id", "birth_date", "mobility", "medical_devices", "lives_alone", "building_floors",
+                "home_floor")
 
 
 def _about(session: Session, principal: Principal, resident_ids: set[int], today: dt.date) -> dict[int, str]:
-    """Who a finding is about, without identity (80代・車いす・独居・平屋), as the pack's person sheet says."""
+    """Who a finding is about, without identity, as a pack's person sheet describes them (at least
+    k residents of their 校区 fit the words); left out when no descriptor hides them."""
     if not resident_ids:
         return {}
-    rows = session.execute(select(*access.resident_columns(principal, ABOUT_FIELDS))
-                           .where(Resident.id.in_(resident_ids), access.counted_filter(principal))).all()
+    columns = [*access.resident_columns(principal, ABOUT_FIELDS), Assessment.supporter_count]
+    concerned = session.execute(select(*columns).join(Assessment, Assessment.resident_id == Resident.id)
+                                .where(Resident.id.in_(resident_ids), access.counted_filter(principal))).all()
+    districts = {r.district_id for r in concerned}
+    everyone = session.execute(select(*columns).join(Assessment, Assessment.resident_id == Resident.id)
+                               .where(Resident.district_id.in_(districts), access.counted_filter(principal))).all()
+    populations: dict[int, list[pseudonyms.Traits]] = {}
+    for r in everyone:
+        populations.setdefault(r.district_id, []).append(_traits(r, r.supporter_count > 0, today))
+    k = load_profile(principal.city_code).exercise.pseudonym_k
     out = {}
-    for r in rows:
-        words = describe(None if r.birth_date is None else today.year - r.birth_date.year, r.mobility,
-                         r.medical_devices, r.lives_alone)
-        home = _home(r.building_floors, r.home_floor)
-        out[r.id] = f"{words}・{home}" if home else words
+    for r in concerned:
+        descriptor = pseudonyms.describe(_traits(r, r.supporter_count > 0, today), populations[r.district_id], k)
+        if descriptor is not None:
+            out[r.id] = descriptor.text
     return out
 
 

@@ -20,7 +20,7 @@ from disaster.access import Action, Principal
 from disaster.models import Assessment
 from disaster.plans.context import load_residents, plan_contexts
 from disaster.usecases.plan_records import printed_records
-from disaster.usecases.residents import locate
+from disaster.usecases.residents import locate, shown_plan_warnings
 
 MAP_MM = (92.0, 72.0)  # drawn at the PDF's size and shown at the page's width: its labels grow with it
 AROUND_DEG = 0.02  # hazard zones loaded around the home (as for the PDF)
@@ -46,6 +46,7 @@ def plan_sheet(sessions: sessionmaker[Session], principal: Principal, resident_n
             return PlanSheet(None, None)
         residents = load_residents(session, [resident_id])
         (plan,) = plan_contexts(session, residents, today, printed_records(session, principal, residents))
+        shown_plan_warnings(session, principal, [plan], [resident_id])
         home = residents[0]
         data = map_data(session, principal.city_code, (home.lon - AROUND_DEG, home.lat - AROUND_DEG,
                                                        home.lon + AROUND_DEG, home.lat + AROUND_DEG)) if with_map else None

@@ -21,6 +21,7 @@ from disaster.plans.context import blank_context, load_residents, plan_contexts
 from disaster.plans.render import MapData, RenderPlan, init_worker, render_here, render_to_file
 from disaster.profile import load_profile
 from disaster.usecases.plan_records import printed_records
+from disaster.usecases.residents import shown_plan_warnings
 
 MAP_MARGIN_DEG = 0.03  # hazard zones loaded this far (~3 km) around the district
 
@@ -104,6 +105,7 @@ def plan_pdf(sessions: sessionmaker[Session], principal: Principal, resident_no:
         resident = residents[0]
         records = printed_records(session, principal, residents)
         (plan,) = plan_contexts(session, residents, today, records)
+        shown_plan_warnings(session, principal, [plan], [resident_id])
         record = records.get(resident_id)
         data = map_data(session, city_code, (resident.lon - 0.02, resident.lat - 0.02, resident.lon + 0.02, resident.lat + 0.02))
     pdf, pages = (render or render_here)(data, plan, large_print)
@@ -167,6 +169,7 @@ def write_district_plans(
         _require_assessments(session, ids)
         residents = load_residents(session, ids)
         plans = plan_contexts(session, residents, today, printed_records(session, principal, residents))
+        shown_plan_warnings(session, principal, plans, [r.id for r in residents])
         data = map_data(session, city_code, (row.min_lon, row.min_lat, row.max_lon, row.max_lat))
     chosen = [p for p in plans if include_drafts or not p["draft"]]
     folder = outputs.OutputFolder(out_dir, force=force)

@@ -1,7 +1,8 @@
 """What the public pages show without a login (issue 13 §5): per 校区 counts only, counted in the
-database (no one's identity is loaded), with small numbers withheld as on the public map
-(``access.count_label``: 1–4 become 「5未満」), and during 災害時モード the number of people
-reported at each shelter against its capacity (no names, no 名簿 counts)."""
+database (no one's identity is loaded), with small numbers withheld by the rule of
+``disaster.suppression`` (1–4 become 「5未満」, a part whose rest is 1–4 a range, a city total that
+would give a withheld cell away 「—」), and during 災害時モード the number of people reported at
+each shelter against its capacity (no names, no 名簿 counts)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from disaster import access
+from disaster import access, suppression
 from disaster.access import Principal
 from disaster.models import Assessment, District, PlanRecord, Resident, Shelter, ShelterCount
 from disaster.plans.record import Status as PlanStatus
@@ -24,11 +25,11 @@ from disaster.usecases.safety import current_round
 class DistrictFigures:
     name: str
     area: str | None
-    residents: str  # 避難行動要支援者 on the 名簿
-    at_risk: str  # of them living where a hazard map shows a risk
+    residents: suppression.Cell  # 避難行動要支援者 on the 名簿
+    at_risk: suppression.Cell  # of them living where a hazard map shows a risk
     plan_rate: str  # 計画作成に同意した割合
-    issued: str  # マイプラン confirmed with the person (本人確認済)
-    unsupported: str  # without a registered supporter
+    issued: suppression.Cell  # マイプラン confirmed with the person (本人確認済)
+    unsupported: suppression.Cell  # without a registered supporter
 
 
 @dataclass(frozen=True)
@@ -48,19 +49,9 @@ class ShelterLoad:
 class PublicFigures:
     city_name: str
     districts: list[DistrictFigures]
-    totals: dict[str, str]  # a column's city total; "—" where showing it would reveal a withheld count
+    totals: dict[str, suppression.Cell]  # a column's city total; "—" where it would reveal a withheld count
     shelters: list[ShelterLoad]  # during 災害時モード: the shelters with a reported number of people
     is_demo: bool
-
-
-WITHHELD = f"{access.SMALL_NUMBER}未満"
-
-
-def _total(principal: Principal, cells: list[str], values: list[int]) -> str:
-    """The city total of a column, unless exactly one cell is withheld (the total would give it away)."""
-    if sum(1 for cell in cells if cell == WITHHELD) == 1:
-        return "—"
-    return access.count_label(principal, sum(values))
 
 
 def public_figures(sessions: sessionmaker[Session], city_code: str, now: dt.datetime) -> PublicFigures:
@@ -98,14 +89,12 @@ def public_figures(sessions: sessionmaker[Session], city_code: str, now: dt.date
                                                            (shelter.is_emergency_site, "指定緊急避難場所")) if flag)
                 shelters.append(ShelterLoad(shelter.name, kinds, shelter.capacity, int(people), at))
     rows: list[DistrictFigures] = []
-    raw: dict[str, list[int]] = {"residents": [], "at_risk": [], "issued": [], "unsupported": []}
     for name, area, _ in districts:
         n, at_risk, planned, unsupported = (int(x) for x in counted.get(name, (0, 0, 0, 0)))
         done = int(issued.get(name, 0))
-        rate = f"{round(100 * planned / n)}%" if n >= access.SMALL_NUMBER else ("—" if n == 0 else "非表示（人数が少ないため）")
-        rows.append(DistrictFigures(name, area, access.count_label(principal, n, name), access.count_label(principal, at_risk, name),
-                                    rate, access.count_label(principal, done, name), access.count_label(principal, unsupported, name)))
-        for key, value in (("residents", n), ("at_risk", at_risk), ("issued", done), ("unsupported", unsupported)):
-            raw[key].append(value)
-    totals = {key: _total(principal, [getattr(r, key) for r in rows], values) for key, values in raw.items()}
+        rows.append(DistrictFigures(name, area, suppression.count(n), suppression.part(at_risk, n),
+                                    suppression.share(planned, n), suppression.part(done, n),
+                                    suppression.part(unsupported, n)))
+    totals = {key: suppression.total([getattr(r, key) for r in rows])
+              for key in ("residents", "at_risk", "issued", "unsupported")}
     return PublicFigures(load_profile(city_code).name, rows, totals, shelters, any(d.is_demo for d in districts))

@@ -163,11 +163,59 @@ def resident_detail(sessions: sessionmaker[Session], principal: Principal, resid
             for c in session.scalars(select(CareProfessional).where(CareProfessional.resident_id == resident_id)
                                      .order_by(CareProfessional.id))
         ]
-        detail["assessment"] = _assessment(session, resident_id)
+        detail["assessment"] = _assessment(session, principal, resident_id)
     return detail
 
 
-def _assessment(session: Session, resident_id: int) -> dict[str, Any] | None:
+OVERLOADED = "SUPPORTER_OVERLOADED"
+
+
+def shown_supporter_issues(session: Session, principal: Principal, resident_id: int,
+                           issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The supporter issues of a resident's assessment as ``principal`` may read them: how many
+    people a supporter helps (SUPPORTER_OVERLOADED) counts only the residents ``principal`` may
+    see (``access.resident_filter``, in the query), and the warning stands only when those exceed
+    the city's limit. A leader thus never learns how many residents without consent a supporter
+    also helps; the city roles, who see everyone, read the issues as assessed (and so does
+    everyone when the assessment found no supporter over the limit)."""
+    if principal.is_city or not any(i["code"] == OVERLOADED for i in issues):
+        return issues
+    import numpy as np
+    import pandas as pd
+
+    from disaster.analysis.supporters import supporter_issues
+    from disaster.profile import load_profile
+
+    theirs = select(resident_supporter.c.supporter_id).where(resident_supporter.c.resident_id == resident_id)
+    supporters = pd.DataFrame(session.execute(select(Supporter.id, Supporter.relation, Supporter.consent)
+                                              .where(Supporter.id.in_(theirs)).order_by(Supporter.id)).all(),
+                              columns=["id", "relation", "consent"])
+    links = pd.DataFrame(session.execute(
+        select(resident_supporter.c.resident_id, resident_supporter.c.supporter_id)
+        .join(Resident, Resident.id == resident_supporter.c.resident_id)
+        .where(resident_supporter.c.supporter_id.in_(theirs), access.resident_filter(principal))).all(),
+        columns=["resident_id", "supporter_id"])
+    limit = load_profile(principal.city_code).evacuation.max_residents_per_supporter
+    _, (scoped,) = supporter_issues(np.array([resident_id]), np.array([True]), supporters, links,
+                                    np.zeros(len(supporters), dtype=bool), limit)
+    return [i for i in issues if i["code"] != OVERLOADED] + [dict(i) for i in scoped if i["code"] == OVERLOADED]
+
+
+def shown_plan_warnings(session: Session, principal: Principal, contexts: list[dict[str, Any]],
+                        resident_ids: list[int]) -> None:
+    """Set the supporter warnings of plan ``contexts`` (of ``resident_ids``, in order) to what
+    ``principal`` may read (``shown_supporter_issues``)."""
+    from disaster.plans.content import supporter_warnings
+
+    stored: dict[int, list[dict[str, Any]]] = dict(session.execute(select(Assessment.resident_id, Assessment.supporter_issues)
+                                  .where(Assessment.resident_id.in_(resident_ids))).all())
+    for context, resident_id in zip(contexts, resident_ids, strict=True):
+        if resident_id in stored:
+            issues = shown_supporter_issues(session, principal, resident_id, stored[resident_id] or [])
+            context["supporter_warnings"] = supporter_warnings(issues)
+
+
+def _assessment(session: Session, principal: Principal, resident_id: int) -> dict[str, Any] | None:
     destination, second, welfare = (aliased(Shelter) for _ in range(3))
     row = session.execute(
         select(Assessment, AssessmentRun.computed_at, destination.name, second.name, welfare.name)
@@ -186,7 +234,7 @@ def _assessment(session: Session, resident_id: int) -> dict[str, Any] | None:
         "welfare_unplaced": a.welfare_unplaced, "travel_mode": a.travel_mode, "distance_m": a.distance_m,
         "travel_min": a.travel_min, "start_trigger": a.start_trigger, "crosses_deep_water": a.crosses_deep_water,
         "priority_score": a.priority_score, "priority_reasons": a.priority_reasons, "supporter_count": a.supporter_count,
-        "supporter_issues": a.supporter_issues,
+        "supporter_issues": shown_supporter_issues(session, principal, resident_id, a.supporter_issues or []),
     }
 
 

@@ -63,8 +63,7 @@ def _people_choices(store: Store, caller: Caller, district: str, hazard: str) ->
 
 def _person_label(person: Person) -> str:
     where = f"・地図 {person.cell}" if person.cell else ""
-    support = "" if person.has_supporter else "・支援者なし"
-    return f"{person.label}（{person.descriptor}{support}{where}）"
+    return f"{person.label}（{person.descriptor}{where}）"
 
 
 def _pick(form: FormState, name: str, people: set[int]) -> int | None:
