@@ -9,6 +9,7 @@ import csv
 import re
 import zipfile
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from typer.testing import CliRunner
@@ -67,7 +68,7 @@ def test_names_from_the_data_never_leave_the_output_folder(hostile, tmp_path: Pa
     assert {p.name for p in maps.files} >= {district_file(town.HOSTILE_DISTRICT), district_file(town.PLAIN_DISTRICT)}
     index = (out / "maps" / "index.html").read_text(encoding="utf-8")
     city = (out / "maps" / "city.html").read_text(encoding="utf-8")
-    links = [link for link in re.findall(r'href="([^"]+)"', index) if "://" not in link]
+    links = [unquote(link) for link in re.findall(r'href="([^"]+)"', index) if "://" not in link]  # URL-encoded
     assert set(links) >= {"city.html", district_file(town.HOSTILE_DISTRICT), district_file(town.PLAIN_DISTRICT)}
     assert all((out / "maps" / link).is_file() for link in links)
     city_links = re.findall(r'"href": ?"([^"]+)"', city)

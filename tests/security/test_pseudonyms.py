@@ -34,7 +34,7 @@ from disaster.exercises.materials import person_stickers
 from disaster.exercises.scenario import ExerciseHazard
 from disaster.models import AssessmentRun, District, Resident, Supporter, resident_supporter
 from disaster.usecases.exercises import district_facts, new_pack
-from disaster.usecases.maps import city_map_page, district_map_page
+from disaster.usecases.maps import city_map_page, district_file, district_map_page
 from disaster.usecases.public import public_figures
 from disaster.wareki import to_wareki
 from tests.conftest import KURUME
@@ -178,7 +178,7 @@ def test_an_open_pack_carries_no_identifier_and_no_internal_id(demo_store, open_
 def test_public_outputs_carry_no_identifier(demo_store) -> None:
     public = Principal.public(demo_store.city_code)
     figures = public_figures(demo_store.sessions, demo_store.city_code, dt.datetime(2026, 7, 8, 12, 0, tzinfo=dt.UTC))
-    texts = {"public_figures": repr(figures), "city_map": city_map_page(demo_store.sessions, public).html}
+    texts = {"public_figures": repr(figures), "city_map": city_map_page(demo_store.sessions, public, link=district_file).html}
     for district in (PACK_DISTRICT, "城島"):
         texts[district] = district_map_page(demo_store.sessions, public, district).html
     assert _leaks(texts, _identifiers(demo_store)) == []
@@ -409,7 +409,7 @@ def test_public_figures_hide_what_subtraction_would_reveal(store) -> None:
     assert middle.plan_rate == suppression.HIDDEN_SHARE  # not 10%: one person
     public = Principal.public(KURUME)
     assert "危険な区域に住む人 6〜9 人" in district_map_page(store.sessions, public, "中").html  # the public map too
-    city = city_map_page(store.sessions, public).html
+    city = city_map_page(store.sessions, public, link=district_file).html
     assert "中：6〜9" in city and "中：8" not in city and "中：10%" not in city
 
 
