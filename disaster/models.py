@@ -391,6 +391,8 @@ class Assessment(Base):
     priority_reasons: Mapped[list[dict[str, Any]]] = mapped_column(StoredReasons)
     supporter_count: Mapped[int] = mapped_column(Integer)
     supporter_issues: Mapped[list[dict[str, Any]]] = mapped_column(StoredReasons)
+    # what the result was computed from (usecases.assess.input_digests): unchanged -> not recomputed
+    inputs_digest: Mapped[str | None] = mapped_column(String(32))
 
     resident: Mapped[Resident] = relationship()
     run: Mapped[AssessmentRun] = relationship()
