@@ -20,7 +20,7 @@ from disaster import errors, repo
 from disaster.analysis.decision import Decision
 from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, assess
 from disaster.analysis.needs import needs_frame
-from disaster.analysis.reasons import stored
+from disaster.analysis.reasons import Said, stored
 from disaster.analysis.transport import StartTrigger, TravelMode
 from disaster.analysis.travel import RoadNetwork
 from disaster.models import (
@@ -48,8 +48,8 @@ SHELTER_COLUMNS = tuple(c.name for c in Shelter.__table__.columns)
 
 
 def _frame(session: Session | Connection, query: Select[Any], columns: list[str]) -> pd.DataFrame:
-    """Rows of a Core select as a frame (no ORM objects)."""
-    return pd.DataFrame.from_records(session.execute(query).all(), columns=columns)
+    """Rows of a Core select as a frame (no ORM objects; plain tuples, which pandas reads fast)."""
+    return pd.DataFrame.from_records([tuple(row) for row in session.execute(query)], columns=columns)
 
 
 def load_inputs(session: Session | Connection, city_code: str) -> AssessmentInputs:
@@ -99,17 +99,10 @@ def _latest(session: Session, city_code: str) -> AssessmentRun | None:
                           .order_by(AssessmentRun.id.desc()).limit(1))
 
 
-def _hash_frame(frame: pd.DataFrame) -> np.ndarray:
-    """A 64-bit hash per row of ``frame`` (its values as text, so equal data hashes equal)."""
-    if frame.empty:
-        return np.zeros(len(frame), dtype=np.uint64)
-    return pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
-
-
-def _per_resident(ids: pd.Series, hashes: np.ndarray, residents: np.ndarray) -> np.ndarray:
-    """Combine the hashes of a resident's rows (order-independent) onto ``residents``' order."""
-    summed = pd.Series(hashes, dtype=np.uint64).groupby(ids.to_numpy()).sum()
-    return summed.reindex(residents, fill_value=0).to_numpy(dtype=np.uint64)
+def _row_hashes(frame: pd.DataFrame) -> list[int]:
+    """A 64-bit hash per row of ``frame`` (from its values' repr: stable across processes)."""
+    return [int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=8).digest(), "little")
+            for row in frame.itertuples(index=False, name=None)]
 
 
 def input_digests(inputs: AssessmentInputs) -> list[str]:
@@ -118,25 +111,25 @@ def input_digests(inputs: AssessmentInputs) -> list[str]:
     has) and their 福祉避難所 agreements. Shared inputs (shelters, zones, parameters) are in
     ``shared_digest``; the 福祉避難所 pool is re-planned whenever anything changed."""
     residents, links, supporters = inputs.residents, inputs.links, inputs.supporters
-    ids = residents["id"].to_numpy()
-    load = links.groupby("supporter_id").size().rename("load")
-    helpers = supporters.join(load, on="id")
-    helper_hash = pd.Series(_hash_frame(helpers), index=helpers["id"].to_numpy(), dtype=np.uint64)
-    linked = helper_hash.reindex(links["supporter_id"].to_numpy()).fillna(0).to_numpy(dtype=np.uint64)
-    agreements = inputs.agreements if inputs.agreements is not None else pd.DataFrame(columns=["resident_id"])
-    parts = pd.DataFrame({
-        "own": _hash_frame(residents),
-        "supporters": _per_resident(links["resident_id"], linked, ids),
-        "agreements": _per_resident(agreements["resident_id"], _hash_frame(agreements), ids),
-    })
-    return [f"{h:016x}" for h in _hash_frame(parts).tolist()]
+    load = links.groupby("supporter_id").size().to_dict()
+    helper = {sid: f"{h:x}:{load.get(sid, 0)}" for sid, h in zip(supporters["id"].tolist(), _row_hashes(supporters),
+                                                                   strict=True)}
+    extra: dict[int, list[str]] = {}
+    for rid, sid in zip(links["resident_id"].tolist(), links["supporter_id"].tolist(), strict=True):
+        extra.setdefault(rid, []).append(helper.get(sid, "?"))
+    agreements = inputs.agreements
+    if agreements is not None and len(agreements):
+        for rid, h in zip(agreements["resident_id"].tolist(), _row_hashes(agreements), strict=True):
+            extra.setdefault(rid, []).append(f"a{h:x}")
+    return [hashlib.blake2b(f"{own:x}|{'|'.join(sorted(extra.get(rid, ())))}".encode(), digest_size=8).hexdigest()
+            for rid, own in zip(residents["id"].tolist(), _row_hashes(residents), strict=True)]
 
 
 def shared_digest(inputs: AssessmentInputs, parameters: dict[str, Any]) -> str:
     """A digest of what every resident's result depends on: shelters, hazard zones, parameters."""
     digest = hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str).encode())
-    digest.update(_hash_frame(inputs.shelters).tobytes())
-    digest.update(_hash_frame(pd.DataFrame(inputs.zones.drop(columns="geometry"))).tobytes())
+    digest.update(repr(_row_hashes(inputs.shelters)).encode())
+    digest.update(repr(_row_hashes(pd.DataFrame(inputs.zones.drop(columns="geometry")))).encode())
     for geometry in shapely.to_wkb(inputs.zones.geometry.to_numpy()):
         digest.update(geometry)
     return digest.hexdigest()[:32]
@@ -241,17 +234,11 @@ NONE_BELOW = {  # engine values meaning "none": shelter index -1, rank 0
 BATCH = 50_000
 
 
-def _values(result: pd.DataFrame, column: str, memo: dict[int, str]) -> list[Any]:
+def _values(result: pd.DataFrame, column: str, memo: dict[Any, str]) -> list[Any]:
     """One column of the engine's result as plain Python values for the database driver."""
     series = result[column]
     if column in REASON_COLUMNS:
-        out = []
-        for reasons in series.tolist():
-            text = memo.get(id(reasons))
-            if text is None:
-                text = memo[id(reasons)] = json.dumps(stored(reasons), ensure_ascii=False, separators=(",", ":"))
-            out.append(text)
-        return out
+        return [_reasons_json(reasons, memo) for reasons in series.tolist()]
     values = series.to_numpy()
     if column in NONE_BELOW:
         return [int(v) if v >= NONE_BELOW[column] else None for v in values.tolist()]
@@ -263,9 +250,27 @@ def _values(result: pd.DataFrame, column: str, memo: dict[int, str]) -> list[Any
             for v in values.tolist()]
 
 
+def _reasons_json(reasons: list[Any], memo: dict[Any, str]) -> str:
+    """The stored JSON of a list of reasons; equal lists and equal reasons are serialised once."""
+    text = memo.get(id(reasons))
+    if text is None:
+        parts = []
+        for said in reasons:
+            part = memo.get(id(said))
+            if part is None:
+                key = (said.key, *said.params.items()) if isinstance(said, Said) else id(said)
+                part = memo.get(key)
+                if part is None:
+                    part = memo[key] = json.dumps((stored([said]) or [])[0], ensure_ascii=False, separators=(",", ":"))
+                memo[id(said)] = part
+            parts.append(part)
+        text = memo[id(reasons)] = "[" + ",".join(parts) + "]"
+    return text
+
+
 def _write(session: Session, result: pd.DataFrame) -> None:
     """Insert the rows: COPY on PostgreSQL, executemany in large batches elsewhere."""
-    memo: dict[int, str] = {}  # equal (shared) reason lists are serialised once
+    memo: dict[Any, str] = {}
     rows = list(zip(*(_values(result, c, memo) for c in COLUMNS), strict=True))
     connection = session.connection()
     names = ", ".join(COLUMNS)
