@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from disaster import errors, repo
 from disaster.analysis.decision import Decision
 from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, assess
-from disaster.analysis.needs import needs_frame
 from disaster.analysis.reasons import Said, stored
 from disaster.analysis.transport import StartTrigger, TravelMode
 from disaster.analysis.travel import RoadNetwork
@@ -135,13 +134,17 @@ def shared_digest(inputs: AssessmentInputs, parameters: dict[str, Any]) -> str:
     return digest.hexdigest()[:32]
 
 
-def welfare_pool(inputs: AssessmentInputs) -> np.ndarray:
-    """Residents the 福祉避難所 planning may involve: they need one, have an agreement, or chose
-    a shelter (which takes one of its places). Re-planned together, so places go as in a full run."""
-    residents = inputs.residents
-    agreed = residents["id"].isin(inputs.agreements["resident_id"]) if inputs.agreements is not None else False
-    chose = residents["preferred_shelter_code"].fillna("").astype(str).to_numpy() != ""
-    return needs_frame(residents)["welfare_needed"].to_numpy() | np.asarray(agreed) | chose
+def welfare_pool(inputs: AssessmentInputs, seeking: np.ndarray) -> np.ndarray:
+    """Residents the 福祉避難所 planning involves: those who may seek a place (``seeking``: must
+    leave and need one or have an agreement, as their stored result says) and those who chose a
+    福祉避難所 (they take one of its places). Re-planned together with every changed resident, the
+    places go exactly as in a full run (first come, first served by id, priority-aware)."""
+    residents, shelters = inputs.residents, inputs.shelters
+    welfare_codes = set(shelters.loc[shelters["is_welfare_shelter"].fillna(False).astype(bool), "code"].tolist())
+    chose = residents["preferred_shelter_code"].isin(welfare_codes).to_numpy()
+    agreed = residents["id"].isin(inputs.agreements["resident_id"]).to_numpy() if inputs.agreements is not None \
+        else np.zeros(len(residents), dtype=bool)
+    return seeking | chose | agreed
 
 
 def run_assessment(
@@ -185,13 +188,16 @@ SHARED, EVERYONE = "inputs:shared", "inputs:residents"  # keys of AssessmentRun.
 
 def _changed(session: Session, city_code: str, inputs: AssessmentInputs, digests: list[str]) -> np.ndarray:
     """Which residents to recompute: their digest differs from the stored one, or they are in
-    the 福祉避難所 pool."""
+    the 福祉避難所 pool (``welfare_pool``; an unchanged resident's stored decision and need hold)."""
     a, r = Assessment.__table__.c, Resident.__table__.c
-    stored = dict(session.execute(select(a.resident_id, a.inputs_digest).join(Resident.__table__, a.resident_id == r.id)
-                                  .where(r.city_code == city_code)).all())
+    stored = {rid: (digest, seeking) for rid, digest, seeking in session.execute(
+        select(a.resident_id, a.inputs_digest, and_(a.decision == Decision.LEAVE.value, a.welfare_needed.is_(True)))
+        .join(Resident.__table__, a.resident_id == r.id).where(r.city_code == city_code))}
     ids = inputs.residents["id"].tolist()
-    changed = np.array([stored.get(rid) != digest for rid, digest in zip(ids, digests, strict=True)], dtype=bool)
-    return changed | welfare_pool(inputs)
+    known = [stored.get(rid, (None, False)) for rid in ids]
+    changed = np.array([digest != mine for (digest, _), mine in zip(known, digests, strict=True)], dtype=bool)
+    seeking = np.array([bool(seeking) for _, seeking in known], dtype=bool)
+    return changed | welfare_pool(inputs, seeking)
 
 
 def _store(session: Session, city_code: str, inputs: AssessmentInputs, digests: list[str], todo: np.ndarray | None,
