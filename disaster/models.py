@@ -328,6 +328,9 @@ class StoredReasons(TypeDecorator[list[Any]]):
         return shown(value)
 
 
+DIGESTS = "inputs"  # AssessmentRun.data_versions "inputs:…" keys: digests of what was assessed, not datasets
+
+
 class AssessmentRun(Base):
     """One run of the evacuation assessment of one city: when, with which data versions and parameters."""
 

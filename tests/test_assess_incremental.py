@@ -7,7 +7,9 @@ import numpy as np
 from sqlalchemy import select, update
 
 from disaster.models import AssessmentRun, Shelter
+from disaster.usecases import imports
 from disaster.usecases.assess import run_assessment
+from disaster.usecases.dashboard import _assessment_state
 from disaster.usecases.demo import load_demo
 from tests.assess_fixtures import random_edits, result_rows
 from tests.conftest import BUNDLE, KURUME
@@ -42,3 +44,20 @@ def test_nothing_changed_means_nothing_recomputed_and_a_shelter_change_recompute
     run = _latest(store.sessions)
     assert run.id > first.id and run.parameters["reassessed"] == run.resident_count
     assert run.data_versions["inputs:shared"] != first.data_versions["inputs:shared"]
+
+
+def test_a_reimport_without_a_change_for_the_assessment_is_recorded_and_nothing_is_stale(store, tmp_path) -> None:
+    """A supporters file with only a phone number changed: a new run records its version (the
+    dashboard does not call the results stale), and nobody is recomputed."""
+    load_demo(store.engine, store.sessions, BUNDLE)
+    first = _latest(store.sessions)
+    changed = tmp_path / "supporters.csv"
+    text = (BUNDLE / "supporters.csv").read_text(encoding="utf-8-sig")
+    changed.write_text(text.replace("090-0000-4790", "090-0000-4791", 1), encoding="utf-8")
+    imports.import_supporters(store.sessions, changed, KURUME)
+    run = _latest(store.sessions)
+    assert run.id > first.id and run.parameters["reassessed"] == 0
+    assert run.data_versions["supporters:supporters.csv"] != first.data_versions["supporters:supporters.csv"]
+    with store.sessions() as session:
+        stale, _ = _assessment_state(session, KURUME)
+    assert not stale

@@ -23,6 +23,7 @@ from disaster.analysis.reasons import Said, stored
 from disaster.analysis.transport import StartTrigger, TravelMode
 from disaster.analysis.travel import RoadNetwork
 from disaster.models import (
+    DIGESTS,
     Assessment,
     AssessmentRun,
     Dataset,
@@ -173,8 +174,13 @@ def run_assessment(
         everyone = hashlib.sha256(" ".join(digests).encode()).hexdigest()[:32]
         previous = _latest(session, city_code)
         before = previous.data_versions if previous is not None else {}
-        if previous is not None and not full and before.get(SHARED) == shared and before.get(EVERYONE) == everyone:
+        same = previous is not None and not full and before.get(SHARED) == shared and before.get(EVERYONE) == everyone
+        if previous is not None and same and before == _data_versions(session, city_code) | {SHARED: shared,
+                                                                                            EVERYONE: everyone}:
             run_id = previous.id  # nothing changed since
+        elif same:  # files imported again with no change for the assessment: recorded, nothing recomputed
+            run_id = _store(session, city_code, inputs, digests, np.zeros(len(digests), dtype=bool), params, network,
+                            parameters, {SHARED: shared, EVERYONE: everyone})
         else:
             todo = None if full or before.get(SHARED) != shared else _changed(session, city_code, inputs, digests)
             run_id = _store(session, city_code, inputs, digests, todo, params, network, parameters,
@@ -183,7 +189,7 @@ def run_assessment(
     return run_id
 
 
-SHARED, EVERYONE = "inputs:shared", "inputs:residents"  # keys of AssessmentRun.data_versions
+SHARED, EVERYONE = f"{DIGESTS}:shared", f"{DIGESTS}:residents"  # keys of AssessmentRun.data_versions
 
 
 def _changed(session: Session, city_code: str, inputs: AssessmentInputs, digests: list[str]) -> np.ndarray:
