@@ -13,7 +13,20 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import ColumnElement, Connection, Select, and_, case, delete, func, or_, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Select,
+    String,
+    and_,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from disaster import errors, repo
@@ -55,9 +68,25 @@ def _frame(session: Session | Connection, query: Select[Any], columns: list[str]
 def load_inputs(session: Session | Connection, city_code: str) -> AssessmentInputs:
     """Read everything the engine needs into frames, with plain SQL (Core selects on the tables)."""
     r, d, rs = Resident.__table__.c, District.__table__.c, resident_supporter.c
-    residents = _frame(session, select(*(r[c] for c in RESIDENT_COLUMNS), d.name.label("district"))
+    # on SQLite, JSON lists read as text and decoded once per distinct value (most residents share
+    # a few); PostgreSQL's driver decodes them itself
+    sqlite = session.get_bind().dialect.name == "sqlite" if isinstance(session, Session) else session.dialect.name == "sqlite"
+    lists = [c for c in RESIDENT_COLUMNS if isinstance(r[c].type, JSON)] if sqlite else []
+    residents = _frame(session, select(*(type_coerce(r[c], String) if c in lists else r[c] for c in RESIDENT_COLUMNS),
+                                       d.name.label("district"))
                        .join(District.__table__, r.district_id == d.id)
                        .where(r.city_code == city_code).order_by(r.id), [*RESIDENT_COLUMNS, "district"])
+    decoded: dict[str, Any] = {}
+
+    def decode(value: str | None) -> Any:
+        if value is None:
+            return None
+        if value not in decoded:
+            decoded[value] = json.loads(value)
+        return decoded[value]
+
+    for column in lists:
+        residents[column] = [decode(v) for v in residents[column].tolist()]
     s = Shelter.__table__.c
     shelters = _frame(session, select(*s).where(s.city_code == city_code).order_by(s.id), list(SHELTER_COLUMNS))
     z = HazardZone.__table__.c
