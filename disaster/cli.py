@@ -430,7 +430,7 @@ def assess(
     def action(store: Store) -> dict[str, Any]:
         if recompute:
             with console.status("避難判定を計算しています…"):
-                run_assessment(store.sessions, store.city_code, road_graph=road_graph, night=night)
+                run_assessment(store.sessions, store.city_code, road_graph=road_graph, night=night, full=True)
         return assessment_summary(store.sessions, store.city_code, district)
 
     result = _run(ctx, action)

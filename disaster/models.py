@@ -34,6 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from disaster.analysis.reasons import shown, stored
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -311,6 +313,24 @@ class CareProfessional(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
 
 
+class StoredReasons(TypeDecorator[list[Any]]):
+    """A list of reasons, stored as message keys with their parameters (``reasons.stored``:
+    ``[["DISTANCE.walk", {"distance": 350.0, "minutes": 6}], ...]``) and read back as
+    ``{"code", "text"}`` records whose text comes from the one message table (``reasons.shown``)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Any] | None, dialect: Dialect) -> list[Any] | None:
+        return stored(value)
+
+    def process_result_value(self, value: list[Any] | None, dialect: Dialect) -> list[Any] | None:
+        return shown(value)
+
+
+DIGESTS = "inputs"  # AssessmentRun.data_versions "inputs:…" keys: digests of what was assessed, not datasets
+
+
 class AssessmentRun(Base):
     """One run of the evacuation assessment of one city: when, with which data versions and parameters."""
 
@@ -324,8 +344,9 @@ class AssessmentRun(Base):
 
 
 class Assessment(Base):
-    """The current assessment of one resident (replaced on every run). Reasons are lists of
-    ``{"code": ..., "text": ...}`` with plain-Japanese text used verbatim in plans."""
+    """The current assessment of one resident (replaced when the resident is re-assessed).
+    Reasons are stored as message keys with parameters and read as ``{"code": ..., "text": ...}``
+    with plain-Japanese text used verbatim in plans (``StoredReasons``)."""
 
     __tablename__ = "assessment"
     resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id", ondelete="CASCADE"), primary_key=True)
@@ -341,14 +362,14 @@ class Assessment(Base):
     landslide_class: Mapped[int | None] = mapped_column(Integer)
     # leave or stay
     decision: Mapped[str] = mapped_column(String(20))  # analysis.decision.Decision
-    decision_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    decision_reasons: Mapped[list[dict[str, Any]]] = mapped_column(StoredReasons)
     required_floor: Mapped[int | None] = mapped_column(Integer)
     reachable_floor: Mapped[int | None] = mapped_column(Integer)
     # destination
     destination_kind: Mapped[str | None] = mapped_column(String(20))  # shelter / welfare / own_choice
     destination_shelter_id: Mapped[int | None] = mapped_column(ForeignKey("shelter.id", ondelete="SET NULL"))
     destination_text: Mapped[str | None] = mapped_column(String(200))
-    destination_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    destination_reasons: Mapped[list[dict[str, Any]]] = mapped_column(StoredReasons)
     second_shelter_id: Mapped[int | None] = mapped_column(ForeignKey("shelter.id", ondelete="SET NULL"))
     welfare_needed: Mapped[bool] = mapped_column(Boolean)
     welfare_unplaced: Mapped[bool] = mapped_column(Boolean)
@@ -370,9 +391,11 @@ class Assessment(Base):
     route_is_road: Mapped[bool] = mapped_column(Boolean, default=False)
     # plan-making priority and supporters
     priority_score: Mapped[int] = mapped_column(Integer, index=True)
-    priority_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    priority_reasons: Mapped[list[dict[str, Any]]] = mapped_column(StoredReasons)
     supporter_count: Mapped[int] = mapped_column(Integer)
-    supporter_issues: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    supporter_issues: Mapped[list[dict[str, Any]]] = mapped_column(StoredReasons)
+    # what the result was computed from (usecases.assess.input_digests): unchanged -> not recomputed
+    inputs_digest: Mapped[str | None] = mapped_column(String(32))
 
     resident: Mapped[Resident] = relationship()
     run: Mapped[AssessmentRun] = relationship()

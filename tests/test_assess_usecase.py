@@ -131,16 +131,28 @@ def test_district_filter_and_unknown_district(demo) -> None:
     assert result.exit_code == 1 and "どこか" in result.stderr
 
 
-def test_imports_recompute_the_assessment(store) -> None:
+def test_imports_recompute_the_assessment(store, tmp_path) -> None:
+    """Re-importing the same roster changes nothing, so nothing is recomputed; a roster with one
+    resident's building changed recomputes that resident (and the 福祉避難所 pool), not everyone."""
     load_demo(store.engine, store.sessions, BUNDLE)
     demo = store
     with demo.sessions() as session:
         before = session.scalar(select(func.max(AssessmentRun.id)))
     runner.invoke(app, ["import", "residents", str(BUNDLE / "residents.csv")], env={"DISASTER_DB": demo.url})
     with demo.sessions() as session:
-        after = session.scalar(select(func.max(AssessmentRun.id)))
+        assert session.scalar(select(func.max(AssessmentRun.id))) == before
+    frame = pd.read_csv(BUNDLE / "residents.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame.loc[0, "建物階数"] = "1" if frame.loc[0, "建物階数"] != "1" else "2"
+    edited = tmp_path / "residents.csv"
+    frame.to_csv(edited, index=False, encoding="utf-8-sig")
+    result = runner.invoke(app, ["import", "residents", str(edited)], env={"DISASTER_DB": demo.url})
+    assert result.exit_code == 0, result.output
+    with demo.sessions() as session:
+        run = session.scalars(select(AssessmentRun).order_by(AssessmentRun.id.desc())).first()
         count = session.scalar(select(func.count()).select_from(Assessment))
-    assert after > before and count == 3000
+        edited_id = session.scalar(select(Resident.id).where(Resident.resident_no == frame.loc[0, "名簿番号"]))
+        assert session.get(Assessment, edited_id).run_id == run.id
+    assert run.id > before and count == 3000 and 1 <= run.parameters["reassessed"] < 3000
 
 
 def test_the_plan_does_not_depend_on_the_order_rows_arrive_in(demo) -> None:

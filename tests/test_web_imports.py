@@ -62,7 +62,8 @@ def test_upload_reports_without_writing_then_commit_writes_and_reassesses(
         runs = len(session.scalars(select(AssessmentRun.id)).all())
     assert first is not None
     answer = admin.post(IMPORTS, data={"kind": "residents"},
-                        files={"files": ("名簿_更新.csv", _roster(3, {0: {"電話番号": "0942-00-1234"}}), "text/csv")})
+                        files={"files": ("名簿_更新.csv", _roster(3, {0: {"電話番号": "0942-00-1234", "独居": "はい"}}),
+                                          "text/csv")})  # 独居: an input of the assessment
     assert answer.status_code == 201, answer.text
     body = answer.json()
     assert (body["status"], body["kind"], body["files"], body["uploaded_by"]) == ("valid", "residents", ["名簿_更新.csv"], "city_admin")

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from disaster.analysis.needs import is_false
-from disaster.analysis.reasons import Reason, reason
-from disaster.codes import DEPTH_RANKS, DURATION_RANKS, LANDSLIDE_CLASSES, LANDSLIDE_KINDS, LANDSLIDE_RED_CLASSES
+from disaster.analysis.reasons import Said, reason
+from disaster.codes import DEPTH_RANKS, LANDSLIDE_RED_CLASSES
 
 FLOOR_HEIGHT_M = 3.0  # storey height
 GROUND_FLOOR_M = 0.5  # first-floor level above ground
@@ -85,9 +85,9 @@ def decide(residents: pd.DataFrame, exposure: pd.DataFrame, needs: pd.DataFrame)
         exposure["collapse_flow"].to_numpy(), exposure["collapse_erosion"].to_numpy(), depth, reach,
         unknown, stairs_limited, exposure["duration_rank"].to_numpy(), needs["dependent"].to_numpy(), flat,
     ]).astype(int)
-    cache: dict[tuple[int, ...], tuple[str, list[Reason]]] = {}
+    cache: dict[tuple[int, ...], tuple[str, list[Said]]] = {}
     decisions, all_reasons = [], []
-    for key in map(tuple, keys):
+    for key in map(tuple, keys.tolist()):
         if key not in cache:
             cache[key] = _decide_one(*key)
         decision, reasons = cache[key]
@@ -102,51 +102,42 @@ def decide(residents: pd.DataFrame, exposure: pd.DataFrame, needs: pd.DataFrame)
 
 
 def _decide_one(klass: int, kind: int, flow: int, erosion: int, depth: int, floor: int, unknown: int,
-                stairs_limited: int, duration: int, dependent: int, flat: int = 0) -> tuple[str, list[Reason]]:
+                stairs_limited: int, duration: int, dependent: int, flat: int = 0) -> tuple[str, list[Said]]:
     """``floor``: the floor the resident can reach (in a flat: their own unit's floor)."""
-    reasons: list[Reason] = []
+    reasons: list[Said] = []
     leave = False
     if klass:
         leave = True
-        kind_text = LANDSLIDE_KINDS.get(kind, "土砂災害")
-        if klass in LANDSLIDE_RED_CLASSES:
-            reasons.append(reason("LANDSLIDE_RED", f"ご自宅は{LANDSLIDE_CLASSES[klass]}（{kind_text}）にあります。建物ごと被害を受けるおそれがあるため、区域の外へ早めに避難してください。"))
-        else:
-            reasons.append(reason("LANDSLIDE_YELLOW", f"ご自宅は{LANDSLIDE_CLASSES[klass]}（{kind_text}）にあります。土砂災害のおそれがあるときは、区域の外へ避難してください。"))
+        colour = "LANDSLIDE_RED" if klass in LANDSLIDE_RED_CLASSES else "LANDSLIDE_YELLOW"
+        reasons.append(reason(colour, klass=klass, kind=kind))
     if flow:
         leave = True
-        reasons.append(reason("COLLAPSE_FLOW", "ご自宅は家屋倒壊等氾濫想定区域（氾濫流）にあります。堤防が切れると家ごと流されるおそれがあるため、上の階ではなく区域の外へ避難してください。"))
+        reasons.append(reason("COLLAPSE_FLOW"))
     if erosion:
         leave = True
-        reasons.append(reason("COLLAPSE_EROSION", "ご自宅は家屋倒壊等氾濫想定区域（河岸侵食）にあります。川岸が削られて家が倒れるおそれがあるため、区域の外へ避難してください。"))
+        reasons.append(reason("COLLAPSE_EROSION"))
     if unknown and depth > 0:
-        reasons.append(reason("FLOORS_UNKNOWN", "建物の階数が分からないため、1階建てとして判定しました。"))
+        reasons.append(reason("FLOORS_UNKNOWN"))
     if depth > 0:
-        label = DEPTH_RANKS[depth][0]
         need = required_floor(depth)
         if need is None:
             leave = True
-            reasons.append(reason("DEPTH_NO_SAFE_FLOOR", f"想定される浸水の深さ（{label}）では、建物の上の階でも安全が確保できません。"))
+            reasons.append(reason("DEPTH_NO_SAFE_FLOOR", depth=depth))
         elif floor < need:
             leave = True
-            if flat:
-                reasons.append(reason("DEPTH_ABOVE_FLOOR", f"想定される浸水の深さ（{label}）は、お住まい（集合住宅の{floor}階）の床より高くなるおそれがあります。"))
-            else:
-                why = "階段を使えないため、" if stairs_limited else ""
-                reasons.append(reason("DEPTH_ABOVE_FLOOR", f"{why}想定される浸水の深さ（{label}）は、移動できる{floor}階の床より高くなるおそれがあります。"))
+            variant = ".flat" if flat else ".no_stairs" if stairs_limited else ""
+            reasons.append(reason("DEPTH_ABOVE_FLOOR" + variant, depth=depth, floor=floor))
     if duration >= LONG_DURATION_RANK and dependent:
         leave = True
-        reasons.append(reason("LONG_DURATION_DEPENDENT", f"浸水が{DURATION_RANKS[duration]}続くおそれがあり、電気・水・介護が途切れると自宅で過ごし続けられないため、立退き避難が必要です。"))
+        reasons.append(reason("LONG_DURATION_DEPENDENT", duration=duration))
     if leave:
         return Decision.LEAVE.value, reasons
     if depth > 0:
-        condition = f"浸水が{DURATION_RANKS[duration]}続くおそれがあります。" if duration else ""
-        if flat:
-            reasons.append(reason("UPPER_FLOOR_POSSIBLE", f"お住まい（集合住宅の{floor}階）は、想定される浸水の深さ（{DEPTH_RANKS[depth][0]}）より高いため、自宅にとどまって安全を確保することもできます。"))
-            reasons.append(reason("STAY_CONDITIONS", f"{condition}条件: 水・食料・薬・簡易トイレを3日分以上備え、停電でエレベーターが止まり孤立しても連絡できるようにしてください。"))
+        reasons.append(reason("UPPER_FLOOR_POSSIBLE.flat" if flat else "UPPER_FLOOR_POSSIBLE", depth=depth, floor=floor))
+        if duration:
+            reasons.append(reason("STAY_CONDITIONS.flat_long" if flat else "STAY_CONDITIONS.long", duration=duration))
         else:
-            reasons.append(reason("UPPER_FLOOR_POSSIBLE", f"想定される浸水の深さ（{DEPTH_RANKS[depth][0]}）より高い{floor}階に移動できるため、自宅の上の階で安全を確保することもできます。"))
-            reasons.append(reason("STAY_CONDITIONS", f"{condition}条件: 早めに上の階へ移り、水・食料・薬・簡易トイレを3日分以上備え、孤立しても連絡できるようにしてください。"))
+            reasons.append(reason("STAY_CONDITIONS.flat" if flat else "STAY_CONDITIONS"))
         return Decision.STAY_UPSTAIRS.value, reasons
-    reasons.append(reason("NO_HAZARD", "ご自宅は洪水・内水・土砂災害の想定区域の外です。想定を超える大雨や地震のときは、周りの状況を見て判断してください。"))
+    reasons.append(reason("NO_HAZARD"))
     return Decision.STAY.value, reasons

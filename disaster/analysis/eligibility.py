@@ -21,11 +21,10 @@ import numpy as np
 import pandas as pd
 
 from disaster.analysis.decision import required_floor
-from disaster.codes import DEPTH_RANKS, HAZARD_LABELS, Hazard
+from disaster.analysis.reasons import HAZARD_BITS, basis_code, basis_words, problem_code, problem_text
 
-# resident hazard bits
+# resident hazard bits (reasons.HAZARD_BITS: the hazard of each)
 FLOOD, INLAND, LANDSLIDE = 1, 2, 4
-HAZARD_BITS = {FLOOD: Hazard.FLOOD, INLAND: Hazard.INLAND_FLOOD, LANDSLIDE: Hazard.LANDSLIDE}
 DEEP_RANK = 2
 
 
@@ -41,12 +40,14 @@ def resident_hazard_bits(exposure: pd.DataFrame) -> np.ndarray:
 @dataclass(frozen=True)
 class DestinationSafety:
     """Per shelter: ``safe`` for the rain event; ``floor`` the lowest floor to use (0: any);
-    ``depth`` the deepest water rank there; ``problems`` plain Japanese for unsafe sites."""
+    ``depth`` the deepest water rank there; ``problems`` plain Japanese for unsafe sites
+    ("" for safe ones), ``problem_codes`` the same as ``reasons.problem_code``."""
 
     safe: np.ndarray
     floor: np.ndarray
     depth: np.ndarray
     problems: list[str]
+    problem_codes: list[int]
 
 
 def destination_safety(shelter_exposure: pd.DataFrame, shelters: pd.DataFrame) -> DestinationSafety:
@@ -64,17 +65,9 @@ def destination_safety(shelter_exposure: pd.DataFrame, shelters: pd.DataFrame) -
     upstairs = deep & designated & (usable >= need)
     safe = ~landslide & ~collapse & (~deep | upstairs)
     floor = np.where(deep & upstairs, need, 0)
-    problems = []
-    for i in range(len(shelters)):
-        parts = []
-        if landslide[i]:
-            parts.append("土砂災害警戒区域")
-        if collapse[i]:
-            parts.append("家屋倒壊等氾濫想定区域")
-        if deep[i] and not upstairs[i]:
-            parts.append(f"浸水の深さ{DEPTH_RANKS[int(depth[i])][0]}の想定区域")
-        problems.append("・".join(parts))
-    return DestinationSafety(safe, floor, depth, problems)
+    zones = [(bool(landslide[i]), bool(collapse[i]), int(depth[i]) if deep[i] and not upstairs[i] else 0)
+             for i in range(len(shelters))]
+    return DestinationSafety(safe, floor, depth, [problem_text(*z) for z in zones], [problem_code(*z) for z in zones])
 
 
 def disqualified(shelter_exposure: pd.DataFrame) -> dict[int, np.ndarray]:
@@ -101,16 +94,12 @@ def eligible_for(bits: int, shelters: pd.DataFrame, safe: np.ndarray) -> np.ndar
     return mask
 
 
+def basis(bits: int, shelter: pd.Series | dict[str, Any], floor: int) -> int:
+    """Why this shelter suits the hazards at home (``reasons.basis_code``)."""
+    designated = sum(bit for bit, hazard in HAZARD_BITS.items() if bits & bit and shelter[f"hazard_{hazard.value}"])
+    return basis_code(designated, floor, not bits and bool(shelter["is_designated_shelter"]))
+
+
 def basis_text(bits: int, shelter: pd.Series | dict[str, Any], floor: int) -> str:
     """Why this shelter suits the hazards, for the plan."""
-    parts = []
-    for bit, hazard in HAZARD_BITS.items():
-        if bits & bit and shelter[f"hazard_{hazard.value}"]:
-            parts.append(f"{HAZARD_LABELS[hazard]}の指定緊急避難場所です")
-    if floor:
-        parts.append(f"浸水が想定される場所ですが、{floor}階以上を使えば安全です")
-    else:
-        parts.append("土砂災害・家屋倒壊等・深い浸水（0.5m以上）の想定区域の外にあります")
-    if not bits and shelter["is_designated_shelter"]:
-        parts.insert(0, "指定避難所です")
-    return "。".join(parts) + "。"
+    return basis_words(basis(bits, shelter, floor))

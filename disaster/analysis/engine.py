@@ -16,7 +16,7 @@ from disaster.analysis.assignment import Candidates, assign
 from disaster.analysis.decision import Decision, decide
 from disaster.analysis.eligibility import (
     DestinationSafety,
-    basis_text,
+    basis,
     destination_safety,
     eligible_for,
     resident_hazard_bits,
@@ -24,32 +24,24 @@ from disaster.analysis.eligibility import (
 from disaster.analysis.exposure import EXPOSURE_COLUMNS, HazardIndex
 from disaster.analysis.needs import is_true, needs_frame, shelter_categories
 from disaster.analysis.priority import priority
-from disaster.analysis.reasons import Reason, reason
+from disaster.analysis.reasons import Said, reason
 from disaster.analysis.supporters import supporter_at_risk, supporter_issues
 from disaster.analysis.transport import (
-    NOT_WORKABLE_TEXT,
-    UNKNOWN_ROUTE_START,
     StartTrigger,
     TravelMode,
     car_minutes,
-    start_text,
+    start_reason,
     start_triggers,
-    transport_text,
+    transport_reason,
     trips,
     vehicle_mode,
     walk_limit_m,
     walk_minutes,
 )
 from disaster.analysis.travel import RoadNetwork, prepare_minutes, straight_routes, to_metric, walking_speed
-from disaster.codes import DEPTH_RANKS
 from disaster.profile import EvacuationProfile
-from disaster.wareki import to_wareki
 
-WELFARE_NEED_LABELS = {
-    "welfare_elderly_care": "介護が必要な方",
-    "welfare_disability": "障害のある方",
-    "welfare_medical": "医療的ケアが必要な方",
-}
+WELFARE_NEEDS = ("welfare_elderly_care", "welfare_disability", "welfare_medical")  # bits 4, 2, 1 of a reason's ``need``
 
 
 @dataclass
@@ -281,7 +273,7 @@ def _own_choice_safe(own: np.ndarray, bits: np.ndarray, shelters: pd.DataFrame, 
 
 def _agreement_pairs(agreements: pd.DataFrame | None, residents: pd.DataFrame,
                      shelters: pd.DataFrame) -> dict[tuple[int, int], str]:
-    """(resident index, shelter index) -> the date agreed, in 和暦 (empty when unknown)."""
+    """(resident index, shelter index) -> the date agreed, ISO (empty when unknown)."""
     if agreements is None or agreements.empty:
         return {}
     person = {rid: i for i, rid in enumerate(residents["id"])}
@@ -290,7 +282,8 @@ def _agreement_pairs(agreements: pd.DataFrame | None, residents: pd.DataFrame,
     for rid, sid, agreed in zip(agreements["resident_id"], agreements["shelter_id"],
                                 agreements.get("agreed_on", pd.Series([None] * len(agreements))), strict=True):
         if rid in person and sid in site:
-            pairs[(person[rid], site[sid])] = to_wareki(agreed) if isinstance(agreed, dt.date) else ""
+            pairs[(person[rid], site[sid])] = dt.date(agreed.year, agreed.month, agreed.day).isoformat() \
+                if isinstance(agreed, dt.date) else ""
     return pairs
 
 
@@ -435,11 +428,10 @@ def _crosses_deep_water(index: HazardIndex, exposure: pd.DataFrame, route: np.nd
 
 
 def _who_needs_vehicle(residents: pd.DataFrame, needs: pd.DataFrame) -> np.ndarray:
-    """Why each person travels by vehicle, as the start of a sentence ("…ため")."""
+    """Why each person travels by vehicle (a ``reasons.VEHICLE_WHY`` key)."""
     wheelchair = residents["mobility"].fillna("").to_numpy() == "車いす"
     return np.select([needs["bedridden"].to_numpy(), needs["power"].to_numpy(), wheelchair],
-                     ["寝たきりの", "電源が必要な医療機器を使っている", "車いすを使っていて、避難先まで遠い"],
-                     default="避難先まで遠い").astype(object)
+                     ["bedridden", "power", "wheelchair"], default="far").astype(object)
 
 
 def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs: pd.DataFrame, bits: np.ndarray,
@@ -448,12 +440,12 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
                          welfare: _Welfare, safety: DestinationSafety, distance: np.ndarray, mode: np.ndarray,
                          travel: np.ndarray, walk_min: np.ndarray, prepare: np.ndarray, trigger: np.ndarray,
                          crosses: np.ndarray, limit: np.ndarray, destination_floor: np.ndarray,
-                         decisions: np.ndarray) -> list[list[Reason]]:
-    """Plain-Japanese reasons per resident (a Python loop over plain lists, texts cached)."""
-    names = shelters["name"].tolist()
-    accepted = shelters["accepted_groups"].fillna("").tolist()
+                         decisions: np.ndarray) -> list[list[Said]]:
+    """Reasons per resident (a Python loop over plain lists, equal reasons shared)."""
+    names = [str(name) for name in shelters["name"].tolist()]
+    accepted = [str(groups) for groups in shelters["accepted_groups"].fillna("").tolist()]
     rows = [shelters.iloc[i] for i in range(len(shelters))]
-    need = [tuple(r) for r in needs[list(WELFARE_NEED_LABELS)].to_numpy().tolist()]
+    need = (needs[list(WELFARE_NEEDS)].to_numpy(dtype=int) @ np.array([4, 2, 1])).tolist()
     who = _who_needs_vehicle(residents, needs).tolist()
     routed = np.isfinite(travel)
     minutes_all = np.where(routed, np.maximum(1, np.rint(np.nan_to_num(travel))), 0).astype(int).tolist()
@@ -467,116 +459,103 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
     unplaced_l, full_l = welfare.unplaced.tolist(), welfare.unplaced_full.tolist()
     bits_l, kind_l, mode_l, trigger_l = bits.tolist(), list(kind), list(mode), list(trigger)
     limit_l, floor_l = limit.tolist(), destination_floor.tolist()
+    depth_l = safety.depth.tolist()
     leave_l = (decisions == Decision.LEAVE.value).tolist()
-    cache: dict[tuple[object, ...], Reason] = {}
+    cache: dict[tuple[object, ...], Said] = {}
 
-    def cached(key: tuple[object, ...], make) -> Reason:  # type: ignore[no-untyped-def]
-        """One shared (read-only) reason record per distinct text."""
+    def cached(key: tuple[object, ...], make) -> Said:  # type: ignore[no-untyped-def]
+        """One shared (read-only) reason per distinct key."""
         if key not in cache:
-            cache[key] = reason(str(key[0]), make())
+            cache[key] = make()
         return cache[key]
 
-    out: list[list[Reason]] = []
-    hit: Reason | None
+    out: list[list[Said]] = []
+    hit: Said | None
     for i in range(len(residents)):
-        items: list[Reason] = []
+        items: list[Said] = []
         target, planned = chosen_l[i], planned_l[i]
         if text_only_l[i]:
-            items.append(reason("OWN_CHOICE", "ご本人が希望する避難先です（親戚・知人宅など）。その場所が浸水・土砂災害の想定区域の外にあるか、"
-                                              "ハザードマップで一緒に確かめてください。"))
+            items.append(reason("OWN_CHOICE"))
             if second_l[i] >= 0:
-                items.append(reason("NEAREST_SUITABLE", f"行けないときは、近くの安全な避難所（{names[second_l[i]]}）へ避難します。"))
+                items.append(reason("NEAREST_SUITABLE.fallback", name=names[second_l[i]]))
             if limit_l[i] <= 0:
-                items.append(reason("TRANSPORT", transport_text(TravelMode.WELFARE_TRANSPORT, 0, who[i])))
-            items.append(reason("START", UNKNOWN_ROUTE_START))
+                items.append(transport_reason(TravelMode.WELFARE_TRANSPORT, 0, who[i]))
+            items.append(reason("START.unknown_route"))
             out.append(items)
             continue
         if target < 0:
-            items.append(reason("NO_SHELTER", "大雨のときに安全で、条件に合う避難所が見つかりません。市の担当課に相談してください。"))
+            items.append(reason("NO_SHELTER"))
             if unplaced_l[i]:
-                items.append(reason("WELFARE_UNPLACED", _unplaced_text(full_l[i], need[i], None)))
+                items.append(_unplaced(full_l[i], need[i], None))
             if trigger_l[i] == StartTrigger.NOT_WORKABLE:
-                items.append(reason("NOT_WORKABLE", NOT_WORKABLE_TEXT))
+                items.append(reason("NOT_WORKABLE"))
             out.append(items)
             continue
         own = own_l[i]
         if own >= 0:
             if own_regular_l[i]:
-                items.append(reason("OWN_CHOICE", f"ご本人が希望する避難先（{names[own]}）です。"))
+                items.append(reason("OWN_CHOICE.shelter", name=names[own]))
                 if not own_ok_l[i]:
-                    problem = safety.problems[own] or "ご自宅の危険に対応した避難先ではない場所"
-                    alternative = f"安全な{names[second_l[i]]}を第2の避難先にしました。" if second_l[i] >= 0 else ""
-                    items.append(reason("OWN_CHOICE_UNSAFE", f"【要注意】ご希望の{names[own]}は{problem}にあり、大雨のときは安全ではありません。"
-                                                             f"{alternative}避難先の見直しを支援者・市と相談してください。"))
+                    problem = safety.problem_codes[own]
+                    items.append(reason("OWN_CHOICE_UNSAFE.second", name=names[own], problem=problem,
+                                        second=names[second_l[i]]) if second_l[i] >= 0
+                                 else reason("OWN_CHOICE_UNSAFE", name=names[own], problem=problem))
             elif own_ok_l[i]:
-                items.append(reason("OWN_CHOICE", f"ご本人は{names[own]}（福祉避難所）を希望しています。"))
+                items.append(reason("OWN_CHOICE.welfare", name=names[own]))
             else:
-                problem = safety.problems[own] or "ご自宅の危険に対応した避難先ではない場所"
-                items.append(reason("OWN_CHOICE_UNSAFE", f"【要注意】ご希望の{names[own]}（福祉避難所）は{problem}にあり、"
-                                                         "大雨のときは安全ではないため、避難先にしていません。見直しを支援者・市と相談してください。"))
+                items.append(reason("OWN_CHOICE_UNSAFE.welfare", name=names[own], problem=safety.problem_codes[own]))
         if direct_l[i]:
-            agreed = welfare.agreed_on.get((i, planned), "")
-            when = f"（{agreed}）" if agreed else ""  # e.g. （令和8年4月1日）
-            items.append(reason("WELFARE_DIRECT", f"{names[planned]}（福祉避難所）とは、受け入れについて施設と合意しています{when}。"
-                                                  f"市または施設が開設を確認して知らせたら、直接{names[planned]}へ避難します。"
-                                                  f"受入対象: {accepted[planned]}。"))
+            items.append(reason("WELFARE_DIRECT", name=names[planned], agreed=welfare.agreed_on.get((i, planned), ""),
+                                accepted=accepted[planned]))
         else:
             if own < 0 or not own_regular_l[i]:
                 b = bits_l[i]
                 hit = cache.get(("NEAREST_SUITABLE", b, target))
                 items.append(hit or cached(
                     ("NEAREST_SUITABLE", b, target),
-                    lambda b=b, target=target: f"{names[target]}は、条件に合う避難所のうち、ご自宅からいちばん近い所で、"
-                                               f"{basis_text(b, rows[target], int(safety.floor[target]))}"))
+                    lambda b=b, target=target: reason("NEAREST_SUITABLE", name=names[target],
+                                                      basis=basis(b, rows[target], int(safety.floor[target])))))
             if planned >= 0:
                 items.append(cached(
                     ("WELFARE_TRANSFER", target, planned),
-                    lambda target=target, planned=planned: f"まず{names[target]}へ避難し、福祉スペースを使います。そのあと、市が調整して"
-                    f"{names[planned]}（福祉避難所）へ移ります（施設との受け入れの合意がまだないため、直接は避難しません）。"))
+                    lambda target=target, planned=planned: reason("WELFARE_TRANSFER", name=names[target],
+                                                                  welfare=names[planned])))
             elif unplaced_l[i]:
                 items.append(cached(
                     ("WELFARE_UNPLACED", full_l[i], need[i], target),
-                    lambda i=i, target=target: _unplaced_text(full_l[i], need[i], names[target])))
+                    lambda i=i, target=target: _unplaced(full_l[i], need[i], names[target])))
         if relaxed_l[i] and kind_l[i] == "shelter":
-            items.append(reason("ACCESS_UNCONFIRMED", "バリアフリーや非常用電源が確認できた避難所がないため、事前に設備を確認してください。"))
+            items.append(reason("ACCESS_UNCONFIRMED"))
         if floor_l[i] > 0:
-            floor = floor_l[i]
+            floor = int(floor_l[i])
             items.append(cached(
                 ("DESTINATION_FLOOR", target, floor),
-                lambda target=target, floor=floor: f"{names[target]}は浸水（{DEPTH_RANKS[int(safety.depth[target])][0]}）"
-                                                   f"が想定される場所のため、{floor}階以上を使います。"))
+                lambda target=target, floor=floor: reason("DESTINATION_FLOOR", name=names[target],
+                                                          depth=int(depth_l[target]), floor=floor)))
         minutes, walking = minutes_all[i], mode_l[i] == TravelMode.WALK
         key = distance_key[i]
         hit = cache.get(("DISTANCE", key, minutes, walking))
         items.append(hit or cached(
             ("DISTANCE", key, minutes, walking),
             lambda key=key, minutes=minutes, walking=walking:
-                f"距離は約{_round_distance(key)}、{'歩いて' if walking else '車で'}約{minutes}分です。"))
+                reason("DISTANCE.walk" if walking else "DISTANCE.car", distance=key, minutes=minutes)))
         if not walking:
             spec = (str(mode_l[i]), float(limit_l[i]), str(who[i]))
             hit = cache.get(("TRANSPORT", *spec))
-            items.append(hit or cached(("TRANSPORT", *spec), lambda spec=spec: transport_text(*spec)))
+            items.append(hit or cached(("TRANSPORT", *spec), lambda spec=spec: transport_reason(*spec)))
         timing = (str(trigger_l[i]), prepare_all[i], minutes, leave_l[i])
         hit = cache.get(("START", *timing))
-        items.append(hit or cached(("START", *timing), lambda timing=timing: start_text(*timing)))
+        items.append(hit or cached(("START", *timing), lambda timing=timing: start_reason(*timing)))
         if trigger_l[i] == StartTrigger.NOT_WORKABLE:
-            items.append(reason("NOT_WORKABLE", NOT_WORKABLE_TEXT))
+            items.append(reason("NOT_WORKABLE"))
         if crosses_l[i]:
-            items.append(reason("DEEP_WATER_ROUTE", "途中に0.5m以上浸水するおそれのある場所があります。水が出る前に移動するか、別の道を確認してください。"))
+            items.append(reason("DEEP_WATER_ROUTE"))
         out.append(items)
     return out
 
 
-def _unplaced_text(full: bool, need: tuple[bool, ...], first_name: str | None) -> str:
-    who = "・".join(label for label, wanted in zip(WELFARE_NEED_LABELS.values(), need, strict=True) if wanted) or "この方"
-    then = (f"まず{first_name}へ避難し、福祉スペースの利用と福祉避難所への移動を市と相談します。" if first_name
-            else "市の担当課と受け入れ先を相談してください。")
+def _unplaced(full: bool, need: int, first_name: str | None) -> Said:
+    """Why a person who needs a 福祉避難所 has none planned (``need``: bits of ``WELFARE_NEEDS``)."""
     if full:
-        return f"間に合う範囲の福祉避難所は、より支援の必要な方で受け入れ枠が埋まっています。{then}"
-    return f"間に合う範囲に、{who}を受け入れる安全な福祉避難所がありません。{then}"
-
-
-def _round_distance(metres: float) -> str:
-    if metres < 1000:
-        return f"{int(round(metres, -1))}m"
-    return f"{metres / 1000:.1f}km"
+        return reason("WELFARE_UNPLACED.full_first", name=first_name) if first_name else reason("WELFARE_UNPLACED.full")
+    return reason("WELFARE_UNPLACED.first", need=need, name=first_name) if first_name else reason("WELFARE_UNPLACED", need=need)

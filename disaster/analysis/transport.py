@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from disaster.analysis.reasons import Said, reason
 from disaster.profile import EvacuationProfile, WalkLimits
 
 
@@ -97,33 +98,19 @@ def start_triggers(total_min: np.ndarray, evacuation: EvacuationProfile) -> np.n
     return out
 
 
-def start_text(trigger: str, prepare: int, travel: int, leave: bool = True) -> str:
+def start_reason(trigger: str, prepare: int, travel: int, leave: bool = True) -> Said:
     """When to start, in plain Japanese, agreeing with the trigger (never a negative margin).
     For people who may stay (屋内安全確保, or outside every zone) it reads "if you leave"."""
     total = prepare + travel
-    if_leaving = "" if leave else "避難する場合は、"
     if trigger == StartTrigger.LEVEL3:
-        return f"{if_leaving}警戒レベル3（高齢者等避難）が出たらすぐ出発します。支度 約{prepare}分＋移動 約{travel}分＝約{total}分。"
-    if trigger == StartTrigger.EARLY:
-        return (f"{if_leaving}支度と移動に約{total}分かかるため、警戒レベル3（高齢者等避難）を待たず、"
-                "警戒レベル2（注意報）や大雨の予報が出た段階で、明るいうちに出発します。")
-    if trigger == StartTrigger.PREVIOUS_DAY:
-        return (f"{if_leaving}支度と移動に約{total}分かかるため、警戒レベル3（高齢者等避難）を待たず、"
-                "大雨が予想される前の日の明るいうちに避難します。")
-    return "今の避難先と移動手段では、前の日に出発しても間に合わないおそれがあります。"
+        return reason("START.level3", leave=leave, prepare=prepare, travel=travel, total=total)
+    if trigger in (StartTrigger.EARLY, StartTrigger.PREVIOUS_DAY):
+        return reason(f"START.{trigger}", leave=leave, total=total)
+    return reason("START.not_workable")
 
 
-UNKNOWN_ROUTE_START = ("避難先までの道のりと時間がまだ分からないため、警戒レベル3（高齢者等避難）を待たず、"
-                       "警戒レベル2（注意報）や大雨の予報が出た段階で、明るいうちに出発します。")
-NOT_WORKABLE_TEXT = ("この計画はまだ実行できません（要相談）。支援者・地域の方と市の担当課で、"
-                     "より近い安全な避難先や移動手段を相談してください。")
-
-
-def transport_text(mode: str, limit_m: float, who: str) -> str:
-    """Who must arrange transport, for non-walking trips."""
+def transport_reason(mode: str, limit_m: float, who: str) -> Said:
+    """Who must arrange transport, for non-walking trips (``who``: a ``reasons.VEHICLE_WHY`` key)."""
     if mode == TravelMode.WELFARE_TRANSPORT:
-        return (f"{who}ため、徒歩での避難はできません。福祉タクシー・介護タクシーなどの移動手段の確保が必要です。"
-                "ご家族・ケアマネジャーなどと、予約の仕方と連絡先を前もって決めておきましょう。")
-    distance = f"{int(round(limit_m, -1))}m" if limit_m < 1000 else f"{limit_m / 1000:.1f}km"
-    return (f"徒歩で避難できる道のり（約{distance}）を超えるため、車で避難します。移動手段の確保が必要です。"
-            "運転してくれる家族・支援者を前もって決めておきましょう。")
+        return reason("TRANSPORT.welfare", who=who)
+    return reason("TRANSPORT.car", limit=float(limit_m))

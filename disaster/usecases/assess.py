@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,14 +13,30 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Select,
+    String,
+    and_,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from disaster import errors, repo
 from disaster.analysis.decision import Decision
 from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, assess
+from disaster.analysis.reasons import Said, stored
+from disaster.analysis.transport import StartTrigger, TravelMode
 from disaster.analysis.travel import RoadNetwork
 from disaster.models import (
+    DIGESTS,
     Assessment,
     AssessmentRun,
     Dataset,
@@ -25,6 +44,7 @@ from disaster.models import (
     HazardZone,
     Resident,
     Shelter,
+    StoredReasons,
     Supporter,
     WelfareAgreement,
     resident_supporter,
@@ -40,75 +60,121 @@ RESIDENT_COLUMNS = (
 SHELTER_COLUMNS = tuple(c.name for c in Shelter.__table__.columns)
 
 
-def load_inputs(session: Session, city_code: str) -> AssessmentInputs:
-    """Read everything the engine needs into frames."""
-    residents = pd.DataFrame(
-        session.execute(
-            select(*(getattr(Resident, c) for c in RESIDENT_COLUMNS), District.name.label("district"))
-            .join(District, Resident.district_id == District.id)
-            .where(Resident.city_code == city_code)
-            .order_by(Resident.id)
-        ).all(),
-        columns=[*RESIDENT_COLUMNS, "district"],
-    )
-    shelters = pd.DataFrame(
-        session.execute(select(*Shelter.__table__.columns).where(Shelter.city_code == city_code).order_by(Shelter.id)).all(),
-        columns=list(SHELTER_COLUMNS),
-    )
-    zone_rows = session.execute(repo.city_zones(
-        city_code, HazardZone.layer, HazardZone.rank, HazardZone.landslide_kind, HazardZone.landslide_class, HazardZone.geom
-    ).order_by(HazardZone.id)).all()
+def _frame(session: Session | Connection, query: Select[Any], columns: list[str]) -> pd.DataFrame:
+    """Rows of a Core select as a frame (no ORM objects; plain tuples, which pandas reads fast)."""
+    return pd.DataFrame.from_records([tuple(row) for row in session.execute(query)], columns=columns)
+
+
+def load_inputs(session: Session | Connection, city_code: str) -> AssessmentInputs:
+    """Read everything the engine needs into frames, with plain SQL (Core selects on the tables)."""
+    r, d, rs = Resident.__table__.c, District.__table__.c, resident_supporter.c
+    # on SQLite, JSON lists read as text and decoded once per distinct value (most residents share
+    # a few); PostgreSQL's driver decodes them itself
+    sqlite = session.get_bind().dialect.name == "sqlite" if isinstance(session, Session) else session.dialect.name == "sqlite"
+    lists = [c for c in RESIDENT_COLUMNS if isinstance(r[c].type, JSON)] if sqlite else []
+    residents = _frame(session, select(*(type_coerce(r[c], String) if c in lists else r[c] for c in RESIDENT_COLUMNS),
+                                       d.name.label("district"))
+                       .join(District.__table__, r.district_id == d.id)
+                       .where(r.city_code == city_code).order_by(r.id), [*RESIDENT_COLUMNS, "district"])
+    decoded: dict[str, Any] = {}
+
+    def decode(value: str | None) -> Any:
+        if value is None:
+            return None
+        if value not in decoded:
+            decoded[value] = json.loads(value)
+        return decoded[value]
+
+    for column in lists:
+        residents[column] = [decode(v) for v in residents[column].tolist()]
+    s = Shelter.__table__.c
+    shelters = _frame(session, select(*s).where(s.city_code == city_code).order_by(s.id), list(SHELTER_COLUMNS))
+    z = HazardZone.__table__.c
+    zone_rows = session.execute(repo.city_zones(city_code, z.layer, z.rank, z.landslide_kind, z.landslide_class, z.geom)
+                                .order_by(z.id)).all()
     zones = gpd.GeoDataFrame(
-        pd.DataFrame([r[:4] for r in zone_rows], columns=["layer", "rank", "landslide_kind", "landslide_class"]),
-        geometry=shapely.from_wkb([r.geom for r in zone_rows]) if zone_rows else [],
+        pd.DataFrame.from_records([row[:4] for row in zone_rows], columns=["layer", "rank", "landslide_kind", "landslide_class"]),
+        geometry=shapely.from_wkb([row.geom for row in zone_rows]) if zone_rows else [],
         crs=4326,
     )
-    supporters = pd.DataFrame(
-        session.execute(
-            select(Supporter.id, Supporter.lon, Supporter.lat, Supporter.relation, Supporter.consent)
-            .where(Supporter.city_code == city_code)
-            .order_by(Supporter.id)
-        ).all(),
-        columns=["id", "lon", "lat", "relation", "consent"],
-    )
-    links = pd.DataFrame(
-        session.execute(select(resident_supporter).join(Resident, resident_supporter.c.resident_id == Resident.id)
-                        .where(Resident.city_code == city_code)
-                        .order_by(resident_supporter.c.resident_id, resident_supporter.c.supporter_id)).all(),
-        columns=["resident_id", "supporter_id"],
-    )
-    agreements = pd.DataFrame(
-        session.execute(
-            select(WelfareAgreement.resident_id, WelfareAgreement.shelter_id, WelfareAgreement.agreed_on)
-            .join(Resident, WelfareAgreement.resident_id == Resident.id)
-            .where(Resident.city_code == city_code)
-            .order_by(WelfareAgreement.resident_id, WelfareAgreement.shelter_id)
-        ).all(),
-        columns=["resident_id", "shelter_id", "agreed_on"],
-    )
+    p = Supporter.__table__.c
+    supporters = _frame(session, select(p.id, p.lon, p.lat, p.relation, p.consent).where(p.city_code == city_code)
+                        .order_by(p.id), ["id", "lon", "lat", "relation", "consent"])
+    links = _frame(session, select(rs.resident_id, rs.supporter_id).join(Resident.__table__, rs.resident_id == r.id)
+                   .where(r.city_code == city_code).order_by(rs.resident_id, rs.supporter_id),
+                   ["resident_id", "supporter_id"])
+    w = WelfareAgreement.__table__.c
+    agreements = _frame(session, select(w.resident_id, w.shelter_id, w.agreed_on).join(Resident.__table__, w.resident_id == r.id)
+                        .where(r.city_code == city_code).order_by(w.resident_id, w.shelter_id),
+                        ["resident_id", "shelter_id", "agreed_on"])
     return AssessmentInputs(residents, shelters, zones, supporters, links, agreements)
 
 
 def _data_versions(session: Session, city_code: str) -> dict[str, str]:
-    return {f"{d.kind}:{d.source}": d.sha256
-            for d in session.scalars(select(Dataset).where(Dataset.city_code == city_code).order_by(Dataset.id))}
+    return {f"{kind}:{source}": sha256 for kind, source, sha256 in session.execute(
+        select(Dataset.kind, Dataset.source, Dataset.sha256).where(Dataset.city_code == city_code).order_by(Dataset.id))}
 
 
 def latest_run(session: Session, city_code: str) -> AssessmentRun:
     """The city's latest assessment run (NotReady when the city has none)."""
-    run = session.scalar(select(AssessmentRun).where(AssessmentRun.city_code == city_code)
-                         .order_by(AssessmentRun.id.desc()).limit(1))
+    run = _latest(session, city_code)
     if run is None:
         raise errors.NotReady("判定結果がありません。`disaster assess` を実行してください。")
     return run
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+def _latest(session: Session, city_code: str) -> AssessmentRun | None:
+    return session.scalar(select(AssessmentRun).where(AssessmentRun.city_code == city_code)
+                          .order_by(AssessmentRun.id.desc()).limit(1))
+
+
+def _row_hashes(frame: pd.DataFrame) -> list[int]:
+    """A 64-bit hash per row of ``frame`` (from its values' repr: stable across processes)."""
+    return [int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=8).digest(), "little")
+            for row in frame.itertuples(index=False, name=None)]
+
+
+def input_digests(inputs: AssessmentInputs) -> list[str]:
+    """Per resident (in ``inputs.residents`` order): a digest of everything of their own that the
+    result depends on — their row, each linked supporter (with how many people that supporter
+    has) and their 福祉避難所 agreements. Shared inputs (shelters, zones, parameters) are in
+    ``shared_digest``; the 福祉避難所 pool is re-planned whenever anything changed."""
+    residents, links, supporters = inputs.residents, inputs.links, inputs.supporters
+    load = links.groupby("supporter_id").size().to_dict()
+    helper = {sid: f"{h:x}:{load.get(sid, 0)}" for sid, h in zip(supporters["id"].tolist(), _row_hashes(supporters),
+                                                                   strict=True)}
+    extra: dict[int, list[str]] = {}
+    for rid, sid in zip(links["resident_id"].tolist(), links["supporter_id"].tolist(), strict=True):
+        extra.setdefault(rid, []).append(helper.get(sid, "?"))
+    agreements = inputs.agreements
+    if agreements is not None and len(agreements):
+        for rid, h in zip(agreements["resident_id"].tolist(), _row_hashes(agreements), strict=True):
+            extra.setdefault(rid, []).append(f"a{h:x}")
+    return [hashlib.blake2b(f"{own:x}|{'|'.join(sorted(extra.get(rid, ())))}".encode(), digest_size=8).hexdigest()
+            for rid, own in zip(residents["id"].tolist(), _row_hashes(residents), strict=True)]
+
+
+def shared_digest(inputs: AssessmentInputs, parameters: dict[str, Any]) -> str:
+    """A digest of what every resident's result depends on: shelters, hazard zones, parameters."""
+    digest = hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str).encode())
+    digest.update(repr(_row_hashes(inputs.shelters)).encode())
+    digest.update(repr(_row_hashes(pd.DataFrame(inputs.zones.drop(columns="geometry")))).encode())
+    for geometry in shapely.to_wkb(inputs.zones.geometry.to_numpy()):
+        digest.update(geometry)
+    return digest.hexdigest()[:32]
+
+
+def welfare_pool(inputs: AssessmentInputs, seeking: np.ndarray) -> np.ndarray:
+    """Residents the 福祉避難所 planning involves: those who may seek a place (``seeking``: must
+    leave and need one or have an agreement, as their stored result says) and those who chose a
+    福祉避難所 (they take one of its places). Re-planned together with every changed resident, the
+    places go exactly as in a full run (first come, first served by id, priority-aware)."""
+    residents, shelters = inputs.residents, inputs.shelters
+    welfare_codes = set(shelters.loc[shelters["is_welfare_shelter"].fillna(False).astype(bool), "code"].tolist())
+    chose = residents["preferred_shelter_code"].isin(welfare_codes).to_numpy()
+    agreed = residents["id"].isin(inputs.agreements["resident_id"]).to_numpy() if inputs.agreements is not None \
+        else np.zeros(len(residents), dtype=bool)
+    return seeking | chose | agreed
 
 
 def run_assessment(
@@ -117,64 +183,209 @@ def run_assessment(
     params: AssessmentParameters | None = None,
     road_graph: Path | None = None,
     night: bool = False,
+    full: bool = False,
 ) -> int:
-    """Assess every resident of the city and replace the city's stored results; returns the run id.
-    The parameters come from the city profile's ``[evacuation]`` section unless given."""
+    """Assess the city's residents and store the results in one transaction; returns the run id.
+    Only the residents whose inputs changed (and the 福祉避難所 pool) are recomputed unless
+    ``full`` or shelters, hazard zones or parameters changed. The parameters come from the city
+    profile's ``[evacuation]`` section unless given."""
     profile = load_profile(city_code)
     params = params or AssessmentParameters(evacuation=profile.evacuation, metric_crs=profile.crs, night=night)
     network = RoadNetwork.from_graphml(road_graph, params.metric_crs) if road_graph else None
-    with sessions() as session:
+    parameters = params.as_dict() | {"road_graph": road_graph.name if road_graph else None}
+    if road_graph is not None:
+        parameters["road_graph_sha256"] = hashlib.sha256(road_graph.read_bytes()).hexdigest()
+    with sessions() as session, session.begin():
         repo.get_city(session, city_code)
         inputs = load_inputs(session, city_code)
-    result = assess(inputs, params, network)
-    result = result.drop(columns=["district"])
-    for column in ("destination_shelter_id", "second_shelter_id", "welfare_shelter_id"):
-        result[column] = result[column].astype(object).where(result[column] >= 0, None)
-    for column in ("flood_l1_rank", "flood_l2_rank", "duration_rank", "inland_rank", "landslide_kind", "landslide_class"):
-        result[column] = result[column].astype(object).where(result[column] > 0, None)
-    with sessions() as session, session.begin():
-        run = AssessmentRun(
-            city_code=city_code, computed_at=dt.datetime.now(dt.UTC), data_versions=_data_versions(session, city_code),
-            parameters=params.as_dict() | {"road_graph": road_graph.name if road_graph else None},
-            resident_count=len(result),
-        )
-        session.add(run)
-        session.flush()
-        session.execute(delete(Assessment).where(
-            Assessment.resident_id.in_(select(Resident.id).where(Resident.city_code == city_code))))
-        records = [
-            {key: _clean(value) for key, value in row.items()} | {"run_id": run.id}
-            for row in result.to_dict("records")
-        ]
-        for start in range(0, len(records), 5000):
-            session.execute(insert(Assessment), records[start : start + 5000])
-        run_id = run.id
+        shared = shared_digest(inputs, parameters)
+        digests = input_digests(inputs)
+        everyone = hashlib.sha256(" ".join(digests).encode()).hexdigest()[:32]
+        previous = _latest(session, city_code)
+        before = previous.data_versions if previous is not None else {}
+        same = previous is not None and not full and before.get(SHARED) == shared and before.get(EVERYONE) == everyone
+        if previous is not None and same and before == _data_versions(session, city_code) | {SHARED: shared,
+                                                                                            EVERYONE: everyone}:
+            run_id = previous.id  # nothing changed since
+        elif same:  # files imported again with no change for the assessment: recorded, nothing recomputed
+            run_id = _store(session, city_code, inputs, digests, np.zeros(len(digests), dtype=bool), params, network,
+                            parameters, {SHARED: shared, EVERYONE: everyone})
+        else:
+            todo = None if full or before.get(SHARED) != shared else _changed(session, city_code, inputs, digests)
+            run_id = _store(session, city_code, inputs, digests, todo, params, network, parameters,
+                            {SHARED: shared, EVERYONE: everyone})
     review_issued(sessions, city_code)  # issued plans whose data changed turn 要見直し
     return run_id
 
 
+SHARED, EVERYONE = f"{DIGESTS}:shared", f"{DIGESTS}:residents"  # keys of AssessmentRun.data_versions
+
+
+def _changed(session: Session, city_code: str, inputs: AssessmentInputs, digests: list[str]) -> np.ndarray:
+    """Which residents to recompute: their digest differs from the stored one, or they are in
+    the 福祉避難所 pool (``welfare_pool``; an unchanged resident's stored decision and need hold)."""
+    a, r = Assessment.__table__.c, Resident.__table__.c
+    stored = {rid: (digest, seeking) for rid, digest, seeking in session.execute(
+        select(a.resident_id, a.inputs_digest, and_(a.decision == Decision.LEAVE.value, a.welfare_needed.is_(True)))
+        .join(Resident.__table__, a.resident_id == r.id).where(r.city_code == city_code))}
+    ids = inputs.residents["id"].tolist()
+    known = [stored.get(rid, (None, False)) for rid in ids]
+    changed = np.array([digest != mine for (digest, _), mine in zip(known, digests, strict=True)], dtype=bool)
+    seeking = np.array([bool(seeking) for _, seeking in known], dtype=bool)
+    return changed | welfare_pool(inputs, seeking)
+
+
+def _store(session: Session, city_code: str, inputs: AssessmentInputs, digests: list[str], todo: np.ndarray | None,
+           params: AssessmentParameters, network: RoadNetwork | None, parameters: dict[str, Any],
+           fingerprints: dict[str, str]) -> int:
+    """Assess ``todo`` (every resident when None) and replace their stored results under a new run."""
+    subset = inputs if todo is None else replace(inputs, residents=inputs.residents[todo].reset_index(drop=True))
+    chosen = digests if todo is None else [d for d, keep in zip(digests, todo.tolist(), strict=True) if keep]
+    run = AssessmentRun(
+        city_code=city_code, computed_at=dt.datetime.now(dt.UTC),
+        data_versions=_data_versions(session, city_code) | fingerprints,
+        parameters=parameters | {"reassessed": len(subset.residents)}, resident_count=len(inputs.residents),
+    )
+    session.add(run)
+    session.flush()
+    a, r = Assessment.__table__.c, Resident.__table__.c
+    if todo is None:
+        session.execute(delete(Assessment).where(
+            a.resident_id.in_(select(r.id).where(r.city_code == city_code))))
+    else:
+        ids = subset.residents["id"].tolist()
+        for start in range(0, len(ids), 900):  # within SQLite's limit of bound parameters
+            session.execute(delete(Assessment).where(
+                a.resident_id.in_(select(r.id).where(r.city_code == city_code, r.id.in_(ids[start:start + 900])))))
+    if len(subset.residents):
+        result = assess(subset, params, network).drop(columns=["district"])
+        result["run_id"] = run.id
+        result["inputs_digest"] = chosen
+        _write(session, result)
+    return run.id
+
+
+COLUMNS = tuple(c.name for c in Assessment.__table__.columns)
+REASON_COLUMNS = frozenset(c.name for c in Assessment.__table__.columns if isinstance(c.type, StoredReasons))
+NONE_BELOW = {  # engine values meaning "none": shelter index -1, rank 0
+    **dict.fromkeys(("destination_shelter_id", "second_shelter_id", "welfare_shelter_id"), 0),
+    **dict.fromkeys(("flood_l1_rank", "flood_l2_rank", "duration_rank", "inland_rank", "landslide_kind",
+                     "landslide_class"), 1),
+}
+BATCH = 50_000
+
+
+def _values(result: pd.DataFrame, column: str, memo: dict[Any, str]) -> list[Any]:
+    """One column of the engine's result as plain Python values for the database driver."""
+    series = result[column]
+    if column in REASON_COLUMNS:
+        return [_reasons_json(reasons, memo) for reasons in series.tolist()]
+    values = series.to_numpy()
+    if column in NONE_BELOW:
+        return [int(v) if v >= NONE_BELOW[column] else None for v in values.tolist()]
+    if values.dtype.kind == "f":
+        return [None if v != v else v for v in values.tolist()]
+    if values.dtype.kind in "biu":
+        return values.tolist()
+    return [None if v is None or (isinstance(v, float) and v != v) else v.item() if isinstance(v, np.generic) else v
+            for v in values.tolist()]
+
+
+def _reasons_json(reasons: list[Any], memo: dict[Any, str]) -> str:
+    """The stored JSON of a list of reasons; equal lists and equal reasons are serialised once."""
+    text = memo.get(id(reasons))
+    if text is None:
+        parts = []
+        for said in reasons:
+            part = memo.get(id(said))
+            if part is None:
+                key = (said.key, *said.params.items()) if isinstance(said, Said) else id(said)
+                part = memo.get(key)
+                if part is None:
+                    part = memo[key] = json.dumps((stored([said]) or [])[0], ensure_ascii=False, separators=(",", ":"))
+                memo[id(said)] = part
+            parts.append(part)
+        text = memo[id(reasons)] = "[" + ",".join(parts) + "]"
+    return text
+
+
+def _write(session: Session, result: pd.DataFrame) -> None:
+    """Insert the rows: COPY on PostgreSQL, executemany in large batches elsewhere."""
+    memo: dict[Any, str] = {}
+    rows = list(zip(*(_values(result, c, memo) for c in COLUMNS), strict=True))
+    connection = session.connection()
+    names = ", ".join(COLUMNS)
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(f"COPY assessment ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+        return
+    statement = f"INSERT INTO assessment ({names}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    for start in range(0, len(rows), BATCH):
+        connection.exec_driver_sql(statement, rows[start:start + BATCH])
+
+
 def refresh_if_residents(sessions: sessionmaker[Session], city_code: str) -> int | None:
-    """Recompute after an import changed the inputs (nothing to do without residents)."""
+    """Re-assess after an import changed the inputs (nothing to do without residents)."""
     with sessions() as session:
-        if not session.scalar(select(func.count()).select_from(Resident).where(Resident.city_code == city_code)):
+        if session.scalar(select(Resident.id).where(Resident.city_code == city_code).limit(1)) is None:
             return None
     return run_assessment(sessions, city_code)
 
 
+def _counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _summary_columns() -> dict[str, ColumnElement[int]]:
+    """Per-district figures as SQL aggregates; the names are ``_empty``'s keys (``group.key``)."""
+    a = Assessment.__table__.c
+
+    def rank(column: Any) -> ColumnElement[int]:
+        return func.coalesce(column, 0)
+
+    return {
+        "residents": func.count(),
+        **{f"by_decision.{d.value}": _counted(a.decision == d.value) for d in Decision},
+        "by_hazard.flood": _counted(or_(rank(a.flood_l2_rank) != 0, rank(a.flood_l1_rank) != 0)),
+        "by_hazard.flood_deep": _counted(rank(a.flood_l2_rank) >= 2),
+        "by_hazard.collapse": _counted(or_(a.collapse_flow.is_(True), a.collapse_erosion.is_(True))),
+        "by_hazard.inland": _counted(rank(a.inland_rank) != 0),
+        "by_hazard.landslide": _counted(rank(a.landslide_class) != 0),
+        "by_hazard.landslide_red": _counted(a.landslide_class.in_((2, 4))),
+        "welfare_needed": _counted(a.welfare_needed.is_(True)),
+        "welfare_placed": _counted(a.welfare_shelter_id.is_not(None)),
+        "welfare_direct": _counted(a.welfare_direct.is_(True)),
+        "welfare_unplaced": _counted(a.welfare_unplaced.is_(True)),
+        "without_destination": _counted(and_(a.destination_shelter_id.is_(None),
+                                             func.coalesce(a.destination_kind, "") != "own_choice")),
+        **{f"by_travel_mode.{m.value}": _counted(a.travel_mode == m.value) for m in TravelMode},
+        **{f"by_start_trigger.{t.value}": _counted(a.start_trigger == t.value) for t in StartTrigger},
+        "crosses_deep_water": _counted(a.crosses_deep_water.is_(True)),
+        "unsupported": _counted(a.supporter_count == 0),
+    }
+
+
 def summary(sessions: sessionmaker[Session], city_code: str, district: str | None = None) -> dict[str, Any]:
-    """Per-district counts from the stored records: by decision, by hazard, 福祉避難所, supporters."""
+    """Per-district counts of the stored results (computed by the database, GROUP BY 校区): by
+    decision, by hazard, 福祉避難所, travel, start, supporters."""
+    columns = _summary_columns()
+    a, r, d = Assessment.__table__.c, Resident.__table__.c, District.__table__.c
     with sessions() as session:
         run = latest_run(session, city_code)
         query = (
-            select(District.name, District.area, Assessment)
-            .join(Resident, Assessment.resident_id == Resident.id)
-            .join(District, Resident.district_id == District.id)
-            .where(Resident.city_code == city_code)
+            select(d.name, d.area, *(column.label(f"c{k}") for k, column in enumerate(columns.values())))
+            .select_from(Assessment.__table__)
+            .join(Resident.__table__, a.resident_id == r.id)
+            .join(District.__table__, r.district_id == d.id)
+            .where(r.city_code == city_code)
+            .group_by(d.name, d.area)
         )
         if district is not None:
             if session.scalar(select(District.id).where(District.city_code == city_code, District.name == district)) is None:
                 raise errors.NotFound(f"校区「{district}」は登録されていません。")
-            query = query.where(District.name == district)
+            query = query.where(d.name == district)
         rows = session.execute(query).all()
         supporters_per_district = dict(
             session.execute(
@@ -186,16 +397,21 @@ def summary(sessions: sessionmaker[Session], city_code: str, district: str | Non
             ).all()
         )
     districts: dict[str, dict[str, Any]] = {}
-    for name, area, a in rows:
-        d = districts.setdefault(name, _empty(name, area))
-        _count(d, a)
-    for d in districts.values():
-        d["supporters"] = supporters_per_district.get(d["name"], 0)
-        d["supporter_ratio"] = round(d["supporters"] / d["residents"], 3) if d["residents"] else None
+    for name, area, *figures in rows:
+        entry = districts.setdefault(name, _empty(name, area))
+        for key, value in zip(columns, figures, strict=True):
+            group, _, sub = key.partition(".")
+            if sub:
+                entry[group][sub] += int(value or 0)
+            else:
+                entry[group] += int(value or 0)
+    for entry in districts.values():
+        entry["supporters"] = supporters_per_district.get(entry["name"], 0)
+        entry["supporter_ratio"] = round(entry["supporters"] / entry["residents"], 3) if entry["residents"] else None
     ordered = [districts[k] for k in sorted(districts)]
     totals = _empty("合計", None)
-    for d in ordered:
-        for key, value in d.items():
+    for entry in ordered:
+        for key, value in entry.items():
             if isinstance(value, dict):
                 for sub, n in value.items():
                     totals[key][sub] += n
@@ -221,26 +437,3 @@ def _empty(name: str, area: str | None) -> dict[str, Any]:
         "by_start_trigger": {"level3": 0, "early": 0, "previous_day": 0, "not_workable": 0},
         "crosses_deep_water": 0, "unsupported": 0, "supporters": 0,
     }
-
-
-def _count(d: dict[str, Any], a: Assessment) -> None:
-    d["residents"] += 1
-    d["by_decision"][a.decision] += 1
-    hazard = d["by_hazard"]
-    hazard["flood"] += bool(a.flood_l2_rank or a.flood_l1_rank)
-    hazard["flood_deep"] += bool((a.flood_l2_rank or 0) >= 2)
-    hazard["collapse"] += bool(a.collapse_flow or a.collapse_erosion)
-    hazard["inland"] += bool(a.inland_rank)
-    hazard["landslide"] += bool(a.landslide_class)
-    hazard["landslide_red"] += a.landslide_class in (2, 4)
-    d["welfare_needed"] += a.welfare_needed
-    d["welfare_placed"] += a.welfare_shelter_id is not None
-    d["welfare_direct"] += bool(a.welfare_direct)
-    if a.travel_mode in d["by_travel_mode"]:
-        d["by_travel_mode"][a.travel_mode] += 1
-    if a.start_trigger in d["by_start_trigger"]:
-        d["by_start_trigger"][a.start_trigger] += 1
-    d["welfare_unplaced"] += a.welfare_unplaced
-    d["without_destination"] += a.destination_shelter_id is None and a.destination_kind != "own_choice"
-    d["crosses_deep_water"] += a.crosses_deep_water
-    d["unsupported"] += a.supporter_count == 0

@@ -25,6 +25,7 @@ from disaster.access import Principal
 from disaster.exercises.tracking import fiscal_label, fiscal_year, progress_to_target
 from disaster.jobs import JobState
 from disaster.models import (
+    DIGESTS,
     AssessmentRun,
     Dataset,
     District,
@@ -154,7 +155,7 @@ def _assessment_state(session: Session, city_code: str) -> tuple[bool, dt.dateti
         has_residents = session.scalar(select(Resident.id).where(Resident.city_code == city_code).limit(1)) is not None
         return has_residents, None
     used = {key: sha for key, sha in (run.data_versions or {}).items()
-            if key.split(":", 1)[0] not in NOT_ASSESSED_KINDS}
+            if key.split(":", 1)[0] not in (*NOT_ASSESSED_KINDS, DIGESTS)}
     return used != current, run.computed_at
 
 

@@ -7,17 +7,18 @@ With ``skip_bad_rows`` the valid rows are written and the bad ones go to a rejec
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import shapely
 import shapely.affinity
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from disaster import access, auditlog, errors, geo, repo
@@ -31,6 +32,8 @@ from disaster.profile import ensure_profile, load_profile
 from disaster.usecases import assess
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 HAZARD_MARGIN_M = 1000.0  # hazard features this close to the city boundary are kept
 
 
@@ -46,6 +49,20 @@ class ImportReport:
     rejects_file: Path | None = None
     assessment_run: int | None = None  # the assessment recomputed after the import
     notices: list[str] = field(default_factory=list)  # things the user should know (Japanese), e.g. rows ignored
+
+
+def atomic(
+    function: Callable[Concatenate[sessionmaker[Session], P], R],
+) -> Callable[Concatenate[sessionmaker[Session], P], R]:
+    """An import whose writes and the re-assessment that follows them commit together or not
+    at all (one transaction; inside ``commit_import``'s it joins that one)."""
+
+    @functools.wraps(function)
+    def in_one_transaction(sessions: sessionmaker[Session], *args: P.args, **kwargs: P.kwargs) -> R:
+        with one_transaction(sessions, commit=True) as joined:
+            return function(joined, *args, **kwargs)
+
+    return in_one_transaction
 
 
 def _refreshed(report: ImportReport, sessions: sessionmaker[Session], city_code: str, follow_up: bool) -> ImportReport:
@@ -79,6 +96,7 @@ def _settle(parts: list[Parsed[T]], skip_bad_rows: bool, rejects: Path | None) -
     return records, problems, rejects
 
 
+@atomic
 def import_shelters(
     sessions: sessionmaker[Session],
     paths: list[Path],
@@ -119,6 +137,7 @@ def _refuse_repeated_codes(parts: list[Parsed[shelters.ShelterRecord]], files: l
         raise ImportRejected(problems)
 
 
+@atomic
 def import_boundary(
     sessions: sessionmaker[Session], path: Path, city_code: str, assume_epsg: int | None = None, *, follow_up: bool = True
 ) -> ImportReport:
@@ -142,6 +161,7 @@ def import_boundary(
     return report
 
 
+@atomic
 def import_districts(
     sessions: sessionmaker[Session],
     path: Path,
@@ -168,6 +188,7 @@ def import_districts(
     return _refreshed(report, sessions, city_code, follow_up)
 
 
+@atomic
 def import_hazards(
     sessions: sessionmaker[Session],
     paths: list[Path],
@@ -263,6 +284,7 @@ def city_context(session: Session, city_code: str) -> roster.CityContext:
                               {p.resident_no: (p.name, p.birth_date) for p in people})
 
 
+@atomic
 def import_residents(
     sessions: sessionmaker[Session],
     path: Path,
@@ -292,6 +314,7 @@ def import_residents(
     return _refreshed(report, sessions, city_code, follow_up)
 
 
+@atomic
 def import_supporters(
     sessions: sessionmaker[Session],
     path: Path,
@@ -324,6 +347,7 @@ def import_supporters(
     return _refreshed(report, sessions, city_code, follow_up)
 
 
+@atomic
 def import_address_points(
     sessions: sessionmaker[Session],
     paths: list[Path],
@@ -422,8 +446,12 @@ def run_import(sessions: sessionmaker[Session], city_code: str, request: ImportR
 @contextmanager
 def one_transaction(sessions: sessionmaker[Session], commit: bool) -> Iterator[sessionmaker[Session]]:
     """Sessions that all share one database transaction, committed at the end when ``commit``
-    (and nothing raised), else rolled back. The import's own ``session.begin()`` blocks join it."""
+    (and nothing raised), else rolled back. The import's own ``session.begin()`` blocks join it,
+    and so does a ``one_transaction`` inside another (it is the outer one that commits or not)."""
     engine = sessions.kw["bind"]
+    if isinstance(engine, Connection):
+        yield sessions
+        return
     with engine.connect() as connection:
         transaction = connection.begin()
         try:
