@@ -488,32 +488,16 @@ def check_import(sessions: sessionmaker[Session], principal: Principal, request:
 
 
 def commit_import(sessions: sessionmaker[Session], principal: Principal, request: ImportRequest, origin: str = "cli",
-                  details: dict[str, Any] | None = None, reassess: bool = True) -> ImportReport:
-    """Write ``request`` exactly as the CLI import does, the recomputed assessments (unless not
-    ``reassess``: the pages run the re-assessment as a job afterwards, see ``needs_assessment``)
-    and the audit entry included, in one transaction: all of it, or nothing (an error rolls
-    everything back)."""
+                  details: dict[str, Any] | None = None) -> ImportReport:
+    """Write ``request`` exactly as the CLI import does, the re-assessment it calls for and the
+    audit entry included, in one transaction: all of it, or nothing (an error rolls everything
+    back, so no import is ever stored without its assessment)."""
     facts = {"kind": request.kind, "files": [p.name for p in request.paths]} | (details or {})
     require_import(sessions, principal, auditlog.Action.IMPORT_COMMIT, origin, facts)
     with one_transaction(sessions, commit=True) as joined:
-        # without ``reassess`` the follow-up still writes the starter profile of a city whose
-        # boundary arrives without a name (as the CLI and the API do)
-        report = run_import(joined, principal.city_code, request, follow_up=reassess or request.kind == "boundary")
-        assessment = report.assessment_run if reassess else "job" if needs_assessment(joined, principal, request.kind) else None
+        report = run_import(joined, principal.city_code, request, follow_up=True)
         with joined() as session, session.begin():
             auditlog.record(session, principal, auditlog.Action.IMPORT_COMMIT, origin=origin, target_kind="import",
                             details=facts | {"created": report.created, "updated": report.updated,
-                                             "assessment_run" if reassess else "assessment": assessment})
+                                             "assessment_run": report.assessment_run})
     return report
-
-
-# the kinds whose data the assessment reads (a boundary or 位置参照情報 changes no assessment)
-REASSESSED = frozenset({"districts", "shelters", "hazards", "residents", "supporters"})
-
-
-def needs_assessment(sessions: sessionmaker[Session], principal: Principal, kind: str) -> bool:
-    """Whether an import of ``kind`` calls for a re-assessment (the city has residents to assess)."""
-    if kind not in REASSESSED:
-        return False
-    with sessions() as session:
-        return session.scalar(select(Resident.id).where(Resident.city_code == principal.city_code).limit(1)) is not None

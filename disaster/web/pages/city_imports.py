@@ -26,11 +26,9 @@ from disaster import auditlog, errors
 from disaster.codes import HazardLayer
 from disaster.importers.problems import ImportRejected
 from disaster.usecases import imports as usecase
-from disaster.usecases import jobs as jobs_usecase
 from disaster.web import imports as api
 from disaster.web.deps import Caller, CurrentCaller, Now, Store
 from disaster.web.errors import TooLarge
-from disaster.web.jobs import JobOut, start_job
 from disaster.web.pages.city_common import Problems, city_page
 
 router = APIRouter()
@@ -156,15 +154,8 @@ async def upload(request: Request, store: Store, caller: CurrentCaller, at: Now)
 
 def _report_page(request: Request, store: Store, caller: Caller, pending: api.Pending, status_code: int = 200,
                  again: bool = False) -> HTMLResponse:
-    job = None
-    job_id = pending.manifest.get("assessment_job")
-    if job_id is not None:
-        try:
-            job = JobOut.of(jobs_usecase.read(store.sessions, caller.principal, int(job_id)))
-        except (errors.NotFound, errors.Forbidden):
-            job = None
     return city_page(request, "import.html.j2", {
-        "item": api.pending_out(pending), "job": job, "again": again, "kept": api.PROBLEMS_KEPT, "hours": api.PENDING_HOURS},
+        "item": api.pending_out(pending), "again": again, "kept": api.PROBLEMS_KEPT, "hours": api.PENDING_HOURS},
         caller, "取り込みの確認", status_code=status_code)
 
 
@@ -178,8 +169,8 @@ def import_page(import_id: str, request: Request, store: Store, caller: CurrentC
 
 @router.post("/city/imports/{import_id}/commit", response_class=HTMLResponse)
 def commit(import_id: str, request: Request, store: Store, caller: CurrentCaller, at: Now) -> Response:
-    """Write the import (validated again) and its audit entry in one transaction, then start the
-    re-assessment as a job; the import's page follows the job."""
+    """Write the import (validated again), the re-assessment it calls for and its audit entry in one
+    transaction (``imports.commit_import``, as the API does)."""
     _require(store, caller, auditlog.Action.IMPORT_COMMIT, {"import": import_id})
     pending = api.load_pending(store, caller, import_id)
     if pending.manifest["status"] == "committed":
@@ -194,7 +185,7 @@ def commit(import_id: str, request: Request, store: Store, caller: CurrentCaller
     try:
         try:
             report = usecase.commit_import(store.sessions, caller.principal, pending.request(), caller.origin,
-                                           {"import": import_id}, reassess=False)
+                                           {"import": import_id})
         except ImportRejected as exc:  # the data changed since the upload: nothing written, the new report shown
             pending.manifest |= {"status": "invalid", "report": api.report_of(None, exc.problems, str(exc))}
             pending.save()
@@ -205,10 +196,6 @@ def commit(import_id: str, request: Request, store: Store, caller: CurrentCaller
         pending.remove_files()
     finally:
         lock.unlink(missing_ok=True)
-    if usecase.needs_assessment(store.sessions, caller.principal, pending.manifest["kind"]):
-        job = start_job(request, store, caller, "assessment", {})
-        pending.manifest["assessment_job"] = job.id
-        pending.save()
     return RedirectResponse(f"/city/imports/{import_id}", status_code=303)
 
 
