@@ -7,10 +7,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -100,3 +101,13 @@ class Workers:
 
     def output(self) -> str:
         return "\n".join(path.read_text(errors="replace") for path in sorted(self.logs.glob("worker*.log")))
+
+
+@pytest.fixture
+def workers(web_store: Store, tmp_path: Path) -> Iterator[Workers]:
+    """`disaster worker` processes the test starts on the module's store (stopped at its end)."""
+    started = Workers(web_store, tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop()

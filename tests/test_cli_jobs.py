@@ -9,16 +9,24 @@ import os
 import subprocess
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from disaster.models import AuditEntry, Job
 from disaster.usecases.plans import plan_file
 from tests.conftest import Store
-from tests.jobs_fixtures import DISASTER, FINISHED, ROOT, Workers, plans_for_leader, queue_of, small_district, stored
+from tests.jobs_fixtures import (
+    DISASTER,
+    FINISHED,
+    ROOT,
+    Workers,
+    plans_for_leader,
+    queue_of,
+    small_district,
+    stored,
+    workers,  # noqa: F401  (fixture)
+)
 from tests.web_fixtures import (
     Cast,
     chosen,  # noqa: F401  (fixture)
@@ -36,14 +44,14 @@ def job_count(store: Store) -> int:
         return session.scalar(select(func.count()).select_from(Job)) or 0
 
 
-def finished(store: Store, ids: list[int], workers: Workers, timeout: float = 300.0) -> list[Job]:
+def finished(store: Store, ids: list[int], started: Workers, timeout: float = 300.0) -> list[Job]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         jobs = [stored(store, job_id) for job_id in ids]
         if all(job.state in FINISHED for job in jobs):
             return jobs
         time.sleep(0.2)
-    raise AssertionError(f"jobs {ids} did not finish: {workers.output()}")
+    raise AssertionError(f"jobs {ids} did not finish: {started.output()}")
 
 
 def queued_ids(answer: subprocess.CompletedProcess[str], store: Store, before: int) -> list[int]:
@@ -52,13 +60,6 @@ def queued_ids(answer: subprocess.CompletedProcess[str], store: Store, before: i
         return list(session.scalars(select(Job.id).order_by(Job.id).offset(before)))
 
 
-@pytest.fixture
-def workers(web_store: Store, tmp_path: Path) -> Iterator[Workers]:  # noqa: F811
-    started = Workers(web_store, tmp_path)
-    try:
-        yield started
-    finally:
-        started.stop()
 
 
 def test_bulk_plans_go_out_one_job_per_district_and_two_workers_share_them(

@@ -7,17 +7,23 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from disaster.usecases.plans import plan_file
 from disaster.web import create_app
 from tests.conftest import Store
 from tests.helpers import descendants, processes_gone
-from tests.jobs_fixtures import Workers, add_leader, plans_for_leader, queue_of, small_district, stored, wait
+from tests.jobs_fixtures import (
+    Workers,
+    add_leader,
+    plans_for_leader,
+    queue_of,
+    small_district,
+    stored,
+    wait,
+    workers,  # noqa: F401  (fixture)
+)
 from tests.web_fixtures import (
     Cast,
     chosen,  # noqa: F401  (fixture)
@@ -26,15 +32,6 @@ from tests.web_fixtures import (
     settings_for,
     web_store,  # noqa: F401  (fixture)
 )
-
-
-@pytest.fixture
-def workers(web_store: Store, tmp_path: Path) -> Iterator[Workers]:  # noqa: F811
-    started = Workers(web_store, tmp_path)
-    try:
-        yield started
-    finally:
-        started.stop()
 
 
 def test_a_killed_worker_leaves_the_job_interrupted_and_a_rerun_succeeds(
