@@ -128,37 +128,67 @@ def _latest(session: Session, city_code: str) -> AssessmentRun | None:
                           .order_by(AssessmentRun.id.desc()).limit(1))
 
 
-def _row_hashes(frame: pd.DataFrame) -> list[int]:
-    """A 64-bit hash per row of ``frame`` (from its values' repr: stable across processes)."""
-    return [int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=8).digest(), "little")
-            for row in frame.itertuples(index=False, name=None)]
+def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash per row of ``frame`` (pandas' keyed SipHash of each value: stable across
+    processes); values pandas cannot hash (JSON lists) are hashed by their repr."""
+    columns = []
+    for name in frame.columns:
+        values = frame[name]
+        try:
+            columns.append(pd.util.hash_pandas_object(values, index=False).to_numpy())
+        except TypeError:
+            texts: dict[int, str] = {}
+            columns.append(pd.util.hash_pandas_object(pd.Series(
+                [texts.setdefault(id(v), repr(v)) for v in values.tolist()], dtype=object), index=False).to_numpy())
+    return _combine(columns, len(frame))
+
+
+def _combine(columns: list[np.ndarray], n: int) -> np.ndarray:
+    """One hash per row from several per-row hashes (order-dependent)."""
+    if not columns:
+        return np.zeros(n, dtype=np.uint64)
+    return pd.util.hash_pandas_object(pd.DataFrame({str(k): c for k, c in enumerate(columns)}), index=False).to_numpy()
+
+
+def _sum_per(owners: np.ndarray, values: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Per id of ``ids``: the sum (mod 2**64, so independent of order) of the ``values`` whose
+    owner is that id."""
+    total = np.zeros(len(ids), dtype=np.uint64)
+    at = pd.Index(ids).get_indexer(owners)
+    known = at >= 0
+    np.add.at(total, at[known], values[known])
+    return total
 
 
 def input_digests(inputs: AssessmentInputs) -> list[str]:
     """Per resident (in ``inputs.residents`` order): a digest of everything of their own that the
     result depends on — their row, each linked supporter (with how many people that supporter
     has) and their 福祉避難所 agreements. Shared inputs (shelters, zones, parameters) are in
-    ``shared_digest``; the 福祉避難所 pool is re-planned whenever anything changed."""
+    ``shared_digest``; the 福祉避難所 pool is re-planned whenever anything changed. Computed on
+    whole columns (pandas' hashing), no per-row Python."""
     residents, links, supporters = inputs.residents, inputs.links, inputs.supporters
-    load = links.groupby("supporter_id").size().to_dict()
-    helper = {sid: f"{h:x}:{load.get(sid, 0)}" for sid, h in zip(supporters["id"].tolist(), _row_hashes(supporters),
-                                                                   strict=True)}
-    extra: dict[int, list[str]] = {}
-    for rid, sid in zip(links["resident_id"].tolist(), links["supporter_id"].tolist(), strict=True):
-        extra.setdefault(rid, []).append(helper.get(sid, "?"))
+    supporter_ids = supporters["id"].to_numpy()
+    link_rids, link_sids = links["resident_id"].to_numpy(), links["supporter_id"].to_numpy()
+    load = np.bincount(pd.Index(supporter_ids).get_indexer(link_sids) + 1, minlength=len(supporter_ids) + 1)[1:]
+    helper = _combine([_row_hashes(supporters), load.astype(np.uint64)], len(supporters))
+    at = pd.Index(supporter_ids).get_indexer(link_sids)
+    missing = np.uint64(0x9E3779B97F4A7C15)  # a link to an unknown supporter still counts
+    per_link = np.where(at >= 0, helper[np.maximum(at, 0)], missing) if len(at) else np.zeros(0, dtype=np.uint64)
+    ids = residents["id"].to_numpy()
     agreements = inputs.agreements
+    agreed = np.zeros(len(ids), dtype=np.uint64)
     if agreements is not None and len(agreements):
-        for rid, h in zip(agreements["resident_id"].tolist(), _row_hashes(agreements), strict=True):
-            extra.setdefault(rid, []).append(f"a{h:x}")
-    return [hashlib.blake2b(f"{own:x}|{'|'.join(sorted(extra.get(rid, ())))}".encode(), digest_size=8).hexdigest()
-            for rid, own in zip(residents["id"].tolist(), _row_hashes(residents), strict=True)]
+        agreed = _sum_per(agreements["resident_id"].to_numpy(), _row_hashes(agreements), ids)
+    counts = np.bincount(pd.Index(ids).get_indexer(link_rids) + 1, minlength=len(ids) + 1)[1:].astype(np.uint64)
+    digests = _combine([_row_hashes(residents), _sum_per(link_rids, per_link, ids), counts, agreed], len(ids))
+    return [f"{h:016x}" for h in digests.tolist()]
 
 
 def shared_digest(inputs: AssessmentInputs, parameters: dict[str, Any]) -> str:
     """A digest of what every resident's result depends on: shelters, hazard zones, parameters."""
     digest = hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str).encode())
-    digest.update(repr(_row_hashes(inputs.shelters)).encode())
-    digest.update(repr(_row_hashes(pd.DataFrame(inputs.zones.drop(columns="geometry")))).encode())
+    digest.update(_row_hashes(inputs.shelters).tobytes())
+    digest.update(_row_hashes(pd.DataFrame(inputs.zones.drop(columns="geometry"))).tobytes())
     for geometry in shapely.to_wkb(inputs.zones.geometry.to_numpy()):
         digest.update(geometry)
     return digest.hexdigest()[:32]
