@@ -279,13 +279,13 @@ def _store(session: Session, city_code: str, inputs: AssessmentInputs, digests: 
     session.add(run)
     session.flush()
     a, r = Assessment.__table__.c, Resident.__table__.c
-    if todo is None:
-        session.execute(delete(Assessment).where(
+    if todo is None:  # Core statements: the ORM would first fetch the rows it deletes
+        session.execute(delete(Assessment.__table__).where(
             a.resident_id.in_(select(r.id).where(r.city_code == city_code))))
     else:
         ids = subset.residents["id"].tolist()
         for start in range(0, len(ids), 900):  # within SQLite's limit of bound parameters
-            session.execute(delete(Assessment).where(
+            session.execute(delete(Assessment.__table__).where(
                 a.resident_id.in_(select(r.id).where(r.city_code == city_code, r.id.in_(ids[start:start + 900])))))
     if len(subset.residents):
         result = assess(subset, params, network).drop(columns=["district"])
@@ -309,7 +309,14 @@ def _values(result: pd.DataFrame, column: str, memo: dict[Any, str]) -> list[Any
     """One column of the engine's result as plain Python values for the database driver."""
     series = result[column]
     if column in REASON_COLUMNS:
-        return [_reasons_json(reasons, memo) for reasons in series.tolist()]
+        texts = []
+        for reasons in series.tolist():
+            key = tuple(map(id, reasons))  # the engine shares its reason objects: few distinct lists
+            text = memo.get(key)
+            if text is None:
+                text = memo[key] = _reasons_json(reasons, memo)
+            texts.append(text)
+        return texts
     values = series.to_numpy()
     if column in NONE_BELOW:
         return [int(v) if v >= NONE_BELOW[column] else None for v in values.tolist()]
@@ -322,21 +329,18 @@ def _values(result: pd.DataFrame, column: str, memo: dict[Any, str]) -> list[Any
 
 
 def _reasons_json(reasons: list[Any], memo: dict[Any, str]) -> str:
-    """The stored JSON of a list of reasons; equal lists and equal reasons are serialised once."""
-    text = memo.get(id(reasons))
-    if text is None:
-        parts = []
-        for said in reasons:
-            part = memo.get(id(said))
+    """The stored JSON of a list of reasons; equal reasons are serialised once."""
+    parts = []
+    for said in reasons:
+        part = memo.get(id(said))
+        if part is None:
+            key = (said.key, *said.params.items()) if isinstance(said, Said) else id(said)
+            part = memo.get(key)
             if part is None:
-                key = (said.key, *said.params.items()) if isinstance(said, Said) else id(said)
-                part = memo.get(key)
-                if part is None:
-                    part = memo[key] = json.dumps((stored([said]) or [])[0], ensure_ascii=False, separators=(",", ":"))
-                memo[id(said)] = part
-            parts.append(part)
-        text = memo[id(reasons)] = "[" + ",".join(parts) + "]"
-    return text
+                part = memo[key] = json.dumps((stored([said]) or [])[0], ensure_ascii=False, separators=(",", ":"))
+            memo[id(said)] = part
+        parts.append(part)
+    return "[" + ",".join(parts) + "]"
 
 
 def _write(session: Session, result: pd.DataFrame) -> None:
