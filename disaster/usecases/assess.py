@@ -61,8 +61,35 @@ SHELTER_COLUMNS = tuple(c.name for c in Shelter.__table__.columns)
 
 
 def _frame(session: Session | Connection, query: Select[Any], columns: list[str]) -> pd.DataFrame:
-    """Rows of a Core select as a frame (no ORM objects; plain tuples, which pandas reads fast)."""
-    return pd.DataFrame.from_records([tuple(row) for row in session.execute(query)], columns=columns)
+    """Rows of a Core select as a frame, fetched from the driver's cursor in one call (no
+    per-row SQLAlchemy objects); the columns' result conversions (e.g. SQLite's 0/1 to booleans)
+    are applied once per distinct value."""
+    connection = session.connection() if isinstance(session, Session) else session
+    dialect = connection.dialect
+    result = connection.execute(query)
+    try:
+        processors = [c.type.dialect_impl(dialect).result_processor(dialect, described[1])
+                      for c, described in zip(query.selected_columns, result.cursor.description, strict=True)]
+        frame = pd.DataFrame.from_records(result.cursor.fetchall(), columns=columns)
+    finally:
+        result.close()
+    for name, processor in zip(columns, processors, strict=True):
+        if processor is not None:
+            frame[name] = _converted(frame[name].tolist(), processor)
+    return frame
+
+
+def _converted(values: list[Any], processor: Any) -> list[Any]:
+    memo: dict[Any, Any] = {}
+    converted = []
+    for value in values:
+        try:
+            if value not in memo:
+                memo[value] = processor(value)
+            converted.append(memo[value])
+        except TypeError:  # unhashable (a decoded JSON value)
+            converted.append(processor(value))
+    return converted
 
 
 def load_inputs(session: Session | Connection, city_code: str) -> AssessmentInputs:
