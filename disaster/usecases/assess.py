@@ -306,13 +306,13 @@ def _store(session: Session, city_code: str, inputs: AssessmentInputs, digests: 
     session.add(run)
     session.flush()
     a, r = Assessment.__table__.c, Resident.__table__.c
-    if todo is None:  # Core statements: the ORM would first fetch the rows it deletes
-        session.execute(delete(Assessment.__table__).where(
+    if todo is None:  # not synchronised: the ORM would first fetch the rows it deletes
+        session.execute(delete(Assessment).execution_options(synchronize_session=False).where(
             a.resident_id.in_(select(r.id).where(r.city_code == city_code))))
     else:
         ids = subset.residents["id"].tolist()
         for start in range(0, len(ids), 900):  # within SQLite's limit of bound parameters
-            session.execute(delete(Assessment.__table__).where(
+            session.execute(delete(Assessment).execution_options(synchronize_session=False).where(
                 a.resident_id.in_(select(r.id).where(r.city_code == city_code, r.id.in_(ids[start:start + 900])))))
     if len(subset.residents):
         result = assess(subset, params, network).drop(columns=["district"])
@@ -329,7 +329,7 @@ NONE_BELOW = {  # engine values meaning "none": shelter index -1, rank 0
     **dict.fromkeys(("flood_l1_rank", "flood_l2_rank", "duration_rank", "inland_rank", "landslide_kind",
                      "landslide_class"), 1),
 }
-BATCH = 50_000
+BATCH = 20_000
 
 
 def _values(result: pd.DataFrame, column: str, memo: dict[Any, str]) -> list[Any]:
@@ -371,20 +371,23 @@ def _reasons_json(reasons: list[Any], memo: dict[Any, str]) -> str:
 
 
 def _write(session: Session, result: pd.DataFrame) -> None:
-    """Insert the rows: COPY on PostgreSQL, executemany in large batches elsewhere."""
+    """Insert the rows: COPY on PostgreSQL, executemany elsewhere; converted to Python values a
+    batch at a time (peak memory)."""
     memo: dict[Any, str] = {}
-    rows = list(zip(*(_values(result, c, memo) for c in COLUMNS), strict=True))
+    parts = (result.iloc[start:start + BATCH] for start in range(0, len(result), BATCH))
+    batches = (list(zip(*(_values(part, c, memo) for c in COLUMNS), strict=True)) for part in parts)
     connection = session.connection()
     names = ", ".join(COLUMNS)
     if connection.dialect.name == "postgresql":
         raw = connection.connection.driver_connection
         with raw.cursor() as cursor, cursor.copy(f"COPY assessment ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
-            for row in rows:
-                copy.write_row(row)
+            for rows in batches:
+                for row in rows:
+                    copy.write_row(row)
         return
     statement = f"INSERT INTO assessment ({names}) VALUES ({', '.join('?' * len(COLUMNS))})"
-    for start in range(0, len(rows), BATCH):
-        connection.exec_driver_sql(statement, rows[start:start + BATCH])
+    for rows in batches:
+        connection.exec_driver_sql(statement, rows)
 
 
 def refresh_if_residents(sessions: sessionmaker[Session], city_code: str) -> int | None:
