@@ -282,13 +282,13 @@ def _changed(session: Session, city_code: str, inputs: AssessmentInputs, digests
     """Which residents to recompute: their digest differs from the stored one, or they are in
     the 福祉避難所 pool (``welfare_pool``; an unchanged resident's stored decision and need hold)."""
     a, r = Assessment.__table__.c, Resident.__table__.c
-    stored = {rid: (digest, seeking) for rid, digest, seeking in session.execute(
-        select(a.resident_id, a.inputs_digest, and_(a.decision == Decision.LEAVE.value, a.welfare_needed.is_(True)))
-        .join(Resident.__table__, a.resident_id == r.id).where(r.city_code == city_code))}
-    ids = inputs.residents["id"].tolist()
-    known = [stored.get(rid, (None, False)) for rid in ids]
-    changed = np.array([digest != mine for (digest, _), mine in zip(known, digests, strict=True)], dtype=bool)
-    seeking = np.array([bool(seeking) for _, seeking in known], dtype=bool)
+    stored = _frame(session, select(a.resident_id, a.inputs_digest,
+                                    and_(a.decision == Decision.LEAVE.value, a.welfare_needed.is_(True)))
+                    .join(Resident.__table__, a.resident_id == r.id).where(r.city_code == city_code),
+                    ["id", "digest", "seeking"])
+    known = inputs.residents[["id"]].merge(stored, on="id", how="left")  # in the residents' order
+    changed = known["digest"].to_numpy(dtype=object) != np.array(digests, dtype=object)
+    seeking = known["seeking"].eq(True).to_numpy(dtype=bool)  # NULL or no stored result: False
     return changed | welfare_pool(inputs, seeking)
 
 
