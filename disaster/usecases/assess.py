@@ -61,8 +61,35 @@ SHELTER_COLUMNS = tuple(c.name for c in Shelter.__table__.columns)
 
 
 def _frame(session: Session | Connection, query: Select[Any], columns: list[str]) -> pd.DataFrame:
-    """Rows of a Core select as a frame (no ORM objects; plain tuples, which pandas reads fast)."""
-    return pd.DataFrame.from_records([tuple(row) for row in session.execute(query)], columns=columns)
+    """Rows of a Core select as a frame, fetched from the driver's cursor in one call (no
+    per-row SQLAlchemy objects); the columns' result conversions (e.g. SQLite's 0/1 to booleans)
+    are applied once per distinct value."""
+    connection = session.connection() if isinstance(session, Session) else session
+    dialect = connection.dialect
+    result = connection.execute(query)
+    try:
+        processors = [c.type.dialect_impl(dialect).result_processor(dialect, described[1])
+                      for c, described in zip(query.selected_columns, result.cursor.description, strict=True)]
+        frame = pd.DataFrame.from_records(result.cursor.fetchall(), columns=columns)
+    finally:
+        result.close()
+    for name, processor in zip(columns, processors, strict=True):
+        if processor is not None:
+            frame[name] = _converted(frame[name].tolist(), processor)
+    return frame
+
+
+def _converted(values: list[Any], processor: Any) -> list[Any]:
+    memo: dict[Any, Any] = {}
+    converted = []
+    for value in values:
+        try:
+            if value not in memo:
+                memo[value] = processor(value)
+            converted.append(memo[value])
+        except TypeError:  # unhashable (a decoded JSON value)
+            converted.append(processor(value))
+    return converted
 
 
 def load_inputs(session: Session | Connection, city_code: str) -> AssessmentInputs:
@@ -128,37 +155,67 @@ def _latest(session: Session, city_code: str) -> AssessmentRun | None:
                           .order_by(AssessmentRun.id.desc()).limit(1))
 
 
-def _row_hashes(frame: pd.DataFrame) -> list[int]:
-    """A 64-bit hash per row of ``frame`` (from its values' repr: stable across processes)."""
-    return [int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=8).digest(), "little")
-            for row in frame.itertuples(index=False, name=None)]
+def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash per row of ``frame`` (pandas' keyed SipHash of each value: stable across
+    processes); values pandas cannot hash (JSON lists) are hashed by their repr."""
+    columns = []
+    for name in frame.columns:
+        values = frame[name]
+        try:
+            columns.append(pd.util.hash_pandas_object(values, index=False).to_numpy())
+        except TypeError:
+            texts: dict[int, str] = {}
+            columns.append(pd.util.hash_pandas_object(pd.Series(
+                [texts.setdefault(id(v), repr(v)) for v in values.tolist()], dtype=object), index=False).to_numpy())
+    return _combine(columns, len(frame))
+
+
+def _combine(columns: list[np.ndarray], n: int) -> np.ndarray:
+    """One hash per row from several per-row hashes (order-dependent)."""
+    if not columns:
+        return np.zeros(n, dtype=np.uint64)
+    return pd.util.hash_pandas_object(pd.DataFrame({str(k): c for k, c in enumerate(columns)}), index=False).to_numpy()
+
+
+def _sum_per(owners: np.ndarray, values: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Per id of ``ids``: the sum (mod 2**64, so independent of order) of the ``values`` whose
+    owner is that id."""
+    total = np.zeros(len(ids), dtype=np.uint64)
+    at = pd.Index(ids).get_indexer(owners)
+    known = at >= 0
+    np.add.at(total, at[known], values[known])
+    return total
 
 
 def input_digests(inputs: AssessmentInputs) -> list[str]:
     """Per resident (in ``inputs.residents`` order): a digest of everything of their own that the
     result depends on — their row, each linked supporter (with how many people that supporter
     has) and their 福祉避難所 agreements. Shared inputs (shelters, zones, parameters) are in
-    ``shared_digest``; the 福祉避難所 pool is re-planned whenever anything changed."""
+    ``shared_digest``; the 福祉避難所 pool is re-planned whenever anything changed. Computed on
+    whole columns (pandas' hashing), no per-row Python."""
     residents, links, supporters = inputs.residents, inputs.links, inputs.supporters
-    load = links.groupby("supporter_id").size().to_dict()
-    helper = {sid: f"{h:x}:{load.get(sid, 0)}" for sid, h in zip(supporters["id"].tolist(), _row_hashes(supporters),
-                                                                   strict=True)}
-    extra: dict[int, list[str]] = {}
-    for rid, sid in zip(links["resident_id"].tolist(), links["supporter_id"].tolist(), strict=True):
-        extra.setdefault(rid, []).append(helper.get(sid, "?"))
+    supporter_ids = supporters["id"].to_numpy()
+    link_rids, link_sids = links["resident_id"].to_numpy(), links["supporter_id"].to_numpy()
+    load = np.bincount(pd.Index(supporter_ids).get_indexer(link_sids) + 1, minlength=len(supporter_ids) + 1)[1:]
+    helper = _combine([_row_hashes(supporters), load.astype(np.uint64)], len(supporters))
+    at = pd.Index(supporter_ids).get_indexer(link_sids)
+    missing = np.uint64(0x9E3779B97F4A7C15)  # a link to an unknown supporter still counts
+    per_link = np.where(at >= 0, helper[np.maximum(at, 0)], missing) if len(at) else np.zeros(0, dtype=np.uint64)
+    ids = residents["id"].to_numpy()
     agreements = inputs.agreements
+    agreed = np.zeros(len(ids), dtype=np.uint64)
     if agreements is not None and len(agreements):
-        for rid, h in zip(agreements["resident_id"].tolist(), _row_hashes(agreements), strict=True):
-            extra.setdefault(rid, []).append(f"a{h:x}")
-    return [hashlib.blake2b(f"{own:x}|{'|'.join(sorted(extra.get(rid, ())))}".encode(), digest_size=8).hexdigest()
-            for rid, own in zip(residents["id"].tolist(), _row_hashes(residents), strict=True)]
+        agreed = _sum_per(agreements["resident_id"].to_numpy(), _row_hashes(agreements), ids)
+    counts = np.bincount(pd.Index(ids).get_indexer(link_rids) + 1, minlength=len(ids) + 1)[1:].astype(np.uint64)
+    digests = _combine([_row_hashes(residents), _sum_per(link_rids, per_link, ids), counts, agreed], len(ids))
+    return [f"{h:016x}" for h in digests.tolist()]
 
 
 def shared_digest(inputs: AssessmentInputs, parameters: dict[str, Any]) -> str:
     """A digest of what every resident's result depends on: shelters, hazard zones, parameters."""
     digest = hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str).encode())
-    digest.update(repr(_row_hashes(inputs.shelters)).encode())
-    digest.update(repr(_row_hashes(pd.DataFrame(inputs.zones.drop(columns="geometry")))).encode())
+    digest.update(_row_hashes(inputs.shelters).tobytes())
+    digest.update(_row_hashes(pd.DataFrame(inputs.zones.drop(columns="geometry"))).tobytes())
     for geometry in shapely.to_wkb(inputs.zones.geometry.to_numpy()):
         digest.update(geometry)
     return digest.hexdigest()[:32]
@@ -225,13 +282,13 @@ def _changed(session: Session, city_code: str, inputs: AssessmentInputs, digests
     """Which residents to recompute: their digest differs from the stored one, or they are in
     the 福祉避難所 pool (``welfare_pool``; an unchanged resident's stored decision and need hold)."""
     a, r = Assessment.__table__.c, Resident.__table__.c
-    stored = {rid: (digest, seeking) for rid, digest, seeking in session.execute(
-        select(a.resident_id, a.inputs_digest, and_(a.decision == Decision.LEAVE.value, a.welfare_needed.is_(True)))
-        .join(Resident.__table__, a.resident_id == r.id).where(r.city_code == city_code))}
-    ids = inputs.residents["id"].tolist()
-    known = [stored.get(rid, (None, False)) for rid in ids]
-    changed = np.array([digest != mine for (digest, _), mine in zip(known, digests, strict=True)], dtype=bool)
-    seeking = np.array([bool(seeking) for _, seeking in known], dtype=bool)
+    stored = _frame(session, select(a.resident_id, a.inputs_digest,
+                                    and_(a.decision == Decision.LEAVE.value, a.welfare_needed.is_(True)))
+                    .join(Resident.__table__, a.resident_id == r.id).where(r.city_code == city_code),
+                    ["id", "digest", "seeking"])
+    known = inputs.residents[["id"]].merge(stored, on="id", how="left")  # in the residents' order
+    changed = known["digest"].to_numpy(dtype=object) != np.array(digests, dtype=object)
+    seeking = known["seeking"].eq(True).to_numpy(dtype=bool)  # NULL or no stored result: False
     return changed | welfare_pool(inputs, seeking)
 
 
@@ -249,13 +306,13 @@ def _store(session: Session, city_code: str, inputs: AssessmentInputs, digests: 
     session.add(run)
     session.flush()
     a, r = Assessment.__table__.c, Resident.__table__.c
-    if todo is None:
-        session.execute(delete(Assessment).where(
+    if todo is None:  # not synchronised: the ORM would first fetch the rows it deletes
+        session.execute(delete(Assessment).execution_options(synchronize_session=False).where(
             a.resident_id.in_(select(r.id).where(r.city_code == city_code))))
     else:
         ids = subset.residents["id"].tolist()
         for start in range(0, len(ids), 900):  # within SQLite's limit of bound parameters
-            session.execute(delete(Assessment).where(
+            session.execute(delete(Assessment).execution_options(synchronize_session=False).where(
                 a.resident_id.in_(select(r.id).where(r.city_code == city_code, r.id.in_(ids[start:start + 900])))))
     if len(subset.residents):
         result = assess(subset, params, network).drop(columns=["district"])
@@ -272,14 +329,21 @@ NONE_BELOW = {  # engine values meaning "none": shelter index -1, rank 0
     **dict.fromkeys(("flood_l1_rank", "flood_l2_rank", "duration_rank", "inland_rank", "landslide_kind",
                      "landslide_class"), 1),
 }
-BATCH = 50_000
+BATCH = 20_000
 
 
 def _values(result: pd.DataFrame, column: str, memo: dict[Any, str]) -> list[Any]:
     """One column of the engine's result as plain Python values for the database driver."""
     series = result[column]
     if column in REASON_COLUMNS:
-        return [_reasons_json(reasons, memo) for reasons in series.tolist()]
+        texts = []
+        for reasons in series.tolist():
+            key = tuple(map(id, reasons))  # the engine shares its reason objects: few distinct lists
+            text = memo.get(key)
+            if text is None:
+                text = memo[key] = _reasons_json(reasons, memo)
+            texts.append(text)
+        return texts
     values = series.to_numpy()
     if column in NONE_BELOW:
         return [int(v) if v >= NONE_BELOW[column] else None for v in values.tolist()]
@@ -292,38 +356,38 @@ def _values(result: pd.DataFrame, column: str, memo: dict[Any, str]) -> list[Any
 
 
 def _reasons_json(reasons: list[Any], memo: dict[Any, str]) -> str:
-    """The stored JSON of a list of reasons; equal lists and equal reasons are serialised once."""
-    text = memo.get(id(reasons))
-    if text is None:
-        parts = []
-        for said in reasons:
-            part = memo.get(id(said))
+    """The stored JSON of a list of reasons; equal reasons are serialised once."""
+    parts = []
+    for said in reasons:
+        part = memo.get(id(said))
+        if part is None:
+            key = (said.key, *said.params.items()) if isinstance(said, Said) else id(said)
+            part = memo.get(key)
             if part is None:
-                key = (said.key, *said.params.items()) if isinstance(said, Said) else id(said)
-                part = memo.get(key)
-                if part is None:
-                    part = memo[key] = json.dumps((stored([said]) or [])[0], ensure_ascii=False, separators=(",", ":"))
-                memo[id(said)] = part
-            parts.append(part)
-        text = memo[id(reasons)] = "[" + ",".join(parts) + "]"
-    return text
+                part = memo[key] = json.dumps((stored([said]) or [])[0], ensure_ascii=False, separators=(",", ":"))
+            memo[id(said)] = part
+        parts.append(part)
+    return "[" + ",".join(parts) + "]"
 
 
 def _write(session: Session, result: pd.DataFrame) -> None:
-    """Insert the rows: COPY on PostgreSQL, executemany in large batches elsewhere."""
+    """Insert the rows: COPY on PostgreSQL, executemany elsewhere; converted to Python values a
+    batch at a time (peak memory)."""
     memo: dict[Any, str] = {}
-    rows = list(zip(*(_values(result, c, memo) for c in COLUMNS), strict=True))
+    parts = (result.iloc[start:start + BATCH] for start in range(0, len(result), BATCH))
+    batches = (list(zip(*(_values(part, c, memo) for c in COLUMNS), strict=True)) for part in parts)
     connection = session.connection()
     names = ", ".join(COLUMNS)
     if connection.dialect.name == "postgresql":
         raw = connection.connection.driver_connection
         with raw.cursor() as cursor, cursor.copy(f"COPY assessment ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
-            for row in rows:
-                copy.write_row(row)
+            for rows in batches:
+                for row in rows:
+                    copy.write_row(row)
         return
     statement = f"INSERT INTO assessment ({names}) VALUES ({', '.join('?' * len(COLUMNS))})"
-    for start in range(0, len(rows), BATCH):
-        connection.exec_driver_sql(statement, rows[start:start + BATCH])
+    for rows in batches:
+        connection.exec_driver_sql(statement, rows)
 
 
 def refresh_if_residents(sessions: sessionmaker[Session], city_code: str) -> int | None:
