@@ -31,8 +31,8 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": SQLITE_WAIT_SECONDS} if sqlite else {})
     if sqlite:
         database = sqlite_file(engine)
-        if database is not None:
-            _create_private(database)
+        if database is not None:  # on the first connection, so a refused command leaves no file behind
+            event.listen(engine, "do_connect", functools.partial(_create_private, database))
         event.listen(engine, "connect", functools.partial(_sqlite_pragmas, database))
     return engine
 
@@ -43,7 +43,7 @@ def sqlite_file(engine: Engine) -> Path | None:
     return Path(name) if name and name != ":memory:" and not name.startswith("file:") else None
 
 
-def _create_private(database: Path) -> None:
+def _create_private(database: Path, *_connect_arguments: object) -> None:
     """A new store file is created readable by its owner only (0600) before SQLite opens it; an
     existing one keeps the mode its owner gave it."""
     try:

@@ -146,7 +146,7 @@ def test_a_job_runs_as_its_creator_now_a_disabled_account_or_a_lost_right_fails_
     assert runner.run_one(world.store.sessions, app.state.store.settings, "test:1") == job_id
     job = stored(world.store, job_id)
     assert (job.state, job.result, job.progress < 100) == ("failed", None, True)
-    reason = {"disabled": f"アカウント（{login_name}）が停止", "moved": f"（{world.small}校区）の権限がありません"}[change]
+    reason = {"disabled": f"アカウント（{login_name}）がないか停止", "moved": f"（{world.small}校区）の権限がありません"}[change]
     assert reason in (job.error or ""), job.error
 
 
