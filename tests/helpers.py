@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import subprocess
 import time
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from disaster.models import Base
+from tests.conftest import BUNDLE
 
 
 def snapshot(store_or_engine: Any) -> dict[str, list[tuple]]:
@@ -93,3 +95,18 @@ def processes_gone(pids: set[int], timeout: float = 30.0) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"processes {sorted(alive)} outlived their parent")
+
+
+def demo_roster(rows: int, change: dict[int, dict[str, str]] | None = None) -> bytes:
+    """The first ``rows`` residents of the demo 名簿 (the bundle's file) as CSV, with ``change`` {row index: {column: value}}."""
+    with (BUNDLE / "residents.csv").open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        chosen = [row for _, row in zip(range(rows), reader, strict=False)]
+        header = list(reader.fieldnames or [])
+    for index, values in (change or {}).items():
+        chosen[index] |= values
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header)
+    writer.writeheader()
+    writer.writerows(chosen)
+    return out.getvalue().encode("utf-8")

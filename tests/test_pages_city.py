@@ -34,7 +34,8 @@ from disaster.models import (
 from disaster.profile import load_profile
 from disaster.usecases.dashboard import dashboard
 from disaster.usecases.users import add_user
-from tests.conftest import BUNDLE, KURUME
+from tests.conftest import KURUME
+from tests.helpers import demo_roster as roster
 from tests.helpers import snapshot
 from tests.pages_fixtures import TABLET_LANDSCAPE, Site, Tab, check_page, screenshot, site, tab  # noqa: F401  (fixture)
 from tests.web_fixtures import PASSWORD, audit_after, last_audit_id, web_store  # noqa: F401  (fixture)
@@ -61,21 +62,6 @@ def form_client(site: Site, login: str, password: str = PASSWORD) -> tuple[httpx
     answer = client.post("/api/v1/auth/login", json={"login": login, "password": password})
     answer.raise_for_status()
     return client, str(answer.json()["csrf_token"])
-
-
-def roster(rows: int, change: dict[int, dict[str, str]] | None = None) -> bytes:
-    """The first ``rows`` residents of the demo 名簿 as CSV, with ``change`` {row index: {column: value}}."""
-    with (BUNDLE / "residents.csv").open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        chosen = [row for _, row in zip(range(rows), reader, strict=False)]
-        header = list(reader.fieldnames or [])
-    for index, values in (change or {}).items():
-        chosen[index] |= values
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header)
-    writer.writeheader()
-    writer.writerows(chosen)
-    return out.getvalue().encode("utf-8")
 
 
 def kpis(page: Any) -> dict[str, str]:

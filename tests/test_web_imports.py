@@ -4,9 +4,6 @@ the city administrator only. The CLI's own import tests cover the rules themselv
 
 from __future__ import annotations
 
-import csv
-import io
-
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -17,7 +14,7 @@ from disaster.models import AssessmentRun, AuditEntry, Resident, WebSession
 from disaster.usecases import assess
 from disaster.web import imports as web_imports
 from tests.conftest import BUNDLE, Store
-from tests.helpers import snapshot
+from tests.helpers import demo_roster, snapshot
 from tests.web_fixtures import (
     admin,  # noqa: F401  (fixture)
     app,  # noqa: F401  (fixture)
@@ -35,21 +32,6 @@ def _data(store: Store) -> dict[str, list[tuple[object, ...]]]:
     return {table: rows for table, rows in snapshot(store).items() if table not in LOGS}
 
 
-def _roster(rows: int, change: dict[int, dict[str, str]] | None = None) -> bytes:
-    """The first ``rows`` residents of the demo 名簿, with ``change`` {row index: {column: value}}."""
-    with (BUNDLE / "residents.csv").open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        chosen = [row for _, row in zip(range(rows), reader, strict=False)]
-        header = list(reader.fieldnames or [])
-    for index, values in (change or {}).items():
-        chosen[index] |= values
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header)
-    writer.writeheader()
-    writer.writerows(chosen)
-    return out.getvalue().encode("utf-8")
-
-
 def _pending(app: FastAPI) -> set[str]:  # noqa: F811
     return {p.name for p in web_imports.pending_root(app.state.store).iterdir()}
 
@@ -62,7 +44,7 @@ def test_upload_reports_without_writing_then_commit_writes_and_reassesses(
         runs = len(session.scalars(select(AssessmentRun.id)).all())
     assert first is not None
     answer = admin.post(IMPORTS, data={"kind": "residents"},
-                        files={"files": ("名簿_更新.csv", _roster(3, {0: {"電話番号": "0942-00-1234", "独居": "はい"}}),
+                        files={"files": ("名簿_更新.csv", demo_roster(3, {0: {"電話番号": "0942-00-1234", "独居": "はい"}}),
                                           "text/csv")})  # 独居: an input of the assessment
     assert answer.status_code == 201, answer.text
     body = answer.json()
@@ -89,7 +71,7 @@ def test_upload_reports_without_writing_then_commit_writes_and_reassesses(
 
 def test_problems_name_file_row_and_field_and_nothing_is_written(admin: TestClient, web_store: Store) -> None:  # noqa: F811
     before = _data(web_store)
-    bad = _roster(4, {1: {"生年月日": "昭和99年13月40日"}, 3: {"緯度": "北のほう"}})
+    bad = demo_roster(4, {1: {"生年月日": "昭和99年13月40日"}, 3: {"緯度": "北のほう"}})
     answer = admin.post(IMPORTS, data={"kind": "residents"}, files={"files": ("名簿.csv", bad, "text/csv")})
     assert answer.status_code == 201
     report = answer.json()["report"]
@@ -107,7 +89,7 @@ def test_problems_name_file_row_and_field_and_nothing_is_written(admin: TestClie
 def test_a_commit_failing_in_the_reassessment_leaves_nothing_half_written(
         admin: TestClient, web_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     answer = admin.post(IMPORTS, data={"kind": "residents"},
-                        files={"files": ("名簿.csv", _roster(2, {0: {"電話番号": "0942-99-9999"}}), "text/csv")})
+                        files={"files": ("名簿.csv", demo_roster(2, {0: {"電話番号": "0942-99-9999"}}), "text/csv")})
     assert answer.json()["status"] == "valid"
     before = snapshot(web_store)
 
@@ -179,7 +161,7 @@ def test_only_the_city_administrator_imports(
     c = signed_in(app, role)
     before, pending = _data(web_store), _pending(app)
     assert c.get(IMPORTS).status_code == 403
-    answers = [c.post(IMPORTS, data={"kind": "residents"}, files={"files": ("名簿.csv", _roster(2), "text/csv")}),
+    answers = [c.post(IMPORTS, data={"kind": "residents"}, files={"files": ("名簿.csv", demo_roster(2), "text/csv")}),
                c.get(f"{IMPORTS}/{import_id}"), c.post(f"{IMPORTS}/{import_id}/commit"), c.delete(f"{IMPORTS}/{import_id}")]
     assert [a.status_code for a in answers] == [403] * 4
     assert all(a.json()["error"]["code"] == "forbidden" for a in answers)
