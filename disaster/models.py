@@ -396,6 +396,11 @@ class Assessment(Base):
     supporter_issues: Mapped[list[dict[str, Any]]] = mapped_column(StoredReasons)
     # what the result was computed from (usecases.assess.input_digests): unchanged -> not recomputed
     inputs_digest: Mapped[str | None] = mapped_column(String(32))
+    # the resident's part in the city's 福祉避難所 planning, so that an edit re-plans the places
+    # without recomputing everyone (analysis.engine.WelfareRequest): the places in reach as JSON
+    # [[shelter_id, cost], ...] (NULL: not seeking a place) and the place their own choice takes
+    welfare_candidates: Mapped[str | None] = mapped_column(Text)
+    claimed_shelter_id: Mapped[int | None] = mapped_column(ForeignKey("shelter.id", ondelete="SET NULL"))
 
     resident: Mapped[Resident] = relationship()
     run: Mapped[AssessmentRun] = relationship()

@@ -4,9 +4,9 @@ stored results, row for row, as recomputing everyone (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from disaster.models import AssessmentRun, Shelter
+from disaster.models import Assessment, AssessmentRun, Resident, Shelter
 from disaster.usecases import imports
 from disaster.usecases.assess import run_assessment
 from disaster.usecases.dashboard import _assessment_state
@@ -61,3 +61,30 @@ def test_a_reimport_without_a_change_for_the_assessment_is_recorded_and_nothing_
     with store.sessions() as session:
         stale, _ = _assessment_state(session, KURUME)
     assert not stale
+
+
+def test_a_freed_place_goes_to_the_next_person_as_in_a_full_run(store) -> None:
+    """A placed person leaves the 名簿: their 福祉避難所 place goes to the next person in line,
+    whose own inputs did not change — the re-planning moves them, and nobody else is recomputed."""
+    load_demo(store.engine, store.sessions, BUNDLE)
+    with store.sessions() as session:
+        placed = session.execute(select(Assessment.resident_id, Assessment.welfare_shelter_id)
+                                 .where(Assessment.welfare_candidates.is_not(None),
+                                        Assessment.welfare_shelter_id.is_not(None))
+                                 .order_by(Assessment.resident_id)).first()
+        assert placed is not None, "the demo data has a placed 福祉避難所 seeker"
+        waiting = set(session.scalars(select(Assessment.resident_id).where(Assessment.welfare_unplaced.is_(True),
+                                                                             Assessment.welfare_candidates.contains(
+                                                                                 f"[{placed.welfare_shelter_id},"))))
+        assert waiting, "someone else wanted that place"
+    with store.sessions() as session, session.begin():
+        session.execute(delete(Resident).where(Resident.id == placed.resident_id))
+    run_assessment(store.sessions, KURUME)
+    incremental, run = result_rows(store.engine, KURUME), _latest(store.sessions)
+    with store.sessions() as session:
+        now_placed = set(session.scalars(select(Assessment.resident_id).where(
+            Assessment.welfare_shelter_id == placed.welfare_shelter_id)))
+    assert now_placed & waiting, "the freed place went to someone who was waiting"
+    assert run.parameters["reassessed"] < run.resident_count / 10
+    run_assessment(store.sessions, KURUME, full=True)
+    assert result_rows(store.engine, KURUME) == incremental

@@ -1,5 +1,7 @@
 """Migration 0013 converts the reasons stored as whole texts (revision 0012) into message keys
-with parameters; afterwards every plan, page and export reads exactly the same texts."""
+with parameters; afterwards every plan, page and export reads exactly the same texts. Migration
+0014 adds each resident's stored part in the 福祉避難所 planning; results stored before it are
+recomputed by the next run."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ import sqlalchemy as sa
 from alembic import command
 
 from disaster.db import alembic_config
+from disaster.models import AssessmentRun
+from disaster.usecases.assess import SHARED, load_inputs, run_assessment, shared_digest
 from disaster.usecases.demo import load_demo
-from tests.assess_fixtures import REASON_FIELDS, golden_texts, stored_texts
+from tests.assess_fixtures import REASON_FIELDS, golden_texts, result_rows, stored_texts
 from tests.conftest import BUNDLE, KURUME
 
 OLD_WORDING = "以前の版の文言で、いまの文例にはない理由です。"
@@ -49,3 +53,27 @@ def test_stored_results_of_revision_0012_read_the_same_after_the_upgrade(store) 
     kept = [entry for entry in entries if isinstance(entry, dict)]
     assert kept == [{"code": texts[first]["decision_reasons"][0][0], "text": OLD_WORDING}]
     assert len(entries) > 20_000 and all(isinstance(entry, list) for entry in entries if entry not in kept)
+
+
+def test_results_stored_before_revision_0014_are_all_recomputed_by_the_next_run(store) -> None:
+    load_demo(store.engine, store.sessions, BUNDLE)
+    expected = result_rows(store.engine, KURUME)
+    config = alembic_config(store.engine)
+    command.downgrade(config, "0013")
+    with store.sessions() as session, session.begin():  # the run as revision 0013's code recorded it
+        run = session.scalars(sa.select(AssessmentRun).order_by(AssessmentRun.id.desc())).first()
+        assert run is not None
+        before = {k: v for k, v in run.parameters.items() if k not in ("result_format", "reassessed")}
+        run.data_versions = run.data_versions | {SHARED: shared_digest(load_inputs(session, KURUME), before)}
+        run.parameters = before | {"reassessed": run.resident_count}
+    command.upgrade(config, "head")
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM assessment WHERE welfare_candidates IS NOT NULL")
+                                  ).scalar() == 0
+
+    run_assessment(store.sessions, KURUME)  # not asked for a full run: results of an older format make it one
+
+    with store.sessions() as session:
+        run = session.scalars(sa.select(AssessmentRun).order_by(AssessmentRun.id.desc())).first()
+    assert run is not None and run.parameters["reassessed"] == run.resident_count and run.parameters["result_format"] == 14
+    assert result_rows(store.engine, KURUME) == expected

@@ -23,10 +23,14 @@ class Candidates:
 
 
 def assign(n_people: int, capacity: np.ndarray, candidates: Candidates, priority: np.ndarray) -> np.ndarray:
-    """Shelter index per person, or -1 when unplaced. ``priority`` are integers >= 0."""
+    """Shelter index per person, or -1 when unplaced. ``priority`` are integers >= 0. The arcs
+    are taken in (person, shelter, cost) order, so the plan does not depend on the order they
+    were listed in (a whole-city run and an incremental re-plan from stored arcs agree)."""
     result = np.full(n_people, -1)
     if n_people == 0 or len(candidates.person) == 0:
         return result
+    order = np.lexsort((candidates.cost, candidates.shelter, candidates.person))
+    candidates = Candidates(candidates.person[order], candidates.shelter[order], candidates.cost[order])
     n_shelters = len(capacity)
     sink = n_people + n_shelters
     big = int(candidates.cost.max()) + 1

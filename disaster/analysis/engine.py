@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -81,10 +82,18 @@ class _Welfare:
     unplaced: np.ndarray
     unplaced_full: np.ndarray  # had candidates in reach, but they went to higher-priority people
     agreed_on: dict[tuple[int, int], str]
+    candidates: list[str | None]  # a seeker's places in reach, stored: JSON [[shelter_id, cost], ...]
+    claimed: np.ndarray  # the shelter (index) whose place the resident's own choice takes, -1: none
 
 
-def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: RoadNetwork | None = None) -> pd.DataFrame:
-    """One row per resident with every ``models.Assessment`` column."""
+def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: RoadNetwork | None = None,
+           places: Mapping[int, int] | None = None) -> pd.DataFrame:
+    """One row per resident with every ``models.Assessment`` column.
+
+    The 福祉避難所 places are planned among these residents unless ``places`` gives them: the
+    shelter id per seeking resident id (absent: none), as planned for the whole city from every
+    resident's stored request (``welfare_candidates``, ``claimed_shelter_id``, ``priority_score``)
+    by ``analysis.assignment.assign`` — what an incremental re-assessment does."""
     evac = params.evacuation
     # rows in id order: places are handed out first come, first served, so the plan must not
     # depend on the order the database happens to return rows in
@@ -130,7 +139,8 @@ def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: Road
     agreements = _agreement_pairs(inputs.agreements, residents, shelters)
 
     welfare = _plan_welfare(leave, welfare_needed, text_only, own_shelter, own_welfare, own_regular, agreements, bits,
-                            needs, shelters, safety.safe, home, sites, speed, limit, base_prepare, evac, score, network)
+                            needs, shelters, safety.safe, home, sites, speed, limit, base_prepare, evac, score, network,
+                            residents["id"].to_numpy(), places)
 
     chosen = first.copy()
     kind = np.full(n, None, dtype=object)
@@ -177,6 +187,8 @@ def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: Road
     result["welfare_unplaced"] = welfare.unplaced
     result["welfare_shelter_id"] = shelter_ids[welfare.shelter]
     result["welfare_direct"] = direct
+    result["welfare_candidates"] = pd.Series(welfare.candidates, dtype=object)
+    result["claimed_shelter_id"] = shelter_ids[welfare.claimed]
     result["distance_m"] = np.where(has_route, distance, np.nan)
     result["walk_speed_mps"] = speed
     result["travel_mode"] = pd.Series(mode, dtype=object)  # None, not NaN, where missing
@@ -291,19 +303,28 @@ def _plan_welfare(leave: np.ndarray, welfare_needed: np.ndarray, text_only: np.n
                   own_welfare: np.ndarray, own_regular: np.ndarray, agreements: dict[tuple[int, int], str],
                   bits: np.ndarray, needs: pd.DataFrame, shelters: pd.DataFrame, safe: np.ndarray, home: np.ndarray,
                   sites: np.ndarray, speed: np.ndarray, limit: np.ndarray, prepare: np.ndarray,
-                  evac: EvacuationProfile, score: np.ndarray, network: RoadNetwork | None) -> _Welfare:
+                  evac: EvacuationProfile, score: np.ndarray, network: RoadNetwork | None, resident_ids: np.ndarray,
+                  places: Mapping[int, int] | None) -> _Welfare:
     """The 福祉避難所 for each person who must leave and needs one (or has an agreement). People
     who chose an ordinary shelter keep it and are planned a 福祉避難所 for transfer."""
     n = len(leave)
     planned = np.full(n, -1)
+    claimed = np.where(own_welfare | own_regular, own, -1)
     capacity = shelters["capacity"].fillna(0).to_numpy(dtype=int).copy()
+    np.subtract.at(capacity, claimed[claimed >= 0], 1)
     planned[own_welfare] = own[own_welfare]
-    np.subtract.at(capacity, own[own_welfare | own_regular], 1)
     agreed_people = np.zeros(n, dtype=bool)
     agreed_people[[p for p, _ in agreements]] = True
     seekers = np.flatnonzero(leave & (welfare_needed | agreed_people) & ~text_only & ~own_welfare)
-    placed, had_candidates = _assign_welfare(seekers, agreements, bits, needs, shelters, safe, home, sites, speed,
-                                             limit, prepare, evac, capacity, score, network)
+    arcs = _welfare_candidates(seekers, agreements, bits, needs, shelters, safe, home, sites, speed, limit, prepare,
+                               evac, network)
+    if places is None:
+        placed = assign(len(seekers), capacity, arcs, score[seekers])
+    else:
+        site = {int(sid): j for j, sid in enumerate(shelters["id"].tolist())}
+        placed = np.array([site.get(places.get(rid, -1), -1) for rid in resident_ids[seekers].tolist()], dtype=int)
+    had_candidates = np.zeros(len(seekers), dtype=bool)
+    had_candidates[arcs.person] = True
     planned[seekers] = placed
     unplaced = np.zeros(n, dtype=bool)
     unplaced[seekers[placed < 0]] = True
@@ -312,23 +333,37 @@ def _plan_welfare(leave: np.ndarray, welfare_needed: np.ndarray, text_only: np.n
     direct = np.array([planned[i] >= 0 and (i, int(planned[i])) in agreements for i in range(n)], dtype=bool) \
         if agreements else np.zeros(n, dtype=bool)
     direct &= ~own_regular  # the resident's own choice stays the destination
-    return _Welfare(planned, direct, unplaced, full, agreements)
+    candidates: list[str | None] = [None] * n
+    for k, text in enumerate(_candidates_json(arcs, len(seekers), shelters["id"].to_numpy())):
+        candidates[int(seekers[k])] = text
+    return _Welfare(planned, direct, unplaced, full, agreements, candidates, claimed)
 
 
-def _assign_welfare(seekers: np.ndarray, agreements: dict[tuple[int, int], str], bits: np.ndarray,
-                    needs: pd.DataFrame, shelters: pd.DataFrame, safe: np.ndarray, home: np.ndarray,
-                    sites: np.ndarray, speed: np.ndarray, limit: np.ndarray, prepare: np.ndarray,
-                    evac: EvacuationProfile, capacity: np.ndarray, score: np.ndarray,
-                    network: RoadNetwork | None) -> tuple[np.ndarray, np.ndarray]:
-    """(福祉避難所 index per seeker or -1, whether the seeker had any candidate in reach).
+def _candidates_json(arcs: Candidates, n_seekers: int, shelter_ids: np.ndarray) -> list[str]:
+    """Per seeker: their arcs as stored, JSON ``[[shelter_id, cost], ...]`` in (shelter, cost) order."""
+    order = np.lexsort((arcs.cost, arcs.shelter, arcs.person))
+    person = arcs.person[order].tolist()
+    pairs = [f"[{sid},{cost}]" for sid, cost in zip(shelter_ids[arcs.shelter[order]].tolist(),
+                                                    arcs.cost[order].tolist(), strict=True)]
+    parts: list[list[str]] = [[] for _ in range(n_seekers)]
+    for k, pair in zip(person, pairs, strict=True):
+        parts[k].append(pair)
+    return ["[" + ",".join(p) + "]" for p in parts]
+
+
+def _welfare_candidates(seekers: np.ndarray, agreements: dict[tuple[int, int], str], bits: np.ndarray,
+                        needs: pd.DataFrame, shelters: pd.DataFrame, safe: np.ndarray, home: np.ndarray,
+                        sites: np.ndarray, speed: np.ndarray, limit: np.ndarray, prepare: np.ndarray,
+                        evac: EvacuationProfile, network: RoadNetwork | None) -> Candidates:
+    """The places each seeker (arc person: index into ``seekers``) reaches, with their cost.
 
     Candidates are the nearest safe 福祉避難所 that accept the person's needs and that the person
     reaches in time by their own mode (leaving at 警戒レベル3, within the profile's longest welfare
     trip; road-graph distances when a graph is given); a place agreed with the person is always a
-    candidate when it is safe and in reach, at no cost, so agreements are honoured first.
-    Capacity-constrained, priority-aware min-cost flow."""
+    candidate when it is safe and in reach, at no cost, so agreements are honoured first."""
+    none = Candidates(np.empty(0, dtype=int), np.empty(0, dtype=int), np.empty(0, dtype=np.int64))
     if len(seekers) == 0:
-        return np.empty(0, dtype=int), np.empty(0, dtype=bool)
+        return none
     welfare = is_true(shelters["is_welfare_shelter"])
     categories = shelter_categories(shelters["accepted_groups"])
     need_cols = ("welfare_elderly_care", "welfare_disability", "welfare_medical")
@@ -363,9 +398,8 @@ def _assign_welfare(seekers: np.ndarray, agreements: dict[tuple[int, int], str],
             people.append(np.array([row]))
             targets.append(np.array([s]))
             agreed.append(np.ones(1, dtype=bool))
-    had = np.zeros(len(seekers), dtype=bool)
     if not people:
-        return np.full(len(seekers), -1), had
+        return none
     person, target, free = np.concatenate(people), np.concatenate(targets), np.concatenate(agreed)
     distance = np.linalg.norm(home[seekers[person]] - sites[target], axis=1) * evac.detour_factor
     if network is not None:
@@ -374,9 +408,7 @@ def _assign_welfare(seekers: np.ndarray, agreements: dict[tuple[int, int], str],
     travel, ready = _trip_minutes(distance, seekers[person], speed, limit, prepare, evac)
     fits = (travel <= evac.welfare_max_travel_min) & (travel + ready <= evac.lead_time_min)
     cost = np.where(free, 0, np.round(travel * 10)).astype(np.int64)
-    arcs = Candidates(person[fits], target[fits], cost[fits])
-    had[arcs.person] = True
-    return assign(len(seekers), capacity, arcs, score[seekers]), had
+    return Candidates(person[fits], target[fits], cost[fits])
 
 
 def _trip_minutes(distance: np.ndarray, person: np.ndarray, speed: np.ndarray, limit: np.ndarray,

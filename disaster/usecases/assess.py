@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from disaster import errors, repo
+from disaster.analysis.assignment import Candidates, assign
 from disaster.analysis.decision import Decision
 from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, assess
 from disaster.analysis.reasons import Said, stored
@@ -221,19 +222,6 @@ def shared_digest(inputs: AssessmentInputs, parameters: dict[str, Any]) -> str:
     return digest.hexdigest()[:32]
 
 
-def welfare_pool(inputs: AssessmentInputs, seeking: np.ndarray) -> np.ndarray:
-    """Residents the 福祉避難所 planning involves: those who may seek a place (``seeking``: must
-    leave and need one or have an agreement, as their stored result says) and those who chose a
-    福祉避難所 (they take one of its places). Re-planned together with every changed resident, the
-    places go exactly as in a full run (first come, first served by id, priority-aware)."""
-    residents, shelters = inputs.residents, inputs.shelters
-    welfare_codes = set(shelters.loc[shelters["is_welfare_shelter"].fillna(False).astype(bool), "code"].tolist())
-    chose = residents["preferred_shelter_code"].isin(welfare_codes).to_numpy()
-    agreed = residents["id"].isin(inputs.agreements["resident_id"]).to_numpy() if inputs.agreements is not None \
-        else np.zeros(len(residents), dtype=bool)
-    return seeking | chose | agreed
-
-
 def run_assessment(
     sessions: sessionmaker[Session],
     city_code: str,
@@ -243,13 +231,15 @@ def run_assessment(
     full: bool = False,
 ) -> int:
     """Assess the city's residents and store the results in one transaction; returns the run id.
-    Only the residents whose inputs changed (and the 福祉避難所 pool) are recomputed unless
-    ``full`` or shelters, hazard zones or parameters changed. The parameters come from the city
-    profile's ``[evacuation]`` section unless given."""
+    Unless ``full`` or shelters, hazard zones or parameters changed, only the residents whose
+    inputs changed are recomputed, and those whose 福祉避難所 place the re-planning moved
+    (``_replanned``). The parameters come from the city profile's ``[evacuation]`` section
+    unless given."""
     profile = load_profile(city_code)
     params = params or AssessmentParameters(evacuation=profile.evacuation, metric_crs=profile.crs, night=night)
     network = RoadNetwork.from_graphml(road_graph, params.metric_crs) if road_graph else None
-    parameters = params.as_dict() | {"road_graph": road_graph.name if road_graph else None}
+    parameters = params.as_dict() | {"road_graph": road_graph.name if road_graph else None,
+                                     "result_format": RESULT_FORMAT}
     if road_graph is not None:
         parameters["road_graph_sha256"] = hashlib.sha256(road_graph.read_bytes()).hexdigest()
     with sessions() as session, session.begin():
@@ -275,57 +265,121 @@ def run_assessment(
     return run_id
 
 
+RESULT_FORMAT = 14  # the schema revision whose columns a result fills: results of another are recomputed
 SHARED, EVERYONE = f"{DIGESTS}:shared", f"{DIGESTS}:residents"  # keys of AssessmentRun.data_versions
 
 
 def _changed(session: Session, city_code: str, inputs: AssessmentInputs, digests: list[str]) -> np.ndarray:
-    """Which residents to recompute: their digest differs from the stored one, or they are in
-    the 福祉避難所 pool (``welfare_pool``; an unchanged resident's stored decision and need hold)."""
+    """Which residents' inputs changed: their digest differs from the stored one (or none is stored)."""
     a, r = Assessment.__table__.c, Resident.__table__.c
-    stored = _frame(session, select(a.resident_id, a.inputs_digest,
-                                    and_(a.decision == Decision.LEAVE.value, a.welfare_needed.is_(True)))
-                    .join(Resident.__table__, a.resident_id == r.id).where(r.city_code == city_code),
-                    ["id", "digest", "seeking"])
+    stored = _frame(session, select(a.resident_id, a.inputs_digest).join(Resident.__table__, a.resident_id == r.id)
+                    .where(r.city_code == city_code), ["id", "digest"])
     known = inputs.residents[["id"]].merge(stored, on="id", how="left")  # in the residents' order
-    changed = known["digest"].to_numpy(dtype=object) != np.array(digests, dtype=object)
-    seeking = known["seeking"].eq(True).to_numpy(dtype=bool)  # NULL or no stored result: False
-    return changed | welfare_pool(inputs, seeking)
+    return known["digest"].to_numpy(dtype=object) != np.array(digests, dtype=object)
 
 
 def _store(session: Session, city_code: str, inputs: AssessmentInputs, digests: list[str], todo: np.ndarray | None,
            params: AssessmentParameters, network: RoadNetwork | None, parameters: dict[str, Any],
            fingerprints: dict[str, str]) -> int:
-    """Assess ``todo`` (every resident when None) and replace their stored results under a new run."""
-    subset = inputs if todo is None else replace(inputs, residents=inputs.residents[todo].reset_index(drop=True))
-    chosen = digests if todo is None else [d for d, keep in zip(digests, todo.tolist(), strict=True) if keep]
+    """Recompute ``todo`` (every resident when None, or when most changed) with the residents the
+    福祉避難所 re-planning moves, and replace their stored results under a new run."""
+    whole = todo is None or 2 * int(todo.sum()) > len(todo)
+    if not len(inputs.residents):
+        result = None
+    elif todo is None or whole:
+        result = assess(inputs, params, network)
+    else:
+        result = _replanned(session, city_code, inputs, todo, params, network)
     run = AssessmentRun(
         city_code=city_code, computed_at=dt.datetime.now(dt.UTC),
         data_versions=_data_versions(session, city_code) | fingerprints,
-        parameters=parameters | {"reassessed": len(subset.residents)}, resident_count=len(inputs.residents),
+        parameters=parameters | {"reassessed": 0 if result is None else len(result)},
+        resident_count=len(inputs.residents),
     )
     session.add(run)
     session.flush()
     a, r = Assessment.__table__.c, Resident.__table__.c
-    if todo is None:  # not synchronised: the ORM would first fetch the rows it deletes
+    if result is None:
+        return run.id
+    if whole:  # not synchronised: the ORM would first fetch the rows it deletes
         session.execute(delete(Assessment).execution_options(synchronize_session=False).where(
             a.resident_id.in_(select(r.id).where(r.city_code == city_code))))
     else:
-        ids = subset.residents["id"].tolist()
+        ids = result["resident_id"].tolist()
         for start in range(0, len(ids), 900):  # within SQLite's limit of bound parameters
             session.execute(delete(Assessment).execution_options(synchronize_session=False).where(
                 a.resident_id.in_(select(r.id).where(r.city_code == city_code, r.id.in_(ids[start:start + 900])))))
-    if len(subset.residents):
-        result = assess(subset, params, network).drop(columns=["district"])
-        result["run_id"] = run.id
-        result["inputs_digest"] = chosen
-        _write(session, result)
+    result = result.drop(columns=["district"])
+    result["run_id"] = run.id
+    result["inputs_digest"] = pd.Series(digests, index=inputs.residents["id"]).loc[result["resident_id"]].to_numpy()
+    _write(session, result)
     return run.id
+
+
+def _replanned(session: Session, city_code: str, inputs: AssessmentInputs, todo: np.ndarray,
+               params: AssessmentParameters, network: RoadNetwork | None) -> pd.DataFrame | None:
+    """The results to store after an edit (None: nothing to store): the changed residents (``todo``) and everyone whose
+    福祉避難所 place changes when the city's places are planned again — from the unchanged
+    residents' stored requests and the changed ones' new requests, exactly as a whole-city run
+    plans them (same arcs, priorities and capacities, ``analysis.assignment.assign``)."""
+    residents = inputs.residents
+    changed = residents[todo].reset_index(drop=True)
+    fresh = assess(replace(inputs, residents=changed), params, network, places={}) if len(changed) else None
+    stored = _requests(session, city_code)
+    stored = stored[~stored["id"].isin(changed["id"])]
+    requests = stored if fresh is None else pd.concat([stored, fresh.rename(columns={
+        "resident_id": "id", "priority_score": "score", "welfare_candidates": "candidates",
+        "claimed_shelter_id": "claimed"})[["id", "score", "candidates", "claimed"]]], ignore_index=True)
+    places = plan_places(requests, inputs.shelters)
+    seekers = stored[stored["candidates"].notna()]
+    moved = [rid for rid, placed in zip(seekers["id"].tolist(), seekers["placed"].tolist(), strict=True)
+             if places.get(rid, -1) != (-1 if placed is None or placed != placed else int(placed))]
+    redo = todo | residents["id"].isin(moved).to_numpy()
+    if not redo.any():
+        return None
+    return assess(replace(inputs, residents=residents[redo].reset_index(drop=True)), params, network, places=places)
+
+
+def _requests(session: Session, city_code: str) -> pd.DataFrame:
+    """The stored part of each resident in the 福祉避難所 planning: id, score (priority),
+    candidates (JSON, None: not seeking), claimed (shelter id their own choice takes) and placed
+    (the 福祉避難所 planned for them)."""
+    a, r = Assessment.__table__.c, Resident.__table__.c
+    frame = _frame(session, select(a.resident_id, a.priority_score, a.welfare_candidates, a.claimed_shelter_id,
+                                   a.welfare_shelter_id)
+                   .join(Resident.__table__, a.resident_id == r.id)
+                   .where(r.city_code == city_code, or_(a.welfare_candidates.is_not(None), a.claimed_shelter_id.is_not(None))),
+                   ["id", "score", "candidates", "claimed", "placed"])
+    return frame
+
+
+def plan_places(requests: pd.DataFrame, shelters: pd.DataFrame) -> dict[int, int]:
+    """福祉避難所 shelter id per placed resident id, planned over the city's requests (``_requests``'
+    columns id, score, candidates, claimed), as ``analysis.engine.assess`` plans them."""
+    shelters = shelters.sort_values("id", kind="stable")
+    site = pd.Index(shelters["id"].to_numpy())
+    capacity = shelters["capacity"].fillna(0).to_numpy(dtype=int).copy()
+    claimed = site.get_indexer(requests["claimed"].dropna().astype(int).to_numpy())
+    np.subtract.at(capacity, claimed[claimed >= 0], 1)
+    seekers = requests[requests["candidates"].notna()].sort_values("id", kind="stable")
+    person, shelter, cost = [], [], []
+    for k, text in enumerate(seekers["candidates"].tolist()):
+        for sid, c in json.loads(text):
+            person.append(k)
+            shelter.append(sid)
+            cost.append(c)
+    target = site.get_indexer(np.array(shelter, dtype=int))
+    known = target >= 0
+    arcs = Candidates(np.array(person, dtype=int)[known], target[known], np.array(cost, dtype=np.int64)[known])
+    placed = assign(len(seekers), capacity, arcs, seekers["score"].to_numpy(dtype=np.int64))
+    ids = shelters["id"].to_numpy()
+    return {int(rid): int(ids[p]) for rid, p in zip(seekers["id"].tolist(), placed.tolist(), strict=True) if p >= 0}
 
 
 COLUMNS = tuple(c.name for c in Assessment.__table__.columns)
 REASON_COLUMNS = frozenset(c.name for c in Assessment.__table__.columns if isinstance(c.type, StoredReasons))
 NONE_BELOW = {  # engine values meaning "none": shelter index -1, rank 0
-    **dict.fromkeys(("destination_shelter_id", "second_shelter_id", "welfare_shelter_id"), 0),
+    **dict.fromkeys(("destination_shelter_id", "second_shelter_id", "welfare_shelter_id", "claimed_shelter_id"), 0),
     **dict.fromkeys(("flood_l1_rank", "flood_l2_rank", "duration_rank", "inland_rank", "landslide_kind",
                      "landslide_class"), 1),
 }
