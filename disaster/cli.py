@@ -261,10 +261,16 @@ def _debug_traceback() -> None:
         errors.print(traceback.format_exc(), highlight=False, markup=False)
 
 
-def _run(ctx: typer.Context, action: Callable[[Store], Any]) -> Any:
+def _run(ctx: typer.Context, action: Callable[[Store], Any], migrates: bool = False) -> Any:
+    """``action`` on the command's store, user errors printed; unless the command ``migrates``
+    the schema itself, a store of another schema revision is refused first."""
+    from disaster.db import require_current_schema
+
     with _user_errors():
         store = ctx.obj()
         try:
+            if not migrates:
+                require_current_schema(store.engine)
             return action(store)
         finally:
             store.engine.dispose()
@@ -294,7 +300,7 @@ def init(
         code = store.chosen_city if store.chosen_city is not None else store.city_code  # no --city: the store's city
         return init_city(store.engine, store.sessions, code, name)
 
-    result = _run(ctx, action)
+    result = _run(ctx, action, migrates=True)
     console.print(f"[green]✓[/green] データベースを準備しました。市町村: {result.name or '（名称未設定）'}（{result.code}）",
                   highlight=False)
     if not result.name:
@@ -353,7 +359,7 @@ def demo(
         if accounts:
             _print_demo_accounts(demo_accounts(store.sessions, loaded.city_code, sample_district(bundle)))
 
-    _run(ctx, action)
+    _run(ctx, action, migrates=True)
 
 
 def _print_demo_accounts(made: list[DemoAccount]) -> None:

@@ -82,6 +82,29 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+def head_revision() -> str:
+    """The latest schema revision this code knows (revision ids are the migration files' number
+    prefixes; read from the file names: Alembic's own loader takes half a second)."""
+    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
+
+
+def require_current_schema(engine: Engine) -> None:
+    """NotReady when the store's schema is not the one this code writes (an upgrade of the
+    program needs `disaster init` once); a store with no schema yet passes (``init`` creates it)."""
+    from sqlalchemy import inspect, text
+
+    from disaster import errors
+
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    head = head_revision()
+    if revision != head:
+        raise errors.NotReady(f"データベースの形式（版 {revision}）がこのプログラムの形式（版 {head}）と合いません。"
+                              "プログラムを更新した後なら `disaster init` でデータベースを更新してから、もう一度実行してください。")
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the latest revision (creates it on an empty database)."""
     from alembic import command

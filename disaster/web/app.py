@@ -8,15 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from sqlalchemy import inspect
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from disaster import auditlog, errors
 from disaster.accounts import AuthFailed
-from disaster.db import make_engine, session_factory
-from disaster.models import WebSession
+from disaster.db import make_engine, require_current_schema, session_factory
 from disaster.settings import DEFAULT_SECRET_KEY, Settings, get_settings
 from disaster.usecases.demo import is_demo_store
 from disaster.web import auth, city, exercises, imports, jobs, maps, mode, plans, residents, safety, users
@@ -106,10 +104,8 @@ async def _forbidden(request: Request, exc: Exception) -> Response:
 
 
 def _check(store: WebStore) -> None:
+    require_current_schema(store.engine)
     auditlog.require_log(store.engine)
-    if not inspect(store.engine).has_table(WebSession.__tablename__):
-        raise errors.NotReady("このデータベースにはログインの記録（web_session）がまだありません（古い形式です）。"
-                              "`disaster init` で更新してから、もう一度実行してください。")
     if store.settings.secret_key == DEFAULT_SECRET_KEY and not is_demo_store(store.sessions):
         raise errors.NotReady("秘密鍵が既定のままです。デモ以外のデータでサービスを動かすには、環境変数 DISASTER_SECRET_KEY に"
                               "推測できない長い値（例: `python -c \"import secrets; print(secrets.token_urlsafe(48))\"` の出力）を"
