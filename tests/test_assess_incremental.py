@@ -88,3 +88,33 @@ def test_a_freed_place_goes_to_the_next_person_as_in_a_full_run(store) -> None:
     assert run.parameters["reassessed"] < run.resident_count / 10
     run_assessment(store.sessions, KURUME, full=True)
     assert result_rows(store.engine, KURUME) == incremental
+
+
+def test_a_supporter_added_on_the_plan_page_counts_in_the_stored_result_at_once(store) -> None:
+    """The leader registers a supporter in the resident's living room: the resident's stored
+    result (the plan's 支援者 section, the priority list) counts them without waiting for an
+    import, and equals what a full run gives."""
+    import datetime as dt
+
+    from disaster.access import Principal
+    from disaster.usecases.residents import NewSupporter, add_supporter
+
+    load_demo(store.engine, store.sessions, BUNDLE)
+    with store.sessions() as session:
+        resident_id, number = session.execute(
+            select(Resident.id, Resident.resident_no).join(Assessment, Assessment.resident_id == Resident.id)
+            .where(Assessment.supporter_count == 0).order_by(Resident.id)).first()
+        before = session.get(Assessment, resident_id)
+        assert before is not None and "NO_SUPPORTER" in {i["code"] for i in before.supporter_issues}
+    add_supporter(store.sessions, Principal.cli(KURUME), number,
+                  NewSupporter("避難 太郎", "近隣住民", "090-0000-0000", None, True, dt.date(2026, 11, 26)),
+                  dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC))
+    with store.sessions() as session:
+        after = session.get(Assessment, resident_id)
+        assert after is not None and after.supporter_count == 1
+        assert "NO_SUPPORTER" not in {i["code"] for i in after.supporter_issues}
+    run = _latest(store.sessions)
+    assert 1 <= run.parameters["reassessed"] < run.resident_count / 10
+    incremental = result_rows(store.engine, KURUME)
+    run_assessment(store.sessions, KURUME, full=True)
+    assert result_rows(store.engine, KURUME) == incremental

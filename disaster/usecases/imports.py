@@ -10,15 +10,14 @@ import datetime as dt
 import functools
 import hashlib
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import shapely
 import shapely.affinity
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from disaster import access, auditlog, errors, geo, repo
@@ -30,6 +29,7 @@ from disaster.importers.problems import ImportRejected, Parsed, Problem, write_r
 from disaster.models import AddressPoint, City, District, Resident, Shelter
 from disaster.profile import ensure_profile, load_profile
 from disaster.usecases import assess
+from disaster.usecases.transactions import one_transaction
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -441,29 +441,6 @@ def run_import(sessions: sessionmaker[Session], city_code: str, request: ImportR
         return import_supporters(sessions, paths[0], city_code, r.mapping, r.sheet, header_row=r.header_row,
                                  follow_up=follow_up)
     return import_address_points(sessions, paths, city_code)
-
-
-@contextmanager
-def one_transaction(sessions: sessionmaker[Session], commit: bool) -> Iterator[sessionmaker[Session]]:
-    """Sessions that all share one database transaction, committed at the end when ``commit``
-    (and nothing raised), else rolled back. The import's own ``session.begin()`` blocks join it,
-    and so does a ``one_transaction`` inside another (it is the outer one that commits or not)."""
-    engine = sessions.kw["bind"]
-    if isinstance(engine, Connection):
-        yield sessions
-        return
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            yield sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only")
-        except BaseException:
-            if transaction.is_active:
-                transaction.rollback()
-            raise
-        if commit:
-            transaction.commit()
-        else:
-            transaction.rollback()
 
 
 def require_import(sessions: sessionmaker[Session], principal: Principal, action: auditlog.Action, origin: str,

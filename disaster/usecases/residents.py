@@ -34,6 +34,7 @@ from disaster.models import (
     resident_supporter,
 )
 from disaster.plans.record import Status
+from disaster.usecases.transactions import one_transaction
 
 LIST_FIELDS = ("resident_no", "name", "kana", "address", "phone", "care_level", "mobility", "consent_share", "consent_plan")
 DETAIL_FIELDS = ("id", "resident_no", "name", "kana", "birth_date", "sex", "address", "phone", "care_level",
@@ -379,12 +380,23 @@ def supporter_problems(new: NewSupporter) -> dict[str, str]:
 def add_supporter(sessions: sessionmaker[Session], principal: Principal, resident_no: str, new: NewSupporter,
                   at: dt.datetime) -> str:
     """Register ``new`` as a supporter of the resident (who must be in view, and whose plan
-    ``principal`` may make); returns the new 支援者番号. The caller records it in the audit log.
+    ``principal`` may make) and re-assess in the same transaction (incrementally: the resident,
+    and whoever the re-planned 福祉避難所 places move); returns the new 支援者番号. The caller
+    records it in the audit log.
     The supporter is linked to this resident only; an import of the city's 支援者 file keeps it
     (imports update the numbers they hold)."""
     problems = supporter_problems(new)
     if problems:
         raise errors.Rejected(" ".join(problems.values()))
+    from disaster.usecases.assess import run_assessment  # the engine only when it is needed (start-up time)
+
+    with one_transaction(sessions, commit=True) as joined:
+        number = _added_supporter(joined, principal, resident_no, new)
+        run_assessment(joined, principal.city_code)  # the resident's stored result counts the new supporter at once
+    return number
+
+
+def _added_supporter(sessions: sessionmaker[Session], principal: Principal, resident_no: str, new: NewSupporter) -> str:
     with sessions() as session, session.begin():
         resident_id, district = locate(session, principal, resident_no)
         consent_plan = session.scalar(select(Resident.consent_plan).where(Resident.id == resident_id))
