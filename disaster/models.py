@@ -183,7 +183,18 @@ resident_supporter = Table(
     "resident_supporter",
     Base.metadata,
     Column("resident_id", ForeignKey("resident.id", ondelete="CASCADE"), primary_key=True),
-    Column("supporter_id", ForeignKey("supporter.id", ondelete="CASCADE"), primary_key=True),
+    Column("supporter_id", ForeignKey("supporter.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+# Residents whose assessment inputs changed since their city's last run: filled by triggers on
+# resident, supporter, resident_supporter and welfare_agreement (migration 0014), taken by the
+# run (usecases.assess), so that an edit reads and recomputes only them. No key: a resident may
+# be listed many times, and one deleted since (its city tells which run re-plans the places).
+assessment_pending = Table(
+    "assessment_pending",
+    Base.metadata,
+    Column("resident_id", Integer, nullable=False),
+    Column("city_code", String(6), nullable=False, index=True),
 )
 
 

@@ -50,7 +50,8 @@ class AssessmentInputs:
     """Frames as loaded by the use-case. ``residents`` has the Resident columns (id, lon, lat,
     district, needs fields, home_floor, preferred_*); ``shelters`` the Shelter columns; ``zones``
     layer, rank, landslide_kind, landslide_class, geometry; ``supporters`` id, lon, lat, relation,
-    consent; ``links`` resident_id, supporter_id; ``agreements`` (optional) the 福祉避難所
+    consent and load (how many residents they help in all; counted from ``links`` when absent,
+    i.e. when the inputs hold every link); ``links`` resident_id, supporter_id; ``agreements`` (optional) the 福祉避難所
     agreements: resident_id, shelter_id, agreed_on."""
 
     residents: pd.DataFrame
@@ -101,6 +102,8 @@ def assess(inputs: AssessmentInputs, params: AssessmentParameters, network: Road
     shelters = inputs.shelters.sort_values("id", kind="stable").reset_index(drop=True)
     supporters = inputs.supporters.sort_values("id", kind="stable").reset_index(drop=True)
     links = inputs.links.sort_values(["resident_id", "supporter_id"], kind="stable").reset_index(drop=True)
+    if "load" not in supporters:  # the inputs hold every link
+        supporters["load"] = supporters["id"].map(links["supporter_id"].value_counts()).fillna(0).astype(int)
     index = HazardIndex(inputs.zones)
     needs = needs_frame(residents)
     exposure = index.exposure(residents["lon"].to_numpy(), residents["lat"].to_numpy())

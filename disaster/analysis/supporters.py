@@ -25,13 +25,14 @@ def supporter_issues(
     max_load: int,
     located: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[list[Said]]]:
-    """(supporter count, issues) per resident. ``supporters`` has id, relation, consent;
+    """(supporter count, issues) per resident. ``supporters`` has id, relation, consent, load (how
+    many residents the supporter helps: all of them, or those the reader may see);
     ``links`` has resident_id, supporter_id; ``max_load`` from the city profile. Each text says
     what to do about the gap. ``located``: per supporter, whether their home's position is
     known (an unknown one cannot be checked against the hazard zones, which the plan says)."""
     position = {rid: i for i, rid in enumerate(resident_ids)}
     supporter_row = {sid: i for i, sid in enumerate(supporters["id"])}
-    load = links.groupby("supporter_id").size().to_dict()
+    load = dict(zip(supporters["id"].tolist(), supporters["load"].tolist(), strict=True))
     counts = np.zeros(len(resident_ids), dtype=int)
     issues: list[list[Said]] = [[] for _ in resident_ids]
     relation = supporters["relation"].fillna("支援者").to_numpy()

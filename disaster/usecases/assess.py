@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    false,
     func,
     or_,
     select,
@@ -48,6 +50,7 @@ from disaster.models import (
     StoredReasons,
     Supporter,
     WelfareAgreement,
+    assessment_pending,
     resident_supporter,
 )
 from disaster.profile import load_profile
@@ -93,17 +96,19 @@ def _converted(values: list[Any], processor: Any) -> list[Any]:
     return converted
 
 
-def load_inputs(session: Session | Connection, city_code: str) -> AssessmentInputs:
-    """Read everything the engine needs into frames, with plain SQL (Core selects on the tables)."""
+def load_inputs(session: Session | Connection, city_code: str, only: Sequence[int] | None = None) -> AssessmentInputs:
+    """Read what the engine needs into frames, with plain SQL (Core selects on the tables): the
+    city's shelters and zones, and its residents (those of ``only``, ids, when given) with their
+    supporters (each with ``load``: how many residents they help in all), links and agreements."""
     r, d, rs = Resident.__table__.c, District.__table__.c, resident_supporter.c
     # on SQLite, JSON lists read as text and decoded once per distinct value (most residents share
     # a few); PostgreSQL's driver decodes them itself
     sqlite = session.get_bind().dialect.name == "sqlite" if isinstance(session, Session) else session.dialect.name == "sqlite"
     lists = [c for c in RESIDENT_COLUMNS if isinstance(r[c].type, JSON)] if sqlite else []
-    residents = _frame(session, select(*(type_coerce(r[c], String) if c in lists else r[c] for c in RESIDENT_COLUMNS),
-                                       d.name.label("district"))
-                       .join(District.__table__, r.district_id == d.id)
-                       .where(r.city_code == city_code).order_by(r.id), [*RESIDENT_COLUMNS, "district"])
+    residents = _frames(session, select(*(type_coerce(r[c], String) if c in lists else r[c] for c in RESIDENT_COLUMNS),
+                                        d.name.label("district"))
+                        .join(District.__table__, r.district_id == d.id)
+                        .where(r.city_code == city_code).order_by(r.id), [*RESIDENT_COLUMNS, "district"], r.id, only)
     decoded: dict[str, Any] = {}
 
     def decode(value: str | None) -> Any:
@@ -125,17 +130,32 @@ def load_inputs(session: Session | Connection, city_code: str) -> AssessmentInpu
         geometry=shapely.from_wkb([row.geom for row in zone_rows]) if zone_rows else [],
         crs=4326,
     )
+    links = _frames(session, select(rs.resident_id, rs.supporter_id).join(Resident.__table__, rs.resident_id == r.id)
+                    .where(r.city_code == city_code).order_by(rs.resident_id, rs.supporter_id),
+                    ["resident_id", "supporter_id"], rs.resident_id, only)
     p = Supporter.__table__.c
-    supporters = _frame(session, select(p.id, p.lon, p.lat, p.relation, p.consent).where(p.city_code == city_code)
-                        .order_by(p.id), ["id", "lon", "lat", "relation", "consent"])
-    links = _frame(session, select(rs.resident_id, rs.supporter_id).join(Resident.__table__, rs.resident_id == r.id)
-                   .where(r.city_code == city_code).order_by(rs.resident_id, rs.supporter_id),
-                   ["resident_id", "supporter_id"])
+    load = (select(func.count()).select_from(resident_supporter).where(rs.supporter_id == p.id)
+            .correlate(Supporter.__table__).scalar_subquery())
+    supporters = _frames(session, select(p.id, p.lon, p.lat, p.relation, p.consent, load).where(p.city_code == city_code)
+                         .order_by(p.id), ["id", "lon", "lat", "relation", "consent", "load"], p.id,
+                         None if only is None else sorted(set(links["supporter_id"].tolist())))
     w = WelfareAgreement.__table__.c
-    agreements = _frame(session, select(w.resident_id, w.shelter_id, w.agreed_on).join(Resident.__table__, w.resident_id == r.id)
-                        .where(r.city_code == city_code).order_by(w.resident_id, w.shelter_id),
-                        ["resident_id", "shelter_id", "agreed_on"])
+    agreements = _frames(session, select(w.resident_id, w.shelter_id, w.agreed_on).join(Resident.__table__, w.resident_id == r.id)
+                         .where(r.city_code == city_code).order_by(w.resident_id, w.shelter_id),
+                         ["resident_id", "shelter_id", "agreed_on"], w.resident_id, only)
     return AssessmentInputs(residents, shelters, zones, supporters, links, agreements)
+
+
+def _frames(session: Session | Connection, query: Select[Any], columns: list[str], key: Any,
+            only: Sequence[int] | None) -> pd.DataFrame:
+    """``_frame`` of ``query``, restricted to rows whose ``key`` is in ``only`` when given
+    (read in chunks within SQLite's limit of bound parameters)."""
+    if only is None:
+        return _frame(session, query, columns)
+    chunks = [_frame(session, query.where(key.in_(only[start:start + 10_000])), columns)
+              for start in range(0, len(only), 10_000)]
+    return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0] if chunks else \
+        _frame(session, query.where(false()), columns)
 
 
 def _data_versions(session: Session, city_code: str) -> dict[str, str]:
@@ -156,18 +176,29 @@ def _latest(session: Session, city_code: str) -> AssessmentRun | None:
                           .order_by(AssessmentRun.id.desc()).limit(1))
 
 
+NUMERIC = frozenset({"load", *(c.name for table in (Resident, Supporter, WelfareAgreement, Shelter)
+                             for c in table.__table__.columns if c.type.python_type in (int, float, bool))})
+
+
 def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
     """A 64-bit hash per row of ``frame`` (pandas' keyed SipHash of each value: stable across
-    processes); values pandas cannot hash (JSON lists) are hashed by their repr."""
+    processes), the same whatever other rows the frame holds: numeric columns (``NUMERIC``) are
+    hashed as float64 (an integer column with a missing value reads as float), others as Python
+    objects with missing values as one null (values pandas cannot hash, JSON lists, by their repr)."""
     columns = []
     for name in frame.columns:
         values = frame[name]
+        if name in NUMERIC:
+            values = pd.to_numeric(values, errors="coerce").astype("float64")
+        else:
+            values = values.astype(object).where(values.notna(), None)
         try:
             columns.append(pd.util.hash_pandas_object(values, index=False).to_numpy())
         except TypeError:
             texts: dict[int, str] = {}
             columns.append(pd.util.hash_pandas_object(pd.Series(
-                [texts.setdefault(id(v), repr(v)) for v in values.tolist()], dtype=object), index=False).to_numpy())
+                [None if v is None else texts.setdefault(id(v), repr(v)) for v in values.tolist()], dtype=object),
+                index=False).to_numpy())
     return _combine(columns, len(frame))
 
 
@@ -190,15 +221,14 @@ def _sum_per(owners: np.ndarray, values: np.ndarray, ids: np.ndarray) -> np.ndar
 
 def input_digests(inputs: AssessmentInputs) -> list[str]:
     """Per resident (in ``inputs.residents`` order): a digest of everything of their own that the
-    result depends on — their row, each linked supporter (with how many people that supporter
-    has) and their 福祉避難所 agreements. Shared inputs (shelters, zones, parameters) are in
-    ``shared_digest``; the 福祉避難所 pool is re-planned whenever anything changed. Computed on
+    result depends on — their row, each linked supporter (with ``load``, how many people that
+    supporter helps) and their 福祉避難所 agreements. Shared inputs (shelters, zones, parameters) are in
+    ``shared_digest``; the 福祉避難所 places are re-planned on every run. Computed on
     whole columns (pandas' hashing), no per-row Python."""
     residents, links, supporters = inputs.residents, inputs.links, inputs.supporters
     supporter_ids = supporters["id"].to_numpy()
     link_rids, link_sids = links["resident_id"].to_numpy(), links["supporter_id"].to_numpy()
-    load = np.bincount(pd.Index(supporter_ids).get_indexer(link_sids) + 1, minlength=len(supporter_ids) + 1)[1:]
-    helper = _combine([_row_hashes(supporters), load.astype(np.uint64)], len(supporters))
+    helper = _row_hashes(supporters)  # with their load
     at = pd.Index(supporter_ids).get_indexer(link_sids)
     missing = np.uint64(0x9E3779B97F4A7C15)  # a link to an unknown supporter still counts
     per_link = np.where(at >= 0, helper[np.maximum(at, 0)], missing) if len(at) else np.zeros(0, dtype=np.uint64)
@@ -244,86 +274,102 @@ def run_assessment(
         parameters["road_graph_sha256"] = hashlib.sha256(road_graph.read_bytes()).hexdigest()
     with sessions() as session, session.begin():
         repo.get_city(session, city_code)
-        inputs = load_inputs(session, city_code)
-        shared = shared_digest(inputs, parameters)
-        digests = input_digests(inputs)
-        everyone = hashlib.sha256(" ".join(digests).encode()).hexdigest()[:32]
+        pending = _take_pending(session, city_code)
         previous = _latest(session, city_code)
         before = previous.data_versions if previous is not None else {}
-        same = previous is not None and not full and before.get(SHARED) == shared and before.get(EVERYONE) == everyone
-        if previous is not None and same and before == _data_versions(session, city_code) | {SHARED: shared,
-                                                                                            EVERYONE: everyone}:
-            run_id = previous.id  # nothing changed since
-        elif same:  # files imported again with no change for the assessment: recorded, nothing recomputed
-            run_id = _store(session, city_code, inputs, digests, np.zeros(len(digests), dtype=bool), params, network,
-                            parameters, {SHARED: shared, EVERYONE: everyone})
-        else:
-            todo = None if full or before.get(SHARED) != shared else _changed(session, city_code, inputs, digests)
-            run_id = _store(session, city_code, inputs, digests, todo, params, network, parameters,
-                            {SHARED: shared, EVERYONE: everyone})
+        count = session.scalar(select(func.count()).select_from(Resident).where(Resident.city_code == city_code)) or 0
+        incremental = previous is not None and not full
+        few = incremental and 2 * len(pending) <= count  # read only the listed residents
+        inputs = load_inputs(session, city_code, only=sorted(pending) if few else None)
+        fingerprints = {SHARED: shared_digest(inputs, parameters)}
+        if incremental and before.get(SHARED) != fingerprints[SHARED]:  # shelters, zones or parameters changed
+            incremental = False
+            if few:
+                inputs = load_inputs(session, city_code)
+        todo = _changed(session, inputs) if incremental else None
+        if todo is not None and not todo.any() and not pending \
+                and before == _data_versions(session, city_code) | fingerprints:
+            run_id = previous.id  # type: ignore[union-attr]  # nothing changed since
+        else:  # (files imported again with no change for the assessment: recorded, nothing recomputed)
+            whole = todo is None or 2 * int(todo.sum()) > count  # (then inputs hold everyone)
+            if todo is not None and not whole:
+                result = _replanned(session, city_code, inputs, todo, params, network)
+            else:
+                result = _assessed(inputs, params, network) if count else None
+            run_id = _store(session, city_code, result, whole, count, parameters, fingerprints)
     review_issued(sessions, city_code)  # issued plans whose data changed turn 要見直し
     return run_id
 
 
 RESULT_FORMAT = 14  # the schema revision whose columns a result fills: results of another are recomputed
-SHARED, EVERYONE = f"{DIGESTS}:shared", f"{DIGESTS}:residents"  # keys of AssessmentRun.data_versions
+SHARED = f"{DIGESTS}:shared"  # key of AssessmentRun.data_versions
 
 
-def _changed(session: Session, city_code: str, inputs: AssessmentInputs, digests: list[str]) -> np.ndarray:
-    """Which residents' inputs changed: their digest differs from the stored one (or none is stored)."""
-    a, r = Assessment.__table__.c, Resident.__table__.c
-    stored = _frame(session, select(a.resident_id, a.inputs_digest).join(Resident.__table__, a.resident_id == r.id)
-                    .where(r.city_code == city_code), ["id", "digest"])
-    known = inputs.residents[["id"]].merge(stored, on="id", how="left")  # in the residents' order
-    return known["digest"].to_numpy(dtype=object) != np.array(digests, dtype=object)
+def _take_pending(session: Session, city_code: str) -> set[int]:
+    """The city's residents whose inputs changed since its last run (listed by the database's
+    triggers, ``models.assessment_pending``), taken off the list: a run that fails gives them
+    back with its transaction; a write committed meanwhile stays listed for the next run."""
+    q = assessment_pending.c
+    return set(session.scalars(delete(assessment_pending).where(q.city_code == city_code).returning(q.resident_id)))
 
 
-def _store(session: Session, city_code: str, inputs: AssessmentInputs, digests: list[str], todo: np.ndarray | None,
-           params: AssessmentParameters, network: RoadNetwork | None, parameters: dict[str, Any],
-           fingerprints: dict[str, str]) -> int:
-    """Recompute ``todo`` (every resident when None, or when most changed) with the residents the
-    福祉避難所 re-planning moves, and replace their stored results under a new run."""
-    whole = todo is None or 2 * int(todo.sum()) > len(todo)
-    if not len(inputs.residents):
-        result = None
-    elif todo is None or whole:
-        result = assess(inputs, params, network)
-    else:
-        result = _replanned(session, city_code, inputs, todo, params, network)
+def _assessed(inputs: AssessmentInputs, params: AssessmentParameters, network: RoadNetwork | None,
+              places: dict[int, int] | None = None) -> pd.DataFrame:
+    """The engine's results for ``inputs``' residents, with the digest of each one's inputs."""
+    result = assess(inputs, params, network, places=places)
+    result["inputs_digest"] = pd.Series(input_digests(inputs), index=inputs.residents["id"].to_numpy()) \
+        .loc[result["resident_id"].to_numpy()].to_numpy()
+    return result
+
+
+def _changed(session: Session, inputs: AssessmentInputs) -> np.ndarray:
+    """Which of ``inputs``' residents changed: their digest differs from the stored one (or none is stored)."""
+    a = Assessment.__table__.c
+    ids = inputs.residents["id"].tolist()
+    stored: dict[int, str | None] = {}
+    for start in range(0, len(ids), 900):  # within SQLite's limit of bound parameters
+        stored |= dict(session.execute(select(a.resident_id, a.inputs_digest)
+                                       .where(a.resident_id.in_(ids[start:start + 900]))).all())
+    return np.array([stored.get(rid) != digest for rid, digest in zip(ids, input_digests(inputs), strict=True)],
+                    dtype=bool)
+
+
+def _store(session: Session, city_code: str, result: pd.DataFrame | None, whole: bool, count: int,
+           parameters: dict[str, Any], fingerprints: dict[str, str]) -> int:
+    """Record a new run and replace the stored results of ``result``'s residents (of every
+    resident of the city when ``whole``)."""
     run = AssessmentRun(
         city_code=city_code, computed_at=dt.datetime.now(dt.UTC),
         data_versions=_data_versions(session, city_code) | fingerprints,
-        parameters=parameters | {"reassessed": 0 if result is None else len(result)},
-        resident_count=len(inputs.residents),
+        parameters=parameters | {"reassessed": 0 if result is None else len(result)}, resident_count=count,
     )
     session.add(run)
     session.flush()
     a, r = Assessment.__table__.c, Resident.__table__.c
-    if result is None:
-        return run.id
     if whole:  # not synchronised: the ORM would first fetch the rows it deletes
         session.execute(delete(Assessment).execution_options(synchronize_session=False).where(
             a.resident_id.in_(select(r.id).where(r.city_code == city_code))))
-    else:
+    if result is None:
+        return run.id
+    if not whole:
         ids = result["resident_id"].tolist()
         for start in range(0, len(ids), 900):  # within SQLite's limit of bound parameters
             session.execute(delete(Assessment).execution_options(synchronize_session=False).where(
-                a.resident_id.in_(select(r.id).where(r.city_code == city_code, r.id.in_(ids[start:start + 900])))))
+                a.resident_id.in_(ids[start:start + 900])))
     result = result.drop(columns=["district"])
     result["run_id"] = run.id
-    result["inputs_digest"] = pd.Series(digests, index=inputs.residents["id"]).loc[result["resident_id"]].to_numpy()
     _write(session, result)
     return run.id
 
 
 def _replanned(session: Session, city_code: str, inputs: AssessmentInputs, todo: np.ndarray,
                params: AssessmentParameters, network: RoadNetwork | None) -> pd.DataFrame | None:
-    """The results to store after an edit (None: nothing to store): the changed residents (``todo``) and everyone whose
-    福祉避難所 place changes when the city's places are planned again — from the unchanged
+    """The results to store after an edit (None: nothing to store): ``inputs``' residents whose
+    digest changed (``todo``) are recomputed, and so is everyone
+    whose 福祉避難所 place changes when the city's places are planned again — from the unchanged
     residents' stored requests and the changed ones' new requests, exactly as a whole-city run
     plans them (same arcs, priorities and capacities, ``analysis.assignment.assign``)."""
-    residents = inputs.residents
-    changed = residents[todo].reset_index(drop=True)
+    changed = inputs.residents[todo].reset_index(drop=True)
     fresh = assess(replace(inputs, residents=changed), params, network, places={}) if len(changed) else None
     stored = _requests(session, city_code)
     stored = stored[~stored["id"].isin(changed["id"])]
@@ -334,10 +380,10 @@ def _replanned(session: Session, city_code: str, inputs: AssessmentInputs, todo:
     seekers = stored[stored["candidates"].notna()]
     moved = [rid for rid, placed in zip(seekers["id"].tolist(), seekers["placed"].tolist(), strict=True)
              if places.get(rid, -1) != (-1 if placed is None or placed != placed else int(placed))]
-    redo = todo | residents["id"].isin(moved).to_numpy()
-    if not redo.any():
+    redo = sorted({*changed["id"].tolist(), *moved})
+    if not redo:
         return None
-    return assess(replace(inputs, residents=residents[redo].reset_index(drop=True)), params, network, places=places)
+    return _assessed(load_inputs(session, city_code, only=redo), params, network, places=places)
 
 
 def _requests(session: Session, city_code: str) -> pd.DataFrame:

@@ -196,6 +196,7 @@ def shown_supporter_issues(session: Session, principal: Principal, resident_id: 
         .join(Resident, Resident.id == resident_supporter.c.resident_id)
         .where(resident_supporter.c.supporter_id.in_(theirs), access.resident_filter(principal))).all(),
         columns=["resident_id", "supporter_id"])
+    supporters["load"] = supporters["id"].map(links["supporter_id"].value_counts()).fillna(0).astype(int)
     limit = load_profile(principal.city_code).evacuation.max_residents_per_supporter
     _, (scoped,) = supporter_issues(np.array([resident_id]), np.array([True]), supporters, links,
                                     np.zeros(len(supporters), dtype=bool), limit)

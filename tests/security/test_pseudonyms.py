@@ -461,9 +461,10 @@ def _shared_supporters(store) -> None:
                 residents.append(resident)
         session.flush()
         ids = np.array([r.id for r in residents])
-        supporters = pd.DataFrame({"id": [near.id, son.id], "relation": ["近所", "長男"], "consent": [True, True]})
         links = pd.DataFrame({"resident_id": [r.id for r in residents],
                               "supporter_id": [r.supporters[0].id for r in residents]})
+        supporters = pd.DataFrame({"id": [near.id, son.id], "relation": ["近所", "長男"], "consent": [True, True],
+                                   "load": [int((links["supporter_id"] == s).sum()) for s in (near.id, son.id)]})
         _, issues = supporter_issues(ids, np.array([r.consent_share for r in residents]), supporters, links,
                                      np.zeros(2, dtype=bool), 3)
         for resident, found in zip(residents, issues, strict=True):
