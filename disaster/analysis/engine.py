@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -50,13 +49,13 @@ WELFARE_NEEDS = ("welfare_elderly_care", "welfare_disability", "welfare_medical"
 class AssessmentInputs:
     """Frames as loaded by the use-case. ``residents`` has the Resident columns (id, lon, lat,
     district, needs fields, home_floor, preferred_*); ``shelters`` the Shelter columns; ``zones``
-    layer, rank, landslide_kind, landslide_class, geometry; ``supporters`` id, lon, lat, relation,
-    consent; ``links`` resident_id, supporter_id; ``agreements`` (optional) the 福祉避難所
-    agreements: resident_id, shelter_id, agreed_on."""
+    layer, rank, landslide_kind, landslide_class, geometry (shapely, WGS84; plain pandas will do);
+    ``supporters`` id, lon, lat, relation, consent; ``links`` resident_id, supporter_id;
+    ``agreements`` (optional) the 福祉避難所 agreements: resident_id, shelter_id, agreed_on."""
 
     residents: pd.DataFrame
     shelters: pd.DataFrame
-    zones: gpd.GeoDataFrame
+    zones: pd.DataFrame
     supporters: pd.DataFrame
     links: pd.DataFrame
     agreements: pd.DataFrame | None = None

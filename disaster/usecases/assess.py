@@ -9,7 +9,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -120,11 +119,8 @@ def load_inputs(session: Session | Connection, city_code: str) -> AssessmentInpu
     z = HazardZone.__table__.c
     zone_rows = session.execute(repo.city_zones(city_code, z.layer, z.rank, z.landslide_kind, z.landslide_class, z.geom)
                                 .order_by(z.id)).all()
-    zones = gpd.GeoDataFrame(
-        pd.DataFrame.from_records([row[:4] for row in zone_rows], columns=["layer", "rank", "landslide_kind", "landslide_class"]),
-        geometry=shapely.from_wkb([row.geom for row in zone_rows]) if zone_rows else [],
-        crs=4326,
-    )
+    zones = pd.DataFrame.from_records([row[:4] for row in zone_rows], columns=["layer", "rank", "landslide_kind", "landslide_class"])
+    zones["geometry"] = shapely.from_wkb([row.geom for row in zone_rows])  # WGS84
     p = Supporter.__table__.c
     supporters = _frame(session, select(p.id, p.lon, p.lat, p.relation, p.consent).where(p.city_code == city_code)
                         .order_by(p.id), ["id", "lon", "lat", "relation", "consent"])
