@@ -19,9 +19,7 @@ def groups(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for column in columns:
         codes, uniques = pd.factorize(column, use_na_sentinel=False)
         group, _ = pd.factorize(group * len(uniques) + codes)
-    first = np.empty(int(group.max()) + 1 if n else 0, dtype=np.int64)
-    first[group[::-1]] = np.arange(n - 1, -1, -1)
-    return group, first
+    return group, np.unique(group, return_index=True)[1]
 
 
 def per_row(make: Callable[..., Said], *columns: np.ndarray) -> np.ndarray:
