@@ -488,12 +488,9 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
     walking = mode == TravelMode.WALK.value
     not_workable = trigger == StartTrigger.NOT_WORKABLE.value
     planned, direct, unplaced = welfare.shelter, welfare.direct, welfare.unplaced
-    text = np.flatnonzero(text_only)
     nowhere = ~text_only & (chosen < 0)
     routed = ~text_only & (chosen >= 0)
     own = routed & (own_shelter >= 0)
-    nearest = routed & ~direct & ~own_regular
-    floor = routed & (destination_floor > 0)
 
     def column(mask: np.ndarray, make: Callable[..., Said], *values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rows where ``mask`` holds, ``make(*values)`` of each): one call per distinct values."""
@@ -522,10 +519,10 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
                          for i, p in zip(np.flatnonzero(direct).tolist(), planned[direct].tolist(), strict=True)]
     entries = [
         # only the resident's own destination text
-        (text, same(reason("OWN_CHOICE"), len(text))),
+        always(text_only, reason("OWN_CHOICE")),
         column(text_only & (second >= 0), lambda s: reason("NEAREST_SUITABLE.fallback", name=names[s]), second),
         column(text_only & (limit <= 0), lambda w: transport_reason(TravelMode.WELFARE_TRANSPORT, 0, w), who),
-        (text, same(reason("START.unknown_route"), len(text))),
+        always(text_only, reason("START.unknown_route")),
         # no destination
         always(nowhere, reason("NO_SHELTER")),
         column(nowhere & unplaced, lambda full, k: _unplaced(full, k, None), welfare.unplaced_full, need),
@@ -535,14 +532,16 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
         column(own & own_regular & ~own_ok, own_unsafe, own_shelter, second),
         column(routed & direct, lambda p, day: reason("WELFARE_DIRECT", name=names[p], agreed=day, accepted=accepted[p]),
                planned, agreed_on),
-        column(nearest, lambda b, t: reason("NEAREST_SUITABLE", name=names[t],
-                                            basis=basis(b, rows[t], int(safety.floor[t]))), bits, chosen),
+        column(routed & ~direct & ~own_regular,
+               lambda b, t: reason("NEAREST_SUITABLE", name=names[t], basis=basis(b, rows[t], int(safety.floor[t]))),
+               bits, chosen),
         column(routed & ~direct & (planned >= 0),
                lambda t, p: reason("WELFARE_TRANSFER", name=names[t], welfare=names[p]), chosen, planned),
         column(routed & ~direct & (planned < 0) & unplaced,
                lambda full, k, t: _unplaced(full, k, names[t]), welfare.unplaced_full, need, chosen),
         always(routed & relaxed & (kind == "shelter"), reason("ACCESS_UNCONFIRMED")),
-        column(floor, lambda t, f: reason("DESTINATION_FLOOR", name=names[t], depth=int(safety.depth[t]), floor=f),
+        column(routed & (destination_floor > 0),
+               lambda t, f: reason("DESTINATION_FLOOR", name=names[t], depth=int(safety.depth[t]), floor=f),
                chosen, destination_floor.astype(int)),
         column(routed, lambda key, m, on_foot: reason("DISTANCE.walk" if on_foot else "DISTANCE.car", distance=key,
                                                       minutes=m), distance_key, minutes, walking),
