@@ -44,6 +44,15 @@ def test_exposure_takes_the_deepest_overlap_and_the_red_landslide_core() -> None
     assert (r.loc[2, "landslide_class"], r.loc[2, "landslide_kind"]) == (1, 2)  # yellow only
 
 
+def test_a_plain_frame_of_zones_gives_the_same_index_as_a_geodataframe() -> None:
+    """The assessment loads zones without geopandas: a ``geometry`` column of shapely objects."""
+    plain = pd.DataFrame(ZONES.drop(columns="geometry"))
+    plain["geometry"] = ZONES.geometry.to_numpy()
+    lons, lats = zip(*(centre(i) for i in range(11)), strict=True)
+    pd.testing.assert_frame_equal(HazardIndex(plain).exposure(lons, lats), HazardIndex(ZONES).exposure(lons, lats))
+    assert HazardIndex(plain).deep_water().equals(HazardIndex(ZONES).deep_water())
+
+
 def test_required_floor_per_depth_rank() -> None:
     assert [required_floor(r) for r in range(7)] == [1, 1, 2, 3, 5, 8, None]
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -25,6 +24,7 @@ from disaster.analysis.eligibility import (
 from disaster.analysis.exposure import EXPOSURE_COLUMNS, HazardIndex
 from disaster.analysis.needs import is_true, needs_frame, shelter_categories
 from disaster.analysis.priority import priority
+from disaster.analysis.reason_rows import per_row, reason_lists, same
 from disaster.analysis.reasons import Said, reason
 from disaster.analysis.supporters import supporter_at_risk, supporter_issues
 from disaster.analysis.transport import (
@@ -49,14 +49,15 @@ WELFARE_NEEDS = ("welfare_elderly_care", "welfare_disability", "welfare_medical"
 class AssessmentInputs:
     """Frames as loaded by the use-case. ``residents`` has the Resident columns (id, lon, lat,
     district, needs fields, home_floor, preferred_*); ``shelters`` the Shelter columns; ``zones``
-    layer, rank, landslide_kind, landslide_class, geometry; ``supporters`` id, lon, lat, relation,
-    consent and load (how many residents they help in all; counted from ``links`` when absent,
-    i.e. when the inputs hold every link); ``links`` resident_id, supporter_id; ``agreements`` (optional) the 福祉避難所
-    agreements: resident_id, shelter_id, agreed_on."""
+    layer, rank, landslide_kind, landslide_class, geometry (shapely, WGS84; plain pandas will do);
+    ``supporters`` id, lon, lat, relation, consent and load (how many residents they help in all;
+    counted from ``links`` when absent, i.e. when the inputs hold every link); ``links``
+    resident_id, supporter_id; ``agreements`` (optional) the 福祉避難所 agreements: resident_id,
+    shelter_id, agreed_on."""
 
     residents: pd.DataFrame
     shelters: pd.DataFrame
-    zones: gpd.GeoDataFrame
+    zones: pd.DataFrame
     supporters: pd.DataFrame
     links: pd.DataFrame
     agreements: pd.DataFrame | None = None
@@ -476,117 +477,85 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
                          travel: np.ndarray, walk_min: np.ndarray, prepare: np.ndarray, trigger: np.ndarray,
                          crosses: np.ndarray, limit: np.ndarray, destination_floor: np.ndarray,
                          decisions: np.ndarray) -> list[list[Said]]:
-    """Reasons per resident (a Python loop over plain lists, equal reasons shared)."""
+    """Reasons per resident, a column of them at a time (one reason object per distinct one).
+    Three kinds of people: those with only their own destination text, those without any
+    destination, and those with a shelter; the columns of each kind are in the order plans read."""
     names = [str(name) for name in shelters["name"].tolist()]
     accepted = [str(groups) for groups in shelters["accepted_groups"].fillna("").tolist()]
     rows = [shelters.iloc[i] for i in range(len(shelters))]
-    need = (needs[list(WELFARE_NEEDS)].to_numpy(dtype=int) @ np.array([4, 2, 1])).tolist()
-    who = _who_needs_vehicle(residents, needs).tolist()
-    routed = np.isfinite(travel)
-    minutes_all = np.where(routed, np.maximum(1, np.rint(np.nan_to_num(travel))), 0).astype(int).tolist()
-    prepare_all = np.rint(prepare).astype(int).tolist()
+    need = needs[list(WELFARE_NEEDS)].to_numpy(dtype=int) @ np.array([4, 2, 1])
+    who = _who_needs_vehicle(residents, needs)
+    minutes = np.where(np.isfinite(travel), np.maximum(1, np.rint(np.nan_to_num(travel))), 0).astype(int)
     # distance label key: metres rounded to 10 below 1 km, else to 100 m
     d = np.nan_to_num(distance)
-    distance_key = np.where(d < 1000, np.rint(d / 10) * 10, np.rint(d / 100) * 100 + 0.5).tolist()
-    chosen_l, second_l, planned_l, own_l = chosen.tolist(), second.tolist(), welfare.shelter.tolist(), own_shelter.tolist()
-    text_only_l, own_regular_l, own_ok_l = text_only.tolist(), own_regular.tolist(), own_ok.tolist()
-    relaxed_l, crosses_l, direct_l = relaxed.tolist(), crosses.tolist(), welfare.direct.tolist()
-    unplaced_l, full_l = welfare.unplaced.tolist(), welfare.unplaced_full.tolist()
-    bits_l, kind_l, mode_l, trigger_l = bits.tolist(), list(kind), list(mode), list(trigger)
-    limit_l, floor_l = limit.tolist(), destination_floor.tolist()
-    depth_l = safety.depth.tolist()
-    leave_l = (decisions == Decision.LEAVE.value).tolist()
-    cache: dict[tuple[object, ...], Said] = {}
+    distance_key = np.where(d < 1000, np.rint(d / 10) * 10, np.rint(d / 100) * 100 + 0.5)
+    walking = mode == TravelMode.WALK.value
+    not_workable = trigger == StartTrigger.NOT_WORKABLE.value
+    planned, direct, unplaced = welfare.shelter, welfare.direct, welfare.unplaced
+    nowhere = ~text_only & (chosen < 0)
+    routed = ~text_only & (chosen >= 0)
+    own = routed & (own_shelter >= 0)
 
-    def cached(key: tuple[object, ...], make) -> Said:  # type: ignore[no-untyped-def]
-        """One shared (read-only) reason per distinct key."""
-        if key not in cache:
-            cache[key] = make()
-        return cache[key]
+    def column(mask: np.ndarray, make: Callable[..., Said], *values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows where ``mask`` holds, ``make(*values)`` of each): one call per distinct values."""
+        where = np.flatnonzero(mask)
+        return where, per_row(make, *(value[where] for value in values))
 
-    out: list[list[Said]] = []
-    hit: Said | None
-    for i in range(len(residents)):
-        items: list[Said] = []
-        target, planned = chosen_l[i], planned_l[i]
-        if text_only_l[i]:
-            items.append(reason("OWN_CHOICE"))
-            if second_l[i] >= 0:
-                items.append(reason("NEAREST_SUITABLE.fallback", name=names[second_l[i]]))
-            if limit_l[i] <= 0:
-                items.append(transport_reason(TravelMode.WELFARE_TRANSPORT, 0, who[i]))
-            items.append(reason("START.unknown_route"))
-            out.append(items)
-            continue
-        if target < 0:
-            items.append(reason("NO_SHELTER"))
-            if unplaced_l[i]:
-                items.append(_unplaced(full_l[i], need[i], None))
-            if trigger_l[i] == StartTrigger.NOT_WORKABLE:
-                items.append(reason("NOT_WORKABLE"))
-            out.append(items)
-            continue
-        own = own_l[i]
-        if own >= 0:
-            if own_regular_l[i]:
-                items.append(reason("OWN_CHOICE.shelter", name=names[own]))
-                if not own_ok_l[i]:
-                    problem = safety.problem_codes[own]
-                    items.append(reason("OWN_CHOICE_UNSAFE.second", name=names[own], problem=problem,
-                                        second=names[second_l[i]]) if second_l[i] >= 0
-                                 else reason("OWN_CHOICE_UNSAFE", name=names[own], problem=problem))
-            elif own_ok_l[i]:
-                items.append(reason("OWN_CHOICE.welfare", name=names[own]))
-            else:
-                items.append(reason("OWN_CHOICE_UNSAFE.welfare", name=names[own], problem=safety.problem_codes[own]))
-        if direct_l[i]:
-            items.append(reason("WELFARE_DIRECT", name=names[planned], agreed=welfare.agreed_on.get((i, planned), ""),
-                                accepted=accepted[planned]))
-        else:
-            if own < 0 or not own_regular_l[i]:
-                b = bits_l[i]
-                hit = cache.get(("NEAREST_SUITABLE", b, target))
-                items.append(hit or cached(
-                    ("NEAREST_SUITABLE", b, target),
-                    lambda b=b, target=target: reason("NEAREST_SUITABLE", name=names[target],
-                                                      basis=basis(b, rows[target], int(safety.floor[target])))))
-            if planned >= 0:
-                items.append(cached(
-                    ("WELFARE_TRANSFER", target, planned),
-                    lambda target=target, planned=planned: reason("WELFARE_TRANSFER", name=names[target],
-                                                                  welfare=names[planned])))
-            elif unplaced_l[i]:
-                items.append(cached(
-                    ("WELFARE_UNPLACED", full_l[i], need[i], target),
-                    lambda i=i, target=target: _unplaced(full_l[i], need[i], names[target])))
-        if relaxed_l[i] and kind_l[i] == "shelter":
-            items.append(reason("ACCESS_UNCONFIRMED"))
-        if floor_l[i] > 0:
-            floor = int(floor_l[i])
-            items.append(cached(
-                ("DESTINATION_FLOOR", target, floor),
-                lambda target=target, floor=floor: reason("DESTINATION_FLOOR", name=names[target],
-                                                          depth=int(depth_l[target]), floor=floor)))
-        minutes, walking = minutes_all[i], mode_l[i] == TravelMode.WALK
-        key = distance_key[i]
-        hit = cache.get(("DISTANCE", key, minutes, walking))
-        items.append(hit or cached(
-            ("DISTANCE", key, minutes, walking),
-            lambda key=key, minutes=minutes, walking=walking:
-                reason("DISTANCE.walk" if walking else "DISTANCE.car", distance=key, minutes=minutes)))
-        if not walking:
-            spec = (str(mode_l[i]), float(limit_l[i]), str(who[i]))
-            hit = cache.get(("TRANSPORT", *spec))
-            items.append(hit or cached(("TRANSPORT", *spec), lambda spec=spec: transport_reason(*spec)))
-        timing = (str(trigger_l[i]), prepare_all[i], minutes, leave_l[i])
-        hit = cache.get(("START", *timing))
-        items.append(hit or cached(("START", *timing), lambda timing=timing: start_reason(*timing)))
-        if trigger_l[i] == StartTrigger.NOT_WORKABLE:
-            items.append(reason("NOT_WORKABLE"))
-        if crosses_l[i]:
-            items.append(reason("DEEP_WATER_ROUTE"))
-        out.append(items)
-    return out
+    def always(mask: np.ndarray, said: Said) -> tuple[np.ndarray, np.ndarray]:
+        where = np.flatnonzero(mask)
+        return where, same(said, len(where))
+
+    def own_choice(target: int, regular: bool, ok: bool) -> Said:
+        if regular:
+            return reason("OWN_CHOICE.shelter", name=names[target])
+        if ok:
+            return reason("OWN_CHOICE.welfare", name=names[target])
+        return reason("OWN_CHOICE_UNSAFE.welfare", name=names[target], problem=safety.problem_codes[target])
+
+    def own_unsafe(target: int, other: int) -> Said:
+        problem = safety.problem_codes[target]
+        if other >= 0:
+            return reason("OWN_CHOICE_UNSAFE.second", name=names[target], problem=problem, second=names[other])
+        return reason("OWN_CHOICE_UNSAFE", name=names[target], problem=problem)
+
+    agreed_on = np.full(len(chosen), "", dtype=object)
+    agreed_on[direct] = [welfare.agreed_on.get((i, p), "")
+                         for i, p in zip(np.flatnonzero(direct).tolist(), planned[direct].tolist(), strict=True)]
+    entries = [
+        # only the resident's own destination text
+        always(text_only, reason("OWN_CHOICE")),
+        column(text_only & (second >= 0), lambda s: reason("NEAREST_SUITABLE.fallback", name=names[s]), second),
+        column(text_only & (limit <= 0), lambda w: transport_reason(TravelMode.WELFARE_TRANSPORT, 0, w), who),
+        always(text_only, reason("START.unknown_route")),
+        # no destination
+        always(nowhere, reason("NO_SHELTER")),
+        column(nowhere & unplaced, lambda full, k: _unplaced(full, k, None), welfare.unplaced_full, need),
+        always(nowhere & not_workable, reason("NOT_WORKABLE")),
+        # a shelter
+        column(own, own_choice, own_shelter, own_regular, own_ok),
+        column(own & own_regular & ~own_ok, own_unsafe, own_shelter, second),
+        column(routed & direct, lambda p, day: reason("WELFARE_DIRECT", name=names[p], agreed=day, accepted=accepted[p]),
+               planned, agreed_on),
+        column(routed & ~direct & ~own_regular,
+               lambda b, t: reason("NEAREST_SUITABLE", name=names[t], basis=basis(b, rows[t], int(safety.floor[t]))),
+               bits, chosen),
+        column(routed & ~direct & (planned >= 0),
+               lambda t, p: reason("WELFARE_TRANSFER", name=names[t], welfare=names[p]), chosen, planned),
+        column(routed & ~direct & (planned < 0) & unplaced,
+               lambda full, k, t: _unplaced(full, k, names[t]), welfare.unplaced_full, need, chosen),
+        always(routed & relaxed & (kind == "shelter"), reason("ACCESS_UNCONFIRMED")),
+        column(routed & (destination_floor > 0),
+               lambda t, f: reason("DESTINATION_FLOOR", name=names[t], depth=int(safety.depth[t]), floor=f),
+               chosen, destination_floor.astype(int)),
+        column(routed, lambda key, m, on_foot: reason("DISTANCE.walk" if on_foot else "DISTANCE.car", distance=key,
+                                                      minutes=m), distance_key, minutes, walking),
+        column(routed & ~walking, lambda m, metres, w: transport_reason(str(m), float(metres), str(w)), mode, limit, who),
+        column(routed, lambda t, p, m, go: start_reason(str(t), p, m, go), trigger, np.rint(prepare).astype(int),
+               minutes, decisions == Decision.LEAVE.value),
+        always(routed & not_workable, reason("NOT_WORKABLE")),
+        always(routed & crosses, reason("DEEP_WATER_ROUTE")),
+    ]
+    return reason_lists(len(chosen), entries)
 
 
 def _unplaced(full: bool, need: int, first_name: str | None) -> Said:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -20,13 +19,13 @@ EXPOSURE_COLUMNS = (
 @dataclass
 class HazardIndex:
     """Hazard zones with a spatial index. ``zones`` has columns layer, rank, landslide_kind,
-    landslide_class and a WGS84 geometry."""
+    landslide_class and ``geometry`` (shapely, WGS84): a GeoDataFrame or a plain DataFrame."""
 
-    zones: gpd.GeoDataFrame
+    zones: pd.DataFrame
 
     def __post_init__(self) -> None:
         self.zones = self.zones.reset_index(drop=True)
-        self.geoms = self.zones.geometry.values
+        self.geoms = np.asarray(self.zones["geometry"], dtype=object)
         shapely.prepare(self.geoms)
         self.bounds = shapely.bounds(self.geoms)
         self.layer = self.zones["layer"].to_numpy()
@@ -39,7 +38,7 @@ class HazardIndex:
         mask = np.isin(self.layer, [HazardLayer.FLOOD_L2_DEPTH.value, HazardLayer.INLAND_FLOOD.value]) & (
             self.rank >= min_rank
         )
-        return shapely.union_all(self.zones.geometry.values[mask]) if mask.any() else shapely.Polygon()
+        return shapely.union_all(self.geoms[mask]) if mask.any() else shapely.Polygon()
 
     def exposure(self, lons: np.ndarray, lats: np.ndarray) -> pd.DataFrame:
         """Per point: max rank per layer (0 = outside), collapse flags, most severe landslide zone."""

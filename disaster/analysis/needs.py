@@ -37,12 +37,9 @@ def care_index(care_levels: pd.Series) -> np.ndarray:
 def needs_frame(residents: pd.DataFrame) -> pd.DataFrame:
     """Boolean needs per resident. ``residents`` has the Resident columns (lists as lists)."""
     care = care_index(residents["care_level"])
-    devices = residents["medical_devices"]
     mobility = residents["mobility"].fillna("")
     bedridden = (mobility == "寝たきり").to_numpy()
-    power = devices.map(lambda d: bool(POWER_DEPENDENT_DEVICES.intersection(d))).to_numpy()
-    dialysis = devices.map(lambda d: "人工透析" in d).to_numpy()
-    medical = devices.map(lambda d: bool(MEDICAL_CARE_DEVICES.intersection(d))).to_numpy()
+    power, dialysis, medical = _device_needs(residents["medical_devices"].tolist())
     severe_disability = (
         residents["disability_grade"].isin(SEVERE_GRADES).to_numpy()
         & residents["disability_types"].map(bool).to_numpy()
@@ -61,6 +58,17 @@ def needs_frame(residents: pd.DataFrame) -> pd.DataFrame:
         # cannot get through days without power, water or care at home
         "dependent": power | dialysis | elderly_care,
     })
+
+
+def _device_needs(devices: list[list[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(power-dependent, dialysis, medical care) per resident, from each one's medical devices."""
+    power, dialysis, medical = (np.zeros(len(devices), dtype=bool) for _ in range(3))
+    for i, listed in enumerate(devices):
+        if listed:  # most people use none
+            power[i] = not POWER_DEPENDENT_DEVICES.isdisjoint(listed)
+            dialysis[i] = "人工透析" in listed
+            medical[i] = not MEDICAL_CARE_DEVICES.isdisjoint(listed)
+    return power, dialysis, medical
 
 
 def shelter_categories(accepted_groups: pd.Series) -> pd.DataFrame:

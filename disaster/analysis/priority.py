@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from disaster.analysis.needs import is_true
+from disaster.analysis.reason_rows import groups
 from disaster.analysis.reasons import Said, reason
 from disaster.codes import LANDSLIDE_RED_CLASSES
 
@@ -27,15 +28,11 @@ def priority(residents: pd.DataFrame, exposure: pd.DataFrame, needs: pd.DataFram
         is_true(residents["lives_alone"]),
         supporter_count == 0,
     ]).astype(int)
-    cache: dict[tuple[int, ...], tuple[int, list[Said]]] = {}
-    scores = np.zeros(len(residents), dtype=int)
-    all_reasons: list[list[Said]] = []
-    for i, key in enumerate(map(tuple, keys.tolist())):
-        if key not in cache:
-            cache[key] = _score_one(*key)
-        scores[i], reasons = cache[key]
-        all_reasons.append(reasons)
-    return scores, all_reasons
+    group, first = groups(*keys.T)  # people with equal keys share one result (and its list)
+    made = [_score_one(*key) for key in keys[first].tolist()]
+    scores = np.array([score for score, _ in made], dtype=int)
+    lists = [reasons for _, reasons in made]
+    return scores[group], [lists[g] for g in group.tolist()]
 
 
 def _score_one(power: int, landslide: int, collapse: int, care: int, disability: int, depth: int, alone: int,

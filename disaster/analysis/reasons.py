@@ -253,8 +253,21 @@ class Said(Mapping[str, str]):
         return [self.key, self.params] if self.params else [self.key]
 
 
+_SAID: dict[tuple[object, ...], Said] = {}
+_SAID_LIMIT = 1 << 16  # distinct reasons kept; the table starts again when full
+
+
 def reason(key: str, **params: Param) -> Said:
-    return Said(key, params)
+    """The reason ``key`` with ``params``. Equal reasons (same key, parameters in the same order
+    and of the same types) are one shared object, so the store serialises each once; a ``Said``
+    is never changed after it is made."""
+    tag = (key, *params.items(), *map(type, params.values()))
+    said = _SAID.get(tag)
+    if said is None:
+        if len(_SAID) >= _SAID_LIMIT:
+            _SAID.clear()
+        said = _SAID[tag] = Said(key, params)
+    return said
 
 
 def stored(reasons: list[Any] | None) -> list[Any] | None:

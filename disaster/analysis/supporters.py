@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from disaster.analysis.reason_rows import per_row, reason_lists, same
 from disaster.analysis.reasons import Said, reason
 
 
@@ -30,30 +31,32 @@ def supporter_issues(
     ``links`` has resident_id, supporter_id; ``max_load`` from the city profile. Each text says
     what to do about the gap. ``located``: per supporter, whether their home's position is
     known (an unknown one cannot be checked against the hazard zones, which the plan says)."""
-    position = {rid: i for i, rid in enumerate(resident_ids)}
-    supporter_row = {sid: i for i, sid in enumerate(supporters["id"])}
-    load = dict(zip(supporters["id"].tolist(), supporters["load"].tolist(), strict=True))
-    counts = np.zeros(len(resident_ids), dtype=int)
-    issues: list[list[Said]] = [[] for _ in resident_ids]
-    relation = supporters["relation"].fillna("支援者").to_numpy()
-    consent = supporters["consent"].to_numpy()
-    for resident_id, supporter_id in zip(links["resident_id"], links["supporter_id"], strict=True):
-        i = position.get(resident_id)
-        if i is None:
-            continue
-        counts[i] += 1
-        row = supporter_row[supporter_id]
-        who = str(relation[row])
-        if located is not None and not located[row]:
-            issues[i].append(reason("SUPPORTER_LOCATION_UNKNOWN", relation=who))
-        elif at_risk[row]:
-            issues[i].append(reason("SUPPORTER_AT_RISK", relation=who))
-        if load[supporter_id] > max_load:
-            issues[i].append(reason("SUPPORTER_OVERLOADED", relation=who, load=int(load[supporter_id])))
-        if not consent[row]:
-            issues[i].append(reason("SUPPORTER_NO_CONSENT", relation=who))
-    for k in np.flatnonzero(counts == 0):
-        issues[k].insert(0, reason("NO_SUPPORTER"))
-    for k in np.flatnonzero(~consent_share.astype(bool)):
-        issues[k].append(reason("NO_SHARE_CONSENT"))
+    n = len(resident_ids)
+    person = pd.Index(resident_ids).get_indexer(links["resident_id"])  # -1: a resident not assessed now
+    kept = person >= 0
+    person = person[kept]
+    row = pd.Index(supporters["id"]).get_indexer(links["supporter_id"].to_numpy()[kept])
+    if (row < 0).any():
+        raise KeyError("a link names a supporter that is not among the supporters")
+    load = supporters["load"].to_numpy(dtype=int)[row]  # everyone the link's supporter helps, assessed now or not
+    who = supporters["relation"].fillna("支援者").to_numpy(dtype=object)[row]
+    unknown = np.zeros(len(row), dtype=bool) if located is None else ~np.asarray(located, dtype=bool)[row]
+    risk = ~unknown & np.asarray(at_risk, dtype=bool)[row]
+    over = load > max_load
+    no_consent = ~supporters["consent"].to_numpy().astype(bool)[row]
+    # per link, in this order: where the supporter lives, their load, their consent
+    said = np.empty((len(row), 3), dtype=object)
+    said[unknown, 0] = per_row(lambda w: reason("SUPPORTER_LOCATION_UNKNOWN", relation=w), who[unknown])
+    said[risk, 0] = per_row(lambda w: reason("SUPPORTER_AT_RISK", relation=w), who[risk])
+    said[over, 1] = per_row(lambda w, k: reason("SUPPORTER_OVERLOADED", relation=w, load=k), who[over], load[over])
+    said[no_consent, 2] = per_row(lambda w: reason("SUPPORTER_NO_CONSENT", relation=w), who[no_consent])
+    link, item = np.nonzero(np.column_stack([unknown | risk, over, no_consent]))  # link by link
+    counts = np.bincount(person, minlength=n)
+    alone = np.flatnonzero(counts == 0)
+    unshared = np.flatnonzero(~np.asarray(consent_share).astype(bool))
+    issues = reason_lists(n, [
+        (alone, same(reason("NO_SUPPORTER"), len(alone))),
+        (person[link], said[link, item]),
+        (unshared, same(reason("NO_SHARE_CONSENT"), len(unshared))),
+    ])
     return counts, issues

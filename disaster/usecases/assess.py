@@ -10,7 +10,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -125,11 +124,8 @@ def load_inputs(session: Session | Connection, city_code: str, only: Sequence[in
     z = HazardZone.__table__.c
     zone_rows = session.execute(repo.city_zones(city_code, z.layer, z.rank, z.landslide_kind, z.landslide_class, z.geom)
                                 .order_by(z.id)).all()
-    zones = gpd.GeoDataFrame(
-        pd.DataFrame.from_records([row[:4] for row in zone_rows], columns=["layer", "rank", "landslide_kind", "landslide_class"]),
-        geometry=shapely.from_wkb([row.geom for row in zone_rows]) if zone_rows else [],
-        crs=4326,
-    )
+    zones = pd.DataFrame.from_records([row[:4] for row in zone_rows], columns=["layer", "rank", "landslide_kind", "landslide_class"])
+    zones["geometry"] = shapely.from_wkb([row.geom for row in zone_rows])  # WGS84
     links = _frames(session, select(rs.resident_id, rs.supporter_id).join(Resident.__table__, rs.resident_id == r.id)
                     .where(r.city_code == city_code).order_by(rs.resident_id, rs.supporter_id),
                     ["resident_id", "supporter_id"], rs.resident_id, only)
@@ -287,7 +283,8 @@ def run_assessment(
             if few:
                 inputs = load_inputs(session, city_code)
         todo = _changed(session, inputs) if incremental else None
-        if todo is not None and not todo.any() and not pending \
+        deleted = pending - set(inputs.residents["id"].tolist())  # their places may go to others
+        if todo is not None and not todo.any() and not deleted \
                 and before == _data_versions(session, city_code) | fingerprints:
             run_id = previous.id  # type: ignore[union-attr]  # nothing changed since
         else:  # (files imported again with no change for the assessment: recorded, nothing recomputed)
