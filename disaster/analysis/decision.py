@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from disaster.analysis.needs import is_false
+from disaster.analysis.reason_rows import groups
 from disaster.analysis.reasons import Said, reason
 from disaster.codes import DEPTH_RANKS, LANDSLIDE_RED_CLASSES
 
@@ -73,7 +74,8 @@ def decide(residents: pd.DataFrame, exposure: pd.DataFrame, needs: pd.DataFrame)
     """Decision, required/reachable floor and reasons per resident."""
     depth = np.maximum(exposure["flood_l2_rank"].to_numpy(), exposure["inland_rank"].to_numpy())
     reach, unknown = reachable_floor(residents, needs["barrier_free"].to_numpy())
-    required = [required_floor(int(d)) for d in depth]
+    floor_for = {d: required_floor(d) for d in np.unique(depth).tolist()}
+    required = [floor_for[d] for d in depth.tolist()]
     floors = residents["building_floors"].fillna(1).to_numpy(dtype=int)
     flat = home_floor(residents) > 0
     stairs_limited = (
@@ -85,14 +87,11 @@ def decide(residents: pd.DataFrame, exposure: pd.DataFrame, needs: pd.DataFrame)
         exposure["collapse_flow"].to_numpy(), exposure["collapse_erosion"].to_numpy(), depth, reach,
         unknown, stairs_limited, exposure["duration_rank"].to_numpy(), needs["dependent"].to_numpy(), flat,
     ]).astype(int)
-    cache: dict[tuple[int, ...], tuple[str, list[Said]]] = {}
-    decisions, all_reasons = [], []
-    for key in map(tuple, keys.tolist()):
-        if key not in cache:
-            cache[key] = _decide_one(*key)
-        decision, reasons = cache[key]
-        decisions.append(decision)
-        all_reasons.append(reasons)
+    group, first = groups(*keys.T)
+    made = [_decide_one(*key) for key in keys[first].tolist()]
+    each = group.tolist()
+    decisions = [made[g][0] for g in each]
+    all_reasons = [made[g][1] for g in each]
     return pd.DataFrame({
         "decision": decisions,
         "decision_reasons": all_reasons,
