@@ -18,14 +18,14 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
-    String,
+    Text,
     and_,
     case,
+    cast,
     delete,
     func,
     or_,
     select,
-    type_coerce,
 )
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,10 +60,13 @@ RESIDENT_COLUMNS = (
 SHELTER_COLUMNS = tuple(c.name for c in Shelter.__table__.columns)
 
 
-def _frame(session: Session | Connection, query: Select[Any], columns: list[str]) -> pd.DataFrame:
+def _frame(session: Session | Connection, query: Select[Any], columns: list[str], order: list[str] | None = None
+           ) -> pd.DataFrame:
     """Rows of a Core select as a frame, fetched from the driver's cursor in one call (no
     per-row SQLAlchemy objects); the columns' result conversions (e.g. SQLite's 0/1 to booleans)
-    are applied once per distinct value."""
+    are applied once per distinct value. Rows are put in ``order`` (unique keys) here rather than
+    by the database: SQLite reads a city's rows by its index and would sort the whole rows in a
+    temporary B-tree."""
     connection = session.connection() if isinstance(session, Session) else session
     dialect = connection.dialect
     result = connection.execute(query)
@@ -76,7 +79,7 @@ def _frame(session: Session | Connection, query: Select[Any], columns: list[str]
     for name, processor in zip(columns, processors, strict=True):
         if processor is not None:
             frame[name] = _converted(frame[name].tolist(), processor)
-    return frame
+    return frame.sort_values(order, ignore_index=True) if order else frame
 
 
 def _converted(values: list[Any], processor: Any) -> list[Any]:
@@ -95,14 +98,13 @@ def _converted(values: list[Any], processor: Any) -> list[Any]:
 def load_inputs(session: Session | Connection, city_code: str) -> AssessmentInputs:
     """Read everything the engine needs into frames, with plain SQL (Core selects on the tables)."""
     r, d, rs = Resident.__table__.c, District.__table__.c, resident_supporter.c
-    # on SQLite, JSON lists read as text and decoded once per distinct value (most residents share
-    # a few); PostgreSQL's driver decodes them itself
-    sqlite = session.get_bind().dialect.name == "sqlite" if isinstance(session, Session) else session.dialect.name == "sqlite"
-    lists = [c for c in RESIDENT_COLUMNS if isinstance(r[c].type, JSON)] if sqlite else []
-    residents = _frame(session, select(*(type_coerce(r[c], String) if c in lists else r[c] for c in RESIDENT_COLUMNS),
+    # JSON lists read as text and decoded once per distinct value (most residents share a few),
+    # not per row by the driver
+    lists = [c for c in RESIDENT_COLUMNS if isinstance(r[c].type, JSON)]
+    residents = _frame(session, select(*(cast(r[c], Text) if c in lists else r[c] for c in RESIDENT_COLUMNS),
                                        d.name.label("district"))
                        .join(District.__table__, r.district_id == d.id)
-                       .where(r.city_code == city_code).order_by(r.id), [*RESIDENT_COLUMNS, "district"])
+                       .where(r.city_code == city_code), [*RESIDENT_COLUMNS, "district"], ["id"])
     decoded: dict[str, Any] = {}
 
     def decode(value: str | None) -> Any:
@@ -115,7 +117,7 @@ def load_inputs(session: Session | Connection, city_code: str) -> AssessmentInpu
     for column in lists:
         residents[column] = [decode(v) for v in residents[column].tolist()]
     s = Shelter.__table__.c
-    shelters = _frame(session, select(*s).where(s.city_code == city_code).order_by(s.id), list(SHELTER_COLUMNS))
+    shelters = _frame(session, select(*s).where(s.city_code == city_code), list(SHELTER_COLUMNS), ["id"])
     z = HazardZone.__table__.c
     zone_rows = session.execute(repo.city_zones(city_code, z.layer, z.rank, z.landslide_kind, z.landslide_class, z.geom)
                                 .order_by(z.id)).all()
@@ -125,15 +127,14 @@ def load_inputs(session: Session | Connection, city_code: str) -> AssessmentInpu
         crs=4326,
     )
     p = Supporter.__table__.c
-    supporters = _frame(session, select(p.id, p.lon, p.lat, p.relation, p.consent).where(p.city_code == city_code)
-                        .order_by(p.id), ["id", "lon", "lat", "relation", "consent"])
+    supporters = _frame(session, select(p.id, p.lon, p.lat, p.relation, p.consent).where(p.city_code == city_code),
+                        ["id", "lon", "lat", "relation", "consent"], ["id"])
     links = _frame(session, select(rs.resident_id, rs.supporter_id).join(Resident.__table__, rs.resident_id == r.id)
-                   .where(r.city_code == city_code).order_by(rs.resident_id, rs.supporter_id),
-                   ["resident_id", "supporter_id"])
+                   .where(r.city_code == city_code), ["resident_id", "supporter_id"], ["resident_id", "supporter_id"])
     w = WelfareAgreement.__table__.c
     agreements = _frame(session, select(w.resident_id, w.shelter_id, w.agreed_on).join(Resident.__table__, w.resident_id == r.id)
-                        .where(r.city_code == city_code).order_by(w.resident_id, w.shelter_id),
-                        ["resident_id", "shelter_id", "agreed_on"])
+                        .where(r.city_code == city_code), ["resident_id", "shelter_id", "agreed_on"],
+                        ["resident_id", "shelter_id"])
     return AssessmentInputs(residents, shelters, zones, supporters, links, agreements)
 
 
@@ -346,9 +347,13 @@ def _values(result: pd.DataFrame, column: str, memo: dict[Any, str]) -> list[Any
         return texts
     values = series.to_numpy()
     if column in NONE_BELOW:
-        return [int(v) if v >= NONE_BELOW[column] else None for v in values.tolist()]
+        present = values >= NONE_BELOW[column]
+        numbers = np.where(present, values, 0).astype(np.int64).tolist()
+        return numbers if present.all() else [n if p else None for n, p in zip(numbers, present.tolist(), strict=True)]
     if values.dtype.kind == "f":
-        return [None if v != v else v for v in values.tolist()]
+        missing = np.isnan(values)
+        return [None if m else v for v, m in zip(values.tolist(), missing.tolist(), strict=True)] if missing.any() \
+            else values.tolist()
     if values.dtype.kind in "biu":
         return values.tolist()
     return [None if v is None or (isinstance(v, float) and v != v) else v.item() if isinstance(v, np.generic) else v
@@ -371,16 +376,18 @@ def _reasons_json(reasons: list[Any], memo: dict[Any, str]) -> str:
 
 
 def _write(session: Session, result: pd.DataFrame) -> None:
-    """Insert the rows: COPY on PostgreSQL, executemany elsewhere; converted to Python values a
-    batch at a time (peak memory)."""
+    """Insert the rows: binary COPY on PostgreSQL, executemany elsewhere; converted to Python
+    values a batch at a time (peak memory)."""
     memo: dict[Any, str] = {}
     parts = (result.iloc[start:start + BATCH] for start in range(0, len(result), BATCH))
     batches = (list(zip(*(_values(part, c, memo) for c in COLUMNS), strict=True)) for part in parts)
     connection = session.connection()
     names = ", ".join(COLUMNS)
     if connection.dialect.name == "postgresql":
+        types = _copy_types(connection)
         raw = connection.connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(f"COPY assessment ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
+        with raw.cursor() as cursor, cursor.copy(f"COPY assessment ({names}) FROM STDIN (FORMAT BINARY)") as copy:  # type: ignore[union-attr]
+            copy.set_types(types)
             for rows in batches:
                 for row in rows:
                     copy.write_row(row)
@@ -388,6 +395,15 @@ def _write(session: Session, result: pd.DataFrame) -> None:
     statement = f"INSERT INTO assessment ({names}) VALUES ({', '.join('?' * len(COLUMNS))})"
     for rows in batches:
         connection.exec_driver_sql(statement, rows)
+
+
+def _copy_types(connection: Connection) -> list[int]:
+    """The PostgreSQL type of each of ``COLUMNS``, as a binary COPY needs them (the server casts
+    nothing): from the catalog, JSON sent as text (the same bytes; the values are JSON already)."""
+    oids: dict[str, int] = dict(connection.exec_driver_sql(
+        "SELECT attname, CASE WHEN atttypid = 'json'::regtype THEN 'text'::regtype ELSE atttypid END::oid "
+        "FROM pg_attribute WHERE attrelid = 'assessment'::regclass AND attnum > 0 AND NOT attisdropped").tuples().all())
+    return [oids[column] for column in COLUMNS]
 
 
 def refresh_if_residents(sessions: sessionmaker[Session], city_code: str) -> int | None:
