@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import json
 import os
 import sys
@@ -74,6 +75,21 @@ def hoist_global_options(args: list[str]) -> list[str]:
 class GlobalOptionsAnywhere(TyperGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # ctx: typer's vendored click Context
         return super().parse_args(ctx, hoist_global_options(args))
+
+
+@contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for a batch computation. Its objects (imported
+    modules, frames, the engine's lists and reasons) are mostly acyclic and live to the end, and
+    every full collection walks them all: at 100,000 residents `assess` spent about 0.7 s of its
+    7 s there, and its peak memory is the same without it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 DEBUG_VARIABLE = "DISASTER_DEBUG"
@@ -424,16 +440,17 @@ def assess(
     night: Annotated[bool, typer.Option(help="夜間の歩行速度（×0.8）で計算")] = False,
 ) -> None:
     """全員の避難判定（立退き/屋内安全確保・避難先・時間・優先度・支援者）を行い、校区別に集計します。"""
-    from disaster.usecases.assess import run_assessment
-    from disaster.usecases.assess import summary as assessment_summary
+    with cycle_collection_paused():
+        from disaster.usecases.assess import run_assessment
+        from disaster.usecases.assess import summary as assessment_summary
 
-    def action(store: Store) -> dict[str, Any]:
-        if recompute:
-            with console.status("避難判定を計算しています…"):
-                run_assessment(store.sessions, store.city_code, road_graph=road_graph, night=night, full=True)
-        return assessment_summary(store.sessions, store.city_code, district)
+        def action(store: Store) -> dict[str, Any]:
+            if recompute:
+                with console.status("避難判定を計算しています…"):
+                    run_assessment(store.sessions, store.city_code, road_graph=road_graph, night=night, full=True)
+            return assessment_summary(store.sessions, store.city_code, district)
 
-    result = _run(ctx, action)
+        result = _run(ctx, action)
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         return
