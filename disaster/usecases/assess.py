@@ -400,9 +400,9 @@ def _write(session: Session, result: pd.DataFrame) -> None:
 def _copy_types(connection: Connection) -> list[int]:
     """The PostgreSQL type of each of ``COLUMNS``, as a binary COPY needs them (the server casts
     nothing): from the catalog, JSON sent as text (the same bytes; the values are JSON already)."""
-    oids: dict[str, int] = dict(connection.exec_driver_sql(
+    oids = {name: oid for name, oid in connection.exec_driver_sql(
         "SELECT attname, CASE WHEN atttypid = 'json'::regtype THEN 'text'::regtype ELSE atttypid END::oid "
-        "FROM pg_attribute WHERE attrelid = 'assessment'::regclass AND attnum > 0 AND NOT attisdropped").tuples().all())
+        "FROM pg_attribute WHERE attrelid = 'assessment'::regclass AND attnum > 0 AND NOT attisdropped")}
     return [oids[column] for column in COLUMNS]
 
 
