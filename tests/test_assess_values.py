@@ -1,12 +1,16 @@
-"""The engine's result columns as the database driver receives them (``usecases.assess._values``):
-the whole-column conversion gives what converting value by value gives."""
+"""Writing the engine's result: its columns as the database driver receives them
+(``usecases.assess._values``: the whole-column conversion gives what converting value by value
+gives) and the batches made ahead in a worker thread (``_prefetched``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
+import pytest
 
-from disaster.usecases.assess import NONE_BELOW, _values
+from disaster.usecases.assess import NONE_BELOW, _prefetched, _values
 
 
 def test_whole_column_conversion_is_the_value_by_value_one() -> None:
@@ -30,3 +34,26 @@ def test_whole_column_conversion_is_the_value_by_value_one() -> None:
         got = _values(result, column, {})
         assert got == expected
         assert [type(v) for v in got] == [type(v) for v in expected]
+
+
+def test_prefetched_batches_come_in_order_and_failures_reach_the_caller() -> None:
+    assert list(_prefetched(iter([[1], [2, 3], [4]]))) == [[1], [2, 3], [4]]
+
+    def failing() -> Iterator[list[int]]:
+        yield [1]
+        raise ValueError("conversion failed")
+
+    with pytest.raises(ValueError, match="conversion failed"):
+        list(_prefetched(failing()))
+    made = []
+
+    def counted() -> Iterator[list[int]]:
+        for k in range(100):
+            made.append(k)
+            yield [k]
+
+    with pytest.raises(RuntimeError):  # the writer fails: no more batches are made
+        for batch in _prefetched(counted()):
+            if batch == [3]:
+                raise RuntimeError("insert failed")
+    assert made == [0, 1, 2, 3, 4]

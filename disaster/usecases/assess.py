@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -58,6 +60,7 @@ RESIDENT_COLUMNS = (
     "preferred_shelter_code", "preferred_destination",
 )
 SHELTER_COLUMNS = tuple(c.name for c in Shelter.__table__.columns)
+T = TypeVar("T")
 
 
 def _frame(session: Session | Connection, query: Select[Any], columns: list[str], order: list[str] | None = None
@@ -377,7 +380,10 @@ def _reasons_json(reasons: list[Any], memo: dict[Any, str]) -> str:
 
 def _write(session: Session, result: pd.DataFrame) -> None:
     """Insert the rows: binary COPY on PostgreSQL, executemany elsewhere; converted to Python
-    values a batch at a time (peak memory)."""
+    values a batch at a time (peak memory). On PostgreSQL the next batch is converted in a worker
+    thread while the server stores this one (the database work stays on the caller's connection,
+    in its transaction); SQLite works in this process, releasing the interpreter only row by row,
+    so a worker there gained nothing (measured) and held one more batch."""
     memo: dict[Any, str] = {}
     parts = (result.iloc[start:start + BATCH] for start in range(0, len(result), BATCH))
     batches = (list(zip(*(_values(part, c, memo) for c in COLUMNS), strict=True)) for part in parts)
@@ -386,15 +392,27 @@ def _write(session: Session, result: pd.DataFrame) -> None:
     if connection.dialect.name == "postgresql":
         types = _copy_types(connection)
         raw = connection.connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(f"COPY assessment ({names}) FROM STDIN (FORMAT BINARY)") as copy:  # type: ignore[union-attr]
-            copy.set_types(types)
-            for rows in batches:
-                for row in rows:
-                    copy.write_row(row)
+        with raw.cursor() as cursor:  # type: ignore[union-attr]
+            for rows in _prefetched(batches):
+                # a COPY a batch: the server checks its foreign keys while the next one is converted
+                with cursor.copy(f"COPY assessment ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(types)
+                    for row in rows:
+                        copy.write_row(row)
         return
     statement = f"INSERT INTO assessment ({names}) VALUES ({', '.join('?' * len(COLUMNS))})"
     for rows in batches:
         connection.exec_driver_sql(statement, rows)
+
+
+def _prefetched(items: Iterator[T]) -> Iterator[T]:
+    """``items`` in order, each one made in a worker thread while the caller uses the one before
+    (an exception in either stops both and reaches the caller)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(next, items, None)
+        while (item := pending.result()) is not None:
+            pending = pool.submit(next, items, None)
+            yield item
 
 
 def _copy_types(connection: Connection) -> list[int]:
