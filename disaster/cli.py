@@ -26,6 +26,7 @@ from typer.core import TyperGroup
 # engine or pydantic-settings): each command imports what it uses (tests/test_startup.py).
 from disaster.codes import HazardLayer
 from disaster.errors import DisasterError, Rejected
+from disaster.gc_pause import cycle_collection_paused
 from disaster.importers.problems import ImportRejected
 from disaster.resources import DEMO_DATA_DIR, PROJECT_ROOT
 from disaster.wareki import parse_date
@@ -430,16 +431,17 @@ def assess(
     night: Annotated[bool, typer.Option(help="夜間の歩行速度（×0.8）で計算")] = False,
 ) -> None:
     """全員の避難判定（立退き/屋内安全確保・避難先・時間・優先度・支援者）を行い、校区別に集計します。"""
-    from disaster.usecases.assess import run_assessment
-    from disaster.usecases.assess import summary as assessment_summary
+    with cycle_collection_paused():
+        from disaster.usecases.assess import run_assessment
+        from disaster.usecases.assess import summary as assessment_summary
 
-    def action(store: Store) -> dict[str, Any]:
-        if recompute:
-            with console.status("避難判定を計算しています…"):
-                run_assessment(store.sessions, store.city_code, road_graph=road_graph, night=night, full=True)
-        return assessment_summary(store.sessions, store.city_code, district)
+        def action(store: Store) -> dict[str, Any]:
+            if recompute:
+                with console.status("避難判定を計算しています…"):
+                    run_assessment(store.sessions, store.city_code, road_graph=road_graph, night=night, full=True)
+            return assessment_summary(store.sessions, store.city_code, district)
 
-    result = _run(ctx, action)
+        result = _run(ctx, action)
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         return

@@ -22,7 +22,6 @@ from pyproj import CRS
 
 from disaster.errors import NotReady
 from disaster.geo import PREFECTURES, plane_rectangular_epsg
-from disaster.importers.areas import GENERIC_SCHOOL_PREFIX
 from disaster.resources import cities_dir
 from disaster.settings import get_settings
 
@@ -215,6 +214,8 @@ class CityProfile(_Strict):
     @property
     def school_prefix_pattern(self) -> str:
         """A regular expression for the school-name prefix to strip."""
+        from disaster.importers.areas import GENERIC_SCHOOL_PREFIX  # the importers (pyogrio) only when importing
+
         if self.school_prefixes:
             return "|".join(re.escape(p) for p in self.school_prefixes)
         return GENERIC_SCHOOL_PREFIX

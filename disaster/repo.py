@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shapely
 from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from disaster import errors, geo
-from disaster.importers import shelter_merge
-from disaster.importers.areas import DistrictRecord
-from disaster.importers.hazards import HazardRecord
-from disaster.importers.roster import ResidentRecord, SupporterRecord
-from disaster.importers.shelters import GsiKind, ShelterRecord
 from disaster.models import (
     CareProfessional,
     City,
@@ -30,6 +25,12 @@ from disaster.models import (
     WelfareAgreement,
     resident_supporter,
 )
+
+if TYPE_CHECKING:  # the importers (settings, pydantic, pyogrio) only for the writes that take their records
+    from disaster.importers.areas import DistrictRecord
+    from disaster.importers.hazards import HazardRecord
+    from disaster.importers.roster import ResidentRecord, SupporterRecord
+    from disaster.importers.shelters import ShelterRecord
 
 
 def get_city(session: Session, code: str) -> City:
@@ -77,6 +78,9 @@ def upsert_shelters(
 ) -> tuple[int, int, list[str]]:
     """Insert or update the city's shelters: project-format records by code, GSI rows merged into
     facilities by ``shelter_merge.plan_merge``. Returns (created, updated, notices)."""
+    from disaster.importers import shelter_merge
+    from disaster.importers.shelters import GsiKind
+
     existing = list(session.scalars(select(Shelter).where(Shelter.city_code == city_code).order_by(Shelter.id)))
     by_code = {s.code: s for s in existing}
     created = updated = 0
@@ -120,6 +124,8 @@ def upsert_shelters(
 def _absorb_shelter(session: Session, shelter: Shelter, duplicate: Shelter) -> None:
     """Merge a stored duplicate of ``shelter`` (the same facility stored twice) into it: its values
     fill gaps, its 福祉避難所 agreements move over, and it is removed."""
+    from disaster.importers import shelter_merge
+
     values = {c.name: getattr(duplicate, c.name) for c in Shelter.__table__.columns if c.name not in {"id", "code", "city_code"}}
     shelter_merge.merge_values(shelter, values, keep_place=True)
     session.flush()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -20,15 +19,14 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
-    String,
+    Text,
     and_,
     case,
+    cast,
     delete,
-    false,
     func,
     or_,
     select,
-    type_coerce,
 )
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +37,7 @@ from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, ass
 from disaster.analysis.reasons import Said, stored
 from disaster.analysis.transport import StartTrigger, TravelMode
 from disaster.analysis.travel import RoadNetwork
+from disaster.gc_pause import cycle_collection_paused
 from disaster.models import (
     DIGESTS,
     Assessment,
@@ -63,12 +62,16 @@ RESIDENT_COLUMNS = (
     "preferred_shelter_code", "preferred_destination",
 )
 SHELTER_COLUMNS = tuple(c.name for c in Shelter.__table__.columns)
+T = TypeVar("T")
 
 
-def _frame(session: Session | Connection, query: Select[Any], columns: list[str]) -> pd.DataFrame:
+def _frame(session: Session | Connection, query: Select[Any], columns: list[str], order: list[str] | None = None
+           ) -> pd.DataFrame:
     """Rows of a Core select as a frame, fetched from the driver's cursor in one call (no
     per-row SQLAlchemy objects); the columns' result conversions (e.g. SQLite's 0/1 to booleans)
-    are applied once per distinct value."""
+    are applied once per distinct value. Rows are put in ``order`` (unique keys) here rather than
+    by the database: SQLite reads a city's rows by its index and would sort the whole rows in a
+    temporary B-tree."""
     connection = session.connection() if isinstance(session, Session) else session
     dialect = connection.dialect
     result = connection.execute(query)
@@ -81,7 +84,7 @@ def _frame(session: Session | Connection, query: Select[Any], columns: list[str]
     for name, processor in zip(columns, processors, strict=True):
         if processor is not None:
             frame[name] = _converted(frame[name].tolist(), processor)
-    return frame
+    return frame.sort_values(order, ignore_index=True) if order else frame
 
 
 def _converted(values: list[Any], processor: Any) -> list[Any]:
@@ -102,14 +105,13 @@ def load_inputs(session: Session | Connection, city_code: str, only: Sequence[in
     city's shelters and zones, and its residents (those of ``only``, ids, when given) with their
     supporters (each with ``load``: how many residents they help in all), links and agreements."""
     r, d, rs = Resident.__table__.c, District.__table__.c, resident_supporter.c
-    # on SQLite, JSON lists read as text and decoded once per distinct value (most residents share
-    # a few); PostgreSQL's driver decodes them itself
-    sqlite = session.get_bind().dialect.name == "sqlite" if isinstance(session, Session) else session.dialect.name == "sqlite"
-    lists = [c for c in RESIDENT_COLUMNS if isinstance(r[c].type, JSON)] if sqlite else []
-    residents = _frames(session, select(*(type_coerce(r[c], String) if c in lists else r[c] for c in RESIDENT_COLUMNS),
+    # JSON lists read as text and decoded once per distinct value (most residents share a few),
+    # not per row by the driver
+    lists = [c for c in RESIDENT_COLUMNS if isinstance(r[c].type, JSON)]
+    residents = _frames(session, select(*(cast(r[c], Text) if c in lists else r[c] for c in RESIDENT_COLUMNS),
                                         d.name.label("district"))
                         .join(District.__table__, r.district_id == d.id)
-                        .where(r.city_code == city_code).order_by(r.id), [*RESIDENT_COLUMNS, "district"], r.id, only)
+                        .where(r.city_code == city_code), [*RESIDENT_COLUMNS, "district"], ["id"], r.id, only)
     decoded: dict[str, Any] = {}
 
     def decode(value: str | None) -> Any:
@@ -122,38 +124,37 @@ def load_inputs(session: Session | Connection, city_code: str, only: Sequence[in
     for column in lists:
         residents[column] = [decode(v) for v in residents[column].tolist()]
     s = Shelter.__table__.c
-    shelters = _frame(session, select(*s).where(s.city_code == city_code).order_by(s.id), list(SHELTER_COLUMNS))
+    shelters = _frame(session, select(*s).where(s.city_code == city_code), list(SHELTER_COLUMNS), ["id"])
     z = HazardZone.__table__.c
     zone_rows = session.execute(repo.city_zones(city_code, z.layer, z.rank, z.landslide_kind, z.landslide_class, z.geom)
                                 .order_by(z.id)).all()
     zones = pd.DataFrame.from_records([row[:4] for row in zone_rows], columns=["layer", "rank", "landslide_kind", "landslide_class"])
     zones["geometry"] = shapely.from_wkb([row.geom for row in zone_rows])  # WGS84
     links = _frames(session, select(rs.resident_id, rs.supporter_id).join(Resident.__table__, rs.resident_id == r.id)
-                    .where(r.city_code == city_code).order_by(rs.resident_id, rs.supporter_id),
-                    ["resident_id", "supporter_id"], rs.resident_id, only)
+                    .where(r.city_code == city_code), ["resident_id", "supporter_id"], ["resident_id", "supporter_id"],
+                    rs.resident_id, only)
     p = Supporter.__table__.c
     load = (select(func.count()).select_from(resident_supporter).where(rs.supporter_id == p.id)
             .correlate(Supporter.__table__).scalar_subquery())
-    supporters = _frames(session, select(p.id, p.lon, p.lat, p.relation, p.consent, load).where(p.city_code == city_code)
-                         .order_by(p.id), ["id", "lon", "lat", "relation", "consent", "load"], p.id,
+    supporters = _frames(session, select(p.id, p.lon, p.lat, p.relation, p.consent, load).where(p.city_code == city_code),
+                         ["id", "lon", "lat", "relation", "consent", "load"], ["id"], p.id,
                          None if only is None else sorted(set(links["supporter_id"].tolist())))
     w = WelfareAgreement.__table__.c
     agreements = _frames(session, select(w.resident_id, w.shelter_id, w.agreed_on).join(Resident.__table__, w.resident_id == r.id)
-                         .where(r.city_code == city_code).order_by(w.resident_id, w.shelter_id),
-                         ["resident_id", "shelter_id", "agreed_on"], w.resident_id, only)
+                         .where(r.city_code == city_code), ["resident_id", "shelter_id", "agreed_on"],
+                         ["resident_id", "shelter_id"], w.resident_id, only)
     return AssessmentInputs(residents, shelters, zones, supporters, links, agreements)
 
 
-def _frames(session: Session | Connection, query: Select[Any], columns: list[str], key: Any,
+def _frames(session: Session | Connection, query: Select[Any], columns: list[str], order: list[str], key: Any,
             only: Sequence[int] | None) -> pd.DataFrame:
-    """``_frame`` of ``query``, restricted to rows whose ``key`` is in ``only`` when given
-    (read in chunks within SQLite's limit of bound parameters)."""
+    """``_frame`` of ``query`` in ``order``, restricted to rows whose ``key`` is in ``only`` when
+    given (read in chunks within SQLite's limit of bound parameters)."""
     if only is None:
-        return _frame(session, query, columns)
+        return _frame(session, query, columns, order)
     chunks = [_frame(session, query.where(key.in_(only[start:start + 10_000])), columns)
-              for start in range(0, len(only), 10_000)]
-    return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0] if chunks else \
-        _frame(session, query.where(false()), columns)
+              for start in range(0, max(len(only), 1), 10_000)]
+    return pd.concat(chunks, ignore_index=True).sort_values(order, ignore_index=True)
 
 
 def _data_versions(session: Session, city_code: str) -> dict[str, str]:
@@ -270,7 +271,7 @@ def run_assessment(
                                      "result_format": RESULT_FORMAT}
     if road_graph is not None:
         parameters["road_graph_sha256"] = hashlib.sha256(road_graph.read_bytes()).hexdigest()
-    with sessions() as session, session.begin(), _collector_paused():
+    with sessions() as session, session.begin(), cycle_collection_paused():
         repo.get_city(session, city_code)
         pending = _take_pending(session, city_code)
         previous = _latest(session, city_code)
@@ -298,20 +299,6 @@ def run_assessment(
             run_id = _store(session, city_code, result, whole, count, parameters, fingerprints)
     review_issued(sessions, city_code)  # issued plans whose data changed turn 要見直し
     return run_id
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused during a run: it allocates millions of small lists and
-    tuples that reference counting frees, and the collector's scans of them cost ~1 s at 100k
-    residents for nothing (the peak memory is the same)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 RESULT_FORMAT = 14  # the schema revision whose columns a result fills: results of another are recomputed
@@ -459,9 +446,13 @@ def _values(result: pd.DataFrame, column: str, memo: dict[Any, str]) -> list[Any
         return texts
     values = series.to_numpy()
     if column in NONE_BELOW:
-        return [int(v) if v >= NONE_BELOW[column] else None for v in values.tolist()]
+        present = values >= NONE_BELOW[column]
+        numbers = np.where(present, values, 0).astype(np.int64).tolist()
+        return numbers if present.all() else [n if p else None for n, p in zip(numbers, present.tolist(), strict=True)]
     if values.dtype.kind == "f":
-        return [None if v != v else v for v in values.tolist()]
+        missing = np.isnan(values)
+        return [None if m else v for v, m in zip(values.tolist(), missing.tolist(), strict=True)] if missing.any() \
+            else values.tolist()
     if values.dtype.kind in "biu":
         return values.tolist()
     return [None if v is None or (isinstance(v, float) and v != v) else v.item() if isinstance(v, np.generic) else v
@@ -484,23 +475,49 @@ def _reasons_json(reasons: list[Any], memo: dict[Any, str]) -> str:
 
 
 def _write(session: Session, result: pd.DataFrame) -> None:
-    """Insert the rows: COPY on PostgreSQL, executemany elsewhere; converted to Python values a
-    batch at a time (peak memory)."""
+    """Insert the rows: binary COPY on PostgreSQL, executemany elsewhere; converted to Python
+    values a batch at a time (peak memory). On PostgreSQL the next batch is converted in a worker
+    thread while the server stores this one (the database work stays on the caller's connection,
+    in its transaction); SQLite works in this process, releasing the interpreter only row by row,
+    so a worker there gained nothing (measured) and held one more batch."""
     memo: dict[Any, str] = {}
     parts = (result.iloc[start:start + BATCH] for start in range(0, len(result), BATCH))
     batches = (list(zip(*(_values(part, c, memo) for c in COLUMNS), strict=True)) for part in parts)
     connection = session.connection()
     names = ", ".join(COLUMNS)
     if connection.dialect.name == "postgresql":
+        types = _copy_types(connection)
         raw = connection.connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(f"COPY assessment ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
-            for rows in batches:
-                for row in rows:
-                    copy.write_row(row)
+        with raw.cursor() as cursor:  # type: ignore[union-attr]
+            for rows in _prefetched(batches):
+                # a COPY a batch: the server checks its foreign keys while the next one is converted
+                with cursor.copy(f"COPY assessment ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(types)
+                    for row in rows:
+                        copy.write_row(row)
         return
     statement = f"INSERT INTO assessment ({names}) VALUES ({', '.join('?' * len(COLUMNS))})"
     for rows in batches:
         connection.exec_driver_sql(statement, rows)
+
+
+def _prefetched(items: Iterator[T]) -> Iterator[T]:
+    """``items`` in order, each one made in a worker thread while the caller uses the one before
+    (an exception in either stops both and reaches the caller)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(next, items, None)
+        while (item := pending.result()) is not None:
+            pending = pool.submit(next, items, None)
+            yield item
+
+
+def _copy_types(connection: Connection) -> list[int]:
+    """The PostgreSQL type of each of ``COLUMNS``, as a binary COPY needs them (the server casts
+    nothing): from the catalog, JSON sent as text (the same bytes; the values are JSON already)."""
+    oids = {name: oid for name, oid in connection.exec_driver_sql(
+        "SELECT attname, CASE WHEN atttypid = 'json'::regtype THEN 'text'::regtype ELSE atttypid END::oid "
+        "FROM pg_attribute WHERE attrelid = 'assessment'::regclass AND attnum > 0 AND NOT attisdropped")}
+    return [oids[column] for column in COLUMNS]
 
 
 def refresh_if_residents(sessions: sessionmaker[Session], city_code: str) -> int | None:

@@ -1,0 +1,59 @@
+"""Writing the engine's result: its columns as the database driver receives them
+(``usecases.assess._values``: the whole-column conversion gives what converting value by value
+gives) and the batches made ahead in a worker thread (``_prefetched``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from disaster.usecases.assess import NONE_BELOW, _prefetched, _values
+
+
+def test_whole_column_conversion_is_the_value_by_value_one() -> None:
+    rng = np.random.default_rng(15)
+    n = 1000
+    floats = rng.normal(size=n)
+    floats[rng.random(n) < 0.2] = np.nan
+    result = pd.DataFrame({
+        "flood_l1_rank": rng.integers(-1, 6, n),  # NONE_BELOW 1: 0 and -1 mean none
+        "destination_shelter_id": rng.integers(-1, 50, n),  # NONE_BELOW 0: -1 means none
+        "landslide_class": rng.integers(1, 5, n),  # every value present
+        "distance_m": floats,
+        "walk_speed_mps": np.abs(floats[~np.isnan(floats)][:1].repeat(n)),  # no NaN
+    })
+    for column in result.columns:
+        values = result[column].tolist()
+        if column in NONE_BELOW:
+            expected = [int(v) if v >= NONE_BELOW[column] else None for v in values]
+        else:
+            expected = [None if v != v else v for v in values]
+        got = _values(result, column, {})
+        assert got == expected
+        assert [type(v) for v in got] == [type(v) for v in expected]
+
+
+def test_prefetched_batches_come_in_order_and_failures_reach_the_caller() -> None:
+    assert list(_prefetched(iter([[1], [2, 3], [4]]))) == [[1], [2, 3], [4]]
+
+    def failing() -> Iterator[list[int]]:
+        yield [1]
+        raise ValueError("conversion failed")
+
+    with pytest.raises(ValueError, match="conversion failed"):
+        list(_prefetched(failing()))
+    made = []
+
+    def counted() -> Iterator[list[int]]:
+        for k in range(100):
+            made.append(k)
+            yield [k]
+
+    with pytest.raises(RuntimeError):  # the writer fails: no more batches are made
+        for batch in _prefetched(counted()):
+            if batch == [3]:
+                raise RuntimeError("insert failed")
+    assert made == [0, 1, 2, 3, 4]
