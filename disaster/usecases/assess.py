@@ -271,6 +271,7 @@ def run_assessment(
                                      "result_format": RESULT_FORMAT}
     if road_graph is not None:
         parameters["road_graph_sha256"] = hashlib.sha256(road_graph.read_bytes()).hexdigest()
+    review: set[int] | None = None  # whose issued plans to check again (None: everyone's)
     with sessions() as session, session.begin(), cycle_collection_paused():
         repo.get_city(session, city_code)
         pending = _take_pending(session, city_code)
@@ -290,6 +291,7 @@ def run_assessment(
         if todo is not None and not todo.any() and not deleted \
                 and before == _data_versions(session, city_code) | fingerprints:
             run_id = previous.id  # type: ignore[union-attr]  # nothing changed since
+            review = pending
         else:  # (files imported again with no change for the assessment: recorded, nothing recomputed)
             whole = todo is None or 2 * int(todo.sum()) > count  # (then inputs hold everyone)
             if todo is not None and not whole:
@@ -297,7 +299,9 @@ def run_assessment(
             else:
                 result = _assessed(inputs, params, network) if count else None
             run_id = _store(session, city_code, result, whole, count, parameters, fingerprints)
-    review_issued(sessions, city_code)  # issued plans whose data changed turn 要見直し
+            if not whole:  # only the plans of residents written to or recomputed can have changed
+                review = pending | set(() if result is None else result["resident_id"].tolist())
+    review_issued(sessions, city_code, residents=review)  # issued plans whose data changed turn 要見直し
     return run_id
 
 

@@ -10,6 +10,7 @@ a stale one is ``errors.Conflict`` carrying the other change, and nothing is wri
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -452,14 +453,17 @@ def issue_plan(sessions: sessionmaker[Session], principal: Principal, resident_n
         return Saved(expected + 1, Status.ISSUED.value, [describe(c, name) for c in changes])
 
 
-def review_issued(sessions: sessionmaker[Session], city_code: str, at: dt.datetime | None = None) -> list[str]:
+def review_issued(sessions: sessionmaker[Session], city_code: str, at: dt.datetime | None = None,
+                  residents: Collection[int] | None = None) -> list[str]:
     """Turn the city's issued plans 要見直し where the data they were issued on changed, or their
-    destination no longer passes the safety rules; returns the 名簿番号 turned."""
+    destination no longer passes the safety rules; returns the 名簿番号 turned. ``residents``:
+    only the plans of these residents can have changed (ids; None: any)."""
     at = at or dt.datetime.now(dt.UTC)
     with sessions() as session, session.begin():
-        records = list(session.scalars(select(PlanRecord).join(Resident, PlanRecord.resident_id == Resident.id)
-                                       .where(Resident.city_code == city_code, PlanRecord.status == Status.ISSUED.value)
-                                       .order_by(PlanRecord.id)))
+        records = [record for record in session.scalars(
+            select(PlanRecord).join(Resident, PlanRecord.resident_id == Resident.id)
+            .where(Resident.city_code == city_code, PlanRecord.status == Status.ISSUED.value).order_by(PlanRecord.id))
+            if residents is None or record.resident_id in residents]
         if not records:
             return []
         judge = judge_for(session, city_code)
