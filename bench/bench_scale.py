@@ -87,6 +87,7 @@ class Runner:
         env = {**os.environ, "PYTHONPATH": str(code.root), "DISASTER_DB": url,
                "DISASTER_PROFILES_DIR": str(self.scratch / f"profiles-{code.label}")}
         env.pop("DISASTER_CITY", None)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: modules compiled once, not at every command
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             start = time.perf_counter()
             process = subprocess.Popen([sys.executable, "-c", CLI, *map(str, args)], stdout=out, stderr=err,

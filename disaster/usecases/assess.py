@@ -194,11 +194,25 @@ def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
         try:
             columns.append(pd.util.hash_pandas_object(values, index=False).to_numpy())
         except TypeError:
-            texts: dict[int, str] = {}
-            columns.append(pd.util.hash_pandas_object(pd.Series(
-                [None if v is None else texts.setdefault(id(v), repr(v)) for v in values.tolist()], dtype=object),
-                index=False).to_numpy())
+            columns.append(pd.util.hash_pandas_object(pd.Series(_reprs(values.tolist()), dtype=object),
+                                                      index=False).to_numpy())
     return _combine(columns, len(frame))
+
+
+def _reprs(values: list[Any]) -> list[str | None]:
+    """``repr`` of each value but None; values are often shared (``load_inputs`` decodes each
+    distinct JSON list once), and each object is written once."""
+    texts: dict[int, str] = {}
+    out: list[str | None] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        key = id(value)
+        if key not in texts:
+            texts[key] = repr(value)
+        out.append(texts[key])
+    return out
 
 
 def _combine(columns: list[np.ndarray], n: int) -> np.ndarray:
@@ -296,8 +310,11 @@ def run_assessment(
             whole = todo is None or 2 * int(todo.sum()) > count  # (then inputs hold everyone)
             if todo is not None and not whole:
                 result = _replanned(session, city_code, inputs, todo, params, network)
-            else:
-                result = _assessed(inputs, params, network) if count else None
+            else:  # the city's old results are deleted by the database while the engine computes
+                with ThreadPoolExecutor(1) as worker:
+                    cleared = worker.submit(_clear, session.connection(), city_code)
+                    result = _assessed(inputs, params, network) if count else None
+                    cleared.result()
             run_id = _store(session, city_code, result, whole, count, parameters, fingerprints)
             if not whole:  # only the plans of residents written to or recomputed can have changed
                 review = pending | set(() if result is None else result["resident_id"].tolist())
@@ -338,10 +355,16 @@ def _changed(session: Session, inputs: AssessmentInputs) -> np.ndarray:
                     dtype=bool)
 
 
+def _clear(connection: Connection, city_code: str) -> None:
+    """Delete the city's stored results (Core: the ORM would first fetch the rows it deletes)."""
+    a, r = Assessment.__table__.c, Resident.__table__.c
+    connection.execute(delete(Assessment).where(a.resident_id.in_(select(r.id).where(r.city_code == city_code))))
+
+
 def _store(session: Session, city_code: str, result: pd.DataFrame | None, whole: bool, count: int,
            parameters: dict[str, Any], fingerprints: dict[str, str]) -> int:
-    """Record a new run and replace the stored results of ``result``'s residents (of every
-    resident of the city when ``whole``)."""
+    """Record a new run and store ``result``, replacing the stored results of its residents (the
+    city's were all deleted already when ``whole``)."""
     run = AssessmentRun(
         city_code=city_code, computed_at=dt.datetime.now(dt.UTC),
         data_versions=_data_versions(session, city_code) | fingerprints,
@@ -349,17 +372,13 @@ def _store(session: Session, city_code: str, result: pd.DataFrame | None, whole:
     )
     session.add(run)
     session.flush()
-    a, r = Assessment.__table__.c, Resident.__table__.c
-    if whole:  # not synchronised: the ORM would first fetch the rows it deletes
-        session.execute(delete(Assessment).execution_options(synchronize_session=False).where(
-            a.resident_id.in_(select(r.id).where(r.city_code == city_code))))
     if result is None:
         return run.id
     if not whole:
         ids = result["resident_id"].tolist()
         for start in range(0, len(ids), 900):  # within SQLite's limit of bound parameters
-            session.execute(delete(Assessment).execution_options(synchronize_session=False).where(
-                a.resident_id.in_(ids[start:start + 900])))
+            session.execute(delete(Assessment).where(Assessment.resident_id.in_(ids[start:start + 900]))
+                            .execution_options(synchronize_session=False))
     result = result.drop(columns=["district"])
     result["run_id"] = run.id
     _write(session, result)
