@@ -5,7 +5,8 @@
                                 [--edit-size 100000] [--cities 60] [--city-residents 5000]
 
 Every figure is a `disaster` command run in a fresh process (interpreter start-up included), its
-wall time and its peak RSS (the command's own process; a PostgreSQL server's memory is not counted).
+wall time and its peak RSS (VmHWM of the command's own process at exit; a PostgreSQL server's
+memory is not counted).
 
 1. `disaster assess --json` on a store holding the demo city's data with N synthetic residents
    (``bench/synthetic.py``), for each size and database. The store is made by the same code's
@@ -55,7 +56,16 @@ from disaster.resources import PROJECT_ROOT
 
 N03_FILE = PROJECT_ROOT.parent / "shared" / "data" / "raw" / "n03_fukuoka_2021_s0010.geojson"
 EDITED = 10
-CLI = "from disaster.cli import app; app(prog_name='disaster')"
+# The command's own peak memory is its VmHWM at exit, written to the file named by $BENCH_PEAK_FILE:
+# the rusage of a child started from this (large) process also counts this process's pages,
+# which the child shares until it executes Python (Linux records the old memory's peak at exec).
+CLI = ("import atexit, os\n"
+       "def _peak():\n"
+       "    status = open('/proc/self/status').read()\n"
+       "    kb = next(line.split()[1] for line in status.splitlines() if line.startswith('VmHWM:'))\n"
+       "    open(os.environ['BENCH_PEAK_FILE'], 'w').write(kb)\n"
+       "atexit.register(_peak)\n"
+       "from disaster.cli import app; app(prog_name='disaster')")
 
 
 @dataclass(frozen=True)
@@ -88,11 +98,13 @@ class Runner:
                "DISASTER_PROFILES_DIR": str(self.scratch / f"profiles-{code.label}")}
         env.pop("DISASTER_CITY", None)
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: modules compiled once, not at every command
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+                tempfile.NamedTemporaryFile("r") as peak:
+            env["BENCH_PEAK_FILE"] = peak.name
             start = time.perf_counter()
             process = subprocess.Popen([sys.executable, "-c", CLI, *map(str, args)], stdout=out, stderr=err,
                                        env=env, cwd=self.scratch)
-            _, status, usage = os.wait4(process.pid, 0)
+            _, status, _ = os.wait4(process.pid, 0)
             seconds = time.perf_counter() - start
             process.returncode = os.waitstatus_to_exitcode(status)
             out.seek(0)
@@ -100,7 +112,7 @@ class Runner:
             if process.returncode != 0:
                 raise SystemExit(f"[{code.label}] disaster {' '.join(map(str, args))} failed "
                                  f"({process.returncode}):\n{err.read().decode(errors='replace')[-3000:]}")
-            return Measured(seconds, usage.ru_maxrss / 1024, out.read().decode(errors="replace"))
+            return Measured(seconds, int(peak.read()) / 1024, out.read().decode(errors="replace"))
 
 
 class Stores:
