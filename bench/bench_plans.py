@@ -31,6 +31,7 @@ from weasyprint.pdf import fonts as weasyprint_fonts
 from weasyprint.text.fonts import FontConfiguration
 
 from bench.demo_plans import demo_plans
+from disaster.outputs import OutputFolder
 from disaster.pdf.renderer import TemplateHTML, template_environment
 from disaster.plans.render import MapData, PlanRenderer, plan_markers
 from disaster.resources import templates_dir
@@ -73,7 +74,7 @@ def bulk_scaling(plans: list[dict], data: MapData, out: Path, workers: list[int]
     result = {}
     for count in workers:
         cpu, start = cpu_seconds(), time.perf_counter()
-        report = render_plans(plans, data, out / f"workers-{count}", workers=count)  # the pool is joined on return
+        report = render_plans(plans, data, OutputFolder(out / f"workers-{count}"), workers=count)  # the pool is joined on return
         wall = time.perf_counter() - start
         if report.failed:
             raise SystemExit(f"{len(report.failed)} plans failed: {report.failed[:3]}")
@@ -125,7 +126,7 @@ def main() -> None:
             for label, env in variants.items():
                 with tile_environment(**env):
                     start = time.perf_counter()
-                    report = render_plans(plans, data, Path(tmp) / label)  # drafts included: same work per plan
+                    report = render_plans(plans, data, OutputFolder(Path(tmp) / label))  # drafts included: same work per plan
                     bulk[label] = (time.perf_counter() - start, report)
         report = bulk["without a basemap"][1]
         sizes = [size for _, _, _, size in report.written]
