@@ -90,7 +90,8 @@ def test_a_store_without_the_audit_log_refuses_to_read(database_url: str, tmp_pa
     command.upgrade(alembic_config(engine), "0006")  # a store of the previous version
     engine.dispose()
     result = runner.invoke(app, ["plan", "P001", "--out", str(tmp_path / "p.pdf")], env={"DISASTER_DB": database_url})
-    assert result.exit_code == 1 and "監査ログ" in result.output and "disaster init" in result.output, result.output
+    assert result.exit_code == 1 and "データベースの形式（版 0006）" in result.output \
+        and "disaster init" in result.output, result.output  # refused before anything is read unaudited
     assert not (tmp_path / "p.pdf").exists()
     verify = runner.invoke(app, ["audit", "verify"], env={"DISASTER_DB": database_url})
     assert verify.exit_code == 1 and "disaster init" in verify.output

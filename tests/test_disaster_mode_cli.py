@@ -139,8 +139,7 @@ def test_end_of_an_unknown_declaration(town) -> None:
     assert _log(town) == []
 
 
-def test_a_store_of_the_previous_version_reads_without_the_mode_and_refuses_to_declare(database_url: str,
-                                                                                       tmp_path: Path) -> None:
+def test_a_store_of_the_previous_version_is_refused_until_init(database_url: str, tmp_path: Path) -> None:
     engine = make_engine(database_url)
     command.upgrade(alembic_config(engine), "0008")  # before 災害時モード
     with session_factory(engine)() as session, session.begin():
@@ -151,5 +150,8 @@ def test_a_store_of_the_previous_version_reads_without_the_mode_and_refuses_to_d
                  ["mode", "declare", "--reason", "理由", "--until", _later(hours=1)]):
         result = runner.invoke(app, args, env=env)
         assert result.exit_code == 1 and "disaster init" in result.output and "Traceback" not in result.output, args
-    stats = runner.invoke(app, ["stats"], env=env)  # the CLI's principal: no 災害時モード in such a store
+    stats = runner.invoke(app, ["stats"], env=env)  # every command: the store must be upgraded first
+    assert stats.exit_code == 1 and "disaster init" in stats.output, stats.output
+    assert runner.invoke(app, ["init"], env=env).exit_code == 0
+    stats = runner.invoke(app, ["stats"], env=env)
     assert stats.exit_code == 0, stats.output
