@@ -63,6 +63,7 @@ RESIDENT_COLUMNS = (
 )
 SHELTER_COLUMNS = tuple(c.name for c in Shelter.__table__.columns)
 T = TypeVar("T")
+IN_LIMIT = 900  # ids per IN (...): within the bound-parameter limit of every SQLite build
 
 
 def _frame(session: Session | Connection, query: Select[Any], columns: list[str], order: list[str] | None = None
@@ -149,11 +150,11 @@ def load_inputs(session: Session | Connection, city_code: str, only: Sequence[in
 def _frames(session: Session | Connection, query: Select[Any], columns: list[str], order: list[str], key: Any,
             only: Sequence[int] | None) -> pd.DataFrame:
     """``_frame`` of ``query`` in ``order``, restricted to rows whose ``key`` is in ``only`` when
-    given (read in chunks within SQLite's limit of bound parameters)."""
+    given (read ``IN_LIMIT`` ids at a time)."""
     if only is None:
         return _frame(session, query, columns, order)
-    chunks = [_frame(session, query.where(key.in_(only[start:start + 10_000])), columns)
-              for start in range(0, max(len(only), 1), 10_000)]
+    chunks = [_frame(session, query.where(key.in_(only[start:start + IN_LIMIT])), columns)
+              for start in range(0, max(len(only), 1), IN_LIMIT)]
     return pd.concat(chunks, ignore_index=True).sort_values(order, ignore_index=True)
 
 
@@ -348,9 +349,9 @@ def _changed(session: Session, inputs: AssessmentInputs) -> np.ndarray:
     a = Assessment.__table__.c
     ids = inputs.residents["id"].tolist()
     stored: dict[int, str | None] = {}
-    for start in range(0, len(ids), 900):  # within SQLite's limit of bound parameters
+    for start in range(0, len(ids), IN_LIMIT):
         stored |= dict(session.execute(select(a.resident_id, a.inputs_digest)
-                                       .where(a.resident_id.in_(ids[start:start + 900]))).all())
+                                       .where(a.resident_id.in_(ids[start:start + IN_LIMIT]))).all())
     return np.array([stored.get(rid) != digest for rid, digest in zip(ids, input_digests(inputs), strict=True)],
                     dtype=bool)
 
@@ -376,8 +377,8 @@ def _store(session: Session, city_code: str, result: pd.DataFrame | None, whole:
         return run.id
     if not whole:
         ids = result["resident_id"].tolist()
-        for start in range(0, len(ids), 900):  # within SQLite's limit of bound parameters
-            session.execute(delete(Assessment).where(Assessment.resident_id.in_(ids[start:start + 900]))
+        for start in range(0, len(ids), IN_LIMIT):
+            session.execute(delete(Assessment).where(Assessment.resident_id.in_(ids[start:start + IN_LIMIT]))
                             .execution_options(synchronize_session=False))
     result = result.drop(columns=["district"])
     result["run_id"] = run.id
