@@ -45,3 +45,13 @@ def test_help_of_every_command_loads_no_heavy_library() -> None:
     assert {"", "assess", "plan", "import", "import residents", "serve", "worker", "mode declare"} <= set(result["ran"])
     assert len(result["ran"]) >= 40  # every command answered with its usage
     assert sorted(set(HEAVY) & set(result["loaded"])) == []
+
+
+def test_the_assessment_path_loads_no_scipy() -> None:
+    """SciPy's KD-tree alone costs ~0.3 s of every `disaster assess` and import: the engine finds
+    nearest shelters with pykdtree, and SciPy is loaded only with a road network (shortest paths)."""
+    probe = ("import sys, disaster.usecases.assess, disaster.analysis.engine, disaster.analysis.travel; "
+             "print('scipy' in {name.split('.')[0] for name in sys.modules})")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parent.parent, timeout=120)
+    assert done.stdout.strip() == "False"

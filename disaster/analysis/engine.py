@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
-from scipy.spatial import cKDTree
+from pykdtree.kdtree import KDTree  # (SciPy's cKDTree alone takes ~0.3 s to import)
 
 from disaster.analysis.assignment import Candidates, assign
 from disaster.analysis.decision import Decision, decide
@@ -261,8 +261,8 @@ def _nearest_regular(bits: np.ndarray, needs: pd.DataFrame, shelters: pd.DataFra
             continue
         candidates = np.flatnonzero(mask)
         k = min(SECOND_CANDIDATES, len(candidates))
-        _, nearest = cKDTree(sites[candidates]).query(home[members], k=k)
-        nearest = nearest.reshape(len(members), k)
+        _, nearest = KDTree(sites[candidates]).query(home[members], k=k)
+        nearest = nearest.astype(np.intp).reshape(len(members), k)
         first[members] = candidates[nearest[:, 0]]
         if k >= 2:  # the second option is another place, not the same school's gym
             picks = candidates[nearest[:, 1:]]
@@ -389,9 +389,9 @@ def _welfare_candidates(seekers: np.ndarray, agreements: dict[tuple[int, int], s
         if len(candidates) == 0:
             continue
         k = min(evac.welfare_candidates, len(candidates))
-        _, nearest = cKDTree(sites[candidates]).query(home[seekers[local]], k=k)
+        _, nearest = KDTree(sites[candidates]).query(home[seekers[local]], k=k)
         people.append(np.repeat(local, k))
-        targets.append(candidates[np.asarray(nearest).reshape(len(local), k)].ravel())
+        targets.append(candidates[nearest.astype(np.intp).reshape(len(local), k)].ravel())
         agreed.append(np.zeros(len(local) * k, dtype=bool))
     position = {int(p): k for k, p in enumerate(seekers)}
     for (p, s) in agreements:

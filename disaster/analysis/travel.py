@@ -66,7 +66,7 @@ class RoadNetwork:
 
     def __init__(self, graph: Any, crs: CRS):  # a networkx graph
         from scipy.sparse import csr_matrix  # SciPy only with a road network (start-up time)
-        from scipy.spatial import cKDTree
+        from pykdtree.kdtree import KDTree
 
         nodes = list(graph.nodes)
         index = {node: i for i, node in enumerate(nodes)}
@@ -80,7 +80,7 @@ class RoadNetwork:
             cols += [index[v], index[u]]
             weights += [length, length]
         self.matrix = csr_matrix((weights, (rows, cols)), shape=(len(nodes), len(nodes)))
-        self.tree = cKDTree(self.metric)
+        self.tree = KDTree(self.metric)
 
     @classmethod
     def from_graphml(cls, path: Path, crs: CRS) -> RoadNetwork:
@@ -90,7 +90,7 @@ class RoadNetwork:
 
     def snap(self, metric_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         distance, node = self.tree.query(metric_xy)
-        return np.asarray(node), np.asarray(distance)
+        return node.astype(np.intp), distance
 
     def path_lengths(self, origins: np.ndarray, targets: np.ndarray, pairs: np.ndarray) -> np.ndarray:
         """Network distance (m) for each (origin i, target j) in ``pairs``, snapping included."""
