@@ -260,12 +260,17 @@ def suppresses_counts(principal: Principal, district: str | None = None) -> bool
     return not (principal.is_city or (principal.role == Role.LEADER and district in principal.districts))
 
 
-def count_label(principal: Principal, n: int, district: str | None = None, whole: int | None = None) -> str:
+def count_cell(principal: Principal, n: int, district: str | None = None, whole: int | None = None) -> suppression.Cell:
     """A count as ``principal`` may see it: 1–4 become "5未満" where it could single someone out;
     a part of a shown ``whole`` whose rest is 1–4 becomes a range (``disaster.suppression``)."""
     if not suppresses_counts(principal, district):
-        return str(n)
-    return str(suppression.count(n) if whole is None else suppression.part(n, whole))
+        return suppression.exact(n)
+    return suppression.count(n) if whole is None else suppression.part(n, whole)
+
+
+def count_label(principal: Principal, n: int, district: str | None = None, whole: int | None = None) -> str:
+    """``count_cell``'s label."""
+    return str(count_cell(principal, n, district, whole))
 
 
 def capacity_labels(principal: Principal, capacity: int, assigned: int, district: str | None = None) -> tuple[str, str]:

@@ -47,11 +47,16 @@ class Cell:
         return self.label
 
 
+def exact(n: int) -> Cell:
+    """A count shown as it is (to someone who may see it)."""
+    return Cell(n, str(n), n, n)
+
+
 def count(n: int) -> Cell:
     """A count on its own (rule 1)."""
     if is_small(n):
         return Cell(n, WITHHELD, 1, SMALL_NUMBER - 1)
-    return Cell(n, str(n), n, n)
+    return exact(n)
 
 
 def part(n: int, whole: int) -> Cell:
@@ -103,6 +108,6 @@ def remaining(capacity: int, assigned: int) -> tuple[Cell, Cell]:
     used = part(assigned, capacity)
     left = max(0, capacity - assigned)
     if used.exact:
-        return used, Cell(left, str(left), left, left)
+        return used, exact(left)
     lo, hi = max(0, capacity - used.hi), max(0, capacity - used.lo)
     return used, Cell(left, f"{lo}〜{hi}", lo, hi)

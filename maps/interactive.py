@@ -344,11 +344,64 @@ CITY_METRICS = (
     ("plan_rate", "マイプラン作成の同意率（%）"),
     ("unsupported", "支援者が決まっていない人（人）"),
 )
+HIDDEN_COLOUR = "#BDBDBD"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A district's figure on the city map: its ``label`` as the viewer may see it and the value
+    its colour is classed by (None: not shown, grey)."""
+
+    label: str
+    value: float | None
+
+
+def _shown(principal: Principal, key: str, value: float, residents: int, planned: int) -> Shown:
+    """Where small numbers are hidden, the colour comes from what the label says and nothing
+    more: a count by the lower end of what it tells (「5未満」 as 1, 「26〜29」 as 26), a share only
+    when it is shown; otherwise colours would tell 1 from 4 under the same 「5未満」."""
+    if key == "plan_rate":
+        if not access.suppresses_counts(principal):
+            return Shown(f"{int(value)}%", value)
+        label = suppression.share(planned, residents)
+        return Shown(label, float(label[:-1]) if label.endswith("%") else None)
+    cell = access.count_cell(principal, int(value), whole=residents if key in PARTS else None)
+    return Shown(cell.label, float(cell.lo))
+
+
+def _classes(values: list[float | None]) -> np.ndarray:
+    """Class edges: quantiles of the shown values that are values themselves (a legend then
+    names no number the map does not show)."""
+    known = np.array([v for v in values if v is not None], dtype=float)
+    if not len(known):
+        return np.zeros(1)
+    return np.unique(np.quantile(known, np.linspace(0, 1, len(CHORO_COLOURS) + 1), method="inverted_cdf"))
+
+
+def _class(edges: np.ndarray, value: float) -> int:
+    """Class i holds the values from ``edges[i]`` up to the next edge (the last class: to the end)."""
+    return min(max(int(np.searchsorted(edges, value, side="right")) - 1, 0), max(len(edges) - 2, 0))
+
+
+def _colour(edges: np.ndarray, value: float | None) -> str:
+    return HIDDEN_COLOUR if value is None else CHORO_COLOURS[_class(edges, value)]
+
+
+def _choropleth_legend(edges: np.ndarray, hidden: bool) -> list[dict[str, str]]:
+    """The classes as whole numbers (counts and rounded percentages): 「5〜11」, the last to the
+    highest value."""
+    items = []
+    for i in range(max(len(edges) - 1, 1)):
+        lo = edges[i]
+        hi = edges[i + 1] - 1 if i + 2 < len(edges) else edges[-1]
+        items.append({"colour": CHORO_COLOURS[i], "label": f"{lo:.0f}" if hi <= lo else f"{lo:.0f}〜{hi:.0f}"})
+    return items + ([{"colour": HIDDEN_COLOUR, "label": suppression.HIDDEN_SHARE}] if hidden else [])
 
 
 def city_map(inputs: MapInputs, principal: Principal, link: Callable[[str], str] | None = None) -> folium.Map:
-    """The city overview: one choropleth layer per metric, with links to the district maps. Counts
-    only; small numbers are hidden unless ``principal`` may see the whole city."""
+    """The city overview: one choropleth layer per metric (one shown at a time, with its own
+    legend), with links to the district maps. Counts only; small numbers are hidden unless
+    ``principal`` may see the whole city, and so are the colours that would tell them (``_shown``)."""
     suppress = access.suppresses_counts(principal)
     label_of_view = access.PUBLIC_LABEL if suppress else access.view_label(principal)
     bounds = tuple(inputs.districts.total_bounds)
@@ -359,34 +412,29 @@ def city_map(inputs: MapInputs, principal: Principal, link: Callable[[str], str]
     if inputs.exercise_participants is not None:
         stats["exercise"] = stats.index.map(inputs.exercise_participants).fillna(0)
         metrics.append(("exercise", f"図上訓練の参加者（人、{inputs.exercise_label}）"))
+    names = inputs.districts["name"].tolist()
+    residents = stats["residents"].reindex(names).fillna(0).astype(int)
+    planned = stats["planned"].reindex(names).fillna(0).astype(int)
     choropleths = []
-    legend: list[dict[str, str]] = []
     for key, label in metrics:
-        values = stats[key].reindex(inputs.districts["name"]).fillna(0)
-        edges = np.unique(np.quantile(values, np.linspace(0, 1, len(CHORO_COLOURS) + 1)))
+        values = stats[key].reindex(names).fillna(0)
+        shown = {name: _shown(principal, key, float(values[name]), int(residents[name]), int(planned[name]))
+                 for name in names}
+        edges = _classes([figure.value for figure in shown.values()])
         features = []
-        for name, area, geometry in zip(inputs.districts["name"], inputs.districts["area"], inputs.districts.geometry,
-                                        strict=True):
-            value = float(values[name])
-            colour = CHORO_COLOURS[min(int(np.searchsorted(edges, value, side="right")) - 1, len(CHORO_COLOURS) - 1)]
-            n = int(stats["residents"].get(name, 0))
-            shown = (access.count_label(principal, int(value), whole=n if key in PARTS else None) if key != "plan_rate"
-                     else suppression.share(int(stats["planned"].get(name, 0)), n) if suppress else f"{int(value)}%")
-            rows = [["圏域", area], [label, shown], ["要支援者", access.count_label(principal, n)]]
-            features.append((geometry, {"color": colour, "stroke": "#555555", "weight": 1, "opacity": 0.75,
-                                        "label": f"{name}：{shown}",
+        for name, area, geometry in zip(names, inputs.districts["area"], inputs.districts.geometry, strict=True):
+            figure = shown[name]
+            rows = [["圏域", area], [label, figure.label], ["要支援者", access.count_label(principal, int(residents[name]))]]
+            features.append((geometry, {"color": _colour(edges, figure.value), "stroke": "#555555", "weight": 1,
+                                        "opacity": 0.75, "label": f"{name}：{figure.label}",
                                         "popup": {"title": f"{name}校区", "rows": rows,
                                                   "link": {"href": link(name), "label": "校区の地図を開く"}
                                                   if link else None}}))
-        choropleths.append({"label": label, "geojson": _collection(features)})
-        if not legend:
-            legend = [{"colour": c, "label": f"{edges[i]:.0f}〜{edges[i + 1]:.0f}"} for i, c in enumerate(CHORO_COLOURS)
-                      if i + 1 < len(edges)]
+        choropleths.append({"label": label, "geojson": _collection(features), "legendTitle": f"凡例（{label}）",
+                            "legend": _choropleth_legend(edges, any(f.value is None for f in shown.values()))})
     data = {
         "choropleths": choropleths,
         "shelters": shelter_features(inputs.shelters, principal),
-        "legend": legend,
-        "legendTitle": f"凡例（{CITY_METRICS[0][1]}）",
         "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
         "info": [f"{inputs.map_title}　全{len(inputs.districts)}校区　{label_of_view}",
                  "図上訓練の参加者数：" + (inputs.exercise_label if inputs.exercise_participants is not None else "記録なし"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from disaster.cli import app
 from disaster.codes import HazardLayer
 from disaster.usecases.maps import load_map_inputs
 from maps.assets import copy_assets
-from maps.interactive import NOT_FOR_RAIN_COLOUR, city_map, district_map, html, shelter_features
+from maps.interactive import NOT_FOR_RAIN_COLOUR, DataLayers, city_map, district_map, html, shelter_features
 
 TILE_HOST = "cyberjapandata.gsi.go.jp"
 
@@ -95,6 +97,37 @@ def test_small_numbers_are_suppressed_only_in_public(views) -> None:
     assert count_label(views["leader"], 3, "安武") == "3" and count_label(views["leader"], 3, "高良内") == "5未満"
 
 
+def _city_data(inputs, principal: Principal) -> dict:
+    """The data the city map's page hands to disaster-map.js."""
+    layers = next(c for c in city_map(inputs, principal)._children.values() if isinstance(c, DataLayers))
+    return json.loads(layers.data_json)
+
+
+def test_public_city_map_colours_tell_no_more_than_its_figures(inputs, views) -> None:
+    """Under 「5未満」 a colour must not tell 1 from 4, nor a range 「36〜39」 its value: 校区 whose
+    figures read the same are coloured the same. Counts are set so that every layer has
+    withheld figures, ranges and shown ones."""
+    counts = inputs.counts.copy()
+    for i, name in enumerate(counts.index):
+        residents = 40 + i
+        counts.loc[name, ["residents", "at_risk", "planned", "unsupported"]] = [
+            residents, i % 9, residents - i % 7, residents - i % 6]
+    crafted = replace(inputs, counts=counts, exercise_participants={name: i % 8 for i, name in enumerate(counts.index)})
+    data = _city_data(crafted, views["public"])
+    assert len(data["choropleths"]) >= 3
+    for layer in data["choropleths"]:
+        colours: dict[str, set[str]] = {}
+        for feature in layer["geojson"]["features"]:
+            figure = feature["properties"]["label"].split("：", 1)[1]
+            colours.setdefault(figure, set()).add(feature["properties"]["color"])
+        assert any(figure in ("5未満", "非表示（人数が少ないため）") or "〜" in figure for figure in colours), layer["label"]
+        assert all(len(seen) == 1 for seen in colours.values()), (layer["label"], colours)
+        assert layer["legendTitle"] == f"凡例（{layer['label']}）" and layer["legend"]
+    exact = _city_data(crafted, views["city"])  # city staff see the figures, and colours from them
+    figures = {f["properties"]["label"].split("：", 1)[1] for f in exact["choropleths"][0]["geojson"]["features"]}
+    assert {"1", "4"} <= figures
+
+
 def test_assets_are_local_and_tiles_are_the_only_remote_urls(inputs, views, tmp_path: Path) -> None:
     page = html(district_map(inputs, "安武", views["city"]))
     remote = set(re.findall(r"https?://[^\"' )]+", page))
@@ -157,6 +190,15 @@ def test_city_overview_renders_offline(browser, inputs, views, tmp_path: Path) -
         assert problems == []
         assert page.locator(".leaflet-interactive").count() >= 46
         assert page.locator(".map-legend").count() == 1
+        assert page.locator(".km-legend-title").inner_text() == "凡例（危険な区域に住む要支援者（人））"
+        # choosing another figure shows it alone, with its own legend
+        overlays = page.locator(".leaflet-control-layers-overlays label")
+        overlays.filter(has_text="マイプラン作成の同意率").locator("input").check()
+        page.wait_for_function("document.querySelector('.km-legend-title').textContent.includes('同意率')", timeout=5_000)
+        assert page.locator(".map-legend").count() == 1
+        assert page.locator(".km-legend-title").inner_text() == "凡例（マイプラン作成の同意率（%））"
+        assert not overlays.filter(has_text="危険な区域に住む要支援者").locator("input").is_checked()
+        assert problems == []
     finally:
         context.close()
 

@@ -122,10 +122,12 @@
         if (hazard.show) { layer.addTo(map); }
         overlays[hazard.label] = layer;
       });
-      (data.choropleths || []).forEach(function (choro, i) {
+      var choropleths = (data.choropleths || []).map(function (choro, i) {
         var layer = polygons(choro.geojson);
+        layer.choropleth = choro;
         if (i === 0) { layer.addTo(map); }
         overlays[choro.label] = layer;
+        return layer;
       });
       if (data.shelters) {
         layers.shelters = L.geoJSON(data.shelters, {
@@ -179,7 +181,34 @@
         overlays["支援者"] = layers.supporters;
       }
       L.control.layers(named(baseLayers), named(overlays), {collapsed: false}).addTo(map);
-      legendControl(data.legend, data.legendTitle).addTo(map);
+      // one figure at a time, with its own legend: turning a choropleth on turns the others off,
+      // once the layers control has finished its click (it re-adds what was checked when clicked)
+      var legend = null;
+      function showLegend(items, title) {
+        if (legend) { map.removeControl(legend); legend = null; }
+        if (items) { legend = legendControl(items, title).addTo(map); }
+      }
+      if (choropleths.length) {
+        map.on("overlayadd", function (e) {
+          if (choropleths.indexOf(e.layer) < 0) { return; }
+          var chosen = e.layer;
+          setTimeout(function () {
+            choropleths.forEach(function (other) {
+              if (other !== chosen && map.hasLayer(other)) { map.removeLayer(other); }
+            });
+            chosen.bringToBack();  // beneath the shelters, as when the page opened
+            showLegend(chosen.choropleth.legend, chosen.choropleth.legendTitle);
+          }, 0);
+        });
+        map.on("overlayremove", function (e) {
+          if (choropleths.indexOf(e.layer) >= 0 && !choropleths.some(function (c) { return map.hasLayer(c); })) {
+            showLegend(null);
+          }
+        });
+        showLegend(data.choropleths[0].legend, data.choropleths[0].legendTitle);
+      } else {
+        showLegend(data.legend, data.legendTitle);
+      }
       if (data.info) {
         var info = L.control({position: "bottomleft"});
         info.onAdd = function () {
