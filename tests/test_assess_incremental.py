@@ -90,6 +90,66 @@ def test_a_freed_place_goes_to_the_next_person_as_in_a_full_run(store) -> None:
     assert result_rows(store.engine, KURUME) == incremental
 
 
+def _outside_the_pool(session, limit: int) -> list[int]:
+    """Residents who leave home but neither seek nor take a 福祉避難所 place (no welfare need, no agreement)."""
+    from disaster.models import WelfareAgreement
+
+    return list(session.scalars(
+        select(Assessment.resident_id).where(Assessment.decision == "leave", Assessment.welfare_needed.is_(False),
+                                             Assessment.welfare_candidates.is_(None),
+                                             Assessment.claimed_shelter_id.is_(None),
+                                             Assessment.resident_id.not_in(select(WelfareAgreement.resident_id)))
+        .order_by(Assessment.resident_id).limit(limit)))
+
+
+def test_an_edit_outside_the_welfare_pool_recomputes_only_the_edited(store, monkeypatch) -> None:
+    """Residents who neither seek nor take a 福祉避難所 place, before or after their edit: the city's
+    places are not planned again (its requests are not even read), only they are recomputed,
+    and the results equal a full run."""
+    import disaster.usecases.assess as assess_module
+
+    load_demo(store.engine, store.sessions, BUNDLE)
+    with store.sessions() as session, session.begin():
+        edited = _outside_the_pool(session, 5)
+        assert len(edited) == 5
+        for rid in edited:
+            resident = session.get(Resident, rid)
+            resident.lives_alone = not resident.lives_alone
+            resident.building_floors, resident.can_use_stairs = 1, False
+    whole_pool_reads = []
+    requests = assess_module._requests
+    monkeypatch.setattr(assess_module, "_requests", lambda session, city, only=None: (
+        whole_pool_reads.append(city) if only is None else None) or requests(session, city, only))
+    run_assessment(store.sessions, KURUME)
+    assert whole_pool_reads == []
+    assert _latest(store.sessions).parameters["reassessed"] == 5
+    incremental = result_rows(store.engine, KURUME)
+    run_assessment(store.sessions, KURUME, full=True)
+    assert result_rows(store.engine, KURUME) == incremental
+
+
+def test_someone_entering_the_welfare_pool_is_planned_with_everyone(store) -> None:
+    """Residents who now need care and oxygen, bedridden and alone (要介護5, 在宅酸素, 寝たきり, 独居):
+    they join the 福祉避難所 planning, which is done again for the whole city, exactly as a full
+    run does it (some of them take places from others: a result computed without the planning
+    would leave them without one)."""
+    load_demo(store.engine, store.sessions, BUNDLE)
+    with store.sessions() as session, session.begin():
+        edited = _outside_the_pool(session, 300)
+        for rid in edited:
+            resident = session.get(Resident, rid)
+            resident.care_level, resident.medical_devices, resident.mobility = "要介護5", "在宅酸素", "寝たきり"
+            resident.lives_alone = True
+    run_assessment(store.sessions, KURUME)
+    incremental = result_rows(store.engine, KURUME)
+    with store.sessions() as session:
+        placed = session.scalars(select(Assessment.resident_id).where(Assessment.resident_id.in_(edited),
+                                                                      Assessment.welfare_shelter_id.is_not(None))).all()
+    assert placed, "some of them have a 福祉避難所 place now"
+    run_assessment(store.sessions, KURUME, full=True)
+    assert result_rows(store.engine, KURUME) == incremental
+
+
 def test_a_supporter_added_on_the_plan_page_counts_in_the_stored_result_at_once(store) -> None:
     """The leader registers a supporter in the resident's living room: the resident's stored
     result (the plan's 支援者 section, the priority list) counts them without waiting for an

@@ -310,7 +310,7 @@ def run_assessment(
         else:  # (files imported again with no change for the assessment: recorded, nothing recomputed)
             whole = todo is None or 2 * int(todo.sum()) > count  # (then inputs hold everyone)
             if todo is not None and not whole:
-                result = _replanned(session, city_code, inputs, todo, params, network)
+                result = _replanned(session, city_code, inputs, todo, deleted, params, network)
             else:  # the city's old results are deleted by the database while the engine computes
                 with ThreadPoolExecutor(1) as worker:
                     cleared = worker.submit(_clear, session.connection(), city_code)
@@ -386,15 +386,21 @@ def _store(session: Session, city_code: str, result: pd.DataFrame | None, whole:
     return run.id
 
 
-def _replanned(session: Session, city_code: str, inputs: AssessmentInputs, todo: np.ndarray,
+def _replanned(session: Session, city_code: str, inputs: AssessmentInputs, todo: np.ndarray, deleted: set[int],
                params: AssessmentParameters, network: RoadNetwork | None) -> pd.DataFrame | None:
     """The results to store after an edit (None: nothing to store): ``inputs``' residents whose
     digest changed (``todo``) are recomputed, and so is everyone
     whose 福祉避難所 place changes when the city's places are planned again — from the unchanged
     residents' stored requests and the changed ones' new requests, exactly as a whole-city run
-    plans them (same arcs, priorities and capacities, ``analysis.assignment.assign``)."""
+    plans them (same arcs, priorities and capacities, ``analysis.assignment.assign``). When no
+    one in the edit seeks or takes a place, before or after (and no one left the 名簿, whose
+    stored part is gone with them), the planning has the same requests and the same result:
+    it is not read again."""
     changed = inputs.residents[todo].reset_index(drop=True)
-    fresh = assess(replace(inputs, residents=changed), params, network, places={}) if len(changed) else None
+    fresh = _assessed(replace(inputs, residents=changed), params, network, places={}) if len(changed) else None
+    if fresh is not None and not deleted and not _in_pool(fresh) \
+            and not _in_pool(_requests(session, city_code, only=changed["id"].tolist())):
+        return fresh  # (without a place to seek or take, a result does not depend on the places)
     stored = _requests(session, city_code)
     stored = stored[~stored["id"].isin(changed["id"])]
     requests = stored if fresh is None else pd.concat([stored, fresh.rename(columns={
@@ -410,17 +416,23 @@ def _replanned(session: Session, city_code: str, inputs: AssessmentInputs, todo:
     return _assessed(load_inputs(session, city_code, only=redo), params, network, places=places)
 
 
-def _requests(session: Session, city_code: str) -> pd.DataFrame:
-    """The stored part of each resident in the 福祉避難所 planning: id, score (priority),
-    candidates (JSON, None: not seeking), claimed (shelter id their own choice takes) and placed
-    (the 福祉避難所 planned for them)."""
+def _in_pool(frame: pd.DataFrame) -> bool:
+    """Whether any of ``frame``'s residents (a result or ``_requests``) seeks a 福祉避難所 place or
+    takes one by their own choice."""
+    candidates, claimed = ("welfare_candidates", "claimed_shelter_id") if "welfare_candidates" in frame \
+        else ("candidates", "claimed")
+    return bool(frame[candidates].notna().any() or (frame[claimed].fillna(-1).to_numpy() >= 0).any())
+
+
+def _requests(session: Session, city_code: str, only: Sequence[int] | None = None) -> pd.DataFrame:
+    """The stored part of each resident (of ``only``, ids, when given) in the 福祉避難所 planning:
+    id, score (priority), candidates (JSON, None: not seeking), claimed (shelter id their own
+    choice takes) and placed (the 福祉避難所 planned for them)."""
     a, r = Assessment.__table__.c, Resident.__table__.c
-    frame = _frame(session, select(a.resident_id, a.priority_score, a.welfare_candidates, a.claimed_shelter_id,
-                                   a.welfare_shelter_id)
-                   .join(Resident.__table__, a.resident_id == r.id)
-                   .where(r.city_code == city_code, or_(a.welfare_candidates.is_not(None), a.claimed_shelter_id.is_not(None))),
-                   ["id", "score", "candidates", "claimed", "placed"])
-    return frame
+    query = (select(a.resident_id, a.priority_score, a.welfare_candidates, a.claimed_shelter_id, a.welfare_shelter_id)
+             .join(Resident.__table__, a.resident_id == r.id)
+             .where(r.city_code == city_code, or_(a.welfare_candidates.is_not(None), a.claimed_shelter_id.is_not(None))))
+    return _frames(session, query, ["id", "score", "candidates", "claimed", "placed"], ["id"], a.resident_id, only)
 
 
 def plan_places(requests: pd.DataFrame, shelters: pd.DataFrame) -> dict[int, int]:
