@@ -398,14 +398,15 @@ def _replanned(session: Session, city_code: str, inputs: AssessmentInputs, todo:
     it is not read again."""
     changed = inputs.residents[todo].reset_index(drop=True)
     fresh = _assessed(replace(inputs, residents=changed), params, network, places={}) if len(changed) else None
-    if fresh is not None and not deleted and not _in_pool(fresh) \
+    asked = None if fresh is None else fresh.rename(columns={
+        "resident_id": "id", "priority_score": "score", "welfare_candidates": "candidates",
+        "claimed_shelter_id": "claimed"})[["id", "score", "candidates", "claimed"]]
+    if asked is not None and not deleted and not _in_pool(asked) \
             and not _in_pool(_requests(session, city_code, only=changed["id"].tolist())):
         return fresh  # (without a place to seek or take, a result does not depend on the places)
     stored = _requests(session, city_code)
     stored = stored[~stored["id"].isin(changed["id"])]
-    requests = stored if fresh is None else pd.concat([stored, fresh.rename(columns={
-        "resident_id": "id", "priority_score": "score", "welfare_candidates": "candidates",
-        "claimed_shelter_id": "claimed"})[["id", "score", "candidates", "claimed"]]], ignore_index=True)
+    requests = stored if asked is None else pd.concat([stored, asked], ignore_index=True)
     places = plan_places(requests, inputs.shelters)
     seekers = stored[stored["candidates"].notna()]
     moved = [rid for rid, placed in zip(seekers["id"].tolist(), seekers["placed"].tolist(), strict=True)
@@ -416,12 +417,10 @@ def _replanned(session: Session, city_code: str, inputs: AssessmentInputs, todo:
     return _assessed(load_inputs(session, city_code, only=redo), params, network, places=places)
 
 
-def _in_pool(frame: pd.DataFrame) -> bool:
-    """Whether any of ``frame``'s residents (a result or ``_requests``) seeks a 福祉避難所 place or
+def _in_pool(requests: pd.DataFrame) -> bool:
+    """Whether any of ``requests``' residents (``_requests``' columns) seeks a 福祉避難所 place or
     takes one by their own choice."""
-    candidates, claimed = ("welfare_candidates", "claimed_shelter_id") if "welfare_candidates" in frame \
-        else ("candidates", "claimed")
-    return bool(frame[candidates].notna().any() or (frame[claimed].fillna(-1).to_numpy() >= 0).any())
+    return bool(requests["candidates"].notna().any() or (requests["claimed"].fillna(-1).to_numpy() >= 0).any())
 
 
 def _requests(session: Session, city_code: str, only: Sequence[int] | None = None) -> pd.DataFrame:
