@@ -167,6 +167,10 @@ def write_city_files(directory: Path, code: str, name: str, prefecture: str, are
 
 
 def _points_in(area: shapely.Geometry, count: int, rng: np.random.Generator) -> list[tuple[float, float]]:
+    """``count`` random points at least ~10 m inside ``area``: the files give 6 decimals, which
+    would put a point drawn on the very edge outside the city (and its import refused)."""
+    inner = area.buffer(-0.0001)
+    area = inner if not inner.is_empty else area
     minx, miny, maxx, maxy = area.bounds
     points: list[tuple[float, float]] = []
     while len(points) < count:
