@@ -936,7 +936,7 @@ def import_hazards(
 def import_residents(
     ctx: typer.Context, path: Path, mapping: Mapping = None, sheet: Sheet = None, skip_bad_rows: Skip = False,
     rejects: Rejects = None, header_row: HeaderRow = None,
-    replace: Annotated[bool, typer.Option("--replace", help="登録済みの名簿番号を別の方（氏名も生年月日も異なる方）に付け替えることを認める")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="登録済みの名簿番号を別の方（氏名も生年月日も異なる方）に付け替えることを認める（前の方の計画・記録は削除されます）")] = False,
 ) -> None:
     """避難行動要支援者名簿（CSV/Excel、UTF-8/Shift_JIS、和暦可）。緯度・経度のない行は住所から位置を求めます。"""
     from disaster.usecases import imports

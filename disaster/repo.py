@@ -228,9 +228,14 @@ def upsert_residents(
     is_demo: bool,
 ) -> tuple[int, int]:
     """Bulk insert/update residents by 名簿番号; their contacts and professionals are replaced,
-    and so are their 福祉避難所 agreements when the file carries them (``agreements`` not None)."""
+    and so are their 福祉避難所 agreements when the file carries them (``agreements`` not None).
+    A number that passes to a different person (``takes_over``) is a new resident: the one who
+    had it is deleted first, with everything that is theirs (the database's cascades)."""
     districts = district_ids(session, city_code)
     existing = resident_ids(session, city_code)
+    gone = [existing.pop(r.values["resident_no"]) for r in records if r.takes_over and r.values["resident_no"] in existing]
+    for start in range(0, len(gone), 500):  # the person who had the number: removed with all that is theirs
+        session.execute(delete(Resident).where(Resident.id.in_(gone[start:start + 500])))
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for record in records:

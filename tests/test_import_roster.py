@@ -294,3 +294,41 @@ def test_bad_welfare_agreement_names_file_row_and_column_and_writes_nothing(kuru
                for m in messages)
     assert any("福祉避難所として登録されていません" in m for m in messages)
     assert snapshot(kurume) == before
+
+
+def test_a_number_given_to_another_person_never_carries_the_first_persons_plan(store, tmp_path: Path) -> None:
+    """A 名簿番号 reused for a different person (氏名 and 生年月日 both differ) is refused, naming the
+    row and column, unless ``replace``. Then the first person is removed with their plan record,
+    supporters' links and results: the new person starts with none of them (a plan naming the
+    first person's supporters and 福祉避難所 for someone else would send help to the wrong home)."""
+    from sqlalchemy import func
+
+    from disaster.access import Principal
+    from disaster.models import Assessment, PlanRecord, resident_supporter
+    from disaster.plans.record import PlanContent
+    from disaster.usecases.demo import load_demo
+    from disaster.usecases.plan_records import save_plan
+
+    load_demo(store.engine, store.sessions, BUNDLE)
+    with store.sessions() as session:
+        old_id, number = session.execute(
+            select(Resident.id, Resident.resident_no).join(resident_supporter, resident_supporter.c.resident_id == Resident.id)
+            .where(Resident.consent_plan.is_(True)).order_by(Resident.id)).first()
+    save_plan(store.sessions, Principal.cli(store.city_code), number, PlanContent(carry_items=["補聴器の電池"]), 0,
+              dt.datetime(2026, 4, 1, 10, 0, tzinfo=dt.UTC))
+    path = write_csv(tmp_path / "m.csv", HEADER, [_row(number, name="筑後 新太", birth="平成2年5月5日")])
+    with pytest.raises(ImportRejected) as rejected:
+        import_residents(store.sessions, path, store.city_code, today=TODAY)
+    assert [(p.row, p.field) for p in rejected.value.problems] == [(2, "名簿番号")]
+    report = import_residents(store.sessions, path, store.city_code, today=TODAY, replace=True)
+    assert any(number in notice and "別の方" in notice for notice in report.notices)
+    with store.sessions() as session:
+        new = session.scalars(select(Resident).where(Resident.resident_no == number,
+                                                     Resident.city_code == store.city_code)).one()
+        assert new.name == "筑後 新太" and new.id != old_id and session.get(Resident, old_id) is None
+        ids = [old_id, new.id]
+        assert session.scalar(select(func.count()).select_from(PlanRecord).where(PlanRecord.resident_id.in_(ids))) == 0
+        assert session.scalar(select(func.count()).select_from(resident_supporter)
+                              .where(resident_supporter.c.resident_id.in_(ids))) == 0
+        result = session.get(Assessment, new.id)
+        assert result is not None and result.supporter_count == 0  # assessed as who they are

@@ -201,6 +201,10 @@ class ResidentRecord:
     # WelfareAgreement rows as {"shelter_code", "agreed_on"}; None when the file has no
     # 福祉避難所受入合意 column (then the stored agreements are left as they are)
     agreements: list[dict[str, Any]] | None = None
+    # the 名簿番号 passes from the stored person to this different one (allowed by ``replace``):
+    # the stored person and everything about them (plans, supporters' links, agreements, results)
+    # are removed, never carried over to the new person
+    takes_over: bool = False
 
 
 @dataclass
@@ -411,9 +415,12 @@ def read_residents(
             row.error("resident_no", f"名簿番号「{number}」が {seen[number]} 行目と重複しています。")
         elif number:
             seen[number] = row.row_no
-        if not replace and _reused(number, record.values, context):
-            row.error("resident_no", "この名簿番号は、氏名も生年月日も異なる別の方として登録済みです（番号の付け替えなら "
-                                     "--replace を指定してください）。")
+        if _reused(number, record.values, context):
+            if replace:
+                record.takes_over = True
+            else:
+                row.error("resident_no", "この名簿番号は、氏名も生年月日も異なる別の方として登録済みです（番号の付け替えなら "
+                                         "--replace を指定してください。前の方の計画・記録は削除されます）。")
         district = record.values["district"]
         if district and (reason := identifier_problem(district)):
             row.error("district", reason)
@@ -433,6 +440,10 @@ def read_residents(
             parsed.reject(row.problems, row.row_no, row.raw)
         else:
             parsed.add(record, row.row_no)
+    taken = [r.values["resident_no"] for r in parsed.records if r.takes_over]
+    if taken:
+        parsed.notices.append(f"名簿番号 {'、'.join(taken)} は別の方の番号になります。前の方の計画・支援者の登録・"
+                              "福祉避難所の合意・安否確認などの記録は残りません。")
     return parsed
 
 
