@@ -341,11 +341,13 @@ def test_an_import_with_bad_rows_writes_nothing_and_says_where_then_a_good_one_i
 def test_the_upload_form_says_what_to_fix_next_to_the_field(site: Site) -> None:  # noqa: F811
     client, token = form_client(site, "city_admin")
     answer = client.post("/city/imports", data={"csrf_token": token, "kind": "shelters", "header_row": "二",
-                                                "sheet": "名簿"})
+                                                "sheet": "名簿", "replace": "on"})
     assert answer.status_code == 422
     assert 'aria-invalid="true"' in answer.text and "取り込むファイルを選んでください" in answer.text
     assert "見出しの行番号は 1 以上の整数で" in answer.text and 'value="二"' in answer.text
-    assert "避難所・避難場所の取り込みには使いません" in answer.text  # a 名簿's option for shelters
+    # a 名簿's options for shelters: the sheet and the 名簿番号 take-over, each named at its field
+    assert answer.text.count("避難所・避難場所の取り込みには使いません") == 2
+    assert 'id="f-replace-problem"' in answer.text and 'name="replace" value="on" checked' in answer.text
     staff, staff_token = form_client(site, "city_staff")
     refused = staff.post("/city/imports", data={"csrf_token": staff_token, "kind": "residents"})
     assert refused.status_code == 403 and "データの取り込み" in refused.text

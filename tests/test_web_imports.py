@@ -69,6 +69,36 @@ def test_upload_reports_without_writing_then_commit_writes_and_reassesses(
     assert admin.get(f"{IMPORTS}/{body['id']}").status_code == 404
 
 
+def test_a_number_passed_to_another_person_needs_replace_and_the_report_says_so(
+        admin: TestClient, web_store: Store) -> None:  # noqa: F811
+    """The first 名簿 row now names someone else (氏名 and 生年月日 both differ): refused as the
+    CLI refuses it, pointing at the option; with ``replace`` the report names the number before
+    anything is written, and the commit stores a new person (not the old row renamed)."""
+    # the 100th person of the 名簿 (the other tests here import the first few: left as they are)
+    roster = demo_roster(100, {99: {"氏名": "筑後 新太", "生年月日": "平成2年5月5日"}})
+    number = roster.decode("utf-8").splitlines()[100].split(",")[0]
+    with web_store.sessions() as session:
+        first = session.scalars(select(Resident).where(Resident.resident_no == number)).one()
+    assert first.name != "筑後 新太"
+    refused = admin.post(IMPORTS, data={"kind": "residents"}, files={"files": ("名簿.csv", roster, "text/csv")}).json()
+    assert refused["status"] == "invalid"
+    assert [(p["row"], p["field"]) for p in refused["report"]["problems"]] == [(101, "名簿番号")]
+    assert "名簿番号の付け替えを認める" in refused["report"]["problems"][0]["text"]
+    before = _data(web_store)
+    answer = admin.post(IMPORTS, data={"kind": "residents", "replace": "true"},
+                        files={"files": ("名簿.csv", roster, "text/csv")}).json()
+    assert answer["status"] == "valid", answer
+    assert any(first.resident_no in notice and "記録は残りません" in notice for notice in answer["report"]["notices"])
+    assert _data(web_store) == before  # checked: nothing written yet
+    assert admin.post(f"{IMPORTS}/{answer['id']}/commit").status_code == 200
+    with web_store.sessions() as session:
+        now = session.scalars(select(Resident).where(Resident.resident_no == first.resident_no)).one()
+        assert now.name == "筑後 新太" and now.id != first.id and session.get(Resident, first.id) is None
+    supporters = admin.post(IMPORTS, data={"kind": "supporters", "replace": "true"},
+                            files={"files": ("支援者.csv", b"x", "text/csv")})
+    assert supporters.status_code == 422 and "replace" in supporters.json()["error"]["message"]
+
+
 def test_problems_name_file_row_and_field_and_nothing_is_written(admin: TestClient, web_store: Store) -> None:  # noqa: F811
     before = _data(web_store)
     bad = demo_roster(4, {1: {"生年月日": "昭和99年13月40日"}, 3: {"緯度": "北のほう"}})

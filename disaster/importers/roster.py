@@ -420,7 +420,8 @@ def read_residents(
                 record.takes_over = True
             else:
                 row.error("resident_no", "この名簿番号は、氏名も生年月日も異なる別の方として登録済みです（番号の付け替えなら "
-                                         "--replace を指定してください。前の方の計画・記録は削除されます）。")
+                                         "「名簿番号の付け替えを認める」、コマンドでは --replace を指定してください。"
+                                         "前の方の計画・記録は削除されます）。")
         district = record.values["district"]
         if district and (reason := identifier_problem(district)):
             row.error("district", reason)

@@ -404,6 +404,7 @@ class ImportRequest:
     river: str | None = None  # hazards
     source: str | None = None  # hazards
     crs: int | None = None  # boundary, districts, shelters, hazards
+    replace: bool = False  # residents: a 名簿番号 may pass to a different person (the one who had it is removed)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -414,10 +415,11 @@ class ImportRequest:
             raise errors.Rejected(f"{KIND_LABELS[self.kind]}は 1 ファイルずつ取り込みます（{len(self.paths)} ファイルあります）。")
         given = {"table": self.table, "name_column": self.name_column, "mapping": self.mapping, "sheet": self.sheet,
                  "header_row": self.header_row, "layer": self.layer, "river": self.river, "source": self.source,
-                 "crs": self.crs}
+                 "crs": self.crs, "replace": self.replace or None}
         allowed = {"boundary": {"crs"}, "districts": {"table", "name_column", "crs"}, "shelters": {"crs"},
                    "hazards": {"layer", "river", "source", "crs"}, "address-points": set(),
-                   "residents": {"mapping", "sheet", "header_row"}, "supporters": {"mapping", "sheet", "header_row"}}
+                   "residents": {"mapping", "sheet", "header_row", "replace"},
+                   "supporters": {"mapping", "sheet", "header_row"}}
         extra = sorted(name for name, value in given.items() if value is not None and name not in allowed[self.kind])
         if extra:
             raise errors.Rejected(f"{KIND_LABELS[self.kind]}の取り込みには {'・'.join(extra)} を指定できません。")
@@ -436,7 +438,7 @@ def run_import(sessions: sessionmaker[Session], city_code: str, request: ImportR
         return import_hazards(sessions, paths, r.layer, r.river, r.source, r.crs, city_code=city_code, follow_up=follow_up)
     if r.kind == "residents":
         return import_residents(sessions, paths[0], city_code, r.mapping, r.sheet, header_row=r.header_row,
-                                follow_up=follow_up)
+                                follow_up=follow_up, replace=r.replace)
     if r.kind == "supporters":
         return import_supporters(sessions, paths[0], city_code, r.mapping, r.sheet, header_row=r.header_row,
                                  follow_up=follow_up)

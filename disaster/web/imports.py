@@ -70,6 +70,8 @@ MULTIPART = {
         "layer": {"type": "string", "enum": [layer.value for layer in HazardLayer], "description": "hazards: レイヤ"},
         "river": {"type": "string", "description": "hazards: 河川名・区域名"},
         "source": {"type": "string", "description": "hazards: データセット名（既定: ファイル名）"},
+        "replace": {"type": "boolean", "description": "residents: 登録済みの名簿番号を別の方に付け替えることを認める"
+                                                     "（前の方の計画・記録は削除されます）"},
     },
 }
 
@@ -130,7 +132,8 @@ class Pending:
                              mapping=path(m["stored"]["mapping"]), sheet=options.get("sheet"),
                              header_row=options.get("header_row"), name_column=options.get("name_column"),
                              layer=HazardLayer(options["layer"]) if "layer" in options else None,
-                             river=options.get("river"), source=options.get("source"), crs=options.get("crs"))
+                             river=options.get("river"), source=options.get("source"), crs=options.get("crs"),
+                             replace=bool(options.get("replace")))
 
     def remove_files(self) -> None:
         for child in self.folder.iterdir():
@@ -237,8 +240,8 @@ async def keep_uploads(uploads: dict[str, list[UploadFile]], folder: Path, store
     return names
 
 
-def import_options(form: FormData) -> dict[str, str | int]:
-    options: dict[str, str | int] = {}
+def import_options(form: FormData) -> dict[str, str | int | bool]:
+    options: dict[str, str | int | bool] = {}
     for name in TEXT_OPTIONS:
         value = str(form.get(name) or "").strip()
         if len(value) > 200:
@@ -256,6 +259,11 @@ def import_options(form: FormData) -> dict[str, str | int]:
         if layer not in {item.value for item in HazardLayer}:
             raise errors.Rejected(f"レイヤ（layer）「{layer[:40]}」はありません。{' / '.join(item.value for item in HazardLayer)} のいずれかです。")
         options["layer"] = layer
+    replace = str(form.get("replace") or "").strip().lower()
+    if replace not in ("", "false", "0", "true", "1", "on"):
+        raise errors.Rejected(f"名簿番号の付け替え（replace）「{replace[:40]}」は true か false で指定してください。")
+    if replace in ("true", "1", "on"):
+        options["replace"] = True
     return options
 
 

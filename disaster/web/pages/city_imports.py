@@ -47,7 +47,7 @@ TYPED = ("sheet", "header_row", "name_column", "layer", "river", "source", "crs"
 # ``table`` and ``mapping`` too
 OPTIONS = {"boundary": {"crs"}, "districts": {"table", "name_column", "crs"}, "shelters": {"crs"},
            "hazards": {"layer", "river", "source", "crs"}, "address-points": set(),
-           "residents": {"mapping", "sheet", "header_row"}, "supporters": {"mapping", "sheet", "header_row"}}
+           "residents": {"mapping", "sheet", "header_row", "replace"}, "supporters": {"mapping", "sheet", "header_row"}}
 
 
 def _require(store: Store, caller: Caller, action: auditlog.Action, details: dict[str, Any]) -> None:
@@ -59,7 +59,7 @@ def _form_page(request: Request, store: Store, caller: Caller, form: dict[str, A
     listed = api.list_imports(store, caller)  # audited there (import.read)
     return city_page(request, "imports.html.j2", {
         "imports": listed, "kinds": [(kind, usecase.KIND_LABELS[kind]) for kind in KIND_HINTS], "hints": KIND_HINTS,
-        "layers": [layer.value for layer in HazardLayer], "form": form or {"kind": "residents"} | dict.fromkeys(TYPED, ""),
+        "layers": [layer.value for layer in HazardLayer], "form": form or {"kind": "residents", "replace": False} | dict.fromkeys(TYPED, ""),
         "problems": problems or {}, "max_files": api.MAX_FILES, "max_mb": api.MAX_UPLOAD_BYTES // (1024 * 1024),
         "hours": api.PENDING_HOURS}, caller, "データの取り込み", status_code=422 if problems else 200)
 
@@ -102,11 +102,12 @@ def _check(form: FormData) -> tuple[dict[str, Any], Problems]:
         problems["layer"] = "レイヤを一覧から選んでください。"
     if kind in OPTIONS:
         label = usecase.KIND_LABELS[kind]
-        given = [name for name, text in typed.items() if text] + [name for name in ("table", "mapping") if _chosen(form, name)]
+        given = [name for name, text in typed.items() if text] + [name for name in ("table", "mapping") if _chosen(form, name)] \
+            + (["replace"] if form.get("replace") else [])
         for name in given:
             if name not in OPTIONS[kind]:
                 problems.setdefault(name, f"{label}の取り込みには使いません。空にしてください。")
-    return {"kind": kind} | typed, problems
+    return {"kind": kind, "replace": bool(form.get("replace"))} | typed, problems
 
 
 async def keep_upload(form: FormData, folder: Path) -> tuple[dict[str, Any], list[str]]:
