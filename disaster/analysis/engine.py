@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 from pykdtree.kdtree import KDTree  # (SciPy's cKDTree alone takes ~0.3 s to import)
+from pyproj import CRS
 
 from disaster.analysis.assignment import Candidates, assign
 from disaster.analysis.decision import Decision, decide

@@ -65,8 +65,8 @@ class RoadNetwork:
     projected to the city's metric ``crs``."""
 
     def __init__(self, graph: Any, crs: CRS):  # a networkx graph
-        from scipy.sparse import csr_matrix  # SciPy only with a road network (start-up time)
         from pykdtree.kdtree import KDTree
+        from scipy.sparse import csr_matrix  # SciPy only with a road network (start-up time)
 
         nodes = list(graph.nodes)
         index = {node: i for i, node in enumerate(nodes)}

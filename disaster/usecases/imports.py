@@ -385,6 +385,11 @@ def import_address_points(
 
 KINDS = ("boundary", "districts", "shelters", "hazards", "residents", "supporters", "address-points")
 SINGLE_FILE = frozenset({"boundary", "districts", "residents", "supporters"})
+KIND_OPTIONS = {  # the options each kind takes (``ImportRequest``'s fields besides kind and paths)
+    "boundary": {"crs"}, "districts": {"table", "name_column", "crs"}, "shelters": {"crs"},
+    "hazards": {"layer", "river", "source", "crs"}, "address-points": set(),
+    "residents": {"mapping", "sheet", "header_row", "replace"}, "supporters": {"mapping", "sheet", "header_row"},
+}
 KIND_LABELS = {"boundary": "市の区域（N03）", "districts": "校区", "shelters": "避難所・避難場所", "hazards": "災害想定区域",
                "residents": "避難行動要支援者名簿", "supporters": "避難支援等実施者", "address-points": "位置参照情報"}
 
@@ -416,11 +421,7 @@ class ImportRequest:
         given = {"table": self.table, "name_column": self.name_column, "mapping": self.mapping, "sheet": self.sheet,
                  "header_row": self.header_row, "layer": self.layer, "river": self.river, "source": self.source,
                  "crs": self.crs, "replace": self.replace or None}
-        allowed = {"boundary": {"crs"}, "districts": {"table", "name_column", "crs"}, "shelters": {"crs"},
-                   "hazards": {"layer", "river", "source", "crs"}, "address-points": set(),
-                   "residents": {"mapping", "sheet", "header_row", "replace"},
-                   "supporters": {"mapping", "sheet", "header_row"}}
-        extra = sorted(name for name, value in given.items() if value is not None and name not in allowed[self.kind])
+        extra = sorted(name for name, value in given.items() if value is not None and name not in KIND_OPTIONS[self.kind])
         if extra:
             raise errors.Rejected(f"{KIND_LABELS[self.kind]}の取り込みには {'・'.join(extra)} を指定できません。")
 

@@ -43,11 +43,6 @@ KIND_HINTS = {  # the kinds as offered, the most frequent first
 }
 TEXT_LIMIT = 200
 TYPED = ("sheet", "header_row", "name_column", "layer", "river", "source", "crs")  # the options typed in the form
-# the options each kind takes (as ``usecases.imports.ImportRequest`` checks them); the files of
-# ``table`` and ``mapping`` too
-OPTIONS = {"boundary": {"crs"}, "districts": {"table", "name_column", "crs"}, "shelters": {"crs"},
-           "hazards": {"layer", "river", "source", "crs"}, "address-points": set(),
-           "residents": {"mapping", "sheet", "header_row", "replace"}, "supporters": {"mapping", "sheet", "header_row"}}
 
 
 def _require(store: Store, caller: Caller, action: auditlog.Action, details: dict[str, Any]) -> None:
@@ -100,12 +95,12 @@ def _check(form: FormData) -> tuple[dict[str, Any], Problems]:
             problems[name] = f"{TEXT_LIMIT} 文字以内で入力してください。"
     if typed["layer"] and typed["layer"] not in {layer.value for layer in HazardLayer}:
         problems["layer"] = "レイヤを一覧から選んでください。"
-    if kind in OPTIONS:
+    if kind in usecase.KIND_OPTIONS:
         label = usecase.KIND_LABELS[kind]
         given = [name for name, text in typed.items() if text] + [name for name in ("table", "mapping") if _chosen(form, name)] \
             + (["replace"] if form.get("replace") else [])
         for name in given:
-            if name not in OPTIONS[kind]:
+            if name not in usecase.KIND_OPTIONS[kind]:
                 problems.setdefault(name, f"{label}の取り込みには使いません。空にしてください。")
     return {"kind": kind, "replace": bool(form.get("replace"))} | typed, problems
 
