@@ -189,10 +189,12 @@
         if (items) { legend = legendControl(items, title).addTo(map); }
       }
       if (choropleths.length) {
+        var latest = null;  // of several choices made at once, the last one stays
         map.on("overlayadd", function (e) {
           if (choropleths.indexOf(e.layer) < 0) { return; }
-          var chosen = e.layer;
+          var chosen = latest = e.layer;
           setTimeout(function () {
+            if (chosen !== latest) { return; }
             choropleths.forEach(function (other) {
               if (other !== chosen && map.hasLayer(other)) { map.removeLayer(other); }
             });

@@ -334,10 +334,14 @@ def test_a_resident_number_reused_for_another_person_needs_replace(kurume, tmp_p
     assert [(p.file, p.row, p.field) for p in caught.value.problems] == [("c.csv", 3, "名簿番号")]
     assert "--replace" in caught.value.problems[0].message and "明治" not in caught.value.problems[0].message
     assert snapshot(kurume) == before
-    report = import_residents(kurume.sessions, reused, kurume.city_code, today=TODAY, replace=True)
-    assert report.updated == 2
     with kurume.sessions() as session:
-        assert session.query(Resident.name).filter_by(resident_no="002").scalar() == "明治 次郎"
+        before_id = session.query(Resident.id).filter_by(resident_no="002").scalar()
+    report = import_residents(kurume.sessions, reused, kurume.city_code, today=TODAY, replace=True)
+    assert (report.created, report.updated) == (1, 1)  # 002 is someone new; 001 the same person
+    assert any("002" in notice and "別の方" in notice for notice in report.notices)
+    with kurume.sessions() as session:
+        name, new_id = session.query(Resident.name, Resident.id).filter_by(resident_no="002").one()
+        assert name == "明治 次郎" and new_id != before_id
 
 
 def test_repairs_reach_the_import_report_of_boundary_districts_and_hazards(store, tmp_path: Path) -> None:
