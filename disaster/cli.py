@@ -26,7 +26,7 @@ from typer.core import TyperGroup
 # engine or pydantic-settings): each command imports what it uses (tests/test_startup.py).
 from disaster.codes import HazardLayer
 from disaster.errors import DisasterError, Rejected
-from disaster.gc_pause import cycle_collection_paused
+from disaster.gc_pause import cycle_collection_paused, no_final_collection
 from disaster.importers.problems import ImportRejected
 from disaster.resources import DEMO_DATA_DIR, PROJECT_ROOT
 from disaster.wareki import parse_date
@@ -93,6 +93,7 @@ class DisasterTyper(typer.Typer):
     (Tests that invoke the click command directly still see the exception.)"""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        no_final_collection()
         try:
             return typer.main.get_command(self)(*args, **kwargs)
         except Exception as exc:

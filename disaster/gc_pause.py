@@ -1,7 +1,8 @@
-"""Python's cyclic garbage collector paused for a batch computation."""
+"""Python's cyclic garbage collector paused for a batch computation, and skipped at exit."""
 
 from __future__ import annotations
 
+import atexit
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,3 +21,13 @@ def cycle_collection_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def no_final_collection() -> None:
+    """Skip the cyclic collection of interpreter shutdown: after a 100,000-resident assessment
+    it walked and freed the process's objects one by one for ~0.3 s, memory the operating system
+    takes back at exit anyway. Objects are still freed by reference counting; only finalizers of
+    objects in reference cycles are not run, so a command closes its resources itself (the
+    command line disposes its database engine after each command). For a process that ends
+    after its work: the command line, not the service."""
+    atexit.register(gc.freeze)

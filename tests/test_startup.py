@@ -55,3 +55,15 @@ def test_the_assessment_path_loads_no_scipy() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                           cwd=Path(__file__).resolve().parent.parent, timeout=120)
     assert done.stdout.strip() == "False"
+
+
+def test_a_command_closes_its_store_itself(tmp_path: Path) -> None:
+    """The command line skips the cyclic collection at exit (``gc_pause.no_final_collection``),
+    so closing the store must not depend on it: after each command SQLite has checkpointed and
+    removed the store's write-ahead log, which it does when the last connection closes."""
+    database = tmp_path / "store.sqlite3"
+    command = [str(Path(sys.executable).with_name("disaster")), "--db", f"sqlite:///{database}"]
+    for args in (["init", "--city", "402036", "--name", "久留米市"], ["stats"]):
+        subprocess.run([*command, *args], capture_output=True, text=True, check=True, cwd=tmp_path, timeout=120)
+        assert database.exists()
+        assert not database.with_name(database.name + "-wal").exists(), args
