@@ -401,7 +401,7 @@ class Assessment(Base):
     route: Mapped[bytes | None] = mapped_column(LargeBinary)  # WGS84 WKB LineString (road path or straight line)
     route_is_road: Mapped[bool] = mapped_column(Boolean, default=False)
     # plan-making priority and supporters
-    priority_score: Mapped[int] = mapped_column(Integer, index=True)
+    priority_score: Mapped[int] = mapped_column(Integer)
     priority_reasons: Mapped[list[dict[str, Any]]] = mapped_column(StoredReasons)
     supporter_count: Mapped[int] = mapped_column(Integer)
     supporter_issues: Mapped[list[dict[str, Any]]] = mapped_column(StoredReasons)
