@@ -93,7 +93,6 @@ class DisasterTyper(typer.Typer):
     (Tests that invoke the click command directly still see the exception.)"""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        no_final_collection()
         try:
             return typer.main.get_command(self)(*args, **kwargs)
         except Exception as exc:
@@ -263,9 +262,12 @@ def _debug_traceback() -> None:
         errors.print(traceback.format_exc(), highlight=False, markup=False)
 
 
-def _run(ctx: typer.Context, action: Callable[[Store], Any], migrates: bool = False) -> Any:
+def _run(ctx: typer.Context, action: Callable[[Store], Any], migrates: bool = False, serves: bool = False) -> Any:
     """``action`` on the command's store, user errors printed; unless the command ``migrates``
-    the schema itself, a store of another schema revision is refused first."""
+    the schema itself, a store of another schema revision is refused first. The store is closed
+    afterwards; then, unless the command ``serves`` on (the service, the job worker, whose exit
+    still collects and closes what they hold), the process ends without the final cyclic
+    collection (``gc_pause.no_final_collection``)."""
     from disaster.db import require_current_schema
 
     with _user_errors():
@@ -276,6 +278,8 @@ def _run(ctx: typer.Context, action: Callable[[Store], Any], migrates: bool = Fa
             return action(store)
         finally:
             store.engine.dispose()
+            if not serves:
+                no_final_collection()
 
 
 def _print_report(report: ImportReport) -> None:
@@ -1222,7 +1226,7 @@ def serve(
         get_settings.cache_clear()
         return create_app()  # refuses a store that is not ready, or the default secret outside the demo
 
-    service = _run(ctx, action)
+    service = _run(ctx, action, serves=True)
     console.print(f"[green]✓[/green] http://{host}:{port}/ で待ち受けます（画面: / 、API: /api/v1/ 。Ctrl-C で終了）。",
                   highlight=False)
     if workers == 1:
@@ -1283,7 +1287,7 @@ def worker(
         except KeyboardInterrupt:
             console.print("ジョブのワーカーを止めました。")
 
-    _run(ctx, action)
+    _run(ctx, action, serves=True)
 
 
 # --- jobs asked for from the command line (run by `disaster worker` on any machine) ---

@@ -27,7 +27,7 @@ def no_final_collection() -> None:
     """Skip the cyclic collection of interpreter shutdown: after a 100,000-resident assessment
     it walked and freed the process's objects one by one for ~0.3 s, memory the operating system
     takes back at exit anyway. Objects are still freed by reference counting; only finalizers of
-    objects in reference cycles are not run, so a command closes its resources itself (the
-    command line disposes its database engine after each command). For a process that ends
-    after its work: the command line, not the service."""
+    objects in reference cycles are not run, so the caller has closed its resources itself (the
+    command line, once a command's store is disposed). Calling it again changes nothing."""
+    atexit.unregister(gc.freeze)
     atexit.register(gc.freeze)
