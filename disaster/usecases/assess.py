@@ -492,14 +492,10 @@ def _values(result: pd.DataFrame, column: str, memo: dict[Any, str], booleans: t
             texts.append(text)
         return texts
     values = series.to_numpy()
-    if column in NONE_BELOW:
-        present = values >= NONE_BELOW[column]
-        numbers = np.where(present, values, 0).astype(np.int64).tolist()
+    if column in NONE_BELOW or values.dtype.kind == "f":
+        present = _present(result, column)
+        numbers = np.where(present, values, 0).astype(np.int64 if column in NONE_BELOW else values.dtype).tolist()
         return numbers if present.all() else [n if p else None for n, p in zip(numbers, present.tolist(), strict=True)]
-    if values.dtype.kind == "f":
-        missing = np.isnan(values)
-        return [None if m else v for v, m in zip(values.tolist(), missing.tolist(), strict=True)] if missing.any() \
-            else values.tolist()
     if values.dtype.kind == "b":
         return values.astype(booleans).tolist()
     if values.dtype.kind in "iu":
@@ -559,12 +555,13 @@ def _filled(part: pd.DataFrame, memo: dict[Any, str]) -> Iterator[tuple[list[str
     present = {column: _present(part, column) for column in COLUMNS}
     sparse = [column for column in COLUMNS if not present[column].all()]
     pattern = np.zeros(len(part), dtype=np.int64)
-    for bit, column in enumerate(sparse):
-        pattern |= present[column].astype(np.int64) << bit
+    for k, column in enumerate(sparse):
+        pattern |= present[column].astype(np.int64) << k
+    bit = {column: k for k, column in enumerate(sparse)}
     kinds, group = np.unique(pattern, return_inverse=True)
     for k, kind in enumerate(kinds.tolist()):
         rows = part.iloc[np.flatnonzero(group == k)]
-        columns = [c for c in COLUMNS if c not in sparse or kind >> sparse.index(c) & 1]
+        columns = [c for c in COLUMNS if c not in bit or kind >> bit[c] & 1]
         yield columns, list(zip(*(_values(rows, c, memo, booleans=int) for c in columns), strict=True))
 
 
