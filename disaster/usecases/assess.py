@@ -310,6 +310,8 @@ def run_assessment(
             whole = todo is None or 2 * int(todo.sum()) > count  # (then inputs hold everyone)
             if todo is not None and not whole:
                 result = _replanned(session, city_code, inputs, todo, deleted, params, network)
+            elif _updates_in_place(session.connection()):
+                result = _assessed(inputs, params, network) if count else None
             else:  # the city's old results are deleted by the database while the engine computes
                 with ThreadPoolExecutor(1) as worker:
                     cleared = worker.submit(_clear, session.connection(), city_code)
@@ -361,6 +363,15 @@ def _clear(connection: Connection, city_code: str) -> None:
     connection.execute(delete(Assessment).where(a.resident_id.in_(select(r.id).where(r.city_code == city_code))))
 
 
+def _updates_in_place(connection: Connection) -> bool:
+    """Whether results are stored over the stored ones of the same residents (an upsert) rather than
+    after deleting those: on PostgreSQL an update checks only the foreign keys whose value changed
+    (mostly the run alone), which halves the server's work at 100,000 rows; SQLite checks every
+    key an update assigns, and a whole-city run deletes the old rows while the engine computes
+    (``run_assessment``). Either way a whole-city run replaces the result of every resident it read."""
+    return connection.dialect.name == "postgresql"
+
+
 def _store(session: Session, city_code: str, result: pd.DataFrame | None, whole: bool, count: int,
            parameters: dict[str, Any], fingerprints: dict[str, str]) -> int:
     """Record a new run and store ``result``, replacing the stored results of its residents (the
@@ -374,11 +385,11 @@ def _store(session: Session, city_code: str, result: pd.DataFrame | None, whole:
     session.flush()
     if result is None:
         return run.id
-    if not whole:
+    connection = session.connection()
+    if not whole and not _updates_in_place(connection):
         ids = result["resident_id"].tolist()
         for start in range(0, len(ids), IN_LIMIT):
-            session.execute(delete(Assessment).where(Assessment.resident_id.in_(ids[start:start + IN_LIMIT]))
-                            .execution_options(synchronize_session=False))
+            connection.execute(delete(Assessment).where(Assessment.resident_id.in_(ids[start:start + IN_LIMIT])))
     result = result.drop(columns=["district"])
     result["run_id"] = run.id
     _write(session, result)
@@ -520,26 +531,34 @@ def _reasons_json(reasons: list[Any], memo: dict[Any, str]) -> str:
 
 
 def _write(session: Session, result: pd.DataFrame) -> None:
-    """Insert the rows: binary COPY on PostgreSQL, executemany elsewhere; converted to Python
-    values a batch at a time (peak memory). On PostgreSQL the next batch is converted in a worker
-    thread while the server stores this one (the database work stays on the caller's connection,
-    in its transaction); SQLite works in this process, releasing the interpreter only row by row,
-    so a worker there gained nothing (measured) and held one more batch."""
+    """Store the rows, in place of any stored result of the same residents (``_updates_in_place``:
+    on PostgreSQL, a binary COPY into a temporary table and an upsert from it; elsewhere the
+    caller deleted them and the rows are inserted with executemany); converted to Python values
+    a batch at a time (peak memory). On PostgreSQL the next batch is converted in a worker thread
+    while the server stores this one (the database work stays on the caller's connection, in its
+    transaction); SQLite works in this process, releasing the interpreter only row by row, so a
+    worker there gained nothing (measured) and held one more batch."""
     memo: dict[Any, str] = {}
     parts = (result.iloc[start:start + BATCH] for start in range(0, len(result), BATCH))
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
+    if _updates_in_place(connection):
         names = ", ".join(COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "resident_id")
         batches = (list(zip(*(_values(part, c, memo) for c in COLUMNS), strict=True)) for part in parts)
         types = _copy_types(connection)
         raw = connection.connection.driver_connection
         with raw.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute("CREATE TEMPORARY TABLE assessment_new (LIKE assessment) ON COMMIT DROP")
             for rows in _prefetched(batches):
-                # a COPY a batch: the server checks its foreign keys while the next one is converted
-                with cursor.copy(f"COPY assessment ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                # a batch at a time: the server checks its foreign keys while the next one is converted
+                with cursor.copy(f"COPY assessment_new ({names}) FROM STDIN (FORMAT BINARY)") as copy:
                     copy.set_types(types)
                     for row in rows:
                         copy.write_row(row)
+                cursor.execute(f"INSERT INTO assessment ({names}) SELECT {names} FROM assessment_new "
+                               f"ON CONFLICT (resident_id) DO UPDATE SET {updates}")
+                cursor.execute("TRUNCATE assessment_new")
+            cursor.execute("DROP TABLE assessment_new")
         return
     for part in parts:
         for columns, rows in _filled(part, memo):
