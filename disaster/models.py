@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -412,6 +413,9 @@ class Assessment(Base):
     # [[shelter_id, cost], ...] (NULL: not seeking a place) and the place their own choice takes
     welfare_candidates: Mapped[str | None] = mapped_column(Text)
     claimed_shelter_id: Mapped[int | None] = mapped_column(ForeignKey("shelter.id", ondelete="SET NULL"))
+    # digest of the row but run_id and itself (usecases.assess.result_digests): a run rewrites
+    # only the results that changed; NULL (rows stored before migration 0016): rewritten
+    result_digest: Mapped[int | None] = mapped_column(BigInteger)
 
     resident: Mapped[Resident] = relationship()
     run: Mapped[AssessmentRun] = relationship()

@@ -15,22 +15,24 @@ import pytest
 from sqlalchemy import Text, cast, select, update
 
 from disaster.analysis.engine import AssessmentParameters
-from disaster.models import Assessment, HazardZone
+from disaster.models import Assessment, AssessmentRun, HazardZone
 from disaster.profile import load_profile
 from disaster.usecases.assess import (
-    COLUMNS,
+    DIGESTED,
     NONE_BELOW,
     REASON_COLUMNS,
     _assessed,
     _prefetched,
     _values,
     load_inputs,
+    result_digests,
     run_assessment,
+    stored_form,
 )
 from disaster.usecases.demo import load_demo
 from tests.conftest import BUNDLE, KURUME
 
-STORED = [c for c in COLUMNS if c != "run_id"]
+STORED = [*DIGESTED, "result_digest"]
 
 
 def test_whole_column_conversion_is_the_value_by_value_one() -> None:
@@ -51,7 +53,7 @@ def test_whole_column_conversion_is_the_value_by_value_one() -> None:
             expected = [int(v) if v >= NONE_BELOW[column] else None for v in values]
         else:
             expected = [None if v != v else v for v in values]
-        got = _values(result, column, {})
+        got = _values(result, column)
         assert got == expected
         assert [type(v) for v in got] == [type(v) for v in expected]
 
@@ -89,25 +91,80 @@ def test_the_stored_rows_are_the_engines_result_column_by_column(demo_store) -> 
     assert 0 < nulls["flood_l1_rank"] < len(stored)
 
 
-def test_a_run_over_stored_results_stores_every_column_anew(store) -> None:
-    """Whole-city runs over stored results (PostgreSQL updates the rows in place, SQLite deletes
-    and inserts them): with every hazard rank lowered to the lowest, then put back, each run's
-    stored rows are the engine's result column by column, many values changed, some turned NULL and
-    back."""
+def test_a_results_digest_changes_with_any_stored_value(demo_store) -> None:
+    """``result_digests``: one resident's value of any stored column set to another resident's
+    different value (NULL included; a made-up one where all residents have the same) changes that
+    resident's digest and no other's."""
+    profile = load_profile(KURUME)
+    with demo_store.sessions() as session:
+        result = _assessed(load_inputs(session, KURUME),
+                           AssessmentParameters(evacuation=profile.evacuation, metric_crs=profile.crs), None)
+    result = stored_form(result).sort_values("resident_id", ignore_index=True)
+    digests = result_digests(result)
+    for column in DIGESTED:
+        stored = _values(result, column)
+        values = result[column].tolist()
+        other = next((k for k, value in enumerate(stored) if value != stored[0]), None)
+        values[0] = values[other] if other is not None else _another(values[0])
+        edited = result.assign(**{column: pd.Series(values, dtype=result[column].dtype)})
+        assert _values(edited, column)[0] != stored[0]
+        again = result_digests(edited)
+        assert again[0] != digests[0] and (again[1:] == digests[1:]).all(), column
+
+
+def _another(value: object) -> object:
+    """A value of the same column that is stored differently from ``value``."""
+    if isinstance(value, bool):
+        return not value
+    if value is None:
+        return "x"
+    if isinstance(value, float) and np.isnan(value):
+        return 1.5
+    return value + 5 if isinstance(value, int | float) else None
+
+
+def test_a_run_over_stored_results_rewrites_exactly_the_changed_ones(store) -> None:
+    """Whole-city runs over stored results (upserts): run again with nothing changed, everyone is
+    computed and nothing written; with every hazard rank lowered to the lowest, then put back,
+    each run's stored rows are the engine's result column by column (many values changed, some
+    turned NULL and back), and each run rewrote exactly the rows whose result changed: those name
+    it, the others keep the run that wrote them."""
     load_demo(store.engine, store.sessions, BUNDLE)
     z = HazardZone.__table__.c
     with store.sessions() as session:
         ranks = dict(session.execute(select(z.id, z.rank).where(z.rank > 1)).all())
-    before = _stored_as_the_engine_computes(store.sessions)
+    before, runs = _stored_as_the_engine_computes(store.sessions), _runs(store.sessions)
+    run_assessment(store.sessions, KURUME, full=True)
+    _assert_rewritten(store.sessions, before, before, runs)
     _set_ranks(store.sessions, dict.fromkeys(ranks, 1))
     lowered = _stored_as_the_engine_computes(store.sessions)
+    runs = _assert_rewritten(store.sessions, before, lowered, runs)
     _set_ranks(store.sessions, ranks)
     assert _stored_as_the_engine_computes(store.sessions) == before
+    _assert_rewritten(store.sessions, lowered, before, runs)
     pairs = list(zip(before, lowered, strict=True))
     changed = {column: sum(old[k] != new[k] for old, new in pairs) for k, column in enumerate(STORED)}
     emptied = {column: sum(old[k] is not None and new[k] is None for old, new in pairs) for k, column in enumerate(STORED)}
     assert min(changed["decision"], changed["destination_shelter_id"], changed["route"], changed["priority_score"]) > 100
     assert emptied["welfare_candidates"] > 100  # no longer seeking a 福祉避難所 place
+
+
+def _runs(sessions) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    """Which run wrote each stored result."""
+    with sessions() as session:
+        return dict(session.execute(select(Assessment.resident_id, Assessment.run_id)).all())
+
+
+def _assert_rewritten(sessions, old: list[tuple], new: list[tuple], runs: dict[int, int]) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    """The latest run computed everyone and wrote exactly the rows that differ from ``old`` (and
+    only those name it); returns which run wrote each row now."""
+    with sessions() as session:
+        latest = session.scalars(select(AssessmentRun).order_by(AssessmentRun.id.desc()).limit(1)).one()
+    differ = {o[0] for o, n in zip(old, new, strict=True) if o != n}
+    assert latest.parameters["reassessed"] == len(new) and latest.parameters["rewritten"] == len(differ)
+    now = _runs(sessions)
+    assert now == {rid: latest.id if rid in differ else run for rid, run in runs.items()}
+    return now
 
 
 def _set_ranks(sessions, ranks: dict[int, int]) -> None:  # type: ignore[no-untyped-def]
@@ -130,9 +187,9 @@ def _stored_as_the_engine_computes(sessions) -> list[tuple]:  # type: ignore[no-
         stored = session.execute(select(*(cast(table[c], Text) if c in REASON_COLUMNS else table[c] for c in STORED))
                                  .where(table.resident_id.in_(result["resident_id"].tolist()))
                                  .order_by(table.resident_id)).all()
-    result = result.sort_values("resident_id", ignore_index=True)
+    result = stored_form(result).sort_values("resident_id", ignore_index=True)
     assert len(stored) == len(result) > 100
-    memo: dict = {}
+    result["result_digest"] = result_digests(result)
     for k, column in enumerate(STORED):
-        assert [row[k] for row in stored] == _values(result, column, memo), column
+        assert [row[k] for row in stored] == _values(result, column), column
     return [tuple(row) for row in stored]

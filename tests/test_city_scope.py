@@ -175,7 +175,7 @@ def test_assessing_one_city_leaves_the_other_alone(two_cities) -> None:
     store = two_cities  # every import re-assessed its own city
     before_b = _assessments(store, CITY_B)
     assert set(before_b) == set(CITY_B.residents)
-    rerun = run_assessment(store.sessions, CITY_A.code, full=True)
+    rerun = run_assessment(store.sessions, CITY_A.code, full=True, night=True)  # all of A's results change
     assert _assessments(store, CITY_B) == before_b
     assert summary(store.sessions, CITY_B.code)["run_id"] == next(iter(before_b.values()))[0] != rerun
     assert {run for run, _ in _assessments(store, CITY_A).values()} == {rerun}

@@ -63,6 +63,7 @@ RESIDENT_COLUMNS = (
 SHELTER_COLUMNS = tuple(c.name for c in Shelter.__table__.columns)
 T = TypeVar("T")
 IN_LIMIT = 900  # ids per IN (...): within the bound-parameter limit of every SQLite build
+MISSING = np.uint64(0x9E3779B97F4A7C15)  # the hash of something missing (a value, a linked supporter)
 
 
 def _frame(session: Session | Connection, query: Select[Any], columns: list[str], order: list[str] | None = None
@@ -243,8 +244,7 @@ def input_digests(inputs: AssessmentInputs) -> list[str]:
     link_rids, link_sids = links["resident_id"].to_numpy(), links["supporter_id"].to_numpy()
     helper = _row_hashes(supporters)  # with their load
     at = pd.Index(supporter_ids).get_indexer(link_sids)
-    missing = np.uint64(0x9E3779B97F4A7C15)  # a link to an unknown supporter still counts
-    per_link = np.where(at >= 0, helper[np.maximum(at, 0)], missing) if len(at) else np.zeros(0, dtype=np.uint64)
+    per_link = np.where(at >= 0, helper[np.maximum(at, 0)], MISSING) if len(at) else np.zeros(0, dtype=np.uint64)
     ids = residents["id"].to_numpy()
     agreements = inputs.agreements
     agreed = np.zeros(len(ids), dtype=np.uint64)
@@ -310,14 +310,9 @@ def run_assessment(
             whole = todo is None or 2 * int(todo.sum()) > count  # (then inputs hold everyone)
             if todo is not None and not whole:
                 result = _replanned(session, city_code, inputs, todo, deleted, params, network)
-            elif _updates_in_place(session.connection()):
+            else:
                 result = _assessed(inputs, params, network) if count else None
-            else:  # the city's old results are deleted by the database while the engine computes
-                with ThreadPoolExecutor(1) as worker:
-                    cleared = worker.submit(_clear, session.connection(), city_code)
-                    result = _assessed(inputs, params, network) if count else None
-                    cleared.result()
-            run_id = _store(session, city_code, result, whole, count, parameters, fingerprints)
+            run_id = _store(session, city_code, result, count, parameters, fingerprints)
             if not whole:  # only the plans of residents written to or recomputed can have changed
                 review = pending | set(() if result is None else result["resident_id"].tolist())
     review_issued(sessions, city_code, residents=review)  # issued plans whose data changed turn 要見直し
@@ -357,43 +352,75 @@ def _changed(session: Session, inputs: AssessmentInputs) -> np.ndarray:
                     dtype=bool)
 
 
-def _clear(connection: Connection, city_code: str) -> None:
-    """Delete the city's stored results (Core: the ORM would first fetch the rows it deletes)."""
-    a, r = Assessment.__table__.c, Resident.__table__.c
-    connection.execute(delete(Assessment).where(a.resident_id.in_(select(r.id).where(r.city_code == city_code))))
-
-
-def _updates_in_place(connection: Connection) -> bool:
-    """Whether results are stored over the stored ones of the same residents (an upsert) rather than
-    after deleting those: on PostgreSQL an update checks only the foreign keys whose value changed
-    (mostly the run alone), which halves the server's work at 100,000 rows; SQLite checks every
-    key an update assigns, and a whole-city run deletes the old rows while the engine computes
-    (``run_assessment``). Either way a whole-city run replaces the result of every resident it read."""
-    return connection.dialect.name == "postgresql"
-
-
-def _store(session: Session, city_code: str, result: pd.DataFrame | None, whole: bool, count: int,
+def _store(session: Session, city_code: str, result: pd.DataFrame | None, count: int,
            parameters: dict[str, Any], fingerprints: dict[str, str]) -> int:
-    """Record a new run and store ``result``, replacing the stored results of its residents (the
-    city's were all deleted already when ``whole``)."""
+    """Record a new run and store the rows of ``result`` that differ from the stored results of
+    the same residents (``result_digests``), in their place. A stored result the run left as it
+    was keeps the run that wrote it; "reassessed" counts the residents computed, "rewritten"
+    the results stored."""
+    computed = 0 if result is None else len(result)
+    if result is not None:
+        result = stored_form(result)
+        result["result_digest"] = digests = result_digests(result)
+        ids, stored = _stored_digests(session, city_code, None if computed == count else result["resident_id"].tolist())
+        at = pd.Index(ids).get_indexer(result["resident_id"].to_numpy())
+        result = result[(at < 0) | (stored[np.maximum(at, 0)] != digests)] if len(ids) else result
     run = AssessmentRun(
         city_code=city_code, computed_at=dt.datetime.now(dt.UTC),
         data_versions=_data_versions(session, city_code) | fingerprints,
-        parameters=parameters | {"reassessed": 0 if result is None else len(result)}, resident_count=count,
+        parameters=parameters | {"reassessed": computed, "rewritten": 0 if result is None else len(result)},
+        resident_count=count,
     )
     session.add(run)
     session.flush()
-    if result is None:
-        return run.id
-    connection = session.connection()
-    if not whole and not _updates_in_place(connection):
-        ids = result["resident_id"].tolist()
-        for start in range(0, len(ids), IN_LIMIT):
-            connection.execute(delete(Assessment).where(Assessment.resident_id.in_(ids[start:start + IN_LIMIT])))
-    result = result.drop(columns=["district"])
-    result["run_id"] = run.id
-    _write(session, result)
+    if result is not None and len(result):
+        _write(session, result.assign(run_id=run.id))
     return run.id
+
+
+def stored_form(result: pd.DataFrame) -> pd.DataFrame:
+    """The engine's ``result`` as it is stored: each list of reasons as its JSON text (the engine
+    shares its reason objects: the few distinct lists are serialised once)."""
+    memo: dict[Any, str] = {}
+    texts: dict[str, list[str]] = {}
+    for column in REASON_COLUMNS:
+        texts[column] = column_texts = []
+        for reasons in result[column].tolist():
+            key = tuple(map(id, reasons))
+            text = memo.get(key)
+            if text is None:
+                text = memo[key] = _reasons_json(reasons, memo)
+            column_texts.append(text)
+    return result.drop(columns=["district"]).assign(**texts)
+
+
+def result_digests(result: pd.DataFrame) -> np.ndarray:
+    """Per row of ``result`` (``stored_form``): a 64-bit digest (signed, as the database stores it)
+    of what is stored of it (``DIGESTED`` and ``RESULT_FORMAT``), so that a run rewrites only the
+    results that changed. Computed on whole columns (pandas' keyed hashing, stable across
+    processes), each distinct text hashed once."""
+    columns = [_hashes(result[column]) for column in DIGESTED]
+    columns.append(np.full(len(result), RESULT_FORMAT, dtype=np.uint64))
+    return _combine(columns, len(result)).view(np.int64)
+
+
+def _hashes(values: pd.Series) -> np.ndarray:
+    """A 64-bit hash per value (a missing value hashes as one null); Python objects (text, bytes)
+    are hashed once per distinct value."""
+    if values.dtype != object:
+        return pd.util.hash_pandas_object(values, index=False).to_numpy()
+    codes, distinct = pd.factorize(values)
+    return np.append(pd.util.hash_array(np.asarray(distinct, dtype=object)), MISSING)[codes]
+
+
+def _stored_digests(session: Session, city_code: str, only: Sequence[int] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Resident ids and the digests of their stored results (``result_digests``; rows stored
+    before digests are left out): the city's, or those of ``only`` (ids) when given."""
+    a, r = Assessment.__table__.c, Resident.__table__.c
+    query = (select(a.resident_id, a.result_digest).join(Resident.__table__, a.resident_id == r.id)
+             .where(r.city_code == city_code, a.result_digest.is_not(None)))
+    stored = _frames(session, query, ["resident_id", "result_digest"], ["resident_id"], a.resident_id, only)
+    return stored["resident_id"].to_numpy(dtype=np.int64), stored["result_digest"].to_numpy(dtype=np.int64)
 
 
 def _replanned(session: Session, city_code: str, inputs: AssessmentInputs, todo: np.ndarray, deleted: set[int],
@@ -468,6 +495,7 @@ def plan_places(requests: pd.DataFrame, shelters: pd.DataFrame) -> dict[int, int
 
 
 COLUMNS = tuple(c.name for c in Assessment.__table__.columns)
+DIGESTED = tuple(c for c in COLUMNS if c not in ("run_id", "result_digest"))  # what a result's digest covers
 REASON_COLUMNS = frozenset(c.name for c in Assessment.__table__.columns if isinstance(c.type, StoredReasons))
 NONE_BELOW = {  # engine values meaning "none": shelter index -1, rank 0
     **dict.fromkeys(("destination_shelter_id", "second_shelter_id", "welfare_shelter_id", "claimed_shelter_id"), 0),
@@ -489,20 +517,10 @@ def _present(result: pd.DataFrame, column: str) -> np.ndarray:
     return result[column].notna().to_numpy()
 
 
-def _values(result: pd.DataFrame, column: str, memo: dict[Any, str], booleans: type = bool) -> list[Any]:
-    """One column of the engine's result as plain Python values for the database driver
-    (``booleans``: ``int`` to send them as 0/1)."""
-    series = result[column]
-    if column in REASON_COLUMNS:
-        texts = []
-        for reasons in series.tolist():
-            key = tuple(map(id, reasons))  # the engine shares its reason objects: few distinct lists
-            text = memo.get(key)
-            if text is None:
-                text = memo[key] = _reasons_json(reasons, memo)
-            texts.append(text)
-        return texts
-    values = series.to_numpy()
+def _values(result: pd.DataFrame, column: str, booleans: type = bool) -> list[Any]:
+    """One column of the engine's result (``stored_form``) as plain Python values for the database
+    driver (``booleans``: ``int`` to send them as 0/1)."""
+    values = result[column].to_numpy()
     if column in NONE_BELOW or values.dtype.kind == "f":
         present = _present(result, column)
         numbers = np.where(present, values, 0).astype(np.int64 if column in NONE_BELOW else values.dtype).tolist()
@@ -531,20 +549,18 @@ def _reasons_json(reasons: list[Any], memo: dict[Any, str]) -> str:
 
 
 def _write(session: Session, result: pd.DataFrame) -> None:
-    """Store the rows, in place of any stored result of the same residents (``_updates_in_place``:
-    on PostgreSQL, a binary COPY into a temporary table and an upsert from it; elsewhere the
-    caller deleted them and the rows are inserted with executemany); converted to Python values
-    a batch at a time (peak memory). On PostgreSQL the next batch is converted in a worker thread
-    while the server stores this one (the database work stays on the caller's connection, in its
-    transaction); SQLite works in this process, releasing the interpreter only row by row, so a
-    worker there gained nothing (measured) and held one more batch."""
-    memo: dict[Any, str] = {}
+    """Store the rows in place of the stored results of the same residents (an upsert: on
+    PostgreSQL an update checks only the foreign keys whose value changed, mostly the run alone),
+    converted to Python values a batch at a time (peak memory). PostgreSQL: a binary COPY into a
+    temporary table and an upsert from it, the next batch converted in a worker thread while the
+    server stores this one (the database work stays on the caller's connection, in its
+    transaction). SQLite: executemany; it works in this process, releasing the interpreter only
+    row by row, so a worker there gained nothing (measured) and held one more batch."""
     parts = (result.iloc[start:start + BATCH] for start in range(0, len(result), BATCH))
     connection = session.connection()
-    if _updates_in_place(connection):
+    if connection.dialect.name == "postgresql":
         names = ", ".join(COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "resident_id")
-        batches = (list(zip(*(_values(part, c, memo) for c in COLUMNS), strict=True)) for part in parts)
+        batches = (list(zip(*(_values(part, c) for c in COLUMNS), strict=True)) for part in parts)
         types = _copy_types(connection)
         raw = connection.connection.driver_connection
         with raw.cursor() as cursor:  # type: ignore[union-attr]
@@ -556,17 +572,23 @@ def _write(session: Session, result: pd.DataFrame) -> None:
                     for row in rows:
                         copy.write_row(row)
                 cursor.execute(f"INSERT INTO assessment ({names}) SELECT {names} FROM assessment_new "
-                               f"ON CONFLICT (resident_id) DO UPDATE SET {updates}")
+                               f"ON CONFLICT (resident_id) DO UPDATE SET {_updates(COLUMNS)}")
                 cursor.execute("TRUNCATE assessment_new")
             cursor.execute("DROP TABLE assessment_new")
         return
     for part in parts:
-        for columns, rows in _filled(part, memo):
+        for columns, rows in _filled(part):
             connection.exec_driver_sql(
-                f"INSERT INTO assessment ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
+                f"INSERT INTO assessment ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+                f"ON CONFLICT (resident_id) DO UPDATE SET {_updates(columns)}", rows)
 
 
-def _filled(part: pd.DataFrame, memo: dict[Any, str]) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
+def _updates(columns: Sequence[str]) -> str:
+    """The SET clause of the upsert of a row that names ``columns``: every other column to NULL."""
+    return ", ".join(f"{c} = excluded.{c}" if c in columns else f"{c} = NULL" for c in COLUMNS if c != "resident_id")
+
+
+def _filled(part: pd.DataFrame) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
     """``part``'s rows for executemany, grouped by which columns hold a value: each group's
     INSERT names only those columns (the others are NULL by default) and booleans go as 0/1.
     Python's sqlite3 binds exact ints, floats and strings directly but looks up an adapter for
@@ -581,7 +603,7 @@ def _filled(part: pd.DataFrame, memo: dict[Any, str]) -> Iterator[tuple[list[str
     for k, kind in enumerate(kinds.tolist()):
         rows = part.iloc[np.flatnonzero(group == k)]
         columns = [c for c in COLUMNS if c not in bit or kind >> bit[c] & 1]
-        yield columns, list(zip(*(_values(rows, c, memo, booleans=int) for c in columns), strict=True))
+        yield columns, list(zip(*(_values(rows, c, booleans=int) for c in columns), strict=True))
 
 
 def _prefetched(items: Iterator[T]) -> Iterator[T]:
