@@ -414,7 +414,8 @@ class Assessment(Base):
     welfare_candidates: Mapped[str | None] = mapped_column(Text)
     claimed_shelter_id: Mapped[int | None] = mapped_column(ForeignKey("shelter.id", ondelete="SET NULL"))
     # digest of the row but run_id and itself (usecases.assess.result_digests): a run rewrites
-    # only the results that changed; NULL (rows stored before migration 0016): rewritten
+    # only the results that changed; NULL (rows stored before migration 0016): rewritten. A
+    # migration that changes stored results must set it to NULL, or runs would keep them as they are
     result_digest: Mapped[int | None] = mapped_column(BigInteger)
 
     resident: Mapped[Resident] = relationship()
