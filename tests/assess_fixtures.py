@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, Text, cast, delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from disaster.analysis.engine import AssessmentParameters
 from disaster.models import (
     Assessment,
     Base,
@@ -23,7 +24,17 @@ from disaster.models import (
     WelfareAgreement,
     resident_supporter,
 )
-from tests.conftest import ROOT
+from disaster.profile import load_profile
+from disaster.usecases.assess import (
+    DIGESTED,
+    REASON_COLUMNS,
+    _assessed,
+    _values,
+    load_inputs,
+    result_digests,
+    stored_form,
+)
+from tests.conftest import KURUME, ROOT
 
 GOLDEN = ROOT / "tests" / "data" / "demo_reason_texts.json.gz"
 REASON_FIELDS = ("decision_reasons", "destination_reasons", "priority_reasons", "supporter_issues")
@@ -131,3 +142,25 @@ def second_profile(folder: Path, source: str, target: str) -> Path:
     path = folder / f"{target}.toml"
     path.write_text(text.replace(f'code = "{source}"', f'code = "{target}"'), encoding="utf-8")
     return path
+
+
+STORED = [*DIGESTED, "result_digest"]  # the stored columns but the run
+
+
+def stored_as_the_engine_computes(sessions: sessionmaker[Session]) -> list[tuple[Any, ...]]:
+    """The demo city's stored results, each column checked against the engine's result for the
+    stored inputs (by day, the profile's parameters); the stored rows, ordered by resident."""
+    profile = load_profile(KURUME)
+    with sessions() as session:
+        result = _assessed(load_inputs(session, KURUME),
+                           AssessmentParameters(evacuation=profile.evacuation, metric_crs=profile.crs), None)
+        table = Assessment.__table__.c
+        stored = session.execute(select(*(cast(table[c], Text) if c in REASON_COLUMNS else table[c] for c in STORED))
+                                 .where(table.resident_id.in_(result["resident_id"].tolist()))
+                                 .order_by(table.resident_id)).all()
+    result = stored_form(result).sort_values("resident_id", ignore_index=True)
+    assert len(stored) == len(result) > 100
+    result["result_digest"] = result_digests(result)
+    for k, column in enumerate(STORED):
+        assert [row[k] for row in stored] == _values(result, column), column
+    return [tuple(row) for row in stored]

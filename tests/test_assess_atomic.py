@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,10 +20,11 @@ from sqlalchemy import select
 from disaster.models import AssessmentRun
 from disaster.profile import ProfileError, load_profile
 from disaster.settings import get_settings
+from disaster.usecases import assess as assess_usecase
 from disaster.usecases import imports
 from disaster.usecases.assess import run_assessment
 from disaster.usecases.demo import load_demo
-from tests.assess_fixtures import copy_city, random_edits, result_rows, second_profile
+from tests.assess_fixtures import copy_city, random_edits, result_rows, second_profile, stored_as_the_engine_computes
 from tests.conftest import BUNDLE, KURUME, ROOT
 from tests.helpers import snapshot
 
@@ -153,3 +155,39 @@ def test_two_cities_assessed_at_the_same_time_on_postgresql(two_cities, database
     assert sorted((city, p["reassessed"]) for city, p in runs) == [(KURUME, 3000), (OTHER, 3000)]
     for city in (KURUME, OTHER):
         assert result_rows(store.engine, city) == alone[city]
+
+
+def test_a_run_waits_for_a_run_of_its_city_in_progress(store, monkeypatch) -> None:
+    """Two runs of one city at once: the one by night is held after writing, before its commit;
+    the one by day, started then, waits for it (it would compare its results with stored rows
+    the other is changing) and stores the day's results, those of the run that ended last
+    (PostgreSQL: the city's row lock; SQLite: its one writer at a time)."""
+    load_demo(store.engine, store.sessions, BUNDLE)
+    written, release, failures = threading.Event(), threading.Event(), []
+    write = assess_usecase._write
+
+    def held(session, result) -> None:  # type: ignore[no-untyped-def]
+        write(session, result)
+        if threading.current_thread().name == "night":
+            written.set()
+            release.wait(120)
+
+    def run(night: bool = False) -> None:
+        try:
+            run_assessment(store.sessions, KURUME, full=True, night=night)
+        except BaseException as error:  # reaches the test's thread
+            failures.append(error)
+
+    monkeypatch.setattr(assess_usecase, "_write", held)
+    night = threading.Thread(target=run, kwargs={"night": True}, name="night")
+    night.start()
+    assert written.wait(120)
+    day = threading.Thread(target=run, name="day")
+    day.start()
+    day.join(3)
+    waited = day.is_alive()
+    release.set()
+    night.join(120)
+    day.join(120)
+    assert not failures and waited
+    stored_as_the_engine_computes(store.sessions)  # by day, column by column

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import Text, cast, select, update
+from sqlalchemy import select, update
 
 from disaster.analysis.engine import AssessmentParameters
 from disaster.models import Assessment, AssessmentRun, HazardZone
@@ -20,7 +20,6 @@ from disaster.profile import load_profile
 from disaster.usecases.assess import (
     DIGESTED,
     NONE_BELOW,
-    REASON_COLUMNS,
     _assessed,
     _prefetched,
     _values,
@@ -30,9 +29,8 @@ from disaster.usecases.assess import (
     stored_form,
 )
 from disaster.usecases.demo import load_demo
+from tests.assess_fixtures import STORED, stored_as_the_engine_computes
 from tests.conftest import BUNDLE, KURUME
-
-STORED = [*DIGESTED, "result_digest"]
 
 
 def test_whole_column_conversion_is_the_value_by_value_one() -> None:
@@ -85,7 +83,7 @@ def test_the_stored_rows_are_the_engines_result_column_by_column(demo_store) -> 
     """The demo's stored results (written by its whole-city run) against the engine's result for
     the same inputs: every column, NULL where the engine gave none, in each of the row groups the
     SQLite writer makes (which columns hold a value differs between rows)."""
-    stored = _stored_as_the_engine_computes(demo_store.sessions)
+    stored = stored_as_the_engine_computes(demo_store.sessions)
     nulls = {column: sum(row[k] is None for row in stored) for k, column in enumerate(STORED)}
     assert 0 < nulls["welfare_candidates"] < len(stored)  # rows of several groups were written
     assert 0 < nulls["flood_l1_rank"] < len(stored)
@@ -133,14 +131,14 @@ def test_a_run_over_stored_results_rewrites_exactly_the_changed_ones(store) -> N
     z = HazardZone.__table__.c
     with store.sessions() as session:
         ranks = dict(session.execute(select(z.id, z.rank).where(z.rank > 1)).all())
-    before, runs = _stored_as_the_engine_computes(store.sessions), _runs(store.sessions)
+    before, runs = stored_as_the_engine_computes(store.sessions), _runs(store.sessions)
     run_assessment(store.sessions, KURUME, full=True)
     _assert_rewritten(store.sessions, before, before, runs)
     _set_ranks(store.sessions, dict.fromkeys(ranks, 1))
-    lowered = _stored_as_the_engine_computes(store.sessions)
+    lowered = stored_as_the_engine_computes(store.sessions)
     runs = _assert_rewritten(store.sessions, before, lowered, runs)
     _set_ranks(store.sessions, ranks)
-    assert _stored_as_the_engine_computes(store.sessions) == before
+    assert stored_as_the_engine_computes(store.sessions) == before
     _assert_rewritten(store.sessions, lowered, before, runs)
     pairs = list(zip(before, lowered, strict=True))
     changed = {column: sum(old[k] != new[k] for old, new in pairs) for k, column in enumerate(STORED)}
@@ -174,22 +172,3 @@ def _set_ranks(sessions, ranks: dict[int, int]) -> None:  # type: ignore[no-unty
         for zone_id, rank in ranks.items():
             session.execute(update(HazardZone).where(z.id == zone_id).values(rank=rank))
     run_assessment(sessions, KURUME)
-
-
-def _stored_as_the_engine_computes(sessions) -> list[tuple]:  # type: ignore[no-untyped-def]
-    """The city's stored results, each column checked against the engine's result for the
-    stored inputs; the stored rows, ordered by resident."""
-    profile = load_profile(KURUME)
-    with sessions() as session:
-        result = _assessed(load_inputs(session, KURUME),
-                           AssessmentParameters(evacuation=profile.evacuation, metric_crs=profile.crs), None)
-        table = Assessment.__table__.c
-        stored = session.execute(select(*(cast(table[c], Text) if c in REASON_COLUMNS else table[c] for c in STORED))
-                                 .where(table.resident_id.in_(result["resident_id"].tolist()))
-                                 .order_by(table.resident_id)).all()
-    result = stored_form(result).sort_values("resident_id", ignore_index=True)
-    assert len(stored) == len(result) > 100
-    result["result_digest"] = result_digests(result)
-    for k, column in enumerate(STORED):
-        assert [row[k] for row in stored] == _values(result, column), column
-    return [tuple(row) for row in stored]

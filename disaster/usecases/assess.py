@@ -41,6 +41,7 @@ from disaster.models import (
     DIGESTS,
     Assessment,
     AssessmentRun,
+    City,
     Dataset,
     District,
     HazardZone,
@@ -288,6 +289,7 @@ def run_assessment(
     review: set[int] | None = None  # whose issued plans to check again (None: everyone's)
     with sessions() as session, session.begin(), cycle_collection_paused():
         repo.get_city(session, city_code)
+        _one_run_at_a_time(session, city_code)
         pending = _take_pending(session, city_code)
         previous = _latest(session, city_code)
         before = previous.data_versions if previous is not None else {}
@@ -321,6 +323,14 @@ def run_assessment(
 
 RESULT_FORMAT = 14  # the schema revision whose columns a result fills: results of another are recomputed
 SHARED = f"{DIGESTS}:shared"  # key of AssessmentRun.data_versions
+
+
+def _one_run_at_a_time(session: Session, city_code: str) -> None:
+    """Wait until no other run of the city is in progress: a run compares its results with the
+    stored ones, which another run in progress would change under it. On PostgreSQL the city's
+    row is locked until this transaction ends (other cities' runs go on); SQLite has one writer
+    at a time, and a run's transaction starts with its first write (``_take_pending``)."""
+    session.execute(select(City.code).where(City.code == city_code).with_for_update())
 
 
 def _take_pending(session: Session, city_code: str) -> set[int]:
