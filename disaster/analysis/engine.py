@@ -23,6 +23,7 @@ from disaster.analysis.eligibility import (
 )
 from disaster.analysis.exposure import EXPOSURE_COLUMNS, HazardIndex
 from disaster.analysis.needs import is_true, needs_frame, shelter_categories
+from disaster.analysis.parallel import balanced, each_part
 from disaster.analysis.priority import priority
 from disaster.analysis.reason_rows import per_row, reason_lists, same
 from disaster.analysis.reasons import Said, reason
@@ -458,9 +459,18 @@ def _crosses_deep_water(index: HazardIndex, exposure: pd.DataFrame, route: np.nd
     crosses = np.zeros(len(route), dtype=bool)
     deep = index.deep_water()
     if len(check) and not deep.is_empty:
-        shapely.prepare(deep)
-        crosses[check] = shapely.intersects(route[check], deep)
+        wkb = shapely.to_wkb(deep)
+
+        def crossing(part: slice) -> np.ndarray:
+            water = shapely.from_wkb(wkb)  # this thread's own copy, prepared by it
+            shapely.prepare(water)
+            return shapely.intersects(route[check[part]], water)
+
+        crosses[check] = np.concatenate(each_part(crossing, balanced(np.ones(len(check)), ROUTES_PER_THREAD)))
     return crosses
+
+
+ROUTES_PER_THREAD = 10_000  # fewer routes are checked in one thread
 
 
 def _who_needs_vehicle(residents: pd.DataFrame, needs: pd.DataFrame) -> np.ndarray:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from disaster.analysis.parallel import balanced, each_part
 from disaster.codes import LANDSLIDE_RED_CLASSES, HazardLayer
 
 EXPOSURE_COLUMNS = (
@@ -71,24 +72,34 @@ class HazardIndex:
         return _frame(out)
 
     def _hits(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(point, zone) pairs with the point inside the zone. Points are sorted by longitude
-        once; each zone tests only the points in its bounding box against its prepared polygon. A point
-        on a zone's edge counts as inside (the safe side for homes and shelters)."""
+        """(point, zone) pairs with the point inside the zone, zone by zone. Points are sorted by
+        longitude once; each zone tests only the points in its bounding box against its prepared
+        polygon. A point on a zone's edge counts as inside (the safe side for homes and shelters).
+        The zones are shared among the cores by how many points they test (``parallel``)."""
         order = np.argsort(xs, kind="stable")
         sorted_x = xs[order]
-        points, zones = [], []
-        for z, (minx, miny, maxx, maxy) in enumerate(self.bounds):
-            lo = np.searchsorted(sorted_x, minx, side="left")
-            hi = np.searchsorted(sorted_x, maxx, side="right")
-            candidates = order[lo:hi]
-            candidates = candidates[(ys[candidates] >= miny) & (ys[candidates] <= maxy)]
-            if len(candidates):
-                inside = candidates[shapely.intersects_xy(self.geoms[z], xs[candidates], ys[candidates])]
-                points.append(inside)
-                zones.append(np.full(len(inside), z))
+        lo = np.searchsorted(sorted_x, self.bounds[:, 0], side="left")
+        hi = np.searchsorted(sorted_x, self.bounds[:, 2], side="right")
+
+        def hits(zones: slice) -> tuple[list[np.ndarray], list[np.ndarray]]:
+            points, owners = [], []
+            for z in range(len(self.bounds))[zones]:
+                candidates = order[lo[z]:hi[z]]
+                candidates = candidates[(ys[candidates] >= self.bounds[z, 1]) & (ys[candidates] <= self.bounds[z, 3])]
+                if len(candidates):
+                    inside = candidates[shapely.intersects_xy(self.geoms[z], xs[candidates], ys[candidates])]
+                    points.append(inside)
+                    owners.append(np.full(len(inside), z))
+            return points, owners
+
+        parts = each_part(hits, balanced(np.maximum(hi - lo, 0) + 1, PARALLEL_MINIMUM))
+        points = [p for part, _ in parts for p in part]
         if not points:
             return np.empty(0, dtype=int), np.empty(0, dtype=int)
-        return np.concatenate(points), np.concatenate(zones)
+        return np.concatenate(points), np.concatenate([z for _, part in parts for z in part])
+
+
+PARALLEL_MINIMUM = 20_000  # point tests per thread: fewer are not worth a thread
 
 
 def _frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
