@@ -166,11 +166,12 @@ def test_a_run_waits_for_a_run_of_its_city_in_progress(store, monkeypatch) -> No
     written, release, failures = threading.Event(), threading.Event(), []
     write = assess_usecase._write
 
-    def held(session, result) -> None:  # type: ignore[no-untyped-def]
-        write(session, result)
+    def held(session, batches) -> int:  # type: ignore[no-untyped-def]
+        count = write(session, batches)
         if threading.current_thread().name == "night":
             written.set()
             release.wait(120)
+        return count
 
     def run(night: bool = False) -> None:
         try:

@@ -196,25 +196,18 @@ def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
         try:
             columns.append(pd.util.hash_pandas_object(values, index=False).to_numpy())
         except TypeError:
-            columns.append(pd.util.hash_pandas_object(pd.Series(_reprs(values.tolist()), dtype=object),
-                                                      index=False).to_numpy())
+            columns.append(_repr_hashes(values.tolist()))
     return _combine(columns, len(frame))
 
 
-def _reprs(values: list[Any]) -> list[str | None]:
-    """``repr`` of each value but None; values are often shared (``load_inputs`` decodes each
-    distinct JSON list once), and each object is written once."""
-    texts: dict[int, str] = {}
-    out: list[str | None] = []
-    for value in values:
-        if value is None:
-            out.append(None)
-            continue
-        key = id(value)
-        if key not in texts:
-            texts[key] = repr(value)
-        out.append(texts[key])
-    return out
+def _repr_hashes(values: list[Any]) -> np.ndarray:
+    """The hash of each value's ``repr`` (None: one null). Values are often shared
+    (``load_inputs`` decodes each distinct JSON list once): each object is written once."""
+    codes, objects = pd.factorize(np.fromiter(map(id, values), dtype=np.uint64, count=len(values)))
+    first = np.empty(len(objects), dtype=np.intp)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # where each object first appears
+    texts = pd.Series([None if values[k] is None else repr(values[k]) for k in first.tolist()], dtype=object)
+    return pd.util.hash_pandas_object(texts, index=False).to_numpy()[codes]
 
 
 def _combine(columns: list[np.ndarray], n: int) -> np.ndarray:
@@ -369,23 +362,32 @@ def _store(session: Session, city_code: str, result: pd.DataFrame | None, count:
     was keeps the run that wrote it; "reassessed" counts the residents computed, "rewritten"
     the results stored."""
     computed = 0 if result is None else len(result)
-    if result is not None:
-        result = stored_form(result)
-        result["result_digest"] = digests = result_digests(result)
-        ids, stored = _stored_digests(session, city_code, None if computed == count else result["resident_id"].tolist())
-        at = pd.Index(ids).get_indexer(result["resident_id"].to_numpy())
-        result = result[(at < 0) | (stored[np.maximum(at, 0)] != digests)] if len(ids) else result
     run = AssessmentRun(
         city_code=city_code, computed_at=dt.datetime.now(dt.UTC),
         data_versions=_data_versions(session, city_code) | fingerprints,
-        parameters=parameters | {"reassessed": computed, "rewritten": 0 if result is None else len(result)},
-        resident_count=count,
+        parameters=parameters | {"reassessed": computed}, resident_count=count,
     )
     session.add(run)
     session.flush()
-    if result is not None and len(result):
-        _write(session, result.assign(run_id=run.id))
+    rewritten = 0
+    if result is not None and computed:
+        ids, digests = _stored_digests(session, city_code, None if computed == count else result["resident_id"].tolist())
+        rewritten = _write(session, _to_rewrite(result, pd.Index(ids), digests, run.id))
+    run.parameters = run.parameters | {"rewritten": rewritten}
     return run.id
+
+
+def _to_rewrite(result: pd.DataFrame, ids: pd.Index, digests: np.ndarray, run_id: int) -> Iterator[pd.DataFrame]:
+    """``result``'s rows in their stored form (``stored_form``) with their digests and the run, a
+    batch at a time, but those whose digest equals that of the stored result of the same
+    resident (``digests`` of residents ``ids``). A batch is made only when it is asked for: the
+    writer overlaps that work with the database's (``_write``)."""
+    for start in range(0, len(result), BATCH):
+        part = stored_form(result.iloc[start:start + BATCH])
+        part["result_digest"] = new = result_digests(part)
+        at = ids.get_indexer(part["resident_id"].to_numpy())
+        same = (at >= 0) & (digests[np.maximum(at, 0)] == new) if len(ids) else np.zeros(len(part), dtype=bool)
+        yield part[~same].assign(run_id=run_id)
 
 
 def stored_form(result: pd.DataFrame) -> pd.DataFrame:
@@ -539,8 +541,12 @@ def _values(result: pd.DataFrame, column: str, booleans: type = bool) -> list[An
         return values.astype(booleans).tolist()
     if values.dtype.kind in "iu":
         return values.tolist()
-    return [None if v is None or (isinstance(v, float) and v != v) else v.item() if isinstance(v, np.generic) else v
-            for v in values.tolist()]
+    out = values.tolist()
+    for missing in np.flatnonzero(pd.isna(values)).tolist():  # None or NaN
+        out[missing] = None
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "bytes", "empty"):
+        return out
+    return [v.item() if isinstance(v, np.generic) else v for v in out]  # numbers: as Python's
 
 
 def _reasons_json(reasons: list[Any], memo: dict[Any, str]) -> str:
@@ -558,25 +564,26 @@ def _reasons_json(reasons: list[Any], memo: dict[Any, str]) -> str:
     return "[" + ",".join(parts) + "]"
 
 
-def _write(session: Session, result: pd.DataFrame) -> None:
-    """Store the rows in place of the stored results of the same residents (an upsert: on
-    PostgreSQL an update checks only the foreign keys whose value changed, mostly the run alone),
-    converted to Python values a batch at a time (peak memory). PostgreSQL: a binary COPY into a
-    temporary table and an upsert from it, the next batch converted in a worker thread while the
-    server stores this one (the database work stays on the caller's connection, in its
-    transaction). SQLite: executemany; it works in this process, releasing the interpreter only
-    row by row, so a worker there gained nothing (measured) and held one more batch."""
-    parts = (result.iloc[start:start + BATCH] for start in range(0, len(result), BATCH))
+def _write(session: Session, batches: Iterator[pd.DataFrame]) -> int:
+    """Store the rows of each batch (``_changed``) in place of the stored results of the same
+    residents (an upsert: on PostgreSQL an update checks only the foreign keys whose value
+    changed, mostly the run alone); returns how many. PostgreSQL: a binary COPY into a temporary
+    table and an upsert from it; the next batch is made and converted to Python values in a
+    worker thread while the server stores this one (the database work stays on the caller's
+    connection, in its transaction). SQLite: executemany; it works in this process, releasing
+    the interpreter only row by row, so a worker there gained nothing (measured)."""
     connection = session.connection()
+    written = 0
     if connection.dialect.name == "postgresql":
         names = ", ".join(COLUMNS)
-        batches = (list(zip(*(_values(part, c) for c in COLUMNS), strict=True)) for part in parts)
+        converted = ((len(part), list(zip(*(_values(part, c) for c in COLUMNS), strict=True))) for part in batches)
         types = _copy_types(connection)
         raw = connection.connection.driver_connection
         with raw.cursor() as cursor:  # type: ignore[union-attr]
             cursor.execute("CREATE TEMPORARY TABLE assessment_new (LIKE assessment) ON COMMIT DROP")
-            for rows in _prefetched(batches):
-                # a batch at a time: the server checks its foreign keys while the next one is converted
+            for count, rows in _prefetched(converted):
+                if not count:
+                    continue
                 with cursor.copy(f"COPY assessment_new ({names}) FROM STDIN (FORMAT BINARY)") as copy:
                     copy.set_types(types)
                     for row in rows:
@@ -584,13 +591,16 @@ def _write(session: Session, result: pd.DataFrame) -> None:
                 cursor.execute(f"INSERT INTO assessment ({names}) SELECT {names} FROM assessment_new "
                                f"ON CONFLICT (resident_id) DO UPDATE SET {_updates(COLUMNS)}")
                 cursor.execute("TRUNCATE assessment_new")
+                written += count
             cursor.execute("DROP TABLE assessment_new")
-        return
-    for part in parts:
+        return written
+    for part in batches:
         for columns, rows in _filled(part):
             connection.exec_driver_sql(
                 f"INSERT INTO assessment ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
                 f"ON CONFLICT (resident_id) DO UPDATE SET {_updates(columns)}", rows)
+        written += len(part)
+    return written
 
 
 def _updates(columns: Sequence[str]) -> str:
@@ -603,17 +613,22 @@ def _filled(part: pd.DataFrame) -> Iterator[tuple[list[str], list[tuple[Any, ...
     INSERT names only those columns (the others are NULL by default) and booleans go as 0/1.
     Python's sqlite3 binds exact ints, floats and strings directly but looks up an adapter for
     every other value (None, bool): at 100,000 rows this halves the time to bind them."""
+    if part.empty:
+        return
     present = {column: _present(part, column) for column in COLUMNS}
     sparse = [column for column in COLUMNS if not present[column].all()]
     pattern = np.zeros(len(part), dtype=np.int64)
     for k, column in enumerate(sparse):
         pattern |= present[column].astype(np.int64) << k
     bit = {column: k for k, column in enumerate(sparse)}
-    kinds, group = np.unique(pattern, return_inverse=True)
-    for k, kind in enumerate(kinds.tolist()):
-        rows = part.iloc[np.flatnonzero(group == k)]
+    order = np.argsort(pattern, kind="stable")  # each group's rows together
+    kinds, starts = np.unique(pattern[order], return_index=True)
+    ordered = part.iloc[order]
+    values = {column: _values(ordered, column, booleans=int) for column in COLUMNS}
+    ends = [*starts[1:].tolist(), len(part)]
+    for kind, start, end in zip(kinds.tolist(), starts.tolist(), ends, strict=True):
         columns = [c for c in COLUMNS if c not in bit or kind >> bit[c] & 1]
-        yield columns, list(zip(*(_values(rows, c, booleans=int) for c in columns), strict=True))
+        yield columns, list(zip(*(values[c][start:end] for c in columns), strict=True))
 
 
 def _prefetched(items: Iterator[T]) -> Iterator[T]:
