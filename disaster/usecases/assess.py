@@ -305,9 +305,13 @@ def run_assessment(
             whole = todo is None or 2 * int(todo.sum()) > count  # (then inputs hold everyone)
             if todo is not None and not whole:
                 result = _replanned(session, city_code, inputs, todo, deleted, params, network)
-            else:
-                result = _assessed(inputs, params, network) if count else None
-            run_id = _store(session, city_code, result, count, parameters, fingerprints)
+                stored = _stored_digests(session, city_code, None if result is None else result["resident_id"].tolist())
+            else:  # the stored results' digests are read while the engine computes (it uses no session)
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    reading = pool.submit(_stored_digests, session, city_code, None)
+                    result = _assessed(inputs, params, network) if count else None
+                    stored = reading.result()
+            run_id = _store(session, city_code, result, count, parameters, fingerprints, stored)
             if not whole:  # only the plans of residents written to or recomputed can have changed
                 review = pending | set(() if result is None else result["resident_id"].tolist())
     review_issued(sessions, city_code, residents=review)  # issued plans whose data changed turn 要見直し
@@ -356,11 +360,11 @@ def _changed(session: Session, inputs: AssessmentInputs) -> np.ndarray:
 
 
 def _store(session: Session, city_code: str, result: pd.DataFrame | None, count: int,
-           parameters: dict[str, Any], fingerprints: dict[str, str]) -> int:
+           parameters: dict[str, Any], fingerprints: dict[str, str], stored: tuple[np.ndarray, np.ndarray]) -> int:
     """Record a new run and store the rows of ``result`` that differ from the stored results of
-    the same residents (``result_digests``), in their place. A stored result the run left as it
-    was keeps the run that wrote it; "reassessed" counts the residents computed, "rewritten"
-    the results stored."""
+    the same residents (``stored``: ``_stored_digests`` of at least those), in their place. A
+    stored result the run left as it was keeps the run that wrote it; "reassessed" counts the
+    residents computed, "rewritten" the results stored."""
     computed = 0 if result is None else len(result)
     run = AssessmentRun(
         city_code=city_code, computed_at=dt.datetime.now(dt.UTC),
@@ -371,7 +375,7 @@ def _store(session: Session, city_code: str, result: pd.DataFrame | None, count:
     session.flush()
     rewritten = 0
     if result is not None and computed:
-        ids, digests = _stored_digests(session, city_code, None if computed == count else result["resident_id"].tolist())
+        ids, digests = stored
         rewritten = _write(session, _to_rewrite(result, pd.Index(ids), digests, run.id))
     run.parameters = run.parameters | {"rewritten": rewritten}
     return run.id
