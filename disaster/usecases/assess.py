@@ -569,7 +569,7 @@ def _reasons_json(reasons: list[Any], memo: dict[Any, str]) -> str:
 
 
 def _write(session: Session, batches: Iterator[pd.DataFrame]) -> int:
-    """Store the rows of each batch (``_changed``) in place of the stored results of the same
+    """Store the rows of each batch (``_to_rewrite``) in place of the stored results of the same
     residents (an upsert: on PostgreSQL an update checks only the foreign keys whose value
     changed, mostly the run alone); returns how many. PostgreSQL: a binary COPY into a temporary
     table and an upsert from it; the next batch is made and converted to Python values in a
