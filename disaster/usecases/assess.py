@@ -305,7 +305,7 @@ def run_assessment(
             whole = todo is None or 2 * int(todo.sum()) > count  # (then inputs hold everyone)
             if todo is not None and not whole:
                 result = _replanned(session, city_code, inputs, todo, deleted, params, network)
-                stored = _stored_digests(session, city_code, None if result is None else result["resident_id"].tolist())
+                stored = _stored_digests(session, city_code, [] if result is None else result["resident_id"].tolist())
             else:  # the stored results' digests are read while the engine computes (it uses no session)
                 with ThreadPoolExecutor(max_workers=1) as pool:
                     reading = pool.submit(_stored_digests, session, city_code, None)
