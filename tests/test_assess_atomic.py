@@ -166,8 +166,8 @@ def test_a_run_waits_for_a_run_of_its_city_in_progress(store, monkeypatch) -> No
     written, release, failures = threading.Event(), threading.Event(), []
     write = assess_usecase._write
 
-    def held(session, batches) -> int:  # type: ignore[no-untyped-def]
-        count = write(session, batches)
+    def held(session, batches, apart: bool) -> int:  # type: ignore[no-untyped-def]
+        count = write(session, batches, apart)
         if threading.current_thread().name == "night":
             written.set()
             release.wait(120)

@@ -1,19 +1,18 @@
 """Writing the engine's result: its columns as the database driver receives them
 (``usecases.assess._values``: the whole-column conversion gives what converting value by value
-gives), the batches made ahead in a worker thread (``_prefetched``), and the stored rows, which
-are the engine's result column by column on both databases (COPY and an upsert on PostgreSQL; on
-SQLite, INSERTs that name only the columns a group of rows fills), also where a run writes over
+gives), and the stored rows, which are the engine's result column by column on both databases
+(COPY and an upsert on PostgreSQL; on SQLite, INSERTs that name only the columns a group of rows
+fills, made in a child process when there are several batches), also where a run writes over
 stored results."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import func, select, text, update
 
+from disaster.ahead import in_child
 from disaster.analysis.engine import AssessmentParameters
 from disaster.models import Assessment, AssessmentRun, HazardZone
 from disaster.profile import load_profile
@@ -22,7 +21,6 @@ from disaster.usecases.assess import (
     DIGESTED,
     NONE_BELOW,
     _assessed,
-    _prefetched,
     _values,
     load_inputs,
     result_digests,
@@ -58,29 +56,6 @@ def test_whole_column_conversion_is_the_value_by_value_one() -> None:
         got = _values(result, column)
         assert got == expected
         assert [type(v) for v in got] == [type(v) for v in expected]
-
-
-def test_prefetched_batches_come_in_order_and_failures_reach_the_caller() -> None:
-    assert list(_prefetched(iter([[1], [2, 3], [4]]))) == [[1], [2, 3], [4]]
-
-    def failing() -> Iterator[list[int]]:
-        yield [1]
-        raise ValueError("conversion failed")
-
-    with pytest.raises(ValueError, match="conversion failed"):
-        list(_prefetched(failing()))
-    made = []
-
-    def counted() -> Iterator[list[int]]:
-        for k in range(100):
-            made.append(k)
-            yield [k]
-
-    with pytest.raises(RuntimeError):  # the writer fails: no more batches are made
-        for batch in _prefetched(counted()):
-            if batch == [3]:
-                raise RuntimeError("insert failed")
-    assert made == [0, 1, 2, 3, 4]
 
 
 def test_the_stored_rows_are_the_engines_result_column_by_column(demo_store) -> None:
@@ -125,12 +100,16 @@ def _another(value: object) -> object:
     return value + 5 if isinstance(value, int | float) else None
 
 
-def test_a_run_over_stored_results_rewrites_exactly_the_changed_ones(store) -> None:
+def test_a_run_over_stored_results_rewrites_exactly_the_changed_ones(store, monkeypatch) -> None:
     """Whole-city runs over stored results (upserts): run again with nothing changed, everyone is
     computed and nothing written; with every hazard rank lowered to the lowest, then put back,
     each run's stored rows are the engine's result column by column (many values changed, some
     turned NULL and back), and each run rewrote exactly the rows whose result changed: those name
-    it, the others keep the run that wrote them."""
+    it, the others keep the run that wrote them. The runs write in batches of 700 rows (3,000
+    residents), so on SQLite the rows are made in a child process."""
+    monkeypatch.setattr(assess_usecase, "BATCH", 700)
+    children = []
+    monkeypatch.setattr(assess_usecase, "in_child", lambda items: children.append(1) or in_child(items))
     load_demo(store.engine, store.sessions, BUNDLE)
     z = HazardZone.__table__.c
     with store.sessions() as session:
@@ -149,6 +128,7 @@ def test_a_run_over_stored_results_rewrites_exactly_the_changed_ones(store) -> N
     emptied = {column: sum(old[k] is not None and new[k] is None for old, new in pairs) for k, column in enumerate(STORED)}
     assert min(changed["decision"], changed["destination_shelter_id"], changed["route"], changed["priority_score"]) > 100
     assert emptied["welfare_candidates"] > 100  # no longer seeking a 福祉避難所 place
+    assert bool(children) == (store.engine.dialect.name == "sqlite")
 
 
 def _runs(sessions) -> dict[int, int]:  # type: ignore[no-untyped-def]
@@ -190,9 +170,9 @@ def test_a_run_that_changes_every_result_updates_each_row_in_place_on_postgresql
     updates = text("SELECT pg_stat_get_xact_tuples_updated(oid), pg_stat_get_xact_tuples_hot_updated(oid) "
                    "FROM pg_class WHERE relname = 'assessment'")  # this connection's, not yet reported
 
-    def counted(session, batches) -> int:  # type: ignore[no-untyped-def]
+    def counted(session, batches, apart: bool) -> int:  # type: ignore[no-untyped-def]
         before = session.execute(updates).one()
-        written = write(session, batches)
+        written = write(session, batches, apart)
         counts.append([after - earlier for after, earlier in zip(session.execute(updates).one(), before, strict=True)])
         return written
 
