@@ -6,7 +6,9 @@
 
 Every figure is a `disaster` command run in a fresh process (interpreter start-up included), its
 wall time and its peak RSS (VmHWM of the command's own process at exit; a PostgreSQL server's
-memory is not counted).
+memory is not counted). On PostgreSQL, each timed command starts on a quiet server: the upkeep
+the commands before left (vacuuming every store, writing changed pages) is done first, untimed
+(``Stores.settle``).
 
 1. `disaster assess --json` on a store holding the demo city's data with N synthetic residents
    (``bench/synthetic.py``), for each size and database. The store is made by the same code's
@@ -44,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,8 +97,14 @@ class Runner:
     """Runs `disaster` of a checkout in a fresh process, in a scratch folder (city profiles written
     by `init` stay there)."""
 
-    def __init__(self, scratch: Path):
+    def __init__(self, scratch: Path, before_timed: Callable[[], None]):
         self.scratch = scratch
+        self.before_timed = before_timed
+
+    def timed(self, code: Code, url: str, *args: str | Path) -> Measured:
+        """``run``, once the machine is quiet (``before_timed``)."""
+        self.before_timed()
+        return self.run(code, url, *args)
 
     def run(self, code: Code, url: str, *args: str | Path) -> Measured:
         env = {**os.environ, "PYTHONPATH": str(code.root), "DISASTER_DB": url,
@@ -128,6 +136,7 @@ class Stores:
         self.stack = stack
         self.server: str | None = None
         self.count = 0
+        self.databases: list[str] = []
 
     def new(self, db: str) -> str:
         self.count += 1
@@ -140,7 +149,20 @@ class Stores:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
-        return f"{self.server}/{name}"
+        self.databases.append(f"{self.server}/{name}")
+        return self.databases[-1]
+
+    def settle(self) -> None:
+        """PostgreSQL: the upkeep that the commands before left is done now, before the next timed
+        one: every store vacuumed and the server's changed pages written (CHECKPOINT). Left to
+        the server, it ran during the next command (autovacuum after a run that rewrote 100,000
+        rows, the baseline's most of all: it deletes and inserts them), on one of the 2 cores."""
+        for url in self.databases:
+            engine = create_engine(url, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.execute(text("VACUUM"))
+                conn.execute(text("CHECKPOINT"))
+            engine.dispose()
 
 
 @contextmanager
@@ -185,9 +207,9 @@ def edit_imports(runner: Runner, code: Code, url: str, files: tuple[Path, Path],
     edited, original = files
     changed, same = [], []
     for _ in range(repeat):
-        changed.append(runner.run(code, url, "import", "residents", edited).seconds)
-        same.append(runner.run(code, url, "import", "residents", edited).seconds)
-        changed.append(runner.run(code, url, "import", "residents", original).seconds)
+        changed.append(runner.timed(code, url, "import", "residents", edited).seconds)
+        same.append(runner.timed(code, url, "import", "residents", edited).seconds)
+        changed.append(runner.timed(code, url, "import", "residents", original).seconds)
     return float(np.median(changed)), float(np.median(same))
 
 
@@ -249,7 +271,7 @@ def bench_sizes(args: argparse.Namespace, runner: Runner, stores: Stores, codes:
                 night = ["--night"] if round_ % 2 == 0 else []  # the stored results were made by day
                 for code in codes:
                     for kind in ("changed", "again"):
-                        runs[code.label, kind].append(runner.run(code, urls[code.label], "assess", "--json", *night))
+                        runs[code.label, kind].append(runner.timed(code, urls[code.label], "assess", "--json", *night))
             if args.rounds % 2:  # back to the day's results (not timed), which the edit's imports keep
                 for code in codes:
                     runner.run(code, urls[code.label], "assess", "--json")
@@ -303,7 +325,7 @@ def bench_cities(args: argparse.Namespace, runner: Runner, stores: Stores, code:
             runner.run(code, url, "--city", other, "import", "residents", files["residents"])
         setup = time.perf_counter() - start
         before = other_cities_rows(url, city)
-        assess = runner.run(code, url, "--city", city, "assess", "--json")
+        assess = runner.timed(code, url, "--city", city, "assess", "--json")
         after = other_cities_rows(url, city)
         changed = sorted(table for table in before.keys() | after.keys() if before.get(table) != after.get(table))
         rows = sum(int(d.split(":")[0]) for d in before.values())
@@ -328,7 +350,8 @@ def main() -> None:
     current = Code("current", PROJECT_ROOT)
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="disaster-bench-scale-")))
-        runner, stores = Runner(scratch), Stores(scratch, stack)
+        stores = Stores(scratch, stack)
+        runner = Runner(scratch, stores.settle)
         codes = [current]
         if args.sizes and not args.skip_baseline:
             codes.append(stack.enter_context(checkout(args.baseline_rev, scratch)))
