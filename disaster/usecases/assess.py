@@ -37,6 +37,7 @@ from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, ass
 from disaster.analysis.reasons import Said, stored
 from disaster.analysis.transport import StartTrigger, TravelMode
 from disaster.analysis.travel import RoadNetwork
+from disaster.db import gather_statistics
 from disaster.gc_pause import cycle_collection_paused
 from disaster.models import (
     DIGESTS,
@@ -312,6 +313,7 @@ def run_assessment(
                     result = _assessed(inputs, params, network) if count else None
                     stored = reading.result()
             run_id = _store(session, city_code, result, count, parameters, fingerprints, stored)
+            gather_statistics(session, ("assessment",))  # the summary's plan (a first run inserts everyone)
             if not whole:  # only the plans of residents written to or recomputed can have changed
                 review = pending | set(() if result is None else result["resident_id"].tolist())
     review_issued(sessions, city_code, residents=review)  # issued plans whose data changed turn 要見直し

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from disaster import access, auditlog, errors, geo, repo
 from disaster.access import Principal
 from disaster.codes import HazardLayer
+from disaster.db import gather_statistics
 from disaster.geocode import LEVEL_COORDINATES, LEVEL_TOWN, AddressIndex
 from disaster.importers import address_points, areas, hazards, roster, shelters
 from disaster.importers.problems import ImportRejected, Parsed, Problem, write_rejects
@@ -311,6 +312,7 @@ def import_residents(
     with sessions() as session, session.begin():
         report.created, report.updated = repo.upsert_residents(session, city_code, records, path.name, is_demo)
         repo.record_dataset(session, city_code, "residents", path.name, file_digest([path]), len(records), is_demo)
+        gather_statistics(session, ("resident",))
     return _refreshed(report, sessions, city_code, follow_up)
 
 
@@ -344,6 +346,7 @@ def import_supporters(
     with sessions() as session, session.begin():
         report.created, report.updated = repo.upsert_supporters(session, city_code, records, path.name, is_demo)
         repo.record_dataset(session, city_code, "supporters", path.name, file_digest([path]), len(records), is_demo)
+        gather_statistics(session, ("supporter", "resident_supporter"))
     return _refreshed(report, sessions, city_code, follow_up)
 
 
