@@ -6,10 +6,10 @@
 
 Every figure is a `disaster` command run in a fresh process (interpreter start-up included), its
 wall time and its peak RSS (VmHWM of the command's own process at exit; a PostgreSQL server's
-memory is not counted). On PostgreSQL, each timed command starts on a quiet server: the upkeep
-the commands before left (vacuuming every store and gathering its statistics, writing changed
-pages) is done first, untimed
-(``Stores.settle``).
+memory is not counted, nor that of a child process the command forks: on SQLite its batches of
+rows are made in one, which had ~100 MB of pages of its own at 100k). On PostgreSQL, each timed
+command starts on a quiet server: the upkeep the commands before left (vacuuming every store and
+gathering its statistics, writing changed pages) is done first, untimed (``Stores.settle``).
 
 1. `disaster assess --json` on a store holding the demo city's data with N synthetic residents
    (``bench/synthetic.py``), for each size and database. The store is made by the same code's
