@@ -23,16 +23,17 @@ from typing import BinaryIO, TypeVar
 
 T = TypeVar("T")
 _HEADER = struct.Struct("<cq")  # kind, payload length
-_ITEM, _FAILED, _END = b"i", b"f", b"e"
+_ITEM, _FAILED, _END = b"i", b"f", b"e"  # the child's messages
+_DONE = object()  # what ``next`` gives the worker thread after the last item
 _PIPE_BUFFER = 1 << 20
 
 
 def in_thread(items: Iterator[T]) -> Iterator[T]:
     """``items`` in order, each one made in a worker thread while the caller uses the one before."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(next, items, _END)
-        while (item := pending.result()) is not _END:
-            pending = pool.submit(next, items, _END)
+        pending = pool.submit(next, items, _DONE)
+        while (item := pending.result()) is not _DONE:
+            pending = pool.submit(next, items, _DONE)
             yield item  # type: ignore[misc]
 
 

@@ -21,7 +21,7 @@ MAKERS = [in_thread, in_child]
 def test_items_come_in_order_as_they_were_made(ahead: Callable[[Iterator[object]], Iterator[object]]) -> None:
     rng = np.random.default_rng(4)
     items = [rng.integers(0, 1000, size) for size in rng.integers(0, 300_000, 12)]  # some fill the pipe
-    items += [None, [], "", {"k": (1, 2.5, "三")}]
+    items += [None, b"e", object, [], "", {"k": (1, 2.5, "三")}]  # (b"e": the child's end message)
     got = list(ahead(iter(items)))
     assert len(got) == len(items)
     for made, item in zip(got, items, strict=True):

@@ -313,8 +313,9 @@ def run_assessment(
                     result = _assessed(inputs, params, network) if count else None
                     stored = reading.result()
             run_id = _store(session, city_code, result, count, parameters, fingerprints, stored)
-            gather_statistics(session, ("assessment",))  # the summary's plan (a first run inserts everyone)
-            if not whole:  # only the plans of residents written to or recomputed can have changed
+            if whole:  # (a first run inserts everyone: the summary's plan)
+                gather_statistics(session, ("assessment",))
+            else:  # only the plans of residents written to or recomputed can have changed
                 review = pending | set(() if result is None else result["resident_id"].tolist())
     review_issued(sessions, city_code, residents=review)  # issued plans whose data changed turn 要見直し
     return run_id
