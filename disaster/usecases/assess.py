@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, ass
 from disaster.analysis.reasons import Said, stored
 from disaster.analysis.transport import StartTrigger, TravelMode
 from disaster.analysis.travel import RoadNetwork
-from disaster.db import gather_statistics
+from disaster.db import gather_statistics, meanwhile
 from disaster.gc_pause import cycle_collection_paused
 from disaster.models import (
     DIGESTS,
@@ -103,11 +104,22 @@ def _converted(values: list[Any], processor: Any) -> list[Any]:
     return converted
 
 
-def load_inputs(session: Session | Connection, city_code: str, only: Sequence[int] | None = None) -> AssessmentInputs:
+def load_inputs(session: Session, city_code: str, only: Sequence[int] | None = None) -> AssessmentInputs:
     """Read what the engine needs into frames, with plain SQL (Core selects on the tables): the
     city's shelters and zones, and its residents (those of ``only``, ids, when given) with their
-    supporters (each with ``load``: how many residents they help in all), links and agreements."""
-    r, d, rs = Resident.__table__.c, District.__table__.c, resident_supporter.c
+    supporters (each with ``load``: how many residents they help in all), links and agreements.
+    For a whole city the supporters, links and agreements are read meanwhile (``db.meanwhile``):
+    the session must not have written them itself (a caller's transaction it joined is read in)."""
+    def support(connection: Session | Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        return _support_frames(connection, city_code, only)
+
+    with meanwhile(session, support) if only is None else nullcontext(lambda: support(session)) as supported:
+        residents, (shelters, zones) = _residents(session, city_code, only), _city_frames(session, city_code)
+        return AssessmentInputs(residents, shelters, zones, *supported())
+
+
+def _residents(session: Session | Connection, city_code: str, only: Sequence[int] | None) -> pd.DataFrame:
+    r, d = Resident.__table__.c, District.__table__.c
     # JSON lists read as text and decoded once per distinct value (most residents share a few),
     # not per row by the driver
     lists = [c for c in RESIDENT_COLUMNS if isinstance(r[c].type, JSON)]
@@ -126,13 +138,26 @@ def load_inputs(session: Session | Connection, city_code: str, only: Sequence[in
 
     for column in lists:
         residents[column] = [decode(v) for v in residents[column].tolist()]
+    return residents
+
+
+def _city_frames(session: Session | Connection, city_code: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The city's shelters and hazard zones (geometry WGS84)."""
     s = Shelter.__table__.c
     shelters = _frame(session, select(*s).where(s.city_code == city_code), list(SHELTER_COLUMNS), ["id"])
     z = HazardZone.__table__.c
     zone_rows = session.execute(repo.city_zones(city_code, z.layer, z.rank, z.landslide_kind, z.landslide_class, z.geom)
                                 .order_by(z.id)).all()
     zones = pd.DataFrame.from_records([row[:4] for row in zone_rows], columns=["layer", "rank", "landslide_kind", "landslide_class"])
-    zones["geometry"] = shapely.from_wkb([row.geom for row in zone_rows])  # WGS84
+    zones["geometry"] = shapely.from_wkb([row.geom for row in zone_rows])
+    return shelters, zones
+
+
+def _support_frames(session: Session | Connection, city_code: str, only: Sequence[int] | None
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(supporters with their load, links, agreements) of the city's residents (of ``only``), in
+    ``AssessmentInputs``' order."""
+    r, rs = Resident.__table__.c, resident_supporter.c
     links = _frames(session, select(rs.resident_id, rs.supporter_id).join(Resident.__table__, rs.resident_id == r.id)
                     .where(r.city_code == city_code), ["resident_id", "supporter_id"], ["resident_id", "supporter_id"],
                     rs.resident_id, only)
@@ -146,7 +171,7 @@ def load_inputs(session: Session | Connection, city_code: str, only: Sequence[in
     agreements = _frames(session, select(w.resident_id, w.shelter_id, w.agreed_on).join(Resident.__table__, w.resident_id == r.id)
                          .where(r.city_code == city_code), ["resident_id", "shelter_id", "agreed_on"],
                          ["resident_id", "shelter_id"], w.resident_id, only)
-    return AssessmentInputs(residents, shelters, zones, supporters, links, agreements)
+    return supporters, links, agreements
 
 
 def _frames(session: Session | Connection, query: Select[Any], columns: list[str], order: list[str], key: Any,
@@ -716,16 +741,14 @@ def summary(sessions: sessionmaker[Session], city_code: str, district: str | Non
             if session.scalar(select(District.id).where(District.city_code == city_code, District.name == district)) is None:
                 raise errors.NotFound(f"校区「{district}」は登録されていません。")
             query = query.where(d.name == district)
-        rows = session.execute(query).all()
-        supporters_per_district = dict(
-            session.execute(
-                select(District.name, func.count(func.distinct(resident_supporter.c.supporter_id)))
-                .join(Resident, Resident.district_id == District.id)
-                .join(resident_supporter, resident_supporter.c.resident_id == Resident.id)
-                .where(District.city_code == city_code)
-                .group_by(District.name)
-            ).all()
-        )
+        supporters = (select(District.name, func.count(func.distinct(resident_supporter.c.supporter_id)))
+                      .join(Resident, Resident.district_id == District.id)
+                      .join(resident_supporter, resident_supporter.c.resident_id == Resident.id)
+                      .where(District.city_code == city_code)
+                      .group_by(District.name))
+        with meanwhile(session, lambda connection: dict(connection.execute(supporters).all())) as per_district:
+            rows = session.execute(query).all()
+            supporters_per_district = per_district()
     districts: dict[str, dict[str, Any]] = {}
     for name, area, *figures in rows:
         entry = districts.setdefault(name, _empty(name, area))
