@@ -413,9 +413,11 @@ def _to_rewrite(result: pd.DataFrame, ids: pd.Index, digests: np.ndarray, run_id
     """``result``'s rows in their stored form (``stored_form``) with their digests and the run, a
     batch at a time, but those whose digest equals that of the stored result of the same
     resident (``digests`` of residents ``ids``). A batch is made only when it is asked for: the
-    writer overlaps that work with the database's (``_write``)."""
-    for start in range(0, len(result), BATCH):
-        part = stored_form(result.iloc[start:start + BATCH])
+    writer overlaps that work with the database's (``_write``). The first batch is an eighth of
+    the others: the writer waits for it with nothing to do."""
+    starts = [0, *range(BATCH // 8, len(result), BATCH)]
+    for start, end in zip(starts, [*starts[1:], len(result)], strict=True):
+        part = stored_form(result.iloc[start:end])
         part["result_digest"] = new = result_digests(part)
         at = ids.get_indexer(part["resident_id"].to_numpy())
         same = (at >= 0) & (digests[np.maximum(at, 0)] == new) if len(ids) else np.zeros(len(part), dtype=bool)
