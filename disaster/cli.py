@@ -268,7 +268,7 @@ def _run(ctx: typer.Context, action: Callable[[Store], Any], migrates: bool = Fa
     afterwards; then, unless the command ``serves`` on (the service, the job worker, whose exit
     still collects and closes what they hold), the process ends without the final cyclic
     collection (``gc_pause.no_final_collection``)."""
-    from disaster.db import require_current_schema
+    from disaster.db import require_current_schema, wait_for_checkpoints
 
     with _user_errors():
         store = ctx.obj()
@@ -277,6 +277,7 @@ def _run(ctx: typer.Context, action: Callable[[Store], Any], migrates: bool = Fa
                 require_current_schema(store.engine)
             return action(store)
         finally:
+            wait_for_checkpoints()
             store.engine.dispose()
             if not serves:
                 no_final_collection()
