@@ -108,7 +108,7 @@ def _checkpoint_later(database: Path, dbapi_connection, record) -> None:  # type
 
 def _checkpoint(database: Path) -> None:
     try:
-        connection = sqlite3.connect(database, timeout=SQLITE_WAIT_SECONDS)
+        connection = sqlite3.connect(f"{database.resolve().as_uri()}?mode=rw", uri=True, timeout=SQLITE_WAIT_SECONDS)
         try:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         finally:
