@@ -87,9 +87,10 @@ def checkpoint_apart(session: Session) -> None:
     connection = session.connection()
     if connection.dialect.name != "sqlite" or sqlite_file(connection.engine) is None:
         return
-    pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
-    connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
-    connection.connection.info[_AUTOCHECKPOINT] = pages
+    info = connection.connection.info
+    if _AUTOCHECKPOINT not in info:  # (a second large write of the transaction keeps the first's)
+        info[_AUTOCHECKPOINT] = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
+        connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
 
 
 _AUTOCHECKPOINT = "disaster.autocheckpoint"  # a pooled connection's pages between checkpoints, to restore

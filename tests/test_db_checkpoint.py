@@ -32,6 +32,7 @@ def test_a_large_write_reaches_the_database_file_once_its_connection_is_back_in_
         with session.begin():
             checkpoint_apart(session)
             _fill(session, 1)
+            checkpoint_apart(session)  # (a second large write in the transaction)
             used = session.connection().connection.driver_connection
         assert database.stat().st_size == size and log.stat().st_size > 8_000_000  # committed to the log only
     wait_for_checkpoints()

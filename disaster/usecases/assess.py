@@ -621,8 +621,8 @@ def _write(session: Session, batches: Iterator[pd.DataFrame], apart: bool) -> in
     if connection.dialect.name == "postgresql":
         names = ", ".join(COLUMNS)
         raw = connection.connection.driver_connection
-        encoded = functools.partial(_copy_data, raw.cursor(), _copy_types(connection))  # type: ignore[union-attr]
-        with raw.cursor() as cursor:  # type: ignore[union-attr]
+        with raw.cursor() as cursor, raw.cursor() as encoder:  # type: ignore[union-attr]
+            encoded = functools.partial(_copy_data, encoder, _copy_types(connection))
             cursor.execute("CREATE TEMPORARY TABLE assessment_new (LIKE assessment) ON COMMIT DROP")
             for count, data in in_thread((len(part), encoded(part)) for part in batches):
                 if not count:
