@@ -365,7 +365,9 @@ class Assessment(Base):
     # page of the old one, with no index entry to add (no index on run_id; migration 0017)
     __table_args__ = {"postgresql_with": {"fillfactor": 50}}
     resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id", ondelete="CASCADE"), primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("assessment_run.id", ondelete="CASCADE"))
+    # the run that wrote the result (AssessmentRun.id). No foreign key (migration 0018): a run that
+    # rewrites every result would have the database look the run up again for each row
+    run_id: Mapped[int] = mapped_column(Integer)
     # exposure at home
     flood_l1_rank: Mapped[int | None] = mapped_column(Integer)
     flood_l2_rank: Mapped[int | None] = mapped_column(Integer)
@@ -422,7 +424,6 @@ class Assessment(Base):
     result_digest: Mapped[int | None] = mapped_column(BigInteger)
 
     resident: Mapped[Resident] = relationship()
-    run: Mapped[AssessmentRun] = relationship()
     destination_shelter: Mapped[Shelter | None] = relationship(foreign_keys=[destination_shelter_id])
     second_shelter: Mapped[Shelter | None] = relationship(foreign_keys=[second_shelter_id])
 
