@@ -154,27 +154,20 @@ class Stores:
         return self.databases[-1]
 
     def settle(self) -> None:
-        """The upkeep that the commands before left is done now, before the next timed one.
-
-        - PostgreSQL: every store vacuumed and its statistics gathered (what autovacuum does
-          within a minute of large changes), and the server's changed pages written
-          (CHECKPOINT). Left to the server, it ran during the next command, on one of the 2
-          cores (the baseline's runs delete and insert 100,000 rows). Before `26628ff`, whose
-          imports and runs gather the statistics of the tables they fill
-          (``disaster.db.gather_statistics``), the first commands after a store was loaded also
-          ran without any: at 100k, reading the inputs took 0.2 s longer and the summary 0.35 s
-          (nested loops planned for 500 residents).
-        - Every database: the system's changed file pages written to disk (``os.sync``). Left to
-          the kernel, they were written during the next command: a SQLite baseline run rewrites
-          its 325 MB table, and a run at 100k took 5.40–6.13 s with 400 MB of such pages written
-          just before, 5.04–5.31 s with them synced (3 each, in turns)."""
+        """PostgreSQL: the upkeep that the commands before left is done now, before the next timed
+        one: every store vacuumed and its statistics gathered (what autovacuum does within a
+        minute of large changes), and the server's changed pages written (CHECKPOINT). Left to
+        the server, it ran during the next command, on one of the 2 cores (the baseline's runs
+        delete and insert 100,000 rows). Before `26628ff`, whose imports and runs gather the
+        statistics of the tables they fill (``disaster.db.gather_statistics``), the first
+        commands after a store was loaded also ran without any: at 100k, reading the inputs took
+        0.2 s longer and the summary 0.35 s (nested loops planned for 500 residents)."""
         for url in self.databases:
             engine = create_engine(url, isolation_level="AUTOCOMMIT")
             with engine.connect() as conn:
                 conn.execute(text("VACUUM ANALYZE"))
                 conn.execute(text("CHECKPOINT"))
             engine.dispose()
-        os.sync()
 
 
 @contextmanager
