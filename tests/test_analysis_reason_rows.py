@@ -76,7 +76,7 @@ def test_supporter_issues_equal_the_loop_over_links(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_reason_lists_equal_appending_entry_by_entry(seed: int) -> None:
+def test_reason_lists_equal_appending_entry_by_entry_and_share_equal_lists(seed: int) -> None:
     rng = np.random.default_rng(seed)
     n = int(rng.integers(0, 30))
     entries, want = [], [[] for _ in range(n)]
@@ -87,7 +87,11 @@ def test_reason_lists_equal_appending_entry_by_entry(seed: int) -> None:
         entries.append((rows, said))
         for row, value in zip(rows.tolist(), values.tolist(), strict=True):
             want[row].append(reason("DISTANCE.walk", distance=float(value), minutes=k))
-    assert _stored(reason_lists(n, entries)) == _stored(want)
+    lists = reason_lists(n, entries)
+    assert _stored(lists) == _stored(want)
+    for i in range(n):  # rows with the same reasons share one list (stored once), others do not
+        for j in range(n):
+            assert (lists[i] is lists[j]) == (_stored([lists[i]]) == _stored([lists[j]]))
 
 
 def test_per_row_makes_one_reason_per_distinct_row() -> None:

@@ -486,10 +486,11 @@ def _destination_reasons(residents: pd.DataFrame, shelters: pd.DataFrame, needs:
                          welfare: _Welfare, safety: DestinationSafety, distance: np.ndarray, mode: np.ndarray,
                          travel: np.ndarray, walk_min: np.ndarray, prepare: np.ndarray, trigger: np.ndarray,
                          crosses: np.ndarray, limit: np.ndarray, destination_floor: np.ndarray,
-                         decisions: np.ndarray) -> list[list[Said]]:
-    """Reasons per resident, a column of them at a time (one reason object per distinct one).
-    Three kinds of people: those with only their own destination text, those without any
-    destination, and those with a shelter; the columns of each kind are in the order plans read."""
+                         decisions: np.ndarray) -> np.ndarray:
+    """Reasons per resident, a column of them at a time (one reason object per distinct one, one
+    list per distinct list: ``reason_lists``). Three kinds of people: those with only their own
+    destination text, those without any destination, and those with a shelter; the columns of
+    each kind are in the order plans read."""
     names = [str(name) for name in shelters["name"].tolist()]
     accepted = [str(groups) for groups in shelters["accepted_groups"].fillna("").tolist()]
     rows = [shelters.iloc[i] for i in range(len(shelters))]

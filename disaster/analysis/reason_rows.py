@@ -38,13 +38,22 @@ def same(said: Said, count: int) -> np.ndarray:
     return out
 
 
-def reason_lists(n: int, entries: Iterable[tuple[np.ndarray, np.ndarray]]) -> list[list[Said]]:
-    """The reasons of each row 0..n-1. Each entry is (rows, reasons): row indices and an object
-    array of the reason for each; a row's reasons come in the order of the entries, and within an
-    entry in the order of its rows."""
+def reason_lists(n: int, entries: Iterable[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The reasons of each row 0..n-1, as an object array of lists in which rows with the same
+    reasons share one list (so that they are serialised and hashed once when stored). Each entry
+    is (rows, reasons): row indices and an object array of the reason for each; a row's reasons
+    come in the order of the entries, and within an entry in the order of its rows."""
     parts = list(entries)
     rows = np.concatenate([np.empty(0, dtype=np.int64), *(rows for rows, _ in parts)])
-    items = np.concatenate([np.empty(0, dtype=object), *(said for _, said in parts)])
-    flat = items[np.argsort(rows, kind="stable")].tolist()
-    ends = np.cumsum(np.bincount(rows, minlength=n)).tolist()
-    return [flat[start:end] for start, end in zip([0, *ends][:-1], ends, strict=True)]
+    order = np.argsort(rows, kind="stable")
+    rows = rows[order]
+    flat = np.concatenate([np.empty(0, dtype=object), *(said for _, said in parts)])[order].tolist()
+    counts = np.bincount(rows, minlength=n)
+    starts = np.cumsum(counts) - counts
+    # a row's reasons as a row of codes (equal reasons are one object: ``reasons.reason``)
+    code, _ = pd.factorize(np.fromiter(map(id, flat), dtype=np.int64, count=len(flat)))
+    keys = np.full((int(counts.max(initial=0)), n), -1, dtype=np.int64)
+    keys[np.arange(len(rows)) - starts[rows], rows] = code
+    group, first = groups(*keys) if len(keys) else (np.zeros(n, dtype=np.int64), np.zeros(min(n, 1), dtype=np.int64))
+    lists = [flat[start:start + count] for start, count in zip(starts[first].tolist(), counts[first].tolist(), strict=True)]
+    return np.fromiter(lists, dtype=object, count=len(lists))[group]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from disaster.analysis.reason_rows import per_row, reason_lists, same
-from disaster.analysis.reasons import Said, reason
+from disaster.analysis.reasons import reason
 
 
 def supporter_at_risk(exposure: pd.DataFrame) -> np.ndarray:
@@ -25,12 +25,13 @@ def supporter_issues(
     at_risk: np.ndarray,
     max_load: int,
     located: np.ndarray | None = None,
-) -> tuple[np.ndarray, list[list[Said]]]:
-    """(supporter count, issues) per resident. ``supporters`` has id, relation, consent, load (how
-    many residents the supporter helps: all of them, or those the reader may see);
-    ``links`` has resident_id, supporter_id; ``max_load`` from the city profile. Each text says
-    what to do about the gap. ``located``: per supporter, whether their home's position is
-    known (an unknown one cannot be checked against the hazard zones, which the plan says)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """(supporter count, issues: lists as ``reason_lists`` gives them) per resident.
+    ``supporters`` has id, relation, consent, load (how many residents the supporter helps: all
+    of them, or those the reader may see); ``links`` has resident_id, supporter_id; ``max_load``
+    from the city profile. Each text says what to do about the gap. ``located``: per supporter,
+    whether their home's position is known (an unknown one cannot be checked against the hazard
+    zones, which the plan says)."""
     n = len(resident_ids)
     person = pd.Index(resident_ids).get_indexer(links["resident_id"])  # -1: a resident not assessed now
     kept = person >= 0

@@ -37,6 +37,7 @@ from disaster.ahead import in_child, in_thread
 from disaster.analysis.assignment import Candidates, assign
 from disaster.analysis.decision import Decision
 from disaster.analysis.engine import AssessmentInputs, AssessmentParameters, assess
+from disaster.analysis.reason_rows import groups
 from disaster.analysis.reasons import Said, stored
 from disaster.analysis.transport import StartTrigger, TravelMode
 from disaster.analysis.travel import RoadNetwork
@@ -427,18 +428,16 @@ def _to_rewrite(result: pd.DataFrame, ids: pd.Index, digests: np.ndarray, run_id
 
 
 def stored_form(result: pd.DataFrame) -> pd.DataFrame:
-    """The engine's ``result`` as it is stored: each list of reasons as its JSON text (the engine
-    shares its reason objects: the few distinct lists are serialised once)."""
+    """The engine's ``result`` as it is stored: each list of reasons as its JSON text. The engine
+    shares its lists between rows with the same reasons (and its reason objects between lists):
+    each list is serialised once, and its text is one object for every row that has it."""
     memo: dict[Any, str] = {}
-    texts: dict[str, list[str]] = {}
+    texts = {}
     for column in REASON_COLUMNS:
-        texts[column] = column_texts = []
-        for reasons in result[column].tolist():
-            key = tuple(map(id, reasons))
-            text = memo.get(key)
-            if text is None:
-                text = memo[key] = _reasons_json(reasons, memo)
-            column_texts.append(text)
+        lists = result[column].to_numpy()
+        same, first = groups(np.fromiter(map(id, lists), dtype=np.int64, count=len(lists)))
+        distinct = [_reasons_json(lists[k], memo) for k in first.tolist()]
+        texts[column] = np.fromiter(distinct, dtype=object, count=len(distinct))[same]
     return result.drop(columns=["district"]).assign(**texts)
 
 
@@ -635,11 +634,11 @@ def _write(session: Session, batches: Iterator[pd.DataFrame], apart: bool) -> in
                 written += count
             cursor.execute("DROP TABLE assessment_new")
         return written
-    grouped = ((len(part), list(_filled(part))) for part in batches)
+    made = ((len(part), list(_filled(part))) for part in batches)
     if apart:
         checkpoint_apart(session)
-    for count, groups in in_child(grouped) if apart else grouped:
-        for columns, values in groups:
+    for count, filled in in_child(made) if apart else made:
+        for columns, values in filled:
             connection.exec_driver_sql(
                 f"INSERT INTO assessment ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
                 f"ON CONFLICT (resident_id) DO UPDATE SET {_updates(columns)}", list(zip(*values, strict=True)))
