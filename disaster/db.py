@@ -41,7 +41,7 @@ def make_engine(url: str) -> Engine:
             event.listen(engine, "do_connect", functools.partial(_create_private, database))
         event.listen(engine, "connect", functools.partial(_sqlite_pragmas, database))
         if database is not None:
-            event.listen(engine, "checkin", functools.partial(_checkpoint_later, database))
+            event.listen(engine, "checkin", functools.partial(_restore_and_checkpoint, database))
     return engine
 
 
@@ -77,31 +77,42 @@ def _sqlite_pragmas(database: Path | None, dbapi_connection, _record) -> None:  
                 os.chmod(companion, mode & 0o666)
 
 
-def checkpoint_apart(session: Session) -> None:
-    """SQLite: the commit of ``session``'s transaction, which writes much, leaves the checkpoint
-    of the write-ahead log (copying its pages into the database file, ~0.2 s after 100,000
-    results) to a thread of its own, started when the session's connection goes back to the
-    pool: what the caller does next runs meanwhile (the command line's summary). The
-    connection checkpoints at its commits again from then on; ``wait_for_checkpoints`` waits
-    for the thread. Elsewhere (PostgreSQL, a store in memory) nothing changes."""
+def large_write(session: Session) -> None:
+    """SQLite: ``session``'s transaction writes much (a whole city's results):
+
+    - its connection's page cache holds what it writes (``LARGE_WRITE_CACHE_KIB`` instead of
+      SQLite's 2 MiB, which spills pages to the write-ahead log while the rows are written):
+      upserting 100,000 results took 0.67–0.73 s instead of 0.85–0.89 s and the commit 0.20–0.22 s
+      instead of 0.16–0.18 s (3 each, in turns);
+    - the commit leaves the checkpoint of the write-ahead log (copying its pages into the
+      database file, ~0.2 s after 100,000 results) to a thread of its own, started when the
+      connection goes back to the pool: what the caller does next runs meanwhile (the command
+      line's summary). ``wait_for_checkpoints`` waits for the thread.
+
+    Both go back to what they were when the connection goes back to the pool (the cache gives
+    its memory back). Elsewhere (PostgreSQL, a store in memory) nothing changes."""
     connection = session.connection()
     if connection.dialect.name != "sqlite" or sqlite_file(connection.engine) is None:
         return
     info = connection.connection.info
-    if _AUTOCHECKPOINT not in info:  # (a second large write of the transaction keeps the first's)
-        info[_AUTOCHECKPOINT] = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
+    if _RESTORE not in info:  # (a second large write of the transaction keeps the first's)
+        info[_RESTORE] = {pragma: connection.exec_driver_sql(f"PRAGMA {pragma}").scalar_one()
+                          for pragma in ("wal_autocheckpoint", "cache_size")}
         connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+        connection.exec_driver_sql(f"PRAGMA cache_size=-{LARGE_WRITE_CACHE_KIB}")
 
 
-_AUTOCHECKPOINT = "disaster.autocheckpoint"  # a pooled connection's pages between checkpoints, to restore
+LARGE_WRITE_CACHE_KIB = 65_536  # at most; SQLite takes the memory as pages are read or written
+_RESTORE = "disaster.large_write"  # a pooled connection's pragmas to restore
 _checkpoints: set[threading.Thread] = set()
 
 
-def _checkpoint_later(database: Path, dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
-    pages = record.info.pop(_AUTOCHECKPOINT, None)
-    if pages is None:
+def _restore_and_checkpoint(database: Path, dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+    pragmas = record.info.pop(_RESTORE, None)
+    if pragmas is None:
         return
-    dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")
+    for pragma, value in pragmas.items():
+        dbapi_connection.execute(f"PRAGMA {pragma}={int(value)}")
     thread = threading.Thread(target=_checkpoint, args=(database,), name="sqlite-checkpoint")
     _checkpoints.add(thread)
     thread.start()
@@ -119,7 +130,7 @@ def _checkpoint(database: Path) -> None:
 
 
 def wait_for_checkpoints() -> None:
-    """Wait until the checkpoints started by ``checkpoint_apart`` are done."""
+    """Wait until the checkpoints started by ``large_write`` are done."""
     for thread in list(_checkpoints):
         thread.join()
 

@@ -1,7 +1,8 @@
-"""SQLite's checkpoint after a large write, made apart (``disaster.db.checkpoint_apart``): the
-commit leaves the pages in the write-ahead log; a thread started when the connection goes back
-to the pool copies them into the database file; the connection checkpoints at its commits again
-afterwards. Without it, the commit of a large write checkpoints itself."""
+"""SQLite's large writes (``disaster.db.large_write``): the transaction's page cache is large
+enough to hold them, and the checkpoint after them is made apart: the commit leaves the pages
+in the write-ahead log; a thread started when the connection goes back to the pool copies them
+into the database file; the connection has SQLite's page cache and checkpoints at its commits
+again afterwards. Without it, the commit of a large write checkpoints itself."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from disaster.db import checkpoint_apart, sqlite_file, wait_for_checkpoints
+from disaster.db import LARGE_WRITE_CACHE_KIB, large_write, sqlite_file, wait_for_checkpoints
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 ROWS = 20_000  # 400 bytes each: 8 MB, past the 1,000 pages (4 MB) at which a commit checkpoints
@@ -30,14 +31,16 @@ def test_a_large_write_reaches_the_database_file_once_its_connection_is_back_in_
     size = database.stat().st_size
     with store.sessions() as session:
         with session.begin():
-            checkpoint_apart(session)
+            large_write(session)
             _fill(session, 1)
-            checkpoint_apart(session)  # (a second large write in the transaction)
+            large_write(session)  # (a second large write in the transaction)
             used = session.connection().connection.driver_connection
+            assert used.execute("PRAGMA cache_size").fetchone()[0] == -LARGE_WRITE_CACHE_KIB
         assert database.stat().st_size == size and log.stat().st_size > 8_000_000  # committed to the log only
     wait_for_checkpoints()
     assert database.stat().st_size > size + 8_000_000
-    assert used.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert used.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000  # SQLite's defaults again
+    assert used.execute("PRAGMA cache_size").fetchone()[0] == -2000
     # the same write without it: the commit copies the pages itself
     size = database.stat().st_size
     with store.sessions() as session:

@@ -41,7 +41,7 @@ from disaster.analysis.reason_rows import groups
 from disaster.analysis.reasons import Said, stored
 from disaster.analysis.transport import StartTrigger, TravelMode
 from disaster.analysis.travel import RoadNetwork
-from disaster.db import checkpoint_apart, gather_statistics, meanwhile
+from disaster.db import gather_statistics, large_write, meanwhile
 from disaster.gc_pause import cycle_collection_paused
 from disaster.models import (
     DIGESTS,
@@ -612,8 +612,8 @@ def _write(session: Session, batches: Iterator[pd.DataFrame], apart: bool) -> in
     - SQLite: executemany, which holds the interpreter while it binds each row's values. With
       ``apart`` (more than one batch), the next batch is made in a child process meanwhile,
       a quarter less time at 100,000 rows (1.2–1.3 s instead of 1.6–1.7 s, in turns); a worker
-      thread gained nothing. The commit leaves the write-ahead log's checkpoint to a thread
-      (``db.checkpoint_apart``): 0.2 s the caller's next reads no longer wait for.
+      thread gained nothing. The transaction's page cache holds the pages written, and the
+      commit leaves the write-ahead log's checkpoint to a thread (``db.large_write``).
     """
     connection = session.connection()
     written = 0
@@ -636,7 +636,7 @@ def _write(session: Session, batches: Iterator[pd.DataFrame], apart: bool) -> in
         return written
     made = ((len(part), list(_filled(part))) for part in batches)
     if apart:
-        checkpoint_apart(session)
+        large_write(session)
     for count, filled in in_child(made) if apart else made:
         for columns, values in filled:
             connection.exec_driver_sql(
