@@ -746,40 +746,42 @@ def summary(sessions: sessionmaker[Session], city_code: str, district: str | Non
     """Per-district counts of the stored results (computed by the database, GROUP BY 校区): by
     decision, by hazard, 福祉避難所, travel, start, supporters."""
     columns = _summary_columns()
-    a, r, d = Assessment.__table__.c, Resident.__table__.c, District.__table__.c
+    a, r, d, rs = Assessment.__table__.c, Resident.__table__.c, District.__table__.c, resident_supporter.c
     with sessions() as session:
         run = latest_run(session, city_code)
-        query = (
-            select(d.name, d.area, *(column.label(f"c{k}") for k, column in enumerate(columns.values())))
-            .select_from(Assessment.__table__)
-            .join(Resident.__table__, a.resident_id == r.id)
-            .join(District.__table__, r.district_id == d.id)
-            .where(r.city_code == city_code)
-            .group_by(d.name, d.area)
-        )
+        # counted per district id and named afterwards: the city's residents are read in the
+        # order of their district (index ix_resident_city_code_district_id), with no sort
+        counted = (select(r.district_id, *(column.label(f"c{k}") for k, column in enumerate(columns.values())))
+                   .select_from(Assessment.__table__).join(Resident.__table__, a.resident_id == r.id)
+                   .where(r.city_code == city_code).group_by(r.district_id))
+        supporters = (select(r.district_id, func.count(func.distinct(rs.supporter_id)))
+                      .join_from(Resident.__table__, resident_supporter, rs.resident_id == r.id)
+                      .where(r.city_code == city_code).group_by(r.district_id))
         if district is not None:
-            if session.scalar(select(District.id).where(District.city_code == city_code, District.name == district)) is None:
+            district_id = session.scalar(select(d.id).where(d.city_code == city_code, d.name == district))
+            if district_id is None:
                 raise errors.NotFound(f"校区「{district}」は登録されていません。")
-            query = query.where(d.name == district)
-        supporters = (select(District.name, func.count(func.distinct(resident_supporter.c.supporter_id)))
-                      .join(Resident, Resident.district_id == District.id)
-                      .join(resident_supporter, resident_supporter.c.resident_id == Resident.id)
-                      .where(District.city_code == city_code)
-                      .group_by(District.name))
-        with meanwhile(session, lambda connection: dict(connection.execute(supporters).all())) as per_district:
+            counted, supporters = counted.where(r.district_id == district_id), supporters.where(r.district_id == district_id)
+        figures = counted.subquery()
+        query = select(d.id, d.name, d.area, *(figures.c[f"c{k}"] for k in range(len(columns)))) \
+            .join_from(figures, District.__table__, figures.c.district_id == d.id)
+
+        def helpers(connection: Session | Connection) -> dict[int, int]:
+            return {district_id: count for district_id, count in connection.execute(supporters).all()}
+
+        with meanwhile(session, helpers) as per_district:
             rows = session.execute(query).all()
             supporters_per_district = per_district()
     districts: dict[str, dict[str, Any]] = {}
-    for name, area, *figures in rows:
-        entry = districts.setdefault(name, _empty(name, area))
-        for key, value in zip(columns, figures, strict=True):
+    for district_id, name, area, *values in rows:
+        entry = districts[name] = _empty(name, area)
+        for key, value in zip(columns, values, strict=True):
             group, _, sub = key.partition(".")
             if sub:
                 entry[group][sub] += int(value or 0)
             else:
                 entry[group] += int(value or 0)
-    for entry in districts.values():
-        entry["supporters"] = supporters_per_district.get(entry["name"], 0)
+        entry["supporters"] = supporters_per_district.get(district_id, 0)
         entry["supporter_ratio"] = round(entry["supporters"] / entry["residents"], 3) if entry["residents"] else None
     ordered = [districts[k] for k in sorted(districts)]
     totals = _empty("合計", None)
