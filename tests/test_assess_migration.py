@@ -1,5 +1,6 @@
 """Migration 0013 converts the reasons stored as whole texts (revision 0012) into message keys
-with parameters; afterwards every plan, page and export reads exactly the same texts. Migration
+with parameters; afterwards every plan, page and export reads exactly the same texts, also
+after migration 0020 (on PostgreSQL the columns become text, their values kept). Migration
 0014 adds each resident's stored part in the 福祉避難所 planning; results stored before it are
 recomputed by the next run."""
 

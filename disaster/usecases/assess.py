@@ -692,10 +692,10 @@ def _copy_data(encoder: Any, types: list[int], part: pd.DataFrame) -> bytes:
 
 def _copy_types(connection: Connection) -> list[int]:
     """The PostgreSQL type of each of ``COLUMNS``, as a binary COPY needs them (the server casts
-    nothing): from the catalog, JSON sent as text (the same bytes; the values are JSON already)."""
+    nothing): from the catalog."""
     oids = {name: oid for name, oid in connection.exec_driver_sql(
-        "SELECT attname, CASE WHEN atttypid = 'json'::regtype THEN 'text'::regtype ELSE atttypid END::oid "
-        "FROM pg_attribute WHERE attrelid = 'assessment'::regclass AND attnum > 0 AND NOT attisdropped")}
+        "SELECT attname, atttypid::oid FROM pg_attribute "
+        "WHERE attrelid = 'assessment'::regclass AND attnum > 0 AND NOT attisdropped")}
     return [oids[column] for column in COLUMNS]
 
 
