@@ -232,11 +232,15 @@ def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
 def _repr_hashes(values: list[Any]) -> np.ndarray:
     """The hash of each value's ``repr`` (None: one null). Values are often shared
     (``load_inputs`` decodes each distinct JSON list once): each object is written once."""
-    codes, objects = pd.factorize(np.fromiter(map(id, values), dtype=np.uint64, count=len(values)))
-    first = np.empty(len(objects), dtype=np.intp)
-    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # where each object first appears
+    codes, first = _by_identity(values)
     texts = pd.Series([None if values[k] is None else repr(values[k]) for k in first.tolist()], dtype=object)
     return pd.util.hash_pandas_object(texts, index=False).to_numpy()[codes]
+
+
+def _by_identity(objects: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(group of each object, where each group first appears): objects are grouped by identity
+    (``reason_rows.groups`` of their ids), so equal but distinct objects are apart."""
+    return groups(np.fromiter(map(id, objects), dtype=np.int64, count=len(objects)))
 
 
 def _combine(columns: list[np.ndarray], n: int) -> np.ndarray:
@@ -435,7 +439,7 @@ def stored_form(result: pd.DataFrame) -> pd.DataFrame:
     texts = {}
     for column in REASON_COLUMNS:
         lists = result[column].to_numpy()
-        same, first = groups(np.fromiter(map(id, lists), dtype=np.int64, count=len(lists)))
+        same, first = _by_identity(lists)
         distinct = [_reasons_json(lists[k], memo) for k in first.tolist()]
         texts[column] = np.fromiter(distinct, dtype=object, count=len(distinct))[same]
     return result.drop(columns=["district"]).assign(**texts)
